@@ -1,0 +1,81 @@
+# strata - plain Makefile (see README.md).  `make`, `make demo`, `make check`.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+VERSION := 0.1.0
+
+PKGS := libarchive zlib liblzma libzstd libcrypto libcjson
+CC ?= cc
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -DSTRATA_VERSION='"$(VERSION)"' $(CFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread
+
+BUILD ?= build
+COMMON := err buf digest stream decode tar strmap fsutil diag
+FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry
+ANALYZE := walk
+CONVERT :=
+CLI := main report inspect verify
+
+LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)
+CLI_SRC := $(CLI:%=cli/%.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+all: strata
+
+strata: $(BUILD)/strata
+	cp $< $@
+
+$(BUILD)/strata: $(CLI_OBJ) $(BUILD)/libstrata.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libstrata.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libstrata.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+
+# Debian packages the build and the tests need; installed when root.
+DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev
+DEB_TEST := python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap
+deps:
+	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh fixtures/demo.sh ./strata
+
+check: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/unit
+	@sh tests/run-all.sh
+
+# One sanitizer build in its own directory; run-all.sh drives it.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' build-asan/strata build-asan/unit
+
+lint:
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)\(' $(LIB_SRC) $(CLI_SRC) || (echo "banned function used" && false)
+	@sh tests/deps-lint.sh
+
+install: strata
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 strata $(DESTDIR)$(BINDIR)/strata
+	install -m 0644 strata.1 $(DESTDIR)$(MANDIR)/man1/strata.1
+
+clean:
+	rm -rf build build-asan strata
+
+.PHONY: all deps demo check asan lint install clean

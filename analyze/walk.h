@@ -1,0 +1,32 @@
+/*
+ * walk.h - the layer walker: looks at every entry of a layer tar as it
+ * streams past and reports what would be unsafe or invalid to apply.
+ *
+ * It plugs into the scan as struct layer_hooks (formats/image.h), so each
+ * layer byte is read once: hashing, decoding and walking happen in the same
+ * pass.  Checks (formats.md rules 16-17): `..` and absolute paths, symlinks
+ * and hardlinks pointing outside the root, entries written through a symlink
+ * of the same layer, whiteouts that name nothing or leave their directory,
+ * duplicate paths, sparse members, and an entry count bound.
+ *
+ * Problems are attributed to the layer's archive member and go into the
+ * diag given to walker_init(), which must outlive the scan.
+ */
+#ifndef STRATA_WALK_H
+#define STRATA_WALK_H
+
+#include <stdint.h>
+#include "common/diag.h"
+#include "formats/image.h"
+
+struct walker {
+	struct diag *d;
+	uint64_t max_entries;     /* per layer; 0 = default (1,000,000) */
+	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
+};
+
+void walker_init(struct walker *w, struct diag *d);
+/* Hooks that run the walker over every layer of a scan. */
+void walker_hooks(struct walker *w, struct layer_hooks *h);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * cli.h - what the command handlers in cli/ share.  Only cli/ prints or
+ * exits; handlers return the process exit code (see README "Exit codes").
+ */
+#ifndef STRATA_CLI_H
+#define STRATA_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "common/diag.h"
+#include "common/err.h"
+
+struct cli {
+	const char *prog;     /* "strata" */
+	bool quiet;
+};
+
+extern struct cli cli;
+
+int cmd_inspect(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+/* "strata: error: SRC: msg" on stderr; returns the error's exit code. */
+int cli_fail(const char *src, const struct strata_err *e);
+/* Every problem as one line on stderr: "strata: error: SRC: MEMBER: msg". */
+void cli_print_problems(const char *src, const struct diag *d);
+/* Usage error for a command: message + hint, returns 2. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "1.5 MiB" */
+const char *human_size(uint64_t n, char buf[32]);
+/* Handle --help inside a command: prints its help, returns true. */
+bool cli_want_help(const char *cmd, int argc, char **argv);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * main.c - strata's command line: the command table, help, exit codes.
+ * This directory is the only place that prints or exits.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+struct cli cli = { "strata", false };
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+	const char *help;   /* options and details */
+};
+
+static const struct command commands[] = {
+	{ "inspect", cmd_inspect, "inspect SRC [--json]",
+	  "what is in it: images, tags, platforms, layers, digests",
+	  "Reads SRC in one pass and prints its format and, per image, its tags,\n"
+	  "platform, manifest and config digests, created, entrypoint, cmd, env,\n"
+	  "working dir, user and labels, and per layer its digest, media type,\n"
+	  "stored size and diff_id.  Stored bytes are hashed; layers are not decoded.\n"
+	  "\n"
+	  "  --json     machine-readable output (\"schema\": 1, stable key order)\n" },
+	{ "verify", cmd_verify, "verify SRC [--json]",
+	  "check every digest, size, diff_id and reference; report all problems",
+	  "Reads SRC in one pass, hashing every blob, decoding every compressed\n"
+	  "layer and walking every layer tar, and checks: blob sizes and digests\n"
+	  "against their descriptors, diff_ids against the config, layer counts,\n"
+	  "config and manifest digests, strict JSON (case-sensitive, no duplicate\n"
+	  "keys, 4 MiB cap), references present, digest strings valid, member\n"
+	  "paths safe, duplicate members, and unsafe layer entries (.. or absolute\n"
+	  "paths, symlinks and hardlinks leaving the root, escaping whiteouts).\n"
+	  "Every problem is printed on stderr as one line naming the member.\n"
+	  "\n"
+	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char references_help[] =
+	"References (skopeo's syntax):\n"
+	"  docker-archive:PATH[:NAME:TAG|:@N]  a `docker save` / `podman save` tarball\n"
+	"  oci:DIR[:TAG]                       an OCI image layout directory\n"
+	"  oci-archive:PATH[:TAG]              an OCI image layout as a tar\n"
+	"  rootfs:PATH                         a root filesystem tarball (.tar, .gz, .xz, .zst)\n"
+	"  PATH, or - for stdin                detected by content\n";
+
+static const char exit_help[] =
+	"Exit codes:\n"
+	"  0  ok\n"
+	"  1  verification failed: content does not match its digest, size or diff_id\n"
+	"  2  usage error\n"
+	"  3  I/O or system error\n"
+	"  4  malformed or unsupported input\n";
+
+static void print_main_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: strata [--quiet] COMMAND [ARGS]\n"
+		   "       strata help COMMAND | strata COMMAND --help | strata --version\n\n"
+		   "Reads, verifies and inspects container image archives offline.\n\nCommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n%s\n%s", references_help, exit_help);
+}
+
+static const struct command *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void print_command_help(const struct command *c, FILE *f)
+{
+	fprintf(f, "usage: strata %s\n\n%s\n%s\n%s", c->usage, c->help, references_help, exit_help);
+}
+
+bool cli_want_help(const char *cmd, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			print_command_help(find(cmd), stdout);
+			return true;
+		}
+	}
+	return false;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "strata %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: strata %s\nTry 'strata %s --help'.\n", find(cmd) ? find(cmd)->usage : cmd, cmd);
+	return STRATA_EUSAGE;
+}
+
+int cli_fail(const char *src, const struct strata_err *e)
+{
+	fprintf(stderr, "strata: error: %s: %s\n", src, e->msg);
+	return e->code ? e->code : STRATA_EIO;
+}
+
+void cli_print_problems(const char *src, const struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->len; i++) {
+		const struct problem *p = &d->v[i];
+
+		if (p->sev == SEV_WARNING && cli.quiet)
+			continue;
+		fprintf(stderr, "strata: %s: %s: %s%s%s\n", p->sev == SEV_ERROR ? "error" : "warning", src,
+			p->member, p->member[0] ? ": " : "", p->msg);
+	}
+	if (d->dropped)
+		fprintf(stderr, "strata: warning: %s: %zu more problems not recorded\n", src, d->dropped);
+}
+
+const char *human_size(uint64_t n, char buf[32])
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	if (n < 1024) {
+		snprintf(buf, 32, "%llu B", (unsigned long long)n);
+		return buf;
+	}
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, 32, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *c;
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			print_main_help(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("strata %s\n", STRATA_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+			cli.quiet = true;
+		} else {
+			fprintf(stderr, "strata: unknown option '%s'\nTry 'strata --help'.\n", argv[i]);
+			return STRATA_EUSAGE;
+		}
+	}
+	if (i >= argc) {
+		print_main_help(stderr);
+		return STRATA_EUSAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		if (i + 1 >= argc) {
+			print_main_help(stdout);
+			return 0;
+		}
+		if (!(c = find(argv[i + 1]))) {
+			fprintf(stderr, "strata: no command '%s'\nTry 'strata --help'.\n", argv[i + 1]);
+			return STRATA_EUSAGE;
+		}
+		print_command_help(c, stdout);
+		return 0;
+	}
+	if (!(c = find(argv[i]))) {
+		fprintf(stderr, "strata: no command '%s'\nTry 'strata --help'.\n", argv[i]);
+		return STRATA_EUSAGE;
+	}
+	if (cli_want_help(c->name, argc - i, argv + i))
+		return 0;
+	return c->fn(argc - i, argv + i);
+}

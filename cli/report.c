@@ -1,0 +1,208 @@
+/* report.c - inspect/verify output; see report.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/report.h"
+#include "formats/json.h"
+
+static cJSON *str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static cJSON *dup_or_null(const cJSON *v)
+{
+	return v && !cJSON_IsNull(v) ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
+}
+
+static const char *kind_name(enum image_kind k)
+{
+	return k == IMAGE_ARTIFACT ? "artifact" : k == IMAGE_ATTESTATION ? "attestation" : "image";
+}
+
+static cJSON *desc_json(const struct descriptor *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "digest", str_or_null(d->digest[0] ? d->digest : NULL));
+	cJSON_AddItemToObject(o, "media_type", str_or_null(d->media_type));
+	if (d->size >= 0)
+		cJSON_AddNumberToObject(o, "size", (double)d->size);
+	else
+		cJSON_AddNullToObject(o, "size");
+	return o;
+}
+
+static cJSON *image_json(const struct image *im, size_t idx)
+{
+	const cJSON *cfg = json_get(im->config_json, "config");
+	cJSON *o = cJSON_CreateObject(), *a, *p;
+	size_t i;
+
+	cJSON_AddNumberToObject(o, "index", (double)idx);
+	cJSON_AddStringToObject(o, "kind", kind_name(im->kind));
+	a = cJSON_AddArrayToObject(o, "tags");
+	for (i = 0; i < im->ntags; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(im->tags[i]));
+	cJSON_AddItemToObject(o, "manifest", im->has_manifest ? desc_json(&im->manifest) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "index_digest", str_or_null(im->index_digest[0] ? im->index_digest : NULL));
+	p = cJSON_AddObjectToObject(o, "platform");
+	cJSON_AddItemToObject(p, "os", str_or_null(im->platform.os));
+	cJSON_AddItemToObject(p, "architecture", str_or_null(im->platform.arch));
+	cJSON_AddItemToObject(p, "variant", str_or_null(im->platform.variant));
+	cJSON_AddItemToObject(o, "config", im->config.digest[0] ? desc_json(&im->config) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "created", str_or_null(json_str(im->config_json, "created")));
+	cJSON_AddItemToObject(o, "author", str_or_null(json_str(im->config_json, "author")));
+	cJSON_AddItemToObject(o, "entrypoint", dup_or_null(json_get(cfg, "Entrypoint")));
+	cJSON_AddItemToObject(o, "cmd", dup_or_null(json_get(cfg, "Cmd")));
+	cJSON_AddItemToObject(o, "env", cJSON_IsArray(json_get(cfg, "Env")) ? cJSON_Duplicate(json_get(cfg, "Env"), 1)
+									   : cJSON_CreateArray());
+	cJSON_AddItemToObject(o, "working_dir", cJSON_CreateString(json_str(cfg, "WorkingDir") ? json_str(cfg, "WorkingDir") : ""));
+	cJSON_AddItemToObject(o, "user", cJSON_CreateString(json_str(cfg, "User") ? json_str(cfg, "User") : ""));
+	cJSON_AddItemToObject(o, "labels", cJSON_IsObject(json_get(cfg, "Labels")) ? cJSON_Duplicate(json_get(cfg, "Labels"), 1)
+									     : cJSON_CreateObject());
+	a = cJSON_AddArrayToObject(o, "layers");
+	for (i = 0; i < im->nlayers; i++) {
+		const struct layer *l = &im->layers[i];
+		cJSON *lo = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(lo, "member", str_or_null(l->m ? l->m->name : l->path));
+		cJSON_AddItemToObject(lo, "digest", str_or_null(l->desc.digest[0] ? l->desc.digest : NULL));
+		if (l->desc.size >= 0)
+			cJSON_AddNumberToObject(lo, "size", (double)l->desc.size);
+		else
+			cJSON_AddNullToObject(lo, "size");
+		cJSON_AddItemToObject(lo, "media_type", str_or_null(l->desc.media_type));
+		cJSON_AddItemToObject(lo, "compression", str_or_null(l->m ? compression_name(l->m->comp) : NULL));
+		cJSON_AddItemToObject(lo, "diff_id", str_or_null(l->diff_id));
+		cJSON_AddBoolToObject(lo, "present", l->m != NULL);
+		cJSON_AddItemToArray(a, lo);
+	}
+	return o;
+}
+
+cJSON *report_source_json(const char *src, const struct source *s)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	size_t i;
+
+	cJSON_AddNumberToObject(o, "schema", REPORT_SCHEMA);
+	cJSON_AddStringToObject(o, "source", src);
+	cJSON_AddStringToObject(o, "format", s->format_name);
+	cJSON_AddStringToObject(o, "compression", compression_name(s->outer));
+	a = cJSON_AddArrayToObject(o, "images");
+	for (i = 0; i < s->images.len; i++)
+		cJSON_AddItemToArray(a, image_json(s->images.v[i], i));
+	return o;
+}
+
+cJSON *report_problems_json(const struct diag *d)
+{
+	cJSON *a = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < d->len; i++) {
+		const struct problem *p = &d->v[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "severity", p->sev == SEV_ERROR ? "error" : "warning");
+		cJSON_AddStringToObject(o, "class", p->code == STRATA_EVERIFY ? "verify" : p->code == STRATA_EIO ? "io" : "format");
+		cJSON_AddStringToObject(o, "member", p->member);
+		cJSON_AddStringToObject(o, "message", p->msg);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+int report_print_json(cJSON *doc)
+{
+	char *s = cJSON_Print(doc);
+	int r = 0;
+
+	cJSON_Delete(doc);
+	if (!s) {
+		fprintf(stderr, "strata: error: out of memory printing JSON\n");
+		return STRATA_EIO;
+	}
+	if (puts(s) == EOF || fflush(stdout) == EOF) {
+		perror("strata: error: stdout");
+		r = STRATA_EIO;
+	}
+	free(s);
+	return r;
+}
+
+static void print_strarray(FILE *f, const char *label, const cJSON *a)
+{
+	const cJSON *v;
+	bool first = true;
+
+	fprintf(f, "  %-11s", label);
+	if (!cJSON_IsArray(a)) {
+		fprintf(f, "-\n");
+		return;
+	}
+	fputc('[', f);
+	cJSON_ArrayForEach(v, a) {
+		fprintf(f, "%s\"%s\"", first ? "" : ", ", cJSON_IsString(v) ? v->valuestring : "?");
+		first = false;
+	}
+	fprintf(f, "]\n");
+}
+
+void report_source_text(FILE *f, const char *src, const struct source *s)
+{
+	char sz[32];
+	size_t i, j;
+
+	fprintf(f, "%s: %s", src, s->format_name);
+	if (s->outer != COMP_NONE)
+		fprintf(f, " (%s-compressed)", compression_name(s->outer));
+	fprintf(f, ", %zu image%s\n", s->images.len, s->images.len == 1 ? "" : "s");
+	for (i = 0; i < s->images.len; i++) {
+		const struct image *im = s->images.v[i];
+		const cJSON *cfg = json_get(im->config_json, "config"), *v;
+
+		fprintf(f, "\n%s %zu", kind_name(im->kind), i);
+		for (j = 0; j < im->ntags; j++)
+			fprintf(f, "%s%s", j ? ", " : ": ", im->tags[j]);
+		if (!im->ntags)
+			fprintf(f, " (untagged)");
+		fprintf(f, "\n");
+		if (im->has_manifest)
+			fprintf(f, "  %-11s%s (%lld bytes)\n", "manifest", im->manifest.digest, (long long)im->manifest.size);
+		if (im->index_digest[0])
+			fprintf(f, "  %-11s%s\n", "index", im->index_digest);
+		if (im->config.digest[0])
+			fprintf(f, "  %-11s%s (%lld bytes)\n", "config", im->config.digest, (long long)im->config.size);
+		fprintf(f, "  %-11s%s/%s%s%s\n", "platform", im->platform.os ? im->platform.os : "?",
+			im->platform.arch ? im->platform.arch : "?", im->platform.variant ? "/" : "",
+			im->platform.variant ? im->platform.variant : "");
+		if (json_str(im->config_json, "created"))
+			fprintf(f, "  %-11s%s\n", "created", json_str(im->config_json, "created"));
+		if (im->config_json) {
+			print_strarray(f, "entrypoint", json_get(cfg, "Entrypoint"));
+			print_strarray(f, "cmd", json_get(cfg, "Cmd"));
+			cJSON_ArrayForEach(v, json_get(cfg, "Env"))
+				fprintf(f, "  %-11s%s\n", "env", cJSON_IsString(v) ? v->valuestring : "?");
+			if (json_str(cfg, "WorkingDir") && *json_str(cfg, "WorkingDir"))
+				fprintf(f, "  %-11s%s\n", "workdir", json_str(cfg, "WorkingDir"));
+			if (json_str(cfg, "User") && *json_str(cfg, "User"))
+				fprintf(f, "  %-11s%s\n", "user", json_str(cfg, "User"));
+			cJSON_ArrayForEach(v, json_get(cfg, "Labels"))
+				fprintf(f, "  %-11s%s=%s\n", "label", v->string, cJSON_IsString(v) ? v->valuestring : "?");
+		}
+		fprintf(f, "  layers (%zu):\n", im->nlayers);
+		for (j = 0; j < im->nlayers; j++) {
+			const struct layer *l = &im->layers[j];
+
+			fprintf(f, "  %3zu  %-71s %10s  %s\n", j + 1, l->desc.digest[0] ? l->desc.digest : "?",
+				l->desc.size >= 0 ? human_size((uint64_t)l->desc.size, sz) : "?",
+				l->m ? compression_name(l->m->comp) : "missing");
+			if (l->diff_id && strcmp(l->diff_id, l->desc.digest))
+				fprintf(f, "       diff_id %s\n", l->diff_id);
+		}
+	}
+}

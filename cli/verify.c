@@ -1,0 +1,85 @@
+/* verify.c - `strata verify SRC [--json]`. */
+#include <getopt.h>
+#include <string.h>
+
+#include "analyze/walk.h"
+#include "cli/cli.h"
+#include "cli/report.h"
+
+static void count(const struct source *s, size_t *layers, size_t *blobs)
+{
+	size_t i;
+
+	*layers = 0;
+	*blobs = 0;
+	for (i = 0; i < s->images.len; i++)
+		*layers += s->images.v[i]->nlayers;
+	for (i = 0; i < s->cat.len; i++)
+		*blobs += s->cat.v[i]->kind == MEM_FILE;
+	if (s->cat.rootfs)
+		(*blobs)++;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	struct strata_err e = STRATA_ERR_INIT;
+	struct diag d = DIAG_INIT;
+	struct layer_hooks hooks;
+	struct walker w;
+	struct load_opts lo = { 0 };
+	struct source *s;
+	size_t layers, blobs;
+	bool json = false;
+	const char *src;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else
+			return cli_usage("verify", "bad option");
+	}
+	if (argc - optind != 1)
+		return cli_usage("verify", "needs exactly one SRC");
+	src = argv[optind];
+	walker_init(&w, &d);
+	walker_hooks(&w, &hooks);
+	lo.decode = true;
+	lo.hooks = &hooks;
+	if (source_open(&s, src, &lo, &d, &e) < 0) {
+		cli_print_problems(src, &d);
+		diag_release(&d);
+		return cli_fail(src, &e);
+	}
+	cli_print_problems(src, &d);
+	r = diag_exit_code(&d);
+	count(s, &layers, &blobs);
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "schema", REPORT_SCHEMA);
+		cJSON_AddStringToObject(o, "source", src);
+		cJSON_AddStringToObject(o, "format", s->format_name);
+		cJSON_AddBoolToObject(o, "ok", r == 0);
+		cJSON_AddNumberToObject(o, "exit_code", r);
+		cJSON_AddNumberToObject(o, "images", (double)s->images.len);
+		cJSON_AddNumberToObject(o, "layers", (double)layers);
+		cJSON_AddNumberToObject(o, "blobs", (double)blobs);
+		cJSON_AddNumberToObject(o, "errors", (double)diag_count(&d, SEV_ERROR));
+		cJSON_AddNumberToObject(o, "warnings", (double)diag_count(&d, SEV_WARNING));
+		cJSON_AddItemToObject(o, "problems", report_problems_json(&d));
+		if (report_print_json(o))
+			r = STRATA_EIO;
+	} else {
+		printf("%s: %s, %zu image%s, %zu layer%s, %zu blob%s hashed: %s (%zu error%s, %zu warning%s)\n", src,
+		       s->format_name, s->images.len, s->images.len == 1 ? "" : "s", layers, layers == 1 ? "" : "s",
+		       blobs, blobs == 1 ? "" : "s", r ? "FAILED" : "OK", diag_count(&d, SEV_ERROR),
+		       diag_count(&d, SEV_ERROR) == 1 ? "" : "s", diag_count(&d, SEV_WARNING),
+		       diag_count(&d, SEV_WARNING) == 1 ? "" : "s");
+	}
+	diag_release(&d);
+	source_free(s);
+	return r;
+}

@@ -1,0 +1,104 @@
+/* buf.c - capped growable buffer; see buf.h. */
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(struct buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->len = b->alloc = 0;
+	b->cap = cap;
+}
+
+static int grow(struct buf *b, size_t need, struct strata_err *e)
+{
+	size_t want;
+	char *p;
+
+	if (need > b->cap)
+		return err_set(e, STRATA_EFORMAT, "too large (over %zu bytes)", b->cap);
+	if (need + 1 <= b->alloc)
+		return 0;
+	want = b->alloc ? b->alloc : 256;
+	while (want < need + 1)
+		want *= 2;
+	if (want > b->cap + 1)
+		want = b->cap + 1;
+	p = realloc(b->data, want);
+	if (!p)
+		return err_nomem(e, "buffer");
+	b->data = p;
+	b->alloc = want;
+	return 0;
+}
+
+int buf_add(struct buf *b, const void *p, size_t n, struct strata_err *e)
+{
+	int r;
+
+	if (n > b->cap - b->len)
+		return err_set(e, STRATA_EFORMAT, "too large (over %zu bytes)", b->cap);
+	if ((r = grow(b, b->len + n, e)) < 0)
+		return r;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int buf_addstr(struct buf *b, const char *s, struct strata_err *e)
+{
+	return buf_add(b, s, strlen(s), e);
+}
+
+int buf_printf(struct buf *b, struct strata_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	int n, r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return err_set(e, STRATA_EIO, "bad format");
+	if ((size_t)n > b->cap - b->len)
+		return err_set(e, STRATA_EFORMAT, "too large (over %zu bytes)", b->cap);
+	if ((r = grow(b, b->len + (size_t)n, e)) < 0)
+		return r;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void buf_release(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->alloc = 0;
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+	char *p = b->data;
+
+	if (!p)
+		p = calloc(1, 1);
+	if (len)
+		*len = b->len;
+	b->data = NULL;
+	b->len = b->alloc = 0;
+	return p;
+}

@@ -1,0 +1,35 @@
+/*
+ * buf.h - growable byte buffer with a hard cap (curl's dynbuf idea).
+ *
+ * Every read of untrusted metadata goes through a buf whose cap is set at
+ * init time; an append past the cap fails with STRATA_EFORMAT ("too large")
+ * instead of growing.  Invariants: `data` is NULL or NUL-terminated at
+ * data[len]; len <= cap.  buf_release() frees the storage; buf_detach()
+ * hands it to the caller, who then owns it and must free() it.
+ */
+#ifndef STRATA_BUF_H
+#define STRATA_BUF_H
+
+#include <stddef.h>
+#include "err.h"
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t alloc;
+	size_t cap;   /* the largest len allowed */
+};
+
+#define BUF_INIT(capacity) { NULL, 0, 0, (capacity) }
+
+void buf_init(struct buf *b, size_t cap);
+/* Append n bytes; on failure the buffer is left as it was. */
+int buf_add(struct buf *b, const void *p, size_t n, struct strata_err *e);
+int buf_addstr(struct buf *b, const char *s, struct strata_err *e);
+int buf_printf(struct buf *b, struct strata_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void buf_reset(struct buf *b);            /* len = 0, keeps storage */
+void buf_release(struct buf *b);          /* frees storage, keeps cap */
+char *buf_detach(struct buf *b, size_t *len); /* caller owns result (never NULL unless OOM) */
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * decode.c - the decompression stage of the stream chain; see stream.h.
+ *
+ * The compression is taken from the first bytes of the data (magic numbers,
+ * the way `docker load` detects it), never from a media type: layers
+ * labelled with the wrong type are common and must still verify.
+ *
+ * gzip: every member is decoded (pigz and eStargz write several); after the
+ * last member only zero bytes may follow (tape-style padding some writers
+ * leave).  zstd: all frames, skippable frames included, as libzstd does.
+ * xz: concatenated streams.  bzip2: through libarchive's "raw" format, so it
+ * costs no dependency beyond the libarchive we already link.
+ */
+#include "stream.h"
+
+#include <archive.h>
+#include <lzma.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define DEC_OUT_SIZE (256 * 1024)
+#define XZ_MEMLIMIT (256ull << 20)
+
+struct dec_stream {
+	struct stream s;
+	enum compression kind;
+	bool sniffed;
+	bool started;           /* decoder state initialised */
+	bool done;
+	uint8_t head[8];        /* bytes taken from up while sniffing */
+	size_t head_len, head_off;
+	const uint8_t *in;      /* current input */
+	size_t in_len;
+	bool in_eof;
+	uint8_t *out;
+	uint64_t limit, produced;
+	/* gzip */
+	z_stream z;
+	bool in_member;
+	/* zstd */
+	ZSTD_DStream *zs;
+	size_t zret;
+	/* xz */
+	lzma_stream lz;
+	/* bzip2 */
+	struct archive *ar;
+	struct strata_err *ar_err;
+	int ar_fail;
+};
+
+const char *compression_name(enum compression c)
+{
+	switch (c) {
+	case COMP_GZIP: return "gzip";
+	case COMP_ZSTD: return "zstd";
+	case COMP_XZ: return "xz";
+	case COMP_BZIP2: return "bzip2";
+	default: return "none";
+	}
+}
+
+enum compression compression_sniff(const uint8_t *p, size_t n)
+{
+	if (n >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 0x08)
+		return COMP_GZIP;
+	if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
+		return COMP_ZSTD;
+	/* zstd skippable frame: magic 0x184D2A50..5F little-endian */
+	if (n >= 4 && (p[0] & 0xf0) == 0x50 && p[1] == 0x2a && p[2] == 0x4d && p[3] == 0x18)
+		return COMP_ZSTD;
+	if (n >= 6 && !memcmp(p, "\xfd" "7zXZ\0", 6))
+		return COMP_XZ;
+	if (n >= 3 && p[0] == 'B' && p[1] == 'Z' && p[2] == 'h')
+		return COMP_BZIP2;
+	return COMP_NONE;
+}
+
+/* Next input bytes: the sniffed head first, then blocks from up. */
+static int get_input(struct dec_stream *d, struct strata_err *e)
+{
+	int r;
+
+	if (d->in_len || d->in_eof)
+		return 0;
+	if (d->head_off < d->head_len) {
+		d->in = d->head + d->head_off;
+		d->in_len = d->head_len - d->head_off;
+		d->head_off = d->head_len;
+		return 0;
+	}
+	if ((r = stream_get(d->s.up, &d->in, &d->in_len, SIZE_MAX, e)) < 0)
+		return r;
+	if (d->in_len == 0)
+		d->in_eof = true;
+	return 0;
+}
+
+static int sniff(struct dec_stream *d, struct strata_err *e)
+{
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	if (d->sniffed)
+		return 0;
+	/* Collect up to 6 bytes even when the first block is shorter. */
+	while (d->head_len < 6) {
+		if ((r = stream_get(d->s.up, &p, &n, 6 - d->head_len, e)) < 0)
+			return r;
+		if (n == 0)
+			break;
+		memcpy(d->head + d->head_len, p, n);
+		d->head_len += n;
+	}
+	d->kind = compression_sniff(d->head, d->head_len);
+	d->sniffed = true;
+	return 0;
+}
+
+int stream_decode_kind(struct stream *s, enum compression *kind, struct strata_err *e)
+{
+	struct dec_stream *d = (struct dec_stream *)s;
+	int r;
+
+	if ((r = sniff(d, e)) < 0)
+		return r;
+	*kind = d->kind;
+	return 0;
+}
+
+void stream_decode_head(struct stream *s, const uint8_t **p, size_t *n)
+{
+	struct dec_stream *d = (struct dec_stream *)s;
+
+	*p = d->head;
+	*n = d->head_len;
+}
+
+void stream_decode_limit(struct stream *s, uint64_t max_out)
+{
+	((struct dec_stream *)s)->limit = max_out;
+}
+
+static la_ssize_t bz_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct dec_stream *d = ctx;
+
+	(void)a;
+	if (get_input(d, d->ar_err) < 0) {
+		d->ar_fail = 1;
+		return -1;
+	}
+	*buf = d->in;
+	{
+		size_t n = d->in_len;
+
+		d->in_len = 0;
+		return (la_ssize_t)n;
+	}
+}
+
+static int start(struct dec_stream *d, struct strata_err *e)
+{
+	struct archive_entry *ent;
+
+	d->started = true;
+	switch (d->kind) {
+	case COMP_GZIP:
+		if (inflateInit2(&d->z, 15 + 32) != Z_OK)
+			return err_nomem(e, "gzip decoder");
+		d->in_member = false;
+		break;
+	case COMP_ZSTD:
+		if (!(d->zs = ZSTD_createDStream()))
+			return err_nomem(e, "zstd decoder");
+		ZSTD_initDStream(d->zs);
+		d->zret = 1;  /* a frame is expected */
+		break;
+	case COMP_XZ:
+		if (lzma_stream_decoder(&d->lz, XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK)
+			return err_nomem(e, "xz decoder");
+		break;
+	case COMP_BZIP2:
+		if (!(d->ar = archive_read_new()))
+			return err_nomem(e, "bzip2 decoder");
+		archive_read_support_filter_bzip2(d->ar);
+		archive_read_support_format_raw(d->ar);
+		d->ar_err = e;
+		if (archive_read_open(d->ar, d, NULL, bz_read, NULL) != ARCHIVE_OK ||
+		    archive_read_next_header(d->ar, &ent) != ARCHIVE_OK) {
+			if (d->ar_fail)
+				return -e->code;
+			return err_set(e, STRATA_EFORMAT, "bzip2: %s", archive_error_string(d->ar));
+		}
+		break;
+	case COMP_NONE:
+		break;
+	}
+	return 0;
+}
+
+static int next_gzip(struct dec_stream *d, size_t *n, struct strata_err *e)
+{
+	int r, zr;
+
+	d->z.next_out = d->out;
+	d->z.avail_out = DEC_OUT_SIZE;
+	while (d->z.avail_out == DEC_OUT_SIZE) {
+		if ((r = get_input(d, e)) < 0)
+			return r;
+		if (d->in_eof) {
+			if (d->in_member)
+				return err_set(e, STRATA_EFORMAT, "gzip: unexpected end of stream (truncated)");
+			break;
+		}
+		if (!d->in_member) {
+			/* Between members: another member, or trailing zero padding. */
+			if (d->in[0] == 0x1f) {
+				inflateReset(&d->z);
+				d->in_member = true;
+			} else if (d->in[0] == 0) {
+				d->in++;
+				d->in_len--;
+				continue;
+			} else {
+				return err_set(e, STRATA_EFORMAT, "gzip: trailing garbage after the compressed data");
+			}
+		}
+		d->z.next_in = (Bytef *)d->in;
+		d->z.avail_in = (uInt)(d->in_len > UINT32_MAX ? UINT32_MAX : d->in_len);
+		{
+			size_t before = d->z.avail_in;
+
+			zr = inflate(&d->z, Z_NO_FLUSH);
+			d->in += before - d->z.avail_in;
+			d->in_len -= before - d->z.avail_in;
+		}
+		if (zr == Z_STREAM_END)
+			d->in_member = false;
+		else if (zr == Z_BUF_ERROR)
+			continue;  /* needs more input */
+		else if (zr != Z_OK)
+			return err_set(e, STRATA_EFORMAT, "gzip: %s", d->z.msg ? d->z.msg : "corrupt data");
+	}
+	*n = DEC_OUT_SIZE - d->z.avail_out;
+	return 0;
+}
+
+static int next_zstd(struct dec_stream *d, size_t *n, struct strata_err *e)
+{
+	ZSTD_outBuffer ob = { d->out, DEC_OUT_SIZE, 0 };
+	int r;
+
+	while (ob.pos == 0) {
+		ZSTD_inBuffer ib;
+
+		if ((r = get_input(d, e)) < 0)
+			return r;
+		if (d->in_eof) {
+			/* Flush what the decoder still holds; a frame left open is a truncation. */
+			size_t prev = d->zret;
+
+			ib.src = NULL;
+			ib.size = ib.pos = 0;
+			d->zret = ZSTD_decompressStream(d->zs, &ob, &ib);
+			if (ZSTD_isError(d->zret))
+				return err_set(e, STRATA_EFORMAT, "zstd: %s", ZSTD_getErrorName(d->zret));
+			if (ob.pos == 0 && prev != 0)
+				return err_set(e, STRATA_EFORMAT, "zstd: unexpected end of stream (truncated)");
+			d->zret = ob.pos ? d->zret : 0;
+			break;
+		}
+		ib.src = d->in;
+		ib.size = d->in_len;
+		ib.pos = 0;
+		d->zret = ZSTD_decompressStream(d->zs, &ob, &ib);
+		if (ZSTD_isError(d->zret))
+			return err_set(e, STRATA_EFORMAT, "zstd: %s", ZSTD_getErrorName(d->zret));
+		d->in += ib.pos;
+		d->in_len -= ib.pos;
+	}
+	*n = ob.pos;
+	return 0;
+}
+
+static int next_xz(struct dec_stream *d, size_t *n, struct strata_err *e)
+{
+	lzma_ret lr;
+	int r;
+
+	d->lz.next_out = d->out;
+	d->lz.avail_out = DEC_OUT_SIZE;
+	while (d->lz.avail_out == DEC_OUT_SIZE && !d->done) {
+		if ((r = get_input(d, e)) < 0)
+			return r;
+		d->lz.next_in = d->in;
+		d->lz.avail_in = d->in_len;
+		lr = lzma_code(&d->lz, d->in_eof ? LZMA_FINISH : LZMA_RUN);
+		d->in += d->in_len - d->lz.avail_in;
+		d->in_len = d->lz.avail_in;
+		if (lr == LZMA_STREAM_END)
+			d->done = true;
+		else if (lr == LZMA_BUF_ERROR && d->in_eof)
+			return err_set(e, STRATA_EFORMAT, "xz: unexpected end of stream (truncated)");
+		else if (lr == LZMA_MEMLIMIT_ERROR)
+			return err_set(e, STRATA_EFORMAT, "xz: needs more than %llu MiB to decode", XZ_MEMLIMIT >> 20);
+		else if (lr != LZMA_OK && lr != LZMA_BUF_ERROR)
+			return err_set(e, STRATA_EFORMAT, "xz: corrupt data (lzma error %d)", (int)lr);
+	}
+	*n = DEC_OUT_SIZE - d->lz.avail_out;
+	return 0;
+}
+
+static int next_bzip2(struct dec_stream *d, const uint8_t **p, size_t *n, struct strata_err *e)
+{
+	const void *blk;
+	size_t len;
+	la_int64_t off;
+	int r;
+
+	r = archive_read_data_block(d->ar, &blk, &len, &off);
+	if (r == ARCHIVE_EOF) {
+		*n = 0;
+		return 0;
+	}
+	if (r != ARCHIVE_OK) {
+		if (d->ar_fail)
+			return -e->code;
+		return err_set(e, STRATA_EFORMAT, "bzip2: %s", archive_error_string(d->ar));
+	}
+	*p = blk;
+	*n = len;
+	return 0;
+}
+
+static int dec_next(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
+{
+	struct dec_stream *d = (struct dec_stream *)s;
+	int r;
+
+	if ((r = sniff(d, e)) < 0)
+		return r;
+	if (!d->started && (r = start(d, e)) < 0)
+		return r;
+	*p = d->out;
+	*n = 0;
+	switch (d->kind) {
+	case COMP_NONE:
+		if ((r = get_input(d, e)) < 0)
+			return r;
+		*p = d->in;
+		*n = d->in_len;
+		d->in_len = 0;
+		break;
+	case COMP_GZIP: r = next_gzip(d, n, e); break;
+	case COMP_ZSTD: r = next_zstd(d, n, e); break;
+	case COMP_XZ: r = next_xz(d, n, e); break;
+	case COMP_BZIP2: r = next_bzip2(d, p, n, e); break;
+	}
+	if (r < 0)
+		return r;
+	d->produced += *n;
+	if (d->limit && d->produced > d->limit)
+		return err_set(e, STRATA_EFORMAT,
+			       "decompressed size exceeds the limit of %llu bytes (decompression bomb?)",
+			       (unsigned long long)d->limit);
+	return 0;
+}
+
+static void dec_free(struct stream *s)
+{
+	struct dec_stream *d = (struct dec_stream *)s;
+
+	if (d->started) {
+		if (d->kind == COMP_GZIP)
+			inflateEnd(&d->z);
+		else if (d->kind == COMP_XZ)
+			lzma_end(&d->lz);
+	}
+	ZSTD_freeDStream(d->zs);
+	if (d->ar)
+		archive_read_free(d->ar);
+	free(d->out);
+	free(d);
+}
+
+static const struct stream_ops dec_ops = { "decode", dec_next, dec_free };
+
+struct stream *stream_decode_new(struct stream *up, struct strata_err *e)
+{
+	struct dec_stream *d = calloc(1, sizeof(*d));
+
+	if (!d || !(d->out = malloc(DEC_OUT_SIZE))) {
+		free(d);
+		err_nomem(e, "decoder");
+		return NULL;
+	}
+	d->s.ops = &dec_ops;
+	d->s.up = up;
+	d->lz = (lzma_stream)LZMA_STREAM_INIT;
+	return &d->s;
+}

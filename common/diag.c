@@ -1,0 +1,90 @@
+/* diag.c - problem list; see diag.h. */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void diag_add(struct diag *d, enum severity sev, int code, const char *member, const char *fmt, ...)
+{
+	char msg[STRATA_ERR_MAX];
+	struct problem *p;
+	va_list ap;
+	char *s;
+
+	if (d->len >= d->max) {
+		d->dropped++;
+		return;
+	}
+	if (d->len == d->alloc) {
+		size_t na = d->alloc ? d->alloc * 2 : 16;
+
+		p = realloc(d->v, na * sizeof(*p));
+		if (!p) {
+			d->dropped++;
+			return;
+		}
+		d->v = p;
+		d->alloc = na;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (s = msg; *s; s++)
+		if ((unsigned char)*s < 0x20)
+			*s = '?';
+	p = &d->v[d->len];
+	p->sev = sev;
+	p->code = code;
+	p->member = strdup(member ? member : "");
+	p->msg = strdup(msg);
+	if (!p->member || !p->msg) {
+		free(p->member);
+		free(p->msg);
+		d->dropped++;
+		return;
+	}
+	for (s = p->member; *s; s++)
+		if ((unsigned char)*s < 0x20)
+			*s = '?';
+	d->len++;
+}
+
+int diag_exit_code(const struct diag *d)
+{
+	bool fmt = false, io = false, ver = false;
+	size_t i;
+
+	for (i = 0; i < d->len; i++) {
+		if (d->v[i].sev != SEV_ERROR)
+			continue;
+		fmt |= d->v[i].code == STRATA_EFORMAT;
+		io |= d->v[i].code == STRATA_EIO;
+		ver |= d->v[i].code == STRATA_EVERIFY;
+	}
+	return fmt ? STRATA_EFORMAT : io ? STRATA_EIO : ver ? STRATA_EVERIFY : 0;
+}
+
+size_t diag_count(const struct diag *d, enum severity sev)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->len; i++)
+		n += d->v[i].sev == sev;
+	return n;
+}
+
+void diag_release(struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->len; i++) {
+		free(d->v[i].member);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	d->v = NULL;
+	d->len = d->alloc = 0;
+}

@@ -1,0 +1,164 @@
+/* fsutil.c - path hygiene and atomic output files; see fsutil.h. */
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *path_clean(const char *p)
+{
+	size_t n = strlen(p), o = 0, i = 0;
+	bool rooted = n && p[0] == '/';
+	size_t dotdot;  /* output length below which ".." cannot back up */
+	char *out = malloc(n + 2);
+
+	if (!out)
+		return NULL;
+	if (rooted)
+		out[o++] = '/', i = 1;
+	dotdot = o;
+	while (i < n) {
+		if (p[i] == '/') {
+			i++;
+		} else if (p[i] == '.' && (i + 1 == n || p[i + 1] == '/')) {
+			i++;
+		} else if (p[i] == '.' && p[i + 1] == '.' && (i + 2 == n || p[i + 2] == '/')) {
+			i += 2;
+			if (o > dotdot) {
+				while (o > dotdot && out[o - 1] != '/')
+					o--;
+				if (o > dotdot)
+					o--;
+			} else if (!rooted) {
+				if (o > 0)
+					out[o++] = '/';
+				out[o++] = '.';
+				out[o++] = '.';
+				dotdot = o;
+			}
+		} else {
+			if ((rooted && o != 1) || (!rooted && o != 0))
+				out[o++] = '/';
+			while (i < n && p[i] != '/')
+				out[o++] = p[i++];
+		}
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = '\0';
+	return out;
+}
+
+bool path_is_local(const char *c)
+{
+	if (c[0] == '/')
+		return false;
+	if (c[0] == '.' && c[1] == '.' && (c[2] == '\0' || c[2] == '/'))
+		return false;
+	return true;
+}
+
+char *path_dir(const char *c)
+{
+	const char *s = strrchr(c, '/');
+
+	if (!s)
+		return strdup(".");
+	if (s == c)
+		return strdup("/");
+	return strndup(c, (size_t)(s - c));
+}
+
+char *path_join(const char *dir, const char *rel)
+{
+	size_t a = strlen(dir), b = strlen(rel);
+	char *j = malloc(a + b + 2), *c;
+
+	if (!j)
+		return NULL;
+	memcpy(j, dir, a);
+	j[a] = '/';
+	memcpy(j + a + 1, rel, b + 1);
+	c = path_clean(j);
+	free(j);
+	return c;
+}
+
+int write_all(int fd, const void *p, size_t n, const char *what, struct strata_err *e)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t k = write(fd, c, n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_sys(e, errno, "write '%s'", what);
+		}
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int atomic_open(struct atomic_file *f, const char *dest, struct strata_err *e)
+{
+	static unsigned seq;
+	size_t n = strlen(dest) + 64;
+
+	f->fd = -1;
+	f->final = strdup(dest);
+	f->tmp = malloc(n);
+	if (!f->final || !f->tmp) {
+		free(f->final);
+		free(f->tmp);
+		f->final = f->tmp = NULL;
+		return err_nomem(e, "path");
+	}
+	snprintf(f->tmp, n, "%s.strata-tmp-%ld-%u", dest, (long)getpid(), seq++);
+	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (f->fd < 0) {
+		int r = err_sys(e, errno, "create '%s'", f->tmp);
+
+		free(f->final);
+		free(f->tmp);
+		f->final = f->tmp = NULL;
+		return r;
+	}
+	return 0;
+}
+
+int atomic_commit(struct atomic_file *f, struct strata_err *e)
+{
+	int r = 0;
+
+	if (fsync(f->fd) < 0 && errno != EINVAL)
+		r = err_sys(e, errno, "fsync '%s'", f->tmp);
+	if (close(f->fd) < 0 && !r)
+		r = err_sys(e, errno, "close '%s'", f->tmp);
+	f->fd = -1;
+	if (!r && rename(f->tmp, f->final) < 0)
+		r = err_sys(e, errno, "rename '%s'", f->final);
+	if (r)
+		unlink(f->tmp);
+	free(f->tmp);
+	free(f->final);
+	f->tmp = f->final = NULL;
+	return r;
+}
+
+void atomic_abort(struct atomic_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->tmp)
+		unlink(f->tmp);
+	free(f->tmp);
+	free(f->final);
+	f->tmp = f->final = NULL;
+}

@@ -1,0 +1,43 @@
+/*
+ * fsutil.h - path hygiene and atomic output files.
+ *
+ * path_clean() is the lexical normalisation every untrusted name goes through
+ * before it is compared or joined (Go's path.Clean: "./a//b/../c" -> "a/c").
+ * Output files are created under a temporary name in their destination
+ * directory and only renamed into place by atomic_commit(); atomic_abort()
+ * (also run for every pending file by atomic_abort_all(), from a signal
+ * handler) removes them, so an existing destination is never half-written.
+ */
+#ifndef STRATA_FSUTIL_H
+#define STRATA_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "err.h"
+
+/* Lexically clean a slash path into a new malloc'd string ("" -> "."). */
+char *path_clean(const char *p);
+/* A cleaned path that stays below its root: not absolute, no leading "..". */
+bool path_is_local(const char *clean);
+/* Parent directory of a cleaned path ("a/b" -> "a", "a" -> "."), malloc'd. */
+char *path_dir(const char *clean);
+/* Join and clean: dir + "/" + rel, malloc'd. */
+char *path_join(const char *dir, const char *rel);
+
+struct atomic_file {
+	char *final;      /* destination path */
+	char *tmp;        /* temporary name beside it */
+	int fd;
+};
+
+/* Create dest's temp file (mode 0644) in dest's directory. */
+int atomic_open(struct atomic_file *f, const char *dest, struct strata_err *e);
+/* fsync, close and rename into place. */
+int atomic_commit(struct atomic_file *f, struct strata_err *e);
+/* close and unlink the temp file; safe to call twice. */
+void atomic_abort(struct atomic_file *f);
+
+/* write(2) all of it, retrying on EINTR and short writes. */
+int write_all(int fd, const void *p, size_t n, const char *what, struct strata_err *e);
+
+#endif

@@ -1,0 +1,90 @@
+/* strmap.c - string hash map; see strmap.h. */
+#include "strmap.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;  /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static size_t *find(const struct strmap *m, const char *key)
+{
+	size_t i;
+
+	if (!m->nslots)
+		return NULL;
+	for (i = hash(key) & (m->nslots - 1);; i = (i + 1) & (m->nslots - 1)) {
+		size_t *s = &m->slots[i];
+
+		if (!*s || !strcmp(m->items[*s - 1].key, key))
+			return s;
+	}
+}
+
+void *strmap_get(const struct strmap *m, const char *key)
+{
+	size_t *s = find(m, key);
+
+	return s && *s ? m->items[*s - 1].val : NULL;
+}
+
+static int rehash(struct strmap *m, struct strata_err *e)
+{
+	size_t n = m->nslots ? m->nslots * 2 : 64, i;
+	size_t *slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return err_nomem(e, "map");
+	free(m->slots);
+	m->slots = slots;
+	m->nslots = n;
+	for (i = 0; i < m->len; i++)
+		*find(m, m->items[i].key) = i + 1;
+	return 0;
+}
+
+int strmap_put(struct strmap *m, const char *key, void *val, struct strata_err *e)
+{
+	size_t *s;
+	int r;
+
+	if ((m->len + 1) * 2 > m->nslots && (r = rehash(m, e)) < 0)
+		return r;
+	s = find(m, key);
+	if (*s) {
+		m->items[*s - 1].val = val;
+		return 0;
+	}
+	if (m->len == m->alloc) {
+		size_t na = m->alloc ? m->alloc * 2 : 32;
+		struct strmap_item *it = realloc(m->items, na * sizeof(*it));
+
+		if (!it)
+			return err_nomem(e, "map");
+		m->items = it;
+		m->alloc = na;
+	}
+	if (!(m->items[m->len].key = strdup(key)))
+		return err_nomem(e, "map");
+	m->items[m->len].val = val;
+	*s = ++m->len;
+	return 0;
+}
+
+void strmap_release(struct strmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->len; i++)
+		free(m->items[i].key);
+	free(m->items);
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}

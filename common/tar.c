@@ -1,0 +1,501 @@
+/* tar.c - streaming tar reader; see tar.h. */
+#include "tar.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK 512
+#define DEFAULT_MAX_HEADER (1u << 20)
+
+struct tar {
+	struct stream data;        /* the current entry's data (ops: data_ops) */
+	struct stream *up;
+	struct tar_limits lim;
+	struct tar_entry ent;
+	struct buf path, link, uname, gname;
+	/* pending overrides from pax 'x' and GNU 'L'/'K' records */
+	struct buf pax_path, pax_link, gnu_path, gnu_link;
+	bool have_pax_size;
+	uint64_t pax_size;
+	bool pax_uid, pax_gid, pax_mtime;
+	uint64_t v_uid, v_gid;
+	int64_t v_mtime;
+	bool pax_sparse;
+	unsigned pax_xattrs;
+	bool pax_cap;
+	uint64_t left;             /* data bytes of the current entry not yet consumed */
+	uint64_t pad;              /* padding after the data */
+	uint64_t offset;           /* stream offset consumed so far */
+	bool started, ended, missing_end;
+};
+
+/* ---- the per-entry data stream ---- */
+
+static int data_next(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
+{
+	struct tar *t = (struct tar *)s;
+	int r;
+
+	if (t->left == 0) {
+		*n = 0;
+		return 0;
+	}
+	if ((r = stream_get(t->up, p, n, t->left > SIZE_MAX ? SIZE_MAX : (size_t)t->left, e)) < 0)
+		return r;
+	if (*n == 0)
+		return err_set(e, STRATA_EFORMAT, "truncated: archive ends inside the data of '%s'", t->ent.path);
+	t->left -= *n;
+	t->offset += *n;
+	return 0;
+}
+
+static void data_free(struct stream *s)
+{
+	(void)s;
+}
+
+static const struct stream_ops data_ops = { "tar-data", data_next, data_free };
+
+int tar_open(struct tar **tp, struct stream *s, const struct tar_limits *lim, struct strata_err *e)
+{
+	struct tar *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return err_nomem(e, "tar reader");
+	t->data.ops = &data_ops;
+	t->up = s;
+	t->lim.max_header = lim && lim->max_header ? lim->max_header : DEFAULT_MAX_HEADER;
+	buf_init(&t->path, t->lim.max_header);
+	buf_init(&t->link, t->lim.max_header);
+	buf_init(&t->uname, 256);
+	buf_init(&t->gname, 256);
+	buf_init(&t->pax_path, t->lim.max_header);
+	buf_init(&t->pax_link, t->lim.max_header);
+	buf_init(&t->gnu_path, t->lim.max_header);
+	buf_init(&t->gnu_link, t->lim.max_header);
+	*tp = t;
+	return 0;
+}
+
+void tar_free(struct tar *t)
+{
+	if (!t)
+		return;
+	buf_release(&t->path);
+	buf_release(&t->link);
+	buf_release(&t->uname);
+	buf_release(&t->gname);
+	buf_release(&t->pax_path);
+	buf_release(&t->pax_link);
+	buf_release(&t->gnu_path);
+	buf_release(&t->gnu_link);
+	free(t);
+}
+
+struct stream *tar_data(struct tar *t)
+{
+	return &t->data;
+}
+
+bool tar_missing_end(const struct tar *t)
+{
+	return t->missing_end;
+}
+
+uint64_t tar_offset(const struct tar *t)
+{
+	return t->offset;
+}
+
+/* ---- header fields ---- */
+
+static bool is_zero_block(const uint8_t *b)
+{
+	size_t i;
+
+	for (i = 0; i < BLOCK; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+bool tar_block_is_header(const uint8_t b[BLOCK])
+{
+	unsigned long want = 0, sum = 0;
+	long ssum = 0;
+	int i, digits = 0;
+
+	/* chksum field: octal digits, then NUL and/or space */
+	for (i = 148; i < 156 && b[i] == ' '; i++)
+		;
+	for (; i < 156 && b[i] >= '0' && b[i] <= '7'; i++, digits++)
+		want = want * 8 + (unsigned long)(b[i] - '0');
+	if (!digits)
+		return false;
+	for (i = 0; i < BLOCK; i++) {
+		unsigned char c = (i >= 148 && i < 156) ? ' ' : b[i];
+
+		sum += c;
+		ssum += (signed char)c;
+	}
+	/* Some old writers summed signed chars; accept both as libarchive does. */
+	return sum == want || (unsigned long)ssum == want;
+}
+
+/* Octal (space/NUL padded) or base-256 (GNU/star) number. */
+static bool parse_num(const uint8_t *p, size_t n, uint64_t *out, bool *negative)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (negative)
+		*negative = false;
+	if (n && (p[0] & 0x80)) {
+		/* base-256: 0x80 positive, 0xff negative (two's complement) */
+		if (p[0] == 0xff) {
+			int64_t sv = -1;
+
+			for (i = 1; i < n; i++)
+				sv = (int64_t)((uint64_t)sv << 8) | p[i];
+			if (negative)
+				*negative = true;
+			*out = (uint64_t)sv;
+			return true;
+		}
+		v = p[0] & 0x7f;
+		for (i = 1; i < n; i++) {
+			if (v >> 55)
+				return false;
+			v = (v << 8) | p[i];
+		}
+		*out = v;
+		return true;
+	}
+	while (i < n && (p[i] == ' ' || p[i] == 0))
+		i++;
+	if (i == n) {
+		*out = 0;
+		return true;
+	}
+	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++) {
+		if (v >> 61)
+			return false;
+		v = v * 8 + (uint64_t)(p[i] - '0');
+	}
+	for (; i < n; i++)
+		if (p[i] != ' ' && p[i] != 0)
+			return false;
+	*out = v;
+	return true;
+}
+
+static int set_field(struct buf *b, const uint8_t *p, size_t n, struct strata_err *e)
+{
+	size_t len = strnlen((const char *)p, n);
+
+	buf_reset(b);
+	return buf_add(b, p, len, e);
+}
+
+/* Read `size` bytes of an extension record (pax or GNU long name) plus padding. */
+static int read_ext(struct tar *t, uint64_t size, struct buf *into, const char *what, struct strata_err *e)
+{
+	uint64_t padded = (size + BLOCK - 1) / BLOCK * BLOCK;
+	const uint8_t *p;
+	size_t n;
+	uint64_t got = 0;
+	int r;
+
+	if (size > t->lim.max_header)
+		return err_set(e, STRATA_EFORMAT, "%s of %llu bytes is too large (limit %zu)", what,
+			       (unsigned long long)size, t->lim.max_header);
+	buf_reset(into);
+	while (got < padded) {
+		if ((r = stream_get(t->up, &p, &n, (size_t)(padded - got), e)) < 0)
+			return r;
+		if (n == 0)
+			return err_set(e, STRATA_EFORMAT, "truncated: archive ends inside a %s", what);
+		if (got < size) {
+			size_t take = size - got < n ? (size_t)(size - got) : n;
+
+			if ((r = buf_add(into, p, take, e)) < 0)
+				return r;
+		}
+		got += n;
+	}
+	t->offset += padded;
+	return 0;
+}
+
+static int parse_pax(struct tar *t, const struct buf *b, bool global, struct strata_err *e)
+{
+	const char *p = b->data ? b->data : "", *end = p + b->len;
+
+	while (p < end) {
+		const char *sp, *eq, *rec;
+		unsigned long long len = 0;
+		size_t klen, vlen;
+		const char *val;
+
+		rec = p;
+		for (sp = p; sp < end && *sp >= '0' && *sp <= '9'; sp++) {
+			len = len * 10 + (unsigned)(*sp - '0');
+			if (len > b->len)
+				break;
+		}
+		if (sp == p || sp >= end || *sp != ' ' || len > (size_t)(end - rec) || len < 5 || rec[len - 1] != '\n')
+			return err_set(e, STRATA_EFORMAT, "malformed pax extended header record");
+		sp++;
+		eq = memchr(sp, '=', (size_t)(rec + len - 1 - sp));
+		if (!eq)
+			return err_set(e, STRATA_EFORMAT, "malformed pax extended header record");
+		klen = (size_t)(eq - sp);
+		val = eq + 1;
+		vlen = (size_t)(rec + len - 1 - val);
+		p = rec + len;
+		if (global)
+			continue;  /* global records: accepted, not applied (rare; no image writer uses them) */
+#define KEY(s) (klen == sizeof(s) - 1 && !memcmp(sp, s, klen))
+		if (KEY("path")) {
+			buf_reset(&t->pax_path);
+			if (buf_add(&t->pax_path, val, vlen, e) < 0)
+				return -e->code;
+		} else if (KEY("linkpath")) {
+			buf_reset(&t->pax_link);
+			if (buf_add(&t->pax_link, val, vlen, e) < 0)
+				return -e->code;
+		} else if (KEY("size") || KEY("uid") || KEY("gid")) {
+			uint64_t v = 0;
+			size_t i;
+
+			for (i = 0; i < vlen; i++) {
+				if (val[i] < '0' || val[i] > '9' || v > (UINT64_MAX - 9) / 10)
+					return err_set(e, STRATA_EFORMAT, "malformed pax '%.*s' record", (int)klen, sp);
+				v = v * 10 + (uint64_t)(val[i] - '0');
+			}
+			if (KEY("size")) {
+				t->have_pax_size = true;
+				t->pax_size = v;
+			} else if (KEY("uid")) {
+				t->pax_uid = true;
+				t->v_uid = v;
+			} else {
+				t->pax_gid = true;
+				t->v_gid = v;
+			}
+		} else if (KEY("mtime")) {
+			t->pax_mtime = true;
+			t->v_mtime = strtoll(val, NULL, 10);
+		} else if (klen > 10 && !memcmp(sp, "GNU.sparse", 10)) {
+			t->pax_sparse = true;
+		} else if ((klen > 12 && !memcmp(sp, "SCHILY.xattr.", 13)) ||
+			   (klen > 16 && !memcmp(sp, "LIBARCHIVE.xattr.", 17))) {
+			t->pax_xattrs++;
+			if (memmem(sp, klen, "security.capability", 19))
+				t->pax_cap = true;
+		}
+#undef KEY
+	}
+	return 0;
+}
+
+static void reset_pending(struct tar *t)
+{
+	buf_reset(&t->pax_path);
+	buf_reset(&t->pax_link);
+	buf_reset(&t->gnu_path);
+	buf_reset(&t->gnu_link);
+	t->have_pax_size = t->pax_uid = t->pax_gid = t->pax_mtime = false;
+	t->pax_sparse = t->pax_cap = false;
+	t->pax_xattrs = 0;
+}
+
+static enum tar_type type_of(char f)
+{
+	switch (f) {
+	case '0': case '\0': case '7': return TAR_FILE;
+	case '1': return TAR_HARDLINK;
+	case '2': return TAR_SYMLINK;
+	case '3': return TAR_CHAR;
+	case '4': return TAR_BLOCK;
+	case '5': return TAR_DIR;
+	case '6': return TAR_FIFO;
+	case 'S': return TAR_FILE;  /* old GNU sparse */
+	default: return TAR_OTHER;
+	}
+}
+
+static int read_block(struct tar *t, uint8_t blk[BLOCK], size_t *got, struct strata_err *e)
+{
+	int r = stream_read(t->up, blk, BLOCK, got, e);
+
+	if (r == 0)
+		t->offset += *got;
+	return r;
+}
+
+int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
+{
+	uint8_t blk[BLOCK];
+	struct tar_entry *ent = &t->ent;
+	uint64_t v, skipped;
+	size_t got;
+	int r;
+
+	if (t->ended)
+		return 0;
+	/* Skip what the caller left of the previous entry, then its padding. */
+	if (t->left || t->data.cur_len) {
+		if ((r = stream_drain(&t->data, e)) < 0)
+			return r;
+	}
+	if (t->pad) {
+		if ((r = stream_skip(t->up, t->pad, &skipped, e)) < 0)
+			return r;
+		t->offset += skipped;
+		if (skipped < t->pad)
+			return err_set(e, STRATA_EFORMAT, "truncated: archive ends inside the padding of '%s'", ent->path);
+		t->pad = 0;
+	}
+	reset_pending(t);
+	for (;;) {
+		uint64_t hdr_off = t->offset;
+		char flag;
+
+		if ((r = read_block(t, blk, &got, e)) < 0)
+			return r;
+		if (got == 0) {
+			if (!t->started)
+				return err_set(e, STRATA_EFORMAT, "empty input: not a tar archive");
+			if (t->pax_path.len || t->gnu_path.len || t->have_pax_size)
+				return err_set(e, STRATA_EFORMAT, "truncated: archive ends after an extended header");
+			/* EOF exactly at a header boundary: tolerated (Go and libarchive do), noted. */
+			t->missing_end = true;
+			t->ended = true;
+			return 0;
+		}
+		if (got < BLOCK)
+			return err_set(e, STRATA_EFORMAT, t->started ? "truncated: archive ends inside a header"
+							  : "not a tar archive (shorter than one block)");
+		if (is_zero_block(blk)) {
+			/* End of archive.  A second zero block normally follows; it and
+			 * any blocking padding are left for the caller to drain. */
+			if (!t->started)
+				t->started = true;
+			t->ended = true;
+			return 0;
+		}
+		if (!tar_block_is_header(blk))
+			return err_set(e, STRATA_EFORMAT, t->started
+				       ? "corrupt tar header at offset %llu (bad checksum)"
+				       : "not a tar archive (bad header checksum at offset %llu)",
+				       (unsigned long long)hdr_off);
+		t->started = true;
+		flag = (char)blk[156];
+		if (!parse_num(blk + 124, 12, &v, NULL))
+			return err_set(e, STRATA_EFORMAT, "corrupt size field in tar header at offset %llu",
+				       (unsigned long long)hdr_off);
+		if (flag == 'x' || flag == 'g') {
+			struct buf b = BUF_INIT(t->lim.max_header);
+
+			r = read_ext(t, v, &b, "pax extended header", e);
+			if (r == 0)
+				r = parse_pax(t, &b, flag == 'g', e);
+			buf_release(&b);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (flag == 'L' || flag == 'K') {
+			struct buf *into = flag == 'L' ? &t->gnu_path : &t->gnu_link;
+
+			if ((r = read_ext(t, v, into, "GNU long name", e)) < 0)
+				return r;
+			/* the record carries a trailing NUL */
+			into->len = strnlen(into->data ? into->data : "", into->len);
+			continue;
+		}
+		/* A real entry. */
+		memset(ent, 0, sizeof(*ent));
+		ent->offset = hdr_off;
+		ent->typeflag = flag;
+		ent->type = type_of(flag);
+		ent->size = t->have_pax_size ? t->pax_size : v;
+		{
+			const struct buf *pp = t->pax_path.len ? &t->pax_path : t->gnu_path.len ? &t->gnu_path : NULL;
+
+			if (pp) {
+				buf_reset(&t->path);
+				r = buf_add(&t->path, pp->data, pp->len, e);
+			} else if (!memcmp(blk + 257, "ustar\0", 6) && blk[345]) {
+				/* POSIX ustar: prefix "/" name */
+				char full[256 + 1];
+				size_t pl = strnlen((char *)blk + 345, 155), nl = strnlen((char *)blk, 100);
+
+				memcpy(full, blk + 345, pl);
+				full[pl] = '/';
+				memcpy(full + pl + 1, blk, nl);
+				buf_reset(&t->path);
+				r = buf_add(&t->path, full, pl + 1 + nl, e);
+			} else {
+				r = set_field(&t->path, blk, 100, e);
+			}
+			if (r < 0)
+				return r;
+		}
+		if (t->pax_link.len) {
+			buf_reset(&t->link);
+			r = buf_add(&t->link, t->pax_link.data, t->pax_link.len, e);
+		} else if (t->gnu_link.len) {
+			buf_reset(&t->link);
+			r = buf_add(&t->link, t->gnu_link.data, t->gnu_link.len, e);
+		} else {
+			r = set_field(&t->link, blk + 157, 100, e);
+		}
+		if (r < 0)
+			return r;
+		if ((r = set_field(&t->uname, blk + 265, 32, e)) < 0 ||
+		    (r = set_field(&t->gname, blk + 297, 32, e)) < 0)
+			return r;
+		ent->path = t->path.data ? t->path.data : "";
+		ent->link = t->link.data ? t->link.data : "";
+		ent->uname = t->uname.data ? t->uname.data : "";
+		ent->gname = t->gname.data ? t->gname.data : "";
+		parse_num(blk + 100, 8, &v, NULL);
+		ent->mode = (uint32_t)(v & 07777);
+		parse_num(blk + 108, 8, &ent->uid, NULL);
+		parse_num(blk + 116, 8, &ent->gid, NULL);
+		{
+			bool neg;
+
+			parse_num(blk + 136, 12, &v, &neg);
+			ent->mtime = (int64_t)v;
+		}
+		if (t->pax_uid)
+			ent->uid = t->v_uid;
+		if (t->pax_gid)
+			ent->gid = t->v_gid;
+		if (t->pax_mtime)
+			ent->mtime = t->v_mtime;
+		parse_num(blk + 329, 8, &v, NULL);
+		ent->devmajor = (uint32_t)v;
+		parse_num(blk + 337, 8, &v, NULL);
+		ent->devminor = (uint32_t)v;
+		ent->sparse = flag == 'S' || t->pax_sparse;
+		ent->nxattrs = t->pax_xattrs;
+		ent->has_capability = t->pax_cap;
+		/* Links, devices, dirs and fifos carry no data, whatever the size field says
+		 * (ustar); but a pax/GNU size on them would still be consumed by most readers.
+		 * Follow libarchive: hardlinks may carry data (pax "hardlink with data"). */
+		if (ent->type == TAR_SYMLINK || ent->type == TAR_CHAR || ent->type == TAR_BLOCK ||
+		    ent->type == TAR_DIR || ent->type == TAR_FIFO)
+			ent->size = t->have_pax_size ? t->pax_size : 0;
+		t->left = ent->size;
+		t->pad = (BLOCK - ent->size % BLOCK) % BLOCK;
+		t->data.cur_len = 0;
+		t->data.eof = false;
+		t->data.pos = 0;
+		*entp = ent;
+		return 1;
+	}
+}

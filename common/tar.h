@@ -1,0 +1,76 @@
+/*
+ * tar.h - streaming tar reader over a pull stream.
+ *
+ * Used for the outer archive (docker-archive, oci-archive, rootfs) and for
+ * every layer.  It reads headers only as the stream passes: entry data is
+ * exposed as a stream of its own (tar_data()), so a caller can hash, decode
+ * or copy a member without any copy here.  Understands ustar, POSIX pax
+ * (path, linkpath, size, uid, gid, mtime, uname, gname, xattrs, GNU sparse
+ * markers), GNU long names/links ('L'/'K'), base-256 numbers and old GNU
+ * sparse entries.  A pax `size` record overrides the header size, as
+ * libarchive and Go do.
+ *
+ * Why our own reader and not libarchive's: we need the data of each member as
+ * a zero-copy stream feeding further stages, our own caps on pax and long-name
+ * records (libarchive allows 1 GiB), and the exact count of bytes consumed so
+ * a rootfs tar can be hashed as a layer while it is read.
+ *
+ * Ownership: the entry returned by tar_next() and its strings belong to the
+ * reader and stay valid until the next tar_next() or tar_free().
+ */
+#ifndef STRATA_TAR_H
+#define STRATA_TAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "err.h"
+#include "stream.h"
+
+enum tar_type {
+	TAR_FILE, TAR_HARDLINK, TAR_SYMLINK, TAR_CHAR, TAR_BLOCK, TAR_DIR, TAR_FIFO, TAR_OTHER
+};
+
+struct tar_entry {
+	const char *path;       /* as stored (pax/GNU overrides applied) */
+	const char *link;       /* link target for hardlinks and symlinks, else "" */
+	enum tar_type type;
+	char typeflag;          /* the raw typeflag byte */
+	uint64_t size;          /* data bytes that follow the header */
+	uint32_t mode;          /* permission bits and setuid/setgid/sticky */
+	uint64_t uid, gid;
+	int64_t mtime;
+	const char *uname, *gname;
+	uint32_t devmajor, devminor;
+	bool sparse;            /* GNU sparse member (cannot be reproduced byte for byte) */
+	unsigned nxattrs;       /* pax SCHILY.xattr.* / LIBARCHIVE.xattr.* records */
+	bool has_capability;    /* security.capability xattr present */
+	uint64_t offset;        /* stream offset of the (first) header block */
+};
+
+struct tar_limits {
+	size_t max_header;      /* pax extended header and GNU long name, bytes (default 1 MiB) */
+};
+
+struct tar;
+
+/* Reads from s (not owned).  lim may be NULL for defaults. */
+int tar_open(struct tar **t, struct stream *s, const struct tar_limits *lim, struct strata_err *e);
+/*
+ * Next entry: returns 1 with *ent set, 0 at the end of the archive, <0 on
+ * error ("truncated" when the stream ends inside a header or data).
+ * Unread data of the previous entry is skipped.  The first call fails with
+ * STRATA_EFORMAT "not a tar archive" when the first block is not a header.
+ */
+int tar_next(struct tar *t, struct tar_entry **ent, struct strata_err *e);
+/* The current entry's data as a stream (owned by the reader). */
+struct stream *tar_data(struct tar *t);
+/* True when the archive ended without the two zero blocks (EOF at a header boundary). */
+bool tar_missing_end(const struct tar *t);
+/* Offset just past the last block consumed. */
+uint64_t tar_offset(const struct tar *t);
+void tar_free(struct tar *t);
+
+/* Does this 512-byte block look like a tar header (checksum valid)? */
+bool tar_block_is_header(const uint8_t blk[512]);
+
+#endif

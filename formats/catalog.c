@@ -1,0 +1,122 @@
+/* catalog.c - members found by a scan; see catalog.h. */
+#include "catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/fsutil.h"
+
+struct member *catalog_add(struct catalog *c, const char *name, struct strata_err *e)
+{
+	struct member *m;
+
+	if (c->len == c->alloc) {
+		size_t na = c->alloc ? c->alloc * 2 : 64;
+		struct member **v = realloc(c->v, na * sizeof(*v));
+
+		if (!v) {
+			err_nomem(e, "catalog");
+			return NULL;
+		}
+		c->v = v;
+		c->alloc = na;
+	}
+	if (!(m = calloc(1, sizeof(*m))) || !(m->name = strdup(name))) {
+		free(m);
+		err_nomem(e, "catalog");
+		return NULL;
+	}
+	buf_init(&m->doc, 0);
+	c->v[c->len++] = m;
+	/* A duplicate name keeps the first record as the one found by lookups;
+	 * the scan reports the duplicate. */
+	if (!strmap_get(&c->by_name, name) && strmap_put(&c->by_name, name, m, e) < 0)
+		return NULL;
+	return m;
+}
+
+struct member *catalog_get(const struct catalog *c, const char *name)
+{
+	return strmap_get(&c->by_name, name);
+}
+
+struct member *catalog_resolve(const struct catalog *c, const char *name, const char **why)
+{
+	struct member *m;
+	char *clean = path_clean(name), *dir, *target;
+
+	*why = "missing";
+	if (!clean)
+		return NULL;
+	if (!path_is_local(clean)) {
+		*why = "unsafe path (leaves the archive)";
+		free(clean);
+		return NULL;
+	}
+	m = catalog_get(c, clean);
+	if (m && m->kind == MEM_SYMLINK && m->link) {
+		/* one level, relative to the link's directory, never outside */
+		dir = path_dir(clean);
+		target = dir ? (m->link[0] == '/' ? NULL : path_join(dir, m->link)) : NULL;
+		free(dir);
+		m = NULL;
+		if (!target || !path_is_local(target)) {
+			*why = "symlink points outside the archive";
+		} else {
+			m = catalog_get(c, target);
+			if (m && m->kind != MEM_FILE) {
+				*why = "symlink to a symlink (only one level is followed)";
+				m = NULL;
+			}
+		}
+		free(target);
+	} else if (m && m->kind == MEM_HARDLINK && m->link) {
+		char *t = path_clean(m->link);
+
+		m = t && path_is_local(t) ? catalog_get(c, t) : NULL;
+		if (m && m->kind != MEM_FILE)
+			m = NULL;
+		if (!m)
+			*why = "hardlink to a missing member";
+		free(t);
+	} else if (m && m->kind != MEM_FILE) {
+		*why = "not a regular file";
+		m = NULL;
+	}
+	free(clean);
+	return m;
+}
+
+struct member *catalog_blob(const struct catalog *c, const char *digest)
+{
+	char name[DIGEST_STR_MAX + 8];
+	const char *colon = strchr(digest, ':');
+
+	if (!colon)
+		return NULL;
+	snprintf(name, sizeof(name), "blobs/%.*s/%s", (int)(colon - digest), digest, colon + 1);
+	return catalog_get(c, name);
+}
+
+void catalog_release(struct catalog *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->len; i++) {
+		struct member *m = c->v[i];
+
+		free(m->name);
+		free(m->link);
+		free(m->blob_error);
+		buf_release(&m->doc);
+		free(m);
+	}
+	if (c->rootfs) {
+		free(c->rootfs->name);
+		free(c->rootfs->blob_error);
+		free(c->rootfs);
+	}
+	free(c->v);
+	strmap_release(&c->by_name);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,198 @@
+/* image.c - the image model: construction, descriptors, configs; see image.h. */
+#include "formats/image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "formats/json.h"
+
+struct image *image_new(struct image_set *set, const char *where, struct strata_err *e)
+{
+	struct image *im;
+
+	if (set->len == set->alloc) {
+		size_t na = set->alloc ? set->alloc * 2 : 8;
+		struct image **v = realloc(set->v, na * sizeof(*v));
+
+		if (!v) {
+			err_nomem(e, "image");
+			return NULL;
+		}
+		set->v = v;
+		set->alloc = na;
+	}
+	if (!(im = calloc(1, sizeof(*im))) || !(im->where = strdup(where))) {
+		free(im);
+		err_nomem(e, "image");
+		return NULL;
+	}
+	im->config.size = im->manifest.size = -1;
+	set->v[set->len++] = im;
+	return im;
+}
+
+int image_set_keep(struct image_set *set, cJSON *doc, struct strata_err *e)
+{
+	if (set->ndocs == set->adocs) {
+		size_t na = set->adocs ? set->adocs * 2 : 8;
+		cJSON **v = realloc(set->docs, na * sizeof(*v));
+
+		if (!v) {
+			cJSON_Delete(doc);
+			return err_nomem(e, "documents");
+		}
+		set->docs = v;
+		set->adocs = na;
+	}
+	set->docs[set->ndocs++] = doc;
+	return 0;
+}
+
+void image_free(struct image *im)
+{
+	if (!im)
+		return;
+	free(im->where);
+	free(im->tags);
+	free(im->layers);
+	cJSON_Delete(im->config_json);
+	free(im);
+}
+
+void image_set_release(struct image_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->len; i++)
+		image_free(set->v[i]);
+	for (i = 0; i < set->ndocs; i++)
+		cJSON_Delete(set->docs[i]);
+	free(set->v);
+	free(set->docs);
+	memset(set, 0, sizeof(*set));
+}
+
+int descriptor_parse(const cJSON *o, struct descriptor *d, const char **why)
+{
+	const char *dg;
+	const cJSON *p;
+
+	memset(d, 0, sizeof(*d));
+	d->size = -1;
+	if (!cJSON_IsObject(o)) {
+		*why = "descriptor is not a JSON object";
+		return -1;
+	}
+	d->media_type = json_str(o, "mediaType");
+	if (!d->media_type) {
+		*why = "descriptor has no mediaType";
+		return -1;
+	}
+	dg = json_str(o, "digest");
+	if (!dg) {
+		*why = "descriptor has no digest";
+		return -1;
+	}
+	if (!digest_valid(dg)) {
+		*why = "invalid digest";
+		return -1;
+	}
+	memcpy(d->digest, dg, strlen(dg) + 1);  /* length checked by digest_valid */
+	if (!json_uint(o, "size", &d->size)) {
+		*why = "descriptor size is missing or not a non-negative integer";
+		return -1;
+	}
+	d->urls = json_get(o, "urls");
+	if (d->urls && !cJSON_IsArray(d->urls))
+		d->urls = NULL;
+	d->annotations = json_get(o, "annotations");
+	p = json_get(o, "platform");
+	if (cJSON_IsObject(p)) {
+		d->has_platform = true;
+		d->platform.os = json_str(p, "os");
+		d->platform.arch = json_str(p, "architecture");
+		d->platform.variant = json_str(p, "variant");
+	}
+	return 0;
+}
+
+cJSON *member_json(struct member *m, struct diag *d, const char *what)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	cJSON *v;
+
+	if (m->doc_too_large) {
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s: too large (over %u bytes)", what, JSON_MAX_DOC);
+		return NULL;
+	}
+	if (!m->doc_kept) {
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s: not a JSON document (invalid JSON)", what);
+		return NULL;
+	}
+	if (json_parse(m->doc.data, m->doc.len, &v, &e) < 0) {
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s: %s", what, e.msg);
+		return NULL;
+	}
+	return v;
+}
+
+int media_type_compression(const char *mt)
+{
+	size_t n;
+
+	if (!mt)
+		return -1;
+	n = strlen(mt);
+#define ENDS(s) (n >= sizeof(s) - 1 && !strcmp(mt + n - (sizeof(s) - 1), s))
+	if (ENDS("+gzip") || ENDS(".tar.gzip") || ENDS("tar.gz"))
+		return COMP_GZIP;
+	if (ENDS("+zstd") || ENDS(".tar.zstd"))
+		return COMP_ZSTD;
+	if (ENDS(".tar") || ENDS("layer.v1.tar") || ENDS(".diff.tar"))
+		return COMP_NONE;
+#undef ENDS
+	return -1;
+}
+
+void image_read_config(struct image *im, struct diag *d)
+{
+	const cJSON *rootfs, *ids, *v;
+	size_t i, n;
+	char what[64];
+
+	if (!im->config_m)
+		return;
+	snprintf(what, sizeof(what), "image config");
+	if (!(im->config_json = member_json(im->config_m, d, what)))
+		return;
+	if (!cJSON_IsObject(im->config_json)) {
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name, "image config is not a JSON object");
+		return;
+	}
+	im->platform.os = json_str(im->config_json, "os");
+	im->platform.arch = json_str(im->config_json, "architecture");
+	im->platform.variant = json_str(im->config_json, "variant");
+	if (im->kind != IMAGE_CONTAINER)
+		return;
+	rootfs = json_get(im->config_json, "rootfs");
+	ids = json_get(rootfs, "diff_ids");
+	if (!cJSON_IsArray(ids)) {
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name,
+			 "image config: required field 'rootfs.diff_ids' missing or not an array");
+		return;
+	}
+	if (json_str(rootfs, "type") && strcmp(json_str(rootfs, "type"), "layers"))
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name, "image config: rootfs.type is not 'layers'");
+	n = (size_t)cJSON_GetArraySize(ids);
+	if (n != im->nlayers)
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name,
+			 "layer count mismatch: %s lists %zu layers, the config %zu diff_ids", im->where, im->nlayers, n);
+	for (i = 0, v = ids->child; v && i < im->nlayers; v = v->next, i++) {
+		if (!cJSON_IsString(v) || !digest_valid(v->valuestring)) {
+			diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name,
+				 "image config: diff_ids[%zu] is an invalid digest", i);
+			continue;
+		}
+		im->layers[i].diff_id = v->valuestring;
+	}
+}

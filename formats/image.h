@@ -1,0 +1,161 @@
+/*
+ * image.h - the image model every format reader produces, and the source API.
+ *
+ * A source is read in one pass (scan), then interpreted by the format that
+ * bid highest (docker-archive, oci-layout/oci-archive, rootfs).  The result
+ * is a list of images, each with what its documents *claim* (descriptors,
+ * diff_ids) next to the members that hold the bytes (whose digests the scan
+ * *computed*).  check_images() compares the two and records every mismatch.
+ *
+ * Ownership: struct source owns everything reachable from it; strings and
+ * cJSON trees stay valid until source_free().
+ */
+#ifndef STRATA_IMAGE_H
+#define STRATA_IMAGE_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "common/diag.h"
+#include "common/digest.h"
+#include "common/stream.h"
+#include "formats/catalog.h"
+#include "formats/ref.h"
+
+struct platform {
+	const char *os, *arch, *variant;   /* borrowed from a document, may be NULL */
+};
+
+struct descriptor {
+	const char *media_type;            /* borrowed; NULL when absent */
+	char digest[DIGEST_STR_MAX];       /* "" when none */
+	int64_t size;                      /* -1 when not declared */
+	const cJSON *urls;                 /* foreign layers: array of strings, or NULL */
+	const cJSON *annotations;
+	struct platform platform;
+	bool has_platform;
+};
+
+struct layer {
+	struct descriptor desc;            /* declared (OCI) or derived from the bytes (docker-archive) */
+	const char *path;                  /* member name the document used (docker-archive), or NULL */
+	struct member *m;                  /* the bytes, NULL when not in the archive */
+	const char *diff_id;               /* from the config, NULL when absent */
+};
+
+enum image_kind { IMAGE_CONTAINER, IMAGE_ARTIFACT, IMAGE_ATTESTATION };
+
+struct image {
+	enum image_kind kind;
+	char *where;                       /* "manifest.json[0]", "index.json -> sha256:ab12..." */
+	const char **tags; size_t ntags;   /* borrowed strings */
+	bool has_manifest;
+	struct descriptor manifest;        /* the manifest document, when one exists */
+	struct member *manifest_m;
+	char index_digest[DIGEST_STR_MAX]; /* innermost index that listed the manifest, or "" */
+	struct descriptor config;
+	const char *config_path;           /* docker-archive: the Config member name */
+	struct member *config_m;
+	cJSON *config_json;                /* owned, NULL when unreadable */
+	struct platform platform;          /* from the config (else the descriptor) */
+	struct layer *layers; size_t nlayers;
+};
+
+struct image_set {
+	struct image **v;
+	size_t len, alloc;
+	cJSON **docs; size_t ndocs, adocs; /* parsed documents images borrow from */
+};
+
+/*
+ * Layer walking: the scan hands every layer-like tar (a blob that decodes to
+ * a tar, or the whole archive of a rootfs) to these hooks, entry by entry,
+ * while the bytes stream past.  analyze/ provides them; formats/ never
+ * depends on analyze/.
+ */
+struct tar;
+struct tar_entry;
+struct layer_hooks {
+	void *ctx;
+	/* A layer begins; returns its walk state (NULL: do not walk it). */
+	void *(*begin)(void *ctx, struct member *m);
+	/* One entry; may read its data from tar_data(t).  <0 stops this walk. */
+	int (*entry)(void *walk, struct tar *t, const struct tar_entry *ent, struct strata_err *e);
+	/* The walk is over: status 0, or <0 with e; discard: it was not a layer
+	 * after all.  Problems go to d, named by m->name.  Frees walk unless it
+	 * keeps it in m->walk. */
+	void (*end)(void *walk, struct member *m, int status, const struct strata_err *e, bool discard,
+		    struct diag *d);
+};
+
+struct load_opts {
+	bool decode;                       /* decode compressed members (diff_ids) */
+	const struct layer_hooks *hooks;   /* walk layer tars (verify, analyze); NULL = no walk */
+	uint64_t max_decoded;              /* per-blob decompressed size cap, 0 = default */
+	uint64_t max_members;              /* outer archive members, 0 = default */
+};
+
+struct format_ops;
+
+struct source {
+	struct ref ref;
+	const struct format_ops *fmt;
+	const char *format_name;           /* as reported: docker-archive, oci-layout, oci-archive, rootfs */
+	bool is_dir;
+	enum compression outer;            /* compression of the outer archive */
+	struct catalog cat;
+	struct image_set images;           /* what the chosen format found */
+	struct image_set extra;            /* a second view (index.json in a docker-archive), checked too */
+};
+
+/*
+ * Read and interpret a source.  Returns 0 with *out set when the archive
+ * could be read (problems in it are in d), or <0 when it could not be read
+ * at all (e says why: I/O error, truncated or unreadable outer archive, no
+ * format recognised).
+ */
+int source_open(struct source **out, const char *ref, const struct load_opts *o, struct diag *d,
+		struct strata_err *e);
+void source_free(struct source *s);
+
+/* ---- for the format modules ---- */
+
+struct format_ops {
+	const char *name;
+	int (*bid)(const struct catalog *c);
+	int (*load)(struct source *s, struct diag *d, struct strata_err *e);
+};
+
+extern const struct format_ops docker_archive_format, oci_layout_format, rootfs_format;
+
+int scan_source(struct source *s, const struct load_opts *o, struct diag *d, struct strata_err *e);
+
+struct image *image_new(struct image_set *set, const char *where, struct strata_err *e);
+/* Keep a parsed document alive as long as the set. */
+int image_set_keep(struct image_set *set, cJSON *doc, struct strata_err *e);
+void image_free(struct image *im);
+void image_set_release(struct image_set *set);
+
+/* Parse a descriptor object (mediaType, digest, size, urls, annotations, platform). */
+int descriptor_parse(const cJSON *o, struct descriptor *d, const char **why);
+/* Parse a member's kept bytes as strict JSON; reports into d when it cannot. */
+cJSON *member_json(struct member *m, struct diag *d, const char *what);
+/* Load config JSON, fill platform, and attach diff_ids to layers. */
+void image_read_config(struct image *im, struct diag *d);
+/* Compare every claim with the computed facts; every problem goes to d. */
+void check_images(struct source *s, struct image_set *set, bool layers_only_presence, struct diag *d);
+
+/* Media types */
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
+
+/* The compression a layer media type promises, or -1 when it is not a layer type we know. */
+int media_type_compression(const char *mt);
+
+#endif

@@ -1,0 +1,111 @@
+/* json.c - strict JSON; see json.h. */
+#include "json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Duplicate keys among siblings, recursively: sort the keys, compare neighbours. */
+static int check_dups(const cJSON *v, int depth, struct strata_err *e)
+{
+	const cJSON *c;
+	size_t n = 0, i;
+	const char **keys;
+	int r = 0;
+
+	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+		return 0;
+	for (c = v->child; c; c = c->next) {
+		n++;
+		if ((r = check_dups(c, depth + 1, e)) < 0)
+			return r;
+	}
+	if (!cJSON_IsObject(v) || n < 2)
+		return 0;
+	if (!(keys = malloc(n * sizeof(*keys))))
+		return err_nomem(e, "JSON keys");
+	for (i = 0, c = v->child; c; c = c->next)
+		keys[i++] = c->string ? c->string : "";
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 1; i < n; i++)
+		if (!strcmp(keys[i - 1], keys[i])) {
+			r = err_set(e, STRATA_EFORMAT, "invalid JSON: duplicate key '%.200s'", keys[i]);
+			break;
+		}
+	free(keys);
+	return r;
+}
+
+int json_parse(const char *p, size_t n, cJSON **out, struct strata_err *e)
+{
+	const char *end = NULL;
+	cJSON *v;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if (n == 0)
+		return err_set(e, STRATA_EFORMAT, "invalid JSON: empty document");
+	if (memchr(p, '\0', n))
+		return err_set(e, STRATA_EFORMAT, "invalid JSON: NUL byte in document");
+	v = cJSON_ParseWithLengthOpts(p, n, &end, 0);
+	if (!v) {
+		size_t off = end && end >= p && end <= p + n ? (size_t)(end - p) : 0;
+
+		return err_set(e, STRATA_EFORMAT, "invalid JSON near byte %zu", off);
+	}
+	/* only whitespace may follow the value */
+	for (i = (size_t)(end - p); i < n; i++)
+		if (p[i] != ' ' && p[i] != '\n' && p[i] != '\r' && p[i] != '\t') {
+			cJSON_Delete(v);
+			return err_set(e, STRATA_EFORMAT, "invalid JSON: trailing data at byte %zu", i);
+		}
+	if ((r = check_dups(v, 0, e)) < 0) {
+		cJSON_Delete(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+const cJSON *json_get(const cJSON *obj, const char *key)
+{
+	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+const char *json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = json_get(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool json_uint(const cJSON *obj, const char *key, int64_t *out)
+{
+	const cJSON *v = json_get(obj, key);
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	if (d < 0 || d > 9007199254740992.0 || d != (double)(int64_t)d)
+		return false;
+	*out = (int64_t)d;
+	return true;
+}
+
+const char *json_type_name(const cJSON *v)
+{
+	if (!v) return "absent";
+	if (cJSON_IsNull(v)) return "null";
+	if (cJSON_IsBool(v)) return "boolean";
+	if (cJSON_IsNumber(v)) return "number";
+	if (cJSON_IsString(v)) return "string";
+	if (cJSON_IsArray(v)) return "array";
+	if (cJSON_IsObject(v)) return "object";
+	return "invalid";
+}

@@ -1,0 +1,33 @@
+/*
+ * json.h - strict JSON over cJSON for documents we did not write.
+ *
+ * Documents are parsed from their raw bytes (which are kept: digests are
+ * over those bytes, never over a re-serialisation).  Strict means: the whole
+ * buffer is one value (no trailing bytes), no duplicate keys at any depth
+ * (I-JSON; cJSON keeps the first, Go the last, so a duplicate would let two
+ * tools see two images), size capped by the caller, and keys are always
+ * looked up case-sensitively (json_get) - cJSON_GetObjectItem is not.
+ */
+#ifndef STRATA_JSON_H
+#define STRATA_JSON_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/err.h"
+
+#define JSON_MAX_DOC (4u << 20)
+
+/* Parse; on failure STRATA_EFORMAT with "invalid JSON ..." or "duplicate key 'K'". */
+int json_parse(const char *p, size_t n, cJSON **out, struct strata_err *e);
+/* Case-sensitive member lookup; NULL when obj is not an object or lacks key. */
+const cJSON *json_get(const cJSON *obj, const char *key);
+/* String member or NULL (absent or not a string). */
+const char *json_str(const cJSON *obj, const char *key);
+/* Non-negative integral number member; false when absent or not such a number. */
+bool json_uint(const cJSON *obj, const char *key, int64_t *out);
+/* A short name for the JSON type of v ("string", "null", ...). */
+const char *json_type_name(const cJSON *v);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * registry.c - the format table, bidding and source_open().
+ *
+ * Formats overlap (Docker 25+ writes manifest.json *and* an OCI layout), so
+ * each format bids on what the scan found and the highest bid wins, as in
+ * libarchive's choose_format().  A transport prefix in the reference
+ * (docker-archive:, oci:, oci-archive:, rootfs:) overrides the bidding.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/image.h"
+
+static const struct format_ops *const formats[] = {
+	&docker_archive_format,
+	&oci_layout_format,
+	&rootfs_format,
+};
+
+static const struct format_ops *forced(enum ref_transport t)
+{
+	switch (t) {
+	case REF_DOCKER_ARCHIVE: return &docker_archive_format;
+	case REF_OCI: case REF_OCI_ARCHIVE: return &oci_layout_format;
+	case REF_ROOTFS: return &rootfs_format;
+	default: return NULL;
+	}
+}
+
+static bool tag_matches(const struct image *im, const char *want)
+{
+	size_t j, nl = strlen(want);
+
+	for (j = 0; j < im->ntags; j++) {
+		const char *t = im->tags[j];
+		size_t tl = strlen(t);
+
+		/* exact, or a familiar name ("x:1") matching a normalised one ("docker.io/library/x:1") */
+		if (!strcmp(t, want) || (tl > nl && t[tl - nl - 1] == '/' && !strcmp(t + tl - nl, want)))
+			return true;
+	}
+	return false;
+}
+
+/* Keep only the images a reference's NAME:TAG, TAG or @N selects. */
+static int select_images(struct source *s, struct strata_err *e)
+{
+	struct image_set *set = &s->images;
+	size_t i, j;
+
+	if (s->ref.index < 0 && !s->ref.name)
+		return 0;
+	if (s->ref.index >= 0 && (size_t)s->ref.index >= set->len)
+		return err_set(e, STRATA_EUSAGE, "'%s' holds %zu images; @%ld does not exist", s->ref.path, set->len,
+			       s->ref.index);
+	for (i = 0, j = 0; i < set->len; i++) {
+		bool keep = s->ref.index >= 0 ? i == (size_t)s->ref.index : tag_matches(set->v[i], s->ref.name);
+
+		if (keep)
+			set->v[j++] = set->v[i];
+		else
+			image_free(set->v[i]);
+	}
+	set->len = j;
+	if (!j)
+		return err_set(e, STRATA_EUSAGE, "no image tagged '%s' in '%s'", s->ref.name, s->ref.path);
+	return 0;
+}
+
+int source_open(struct source **out, const char *refstr, const struct load_opts *o, struct diag *d,
+		struct strata_err *e)
+{
+	const struct format_ops *best = NULL;
+	struct source *s;
+	int r, bid, top = 0;
+	size_t i;
+
+	*out = NULL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return err_nomem(e, "source");
+	if ((r = ref_parse(refstr, &s->ref, e)) < 0)
+		goto fail;
+	if ((r = scan_source(s, o, d, e)) < 0)
+		goto fail;
+	best = forced(s->ref.transport);
+	if (!best) {
+		for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+			bid = formats[i]->bid(&s->cat);
+			if (bid > top) {
+				top = bid;
+				best = formats[i];
+			}
+		}
+	}
+	if (!best) {
+		if (catalog_get(&s->cat, "repositories"))
+			best = &docker_archive_format;  /* it says what a v1.0 archive is */
+		else {
+			r = err_set(e, STRATA_EFORMAT,
+				    "not a container image archive (no manifest.json, index.json or root filesystem found)");
+			goto fail;
+		}
+	}
+	if (best == &rootfs_format && !s->cat.rootfs) {
+		r = err_set(e, STRATA_EFORMAT, "not a root filesystem tarball");
+		goto fail;
+	}
+	s->fmt = best;
+	s->format_name = best->name;
+	if ((r = best->load(s, d, e)) < 0)
+		goto fail;
+	if ((r = select_images(s, e)) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	source_free(s);
+	return r;
+}
+
+void source_free(struct source *s)
+{
+	if (!s)
+		return;
+	image_set_release(&s->images);
+	image_set_release(&s->extra);
+	catalog_release(&s->cat);
+	ref_release(&s->ref);
+	free(s);
+}

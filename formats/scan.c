@@ -1,0 +1,484 @@
+/*
+ * scan.c - read the outer archive once and build the catalog.
+ *
+ * A tar source (file or stdin, possibly gzip/xz/zstd/bzip2 as a whole) is
+ * read member by member; a directory source (an OCI layout) file by file.
+ * Each regular member goes through the same chain:
+ *
+ *   member bytes -> tap (digest, size; keeps JSON-looking bytes) -> decode
+ *                -> tap (diff_id, only when compressed) -> layer walk (hooks)
+ *
+ * Before the kind of archive is known, the whole input is also treated as a
+ * possible rootfs tarball: the raw and decoded input are hashed and the
+ * entries walked as one layer.  The first non-directory member decides: a
+ * name an image archive uses (manifest.json, blobs/..., <hex>.json, ...)
+ * abandons the rootfs view after a few kilobytes; anything else keeps it and
+ * the archive itself is the layer.  stdin works the same way, in one pass.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/tar.h"
+#include "formats/image.h"
+#include "formats/json.h"
+
+#define READ_BUF (1u << 20)
+#define MAX_DOC_TOTAL (64ull << 20)
+#define DEFAULT_MAX_MEMBERS 1000000
+#define DEFAULT_MAX_DECODED (64ull << 30)
+#define MAX_DIR_DEPTH 32
+
+static bool is_special_doc(const char *name)
+{
+	return !strcmp(name, "manifest.json") || !strcmp(name, "index.json") ||
+	       !strcmp(name, "repositories") || !strcmp(name, "oci-layout");
+}
+
+/* Names only image archives use at their top (see formats.md §1-2). */
+static bool image_member_name(const char *p)
+{
+	size_t i;
+
+	if (is_special_doc(p) || !strncmp(p, "blobs/", 6) || !strcmp(p, "blobs") || !strncmp(p, "sha256:", 7))
+		return true;
+	for (i = 0; i < 64; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return p[64] == '\0' || p[64] == '/' || p[64] == '.';
+}
+
+static bool looks_json(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t')
+			continue;
+		return p[i] == '{' || p[i] == '[';
+	}
+	return n > 0;  /* only whitespace seen so far: keep looking */
+}
+
+/* Walk a decoded layer stream through the hooks.  Returns <0 only for
+ * errors of the stream itself (the caller decides whose they are). */
+static int walk_tar(struct member *m, struct stream *in, const struct layer_hooks *h, struct diag *d,
+		    struct strata_err *e)
+{
+	struct tar_entry *ent;
+	struct tar *t;
+	void *w = NULL;
+	int r;
+
+	if ((r = tar_open(&t, in, NULL, e)) < 0)
+		return r;
+	r = tar_next(t, &ent, e);
+	if (r < 0) {
+		/* The first header decides whether this blob is a tar at all. */
+		m->tar = TARST_NOT_TAR;
+		tar_free(t);
+		err_clear(e);
+		return 0;
+	}
+	w = h->begin(h->ctx, m);
+	while (r == 1) {
+		if (w && (r = h->entry(w, t, ent, e)) < 0)
+			break;
+		r = tar_next(t, &ent, e);
+	}
+	if (r < 0) {
+		m->tar = TARST_BAD;
+		free(m->blob_error);
+		m->blob_error = strdup(e->msg);
+	} else {
+		m->tar = TARST_OK;
+	}
+	if (w)
+		h->end(w, m, r < 0 ? r : 0, e, false, d);
+	tar_free(t);
+	err_clear(e);
+	return 0;
+}
+
+/*
+ * Run one member's bytes through the chain.  Errors inside the blob (bad
+ * compression, broken layer tar) are recorded on the member; only an error
+ * reading `in` itself (the outer archive) is returned.
+ */
+static int blob_chain(struct source *s, struct member *m, struct stream *in, const struct load_opts *o,
+		      struct diag *d, struct strata_err *e)
+{
+	struct stream *tap = NULL, *dec = NULL, *tap2 = NULL, *out;
+	enum digest_alg alg = !strncmp(m->name, "blobs/sha512/", 13) ? DIGEST_SHA512 : DIGEST_SHA256;
+	struct strata_err ie = STRATA_ERR_INIT;
+	const uint8_t *head;
+	size_t nhead;
+	uint64_t count;
+	int r = 0;
+
+	if (!(tap = stream_tap_new(in, alg, e)) || !(dec = stream_decode_new(tap, e))) {
+		r = -e->code;
+		goto out;
+	}
+	m->doc.cap = JSON_MAX_DOC;
+	if (m->size <= JSON_MAX_DOC)
+		stream_tap_capture(tap, &m->doc);
+	if ((r = stream_decode_kind(dec, &m->comp, e)) < 0)
+		goto out;
+	stream_decode_head(dec, &head, &nhead);
+	if (!is_special_doc(m->name) && (m->comp != COMP_NONE || !looks_json(head, nhead))) {
+		stream_tap_capture(tap, NULL);
+		buf_release(&m->doc);
+	} else if (m->size > JSON_MAX_DOC) {
+		m->doc_too_large = true;
+	}
+	out = dec;
+	if (m->comp != COMP_NONE && o->decode) {
+		stream_decode_limit(dec, o->max_decoded ? o->max_decoded : DEFAULT_MAX_DECODED);
+		if (!(tap2 = stream_tap_new(dec, DIGEST_SHA256, e))) {
+			r = -e->code;
+			goto out;
+		}
+		out = tap2;
+	}
+	if (o->hooks && m->size && (m->comp == COMP_NONE || o->decode) && !m->doc.data)
+		walk_tar(m, out, o->hooks, d, &ie);
+	if (m->comp == COMP_NONE || o->decode) {
+		if (stream_drain(out, &ie) < 0 && !m->blob_error)
+			m->blob_error = strdup(ie.msg);
+	}
+	/* Whatever happened downstream, the stored bytes are hashed to the end;
+	 * an error here is the outer archive's. */
+	if ((r = stream_drain(tap, e)) < 0)
+		goto out;
+	stream_tap_result(tap, m->digest, &count);
+	if (count != m->size) {
+		r = err_set(e, STRATA_EFORMAT, "'%s': read %llu bytes, header said %llu", m->name,
+			    (unsigned long long)count, (unsigned long long)m->size);
+		goto out;
+	}
+	if (m->comp == COMP_NONE) {
+		memcpy(m->diff_id, m->digest, sizeof(m->diff_id));
+		m->tar_size = m->size;
+		m->decoded = true;
+	} else if (tap2 && !m->blob_error) {
+		stream_tap_result(tap2, m->diff_id, &m->tar_size);
+		m->decoded = true;
+	}
+	if (m->doc.data) {
+		if (stream_tap_capture_overflow(tap)) {
+			m->doc_too_large = true;
+			buf_release(&m->doc);
+		} else {
+			m->doc_kept = true;
+			s->cat.doc_bytes += m->doc.len;
+			if (s->cat.doc_bytes > MAX_DOC_TOTAL)
+				r = err_set(e, STRATA_EFORMAT, "too large: more than %llu MiB of JSON documents",
+					    MAX_DOC_TOTAL >> 20);
+		}
+	}
+out:
+	stream_free(tap2);
+	stream_free(dec);
+	stream_free(tap);
+	return r;
+}
+
+static enum member_kind kind_of(enum tar_type t)
+{
+	switch (t) {
+	case TAR_FILE: return MEM_FILE;
+	case TAR_DIR: return MEM_DIR;
+	case TAR_SYMLINK: return MEM_SYMLINK;
+	case TAR_HARDLINK: return MEM_HARDLINK;
+	default: return MEM_OTHER;
+	}
+}
+
+/* One member of the outer tar, in archive mode. */
+static int tar_member(struct source *s, struct tar *t, const struct tar_entry *ent, const struct load_opts *o,
+		      struct diag *d, struct strata_err *e)
+{
+	char *name = path_clean(ent->path);
+	struct member *m, *old;
+	int r = 0;
+
+	if (!name)
+		return err_nomem(e, "path");
+	if (!path_is_local(name)) {
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, ent->path, "unsafe path in archive (leaves the archive root)");
+		goto out;
+	}
+	if (!strcmp(name, "."))
+		goto out;
+	old = catalog_get(&s->cat, name);
+	if (old && !(old->kind == MEM_DIR && ent->type == TAR_DIR)) {
+		old->dups++;
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, name,
+			 "duplicate member: the name appears more than once in the archive (readers disagree on which counts)");
+		goto out;
+	}
+	if (old)
+		goto out;
+	if (!(m = catalog_add(&s->cat, name, e))) {
+		r = -e->code;
+		goto out;
+	}
+	m->kind = kind_of(ent->type);
+	m->size = ent->size;
+	if ((m->kind == MEM_SYMLINK || m->kind == MEM_HARDLINK) && !(m->link = strdup(ent->link))) {
+		r = err_nomem(e, "link");
+		goto out;
+	}
+	if (m->kind == MEM_FILE)
+		r = blob_chain(s, m, tar_data(t), o, d, e);
+out:
+	free(name);
+	return r;
+}
+
+enum scan_mode { MODE_SPECULATE, MODE_ROOTFS, MODE_ARCHIVE };
+
+static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct diag *d, struct strata_err *e)
+{
+	struct stream *src = NULL, *raw = NULL, *dec = NULL, *tap2 = NULL, *top;
+	struct tar *t = NULL;
+	struct tar_entry *ent;
+	struct member *rm = NULL;
+	enum scan_mode mode;
+	void *walk = NULL;
+	struct strata_err we = STRATA_ERR_INIT;
+	uint64_t members = 0, max = o->max_members ? o->max_members : DEFAULT_MAX_MEMBERS;
+	int r;
+
+	mode = s->ref.transport == REF_AUTO ? MODE_SPECULATE
+	       : s->ref.transport == REF_ROOTFS ? MODE_ROOTFS : MODE_ARCHIVE;
+	if (!(src = stream_fd_new(fd, READ_BUF, e)) || !(raw = stream_tap_new(src, DIGEST_SHA256, e)) ||
+	    !(dec = stream_decode_new(raw, e))) {
+		r = -e->code;
+		goto out;
+	}
+	if ((r = stream_decode_kind(dec, &s->outer, e)) < 0)
+		goto out;
+	top = dec;
+	if (s->outer != COMP_NONE) {
+		stream_decode_limit(dec, o->max_decoded ? o->max_decoded : DEFAULT_MAX_DECODED);
+		if (!(tap2 = stream_tap_new(dec, DIGEST_SHA256, e))) {
+			r = -e->code;
+			goto out;
+		}
+		top = tap2;
+	}
+	if (mode == MODE_ARCHIVE) {
+		stream_tap_enable(raw, false);
+		if (tap2)
+			stream_tap_enable(tap2, false);
+	} else {
+		if (!(rm = calloc(1, sizeof(*rm))) || !(rm->name = strdup(""))) {
+			free(rm);
+			rm = NULL;
+			r = err_nomem(e, "member");
+			goto out;
+		}
+		buf_init(&rm->doc, 0);
+	}
+	if ((r = tar_open(&t, top, NULL, e)) < 0)
+		goto out;
+	while ((r = tar_next(t, &ent, e)) == 1) {
+		if (++members > max) {
+			r = err_set(e, STRATA_EFORMAT, "too many members (over %llu)", (unsigned long long)max);
+			goto out;
+		}
+		if (mode == MODE_SPECULATE && ent->type != TAR_DIR) {
+			char *c = path_clean(ent->path);
+
+			if (!c) {
+				r = err_nomem(e, "path");
+				goto out;
+			}
+			mode = image_member_name(c) ? MODE_ARCHIVE : MODE_ROOTFS;
+			free(c);
+			if (mode == MODE_ARCHIVE) {
+				stream_tap_enable(raw, false);
+				if (tap2)
+					stream_tap_enable(tap2, false);
+				if (walk)
+					o->hooks->end(walk, rm, 0, &we, true, d);
+				walk = NULL;
+			}
+		}
+		if (mode != MODE_ARCHIVE && o->hooks) {
+			if (!walk && members == 1)
+				walk = o->hooks->begin(o->hooks->ctx, rm);
+			if (walk && o->hooks->entry(walk, t, ent, &we) < 0) {
+				o->hooks->end(walk, rm, -we.code, &we, false, d);
+				walk = NULL;
+			}
+		}
+		if (mode != MODE_ROOTFS && (r = tar_member(s, t, ent, o, d, e)) < 0)
+			goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (mode == MODE_SPECULATE)
+		mode = members ? MODE_ROOTFS : MODE_ARCHIVE;
+	if (tar_missing_end(t))
+		diag_add(d, SEV_WARNING, STRATA_EFORMAT, "",
+			 "archive ends without the end-of-archive blocks (truncated at a member boundary?)");
+	/* Padding after the end blocks: hashed too (it is part of a rootfs layer). */
+	if ((r = stream_drain(top, e)) < 0)
+		goto out;
+	if (mode == MODE_ROOTFS) {
+		stream_tap_result(raw, rm->digest, &rm->size);
+		rm->kind = MEM_FILE;
+		rm->comp = s->outer;
+		if (tap2)
+			stream_tap_result(tap2, rm->diff_id, &rm->tar_size);
+		else {
+			memcpy(rm->diff_id, rm->digest, sizeof(rm->diff_id));
+			rm->tar_size = rm->size;
+		}
+		rm->decoded = true;
+		rm->tar = TARST_OK;
+		if (walk)
+			o->hooks->end(walk, rm, 0, &we, false, d);
+		walk = NULL;
+		s->cat.rootfs = rm;
+		rm = NULL;
+		s->outer = COMP_NONE;  /* the compression was the layer's, not an outer wrapper */
+	}
+	r = 0;
+out:
+	if (walk)
+		o->hooks->end(walk, rm, r, e, true, d);
+	if (rm) {
+		free(rm->name);
+		free(rm);
+	}
+	tar_free(t);
+	stream_free(tap2);
+	stream_free(dec);
+	stream_free(raw);
+	stream_free(src);
+	return r;
+}
+
+/* ---- directory sources (OCI layouts) ---- */
+
+static int cmp_names(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int scan_dir_rec(struct source *s, const char *root, const char *rel, int depth, const struct load_opts *o,
+			struct diag *d, struct strata_err *e)
+{
+	struct dirent **names = NULL;
+	char *dirpath = rel[0] ? path_join(root, rel) : strdup(root);
+	int n, i, r = 0;
+
+	if (!dirpath)
+		return err_nomem(e, "path");
+	if (depth > MAX_DIR_DEPTH) {
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, rel, "directory nesting deeper than %d", MAX_DIR_DEPTH);
+		free(dirpath);
+		return 0;
+	}
+	if ((n = scandir(dirpath, &names, NULL, cmp_names)) < 0) {
+		r = err_sys(e, errno, "cannot read directory '%s'", dirpath);
+		free(dirpath);
+		return r;
+	}
+	for (i = 0; i < n; i++) {
+		const char *nm = names[i]->d_name;
+		char *childrel, *full;
+		struct member *m;
+		struct stat st;
+
+		if (r < 0 || !strcmp(nm, ".") || !strcmp(nm, ".."))
+			continue;
+		childrel = rel[0] ? path_join(rel, nm) : strdup(nm);
+		full = path_join(root, childrel ? childrel : "");
+		if (!childrel || !full) {
+			r = err_nomem(e, "path");
+		} else if (lstat(full, &st) < 0) {
+			r = err_sys(e, errno, "cannot stat '%s'", full);
+		} else if (s->cat.len >= (o->max_members ? o->max_members : DEFAULT_MAX_MEMBERS)) {
+			r = err_set(e, STRATA_EFORMAT, "too many files in '%s'", root);
+		} else if (!(m = catalog_add(&s->cat, childrel, e))) {
+			r = -e->code;
+		} else if (S_ISDIR(st.st_mode)) {
+			m->kind = MEM_DIR;
+			r = scan_dir_rec(s, root, childrel, depth + 1, o, d, e);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t k = readlink(full, target, sizeof(target) - 1);
+
+			m->kind = MEM_SYMLINK;
+			if (k >= 0) {
+				target[k] = '\0';
+				if (!(m->link = strdup(target)))
+					r = err_nomem(e, "link");
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			struct stream *fs;
+
+			m->kind = MEM_FILE;
+			m->size = (uint64_t)st.st_size;
+			if (fd < 0) {
+				r = err_sys(e, errno, "cannot open '%s'", full);
+			} else {
+				if (!(fs = stream_fd_new(fd, READ_BUF, e)))
+					r = -e->code;
+				else
+					r = blob_chain(s, m, fs, o, d, e);
+				stream_free(fs);
+				close(fd);
+			}
+		} else {
+			m->kind = MEM_OTHER;
+		}
+		free(childrel);
+		free(full);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(dirpath);
+	return r;
+}
+
+int scan_source(struct source *s, const struct load_opts *o, struct diag *d, struct strata_err *e)
+{
+	struct stat st;
+	int fd, r;
+
+	if (!strcmp(s->ref.path, "-")) {
+		if (s->ref.transport == REF_OCI)
+			return err_set(e, STRATA_EUSAGE, "oci: needs a directory, not stdin");
+		return scan_tar(s, 0, o, d, e);
+	}
+	if (stat(s->ref.path, &st) < 0)
+		return err_sys(e, errno, "cannot open '%s'", s->ref.path);
+	if (S_ISDIR(st.st_mode)) {
+		if (s->ref.transport != REF_AUTO && s->ref.transport != REF_OCI &&
+		    s->ref.transport != REF_DOCKER_ARCHIVE)
+			return err_set(e, STRATA_EUSAGE, "'%s' is a directory; %s: needs a file", s->ref.path,
+				       ref_transport_name(s->ref.transport));
+		s->is_dir = true;
+		return scan_dir_rec(s, s->ref.path, "", 0, o, d, e);
+	}
+	if (s->ref.transport == REF_OCI)
+		return err_set(e, STRATA_EUSAGE, "'%s' is not a directory; use oci-archive: for a tar", s->ref.path);
+	if ((fd = open(s->ref.path, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_sys(e, errno, "cannot open '%s'", s->ref.path);
+	r = scan_tar(s, fd, o, d, e);
+	close(fd);
+	return r;
+}
