@@ -87,15 +87,24 @@ struct member *catalog_resolve(const struct catalog *c, const char *name, const 
 	return m;
 }
 
-struct member *catalog_blob(const struct catalog *c, const char *digest)
+const char *blob_path(const char *digest, char out[DIGEST_STR_MAX + 8])
 {
-	char name[DIGEST_STR_MAX + 8];
 	const char *colon = strchr(digest, ':');
 
 	if (!colon)
+		snprintf(out, DIGEST_STR_MAX + 8, "%s", digest);
+	else
+		snprintf(out, DIGEST_STR_MAX + 8, "blobs/%.*s/%s", (int)(colon - digest), digest, colon + 1);
+	return out;
+}
+
+struct member *catalog_blob(const struct catalog *c, const char *digest)
+{
+	char name[DIGEST_STR_MAX + 8];
+
+	if (!strchr(digest, ':'))
 		return NULL;
-	snprintf(name, sizeof(name), "blobs/%.*s/%s", (int)(colon - digest), digest, colon + 1);
-	return catalog_get(c, name);
+	return catalog_get(c, blob_path(digest, name));
 }
 
 void catalog_release(struct catalog *c)

@@ -68,6 +68,8 @@ struct member *catalog_get(const struct catalog *c, const char *name);
 struct member *catalog_resolve(const struct catalog *c, const char *name, const char **why);
 /* The blob member for a (valid) digest: blobs/<alg>/<hex>. */
 struct member *catalog_blob(const struct catalog *c, const char *digest);
+/* The member name blobs/<alg>/<hex> of a digest, into out (for messages). */
+const char *blob_path(const char *digest, char out[DIGEST_STR_MAX + 8]);
 void catalog_release(struct catalog *c);
 
 #endif

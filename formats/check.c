@@ -38,7 +38,8 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 
 	snprintf(what, sizeof(what), "layer %zu", i + 1);
 	if (!m) {
-		const char *name = l->path ? l->path : l->desc.digest;
+		char bp[DIGEST_STR_MAX + 8];
+		const char *name = l->path ? l->path : blob_path(l->desc.digest, bp);
 
 		if (l->desc.urls && cJSON_GetArraySize(l->desc.urls) > 0)
 			diag_add(d, SEV_WARNING, STRATA_EFORMAT, name,

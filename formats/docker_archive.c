@@ -30,6 +30,15 @@ static int docker_bid(const struct catalog *c)
 		bid += 100;
 	if (catalog_get(c, "repositories"))
 		bid += 10;
+	/* Layers and configs without any manifest: still ours, to say what is missing. */
+	if (!bid && !catalog_get(c, "index.json")) {
+		size_t i;
+
+		for (i = 0; i < c->len; i++)
+			if (c->v[i]->kind == MEM_FILE && strlen(c->v[i]->name) >= 69 &&
+			    digest_is_hex64(c->v[i]->name, 64) && strchr("/.", c->v[i]->name[64]))
+				return 1;
+	}
 	return bid;
 }
 
@@ -224,7 +233,7 @@ static int docker_load(struct source *s, struct diag *d, struct strata_err *e)
 			return err_set(e, STRATA_EFORMAT,
 				       "'repositories' without manifest.json: a legacy v1.0 docker archive (Docker < 1.10), "
 				       "which no current loader accepts; re-save it with a newer Docker");
-		return err_set(e, STRATA_EFORMAT, "manifest.json: missing (not a docker-archive)");
+		return err_set(e, STRATA_EFORMAT, "manifest.json: missing (the archive holds layers and configs but no manifest.json; docker load and skopeo need it)");
 	}
 	if (mj->kind != MEM_FILE)
 		return err_set(e, STRATA_EFORMAT, "manifest.json: not a regular file");

@@ -50,6 +50,7 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 			 const char *where, const char *index_digest, struct strata_err *e)
 {
 	const cJSON *layers, *l, *ty;
+	char bp[DIGEST_STR_MAX + 8];
 	struct image *im;
 	const char *why;
 	size_t i;
@@ -69,8 +70,8 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 	} else {
 		im->config_m = catalog_blob(&w->s->cat, im->config.digest);
 		if (!im->config_m)
-			diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, im->config.digest, "config of %s is missing from the archive",
-				 where);
+			diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, blob_path(im->config.digest, bp),
+				 "config of %s is missing from the archive", where);
 	}
 	/* An artifact, not a runnable image: artifactType set, a config that is
 	 * not an image config, or any layer that is not a layer media type
@@ -147,6 +148,7 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 		 struct strata_err *e)
 {
 	struct descriptor desc;
+	char bp[DIGEST_STR_MAX + 8];
 	const char *why, *doc_mt;
 	struct member *m;
 	cJSON *doc;
@@ -164,12 +166,12 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 		if (!idx && !man)
 			return 0;  /* not a document we read: its absence is not ours to judge */
 		if (w->depth > 0 && desc.has_platform)
-			diag_add(w->d, SEV_WARNING, STRATA_EFORMAT, desc.digest,
+			diag_add(w->d, SEV_WARNING, STRATA_EFORMAT, blob_path(desc.digest, bp),
 				 "manifest for platform %s/%s%s%s is not in the archive (other platform, skipped)",
 				 desc.platform.os ? desc.platform.os : "?", desc.platform.arch ? desc.platform.arch : "?",
 				 desc.platform.variant ? "/" : "", desc.platform.variant ? desc.platform.variant : "");
 		else
-			diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, desc.digest, "%s: %s is missing from the archive", where,
+			diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, blob_path(desc.digest, bp), "%s: %s is missing from the archive", where,
 				 idx ? "index" : "manifest");
 		return 0;
 	}

@@ -323,8 +323,11 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 		if (mode != MODE_ROOTFS && (r = tar_member(s, t, ent, o, d, e)) < 0)
 			goto out;
 	}
-	if (r < 0)
+	if (r < 0) {
+		if (!members)
+			err_wrap(e, "not a container image archive or rootfs tarball");
 		goto out;
+	}
 	if (mode == MODE_SPECULATE)
 		mode = members ? MODE_ROOTFS : MODE_ARCHIVE;
 	if (tar_missing_end(t))

@@ -1,0 +1,63 @@
+#!/bin/sh
+# tests/run-all.sh - the whole suite, as `make check` runs it:
+#   unit tests, CLI golden tests, real-world archives, fixtures and the
+#   malformed corpus, interop with the real tools; then unit, CLI, real-world
+#   and malformed again with the AddressSanitizer+UBSan build.
+# Every check prints one line `ok - ...`, `not ok - ...` or `skip - ...`;
+# the run ends with `N passed, N failed` and fails when any check failed.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+out=tests/out
+rm -rf "$out"
+mkdir -p "$out"
+log="$out/results.txt"
+: > "$log"
+realworld=${STRATA_REALWORLD:-$top/../shared/realworld}
+
+suite() {  # suite NAME CMD...: run one suite, keep its lines
+	name=$1
+	shift
+	echo "== $name" >&2
+	"$@" > "$out/$name.log" 2> "$out/$name.err"
+	rc=$?
+	grep -E '^(ok|not ok|skip) - ' "$out/$name.log" | tee -a "$log" | grep -E '^not ok' >&2
+	if ! grep -qE '^(ok|not ok|skip) - ' "$out/$name.log"; then
+		echo "not ok - suite $name ran no test (exit $rc; see $out/$name.err)" | tee -a "$log" >&2
+	fi
+}
+
+fixtures="$out/fixtures"
+python3 fixtures/gen.py "$fixtures" > "$out/gen.log" 2>&1 || echo "not ok - fixtures generator failed (see $out/gen.log)" | tee -a "$log"
+
+run_with() {  # run_with BUILD_DIR LABEL
+	bin=$1/strata
+	suite "unit$2" "$1/unit"
+	suite "cli$2" sh tests/cli/run.sh "$bin" "$fixtures"
+	if [ -d "$realworld" ]; then
+		suite "realworld$2" python3 tests/realworld/run.py "$bin" "$realworld"
+	else
+		echo "skip - realworld$2: $realworld not present" >> "$log"
+	fi
+	suite "malformed$2" bash tests/malformed/run.sh "$bin" "$fixtures"
+}
+
+suite lint sh tests/deps-lint.sh
+suite manpage sh tests/cli/manpage.sh build/strata strata.1
+run_with build ""
+if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
+	suite interop sh -c "bash tests/interop/make-archives.sh '$out/interop' > '$out/interop-make.log' 2>&1 || echo 'not ok - interop archives could not be made (see $out/interop-make.log)'; bash tests/interop/run.sh '$top/build/strata' '$out/interop'"
+fi
+if [ "${STRATA_SKIP_ASAN:-0}" != 1 ]; then
+	if make --no-print-directory asan > "$out/asan-build.log" 2>&1; then
+		STRATA_TEST_VLIMIT_KB=unlimited ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			run_with build-asan "-asan"
+	else
+		echo "not ok - asan build failed (see $out/asan-build.log)" | tee -a "$log"
+	fi
+fi
+passed=$(grep -c '^ok - ' "$log")
+failed=$(grep -c '^not ok - ' "$log")
+skipped=$(grep -c '^skip - ' "$log")
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,112 @@
+/* Unit tests of common/: paths, buffers, digests, map, errors. */
+#include <stdlib.h>
+
+#include "common/buf.h"
+#include "common/digest.h"
+#include "common/err.h"
+#include "common/fsutil.h"
+#include "common/strmap.h"
+#include "tests/unit/unit.h"
+
+static void clean_is(const char *in, const char *want)
+{
+	char *c = path_clean(in);
+
+	CHECK_STR(c, want);
+	free(c);
+}
+
+TEST(path_clean)
+{
+	clean_is("", ".");
+	clean_is("./", ".");
+	clean_is("a//b/./c/", "a/b/c");
+	clean_is("./blobs/sha256/ab", "blobs/sha256/ab");
+	clean_is("a/../../b", "../b");
+	clean_is("../../etc/passwd", "../../etc/passwd");
+	clean_is("/../x", "/x");
+	clean_is("/a/b/..", "/a");
+	clean_is("a/b/../../..", "..");
+	clean_is("x/../..//../y", "../../y");
+	CHECK(path_is_local("a/b"));
+	CHECK(path_is_local("..a"));
+	CHECK(!path_is_local(".."));
+	CHECK(!path_is_local("../a"));
+	CHECK(!path_is_local("/a"));
+}
+
+TEST(path_join_dir)
+{
+	char *p = path_join("a/b", "../c"), *d = path_dir("a/b/c");
+
+	CHECK_STR(p, "a/c");
+	CHECK_STR(d, "a/b");
+	free(p);
+	free(d);
+	d = path_dir("a");
+	CHECK_STR(d, ".");
+	free(d);
+}
+
+TEST(buf_cap)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf b = BUF_INIT(8);
+
+	CHECK_OK(buf_add(&b, "12345", 5, &e), &e);
+	CHECK_INT(buf_add(&b, "6789", 4, &e), -STRATA_EFORMAT);
+	CHECK_INT(b.len, 5);
+	CHECK_STR(b.data, "12345");
+	CHECK_OK(buf_printf(&b, &e, "%d", 678), &e);
+	CHECK_STR(b.data, "12345678");
+	CHECK(buf_printf(&b, &e, "x") < 0);
+	buf_release(&b);
+}
+
+TEST(digest_strings)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	char d[DIGEST_STR_MAX];
+
+	CHECK_OK(digest_buf("abc", 3, d, &e), &e);
+	CHECK_STR(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK(digest_valid(d));
+	CHECK(!digest_valid("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+	CHECK(!digest_valid("sha256:../../../../etc/passwd"));
+	CHECK(!digest_valid("sha256:ba7816bf"));
+	CHECK(!digest_valid("md5:ba7816bf8f01cfea414140de5dae2223"));
+	CHECK(!digest_valid(NULL));
+	CHECK_STR(digest_hex(d), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(strmap_basic)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct strmap m = STRMAP_INIT;
+	char key[32];
+	int i, bad = 0;
+
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		CHECK_OK(strmap_put(&m, key, (void *)(long)(i + 1), &e), &e);
+	}
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		bad += strmap_get(&m, key) != (void *)(long)(i + 1);
+	}
+	CHECK_INT(bad, 0);
+	CHECK(strmap_get(&m, "nope") == NULL);
+	CHECK_STR(m.items[42].key, "k42");
+	strmap_release(&m);
+}
+
+TEST(err_wrap_context)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+
+	CHECK_INT(err_set(&e, STRATA_EFORMAT, "gzip: %s", "unexpected end"), -STRATA_EFORMAT);
+	err_wrap(&e, "layer %d", 3);
+	CHECK_STR(e.msg, "layer 3: gzip: unexpected end");
+	err_set(&e, STRATA_EFORMAT, "bad name 'a\nb'");
+	CHECK_STR(e.msg, "bad name 'a?b'");
+}

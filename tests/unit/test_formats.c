@@ -1,0 +1,69 @@
+/* Unit tests of formats/: strict JSON and references. */
+#include <stdlib.h>
+
+#include "formats/json.h"
+#include "formats/ref.h"
+#include "tests/unit/unit.h"
+
+static int parse(const char *s)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	cJSON *v = NULL;
+	int r = json_parse(s, strlen(s), &v, &e);
+
+	cJSON_Delete(v);
+	return r;
+}
+
+TEST(json_strict)
+{
+	CHECK_INT(parse("[{\"Config\":\"a\",\"Layers\":[]}]\n"), 0);
+	CHECK_INT(parse("[{\"Config\":\"a\",\"Config\":\"b\"}]"), -STRATA_EFORMAT);
+	CHECK_INT(parse("{\"a\":{\"x\":1,\"y\":2,\"x\":3}}"), -STRATA_EFORMAT);
+	CHECK_INT(parse("{} {}"), -STRATA_EFORMAT);
+	CHECK_INT(parse("{"), -STRATA_EFORMAT);
+	CHECK_INT(parse(""), -STRATA_EFORMAT);
+	CHECK_INT(json_parse("{}\0{}", 5, &(cJSON *){ NULL }, &(struct strata_err)STRATA_ERR_INIT), -STRATA_EFORMAT);
+}
+
+TEST(json_case_sensitive)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	cJSON *v;
+	int64_t n;
+
+	const char *doc = "{\"config\":\"x\",\"size\":12,\"neg\":-1,\"frac\":1.5}";
+
+	CHECK_OK(json_parse(doc, strlen(doc), &v, &e), &e);
+	CHECK(json_str(v, "Config") == NULL);
+	CHECK_STR(json_str(v, "config"), "x");
+	CHECK(json_uint(v, "size", &n) && n == 12);
+	CHECK(!json_uint(v, "neg", &n));
+	CHECK(!json_uint(v, "frac", &n));
+	cJSON_Delete(v);
+}
+
+TEST(ref_parse_forms)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct ref r;
+
+	CHECK_OK(ref_parse("docker-archive:x.tar:busybox:latest", &r, &e), &e);
+	CHECK_INT(r.transport, REF_DOCKER_ARCHIVE);
+	CHECK_STR(r.path, "x.tar");
+	CHECK_STR(r.name, "busybox:latest");
+	ref_release(&r);
+	CHECK_OK(ref_parse("docker-archive:x.tar:@1", &r, &e), &e);
+	CHECK_INT(r.index, 1);
+	ref_release(&r);
+	CHECK_OK(ref_parse("oci:dir:v1", &r, &e), &e);
+	CHECK_STR(r.name, "v1");
+	ref_release(&r);
+	CHECK_OK(ref_parse("some:path.tar", &r, &e), &e);
+	CHECK_INT(r.transport, REF_AUTO);
+	CHECK_STR(r.path, "some:path.tar");
+	ref_release(&r);
+	CHECK_INT(ref_parse("docker-archive:x.tar:notag", &r, &e), -STRATA_EUSAGE);
+	CHECK_INT(ref_parse("oci:", &r, &e), -STRATA_EUSAGE);
+	CHECK_INT(ref_parse("oci:d:@1", &r, &e), -STRATA_EUSAGE);
+}
