@@ -6,6 +6,77 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PEEK_MAX 4096
+
+static int fetch(struct stream *s, struct strata_err *e)
+{
+	int r;
+
+	if (s->rest_len) {
+		s->cur = s->rest;
+		s->cur_len = s->rest_len;
+		s->rest_len = 0;
+		return 0;
+	}
+	if ((r = s->ops->next(s, &s->cur, &s->cur_len, e)) < 0)
+		return r;
+	if (s->cur_len == 0)
+		s->eof = true;
+	return 0;
+}
+
+int stream_peek(struct stream *s, size_t want, const uint8_t **p, size_t *n, struct strata_err *e)
+{
+	size_t have;
+	int r;
+
+	if (s->cur_len == 0 && !s->eof && (r = fetch(s, e)) < 0)
+		return r;
+	if (s->cur_len >= want || s->eof) {
+		*p = s->cur;
+		*n = s->cur_len < want ? s->cur_len : want;
+		return 0;
+	}
+	/* Coalesce: copy what we have, then take from following blocks, keeping
+	 * the rest of the last block for later. */
+	if (want > PEEK_MAX)
+		return err_set(e, STRATA_EIO, "peek of %zu bytes is over %d", want, PEEK_MAX);
+	if (!s->peek && !(s->peek = malloc(PEEK_MAX)))
+		return err_nomem(e, "peek buffer");
+	if (s->cur != s->peek)
+		memmove(s->peek, s->cur, s->cur_len);
+	have = s->cur_len;
+	while (have < want) {
+		size_t take;
+
+		if (!s->rest_len) {
+			const uint8_t *b;
+			size_t k;
+
+			if (s->eof)
+				break;
+			if ((r = s->ops->next(s, &b, &k, e)) < 0)
+				return r;
+			if (k == 0) {
+				s->eof = true;
+				break;
+			}
+			s->rest = b;
+			s->rest_len = k;
+		}
+		take = s->rest_len < want - have ? s->rest_len : want - have;
+		memcpy(s->peek + have, s->rest, take);
+		have += take;
+		s->rest += take;
+		s->rest_len -= take;
+	}
+	s->cur = s->peek;
+	s->cur_len = have;
+	*p = s->cur;
+	*n = have < want ? have : want;
+	return 0;
+}
+
 int stream_get(struct stream *s, const uint8_t **p, size_t *n, size_t max, struct strata_err *e)
 {
 	int r;
@@ -16,10 +87,8 @@ int stream_get(struct stream *s, const uint8_t **p, size_t *n, size_t max, struc
 			*n = 0;
 			return 0;
 		}
-		if ((r = s->ops->next(s, &s->cur, &s->cur_len, e)) < 0)
+		if ((r = fetch(s, e)) < 0)
 			return r;
-		if (s->cur_len == 0)
-			s->eof = true;
 	}
 	*p = s->cur;
 	*n = s->cur_len < max ? s->cur_len : max;
@@ -75,8 +144,10 @@ int stream_drain(struct stream *s, struct strata_err *e)
 
 void stream_free(struct stream *s)
 {
-	if (s)
+	if (s) {
+		free(s->peek);
 		s->ops->free(s);
+	}
 }
 
 /* ---- fd source ---- */
@@ -175,6 +246,8 @@ struct tap_stream {
 	uint64_t count;
 	struct buf *capture;
 	bool overflow;
+	stream_tee_fn tee;
+	void *tee_ctx;
 };
 
 static int tap_next(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
@@ -186,6 +259,8 @@ static int tap_next(struct stream *s, const uint8_t **p, size_t *n, struct strat
 		return r;
 	if (t->on)
 		digest_update(&t->d, *p, *n);
+	if (t->tee && *n && (r = t->tee(t->tee_ctx, *p, *n, e)) < 0)
+		return r;
 	t->count += *n;
 	if (t->capture && !t->overflow && *n) {
 		struct strata_err ignore = STRATA_ERR_INIT;
@@ -233,6 +308,14 @@ void stream_tap_capture(struct stream *s, struct buf *b)
 
 	t->capture = b;
 	t->overflow = false;
+}
+
+void stream_tap_tee(struct stream *s, stream_tee_fn fn, void *ctx)
+{
+	struct tap_stream *t = (struct tap_stream *)s;
+
+	t->tee = fn;
+	t->tee_ctx = ctx;
 }
 
 bool stream_tap_capture_overflow(const struct stream *s)

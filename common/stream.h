@@ -42,6 +42,11 @@ struct stream {
 	size_t cur_len;
 	uint64_t pos;             /* bytes handed to the consumer so far */
 	bool eof;
+	/* stream_peek() support: bytes coalesced from several blocks, and the
+	 * rest of the last block fetched, served after them. */
+	uint8_t *peek;
+	const uint8_t *rest;
+	size_t rest_len;
 };
 
 /* Up to max bytes (zero-copy); *n == 0 only at end of stream. */
@@ -50,6 +55,9 @@ int stream_get(struct stream *s, const uint8_t **p, size_t *n, size_t max, struc
 int stream_read(struct stream *s, void *dst, size_t n, size_t *got, struct strata_err *e);
 /* Skip n bytes; fewer only at end of stream (*skipped tells). */
 int stream_skip(struct stream *s, uint64_t n, uint64_t *skipped, struct strata_err *e);
+/* Look at the next `want` bytes without consuming them (fewer only at end
+ * of stream); coalesces short blocks.  *p is valid until the next call. */
+int stream_peek(struct stream *s, size_t want, const uint8_t **p, size_t *n, struct strata_err *e);
 /* Read and discard everything up to the end of the stream. */
 int stream_drain(struct stream *s, struct strata_err *e);
 void stream_free(struct stream *s);
@@ -68,6 +76,9 @@ struct stream *stream_mem_new(const void *p, size_t n, struct strata_err *e);
 struct stream *stream_tap_new(struct stream *up, enum digest_alg alg, struct strata_err *e);
 void stream_tap_enable(struct stream *s, bool on);
 void stream_tap_capture(struct stream *s, struct buf *b);
+/* Also hand every block to fn (a writer); an error from fn fails the stream. */
+typedef int (*stream_tee_fn)(void *ctx, const uint8_t *p, size_t n, struct strata_err *e);
+void stream_tap_tee(struct stream *s, stream_tee_fn fn, void *ctx);
 bool stream_tap_capture_overflow(const struct stream *s);
 /* Digest of everything that passed (call once, at end). */
 void stream_tap_result(struct stream *s, char digest[DIGEST_STR_MAX], uint64_t *count);

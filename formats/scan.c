@@ -353,7 +353,6 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 		walk = NULL;
 		s->cat.rootfs = rm;
 		rm = NULL;
-		s->outer = COMP_NONE;  /* the compression was the layer's, not an outer wrapper */
 	}
 	r = 0;
 out:
