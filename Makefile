@@ -14,11 +14,11 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -DSTRATA_VERSION=
 LDLIBS := $(PKG_LIBS) -lpthread
 
 BUILD ?= build
-COMMON := err buf digest stream decode tar strmap fsutil diag
-FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry
+COMMON := err buf digest stream decode encode tar strmap fsutil diag
+FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry sink target
 ANALYZE := walk
-CONVERT :=
-CLI := main report inspect verify
+CONVERT := convert import
+CLI := main report inspect verify convert
 
 LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)
 CLI_SRC := $(CLI:%=cli/%.c)

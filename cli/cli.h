@@ -20,6 +20,10 @@ extern struct cli cli;
 
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+/* SIGINT/SIGTERM set strata_cancel (see common/cancel.h); SIGPIPE ignored. */
+void cli_catch_signals(void);
 
 /* "strata: error: SRC: msg" on stderr; returns the error's exit code. */
 int cli_fail(const char *src, const struct strata_err *e);

@@ -40,6 +40,52 @@ static const struct command commands[] = {
 	  "Every problem is printed on stderr as one line naming the member.\n"
 	  "\n"
 	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n" },
+	{ "convert", cmd_convert, "convert SRC DST [options]",
+	  "any supported shape into an OCI layout, oci-archive or docker-archive",
+	  "Converts SRC into DST in one verified streaming pass: every blob is hashed\n"
+	  "and every layer decoded on the way, and any problem stops the conversion\n"
+	  "with nothing written.  DST is oci:DIR[:TAG], oci-archive:FILE[:TAG],\n"
+	  "docker-archive:FILE[:NAME:TAG], or - (stdout) with --format.  A\n"
+	  "docker-archive is written as the hybrid every loader takes: manifest.json\n"
+	  "and repositories for Docker and podman, plus oci-layout, index.json and\n"
+	  "blobs/sha256/ for containerd and Docker 25+.  Writing into an existing OCI\n"
+	  "layout adds images and keeps those there.  Output appears only when\n"
+	  "complete; on error or SIGINT/SIGTERM the destination is left as it was.\n"
+	  "\n"
+	  "  --format F         oci, oci-archive or docker-archive (for - or a bare path)\n"
+	  "  --keep             layers as stored (default): every digest is preserved\n"
+	  "  --gzip[=LEVEL]     gzip layers that are not gzip (reproducible, parallel)\n"
+	  "  --zstd[=LEVEL]     zstd layers that are not zstd\n"
+	  "  --decompress       store layers uncompressed\n"
+	  "  --threads N        gzip threads (default: all cores); output is identical for any N\n"
+	  "  --preserve-digests refuse any conversion that would change a digest\n"
+	  "  --tag REF          name the image REF (NAME:TAG, or a bare TAG for OCI); repeatable\n"
+	  "  --platform P       os/arch[/variant]: keep only that platform of an index\n" },
+	{ "import", cmd_import, "import ROOTFS DST [options]",
+	  "a root filesystem tarball becomes a one-layer image",
+	  "Makes a one-layer image from ROOTFS (a tar, .tar.gz, .tar.xz or .tar.zst; a\n"
+	  "path or - for stdin), as FROM scratch + ADD rootfs.tar.xz / does.  DST is as\n"
+	  "for convert.  The layer is stored as it came (xz and bzip2, which OCI does\n"
+	  "not allow for layers, are stored uncompressed) unless --gzip, --zstd or\n"
+	  "--decompress says otherwise.  The same input and options give a\n"
+	  "byte-identical image.\n"
+	  "\n"
+	  "  --tag REF          NAME:TAG (or a bare TAG for OCI); repeatable\n"
+	  "  --cmd CMD          default command: a JSON array, or words split on spaces\n"
+	  "  --entrypoint EP    entrypoint, in the same forms\n"
+	  "  --env K=V          environment (repeatable; default PATH=/usr/local/sbin:...)\n"
+	  "  --workdir DIR      working directory\n"
+	  "  --user USER        user\n"
+	  "  --label K=V        label (repeatable)\n"
+	  "  --platform P       os/arch[/variant] (default linux/amd64)\n"
+	  "  --created TIME     RFC 3339 creation time (default SOURCE_DATE_EPOCH, else 1970-01-01T00:00:00Z)\n"
+	  "  --history TEXT     the history line (default \"strata import\")\n"
+	  "  --format F         oci, oci-archive or docker-archive (for - or a bare path)\n"
+	  "  --keep             layer as stored (default)\n"
+	  "  --gzip[=LEVEL]     gzip the layer (reproducible, parallel)\n"
+	  "  --zstd[=LEVEL]     zstd the layer\n"
+	  "  --decompress       store the layer uncompressed\n"
+	  "  --threads N        gzip threads (default: all cores)\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,5 +1,6 @@
 /* fsutil.c - path hygiene and atomic output files; see fsutil.h. */
 #include "fsutil.h"
+#include "cancel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +93,11 @@ int write_all(int fd, const void *p, size_t n, const char *what, struct strata_e
 	const char *c = p;
 
 	while (n) {
-		ssize_t k = write(fd, c, n);
+		ssize_t k;
+
+		if (strata_cancel)
+			return err_set(e, STRATA_EIO, "interrupted");
+		k = write(fd, c, n);
 
 		if (k < 0) {
 			if (errno == EINTR)

@@ -1,5 +1,6 @@
 /* stream.c - pull-stream plumbing, sources and the digest tap; see stream.h. */
 #include "stream.h"
+#include "cancel.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,6 +8,8 @@
 #include <unistd.h>
 
 #define PEEK_MAX 4096
+
+volatile sig_atomic_t strata_cancel;
 
 static int fetch(struct stream *s, struct strata_err *e)
 {
@@ -164,9 +167,11 @@ static int fd_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 	struct fd_stream *f = (struct fd_stream *)s;
 	ssize_t k;
 
-	do
+	do {
+		if (strata_cancel)
+			return err_set(e, STRATA_EIO, "interrupted");
 		k = read(f->fd, f->buf, f->size);
-	while (k < 0 && errno == EINTR);
+	} while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return err_sys(e, errno, "read");
 	*p = f->buf;

@@ -1,6 +1,7 @@
 /* tar.c - streaming tar reader; see tar.h. */
 #include "tar.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -505,4 +506,46 @@ int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
 		*entp = ent;
 		return 1;
 	}
+}
+
+int tar_header_build(uint8_t b[BLOCK], const char *name, char type, uint64_t size, uint32_t mode,
+		     struct strata_err *e)
+{
+	size_t n = strlen(name), i;
+	unsigned sum = 0;
+
+	memset(b, 0, BLOCK);
+	if (n <= 100) {
+		memcpy(b, name, n);
+	} else {
+		const char *slash = NULL;
+
+		for (i = n - 1; i > 0; i--)
+			if (name[i] == '/' && i <= 155 && n - i - 1 <= 100 && n - i - 1 > 0) {
+				slash = name + i;
+				break;
+			}
+		if (!slash)
+			return err_set(e, STRATA_EFORMAT, "name '%.100s...' too long for a ustar header", name);
+		memcpy(b + 345, name, (size_t)(slash - name));
+		memcpy(b, slash + 1, n - (size_t)(slash - name) - 1);
+	}
+	snprintf((char *)b + 100, 8, "%07o", mode & 07777);
+	memcpy(b + 108, "0000000", 8);
+	memcpy(b + 116, "0000000", 8);
+	if (size < 077777777777ull) {
+		snprintf((char *)b + 124, 12, "%011llo", (unsigned long long)size);
+	} else {
+		b[124] = 0x80;
+		for (i = 0; i < 8; i++)
+			b[135 - i] = (uint8_t)(size >> (8 * i));
+	}
+	memcpy(b + 136, "00000000000", 12);
+	b[156] = (uint8_t)type;
+	memcpy(b + 257, "ustar\0" "00", 8);
+	memset(b + 148, ' ', 8);
+	for (i = 0; i < BLOCK; i++)
+		sum += b[i];
+	snprintf((char *)b + 148, 8, "%06o", sum);
+	return 0;
 }

@@ -70,6 +70,11 @@ bool tar_missing_end(const struct tar *t);
 uint64_t tar_offset(const struct tar *t);
 void tar_free(struct tar *t);
 
+/* Build a ustar header for a writer (name split into prefix/name when long,
+ * base-256 size past 8 GiB); uid/gid 0, mtime 0.  Fails when the name does not fit. */
+int tar_header_build(uint8_t blk[512], const char *name, char type, uint64_t size, uint32_t mode,
+		     struct strata_err *e);
+
 /* Does this 512-byte block look like a tar header (checksum valid)? */
 bool tar_block_is_header(const uint8_t blk[512]);
 

@@ -47,6 +47,11 @@ struct member {
 	unsigned dups;                /* further members with the same name */
 	unsigned refs;                /* references from documents (set by loaders) */
 	void *walk;                   /* layer walker result (owned by the hooks' owner) */
+	/* set by a blob writer (conversion): the bytes written for this member */
+	bool written;
+	char out_digest[DIGEST_STR_MAX];
+	uint64_t out_size;
+	enum compression out_comp;
 };
 
 struct catalog {

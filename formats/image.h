@@ -49,6 +49,8 @@ struct image {
 	enum image_kind kind;
 	char *where;                       /* "manifest.json[0]", "index.json -> sha256:ab12..." */
 	const char **tags; size_t ntags;   /* borrowed strings */
+	const cJSON *top_annotations;      /* OCI: annotations of the index.json entry that led here */
+	const cJSON *top_desc;             /* OCI: that index.json entry */
 	bool has_manifest;
 	struct descriptor manifest;        /* the manifest document, when one exists */
 	struct member *manifest_m;
@@ -88,9 +90,29 @@ struct layer_hooks {
 		    struct diag *d);
 };
 
+/*
+ * Blob writing (conversion): for every regular member the scan asks the
+ * writer what to do once the compression and whether the content is a tar
+ * are known, then tees the chosen bytes (as stored, or decoded) to it while
+ * they stream.  Small JSON documents are not offered: they are kept in
+ * memory and written by the converter at the end, when it knows which are
+ * referenced.
+ */
+enum blob_action { BLOB_SKIP, BLOB_STORED, BLOB_DECODED };
+
+struct blob_writer {
+	void *ctx;
+	enum blob_action (*plan)(void *ctx, const struct member *m, bool is_tar);
+	/* Start writing m; bytes then go to *fn(*fctx, ...). */
+	int (*open)(void *ctx, struct member *m, stream_tee_fn *fn, void **fctx, struct strata_err *e);
+	/* All bytes passed (ok) or the blob failed (!ok): finish or discard; fills m->out_*. */
+	int (*close)(void *ctx, struct member *m, void *fctx, bool ok, struct strata_err *e);
+};
+
 struct load_opts {
 	bool decode;                       /* decode compressed members (diff_ids) */
 	const struct layer_hooks *hooks;   /* walk layer tars (verify, analyze); NULL = no walk */
+	const struct blob_writer *writer;  /* write blobs as they stream (convert); NULL = none */
 	uint64_t max_decoded;              /* per-blob decompressed size cap, 0 = default */
 	uint64_t max_members;              /* outer archive members, 0 = default */
 };

@@ -39,6 +39,7 @@ struct walk {
 	struct diag *d;
 	const char *tags[2];
 	size_t ntags;
+	const cJSON *top;  /* the index.json entry being walked */
 	const char *path[MAX_INDEX_DEPTH + 1];  /* digests of the indexes above, for loop detection */
 	int depth;
 };
@@ -61,6 +62,8 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 		return err_nomem(e, "tags");
 	for (i = 0; i < w->ntags; i++)
 		im->tags[im->ntags++] = w->tags[i];
+	im->top_desc = w->top;
+	im->top_annotations = json_get(w->top, "annotations");
 	im->has_manifest = true;
 	im->manifest = *desc;
 	im->manifest_m = m;
@@ -209,7 +212,7 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struct strata_err *e)
 {
 	struct member *lay = catalog_get(&s->cat, "oci-layout"), *ix = catalog_get(&s->cat, "index.json");
-	struct walk w = { s, set, d, { NULL, NULL }, 0, { NULL }, 0 };
+	struct walk w = { s, set, d, { NULL, NULL }, 0, NULL, { NULL }, 0 };
 	const cJSON *mans, *c, *sv;
 	const char *ver, *mt;
 	char where[32];
@@ -262,6 +265,7 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 		if (rn && (!cn || strcmp(rn, cn)))
 			w.tags[w.ntags++] = rn;
 		snprintf(where, sizeof(where), "index.json[%zu]", i++);
+		w.top = c;
 		if ((r = visit(&w, c, "index.json", where, NULL, e)) < 0)
 			return r;
 	}

@@ -33,6 +33,7 @@
 #define DEFAULT_MAX_MEMBERS 1000000
 #define DEFAULT_MAX_DECODED (64ull << 30)
 #define MAX_DIR_DEPTH 32
+#define SMALL_BLOB (64u << 10)
 
 static bool is_special_doc(const char *name)
 {
@@ -116,27 +117,36 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, con
 	struct stream *tap = NULL, *dec = NULL, *tap2 = NULL, *out;
 	enum digest_alg alg = !strncmp(m->name, "blobs/sha512/", 13) ? DIGEST_SHA512 : DIGEST_SHA256;
 	struct strata_err ie = STRATA_ERR_INIT;
+	static const uint8_t zero_block[512];
 	const uint8_t *head;
 	size_t nhead;
 	uint64_t count;
+	struct buf hold = BUF_INIT(JSON_MAX_DOC), dhold = BUF_INIT(JSON_MAX_DOC);
+	void *wctx = NULL;
+	bool writing = false, is_doc, keep;
 	int r = 0;
 
 	if (!(tap = stream_tap_new(in, alg, e)) || !(dec = stream_decode_new(tap, e))) {
 		r = -e->code;
 		goto out;
 	}
+	/* Capture from byte 0: documents are kept in memory, and a converter
+	 * holds the first bytes of every blob until it knows what to do with it
+	 * (the decision needs the compression and the first decoded block). */
 	m->doc.cap = JSON_MAX_DOC;
 	if (m->size <= JSON_MAX_DOC)
 		stream_tap_capture(tap, &m->doc);
+	else if (o->writer)
+		stream_tap_capture(tap, &hold);
 	if ((r = stream_decode_kind(dec, &m->comp, e)) < 0)
 		goto out;
 	stream_decode_head(dec, &head, &nhead);
-	if (!is_special_doc(m->name) && (m->comp != COMP_NONE || !looks_json(head, nhead))) {
-		stream_tap_capture(tap, NULL);
-		buf_release(&m->doc);
-	} else if (m->size > JSON_MAX_DOC) {
+	is_doc = is_special_doc(m->name) || (m->comp == COMP_NONE && looks_json(head, nhead));
+	/* A converter also keeps every small member: artifacts' tiny blobs are
+	 * written from memory when something refers to them. */
+	keep = is_doc || (o->writer && m->size <= SMALL_BLOB);
+	if (is_doc && m->size > JSON_MAX_DOC)
 		m->doc_too_large = true;
-	}
 	out = dec;
 	if (m->comp != COMP_NONE && o->decode) {
 		stream_decode_limit(dec, o->max_decoded ? o->max_decoded : DEFAULT_MAX_DECODED);
@@ -144,8 +154,48 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, con
 			r = -e->code;
 			goto out;
 		}
+		if (o->writer)
+			stream_tap_capture(tap2, &dhold);
 		out = tap2;
 	}
+	if (o->writer && !is_doc) {
+		const uint8_t *pk;
+		size_t npk;
+		bool is_tar = false;
+		enum blob_action act;
+		stream_tee_fn fn;
+
+		if ((m->comp == COMP_NONE || o->decode) && stream_peek(out, 512, &pk, &npk, &ie) == 0 && npk == 512)
+			is_tar = tar_block_is_header(pk) || !memcmp(pk, zero_block, 512);
+		act = o->writer->plan(o->writer->ctx, m, is_tar);
+		if (act != BLOB_SKIP) {
+			struct stream *src = act == BLOB_DECODED && tap2 ? tap2 : tap;
+			const struct buf *held = src == tap2 ? &dhold : m->doc.data ? &m->doc : &hold;
+
+			if (stream_tap_capture_overflow(src)) {
+				r = err_set(e, STRATA_EIO, "'%s': more than %u bytes read before the blob could be classified",
+					    m->name, JSON_MAX_DOC);
+				goto out;
+			}
+			if ((r = o->writer->open(o->writer->ctx, m, &fn, &wctx, e)) < 0)
+				goto out;
+			writing = true;
+			/* what already went past, then everything after it */
+			if (held->len && (r = fn(wctx, (const uint8_t *)held->data, held->len, e)) < 0)
+				goto out;
+			stream_tap_tee(src, fn, wctx);
+			keep = false;
+		}
+	}
+	/* Stop holding what is not needed any more. */
+	if (tap2)
+		stream_tap_capture(tap2, NULL);
+	buf_release(&dhold);
+	if (!keep || m->doc_too_large) {
+		stream_tap_capture(tap, NULL);
+		buf_release(&m->doc);
+	}
+	buf_release(&hold);
 	if (o->hooks && m->size && (m->comp == COMP_NONE || o->decode) && !m->doc.data)
 		walk_tar(m, out, o->hooks, d, &ie);
 	if (m->comp == COMP_NONE || o->decode) {
@@ -156,6 +206,11 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, con
 	 * an error here is the outer archive's. */
 	if ((r = stream_drain(tap, e)) < 0)
 		goto out;
+	if (writing) {
+		writing = false;
+		if ((r = o->writer->close(o->writer->ctx, m, wctx, !m->blob_error, e)) < 0)
+			goto out;
+	}
 	stream_tap_result(tap, m->digest, &count);
 	if (count != m->size) {
 		r = err_set(e, STRATA_EFORMAT, "'%s': read %llu bytes, header said %llu", m->name,
@@ -183,6 +238,10 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, con
 		}
 	}
 out:
+	buf_release(&hold);
+	buf_release(&dhold);
+	if (writing)
+		o->writer->close(o->writer->ctx, m, wctx, false, &ie);
 	stream_free(tap2);
 	stream_free(dec);
 	stream_free(tap);
@@ -254,6 +313,10 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 	void *walk = NULL;
 	struct strata_err we = STRATA_ERR_INIT;
 	uint64_t members = 0, max = o->max_members ? o->max_members : DEFAULT_MAX_MEMBERS;
+	enum blob_action act = BLOB_SKIP;
+	stream_tee_fn wfn = NULL;
+	void *wctx = NULL;
+	bool writing = false;
 	int r;
 
 	mode = s->ref.transport == REF_AUTO ? MODE_SPECULATE
@@ -262,6 +325,33 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 	    !(dec = stream_decode_new(raw, e))) {
 		r = -e->code;
 		goto out;
+	}
+	if (mode != MODE_ARCHIVE) {
+		if (!(rm = calloc(1, sizeof(*rm))) || !(rm->name = strdup(""))) {
+			free(rm);
+			rm = NULL;
+			r = err_nomem(e, "member");
+			goto out;
+		}
+		buf_init(&rm->doc, 0);
+	}
+	if (mode == MODE_ROOTFS && o->writer) {
+		/* Importing a rootfs: the whole input is the layer.  Decide from the
+		 * magic bytes, before any byte passes the taps, what to write. */
+		const uint8_t *pk;
+		size_t npk;
+
+		if ((r = stream_peek(src, 6, &pk, &npk, e)) < 0)
+			goto out;
+		rm->comp = compression_sniff(pk, npk);
+		act = o->writer->plan(o->writer->ctx, rm, true);
+		if (act != BLOB_SKIP) {
+			if ((r = o->writer->open(o->writer->ctx, rm, &wfn, &wctx, e)) < 0)
+				goto out;
+			writing = true;
+			if (act == BLOB_STORED)
+				stream_tap_tee(raw, wfn, wctx);
+		}
 	}
 	if ((r = stream_decode_kind(dec, &s->outer, e)) < 0)
 		goto out;
@@ -273,19 +363,13 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 			goto out;
 		}
 		top = tap2;
+		if (writing && act == BLOB_DECODED)
+			stream_tap_tee(tap2, wfn, wctx);
 	}
 	if (mode == MODE_ARCHIVE) {
 		stream_tap_enable(raw, false);
 		if (tap2)
 			stream_tap_enable(tap2, false);
-	} else {
-		if (!(rm = calloc(1, sizeof(*rm))) || !(rm->name = strdup(""))) {
-			free(rm);
-			rm = NULL;
-			r = err_nomem(e, "member");
-			goto out;
-		}
-		buf_init(&rm->doc, 0);
 	}
 	if ((r = tar_open(&t, top, NULL, e)) < 0)
 		goto out;
@@ -348,6 +432,11 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 		}
 		rm->decoded = true;
 		rm->tar = TARST_OK;
+		if (writing) {
+			writing = false;
+			if ((r = o->writer->close(o->writer->ctx, rm, wctx, true, e)) < 0)
+				goto out;
+		}
 		if (walk)
 			o->hooks->end(walk, rm, 0, &we, false, d);
 		walk = NULL;
@@ -356,6 +445,11 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 	}
 	r = 0;
 out:
+	if (writing) {
+		struct strata_err ie = STRATA_ERR_INIT;
+
+		o->writer->close(o->writer->ctx, rm, wctx, false, &ie);
+	}
 	if (walk)
 		o->hooks->end(walk, rm, r, e, true, d);
 	if (rm) {

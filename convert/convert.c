@@ -1,0 +1,533 @@
+/*
+ * convert.c - plan and drive a conversion; see convert.h.
+ *
+ * The scan offers every member to the blob writer below, which decides from
+ * the bytes (compression, tar or not) whether to copy the stored bytes, the
+ * decoded bytes, or re-encode them, and streams them into the sink.  After
+ * the pass the images are known and verified; each gets its output
+ * descriptors, and documents are written: raw where nothing changed (so
+ * every digest survives --keep), canonical new ones where the target needs
+ * them (docker-archive -> OCI) or layers changed.
+ */
+#include "convert/convert.h"
+#include "convert/conv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/encode.h"
+#include "formats/json.h"
+#include "formats/sink.h"
+#include "formats/target.h"
+
+struct wblob {
+	struct conv *c;
+	struct sink_blob *b;
+	struct encoder *enc;
+	enum compression out;
+};
+
+/* ---- blob writer (called by the scan) ---- */
+
+static enum blob_action plan(void *ctx, const struct member *m, bool is_tar)
+{
+	struct conv *c = ctx;
+	enum compression want = COMP_NONE;
+
+	c->last_out = m->comp;
+	if (!is_tar)
+		return c->last = m->doc.data ? BLOB_SKIP : BLOB_STORED;  /* small ones are written from memory */
+	switch (c->layers) {
+	case LAYERS_KEEP:
+		/* xz and bzip2 are not OCI layer encodings: store those decoded */
+		want = m->comp == COMP_XZ || m->comp == COMP_BZIP2 ? COMP_NONE : m->comp;
+		break;
+	case LAYERS_DECOMPRESS: want = COMP_NONE; break;
+	case LAYERS_GZIP: want = COMP_GZIP; break;
+	case LAYERS_ZSTD: want = COMP_ZSTD; break;
+	}
+	c->last_out = want;
+	return c->last = want == m->comp ? BLOB_STORED : BLOB_DECODED;
+}
+
+static int wblob_write(void *ctx, const uint8_t *p, size_t n, struct strata_err *e)
+{
+	struct wblob *w = ctx;
+
+	return w->enc ? encoder_write(w->enc, p, n, e) : sink_blob_write(w->b, p, n, e);
+}
+
+static int enc_out(void *ctx, const uint8_t *p, size_t n, struct strata_err *e)
+{
+	return sink_blob_write(((struct wblob *)ctx)->b, p, n, e);
+}
+
+static int wopen(void *ctx, struct member *m, stream_tee_fn *fn, void **fctx, struct strata_err *e)
+{
+	struct conv *c = ctx;
+	struct wblob *w = calloc(1, sizeof(*w));
+	char expect[DIGEST_STR_MAX];
+	const char *exp = NULL;
+	int r;
+
+	if (!w)
+		return err_nomem(e, "blob writer");
+	w->c = c;
+	w->out = c->last_out;
+	/* A blob named by its digest can be streamed to stdout with its final header. */
+	if (c->last == BLOB_STORED && !strncmp(m->name, "blobs/sha256/", 13) &&
+	    digest_is_hex64(m->name + 13, strlen(m->name + 13))) {
+		snprintf(expect, sizeof(expect), "sha256:%s", m->name + 13);
+		exp = expect;
+	}
+	if ((r = sink_blob_begin(c->sink, &w->b, exp, exp ? (int64_t)m->size : -1, e)) < 0) {
+		free(w);
+		return err_wrap(e, "'%s'", m->name);
+	}
+	if (c->last == BLOB_DECODED && w->out != COMP_NONE) {
+		int level = c->level ? c->level : w->out == COMP_GZIP ? 6 : 3;
+
+		if ((r = encoder_new(&w->enc, w->out, level, w->out == COMP_GZIP ? c->threads : 1, enc_out, w, e)) < 0) {
+			sink_blob_abort(w->b);
+			free(w);
+			return r;
+		}
+	}
+	*fn = wblob_write;
+	*fctx = w;
+	return 0;
+}
+
+static int wclose(void *ctx, struct member *m, void *fctx, bool ok, struct strata_err *e)
+{
+	struct conv *c = ctx;
+	struct wblob *w = fctx;
+	int r = 0;
+
+	if (ok && w->enc)
+		r = encoder_finish(w->enc, e);
+	encoder_free(w->enc);
+	if (!ok || r < 0) {
+		sink_blob_abort(w->b);
+	} else if ((r = sink_blob_commit(w->b, m->out_digest, &m->out_size, e)) == 0) {
+		m->written = true;
+		m->out_comp = w->out;
+		c->bytes_out += m->out_size;
+		if (w->enc || w->out != m->comp)
+			c->reencoded++;
+	} else {
+		err_wrap(e, "'%s'", m->name);
+	}
+	free(w);
+	return r;
+}
+
+void conv_writer(struct conv *c, struct blob_writer *bw)
+{
+	bw->ctx = c;
+	bw->plan = plan;
+	bw->open = wopen;
+	bw->close = wclose;
+}
+
+/* ---- platforms ---- */
+
+int platform_parse(const char *s, char *buf, size_t n, struct platform *p, struct strata_err *e)
+{
+	char *a, *v;
+
+	if (snprintf(buf, n, "%s", s) >= (int)n)
+		return err_set(e, STRATA_EUSAGE, "platform '%s' is too long", s);
+	memset(p, 0, sizeof(*p));
+	if (!(a = strchr(buf, '/')) || a == buf || !a[1])
+		return err_set(e, STRATA_EUSAGE, "platform '%s' is not os/arch[/variant]", s);
+	*a++ = '\0';
+	if ((v = strchr(a, '/'))) {
+		*v++ = '\0';
+		if (!*v)
+			return err_set(e, STRATA_EUSAGE, "platform '%s' is not os/arch[/variant]", s);
+	}
+	p->os = buf;
+	p->arch = a;
+	p->variant = v;
+	return 0;
+}
+
+bool platform_match(const struct platform *want, const struct platform *have)
+{
+	if (!have->os || !have->arch || strcmp(want->os, have->os) || strcmp(want->arch, have->arch))
+		return false;
+	return !want->variant || (have->variant && !strcmp(want->variant, have->variant));
+}
+
+static void platform_str(const struct platform *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s%s%s", p->os ? p->os : "?", p->arch ? p->arch : "?", p->variant ? "/" : "",
+		 p->variant ? p->variant : "");
+}
+
+/* ---- output descriptors ---- */
+
+const char *conv_layer_mt(enum compression c)
+{
+	return c == COMP_GZIP ? MT_OCI_LAYER "+gzip" : c == COMP_ZSTD ? MT_OCI_LAYER "+zstd" : MT_OCI_LAYER;
+}
+
+/* Write a member kept in memory as a blob (configs, manifests, small artifacts). */
+static int put_doc(struct conv *c, struct member *m, struct out_desc *d, struct strata_err *e)
+{
+	int r;
+
+	if ((r = sink_put_blob(c->sink, m->doc.data ? m->doc.data : "", m->doc.len, d->digest, e)) < 0)
+		return r;
+	d->size = (int64_t)m->doc.len;
+	return 0;
+}
+
+static int add_name(struct out_image *oi, const char *full, const char *ref, struct strata_err *e)
+{
+	char **v;
+
+	if (full) {
+		if (!(v = realloc(oi->names, (oi->nnames + 1) * sizeof(*v))) || !(v[oi->nnames] = target_normalize_name(full)))
+			return err_nomem(e, "names");
+		oi->names = v;
+		oi->nnames++;
+	}
+	if (ref) {
+		if (!(v = realloc(oi->ref_names, (oi->nref_names + 1) * sizeof(*v))) || !(v[oi->nref_names] = strdup(ref)))
+			return err_nomem(e, "names");
+		oi->ref_names = v;
+		oi->nref_names++;
+	}
+	return 0;
+}
+
+/* A tag given by the user: "name:tag" gives both forms, a bare "tag" only ref.name. */
+int conv_add_user_tag(struct out_image *oi, const char *t, struct strata_err *e)
+{
+	const char *c = strrchr(t, ':'), *sl = strrchr(t, '/');
+
+	if (c && (!sl || c > sl))
+		return add_name(oi, t, c + 1, e);
+	return add_name(oi, NULL, t, e);
+}
+
+static int image_names(const struct convert_opts *o, const char *dst_name, struct out_image *oi, struct strata_err *e)
+{
+	const struct image *im = oi->src;
+	size_t i;
+	int r = 0;
+
+	if (o->ntags || dst_name) {
+		for (i = 0; i < o->ntags && r == 0; i++)
+			r = conv_add_user_tag(oi, o->tags[i], e);
+		if (dst_name && r == 0)
+			r = conv_add_user_tag(oi, dst_name, e);
+		return r;
+	}
+	if (im->top_annotations) {
+		return add_name(oi, json_str(im->top_annotations, "io.containerd.image.name"),
+				json_str(im->top_annotations, "org.opencontainers.image.ref.name"), e);
+	}
+	for (i = 0; i < im->ntags && r == 0; i++) {
+		const char *t = im->tags[i], *c = strrchr(t, ':'), *sl = strrchr(t, '/');
+
+		r = add_name(oi, t, c && (!sl || c > sl) ? c + 1 : NULL, e);
+	}
+	return r;
+}
+
+static int build_image(struct conv *c, const struct image *im, struct out_image *oi, struct diag *d,
+		       struct strata_err *e)
+{
+	bool changed = false, new_manifest;
+	size_t i;
+	int r;
+
+	oi->src = im;
+	oi->group = -1;
+	oi->platform = im->platform;
+	oi->has_platform = im->platform.os && im->platform.arch;
+	oi->nlayers = im->nlayers;
+	if (!(oi->layers = calloc(im->nlayers + 1, sizeof(*oi->layers))) ||
+	    !(oi->diff_ids = calloc(im->nlayers + 1, sizeof(*oi->diff_ids))))
+		return err_nomem(e, "layers");
+	if (!im->config_m)
+		return err_set(e, STRATA_EFORMAT, "%s: no config", im->where);
+	oi->config.media_type = im->config.media_type ? im->config.media_type : MT_OCI_CONFIG;
+	if ((r = put_doc(c, im->config_m, &oi->config, e)) < 0)
+		return r;
+	for (i = 0; i < im->nlayers; i++) {
+		const struct layer *l = &im->layers[i];
+		struct out_desc *od = &oi->layers[i];
+
+		oi->diff_ids[i] = l->diff_id;
+		if (!l->m) {
+			/* foreign layer: keep its descriptor, it is fetched from its urls */
+			if (c->target == TARGET_DOCKER_ARCHIVE)
+				return err_set(e, STRATA_EFORMAT, "%s: layer %zu (%s) is not in the archive; a docker-archive must hold every layer",
+					       im->where, i + 1, l->desc.digest);
+			od->media_type = l->desc.media_type;
+			memcpy(od->digest, l->desc.digest, DIGEST_STR_MAX);
+			od->size = l->desc.size;
+			od->urls = l->desc.urls;
+			continue;
+		}
+		if (l->m->written) {
+			memcpy(od->digest, l->m->out_digest, DIGEST_STR_MAX);
+			od->size = (int64_t)l->m->out_size;
+			od->media_type = im->kind == IMAGE_CONTAINER ? conv_layer_mt(l->m->out_comp) : l->desc.media_type;
+		} else {
+			if ((r = put_doc(c, l->m, od, e)) < 0)
+				return r;
+			od->media_type = im->kind == IMAGE_CONTAINER ? conv_layer_mt(l->m->comp) : l->desc.media_type;
+		}
+		if (strcmp(od->digest, l->desc.digest)) {
+			changed = true;
+			if (c->o->preserve_digests)
+				return err_set(e, STRATA_EVERIFY,
+					       "--preserve-digests: layer %zu of %s would change from %s to %s (%s)", i + 1,
+					       im->where, l->desc.digest, od->digest,
+					       l->m->written && l->m->out_comp != l->m->comp ? "re-compressed" : "re-encoded");
+		}
+		if (im->kind == IMAGE_CONTAINER && im->has_manifest && l->desc.media_type &&
+		    media_type_compression(l->desc.media_type) != (int)l->m->comp)
+			changed = true;
+	}
+	/* A manifest is kept byte for byte when nothing it names changed and the
+	 * target can hold it as it is; otherwise a canonical OCI manifest is made. */
+	new_manifest = changed || !im->has_manifest || !im->manifest_m || !im->manifest_m->doc_kept ||
+		       (c->target != TARGET_DOCKER_ARCHIVE && strcmp(im->manifest.media_type, MT_OCI_MANIFEST)) ||
+		       (c->target == TARGET_DOCKER_ARCHIVE && strcmp(im->manifest.media_type, MT_OCI_MANIFEST));
+	if (new_manifest) {
+		char *txt;
+
+		if (c->o->preserve_digests && im->has_manifest)
+			return err_set(e, STRATA_EVERIFY, "--preserve-digests: the manifest of %s (%s) would be rewritten (%s)",
+				       im->where, im->manifest.digest,
+				       changed ? "its layers change" : "the target needs an OCI manifest");
+		if (im->kind == IMAGE_CONTAINER && !strcmp(oi->config.media_type, MT_DOCKER_CONFIG))
+			oi->config.media_type = MT_OCI_CONFIG;
+		if (!(txt = target_oci_manifest(oi)))
+			return err_nomem(e, "manifest");
+		r = sink_put_blob(c->sink, txt, strlen(txt), oi->manifest.digest, e);
+		oi->manifest.size = (int64_t)strlen(txt);
+		free(txt);
+		if (r < 0)
+			return r;
+		oi->manifest.media_type = MT_OCI_MANIFEST;
+	} else {
+		oi->manifest.media_type = im->manifest.media_type;
+		if ((r = put_doc(c, im->manifest_m, &oi->manifest, e)) < 0)
+			return r;
+	}
+	(void)d;
+	return 0;
+}
+
+/* Images of one source index stay together under an index: the raw one when
+ * complete and unchanged, else a new one; a lone survivor stands alone. */
+static int build_groups(struct conv *c, struct source *s, struct out_set *set, struct strata_err *e)
+{
+	size_t i = 0, j, k;
+	int group = 0, r;
+
+	while (i < set->len) {
+		const char *ix = set->v[i].src->index_digest;
+		struct member *im;
+		bool raw = true;
+		size_t children = 0;
+
+		for (j = i + 1; j < set->len && ix[0] && !strcmp(set->v[j].src->index_digest, ix); j++)
+			;
+		if (!ix[0]) {
+			i = j;
+			continue;
+		}
+		im = catalog_blob(&s->cat, ix);
+		if (im && im->doc_kept) {
+			cJSON *doc = NULL;
+			struct strata_err ie = STRATA_ERR_INIT;
+
+			if (json_parse(im->doc.data, im->doc.len, &doc, &ie) == 0)
+				children = (size_t)cJSON_GetArraySize(json_get(doc, "manifests"));
+			cJSON_Delete(doc);
+		}
+		for (k = i; k < j; k++)
+			raw &= !strcmp(set->v[k].manifest.digest, set->v[k].src->manifest.digest);
+		raw &= im && im->doc_kept && children == j - i;
+		if (j - i == 1 && !raw) {
+			i = j;  /* one platform picked out of several: the manifest alone */
+			continue;
+		}
+		for (k = i; k < j; k++)
+			set->v[k].group = group;
+		if (raw) {
+			set->v[i].index.media_type = MT_OCI_INDEX;
+			if ((r = put_doc(c, im, &set->v[i].index, e)) < 0)
+				return r;
+		} else {
+			char *txt = target_oci_index(set, i, j);
+
+			if (c->o->preserve_digests)
+				return err_set(e, STRATA_EVERIFY, "--preserve-digests: index %s would be rewritten", ix);
+			if (!txt)
+				return err_nomem(e, "index");
+			set->v[i].index.media_type = MT_OCI_INDEX;
+			r = sink_put_blob(c->sink, txt, strlen(txt), set->v[i].index.digest, e);
+			set->v[i].index.size = (int64_t)strlen(txt);
+			free(txt);
+			if (r < 0)
+				return r;
+		}
+		for (k = i + 1; k < j; k++)
+			set->v[k].index = set->v[i].index;
+		group++;
+		i = j;
+	}
+	return 0;
+}
+
+int conv_open_sink(struct conv *c, const struct ref *dref, struct strata_err *e)
+{
+	if (c->target == TARGET_OCI)
+		return sink_open_dir(&c->sink, dref->path, e);
+	return sink_open_tar(&c->sink, dref->path, e);
+}
+
+enum target_format conv_target(enum target_format fallback, const struct ref *r)
+{
+	switch (r->transport) {
+	case REF_OCI: return TARGET_OCI;
+	case REF_OCI_ARCHIVE: return TARGET_OCI_ARCHIVE;
+	case REF_DOCKER_ARCHIVE: return TARGET_DOCKER_ARCHIVE;
+	default: return fallback;
+	}
+}
+
+int convert_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e)
+{
+	struct conv c = { 0 };
+	struct blob_writer bw;
+	struct load_opts lo = { 0 };
+	struct out_set set = { 0 };
+	struct source *s = NULL;
+	struct platform want;
+	char pbuf[128], pstr[64];
+	struct ref dref;
+	size_t i, n;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	c.o = o;
+	c.layers = o->layers;
+	c.level = o->level;
+	c.threads = o->threads;
+	conv_writer(&c, &bw);
+	if ((r = ref_parse(o->dst, &dref, e)) < 0)
+		return r;
+	c.target = conv_target(o->format, &dref);
+	if (c.target == TARGET_NONE) {
+		r = err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, or --format",
+			    o->dst);
+		goto out;
+	}
+	if (dref.index >= 0 || (dref.name && c.target == TARGET_OCI_ARCHIVE && 0)) {
+		r = err_set(e, STRATA_EUSAGE, "'%s': an image index (@N) cannot name a destination", o->dst);
+		goto out;
+	}
+	if (o->platform && (r = platform_parse(o->platform, pbuf, sizeof(pbuf), &want, e)) < 0)
+		goto out;
+	if ((r = conv_open_sink(&c, &dref, e)) < 0)
+		goto out;
+	lo.decode = true;
+	lo.writer = &bw;
+	lo.hooks = o->hooks;
+	if ((r = source_open(&s, o->src, &lo, d, e)) < 0)
+		goto fail;
+	res->format = s->format_name;
+	if (diag_count(d, SEV_ERROR)) {
+		r = err_set(e, diag_exit_code(d), "'%s' did not verify (%zu error%s above); nothing was written", o->src,
+			    diag_count(d, SEV_ERROR), diag_count(d, SEV_ERROR) == 1 ? "" : "s");
+		goto fail;
+	}
+	if (!(set.v = calloc(s->images.len + 1, sizeof(*set.v)))) {
+		r = err_nomem(e, "images");
+		goto fail;
+	}
+	for (i = 0; i < s->images.len; i++) {
+		const struct image *im = s->images.v[i];
+
+		if (c.target == TARGET_DOCKER_ARCHIVE && im->kind != IMAGE_CONTAINER)
+			continue;  /* attestations and artifacts have no place in a docker-archive */
+		if (o->platform && im->kind == IMAGE_CONTAINER && !platform_match(&want, &im->platform))
+			continue;
+		if (o->platform && im->kind != IMAGE_CONTAINER)
+			continue;
+		set.v[set.len].src = im;
+		if ((r = build_image(&c, im, &set.v[set.len], d, e)) < 0 ||
+		    (r = image_names(o, dref.name, &set.v[set.len], e)) < 0) {
+			set.len++;
+			goto fail;
+		}
+		set.len++;
+	}
+	if (!set.len) {
+		r = err_set(e, STRATA_EUSAGE, o->platform ? "no image for platform %s in '%s'" : "%s'%s' holds no image to convert",
+			    o->platform ? o->platform : "", o->src);
+		goto fail;
+	}
+	if (c.target == TARGET_DOCKER_ARCHIVE) {
+		/* one platform per index: docker-archive cannot hold an index */
+		for (i = 0; i + 1 < set.len; i++)
+			if (set.v[i].src->index_digest[0] && !strcmp(set.v[i].src->index_digest, set.v[i + 1].src->index_digest)) {
+				struct buf b = BUF_INIT(4096);
+
+				for (n = 0; n < set.len; n++)
+					if (!strcmp(set.v[n].src->index_digest, set.v[i].src->index_digest)) {
+						platform_str(&set.v[n].platform, pstr, sizeof(pstr));
+						buf_printf(&b, e, "%s%s", b.len ? ", " : "", pstr);
+					}
+				r = err_set(e, STRATA_EUSAGE,
+					    "a docker-archive holds one platform of an index; choose one of %s with --platform",
+					    b.data ? b.data : "?");
+				buf_release(&b);
+				goto fail;
+			}
+		if (o->ntags + (dref.name ? 1 : 0) > 0 && set.len > 1) {
+			r = err_set(e, STRATA_EUSAGE, "--tag names one image, but %zu are converted; pick one with a reference", set.len);
+			goto fail;
+		}
+		r = target_write_docker(c.sink, &set, e);
+	} else {
+		const char *old;
+		size_t old_len;
+
+		if ((r = build_groups(&c, s, &set, e)) < 0)
+			goto fail;
+		old = c.target == TARGET_OCI ? sink_existing_index(c.sink, &old_len) : NULL;
+		r = target_write_oci(c.sink, &set, old, old ? old_len : 0, e);
+	}
+	if (r < 0)
+		goto fail;
+	r = sink_finish(c.sink, e);
+	c.sink = NULL;
+	if (r < 0)
+		goto out;
+	res->images = set.len;
+	for (i = 0; i < set.len; i++)
+		res->layers += set.v[i].nlayers;
+	res->layers_reencoded = c.reencoded;
+	res->bytes_out = c.bytes_out;
+	goto out;
+fail:
+	sink_abort(c.sink);
+out:
+	out_set_release(&set);
+	source_free(s);
+	ref_release(&dref);
+	return r;
+}

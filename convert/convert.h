@@ -1,0 +1,70 @@
+/*
+ * convert.h - turn any readable source into an OCI layout, an oci-archive or
+ * a docker-archive, in one verified streaming pass.
+ *
+ * Blobs are written while the source streams (content-addressed, so the
+ * order of the source does not matter); the documents are written at the
+ * end, when everything has been verified.  Any problem of error severity in
+ * the source stops the conversion: the sink is aborted and the destination
+ * is left as it was.  Configs and, when nothing changes, manifests and
+ * indexes are written as their raw bytes, so --keep preserves every digest.
+ */
+#ifndef STRATA_CONVERT_H
+#define STRATA_CONVERT_H
+
+#include <stdbool.h>
+#include "common/diag.h"
+#include "common/stream.h"
+#include "formats/image.h"
+
+enum layer_mode { LAYERS_KEEP, LAYERS_GZIP, LAYERS_ZSTD, LAYERS_DECOMPRESS };
+enum target_format { TARGET_NONE, TARGET_OCI, TARGET_OCI_ARCHIVE, TARGET_DOCKER_ARCHIVE };
+
+struct convert_opts {
+	const char *src;                 /* source reference */
+	const char *dst;                 /* destination reference (oci:, oci-archive:, docker-archive:, or -) */
+	enum target_format format;       /* for "-" or a bare path; TARGET_NONE = from the prefix */
+	enum layer_mode layers;
+	int level;                       /* 0 = default (gzip 6, zstd 3) */
+	int threads;                     /* gzip threads, >= 1 */
+	bool preserve_digests;           /* refuse any change of a layer/config/manifest digest */
+	const char **tags;               /* --tag, replacing the source's tags */
+	size_t ntags;
+	const char *platform;            /* os/arch[/variant] or NULL */
+	const struct layer_hooks *hooks; /* optional layer walk during the pass */
+};
+
+struct convert_result {
+	size_t images, layers, layers_reencoded;
+	uint64_t bytes_in, bytes_out;
+	const char *format;              /* the source's format */
+};
+
+/* 0, or <0 with e (and the source's problems in d).  See the exit codes. */
+int convert_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e);
+
+/*
+ * Import: a root filesystem tarball (plain, .gz, .xz, .zst; path or "-")
+ * becomes a one-layer image, as FROM scratch + ADD rootfs.tar.xz / does.
+ * The same input and options give a byte-identical image: created defaults
+ * to SOURCE_DATE_EPOCH, else the epoch.
+ */
+struct import_opts {
+	const char *src, *dst;
+	enum target_format format;
+	enum layer_mode layers;          /* KEEP stores gzip/zstd as they came, xz/bzip2 decoded */
+	int level, threads;
+	const char **tags; size_t ntags;
+	const char *cmd, *entrypoint;    /* JSON array, or words split on spaces */
+	const char **env; size_t nenv;
+	const char **labels; size_t nlabels;  /* KEY=VALUE */
+	const char *workdir, *user, *platform, *created, *history;
+};
+
+int import_run(const struct import_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e);
+
+/* Parse "os/arch[/variant]"; the strings point into buf. */
+int platform_parse(const char *s, char *buf, size_t n, struct platform *p, struct strata_err *e);
+bool platform_match(const struct platform *want, const struct platform *have);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * sink.h - where converted images are written: a content-addressed blob
+ * store plus a few named files, as a directory (oci:DIR) or as a tar
+ * (oci-archive:, docker-archive:, a file or "-" for stdout).
+ *
+ * Blobs are streamed in: the sink hashes what it is given and names the
+ * blob blobs/sha256/<hex> when it is committed; a blob already present is
+ * not stored twice.  A tar file gets each member's header written last, in
+ * place (it is seekable); stdout gets a blob's header first when its digest
+ * and size are known in advance, otherwise the blob is spooled to one temp
+ * file and then copied (temp space: one blob at most).
+ *
+ * Atomicity: a new directory is built under a temp name beside DIR and
+ * renamed at sink_finish(); in an existing OCI layout new blobs are added
+ * under temp names and renamed, index.json replaced atomically, and
+ * sink_abort() removes every blob this run added.  A tar file is written to
+ * a temp name and renamed at the end.  Until sink_finish() succeeds the
+ * destination is as it was.
+ */
+#ifndef STRATA_SINK_H
+#define STRATA_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/digest.h"
+#include "common/err.h"
+
+struct sink;
+struct sink_blob;
+
+/* oci:DIR.  An existing DIR must be an OCI layout (its index.json is returned
+ * through sink_existing_index() so images can be added to it). */
+int sink_open_dir(struct sink **s, const char *dir, struct strata_err *e);
+/* A tar at path, or "-" for stdout. */
+int sink_open_tar(struct sink **s, const char *path, struct strata_err *e);
+
+/* Raw bytes of the existing index.json of an OCI layout being added to, or NULL. */
+const char *sink_existing_index(const struct sink *s, size_t *len);
+
+/* Stream a blob in.  expect_digest/expect_size may be NULL/-1 (unknown). */
+int sink_blob_begin(struct sink *s, struct sink_blob **b, const char *expect_digest, int64_t expect_size,
+		    struct strata_err *e);
+int sink_blob_write(struct sink_blob *b, const void *p, size_t n, struct strata_err *e);
+/* Name it by its digest (returned) and store it; fails if an expected digest or size differs. */
+int sink_blob_commit(struct sink_blob *b, char digest[DIGEST_STR_MAX], uint64_t *size, struct strata_err *e);
+void sink_blob_abort(struct sink_blob *b);
+/* A whole blob from memory (configs, manifests); digest returned. */
+int sink_put_blob(struct sink *s, const void *p, size_t n, char digest[DIGEST_STR_MAX], struct strata_err *e);
+bool sink_has_blob(const struct sink *s, const char *digest);
+
+/* A named file at the top (index.json, oci-layout, manifest.json, repositories). */
+int sink_file(struct sink *s, const char *name, const void *p, size_t n, struct strata_err *e);
+
+int sink_finish(struct sink *s, struct strata_err *e);
+/* Remove everything this run wrote; frees the sink. */
+void sink_abort(struct sink *s);
+void sink_free(struct sink *s);
+
+#endif
