@@ -11,14 +11,14 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -DSTRATA_VERSION='"$(VERSION)"' $(CFLAGS)
-LDLIBS := $(PKG_LIBS) -lpthread
+LDLIBS := $(PKG_LIBS) -lisal -lpthread
 
 BUILD ?= build
 COMMON := err buf digest stream decode encode tar strmap fsutil diag
 FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry sink target
 ANALYZE := walk
 CONVERT := convert import
-CLI := main report inspect verify convert
+CLI := main report progress inspect verify convert
 
 LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)
 CLI_SRC := $(CLI:%=cli/%.c)
@@ -30,7 +30,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 all: strata
 
 strata: $(BUILD)/strata
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/strata: $(CLI_OBJ) $(BUILD)/libstrata.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -57,7 +57,7 @@ $(BUILD)/%.o: %.c
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
 # Debian packages the build and the tests need; installed when root.
-DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev
+DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev
 DEB_TEST := python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)

@@ -36,4 +36,15 @@ const char *human_size(uint64_t n, char buf[32]);
 /* Handle --help inside a command: prints its help, returns true. */
 bool cli_want_help(const char *cmd, int argc, char **argv);
 
+struct progress {
+	const char *src, *verb;
+	uint64_t total;        /* 0 when unknown (stdin, directory) */
+	bool tty, shown;
+	double start, last;
+};
+
+void progress_init(struct progress *p, const char *src, const char *verb);
+void progress_update(void *ctx, uint64_t bytes);  /* a stream_progress_fn */
+void progress_done(struct progress *p);
+
 #endif

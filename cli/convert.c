@@ -62,6 +62,7 @@ int cmd_convert(int argc, char **argv)
 	struct diag d = DIAG_INIT;
 	const char *tags[64];
 	char sz[32];
+	struct progress pg;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, r, modes = 0;
 
@@ -115,7 +116,11 @@ int cmd_convert(int argc, char **argv)
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
 	cli_catch_signals();
+	progress_init(&pg, o.src, "converting");
+	o.progress = progress_update;
+	o.progress_ctx = &pg;
 	r = convert_run(&o, &res, &d, &e);
+	progress_done(&pg);
 	cli_print_problems(o.src, &d);
 	diag_release(&d);
 	if (r < 0)
@@ -156,6 +161,7 @@ int cmd_import(int argc, char **argv)
 	struct diag d = DIAG_INIT;
 	const char *tags[64], *env[256], *labels[256];
 	char sz[32];
+	struct progress pg;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, r, modes = 0;
 
@@ -226,7 +232,11 @@ int cmd_import(int argc, char **argv)
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
 	cli_catch_signals();
+	progress_init(&pg, o.src, "importing");
+	o.progress = progress_update;
+	o.progress_ctx = &pg;
 	r = import_run(&o, &res, &d, &e);
+	progress_done(&pg);
 	cli_print_problems(o.src, &d);
 	diag_release(&d);
 	if (r < 0)

@@ -29,6 +29,7 @@ int cmd_verify(int argc, char **argv)
 	struct walker w;
 	struct load_opts lo = { 0 };
 	struct source *s;
+	struct progress pg;
 	size_t layers, blobs;
 	bool json = false;
 	const char *src;
@@ -48,7 +49,13 @@ int cmd_verify(int argc, char **argv)
 	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;
-	if (source_open(&s, src, &lo, &d, &e) < 0) {
+	progress_init(&pg, src, "verifying");
+	lo.progress = progress_update;
+	lo.progress_ctx = &pg;
+	cli_catch_signals();
+	r = source_open(&s, src, &lo, &d, &e);
+	progress_done(&pg);
+	if (r < 0) {
 		cli_print_problems(src, &d);
 		diag_release(&d);
 		return cli_fail(src, &e);

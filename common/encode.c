@@ -1,6 +1,8 @@
 /* encode.c - reproducible parallel gzip and zstd encoders; see encode.h. */
 #include "encode.h"
 
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -36,7 +38,7 @@ struct encoder {
 	uLong crc;
 	uint64_t total;
 	bool header_done, failed;
-	z_stream *inline_z;   /* threads == 1 */
+	struct deflater *inline_z;  /* threads == 1 */
 	pthread_t *tids;
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
@@ -48,41 +50,133 @@ struct encoder {
 	size_t zbuf_size;
 };
 
-static int deflate_job(z_stream *z, int level, struct job *j)
-{
-	int r;
+/*
+ * One compressor per thread.  Levels 1-3 use ISA-L's igzip (several times
+ * faster than zlib; see README "Dependencies" for the measurements), 4-9
+ * zlib.  Either way a block is primed with the 32 KiB before it and ends
+ * with a sync flush, so blocks concatenate into one valid deflate stream.
+ */
+struct deflater {
+	int level;
+	z_stream z;
+	bool z_ready;
+	struct isal_zstream iz;
+	uint8_t *level_buf;
+	uint32_t level_buf_size;
+};
 
-	if (deflateReset(z) != Z_OK || deflateParams(z, level, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -1;
-	if (j->dict_len && deflateSetDictionary(z, j->in, (uInt)j->dict_len) != Z_OK)
+static struct deflater *deflater_new(int level)
+{
+	static const uint32_t lvl_size[] = { 0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT };
+	struct deflater *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->level = level;
+	if (level <= 3) {
+		d->level_buf_size = lvl_size[level];
+		if (!(d->level_buf = malloc(d->level_buf_size))) {
+			free(d);
+			return NULL;
+		}
+		return d;
+	}
+	if (deflateInit2(&d->z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(d);
+		return NULL;
+	}
+	d->z_ready = true;
+	return d;
+}
+
+static void deflater_free(struct deflater *d)
+{
+	if (!d)
+		return;
+	if (d->z_ready)
+		deflateEnd(&d->z);
+	free(d->level_buf);
+	free(d);
+}
+
+/* A stored (uncompressed) deflate block for data that does not compress;
+ * it ends byte-aligned, as a sync flush would. */
+static size_t stored_block(const uint8_t *in, size_t n, bool last, uint8_t *out)
+{
+	size_t o = 0;
+
+	do {
+		size_t take = n > 65535 ? 65535 : n;
+
+		n -= take;
+		out[o++] = (uint8_t)(last && !n ? 1 : 0);  /* BFINAL, BTYPE 00, then byte-aligned */
+		out[o++] = (uint8_t)take;
+		out[o++] = (uint8_t)(take >> 8);
+		out[o++] = (uint8_t)~take;
+		out[o++] = (uint8_t)(~take >> 8);
+		memcpy(out + o, in, take);
+		o += take;
+		in += take;
+	} while (n);
+	return o;
+}
+
+static int deflate_isal(struct deflater *d, struct job *j)
+{
+	struct isal_zstream *z = &d->iz;
+
+	isal_deflate_init(z);
+	z->level = (uint32_t)d->level;
+	z->level_buf = d->level_buf;
+	z->level_buf_size = d->level_buf_size;
+	if (j->dict_len && isal_deflate_set_dict(z, j->in, (uint32_t)j->dict_len) != COMP_OK)
 		return -1;
 	z->next_in = j->in + j->dict_len;
-	z->avail_in = (uInt)j->in_len;
+	z->avail_in = (uint32_t)j->in_len;
 	z->next_out = j->out;
-	z->avail_out = (uInt)j->out_cap;
-	r = deflate(z, j->last ? Z_FINISH : Z_SYNC_FLUSH);
-	if ((j->last && r != Z_STREAM_END) || (!j->last && r != Z_OK) || z->avail_in)
+	z->avail_out = (uint32_t)j->out_cap;
+	z->flush = SYNC_FLUSH;
+	z->end_of_stream = j->last;
+	if (isal_deflate(z) != COMP_OK || z->avail_in || (j->last && z->internal_state.state != ZSTATE_END))
 		return -1;
 	j->out_len = j->out_cap - z->avail_out;
-	j->crc = crc32(0L, j->in + j->dict_len, (uInt)j->in_len);
 	return 0;
 }
 
-static z_stream *new_deflate(int level)
+static int deflate_job(struct deflater *d, struct job *j)
 {
-	z_stream *z = calloc(1, sizeof(*z));
+	z_stream *z = &d->z;
+	int r;
 
-	if (z && deflateInit2(z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(z);
-		z = NULL;
+	j->crc = crc32_gzip_refl(0, j->in + j->dict_len, j->in_len);
+	if (d->level <= 3) {
+		if (deflate_isal(d, j) < 0)
+			return -1;
+	} else {
+		if (deflateReset(z) != Z_OK)
+			return -1;
+		if (j->dict_len && deflateSetDictionary(z, j->in, (uInt)j->dict_len) != Z_OK)
+			return -1;
+		z->next_in = j->in + j->dict_len;
+		z->avail_in = (uInt)j->in_len;
+		z->next_out = j->out;
+		z->avail_out = (uInt)j->out_cap;
+		r = deflate(z, j->last ? Z_FINISH : Z_SYNC_FLUSH);
+		if ((j->last && r != Z_STREAM_END) || (!j->last && r != Z_OK) || z->avail_in)
+			return -1;
+		j->out_len = j->out_cap - z->avail_out;
 	}
-	return z;
+	/* Data that does not compress (already compressed files, random bytes)
+	 * is stored: smaller, and a reader copies it instead of decoding. */
+	if (j->out_len > j->in_len + 5 * (j->in_len / 65535 + 1))
+		j->out_len = stored_block(j->in + j->dict_len, j->in_len, j->last, j->out);
+	return 0;
 }
 
 static void *worker(void *arg)
 {
 	struct encoder *enc = arg;
-	z_stream *z = new_deflate(enc->level);
+	struct deflater *z = deflater_new(enc->level);
 
 	pthread_mutex_lock(&enc->mu);
 	for (;;) {
@@ -99,16 +193,13 @@ static void *worker(void *arg)
 		j = &enc->ring[slot];
 		j->state = 2;
 		pthread_mutex_unlock(&enc->mu);
-		r = z ? deflate_job(z, enc->level, j) : -1;
+		r = z ? deflate_job(z, j) : -1;
 		pthread_mutex_lock(&enc->mu);
 		j->state = r < 0 ? -1 : 3;
 		pthread_cond_broadcast(&enc->done);
 	}
 	pthread_mutex_unlock(&enc->mu);
-	if (z) {
-		deflateEnd(z);
-		free(z);
-	}
+	deflater_free(z);
 	return NULL;
 }
 
@@ -158,7 +249,7 @@ static int alloc_job(struct job *j, struct strata_err *e)
 {
 	if (!j->in) {
 		j->in = malloc(GZ_DICT + GZ_BLOCK);
-		j->out_cap = deflateBound(NULL, GZ_BLOCK) + 64;
+		j->out_cap = GZ_BLOCK + GZ_BLOCK / 8 + 1024;  /* worst cases of zlib and igzip, and stored */
 		j->out = malloc(j->out_cap);
 		if (!j->in || !j->out)
 			return err_nomem(e, "gzip block");
@@ -213,7 +304,7 @@ static int submit_block(struct encoder *enc, bool last, struct strata_err *e)
 		return 0;
 	}
 	enc->count++;
-	j->state = deflate_job(enc->inline_z, enc->level, j) < 0 ? -1 : 3;
+	j->state = deflate_job(enc->inline_z, j) < 0 ? -1 : 3;
 	return retire_oldest(enc, e);
 }
 
@@ -319,7 +410,7 @@ int encoder_new(struct encoder **out, enum compression kind, int level, int thre
 		return err_nomem(e, "gzip encoder");
 	}
 	if (enc->threads == 1) {
-		if (!(enc->inline_z = new_deflate(level))) {
+		if (!(enc->inline_z = deflater_new(level))) {
 			encoder_free(enc);
 			return err_nomem(e, "gzip encoder");
 		}
@@ -380,10 +471,7 @@ void encoder_free(struct encoder *enc)
 		free(enc->ring[i].out);
 	}
 	free(enc->ring);
-	if (enc->inline_z) {
-		deflateEnd(enc->inline_z);
-		free(enc->inline_z);
-	}
+	deflater_free(enc->inline_z);
 	ZSTD_freeCCtx(enc->zc);
 	free(enc->zbuf);
 	free(enc);

@@ -8,7 +8,9 @@
  * Because each block's output depends only on its input and dictionary, the
  * result is byte-identical for any number of threads, and blocks compress
  * in parallel.  The header is fixed (no name, MTIME 0, OS 255) so the same
- * layer always gets the same digest.  zstd is single-threaded libzstd.
+ * layer always gets the same digest.  Levels 1-3 use ISA-L's igzip, 4-9
+ * zlib; blocks that do not compress are stored.  zstd is single-threaded
+ * libzstd.
  *
  * Memory is bounded: at most 2 x threads blocks are in flight.
  */
@@ -25,7 +27,7 @@ typedef int (*encode_out_fn)(void *ctx, const uint8_t *p, size_t n, struct strat
 
 struct encoder;
 
-/* kind: COMP_GZIP (level 1-9) or COMP_ZSTD (level 1-19); threads >= 1 (gzip only). */
+/* kind: COMP_GZIP (level 1-9; 1-3 igzip, 4-9 zlib) or COMP_ZSTD (level 1-19); threads >= 1 (gzip only). */
 int encoder_new(struct encoder **out, enum compression kind, int level, int threads, encode_out_fn fn, void *ctx,
 		struct strata_err *e);
 int encoder_write(struct encoder *enc, const uint8_t *p, size_t n, struct strata_err *e);

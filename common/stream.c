@@ -160,6 +160,9 @@ struct fd_stream {
 	int fd;
 	size_t size;
 	uint8_t *buf;
+	stream_progress_fn progress;
+	void *pctx;
+	uint64_t done;
 };
 
 static int fd_next(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
@@ -174,9 +177,21 @@ static int fd_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 	} while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return err_sys(e, errno, "read");
+	f->done += (uint64_t)k;
+	if (f->progress)
+		f->progress(f->pctx, f->done);
 	*p = f->buf;
 	*n = (size_t)k;
 	return 0;
+}
+
+void stream_fd_progress(struct stream *s, stream_progress_fn fn, void *ctx, uint64_t base)
+{
+	struct fd_stream *f = (struct fd_stream *)s;
+
+	f->progress = fn;
+	f->pctx = ctx;
+	f->done = base;
 }
 
 static void fd_free(struct stream *s)

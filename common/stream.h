@@ -64,6 +64,9 @@ void stream_free(struct stream *s);
 
 /* Sources.  fd: read(2) in blocks of bufsize; the fd is not closed. */
 struct stream *stream_fd_new(int fd, size_t bufsize, struct strata_err *e);
+/* Report progress: fn(ctx, bytes read so far) after every read of an fd source. */
+typedef void (*stream_progress_fn)(void *ctx, uint64_t bytes);
+void stream_fd_progress(struct stream *s, stream_progress_fn fn, void *ctx, uint64_t base);
 /* mem: the bytes must outlive the stream. */
 struct stream *stream_mem_new(const void *p, size_t n, struct strata_err *e);
 

@@ -27,6 +27,8 @@ struct wblob {
 	struct sink_blob *b;
 	struct encoder *enc;
 	enum compression out;
+	bool hashed;          /* the scan's taps hashed exactly these bytes */
+	bool stored;          /* ... the stored ones (else the decoded ones) */
 };
 
 /* ---- blob writer (called by the scan) ---- */
@@ -76,18 +78,21 @@ static int wopen(void *ctx, struct member *m, stream_tee_fn *fn, void **fctx, st
 		return err_nomem(e, "blob writer");
 	w->c = c;
 	w->out = c->last_out;
+	w->stored = c->last == BLOB_STORED;
 	/* A blob named by its digest can be streamed to stdout with its final header. */
 	if (c->last == BLOB_STORED && !strncmp(m->name, "blobs/sha256/", 13) &&
 	    digest_is_hex64(m->name + 13, strlen(m->name + 13))) {
 		snprintf(expect, sizeof(expect), "sha256:%s", m->name + 13);
 		exp = expect;
 	}
-	if ((r = sink_blob_begin(c->sink, &w->b, exp, exp ? (int64_t)m->size : -1, e)) < 0) {
+	/* Bytes passed on as they are were hashed by the scan already: no second pass. */
+	w->hashed = c->last == BLOB_STORED || w->out == COMP_NONE;
+	if ((r = sink_blob_begin(c->sink, &w->b, exp, exp ? (int64_t)m->size : -1, !w->hashed, e)) < 0) {
 		free(w);
 		return err_wrap(e, "'%s'", m->name);
 	}
 	if (c->last == BLOB_DECODED && w->out != COMP_NONE) {
-		int level = c->level ? c->level : w->out == COMP_GZIP ? 6 : 3;
+		int level = c->level ? c->level : 3;  /* gzip 3: igzip; zstd 3: libzstd's default */
 
 		if ((r = encoder_new(&w->enc, w->out, level, w->out == COMP_GZIP ? c->threads : 1, enc_out, w, e)) < 0) {
 			sink_blob_abort(w->b);
@@ -111,7 +116,8 @@ static int wclose(void *ctx, struct member *m, void *fctx, bool ok, struct strat
 	encoder_free(w->enc);
 	if (!ok || r < 0) {
 		sink_blob_abort(w->b);
-	} else if ((r = sink_blob_commit(w->b, m->out_digest, &m->out_size, e)) == 0) {
+	} else if ((r = sink_blob_commit(w->b, w->hashed ? (w->stored ? m->digest : m->diff_id) : NULL, m->out_digest,
+					  &m->out_size, e)) == 0) {
 		m->written = true;
 		m->out_comp = w->out;
 		c->bytes_out += m->out_size;
@@ -446,6 +452,8 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	lo.decode = true;
 	lo.writer = &bw;
 	lo.hooks = o->hooks;
+	lo.progress = o->progress;
+	lo.progress_ctx = o->progress_ctx;
 	if ((r = source_open(&s, o->src, &lo, d, e)) < 0)
 		goto fail;
 	res->format = s->format_name;

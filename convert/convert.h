@@ -32,6 +32,8 @@ struct convert_opts {
 	size_t ntags;
 	const char *platform;            /* os/arch[/variant] or NULL */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
+	stream_progress_fn progress;     /* optional: bytes of the source read */
+	void *progress_ctx;
 };
 
 struct convert_result {
@@ -59,6 +61,8 @@ struct import_opts {
 	const char **env; size_t nenv;
 	const char **labels; size_t nlabels;  /* KEY=VALUE */
 	const char *workdir, *user, *platform, *created, *history;
+	stream_progress_fn progress;
+	void *progress_ctx;
 };
 
 int import_run(const struct import_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e);

@@ -175,6 +175,8 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 		goto out;
 	lo.decode = true;
 	lo.writer = &bw;
+	lo.progress = o->progress;
+	lo.progress_ctx = o->progress_ctx;
 	if ((r = source_open(&s, ref, &lo, d, e)) < 0)
 		goto fail;
 	if (diag_count(d, SEV_ERROR)) {

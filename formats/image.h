@@ -115,6 +115,8 @@ struct load_opts {
 	const struct blob_writer *writer;  /* write blobs as they stream (convert); NULL = none */
 	uint64_t max_decoded;              /* per-blob decompressed size cap, 0 = default */
 	uint64_t max_members;              /* outer archive members, 0 = default */
+	stream_progress_fn progress;       /* bytes of the source read so far, or NULL */
+	void *progress_ctx;
 };
 
 struct format_ops;
@@ -124,6 +126,7 @@ struct source {
 	const struct format_ops *fmt;
 	const char *format_name;           /* as reported: docker-archive, oci-layout, oci-archive, rootfs */
 	bool is_dir;
+	uint64_t dir_bytes;                /* directory sources: bytes read so far */
 	enum compression outer;            /* compression of the outer archive */
 	struct catalog cat;
 	struct image_set images;           /* what the chosen format found */

@@ -206,11 +206,6 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, con
 	 * an error here is the outer archive's. */
 	if ((r = stream_drain(tap, e)) < 0)
 		goto out;
-	if (writing) {
-		writing = false;
-		if ((r = o->writer->close(o->writer->ctx, m, wctx, !m->blob_error, e)) < 0)
-			goto out;
-	}
 	stream_tap_result(tap, m->digest, &count);
 	if (count != m->size) {
 		r = err_set(e, STRATA_EFORMAT, "'%s': read %llu bytes, header said %llu", m->name,
@@ -224,6 +219,11 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, con
 	} else if (tap2 && !m->blob_error) {
 		stream_tap_result(tap2, m->diff_id, &m->tar_size);
 		m->decoded = true;
+	}
+	if (writing) {
+		writing = false;
+		if ((r = o->writer->close(o->writer->ctx, m, wctx, !m->blob_error, e)) < 0)
+			goto out;
 	}
 	if (m->doc.data) {
 		if (stream_tap_capture_overflow(tap)) {
@@ -326,6 +326,8 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 		r = -e->code;
 		goto out;
 	}
+	if (o->progress)
+		stream_fd_progress(src, o->progress, o->progress_ctx, 0);
 	if (mode != MODE_ARCHIVE) {
 		if (!(rm = calloc(1, sizeof(*rm))) || !(rm->name = strdup(""))) {
 			free(rm);
@@ -530,10 +532,14 @@ static int scan_dir_rec(struct source *s, const char *root, const char *rel, int
 			if (fd < 0) {
 				r = err_sys(e, errno, "cannot open '%s'", full);
 			} else {
-				if (!(fs = stream_fd_new(fd, READ_BUF, e)))
+				if (!(fs = stream_fd_new(fd, READ_BUF, e))) {
 					r = -e->code;
-				else
+				} else {
+					if (o->progress)
+						stream_fd_progress(fs, o->progress, o->progress_ctx, s->dir_bytes);
 					r = blob_chain(s, m, fs, o, d, e);
+					s->dir_bytes += m->size;
+				}
 				stream_free(fs);
 				close(fd);
 			}

@@ -261,7 +261,7 @@ static int open_temp(struct sink *s, struct sink_blob *b, struct strata_err *e)
 	return 0;
 }
 
-int sink_blob_begin(struct sink *s, struct sink_blob **out, const char *expect_digest, int64_t expect_size,
+int sink_blob_begin(struct sink *s, struct sink_blob **out, const char *expect_digest, int64_t expect_size, bool hash,
 		    struct strata_err *e)
 {
 	struct sink_blob *b = calloc(1, sizeof(*b));
@@ -276,7 +276,7 @@ int sink_blob_begin(struct sink *s, struct sink_blob **out, const char *expect_d
 	b->expect_size = expect_size;
 	if (expect_digest)
 		snprintf(b->expect, sizeof(b->expect), "%s", expect_digest);
-	if ((r = digest_init(&b->d, DIGEST_SHA256, e)) < 0) {
+	if (hash && (r = digest_init(&b->d, DIGEST_SHA256, e)) < 0) {
 		free(b);
 		return r;
 	}
@@ -313,7 +313,8 @@ int sink_blob_write(struct sink_blob *b, const void *p, size_t n, struct strata_
 {
 	int r = 0;
 
-	digest_update(&b->d, p, n);
+	if (b->d.md)
+		digest_update(&b->d, p, n);
 	b->n += n;
 	if (b->fd >= 0)
 		r = write_all(b->fd, p, n, b->tmp, e);
@@ -345,14 +346,22 @@ static int copy_spool(struct sink *s, struct sink_blob *b, struct strata_err *e)
 	return r;
 }
 
-int sink_blob_commit(struct sink_blob *b, char digest[DIGEST_STR_MAX], uint64_t *size, struct strata_err *e)
+int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_STR_MAX], uint64_t *size,
+		     struct strata_err *e)
 {
 	struct sink *s = b->s;
 	char name[DIGEST_STR_MAX + 8];
 	bool dup;
 	int r = 0;
 
-	digest_final(&b->d, digest);
+	if (b->d.md)
+		digest_final(&b->d, digest);
+	else if (known && digest_valid(known) && !strncmp(known, "sha256:", 7))
+		memcpy(digest, known, strlen(known) + 1);
+	else {
+		sink_blob_abort(b);
+		return err_set(e, STRATA_EIO, "blob committed without a digest");
+	}
 	*size = b->n;
 	if ((b->expect[0] && strcmp(b->expect, digest)) || (b->expect_size >= 0 && (uint64_t)b->expect_size != b->n)) {
 		r = err_set(e, STRATA_EVERIFY, "blob content is %s (%llu bytes), expected %s (%lld bytes)", digest,
@@ -402,7 +411,8 @@ int sink_blob_commit(struct sink_blob *b, char digest[DIGEST_STR_MAX], uint64_t 
 			unlink(b->tmp);
 	}
 	free(b->tmp);
-	digest_release(&b->d);
+	if (b->d.md)
+		digest_release(&b->d);
 	free(b);
 	return r;
 }
@@ -431,13 +441,13 @@ int sink_put_blob(struct sink *s, const void *p, size_t n, char digest[DIGEST_ST
 		return r;
 	if (sink_has_blob(s, digest))
 		return 0;
-	if ((r = sink_blob_begin(s, &b, digest, (int64_t)n, e)) < 0)
+	if ((r = sink_blob_begin(s, &b, digest, (int64_t)n, false, e)) < 0)
 		return r;
 	if ((r = sink_blob_write(b, p, n, e)) < 0) {
 		sink_blob_abort(b);
 		return r;
 	}
-	return sink_blob_commit(b, digest, &size, e);
+	return sink_blob_commit(b, digest, digest, &size, e);
 }
 
 int sink_file(struct sink *s, const char *name, const void *p, size_t n, struct strata_err *e)

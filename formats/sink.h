@@ -38,12 +38,17 @@ int sink_open_tar(struct sink **s, const char *path, struct strata_err *e);
 /* Raw bytes of the existing index.json of an OCI layout being added to, or NULL. */
 const char *sink_existing_index(const struct sink *s, size_t *len);
 
-/* Stream a blob in.  expect_digest/expect_size may be NULL/-1 (unknown). */
-int sink_blob_begin(struct sink *s, struct sink_blob **b, const char *expect_digest, int64_t expect_size,
+/* Stream a blob in.  expect_digest/expect_size may be NULL/-1 (unknown).
+ * hash: the sink computes the digest itself; without it the caller, which
+ * hashed the same bytes already, gives the digest to sink_blob_commit(). */
+int sink_blob_begin(struct sink *s, struct sink_blob **b, const char *expect_digest, int64_t expect_size, bool hash,
 		    struct strata_err *e);
 int sink_blob_write(struct sink_blob *b, const void *p, size_t n, struct strata_err *e);
-/* Name it by its digest (returned) and store it; fails if an expected digest or size differs. */
-int sink_blob_commit(struct sink_blob *b, char digest[DIGEST_STR_MAX], uint64_t *size, struct strata_err *e);
+/* Name it by its digest and store it; fails if an expected digest or size
+ * differs.  known: the digest when the sink was told not to hash, else NULL.
+ * The digest is returned in digest. */
+int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_STR_MAX], uint64_t *size,
+		     struct strata_err *e);
 void sink_blob_abort(struct sink_blob *b);
 /* A whole blob from memory (configs, manifests); digest returned. */
 int sink_put_blob(struct sink *s, const void *p, size_t n, char digest[DIGEST_STR_MAX], struct strata_err *e);

@@ -161,3 +161,29 @@ TEST(tap_digest_and_capture)
 	stream_free(tap);
 	stream_free(src);
 }
+
+TEST(stream_peek_coalesces)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	static const char data[] = "0123456789abcdefghij";
+	struct stream *src = stream_mem_new(data, 20, &e), *tap = stream_tap_new(src, DIGEST_SHA256, &e);
+	struct stream *dec = stream_decode_new(tap, &e);
+	const uint8_t *p;
+	size_t n;
+	char got[32];
+	enum compression k;
+
+	CHECK_OK(stream_decode_kind(dec, &k, &e), &e);
+	/* the decoder hands out the 6 sniffed bytes first, then the rest: peek joins them */
+	CHECK_OK(stream_peek(dec, 10, &p, &n, &e), &e);
+	CHECK_INT(n, 10);
+	CHECK(!memcmp(p, data, 10));
+	CHECK_OK(stream_read(dec, got, 20, &n, &e), &e);
+	CHECK_INT(n, 20);
+	CHECK(!memcmp(got, data, 20));
+	CHECK_OK(stream_peek(dec, 4, &p, &n, &e), &e);
+	CHECK_INT(n, 0);
+	stream_free(dec);
+	stream_free(tap);
+	stream_free(src);
+}
