@@ -266,7 +266,7 @@ int sink_blob_begin(struct sink *s, struct sink_blob **out, const char *expect_d
 {
 	struct sink_blob *b = calloc(1, sizeof(*b));
 	static const uint8_t zero[512];
-	int r;
+	int r = 0;
 
 	*out = NULL;
 	if (!b)
