@@ -16,7 +16,7 @@ LDLIBS := $(PKG_LIBS) -lisal -lpthread
 BUILD ?= build
 COMMON := err buf digest stream decode encode tar strmap fsutil diag
 FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry sink target
-ANALYZE := walk
+ANALYZE := walk pkg
 CONVERT := convert import
 CLI := main report progress inspect verify convert
 

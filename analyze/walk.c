@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digest.h"
 #include "common/fsutil.h"
 #include "common/strmap.h"
 #include "common/tar.h"
@@ -21,7 +22,10 @@ struct layer_walk {
 	struct strmap seen;      /* every path of this layer */
 	uint64_t entries;
 	unsigned problems, suppressed;
+	struct layer_files *lf;  /* when collecting */
 };
+
+#define MAX_PKGDB (64u << 20)
 
 void walker_init(struct walker *w, struct diag *d)
 {
@@ -58,6 +62,10 @@ static void *walk_begin(void *ctx, struct member *m)
 		return NULL;
 	lw->w = ctx;
 	lw->local.max = 100000;
+	if (lw->w->collect && !(lw->lf = calloc(1, sizeof(*lw->lf)))) {
+		free(lw);
+		return NULL;
+	}
 	return lw;
 }
 
@@ -167,6 +175,120 @@ static void check_whiteout(struct layer_walk *lw, const struct tar_entry *ent, c
 		problem(lw, SEV_WARNING, "whiteout '%s' is not a regular file", ent->path);
 }
 
+/* Read an entry's content: into b (capped) and/or through a sha256. */
+static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct strata_err *e)
+{
+	struct stream *s = tar_data(t);
+	struct digest_ctx d;
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	if (digest && (r = digest_init(&d, DIGEST_SHA256, e)) < 0)
+		return r;
+	while ((r = stream_get(s, &p, &n, SIZE_MAX, e)) == 0 && n) {
+		if (digest)
+			digest_update(&d, p, n);
+		if (b && (r = buf_add(b, p, n, e)) < 0)
+			break;
+	}
+	if (digest) {
+		char hex[DIGEST_STR_MAX];
+		size_t i;
+
+		digest_final(&d, hex);
+		digest_release(&d);
+		for (i = 0; i < 32; i++) {
+			unsigned v;
+
+			sscanf(hex + 7 + 2 * i, "%2x", &v);
+			digest[i] = (uint8_t)v;
+		}
+	}
+	return r;
+}
+
+static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, const char *rel,
+		   const char *base, struct strata_err *e)
+{
+	struct layer_files *lf = lw->lf;
+	struct fentry *f;
+	struct buf db = BUF_INIT(MAX_PKGDB);
+	bool is_db;
+	int r = 0;
+
+	if (lf->len == lf->alloc) {
+		size_t na = lf->alloc ? lf->alloc * 2 : 256;
+
+		if (!(f = realloc(lf->v, na * sizeof(*f))))
+			return err_nomem(e, "file list");
+		lf->v = f;
+		lf->alloc = na;
+	}
+	f = &lf->v[lf->len];
+	memset(f, 0, sizeof(*f));
+	if (!strncmp(base, ".wh.", 4)) {
+		size_t dl = (size_t)(base - rel);
+
+		if (!strcmp(base, ".wh..wh..opq")) {
+			f->flags = FE_OPAQUE;
+			f->path = dl ? strndup(rel, dl - 1) : strdup("");
+			lf->opaques++;
+		} else if (!strncmp(base, ".wh..wh.", 8)) {
+			return 0;  /* AUFS bookkeeping */
+		} else {
+			f->flags = FE_WHITEOUT;
+			if ((f->path = malloc(strlen(rel))))
+				snprintf(f->path, strlen(rel), "%.*s%s", (int)dl, rel, base + 4);
+			lf->whiteouts++;
+		}
+	} else {
+		f->path = strdup(rel);
+	}
+	if (!f->path)
+		return err_nomem(e, "file list");
+	if (ent->link[0] && !(f->link = strdup(ent->link))) {
+		free(f->path);
+		return err_nomem(e, "file list");
+	}
+	f->type = (uint8_t)ent->type;
+	f->size = ent->type == TAR_FILE ? ent->size : 0;
+	f->mode = ent->mode;
+	f->uid = (uint32_t)ent->uid;
+	f->gid = (uint32_t)ent->gid;
+	lf->len++;
+	if (f->flags)
+		return 0;
+	lf->counts[ent->type]++;
+	if (ent->type != TAR_FILE)
+		return 0;
+	lf->file_bytes += ent->size;
+	is_db = !strcmp(rel, "var/lib/dpkg/status") || !strcmp(rel, "lib/apk/db/installed") ||
+		!strncmp(rel, "var/lib/dpkg/status.d/", 22);
+	if (!is_db && !lw->w->content)
+		return 0;
+	if ((r = read_content(t, is_db ? &db : NULL, lw->w->content ? f->digest : NULL, e)) < 0) {
+		buf_release(&db);
+		return r;
+	}
+	f->has_digest = lw->w->content;
+	if (is_db && db.len) {
+		if (!strcmp(rel, "var/lib/dpkg/status")) {
+			pkgdb_release(&lf->dpkg);
+			lf->has_dpkg = true;
+			r = pkgdb_parse(&lf->dpkg, PKGDB_DPKG, db.data, db.len, e);
+		} else if (!strcmp(rel, "lib/apk/db/installed")) {
+			pkgdb_release(&lf->apk);
+			lf->has_apk = true;
+			r = pkgdb_parse(&lf->apk, PKGDB_APK, db.data, db.len, e);
+		} else {
+			r = pkgdb_parse(&lf->dpkg_d, PKGDB_DPKG_D, db.data, db.len, e);
+		}
+	}
+	buf_release(&db);
+	return r;
+}
+
 static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, struct strata_err *e)
 {
 	struct layer_walk *lw = walk;
@@ -238,6 +360,8 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 		problem(lw, SEV_WARNING, "duplicate entry '%s' in layer (the last one wins)", ent->path);
 	if (strmap_put(&lw->seen, rel, (void *)1, e) < 0)
 		r = -e->code;
+	if (r == 0 && lw->lf)
+		r = collect(lw, t, ent, rel, base, e);
 out:
 	free(dir);
 	free(target);
@@ -261,6 +385,13 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 			diag_add(lw->w->d, SEV_WARNING, STRATA_EFORMAT, m->name, "%u more problems in this layer not shown",
 				 lw->suppressed);
 	}
+	if (lw->lf) {
+		if (!discard && m && status == 0) {
+			m->walk = lw->lf;
+		} else {
+			layer_files_free(lw->lf);
+		}
+	}
 	diag_release(&lw->local);
 	for (i = 0; i < lw->symlinks.len; i++)
 		free(lw->symlinks.items[i].val);
@@ -275,4 +406,5 @@ void walker_hooks(struct walker *w, struct layer_hooks *h)
 	h->begin = walk_begin;
 	h->entry = walk_entry;
 	h->end = walk_end;
+	h->free_result = w->collect ? (void (*)(void *))layer_files_free : NULL;
 }

@@ -17,10 +17,13 @@
 
 #include <stdint.h>
 #include "common/diag.h"
+#include "analyze/files.h"
 #include "formats/image.h"
 
 struct walker {
 	struct diag *d;
+	bool collect;             /* keep every entry and package database (struct layer_files in member->walk) */
+	bool content;             /* with collect: sha256 of every regular file's content */
 	uint64_t max_entries;     /* per layer; 0 = default (1,000,000) */
 	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
 };

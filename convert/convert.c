@@ -192,10 +192,34 @@ static int put_doc(struct conv *c, struct member *m, struct out_desc *d, struct 
 	return 0;
 }
 
+static bool has_str(char **v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
 static int add_name(struct out_image *oi, const char *full, const char *ref, struct strata_err *e)
 {
 	char **v;
 
+	if (full) {
+		char *norm = target_normalize_name(full);
+
+		if (!norm)
+			return err_nomem(e, "names");
+		if (has_str(oi->names, oi->nnames, norm)) {
+			free(norm);
+			full = NULL;  /* already there */
+		} else {
+			free(norm);
+		}
+	}
+	if (ref && has_str(oi->ref_names, oi->nref_names, ref))
+		ref = NULL;
 	if (full) {
 		if (!(v = realloc(oi->names, (oi->nnames + 1) * sizeof(*v))) || !(v[oi->nnames] = target_normalize_name(full)))
 			return err_nomem(e, "names");
@@ -235,8 +259,13 @@ static int image_names(const struct convert_opts *o, const char *dst_name, struc
 		return r;
 	}
 	if (im->top_annotations) {
-		return add_name(oi, json_str(im->top_annotations, "io.containerd.image.name"),
-				json_str(im->top_annotations, "org.opencontainers.image.ref.name"), e);
+		const char *cn = json_str(im->top_annotations, "io.containerd.image.name");
+		const char *rn = json_str(im->top_annotations, "org.opencontainers.image.ref.name");
+
+		/* podman and skopeo put a whole reference in ref.name ("localhost/app:2") */
+		if (!cn && rn && strchr(rn, ':') && (!strchr(rn, '/') || strrchr(rn, ':') > strrchr(rn, '/')))
+			return conv_add_user_tag(oi, rn, e);
+		return add_name(oi, cn, rn, e);
 	}
 	for (i = 0; i < im->ntags && r == 0; i++) {
 		const char *t = im->tags[i], *c = strrchr(t, ':'), *sl = strrchr(t, '/');
@@ -414,6 +443,18 @@ enum target_format conv_target(enum target_format fallback, const struct ref *r)
 	}
 }
 
+/* Is this digest a layer of an image before index `upto`? (shared layers count once) */
+static bool layer_seen(const struct out_set *set, size_t upto, const char *digest)
+{
+	size_t i, j;
+
+	for (i = 0; i < upto; i++)
+		for (j = 0; j < set->v[i].nlayers; j++)
+			if (!strcmp(set->v[i].layers[j].digest, digest))
+				return true;
+	return false;
+}
+
 int convert_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e)
 {
 	struct conv c = { 0 };
@@ -529,7 +570,10 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	for (i = 0; i < set.len; i++)
 		res->layers += set.v[i].nlayers;
 	res->layers_reencoded = c.reencoded;
-	res->bytes_out = c.bytes_out;
+	for (i = 0; i < set.len; i++)
+		for (n = 0; n < set.v[i].nlayers; n++)
+			if (set.v[i].layers[n].size > 0 && !layer_seen(&set, i, set.v[i].layers[n].digest))
+				res->bytes_out += (uint64_t)set.v[i].layers[n].size;
 	goto out;
 fail:
 	sink_abort(c.sink);

@@ -114,6 +114,8 @@ void catalog_release(struct catalog *c)
 	for (i = 0; i < c->len; i++) {
 		struct member *m = c->v[i];
 
+		if (m->walk && c->walk_free)
+			c->walk_free(m->walk);
 		free(m->name);
 		free(m->link);
 		free(m->blob_error);
@@ -121,6 +123,8 @@ void catalog_release(struct catalog *c)
 		free(m);
 	}
 	if (c->rootfs) {
+		if (c->rootfs->walk && c->walk_free)
+			c->walk_free(c->rootfs->walk);
 		free(c->rootfs->name);
 		free(c->rootfs->blob_error);
 		free(c->rootfs);

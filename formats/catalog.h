@@ -60,6 +60,7 @@ struct catalog {
 	struct strmap by_name;
 	uint64_t doc_bytes;           /* total kept document bytes (capped) */
 	struct member *rootfs;        /* the whole archive seen as one layer, or NULL */
+	void (*walk_free)(void *);    /* frees member->walk results */
 };
 
 struct member *catalog_add(struct catalog *c, const char *name, struct strata_err *e);

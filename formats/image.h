@@ -88,6 +88,8 @@ struct layer_hooks {
 	 * keeps it in m->walk. */
 	void (*end)(void *walk, struct member *m, int status, const struct strata_err *e, bool discard,
 		    struct diag *d);
+	/* Frees what end() left in m->walk (called by catalog_release); may be NULL. */
+	void (*free_result)(void *result);
 };
 
 /*

@@ -561,6 +561,8 @@ int scan_source(struct source *s, const struct load_opts *o, struct diag *d, str
 	struct stat st;
 	int fd, r;
 
+	if (o->hooks)
+		s->cat.walk_free = o->hooks->free_result;
 	if (!strcmp(s->ref.path, "-")) {
 		if (s->ref.transport == REF_OCI)
 			return err_set(e, STRATA_EUSAGE, "oci: needs a directory, not stdin");

@@ -47,6 +47,7 @@ suite manpage sh tests/cli/manpage.sh build/strata strata.1
 run_with build ""
 if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite interop sh -c "bash tests/interop/make-archives.sh '$out/interop' > '$out/interop-make.log' 2>&1 || echo 'not ok - interop archives could not be made (see $out/interop-make.log)'; bash tests/interop/run.sh '$top/build/strata' '$out/interop'"
+	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"
 fi
 if [ "${STRATA_SKIP_ASAN:-0}" != 1 ]; then
 	if make --no-print-directory asan > "$out/asan-build.log" 2>&1; then
