@@ -1,0 +1,62 @@
+/*
+ * files.h - what the walker keeps of a layer for analysis: every entry's
+ * path, type, size, mode and owner, and the package databases it carries.
+ *
+ * Kept per layer blob (member->walk), filled while the layer streams past;
+ * paths are cleaned and relative to the layer root.  A layer_files and all it
+ * holds are freed with layer_files_free().
+ */
+#ifndef STRATA_FILES_H
+#define STRATA_FILES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "common/err.h"
+#include "common/tar.h"
+
+enum { FE_WHITEOUT = 1, FE_OPAQUE = 2 };
+
+struct fentry {
+	char *path;            /* for a whiteout: the path it deletes; for an opaque marker: the dir */
+	char *link;            /* symlink or hardlink target, or NULL */
+	uint64_t size;
+	uint32_t mode, uid, gid;
+	uint8_t type;          /* enum tar_type */
+	uint8_t flags;         /* FE_WHITEOUT, FE_OPAQUE */
+	bool has_digest;
+	uint8_t digest[32];    /* sha256 of the content (regular files, when asked for) */
+};
+
+struct package {
+	char *name, *version;
+};
+
+enum pkgdb_kind { PKGDB_NONE, PKGDB_DPKG, PKGDB_DPKG_D, PKGDB_APK };
+
+struct pkgdb {
+	enum pkgdb_kind kind;
+	struct package *v;
+	size_t len, alloc;
+};
+
+struct layer_files {
+	struct fentry *v;
+	size_t len, alloc;
+	uint64_t counts[8];    /* entries by enum tar_type */
+	uint64_t whiteouts, opaques;
+	uint64_t file_bytes;   /* sum of regular file sizes */
+	/* package databases found in this layer (full dpkg status / apk db), and
+	 * distroless-style dpkg status.d fragments */
+	struct pkgdb dpkg, apk, dpkg_d;
+	bool has_dpkg, has_apk;
+	char **status_d_files; size_t n_status_d;   /* names of status.d entries (for whiteouts) */
+};
+
+void layer_files_free(struct layer_files *lf);
+int pkgdb_parse(struct pkgdb *db, enum pkgdb_kind kind, const char *text, size_t n, struct strata_err *e);
+const struct package *pkgdb_find(const struct pkgdb *db, const char *name);
+void pkgdb_release(struct pkgdb *db);
+/* Sort by name (for stable output and lookups). */
+void pkgdb_sort(struct pkgdb *db);
+
+#endif
