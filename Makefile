@@ -11,14 +11,14 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -DSTRATA_VERSION='"$(VERSION)"' $(CFLAGS)
-LDLIBS := $(PKG_LIBS) -lisal -lpthread
+LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
 
 BUILD ?= build
 COMMON := err buf digest stream decode encode tar strmap fsutil diag
 FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry sink target
-ANALYZE := walk pkg
+ANALYZE := walk pkg account render html
 CONVERT := convert import
-CLI := main report progress inspect verify convert
+CLI := main report progress inspect verify convert analyze
 
 LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)
 CLI_SRC := $(CLI:%=cli/%.c)

@@ -40,6 +40,22 @@ static const struct command commands[] = {
 	  "Every problem is printed on stderr as one line naming the member.\n"
 	  "\n"
 	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n" },
+	{ "analyze", cmd_analyze, "analyze SRC [--format text|json|html] [-o FILE] [--files] [--fail-on RULES]",
+	  "what each layer holds, wastes and changes; dive's efficiency; CI rules",
+	  "Reads SRC in the same single verified pass as verify and reports, per\n"
+	  "layer: stored and tar size, digest and diff_id, the history line, entries by\n"
+	  "type, files added / modified / deleted (whiteouts, opaque dirs) relative to\n"
+	  "the layers below, bytes added and wasted (later overwritten or deleted), the\n"
+	  "largest files, setuid/setgid, world-writable and device entries, and dpkg /\n"
+	  "apk packages added, removed and upgraded; per image: size, wasted bytes and\n"
+	  "efficiency as dive computes them, and the paths that waste space.\n"
+	  "\n"
+	  "  --format F         text (default), json or html (one self-contained file)\n"
+	  "  --json             the same as --format json\n"
+	  "  -o, --output FILE  write the report to FILE (atomically) instead of stdout\n"
+	  "  --files            JSON: list every entry of every layer\n"
+	  "  --fail-on RULES    exit 1 when a rule fails, with dive's names, e.g.\n"
+	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1\n" },
 	{ "convert", cmd_convert, "convert SRC DST [options]",
 	  "any supported shape into an OCI layout, oci-archive or docker-archive",
 	  "Converts SRC into DST in one verified streaming pass: every blob is hashed\n"

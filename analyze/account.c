@@ -1,0 +1,441 @@
+/*
+ * account.c - stack an image's layers and account for every path; see analyze.h.
+ *
+ * The merged view maps each path to the layer that last wrote it.  A
+ * whiteout deletes a path and everything under it; an opaque directory
+ * deletes what lower layers put under it.  Deleting or overwriting bytes
+ * charges them as wasted to the layer that wrote them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "common/strmap.h"
+#include "formats/json.h"
+
+struct node {
+	uint64_t size;
+	int layer;
+	uint8_t type;
+	bool present;
+};
+
+struct eff {
+	const char *path;
+	uint64_t cum, min;
+	unsigned count;
+};
+
+struct acct {
+	struct image_report *r;
+	struct strmap merged;   /* path -> struct node* */
+	struct strmap effs;     /* path -> struct eff* */
+	struct node *nodes;     /* blocks freed at the end */
+	struct node **blocks;
+	size_t nblocks, used;
+	struct eff **eblocks;
+	size_t neblocks, eused;
+};
+
+#define BLOCK_N 4096
+
+static struct node *new_node(struct acct *a, struct strata_err *e)
+{
+	if (!a->nodes || a->used == BLOCK_N) {
+		struct node **nb = realloc(a->blocks, (a->nblocks + 1) * sizeof(*nb));
+
+		if (!nb || !(a->nodes = calloc(BLOCK_N, sizeof(*a->nodes)))) {
+			if (nb)
+				a->blocks = nb;
+			err_nomem(e, "merged view");
+			return NULL;
+		}
+		a->blocks = nb;
+		a->blocks[a->nblocks++] = a->nodes;
+		a->used = 0;
+	}
+	return &a->nodes[a->used++];
+}
+
+static struct eff *get_eff(struct acct *a, const char *path, struct strata_err *e)
+{
+	struct eff *f = strmap_get(&a->effs, path);
+
+	if (f)
+		return f;
+	if (!a->eblocks || a->eused == BLOCK_N) {
+		struct eff **nb = realloc(a->eblocks, (a->neblocks + 1) * sizeof(*nb));
+
+		if (!nb)
+			return err_nomem(e, "efficiency"), NULL;
+		a->eblocks = nb;
+		if (!(a->eblocks[a->neblocks] = calloc(BLOCK_N, sizeof(struct eff))))
+			return err_nomem(e, "efficiency"), NULL;
+		a->neblocks++;
+		a->eused = 0;
+	}
+	f = &a->eblocks[a->neblocks - 1][a->eused++];
+	if (strmap_put(&a->effs, path, f, e) < 0)
+		return NULL;
+	f->path = a->effs.items[a->effs.len - 1].key;
+	return f;
+}
+
+static int occur(struct acct *a, const char *path, uint64_t size, struct strata_err *e)
+{
+	struct eff *f = get_eff(a, path, e);
+
+	if (!f)
+		return -e->code;
+	f->cum += size;
+	if (!f->count || size < f->min)
+		f->min = size;
+	f->count++;
+	return 0;
+}
+
+static int list_add(struct list *l, const struct fentry *f, struct strata_err *e)
+{
+	l->total++;
+	if (l->len >= REPORT_LIST_MAX)
+		return 0;
+	if (l->len == l->alloc) {
+		size_t na = l->alloc ? l->alloc * 2 : 8;
+		struct path_size *v = realloc(l->v, na * sizeof(*v));
+
+		if (!v)
+			return err_nomem(e, "list");
+		l->v = v;
+		l->alloc = na;
+	}
+	l->v[l->len].path = f->path;
+	l->v[l->len].size = f->size;
+	l->v[l->len].mode = f->mode;
+	l->len++;
+	return 0;
+}
+
+static void top_add(struct layer_report *lr, const struct fentry *f)
+{
+	size_t i = lr->n_largest < REPORT_TOP ? lr->n_largest++ : REPORT_TOP - 1;
+
+	if (i == REPORT_TOP - 1 && lr->n_largest == REPORT_TOP && lr->largest[i].size >= f->size &&
+	    lr->largest[i].path)
+		return;
+	lr->largest[i].path = f->path;
+	lr->largest[i].size = f->size;
+	lr->largest[i].mode = f->mode;
+	while (i > 0 && lr->largest[i - 1].size < lr->largest[i].size) {
+		struct path_size t = lr->largest[i - 1];
+
+		lr->largest[i - 1] = lr->largest[i];
+		lr->largest[i] = t;
+		i--;
+	}
+}
+
+static bool under(const char *path, const char *dir, size_t dl)
+{
+	return dl == 0 ? path[0] != '\0' : !strncmp(path, dir, dl) && path[dl] == '/';
+}
+
+/*
+ * Delete `path` (and, with subtree, everything under it) from the merged
+ * view; only what layers below `below` wrote when below >= 0.  Returns the
+ * bytes deleted; each is charged as wasted to the layer that wrote it, and
+ * with per_path each deleted path is also an occurrence (opaque dirs).
+ */
+static uint64_t delete_paths(struct acct *a, const char *path, bool self, int below, bool per_path, uint64_t *count,
+			     struct strata_err *e)
+{
+	size_t dl = strlen(path), i;
+	uint64_t total = 0;
+	struct node *n;
+
+	if (self && (n = strmap_get(&a->merged, path)) && n->present) {
+		n->present = false;
+		total += n->size;
+		if (n->layer >= 0)
+			a->r->layers[n->layer].bytes_wasted += n->size;
+	}
+	for (i = 0; i < a->merged.len; i++) {
+		const char *p = a->merged.items[i].key;
+
+		n = a->merged.items[i].val;
+		if (!n->present || !under(p, path, dl) || (below >= 0 && n->layer >= below))
+			continue;
+		n->present = false;
+		total += n->size;
+		a->r->layers[n->layer].bytes_wasted += n->size;
+		if (per_path && n->type != TAR_DIR) {
+			occur(a, p, n->size, e);
+			if (count)
+				(*count)++;
+		}
+	}
+	return total;
+}
+
+static int pkg_add(struct layer_report *lr, const char *db, const char *name, const char *from, const char *to,
+		   struct strata_err *e)
+{
+	struct pkg_change *v = realloc(lr->pkgs, (lr->npkgs + 1) * sizeof(*v));
+
+	if (!v)
+		return err_nomem(e, "packages");
+	lr->pkgs = v;
+	v[lr->npkgs++] = (struct pkg_change){ db, name, from, to };
+	return 0;
+}
+
+/* dpkg / apk: what this layer's database says against the one before it. */
+static int pkg_delta(struct layer_report *lr, const char *db, const struct pkgdb *prev, const struct pkgdb *cur,
+		     struct strata_err *e)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < cur->len && r == 0; i++) {
+		const struct package *p = pkgdb_find(prev, cur->v[i].name);
+
+		if (!p)
+			r = pkg_add(lr, db, cur->v[i].name, NULL, cur->v[i].version, e);
+		else if (strcmp(p->version, cur->v[i].version))
+			r = pkg_add(lr, db, cur->v[i].name, p->version, cur->v[i].version, e);
+	}
+	for (i = 0; i < prev->len && r == 0; i++)
+		if (!pkgdb_find(cur, prev->v[i].name))
+			r = pkg_add(lr, db, prev->v[i].name, prev->v[i].version, NULL, e);
+	return r;
+}
+
+static int cmp_ineff(const void *x, const void *y)
+{
+	const struct inefficiency *a = x, *b = y;
+
+	if (a->cumulative != b->cumulative)
+		return a->cumulative < b->cumulative ? 1 : -1;
+	return strcmp(a->path, b->path);
+}
+
+/* Attach config history lines to layers: empty_layer entries go before the next layer. */
+static int align_history(struct image_report *r, struct strata_err *e)
+{
+	const cJSON *h = json_get(r->im->config_json, "history"), *it;
+	size_t li = 0, n = (size_t)cJSON_GetArraySize(h);
+	const char **pending = n ? calloc(n, sizeof(*pending)) : NULL;
+	size_t np = 0;
+
+	if (n && !pending)
+		return err_nomem(e, "history");
+	cJSON_ArrayForEach(it, h) {
+		const char *cb = json_str(it, "created_by");
+		const cJSON *empty = json_get(it, "empty_layer");
+
+		if (cJSON_IsTrue(empty) || li >= r->nlayers) {
+			pending[np++] = cb ? cb : "";
+			continue;
+		}
+		r->layers[li].created_by = cb ? cb : "";
+		if (np) {
+			r->layers[li].empty_before = malloc(np * sizeof(char *));
+			if (!r->layers[li].empty_before) {
+				free(pending);
+				return err_nomem(e, "history");
+			}
+			memcpy(r->layers[li].empty_before, pending, np * sizeof(char *));
+			r->layers[li].n_empty_before = np;
+			np = 0;
+		}
+		li++;
+	}
+	if (np) {
+		r->trailing_history = pending;
+		r->n_trailing = np;
+	} else {
+		free(pending);
+	}
+	return 0;
+}
+
+int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e)
+{
+	struct acct a = { 0 };
+	struct pkgdb dpkg = { 0 }, apk = { 0 }, dpkg_d = { 0 };
+	size_t li, i;
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->im = im;
+	a.r = r;
+	r->nlayers = im->nlayers;
+	if (im->nlayers && !(r->layers = calloc(im->nlayers, sizeof(*r->layers))))
+		return err_nomem(e, "report");
+	for (li = 0; li < im->nlayers && rc == 0; li++) {
+		struct layer_report *lr = &r->layers[li];
+		const struct layer_files *lf = im->layers[li].m ? im->layers[li].m->walk : NULL;
+
+		lr->layer = &im->layers[li];
+		lr->lf = lf;
+		if (!lf)
+			continue;
+		r->size += lf->file_bytes;
+		if (li > 0)
+			r->user_size += lf->file_bytes;
+		for (i = 0; i < lf->len && rc == 0; i++) {
+			const struct fentry *f = &lf->v[i];
+			struct node *n;
+
+			if (f->flags & FE_WHITEOUT) {
+				uint64_t gone;
+
+				lr->deleted++;
+				gone = delete_paths(&a, f->path, true, -1, false, NULL, e);
+				rc = occur(&a, f->path, gone, e);
+				continue;
+			}
+			if (f->flags & FE_OPAQUE) {
+				delete_paths(&a, f->path, false, (int)li, true, &lr->deleted, e);
+				continue;
+			}
+			n = strmap_get(&a.merged, f->path);
+			if (f->type == TAR_DIR) {
+				if (!n) {
+					if (!(n = new_node(&a, e)) || strmap_put(&a.merged, f->path, n, e) < 0) {
+						rc = -e->code;
+						break;
+					}
+					n->layer = (int)li;
+				}
+				n->present = true;
+				n->type = TAR_DIR;
+				if ((f->mode & 0002) && !(f->mode & 01000))
+					rc = list_add(&lr->world_writable, f, e);
+				continue;
+			}
+			if (n && n->present) {
+				lr->modified++;
+				if (n->layer >= 0)
+					r->layers[n->layer].bytes_wasted += n->size;
+			} else {
+				lr->added++;
+			}
+			if (!n) {
+				if (!(n = new_node(&a, e)) || strmap_put(&a.merged, f->path, n, e) < 0) {
+					rc = -e->code;
+					break;
+				}
+			}
+			n->size = f->size;
+			n->layer = (int)li;
+			n->type = f->type;
+			n->present = true;
+			lr->bytes_added += f->size;
+			if ((rc = occur(&a, f->path, f->size, e)) < 0)
+				break;
+			if (f->type == TAR_FILE) {
+				top_add(lr, f);
+				if (f->mode & 04000)
+					rc = list_add(&lr->setuid, f, e);
+				if (rc == 0 && (f->mode & 02000))
+					rc = list_add(&lr->setgid, f, e);
+			}
+			if (rc == 0 && f->type != TAR_SYMLINK && (f->mode & 0002))
+				rc = list_add(&lr->world_writable, f, e);
+			if (rc == 0 && (f->type == TAR_CHAR || f->type == TAR_BLOCK))
+				rc = list_add(&lr->devices, f, e);
+		}
+		/* packages: a full database replaces the one before; status.d adds to its set */
+		if (rc == 0 && lf->has_dpkg) {
+			rc = pkg_delta(lr, "dpkg", &dpkg, &lf->dpkg, e);
+			dpkg = lf->dpkg;
+		}
+		if (rc == 0 && lf->has_apk) {
+			rc = pkg_delta(lr, "apk", &apk, &lf->apk, e);
+			apk = lf->apk;
+		}
+		if (rc == 0 && lf->dpkg_d.len) {
+			/* distroless status.d: fragments add or upgrade packages */
+			for (i = 0; i < lf->dpkg_d.len && rc == 0; i++) {
+				const struct package *q = &lf->dpkg_d.v[i], *p = pkgdb_find(&dpkg_d, q->name);
+
+				if (!p || strcmp(p->version, q->version))
+					rc = pkg_add(lr, "dpkg", q->name, p ? p->version : NULL, q->version, e);
+			}
+			dpkg_d = lf->dpkg_d;
+		}
+	}
+	/* final filesystem and dive's numbers */
+	for (i = 0; i < a.merged.len; i++) {
+		const struct node *n = a.merged.items[i].val;
+
+		r->files += n->present && n->type != TAR_DIR;
+	}
+	if (rc == 0) {
+		uint64_t min = 0, cum = 0;
+		size_t k = 0;
+
+		for (i = 0; i < a.effs.len; i++) {
+			const struct eff *f = a.effs.items[i].val;
+
+			min += f->min;
+			cum += f->cum;
+			k += f->count > 1;
+		}
+		r->efficiency = cum ? (double)min / (double)cum : 1.0;
+		if (k && !(r->ineff = calloc(k, sizeof(*r->ineff))))
+			rc = err_nomem(e, "report");
+		for (i = 0; rc == 0 && i < a.effs.len; i++) {
+			const struct eff *f = a.effs.items[i].val;
+			char *p;
+
+			if (f->count < 2)
+				continue;
+			if (!(p = strdup(f->path))) {
+				rc = err_nomem(e, "report");
+				break;
+			}
+			r->ineff[r->nineff].path = p;
+			r->ineff[r->nineff].count = f->count;
+			r->ineff[r->nineff].cumulative = f->cum;
+			r->wasted += f->cum;
+			r->nineff++;
+		}
+		if (r->nineff > 1)
+			qsort(r->ineff, r->nineff, sizeof(*r->ineff), cmp_ineff);
+		r->user_wasted_percent = r->user_size ? (double)r->wasted / (double)r->user_size : 0.0;
+	}
+	if (rc == 0)
+		rc = align_history(r, e);
+	for (i = 0; i < a.nblocks; i++)
+		free(a.blocks[i]);
+	free(a.blocks);
+	for (i = 0; i < a.neblocks; i++)
+		free(a.eblocks[i]);
+	free(a.eblocks);
+	strmap_release(&a.merged);
+	strmap_release(&a.effs);
+	return rc;
+}
+
+void image_report_release(struct image_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nlayers; i++) {
+		struct layer_report *lr = &r->layers[i];
+
+		free(lr->setuid.v);
+		free(lr->setgid.v);
+		free(lr->world_writable.v);
+		free(lr->devices.v);
+		free(lr->pkgs);
+		free(lr->empty_before);
+	}
+	for (i = 0; i < r->nineff; i++)
+		free(r->ineff[i].path);
+	free(r->layers);
+	free(r->ineff);
+	free(r->trailing_history);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,110 @@
+/*
+ * analyze.h - what each layer of an image holds, wastes and changes.
+ *
+ * analyze_image() stacks the layers' entry lists (collected by the walker
+ * during the single pass, see walk.h) in order and computes, per layer:
+ * entries by type, files added / modified / deleted relative to the layers
+ * below, bytes added, bytes wasted (later overwritten or deleted), largest
+ * files, setuid/setgid, world-writable and device entries, package changes;
+ * and per image dive's efficiency and wasted bytes:
+ *
+ *   every path seen in any layer (whiteouts counted at the path they delete,
+ *   with the size of what they delete; an opaque directory counts each lower
+ *   path it hides) accumulates the sizes of all its occurrences and
+ *   remembers the smallest; directories are not counted;
+ *   efficiency = sum(smallest) / sum(cumulative);
+ *   wasted bytes = sum(cumulative) over paths seen more than once;
+ *   user wasted percent = wasted bytes / (image size - first layer size),
+ *   where a layer's size is the sum of its regular files' sizes.
+ *
+ * Ownership: an image_report borrows from the image and the catalog
+ * (paths, digests); image_report_release() frees what it allocated.
+ */
+#ifndef STRATA_ANALYZE_H
+#define STRATA_ANALYZE_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "analyze/files.h"
+#include "common/buf.h"
+#include "formats/image.h"
+
+#define REPORT_TOP 10       /* largest files listed per layer */
+#define REPORT_LIST_MAX 100 /* entries listed per security category per layer */
+
+struct path_size {
+	const char *path;       /* borrowed from the layer's file list */
+	uint64_t size;
+	uint32_t mode;
+};
+
+struct pkg_change {
+	const char *db;         /* "dpkg" or "apk" */
+	const char *name;
+	const char *from, *to;  /* NULL from: added; NULL to: removed */
+};
+
+struct list {
+	struct path_size *v;
+	size_t len, alloc, total;  /* total: how many there were (len is capped) */
+};
+
+struct layer_report {
+	const struct layer *layer;
+	const struct layer_files *lf;   /* NULL when the layer is not in the archive */
+	const char *created_by;
+	const char **empty_before; size_t n_empty_before;  /* empty-layer history lines before it */
+	uint64_t added, modified, deleted;
+	uint64_t bytes_added, bytes_wasted;
+	struct path_size largest[REPORT_TOP];
+	size_t n_largest;
+	struct list setuid, setgid, world_writable, devices;
+	struct pkg_change *pkgs;
+	size_t npkgs;
+};
+
+struct inefficiency {
+	char *path;             /* owned */
+	unsigned count;
+	uint64_t cumulative;
+};
+
+struct image_report {
+	const struct image *im;
+	struct layer_report *layers;
+	size_t nlayers;
+	const char **trailing_history; size_t n_trailing;
+	uint64_t size, user_size, wasted;
+	uint64_t files;             /* paths in the final filesystem */
+	double efficiency, user_wasted_percent;
+	struct inefficiency *ineff;
+	size_t nineff;
+};
+
+int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e);
+void image_report_release(struct image_report *r);
+
+/* --fail-on with dive's rule names. */
+struct fail_rules {
+	bool has_eff, has_wasted, has_pct;
+	double lowest_efficiency;
+	uint64_t highest_wasted;
+	double highest_user_wasted_percent;
+};
+
+/* "lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1" (sizes as dive: 20MB = 20e6, 20MiB). */
+int rules_parse(const char *s, struct fail_rules *r, struct strata_err *e);
+/* How many rules fail for the report. */
+int rules_failed(const struct image_report *r, const struct fail_rules *rules);
+
+/* The report as JSON (schema 1); files: every entry of every layer too. */
+cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, bool files,
+		    const struct fail_rules *rules);
+/* Text for people, fitting 100 columns. */
+int analyze_text(struct buf *out, const struct source *s, const struct image_report *reps, size_t n,
+		 const struct fail_rules *rules, struct strata_err *e);
+/* One self-contained HTML file (inline CSS and SVG, no network). */
+int analyze_html(struct buf *out, const cJSON *report, struct strata_err *e);
+
+#endif

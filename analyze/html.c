@@ -1,0 +1,212 @@
+/*
+ * html.c - the analysis as one self-contained HTML file: inline CSS, an
+ * inline SVG chart of layer sizes, and tables made sortable by a few lines
+ * of inline script.  Nothing is fetched from the network.  Built from the
+ * JSON report (analyze_json), so both always say the same.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "formats/json.h"
+
+#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+
+static int esc(struct buf *b, const char *s, struct strata_err *e)
+{
+	int r = 0;
+
+	for (; s && *s && r == 0; s++) {
+		switch (*s) {
+		case '<': r = buf_addstr(b, "&lt;", e); break;
+		case '>': r = buf_addstr(b, "&gt;", e); break;
+		case '&': r = buf_addstr(b, "&amp;", e); break;
+		case '"': r = buf_addstr(b, "&quot;", e); break;
+		case '\'': r = buf_addstr(b, "&#39;", e); break;
+		default: r = buf_add(b, s, 1, e);
+		}
+	}
+	return r;
+}
+
+#define E(s) do { if (r == 0) r = esc(b, (s), e); } while (0)
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = json_get(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *hs(double n, char buf[24])
+{
+	static const char *const u[] = { "B", "kB", "MB", "GB", "TB" };
+	int i = 0;
+
+	while (n >= 1000 && i < 4) {
+		n /= 1000;
+		i++;
+	}
+	snprintf(buf, 24, i ? "%.1f %s" : "%.0f %s", n, u[i]);
+	return buf;
+}
+
+static const char style[] =
+	"body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}"
+	"h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}"
+	"table{border-collapse:collapse;margin:.5em 0;width:100%}th,td{padding:3px 8px;border-bottom:1px solid #eee;"
+	"text-align:left;vertical-align:top}th{background:#f4f4f4;cursor:pointer;user-select:none}"
+	"td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:12px;word-break:break-all}"
+	".fail{color:#b00;font-weight:bold}.pass{color:#070;font-weight:bold}.sum span{margin-right:2em}"
+	".chart text{font-size:11px}";
+
+static const char script[] =
+	"document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){"
+	"var t=th.closest('table'),b=t.tBodies[0],i=Array.prototype.indexOf.call(th.parentNode.children,th),"
+	"asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';var rows=Array.prototype.slice.call(b.rows);"
+	"rows.sort(function(x,y){var a=x.cells[i].dataset.v||x.cells[i].textContent,c=y.cells[i].dataset.v||y.cells[i].textContent,"
+	"p=parseFloat(a),q=parseFloat(c);var d=(!isNaN(p)&&!isNaN(q))?p-q:a.localeCompare(c);return asc?d:-d;});"
+	"rows.forEach(function(r){b.appendChild(r);});});});";
+
+/* Bars of stored size, tar size and wasted bytes per layer. */
+static int chart(struct buf *b, const cJSON *layers, struct strata_err *e)
+{
+	const cJSON *l;
+	double max = 1;
+	int n = cJSON_GetArraySize(layers), i = 0, r = 0, w = 900, bar = 26, h = n * (bar + 8) + 30;
+	char s1[24];
+
+	cJSON_ArrayForEach(l, layers) {
+		if (num(l, "size") > max) max = num(l, "size");
+		if (num(l, "stored_size") > max) max = num(l, "stored_size");
+	}
+	P("<svg class=\"chart\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
+	  "aria-label=\"layer sizes\" xmlns=\"http://www.w3.org/2000/svg\">", w, h, w, h);
+	P("<rect x=\"60\" y=\"4\" width=\"12\" height=\"10\" fill=\"#8ab\"/><text x=\"76\" y=\"13\">stored</text>"
+	  "<rect x=\"140\" y=\"4\" width=\"12\" height=\"10\" fill=\"#357\"/><text x=\"156\" y=\"13\">files</text>"
+	  "<rect x=\"210\" y=\"4\" width=\"12\" height=\"10\" fill=\"#c33\"/><text x=\"226\" y=\"13\">wasted later</text>");
+	cJSON_ArrayForEach(l, layers) {
+		double y = 24 + i * (bar + 8), span = w - 260;
+		double ws = span * num(l, "stored_size") / max, wf = span * num(l, "size") / max,
+		       ww = span * num(l, "bytes_wasted") / max;
+
+		P("<g class=\"bar\"><text x=\"4\" y=\"%.0f\">layer %d</text>", y + 16, (int)num(l, "index"));
+		P("<rect x=\"60\" y=\"%.0f\" width=\"%.1f\" height=\"%d\" fill=\"#8ab\"/>", y, ws, bar / 3);
+		P("<rect x=\"60\" y=\"%.0f\" width=\"%.1f\" height=\"%d\" fill=\"#357\"/>", y + bar / 3, wf, bar / 3);
+		P("<rect x=\"60\" y=\"%.0f\" width=\"%.1f\" height=\"%d\" fill=\"#c33\"/>", y + 2 * bar / 3, ww, bar / 3);
+		P("<text x=\"%.0f\" y=\"%.0f\">%s</text></g>", 66 + (wf > ws ? wf : ws), y + 16, hs(num(l, "size"), s1));
+		i++;
+	}
+	P("</svg>");
+	return r;
+}
+
+static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
+{
+	const cJSON *sum = json_get(im, "summary"), *layers = json_get(im, "layers"), *l, *t, *x;
+	char s1[24], s2[24], s3[24];
+	int r = 0;
+
+	P("<h1>image %d", (int)num(im, "index"));
+	cJSON_ArrayForEach(t, json_get(im, "tags")) {
+		P(" &middot; ");
+		E(t->valuestring);
+	}
+	P("</h1><p class=\"sum\"><span>platform <b>");
+	E(json_str(im, "platform"));
+	P("</b></span><span>config <code>");
+	E(json_str(im, "config"));
+	P("</code></span></p><p class=\"sum\"><span>%d layers</span><span>%d files</span><span>size <b>%s</b></span>"
+	  "<span>stored %s</span><span>wasted <b>%s</b> (%.1f%% of user layers)</span><span>efficiency <b>%.2f%%</b></span></p>",
+	  (int)num(sum, "layers"), (int)num(sum, "files"), hs(num(sum, "size"), s1), hs(num(sum, "stored_size"), s2),
+	  hs(num(sum, "wasted_bytes"), s3), 100 * num(sum, "user_wasted_percent"), 100 * num(sum, "efficiency"));
+	cJSON_ArrayForEach(x, json_get(im, "rules")) {
+		bool pass = cJSON_IsTrue(json_get(x, "pass"));
+
+		P("<p><span class=\"%s\">%s</span> %s: %g (limit %g)</p>", pass ? "pass" : "fail", pass ? "PASS" : "FAIL",
+		  json_str(x, "rule"), num(x, "value"), num(x, "limit"));
+	}
+	P("<h2>Layer sizes</h2>");
+	if (r == 0)
+		r = chart(b, layers, e);
+	P("<h2>Layers</h2><table class=\"sortable\" id=\"layers\"><thead><tr><th class=\"n\">#</th><th class=\"n\">stored</th>"
+	  "<th class=\"n\">files size</th><th class=\"n\">added</th><th class=\"n\">modified</th><th class=\"n\">deleted</th>"
+	  "<th class=\"n\">wasted later</th><th>created by</th><th>digest</th></tr></thead><tbody>");
+	cJSON_ArrayForEach(l, layers) {
+		P("<tr><td class=\"n\">%d</td><td class=\"n\" data-v=\"%.0f\">%s</td><td class=\"n\" data-v=\"%.0f\">%s</td>"
+		  "<td class=\"n\">%.0f</td><td class=\"n\">%.0f</td><td class=\"n\">%.0f</td><td class=\"n\" data-v=\"%.0f\">%s</td><td><code>",
+		  (int)num(l, "index"), num(l, "stored_size"), hs(num(l, "stored_size"), s1), num(l, "size"), hs(num(l, "size"), s2),
+		  num(l, "added"), num(l, "modified"), num(l, "deleted"), num(l, "bytes_wasted"), hs(num(l, "bytes_wasted"), s3));
+		E(json_str(l, "created_by"));
+		P("</code></td><td><code>");
+		E(json_str(l, "digest"));
+		P("</code></td></tr>");
+	}
+	P("</tbody></table><h2>Wasted space</h2><table class=\"sortable\" id=\"wasted\"><thead><tr><th class=\"n\">count</th>"
+	  "<th class=\"n\">wasted</th><th>path</th></tr></thead><tbody>");
+	cJSON_ArrayForEach(x, json_get(im, "inefficiencies")) {
+		P("<tr><td class=\"n\">%d</td><td class=\"n\" data-v=\"%.0f\">%s</td><td><code>", (int)num(x, "count"),
+		  num(x, "wasted_bytes"), hs(num(x, "wasted_bytes"), s1));
+		E(json_str(x, "path"));
+		P("</code></td></tr>");
+	}
+	P("</tbody></table><h2>Largest files</h2><table class=\"sortable\" id=\"largest\"><thead><tr><th class=\"n\">layer</th>"
+	  "<th class=\"n\">size</th><th>path</th></tr></thead><tbody>");
+	cJSON_ArrayForEach(l, layers) {
+		cJSON_ArrayForEach(x, json_get(l, "largest")) {
+			P("<tr><td class=\"n\">%d</td><td class=\"n\" data-v=\"%.0f\">%s</td><td><code>", (int)num(l, "index"),
+			  num(x, "size"), hs(num(x, "size"), s1));
+			E(json_str(x, "path"));
+			P("</code></td></tr>");
+		}
+	}
+	P("</tbody></table><h2>Packages per layer</h2><table class=\"sortable\" id=\"packages\"><thead><tr><th class=\"n\">layer</th>"
+	  "<th>db</th><th>package</th><th>change</th><th>from</th><th>to</th></tr></thead><tbody>");
+	cJSON_ArrayForEach(l, layers) {
+		cJSON_ArrayForEach(x, json_get(l, "packages")) {
+			P("<tr><td class=\"n\">%d</td><td>", (int)num(l, "index"));
+			E(json_str(x, "db"));
+			P("</td><td>");
+			E(json_str(x, "name"));
+			P("</td><td>");
+			E(json_str(x, "change"));
+			P("</td><td>");
+			E(json_str(x, "from"));
+			P("</td><td>");
+			E(json_str(x, "to"));
+			P("</td></tr>");
+		}
+	}
+	P("</tbody></table><h2>Security-relevant entries</h2><table class=\"sortable\" id=\"security\"><thead><tr>"
+	  "<th class=\"n\">layer</th><th>kind</th><th>path</th></tr></thead><tbody>");
+	cJSON_ArrayForEach(l, layers) {
+		static const char *kinds[] = { "setuid", "setgid", "world_writable", "devices" };
+		size_t k;
+
+		for (k = 0; k < 4; k++)
+			cJSON_ArrayForEach(x, json_get(json_get(l, kinds[k]), "paths")) {
+				P("<tr><td class=\"n\">%d</td><td>%s</td><td><code>", (int)num(l, "index"), kinds[k]);
+				E(x->valuestring);
+				P("</code></td></tr>");
+			}
+	}
+	P("</tbody></table>");
+	return r;
+}
+
+int analyze_html(struct buf *b, const cJSON *report, struct strata_err *e)
+{
+	const cJSON *im;
+	int r = 0;
+
+	P("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>strata analysis: ");
+	E(json_str(report, "source"));
+	P("</title><style>%s</style></head><body><p>strata analysis of <code>", style);
+	E(json_str(report, "source"));
+	P("</code> (%s)</p>", json_str(report, "format") ? json_str(report, "format") : "?");
+	cJSON_ArrayForEach(im, json_get(report, "images"))
+		if (r == 0)
+			r = image_html(b, im, e);
+	P("<script>%s</script></body></html>\n", script);
+	return r;
+}

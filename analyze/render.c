@@ -1,0 +1,418 @@
+/* render.c - analysis reports: rules, JSON and text; see analyze.h. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "formats/json.h"
+
+/* ---- --fail-on ---- */
+
+/* dive parses sizes with go-humanize: SI units (kB, MB = 1000^2), IEC ones (KiB, MiB), plain bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		double mul;
+	} units[] = {
+		{ "", 1 }, { "b", 1 }, { "kb", 1e3 }, { "k", 1e3 }, { "mb", 1e6 }, { "m", 1e6 }, { "gb", 1e9 }, { "g", 1e9 },
+		{ "tb", 1e12 }, { "kib", 1024.0 }, { "mib", 1048576.0 }, { "gib", 1073741824.0 }, { "tib", 1099511627776.0 },
+	};
+	char *end, u[8];
+	double v = strtod(s, &end);
+	size_t i, n;
+
+	if (end == s || v < 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	for (n = 0; end[n] && n < sizeof(u) - 1; n++)
+		u[n] = (char)tolower((unsigned char)end[n]);
+	u[n] = '\0';
+	if (end[n])
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(u, units[i].unit)) {
+			*out = (uint64_t)(v * units[i].mul);
+			return 0;
+		}
+	return -1;
+}
+
+int rules_parse(const char *s, struct fail_rules *r, struct strata_err *e)
+{
+	char *copy = strdup(s), *item, *save = NULL;
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!copy)
+		return err_nomem(e, "rules");
+	for (item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '='), *end;
+
+		if (!eq) {
+			rc = err_set(e, STRATA_EUSAGE, "--fail-on: '%s' is not RULE=VALUE", item);
+			break;
+		}
+		*eq++ = '\0';
+		if (!strcmp(item, "lowestEfficiency")) {
+			r->lowest_efficiency = strtod(eq, &end);
+			r->has_eff = true;
+			if (end == eq || *end || r->lowest_efficiency < 0 || r->lowest_efficiency > 1)
+				rc = err_set(e, STRATA_EUSAGE, "--fail-on: lowestEfficiency takes a ratio 0..1, not '%s'", eq);
+		} else if (!strcmp(item, "highestWastedBytes")) {
+			r->has_wasted = true;
+			if (parse_size(eq, &r->highest_wasted) < 0)
+				rc = err_set(e, STRATA_EUSAGE, "--fail-on: highestWastedBytes takes a size (20MB, 1GiB), not '%s'", eq);
+		} else if (!strcmp(item, "highestUserWastedPercent")) {
+			r->highest_user_wasted_percent = strtod(eq, &end);
+			r->has_pct = true;
+			if (end == eq || *end || r->highest_user_wasted_percent < 0)
+				rc = err_set(e, STRATA_EUSAGE, "--fail-on: highestUserWastedPercent takes a ratio, not '%s'", eq);
+		} else {
+			rc = err_set(e, STRATA_EUSAGE,
+				     "--fail-on: unknown rule '%s' (lowestEfficiency, highestWastedBytes, highestUserWastedPercent)",
+				     item);
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+static bool fail_eff(const struct image_report *r, const struct fail_rules *x)
+{
+	return x->has_eff && r->efficiency < x->lowest_efficiency;
+}
+
+static bool fail_wasted(const struct image_report *r, const struct fail_rules *x)
+{
+	return x->has_wasted && r->wasted > x->highest_wasted;
+}
+
+static bool fail_pct(const struct image_report *r, const struct fail_rules *x)
+{
+	return x->has_pct && r->user_wasted_percent > x->highest_user_wasted_percent;
+}
+
+int rules_failed(const struct image_report *r, const struct fail_rules *x)
+{
+	return x ? fail_eff(r, x) + fail_wasted(r, x) + fail_pct(r, x) : 0;
+}
+
+/* ---- JSON ---- */
+
+static double round6(double v)
+{
+	return round(v * 1e6) / 1e6;
+}
+
+static cJSON *str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static const char *type_names[8] = { "file", "hardlink", "symlink", "char", "block", "dir", "fifo", "other" };
+
+static cJSON *list_json(const struct list *l)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "paths");
+	size_t i;
+
+	cJSON_AddNumberToObject(o, "count", (double)l->total);
+	for (i = 0; i < l->len; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i].path));
+	return o;
+}
+
+static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
+{
+	const struct layer *l = lr->layer;
+	const struct member *m = l->m;
+	cJSON *o = cJSON_CreateObject(), *c, *a;
+	size_t i;
+	int t;
+
+	cJSON_AddNumberToObject(o, "index", (double)idx + 1);
+	cJSON_AddItemToObject(o, "digest", str_or_null(l->desc.digest[0] ? l->desc.digest : NULL));
+	cJSON_AddItemToObject(o, "diff_id", str_or_null(l->diff_id));
+	cJSON_AddNumberToObject(o, "stored_size", (double)(l->desc.size >= 0 ? (uint64_t)l->desc.size : 0));
+	cJSON_AddNumberToObject(o, "tar_size", (double)(m && m->decoded ? m->tar_size : 0));
+	cJSON_AddNumberToObject(o, "size", (double)(lr->lf ? lr->lf->file_bytes : 0));
+	cJSON_AddBoolToObject(o, "present", lr->lf != NULL);
+	cJSON_AddItemToObject(o, "created_by", str_or_null(lr->created_by));
+	a = cJSON_AddArrayToObject(o, "empty_history_before");
+	for (i = 0; i < lr->n_empty_before; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(lr->empty_before[i]));
+	c = cJSON_AddObjectToObject(o, "entries");
+	for (t = 0; t < 8; t++)
+		cJSON_AddNumberToObject(c, type_names[t], (double)(lr->lf ? lr->lf->counts[t] : 0));
+	cJSON_AddNumberToObject(c, "whiteout", (double)(lr->lf ? lr->lf->whiteouts : 0));
+	cJSON_AddNumberToObject(c, "opaque", (double)(lr->lf ? lr->lf->opaques : 0));
+	cJSON_AddNumberToObject(o, "added", (double)lr->added);
+	cJSON_AddNumberToObject(o, "modified", (double)lr->modified);
+	cJSON_AddNumberToObject(o, "deleted", (double)lr->deleted);
+	cJSON_AddNumberToObject(o, "bytes_added", (double)lr->bytes_added);
+	cJSON_AddNumberToObject(o, "bytes_wasted", (double)lr->bytes_wasted);
+	a = cJSON_AddArrayToObject(o, "largest");
+	for (i = 0; i < lr->n_largest; i++) {
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "path", lr->largest[i].path);
+		cJSON_AddNumberToObject(c, "size", (double)lr->largest[i].size);
+		cJSON_AddItemToArray(a, c);
+	}
+	cJSON_AddItemToObject(o, "setuid", list_json(&lr->setuid));
+	cJSON_AddItemToObject(o, "setgid", list_json(&lr->setgid));
+	cJSON_AddItemToObject(o, "world_writable", list_json(&lr->world_writable));
+	cJSON_AddItemToObject(o, "devices", list_json(&lr->devices));
+	a = cJSON_AddArrayToObject(o, "packages");
+	for (i = 0; i < lr->npkgs; i++) {
+		const struct pkg_change *p = &lr->pkgs[i];
+
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "db", p->db);
+		cJSON_AddStringToObject(c, "name", p->name);
+		cJSON_AddStringToObject(c, "change", !p->from ? "added" : !p->to ? "removed" : "upgraded");
+		cJSON_AddItemToObject(c, "from", str_or_null(p->from));
+		cJSON_AddItemToObject(c, "to", str_or_null(p->to));
+		cJSON_AddItemToArray(a, c);
+	}
+	if (files && lr->lf) {
+		a = cJSON_AddArrayToObject(o, "files");
+		for (i = 0; i < lr->lf->len; i++) {
+			const struct fentry *f = &lr->lf->v[i];
+			char mode[8];
+
+			c = cJSON_CreateObject();
+			cJSON_AddStringToObject(c, "path", f->path);
+			cJSON_AddStringToObject(c, "type", f->flags & FE_WHITEOUT ? "whiteout"
+							   : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7]);
+			cJSON_AddNumberToObject(c, "size", (double)f->size);
+			snprintf(mode, sizeof(mode), "%04o", f->mode & 07777);
+			cJSON_AddStringToObject(c, "mode", mode);
+			cJSON_AddNumberToObject(c, "uid", f->uid);
+			cJSON_AddNumberToObject(c, "gid", f->gid);
+			if (f->link)
+				cJSON_AddStringToObject(c, "link", f->link);
+			cJSON_AddItemToArray(a, c);
+		}
+	}
+	return o;
+}
+
+static cJSON *rules_json(const struct image_report *r, const struct fail_rules *x)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+
+	if (!x)
+		return a;
+	if (x->has_eff) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "rule", "lowestEfficiency");
+		cJSON_AddNumberToObject(o, "limit", x->lowest_efficiency);
+		cJSON_AddNumberToObject(o, "value", round6(r->efficiency));
+		cJSON_AddBoolToObject(o, "pass", !fail_eff(r, x));
+		cJSON_AddItemToArray(a, o);
+	}
+	if (x->has_wasted) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "rule", "highestWastedBytes");
+		cJSON_AddNumberToObject(o, "limit", (double)x->highest_wasted);
+		cJSON_AddNumberToObject(o, "value", (double)r->wasted);
+		cJSON_AddBoolToObject(o, "pass", !fail_wasted(r, x));
+		cJSON_AddItemToArray(a, o);
+	}
+	if (x->has_pct) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "rule", "highestUserWastedPercent");
+		cJSON_AddNumberToObject(o, "limit", x->highest_user_wasted_percent);
+		cJSON_AddNumberToObject(o, "value", round6(r->user_wasted_percent));
+		cJSON_AddBoolToObject(o, "pass", !fail_pct(r, x));
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, bool files,
+		    const struct fail_rules *rules)
+{
+	cJSON *root = cJSON_CreateObject(), *imgs, *o, *a, *sum;
+	size_t i, j;
+
+	cJSON_AddNumberToObject(root, "schema", 1);
+	cJSON_AddStringToObject(root, "format", s->format_name);
+	imgs = cJSON_AddArrayToObject(root, "images");
+	for (i = 0; i < n; i++) {
+		const struct image_report *r = &reps[i];
+		const struct image *im = r->im;
+		uint64_t stored = 0;
+
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "index", (double)i);
+		a = cJSON_AddArrayToObject(o, "tags");
+		for (j = 0; j < im->ntags; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(im->tags[j]));
+		cJSON_AddItemToObject(o, "config", str_or_null(im->config.digest[0] ? im->config.digest : NULL));
+		cJSON_AddItemToObject(o, "manifest", str_or_null(im->has_manifest ? im->manifest.digest : NULL));
+		{
+			char plat[96];
+
+			snprintf(plat, sizeof(plat), "%s/%s%s%s", im->platform.os ? im->platform.os : "?",
+				 im->platform.arch ? im->platform.arch : "?", im->platform.variant ? "/" : "",
+				 im->platform.variant ? im->platform.variant : "");
+			cJSON_AddStringToObject(o, "platform", plat);
+		}
+		for (j = 0; j < r->nlayers; j++)
+			stored += r->layers[j].layer->desc.size > 0 ? (uint64_t)r->layers[j].layer->desc.size : 0;
+		sum = cJSON_AddObjectToObject(o, "summary");
+		cJSON_AddNumberToObject(sum, "layers", (double)r->nlayers);
+		cJSON_AddNumberToObject(sum, "files", (double)r->files);
+		cJSON_AddNumberToObject(sum, "stored_size", (double)stored);
+		cJSON_AddNumberToObject(sum, "size", (double)r->size);
+		cJSON_AddNumberToObject(sum, "user_size", (double)r->user_size);
+		cJSON_AddNumberToObject(sum, "wasted_bytes", (double)r->wasted);
+		cJSON_AddNumberToObject(sum, "user_wasted_percent", round6(r->user_wasted_percent));
+		cJSON_AddNumberToObject(sum, "efficiency", round6(r->efficiency));
+		a = cJSON_AddArrayToObject(o, "layers");
+		for (j = 0; j < r->nlayers; j++)
+			cJSON_AddItemToArray(a, layer_json(&r->layers[j], j, files));
+		a = cJSON_AddArrayToObject(o, "trailing_history");
+		for (j = 0; j < r->n_trailing; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(r->trailing_history[j]));
+		a = cJSON_AddArrayToObject(o, "inefficiencies");
+		for (j = 0; j < r->nineff; j++) {
+			cJSON *f = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(f, "path", r->ineff[j].path);
+			cJSON_AddNumberToObject(f, "count", r->ineff[j].count);
+			cJSON_AddNumberToObject(f, "wasted_bytes", (double)r->ineff[j].cumulative);
+			cJSON_AddItemToArray(a, f);
+		}
+		cJSON_AddItemToObject(o, "rules", rules_json(r, rules));
+		cJSON_AddItemToArray(imgs, o);
+	}
+	return root;
+}
+
+/* ---- text ---- */
+
+static const char *hsize(uint64_t n, char buf[16])
+{
+	static const char *const u[] = { "B", "kB", "MB", "GB", "TB" };
+	double v = (double)n;
+	int i = 0;
+
+	while (v >= 1000 && i < 4) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(buf, 16, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+	return buf;
+}
+
+/* Cut a history line to fit, dropping Docker's "/bin/sh -c #(nop) " noise. */
+static void short_cmd(const char *cb, char *out, size_t n)
+{
+	if (!cb)
+		cb = "";
+	if (!strncmp(cb, "/bin/sh -c #(nop) ", 18))
+		cb += 18;
+	else if (!strncmp(cb, "/bin/sh -c ", 11))
+		cb += 11;
+	while (*cb == ' ')
+		cb++;
+	if (strlen(cb) < n)
+		snprintf(out, n, "%s", cb);
+	else
+		snprintf(out, n, "%.*s...", (int)n - 4, cb);
+}
+
+int analyze_text(struct buf *b, const struct source *s, const struct image_report *reps, size_t n,
+		 const struct fail_rules *rules, struct strata_err *e)
+{
+	char s1[16], s2[16], s3[16], cmd[40];
+	size_t i, j, k;
+	int r = 0;
+
+#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+	for (i = 0; i < n; i++) {
+		const struct image_report *rp = &reps[i];
+		const struct image *im = rp->im;
+
+		P("%simage %zu", i ? "\n" : "", i);
+		for (j = 0; j < im->ntags; j++)
+			P("%s%s", j ? ", " : ": ", im->tags[j]);
+		P(" (%s, %s/%s)\n", s->format_name, im->platform.os ? im->platform.os : "?",
+		  im->platform.arch ? im->platform.arch : "?");
+		P("  size %s in %zu layers, %llu files; wasted %s (%.1f%% of user layers); efficiency %.2f%%\n",
+		  hsize(rp->size, s1), rp->nlayers, (unsigned long long)rp->files, hsize(rp->wasted, s2),
+		  100 * rp->user_wasted_percent, 100 * rp->efficiency);
+		P("\n   #      stored        size   added  modif.  delet.      wasted  created by\n");
+		for (j = 0; j < rp->nlayers; j++) {
+			const struct layer_report *lr = &rp->layers[j];
+
+			short_cmd(lr->created_by, cmd, sizeof(cmd));
+			P("  %2zu %11s %11s %7llu %7llu %7llu %11s  %s\n", j + 1,
+			  lr->layer->desc.size >= 0 ? hsize((uint64_t)lr->layer->desc.size, s1) : "?",
+			  lr->lf ? hsize(lr->lf->file_bytes, s2) : "missing", (unsigned long long)lr->added,
+			  (unsigned long long)lr->modified, (unsigned long long)lr->deleted, hsize(lr->bytes_wasted, s3), cmd);
+		}
+		if (rp->nineff) {
+			P("\n  wasted space (paths in more than one layer):\n     count      wasted  path\n");
+			for (j = 0; j < rp->nineff && j < 10; j++)
+				P("  %8u %11s  %s\n", rp->ineff[j].count, hsize(rp->ineff[j].cumulative, s1), rp->ineff[j].path);
+			if (rp->nineff > 10)
+				P("  ... and %zu more\n", rp->nineff - 10);
+		}
+		for (j = 0; j < rp->nlayers; j++) {
+			const struct layer_report *lr = &rp->layers[j];
+			const struct list *lists[4] = { &lr->setuid, &lr->setgid, &lr->world_writable, &lr->devices };
+			static const char *names[4] = { "setuid", "setgid", "world-writable", "device" };
+
+			if (lr->n_largest) {
+				P("\n  layer %zu largest files:\n", j + 1);
+				for (k = 0; k < lr->n_largest && k < 5; k++)
+					P("  %11s  %s\n", hsize(lr->largest[k].size, s1), lr->largest[k].path);
+			}
+			for (k = 0; k < 4; k++) {
+				size_t q;
+
+				if (!lists[k]->total)
+					continue;
+				P("  layer %zu %s (%zu):", j + 1, names[k], lists[k]->total);
+				for (q = 0; q < lists[k]->len && q < 5; q++)
+					P(" %s", lists[k]->v[q].path);
+				P("%s\n", lists[k]->total > 5 ? " ..." : "");
+			}
+			if (lr->npkgs) {
+				P("  layer %zu packages:", j + 1);
+				for (k = 0; k < lr->npkgs && k < 12; k++) {
+					const struct pkg_change *p = &lr->pkgs[k];
+
+					if (!p->from)
+						P(" +%s %s", p->name, p->to);
+					else if (!p->to)
+						P(" -%s", p->name);
+					else
+						P(" %s %s->%s", p->name, p->from, p->to);
+				}
+				P("%s\n", lr->npkgs > 12 ? " ..." : "");
+			}
+		}
+		if (rules && (rules->has_eff || rules->has_wasted || rules->has_pct)) {
+			P("\n  rules:\n");
+			if (rules->has_eff)
+				P("    %s lowestEfficiency: %.4f (limit %.4f)\n", fail_eff(rp, rules) ? "FAIL" : "PASS",
+				  rp->efficiency, rules->lowest_efficiency);
+			if (rules->has_wasted)
+				P("    %s highestWastedBytes: %s (limit %s)\n", fail_wasted(rp, rules) ? "FAIL" : "PASS",
+				  hsize(rp->wasted, s1), hsize(rules->highest_wasted, s2));
+			if (rules->has_pct)
+				P("    %s highestUserWastedPercent: %.4f (limit %.4f)\n", fail_pct(rp, rules) ? "FAIL" : "PASS",
+				  rp->user_wasted_percent, rules->highest_user_wasted_percent);
+		}
+	}
+#undef P
+	return r;
+}

@@ -1,0 +1,148 @@
+/* analyze.c - `strata analyze SRC [--format text|json|html] [-o FILE] [--files] [--fail-on RULES]`. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "analyze/walk.h"
+#include "cli/cli.h"
+#include "common/fsutil.h"
+
+/* Write a whole buffer to FILE atomically, or to stdout. */
+static int emit(const char *path, const char *p, size_t n, struct strata_err *e)
+{
+	struct atomic_file f;
+	int r;
+
+	if (!path || !strcmp(path, "-")) {
+		if (fwrite(p, 1, n, stdout) != n || fflush(stdout) == EOF)
+			return err_set(e, STRATA_EIO, "cannot write to stdout");
+		return 0;
+	}
+	if ((r = atomic_open(&f, path, e)) < 0)
+		return r;
+	if ((r = write_all(f.fd, p, n, path, e)) < 0) {
+		atomic_abort(&f);
+		return r;
+	}
+	return atomic_commit(&f, e);
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+	enum { O_FORMAT = 256, O_JSON, O_FILES, O_FAIL };
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "files", no_argument, NULL, O_FILES },
+		{ "fail-on", required_argument, NULL, O_FAIL },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct strata_err e = STRATA_ERR_INIT;
+	struct diag d = DIAG_INIT;
+	struct layer_hooks hooks;
+	struct walker w;
+	struct load_opts lo = { 0 };
+	struct fail_rules rules, *rp = NULL;
+	struct image_report *reps = NULL;
+	struct buf out = BUF_INIT(1u << 30);
+	struct source *s = NULL;
+	struct progress pg;
+	const char *format = "text", *output = NULL, *src;
+	bool files = false;
+	size_t i, n = 0;
+	int c, r, failed = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		switch (c) {
+		case O_FORMAT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "html"))
+				return cli_usage("analyze", "--format is text, json or html, not '%s'", optarg);
+			format = optarg;
+			break;
+		case O_JSON: format = "json"; break;
+		case O_FILES: files = true; break;
+		case 'o': output = optarg; break;
+		case O_FAIL:
+			if (rules_parse(optarg, &rules, &e) < 0)
+				return cli_usage("analyze", "%s", e.msg);
+			rp = &rules;
+			break;
+		default: return cli_usage("analyze", "bad option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage("analyze", "needs exactly one SRC");
+	src = argv[optind];
+	walker_init(&w, &d);
+	w.collect = true;
+	walker_hooks(&w, &hooks);
+	lo.decode = true;
+	lo.hooks = &hooks;
+	progress_init(&pg, src, "analyzing");
+	lo.progress = progress_update;
+	lo.progress_ctx = &pg;
+	cli_catch_signals();
+	r = source_open(&s, src, &lo, &d, &e);
+	progress_done(&pg);
+	cli_print_problems(src, &d);
+	if (r < 0) {
+		diag_release(&d);
+		return cli_fail(src, &e);
+	}
+	if (!(reps = calloc(s->images.len + 1, sizeof(*reps)))) {
+		r = err_nomem(&e, "report");
+		goto fail;
+	}
+	for (i = 0; i < s->images.len; i++) {
+		if (s->images.v[i]->kind != IMAGE_CONTAINER)
+			continue;  /* attestations and artifacts have no filesystem */
+		if ((r = analyze_image(s->images.v[i], &reps[n], &e)) < 0) {
+			n++;
+			goto fail;
+		}
+		failed += rules_failed(&reps[n], rp);
+		n++;
+	}
+	if (!strcmp(format, "text")) {
+		r = analyze_text(&out, s, reps, n, rp, &e);
+	} else {
+		cJSON *doc = analyze_json(s, reps, n, files, rp);
+		char *txt = NULL;
+
+		cJSON_AddStringToObject(doc, "source", src);
+		if (!strcmp(format, "json")) {
+			if ((txt = cJSON_Print(doc)))
+				r = buf_addstr(&out, txt, &e) < 0 || buf_addstr(&out, "\n", &e) < 0 ? -e.code : 0;
+			else
+				r = err_nomem(&e, "report");
+			free(txt);
+		} else {
+			r = analyze_html(&out, doc, &e);
+		}
+		cJSON_Delete(doc);
+	}
+	if (r < 0 || (r = emit(output, out.data ? out.data : "", out.len, &e)) < 0)
+		goto fail;
+	if (output && !cli.quiet)
+		fprintf(stderr, "strata: wrote the %s report of %s to %s\n", format, src, output);
+	r = diag_exit_code(&d);
+	if (!r && failed) {
+		if (!cli.quiet)
+			fprintf(stderr, "strata: %d --fail-on rule%s failed\n", failed, failed == 1 ? "" : "s");
+		r = STRATA_EVERIFY;
+	}
+	goto out;
+fail:
+	r = cli_fail(src, &e);
+out:
+	for (i = 0; i < n; i++)
+		image_report_release(&reps[i]);
+	free(reps);
+	buf_release(&out);
+	diag_release(&d);
+	source_free(s);
+	return r;
+}
