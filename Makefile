@@ -16,9 +16,9 @@ LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
 BUILD ?= build
 COMMON := err buf digest stream decode encode tar strmap fsutil diag
 FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry sink target
-ANALYZE := walk pkg account render html
+ANALYZE := walk pkg account render html diff
 CONVERT := convert import
-CLI := main report progress inspect verify convert analyze
+CLI := main report progress inspect verify convert analyze diff
 
 LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)
 CLI_SRC := $(CLI:%=cli/%.c)

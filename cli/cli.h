@@ -23,6 +23,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 /* SIGINT/SIGTERM set strata_cancel (see common/cancel.h); SIGPIPE ignored. */
 void cli_catch_signals(void);
 

@@ -56,6 +56,16 @@ static const struct command commands[] = {
 	  "  --files            JSON: list every entry of every layer\n"
 	  "  --fail-on RULES    exit 1 when a rule fails, with dive's names, e.g.\n"
 	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1\n" },
+	{ "diff", cmd_diff, "diff SRC_A SRC_B [--json]",
+	  "two images: shared layers, files added/removed/changed, packages, config",
+	  "Reads both images (one each: name it with a reference when a source holds\n"
+	  "several) and compares their final filesystems: files added, removed and\n"
+	  "changed (type, size, mode, owner, content sha256, link target), the layers\n"
+	  "they share (same diff_id, from the bottom), dpkg and apk packages added,\n"
+	  "removed and upgraded, and config changes (env, cmd, entrypoint, labels,\n"
+	  "user, working dir, exposed ports, volumes, stop signal, platform).\n"
+	  "\n"
+	  "  --json     machine-readable output (\"schema\": 1)\n" },
 	{ "convert", cmd_convert, "convert SRC DST [options]",
 	  "any supported shape into an OCI layout, oci-archive or docker-archive",
 	  "Converts SRC into DST in one verified streaming pass: every blob is hashed\n"
