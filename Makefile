@@ -14,7 +14,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -DSTRATA_VERSION=
 LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
 
 BUILD ?= build
-COMMON := err buf digest stream decode encode tar strmap fsutil diag
+COMMON := err buf digest stream decode encode tar strmap fsutil diag awrite
 FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry sink target
 ANALYZE := walk pkg account render html diff
 CONVERT := convert import

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/awrite.h"
 #include "common/buf.h"
 #include "common/fsutil.h"
 #include "common/strmap.h"
@@ -30,6 +31,7 @@ struct sink {
 	int fd;
 	uint64_t off;
 	unsigned seq;
+	struct awriter *aw;         /* blob bytes and the tar stream are written on a second thread */
 };
 
 struct sink_blob {
@@ -139,7 +141,8 @@ int sink_open_dir(struct sink **out, const char *dir, struct strata_err *e)
 		sink_free(s);
 		return err_nomem(e, "sink");
 	}
-	if ((r = mkdir_p(s->root, "blobs", e)) < 0 || (r = mkdir_p(s->root, "blobs/sha256", e)) < 0) {
+	if ((r = mkdir_p(s->root, "blobs", e)) < 0 || (r = mkdir_p(s->root, "blobs/sha256", e)) < 0 ||
+	    (r = aw_new(&s->aw, e)) < 0) {
 		sink_abort(s);
 		return r;
 	}
@@ -149,7 +152,7 @@ int sink_open_dir(struct sink **out, const char *dir, struct strata_err *e)
 
 static int tar_write(struct sink *s, const void *p, size_t n, struct strata_err *e)
 {
-	int r = write_all(s->fd, p, n, s->to_stdout ? "stdout" : s->af.tmp, e);
+	int r = aw_write(s->aw, p, n, e);
 
 	if (r == 0)
 		s->off += n;
@@ -196,6 +199,10 @@ int sink_open_tar(struct sink **out, const char *path, struct strata_err *e)
 			return r;
 		}
 		s->fd = s->af.fd;
+	}
+	if ((r = aw_new(&s->aw, e)) < 0 || (r = aw_set_fd(s->aw, s->fd, s->to_stdout ? "stdout" : s->af.tmp, e)) < 0) {
+		sink_abort(s);
+		return r;
 	}
 	if ((r = tar_entry(s, "blobs/", '5', 0755, NULL, 0, e)) < 0 ||
 	    (r = tar_entry(s, "blobs/sha256/", '5', 0755, NULL, 0, e)) < 0) {
@@ -281,7 +288,8 @@ int sink_blob_begin(struct sink *s, struct sink_blob **out, const char *expect_d
 		return r;
 	}
 	if (s->is_dir) {
-		r = open_temp(s, b, e);
+		if ((r = open_temp(s, b, e)) == 0)
+			r = aw_set_fd(s->aw, b->fd, b->tmp, e);
 	} else if (!s->to_stdout) {
 		b->hdr_off = s->off;
 		r = tar_write(s, zero, 512, e);  /* the header, written at commit */
@@ -316,8 +324,10 @@ int sink_blob_write(struct sink_blob *b, const void *p, size_t n, struct strata_
 	if (b->d.md)
 		digest_update(&b->d, p, n);
 	b->n += n;
-	if (b->fd >= 0)
-		r = write_all(b->fd, p, n, b->tmp, e);
+	if (b->fd >= 0 && b->s->is_dir)
+		r = aw_write(b->s->aw, p, n, e);
+	else if (b->fd >= 0)
+		r = write_all(b->fd, p, n, b->tmp, e);  /* stdout spool */
 	else if (!b->discard)
 		r = tar_write(b->s, p, n, e);
 	return r;
@@ -371,6 +381,10 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 	}
 	snprintf(name, sizeof(name), "blobs/sha256/%s", digest_hex(digest));
 	dup = sink_has_blob(s, digest);
+	if ((s->is_dir || !s->to_stdout) && (r = aw_flush(s->aw, e)) < 0) {
+		sink_blob_abort(b);
+		return r;
+	}
 	if (s->is_dir) {
 		char *final = fmt_path(s->root, name);
 
@@ -419,8 +433,12 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 
 void sink_blob_abort(struct sink_blob *b)
 {
+	struct strata_err ignore = STRATA_ERR_INIT;
+
 	if (!b)
 		return;
+	if (b->s->is_dir)
+		aw_flush(b->s->aw, &ignore);
 	if (b->fd >= 0) {
 		close(b->fd);
 		unlink(b->tmp);
@@ -492,7 +510,7 @@ int sink_finish(struct sink *s, struct strata_err *e)
 		sink_free(s);
 		return 0;
 	}
-	if ((r = tar_write(s, zero, sizeof(zero), e)) < 0) {
+	if ((r = tar_write(s, zero, sizeof(zero), e)) < 0 || (r = aw_flush(s->aw, e)) < 0) {
 		sink_abort(s);
 		return r;
 	}
@@ -548,6 +566,10 @@ void sink_abort(struct sink *s)
 			rmdir(s->root);
 		}
 	} else if (!s->is_dir && !s->to_stdout) {
+		struct strata_err ignore = STRATA_ERR_INIT;
+
+		if (s->aw)
+			aw_flush(s->aw, &ignore);
 		atomic_abort(&s->af);
 		s->fd = -1;
 	}
@@ -558,6 +580,7 @@ void sink_free(struct sink *s)
 {
 	if (!s)
 		return;
+	aw_free(s->aw);
 	strmap_release(&s->blobs);
 	strmap_release(&s->files);
 	buf_release(&s->old_index);
