@@ -176,39 +176,6 @@ static uint64_t delete_paths(struct acct *a, const char *path, bool self, int be
 	return total;
 }
 
-static int pkg_add(struct layer_report *lr, const char *db, const char *name, const char *from, const char *to,
-		   struct strata_err *e)
-{
-	struct pkg_change *v = realloc(lr->pkgs, (lr->npkgs + 1) * sizeof(*v));
-
-	if (!v)
-		return err_nomem(e, "packages");
-	lr->pkgs = v;
-	v[lr->npkgs++] = (struct pkg_change){ db, name, from, to };
-	return 0;
-}
-
-/* dpkg / apk: what this layer's database says against the one before it. */
-static int pkg_delta(struct layer_report *lr, const char *db, const struct pkgdb *prev, const struct pkgdb *cur,
-		     struct strata_err *e)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < cur->len && r == 0; i++) {
-		const struct package *p = pkgdb_find(prev, cur->v[i].name);
-
-		if (!p)
-			r = pkg_add(lr, db, cur->v[i].name, NULL, cur->v[i].version, e);
-		else if (strcmp(p->version, cur->v[i].version))
-			r = pkg_add(lr, db, cur->v[i].name, p->version, cur->v[i].version, e);
-	}
-	for (i = 0; i < prev->len && r == 0; i++)
-		if (!pkgdb_find(cur, prev->v[i].name))
-			r = pkg_add(lr, db, prev->v[i].name, prev->v[i].version, NULL, e);
-	return r;
-}
-
 static int cmp_ineff(const void *x, const void *y)
 {
 	const struct inefficiency *a = x, *b = y;
@@ -347,11 +314,11 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		}
 		/* packages: a full database replaces the one before; status.d adds to its set */
 		if (rc == 0 && lf->has_dpkg) {
-			rc = pkg_delta(lr, "dpkg", &dpkg, &lf->dpkg, e);
+			rc = pkgdb_delta("dpkg", &dpkg, &lf->dpkg, &lr->pkgs, &lr->npkgs, e);
 			dpkg = lf->dpkg;
 		}
 		if (rc == 0 && lf->has_apk) {
-			rc = pkg_delta(lr, "apk", &apk, &lf->apk, e);
+			rc = pkgdb_delta("apk", &apk, &lf->apk, &lr->pkgs, &lr->npkgs, e);
 			apk = lf->apk;
 		}
 		if (rc == 0 && lf->dpkg_d.len) {
@@ -360,7 +327,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 				const struct package *q = &lf->dpkg_d.v[i], *p = pkgdb_find(&dpkg_d, q->name);
 
 				if (!p || strcmp(p->version, q->version))
-					rc = pkg_add(lr, "dpkg", q->name, p ? p->version : NULL, q->version, e);
+					rc = pkg_change_add(&lr->pkgs, &lr->npkgs, "dpkg", q->name, p ? p->version : NULL, q->version, e);
 			}
 			dpkg_d = lf->dpkg_d;
 		}

@@ -39,12 +39,6 @@ struct path_size {
 	uint32_t mode;
 };
 
-struct pkg_change {
-	const char *db;         /* "dpkg" or "apk" */
-	const char *name;
-	const char *from, *to;  /* NULL from: added; NULL to: removed */
-};
-
 struct list {
 	struct path_size *v;
 	size_t len, alloc, total;  /* total: how many there were (len is capped) */

@@ -91,40 +91,6 @@ static unsigned compare(const struct fentry *a, const struct fentry *b)
 	return w;
 }
 
-static int pkg_add(struct image_diff *d, const char *db, const char *name, const char *from, const char *to,
-		   struct strata_err *e)
-{
-	struct pkg_change *v = realloc(d->pkgs, (d->npkgs + 1) * sizeof(*v));
-
-	if (!v)
-		return err_nomem(e, "packages");
-	d->pkgs = v;
-	v[d->npkgs++] = (struct pkg_change){ db, name, from, to };
-	return 0;
-}
-
-static int pkgs(struct image_diff *d, const char *db, const struct pkgdb *a, const struct pkgdb *b, struct strata_err *e)
-{
-	static const struct pkgdb none;
-	size_t i;
-	int r = 0;
-
-	a = a ? a : &none;
-	b = b ? b : &none;
-	for (i = 0; i < b->len && r == 0; i++) {
-		const struct package *p = pkgdb_find(a, b->v[i].name);
-
-		if (!p)
-			r = pkg_add(d, db, b->v[i].name, NULL, b->v[i].version, e);
-		else if (strcmp(p->version, b->v[i].version))
-			r = pkg_add(d, db, b->v[i].name, p->version, b->v[i].version, e);
-	}
-	for (i = 0; i < a->len && r == 0; i++)
-		if (!pkgdb_find(b, a->v[i].name))
-			r = pkg_add(d, db, a->v[i].name, a->v[i].version, NULL, e);
-	return r;
-}
-
 static void config_field(cJSON *out, const char *field, const cJSON *a, const cJSON *b)
 {
 	char *sa = a ? cJSON_PrintUnformatted(a) : NULL, *sb = b ? cJSON_PrintUnformatted(b) : NULL;
@@ -199,9 +165,9 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 	if (d->n > 1)
 		qsort(d->v, d->n, sizeof(*d->v), cmp_change);
 	if (r == 0)
-		r = pkgs(d, "dpkg", va.dpkg, vb.dpkg, e);
+		r = pkgdb_delta("dpkg", va.dpkg, vb.dpkg, &d->pkgs, &d->npkgs, e);
 	if (r == 0)
-		r = pkgs(d, "apk", va.apk, vb.apk, e);
+		r = pkgdb_delta("apk", va.apk, vb.apk, &d->pkgs, &d->npkgs, e);
 	d->config = cJSON_CreateArray();
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		config_field(d->config, fields[i], json_get(ca, fields[i]), json_get(cb, fields[i]));

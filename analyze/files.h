@@ -52,6 +52,20 @@ struct layer_files {
 	char **status_d_files; size_t n_status_d;   /* names of status.d entries (for whiteouts) */
 };
 
+/* A package change between two databases; strings borrowed from them. */
+struct pkg_change {
+	const char *db;         /* "dpkg" or "apk" */
+	const char *name;
+	const char *from, *to;  /* NULL from: added; NULL to: removed */
+};
+
+/* Append one change to *v (*n entries). */
+int pkg_change_add(struct pkg_change **v, size_t *n, const char *db, const char *name, const char *from,
+		   const char *to, struct strata_err *e);
+/* Append what changed from a to b (either may be NULL: empty). */
+int pkgdb_delta(const char *db, const struct pkgdb *a, const struct pkgdb *b, struct pkg_change **v, size_t *n,
+		struct strata_err *e);
+
 void layer_files_free(struct layer_files *lf);
 int pkgdb_parse(struct pkgdb *db, enum pkgdb_kind kind, const char *text, size_t n, struct strata_err *e);
 const struct package *pkgdb_find(const struct pkgdb *db, const char *name);

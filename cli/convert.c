@@ -27,6 +27,60 @@ void cli_catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);    /* a closed stdout is an I/O error, reported, not a silent death */
 }
 
+/* Options convert and import share: target format and what to do with layers. */
+enum { O_FORMAT = 256, O_KEEP, O_GZIP, O_ZSTD, O_DECOMP, O_THREADS, O_FIRST_OWN };
+
+#define LAYER_OPTIONS \
+	{ "format", required_argument, NULL, O_FORMAT }, { "keep", no_argument, NULL, O_KEEP }, \
+	{ "gzip", optional_argument, NULL, O_GZIP }, { "zstd", optional_argument, NULL, O_ZSTD }, \
+	{ "decompress", no_argument, NULL, O_DECOMP }, { "threads", required_argument, NULL, O_THREADS }
+
+struct layer_opts {
+	enum target_format format;
+	enum layer_mode layers;
+	int level, threads, modes;
+};
+
+static int level_arg(const char *arg, int lo, int hi, int *out);
+
+/* 1: handled; 0: not one of these; <0: usage error (printed, exit 2). */
+static int layer_option(const char *cmd, int c, const char *arg, struct layer_opts *lo)
+{
+	switch (c) {
+	case O_FORMAT:
+		if (!strcmp(arg, "oci"))
+			lo->format = TARGET_OCI;
+		else if (!strcmp(arg, "oci-archive"))
+			lo->format = TARGET_OCI_ARCHIVE;
+		else if (!strcmp(arg, "docker-archive"))
+			lo->format = TARGET_DOCKER_ARCHIVE;
+		else
+			return -cli_usage(cmd, "--format is oci, oci-archive or docker-archive, not '%s'", arg);
+		return 1;
+	case O_KEEP: lo->layers = LAYERS_KEEP; break;
+	case O_DECOMP: lo->layers = LAYERS_DECOMPRESS; break;
+	case O_GZIP:
+		lo->layers = LAYERS_GZIP;
+		if (level_arg(arg, 1, 9, &lo->level) < 0)
+			return -cli_usage(cmd, "--gzip=LEVEL takes 1 to 9");
+		break;
+	case O_ZSTD:
+		lo->layers = LAYERS_ZSTD;
+		if (level_arg(arg, 1, 19, &lo->level) < 0)
+			return -cli_usage(cmd, "--zstd=LEVEL takes 1 to 19");
+		break;
+	case O_THREADS:
+		if (level_arg(arg, 1, 64, &lo->threads) < 0)
+			return -cli_usage(cmd, "--threads takes 1 to 64");
+		return 1;
+	default:
+		return 0;
+	}
+	if (++lo->modes > 1)
+		return -cli_usage(cmd, "--keep, --gzip, --zstd and --decompress exclude each other");
+	return 1;
+}
+
 static int level_arg(const char *arg, int lo, int hi, int *out)
 {
 	char *end;
@@ -43,14 +97,9 @@ static int level_arg(const char *arg, int lo, int hi, int *out)
 
 int cmd_convert(int argc, char **argv)
 {
-	enum { O_FORMAT = 256, O_KEEP, O_GZIP, O_ZSTD, O_DECOMP, O_THREADS, O_PRESERVE, O_TAG, O_PLATFORM };
+	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM };
 	static const struct option opts[] = {
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "keep", no_argument, NULL, O_KEEP },
-		{ "gzip", optional_argument, NULL, O_GZIP },
-		{ "zstd", optional_argument, NULL, O_ZSTD },
-		{ "decompress", no_argument, NULL, O_DECOMP },
-		{ "threads", required_argument, NULL, O_THREADS },
+		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "platform", required_argument, NULL, O_PLATFORM },
@@ -64,41 +113,17 @@ int cmd_convert(int argc, char **argv)
 	char sz[32];
 	struct progress pg;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, r, modes = 0;
+	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0 };
+	int c, r;
 
-	o.threads = nproc > 0 ? (int)nproc : 1;
 	o.tags = tags;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = layer_option("convert", c, optarg, &lo)) < 0)
+			return -r;
+		if (r)
+			continue;
 		switch (c) {
-		case O_FORMAT:
-			if (!strcmp(optarg, "oci"))
-				o.format = TARGET_OCI;
-			else if (!strcmp(optarg, "oci-archive"))
-				o.format = TARGET_OCI_ARCHIVE;
-			else if (!strcmp(optarg, "docker-archive"))
-				o.format = TARGET_DOCKER_ARCHIVE;
-			else
-				return cli_usage("convert", "--format is oci, oci-archive or docker-archive, not '%s'", optarg);
-			break;
-		case O_KEEP: o.layers = LAYERS_KEEP; modes++; break;
-		case O_DECOMP: o.layers = LAYERS_DECOMPRESS; modes++; break;
-		case O_GZIP:
-			o.layers = LAYERS_GZIP;
-			modes++;
-			if (level_arg(optarg, 1, 9, &o.level) < 0)
-				return cli_usage("convert", "--gzip=LEVEL takes 1 to 9");
-			break;
-		case O_ZSTD:
-			o.layers = LAYERS_ZSTD;
-			modes++;
-			if (level_arg(optarg, 1, 19, &o.level) < 0)
-				return cli_usage("convert", "--zstd=LEVEL takes 1 to 19");
-			break;
-		case O_THREADS:
-			if (level_arg(optarg, 1, 64, &o.threads) < 0)
-				return cli_usage("convert", "--threads takes 1 to 64");
-			break;
 		case O_PRESERVE: o.preserve_digests = true; break;
 		case O_TAG:
 			if (o.ntags == sizeof(tags) / sizeof(tags[0]))
@@ -109,10 +134,12 @@ int cmd_convert(int argc, char **argv)
 		default: return cli_usage("convert", "bad option");
 		}
 	}
-	if (modes > 1)
-		return cli_usage("convert", "--keep, --gzip, --zstd and --decompress exclude each other");
 	if (argc - optind != 2)
 		return cli_usage("convert", "needs SRC and DST");
+	o.format = lo.format;
+	o.layers = lo.layers;
+	o.level = lo.level;
+	o.threads = lo.threads;
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
 	cli_catch_signals();
@@ -134,15 +161,9 @@ int cmd_convert(int argc, char **argv)
 
 int cmd_import(int argc, char **argv)
 {
-	enum { O_FORMAT = 256, O_GZIP, O_ZSTD, O_DECOMP, O_THREADS, O_TAG, O_PLATFORM, O_CMD, O_ENTRY, O_ENV,
-	       O_WORKDIR, O_USER, O_LABEL, O_CREATED, O_HISTORY, O_KEEP };
+	enum { O_TAG = O_FIRST_OWN, O_PLATFORM, O_CMD, O_ENTRY, O_ENV, O_WORKDIR, O_USER, O_LABEL, O_CREATED, O_HISTORY };
 	static const struct option opts[] = {
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "keep", no_argument, NULL, O_KEEP },
-		{ "gzip", optional_argument, NULL, O_GZIP },
-		{ "zstd", optional_argument, NULL, O_ZSTD },
-		{ "decompress", no_argument, NULL, O_DECOMP },
-		{ "threads", required_argument, NULL, O_THREADS },
+		LAYER_OPTIONS,
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "cmd", required_argument, NULL, O_CMD },
@@ -163,43 +184,19 @@ int cmd_import(int argc, char **argv)
 	char sz[32];
 	struct progress pg;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, r, modes = 0;
+	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0 };
+	int c, r;
 
-	o.threads = nproc > 0 ? (int)nproc : 1;
 	o.tags = tags;
 	o.env = env;
 	o.labels = labels;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = layer_option("import", c, optarg, &lo)) < 0)
+			return -r;
+		if (r)
+			continue;
 		switch (c) {
-		case O_FORMAT:
-			if (!strcmp(optarg, "oci"))
-				o.format = TARGET_OCI;
-			else if (!strcmp(optarg, "oci-archive"))
-				o.format = TARGET_OCI_ARCHIVE;
-			else if (!strcmp(optarg, "docker-archive"))
-				o.format = TARGET_DOCKER_ARCHIVE;
-			else
-				return cli_usage("import", "--format is oci, oci-archive or docker-archive, not '%s'", optarg);
-			break;
-		case O_KEEP: o.layers = LAYERS_KEEP; modes++; break;
-		case O_DECOMP: o.layers = LAYERS_DECOMPRESS; modes++; break;
-		case O_GZIP:
-			o.layers = LAYERS_GZIP;
-			modes++;
-			if (level_arg(optarg, 1, 9, &o.level) < 0)
-				return cli_usage("import", "--gzip=LEVEL takes 1 to 9");
-			break;
-		case O_ZSTD:
-			o.layers = LAYERS_ZSTD;
-			modes++;
-			if (level_arg(optarg, 1, 19, &o.level) < 0)
-				return cli_usage("import", "--zstd=LEVEL takes 1 to 19");
-			break;
-		case O_THREADS:
-			if (level_arg(optarg, 1, 64, &o.threads) < 0)
-				return cli_usage("import", "--threads takes 1 to 64");
-			break;
 		case O_TAG:
 			if (o.ntags == 64)
 				return cli_usage("import", "too many --tag");
@@ -225,10 +222,12 @@ int cmd_import(int argc, char **argv)
 		default: return cli_usage("import", "bad option");
 		}
 	}
-	if (modes > 1)
-		return cli_usage("import", "--keep, --gzip, --zstd and --decompress exclude each other");
 	if (argc - optind != 2)
 		return cli_usage("import", "needs ROOTFS and DST");
+	o.format = lo.format;
+	o.layers = lo.layers;
+	o.level = lo.level;
+	o.threads = lo.threads;
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
 	cli_catch_signals();
