@@ -28,17 +28,19 @@ void cli_catch_signals(void)
 }
 
 /* Options convert and import share: target format and what to do with layers. */
-enum { O_FORMAT = 256, O_KEEP, O_GZIP, O_ZSTD, O_DECOMP, O_THREADS, O_FIRST_OWN };
+enum { O_FORMAT = 256, O_KEEP, O_GZIP, O_ZSTD, O_DECOMP, O_THREADS, O_SYNC, O_FIRST_OWN };
 
 #define LAYER_OPTIONS \
 	{ "format", required_argument, NULL, O_FORMAT }, { "keep", no_argument, NULL, O_KEEP }, \
 	{ "gzip", optional_argument, NULL, O_GZIP }, { "zstd", optional_argument, NULL, O_ZSTD }, \
-	{ "decompress", no_argument, NULL, O_DECOMP }, { "threads", required_argument, NULL, O_THREADS }
+	{ "decompress", no_argument, NULL, O_DECOMP }, { "threads", required_argument, NULL, O_THREADS }, \
+	{ "sync", no_argument, NULL, O_SYNC }
 
 struct layer_opts {
 	enum target_format format;
 	enum layer_mode layers;
 	int level, threads, modes;
+	bool sync;
 };
 
 static int level_arg(const char *arg, int lo, int hi, int *out);
@@ -72,6 +74,9 @@ static int layer_option(const char *cmd, int c, const char *arg, struct layer_op
 	case O_THREADS:
 		if (level_arg(arg, 1, 64, &lo->threads) < 0)
 			return -cli_usage(cmd, "--threads takes 1 to 64");
+		return 1;
+	case O_SYNC:
+		lo->sync = true;
 		return 1;
 	default:
 		return 0;
@@ -113,7 +118,7 @@ int cmd_convert(int argc, char **argv)
 	char sz[32];
 	struct progress pg;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0 };
+	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0, false };
 	int c, r;
 
 	o.tags = tags;
@@ -140,6 +145,7 @@ int cmd_convert(int argc, char **argv)
 	o.layers = lo.layers;
 	o.level = lo.level;
 	o.threads = lo.threads;
+	o.sync = lo.sync;
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
 	cli_catch_signals();
@@ -184,7 +190,7 @@ int cmd_import(int argc, char **argv)
 	char sz[32];
 	struct progress pg;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0 };
+	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0, false };
 	int c, r;
 
 	o.tags = tags;
@@ -228,6 +234,7 @@ int cmd_import(int argc, char **argv)
 	o.layers = lo.layers;
 	o.level = lo.level;
 	o.threads = lo.threads;
+	o.sync = lo.sync;
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
 	cli_catch_signals();

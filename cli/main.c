@@ -84,6 +84,7 @@ static const struct command commands[] = {
 	  "  --zstd[=LEVEL]     zstd layers that are not zstd\n"
 	  "  --decompress       store layers uncompressed\n"
 	  "  --threads N        gzip threads (default: all cores); output is identical for any N\n"
+	  "  --sync             fsync the output before renaming it (durable, not only atomic)\n"
 	  "  --preserve-digests refuse any conversion that would change a digest\n"
 	  "  --tag REF          name the image REF (NAME:TAG, or a bare TAG for OCI); repeatable\n"
 	  "  --platform P       os/arch[/variant]: keep only that platform of an index\n" },
@@ -111,7 +112,8 @@ static const struct command commands[] = {
 	  "  --gzip[=LEVEL]     gzip the layer (reproducible, parallel)\n"
 	  "  --zstd[=LEVEL]     zstd the layer\n"
 	  "  --decompress       store the layer uncompressed\n"
-	  "  --threads N        gzip threads (default: all cores)\n" },
+	  "  --threads N        gzip threads (default: all cores)\n"
+	  "  --sync             fsync the output before renaming it\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -116,6 +116,7 @@ int atomic_open(struct atomic_file *f, const char *dest, struct strata_err *e)
 	size_t n = strlen(dest) + 64;
 
 	f->fd = -1;
+	f->sync = false;
 	f->final = strdup(dest);
 	f->tmp = malloc(n);
 	if (!f->final || !f->tmp) {
@@ -141,7 +142,7 @@ int atomic_commit(struct atomic_file *f, struct strata_err *e)
 {
 	int r = 0;
 
-	if (fsync(f->fd) < 0 && errno != EINVAL)
+	if (f->sync && fsync(f->fd) < 0 && errno != EINVAL)
 		r = err_sys(e, errno, "fsync '%s'", f->tmp);
 	if (close(f->fd) < 0 && !r)
 		r = err_sys(e, errno, "close '%s'", f->tmp);

@@ -28,11 +28,12 @@ struct atomic_file {
 	char *final;      /* destination path */
 	char *tmp;        /* temporary name beside it */
 	int fd;
+	bool sync;        /* fsync before the rename (off unless the caller sets it) */
 };
 
 /* Create dest's temp file (mode 0644) in dest's directory. */
 int atomic_open(struct atomic_file *f, const char *dest, struct strata_err *e);
-/* fsync, close and rename into place. */
+/* fsync (when f->sync), close and rename into place. */
 int atomic_commit(struct atomic_file *f, struct strata_err *e);
 /* close and unlink the temp file; safe to call twice. */
 void atomic_abort(struct atomic_file *f);

@@ -490,6 +490,7 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 		goto out;
 	if ((r = conv_open_sink(&c, &dref, e)) < 0)
 		goto out;
+	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;
 	lo.writer = &bw;
 	lo.hooks = o->hooks;

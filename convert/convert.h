@@ -28,6 +28,7 @@ struct convert_opts {
 	int level;                       /* 0 = default (gzip 6, zstd 3) */
 	int threads;                     /* gzip threads, >= 1 */
 	bool preserve_digests;           /* refuse any change of a layer/config/manifest digest */
+	bool sync;                       /* fsync the output (durable, not only atomic) */
 	const char **tags;               /* --tag, replacing the source's tags */
 	size_t ntags;
 	const char *platform;            /* os/arch[/variant] or NULL */
@@ -61,6 +62,7 @@ struct import_opts {
 	const char **env; size_t nenv;
 	const char **labels; size_t nlabels;  /* KEY=VALUE */
 	const char *workdir, *user, *platform, *created, *history;
+	bool sync;
 	stream_progress_fn progress;
 	void *progress_ctx;
 };

@@ -32,7 +32,24 @@ struct sink {
 	uint64_t off;
 	unsigned seq;
 	struct awriter *aw;         /* blob bytes and the tar stream are written on a second thread */
+	bool sync;                  /* fsync files and directories, not only rename them */
 };
+
+void sink_set_sync(struct sink *s, bool on)
+{
+	s->sync = on;
+	s->af.sync = on;
+}
+
+static void sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
 
 struct sink_blob {
 	struct sink *s;
@@ -392,7 +409,7 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 			r = err_nomem(e, "path");
 		else if (dup)
 			unlink(b->tmp);
-		else if (fsync(b->fd) < 0 || rename(b->tmp, final) < 0)
+		else if ((s->sync && fsync(b->fd) < 0) || rename(b->tmp, final) < 0)
 			r = err_sys(e, errno, "cannot store '%s'", final);
 		free(final);
 	} else if (!s->to_stdout) {
@@ -486,6 +503,7 @@ int sink_file(struct sink *s, const char *name, const void *p, size_t n, struct 
 		free(path);
 		if (r < 0)
 			return r;
+		f.sync = s->sync;
 		if ((r = write_all(f.fd, p, n, f.tmp, e)) < 0) {
 			atomic_abort(&f);
 			return r;
@@ -501,8 +519,23 @@ int sink_finish(struct sink *s, struct strata_err *e)
 	int r = 0;
 
 	if (s->is_dir) {
+		if (s->sync) {
+			char *b = fmt_path(s->root, "blobs/sha256");
+
+			if (b)
+				sync_dir(b);
+			free(b);
+			sync_dir(s->root);
+		}
 		if (!s->existing && rename(s->root, s->final_dir) < 0)
 			r = err_sys(e, errno, "cannot rename '%s' to '%s'", s->root, s->final_dir);
+		if (r == 0 && s->sync) {
+			char *parent = path_dir(s->final_dir);
+
+			if (parent)
+				sync_dir(parent);
+			free(parent);
+		}
 		if (r < 0) {
 			sink_abort(s);
 			return r;

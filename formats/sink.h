@@ -35,6 +35,10 @@ int sink_open_dir(struct sink **s, const char *dir, struct strata_err *e);
 /* A tar at path, or "-" for stdout. */
 int sink_open_tar(struct sink **s, const char *path, struct strata_err *e);
 
+/* Make every file durable (fsync before each rename, and the directory
+ * after) instead of only atomic; off by default, as cp, tar and skopeo. */
+void sink_set_sync(struct sink *s, bool on);
+
 /* Raw bytes of the existing index.json of an OCI layout being added to, or NULL. */
 const char *sink_existing_index(const struct sink *s, size_t *len);
 
