@@ -58,7 +58,7 @@ $(BUILD)/%.o: %.c
 
 # Debian packages the build and the tests need; installed when root.
 DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev
-DEB_TEST := python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap
+DEB_TEST := python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)
 

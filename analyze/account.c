@@ -29,6 +29,7 @@ struct eff {
 struct acct {
 	struct image_report *r;
 	struct strmap merged;   /* path -> struct node* */
+	struct strmap parents;  /* every directory prefix that ever had an entry under it */
 	struct strmap effs;     /* path -> struct eff* */
 	struct node *nodes;     /* blocks freed at the end */
 	struct node **blocks;
@@ -145,6 +146,30 @@ static bool under(const char *path, const char *dir, size_t dl)
  * bytes deleted; each is charged as wasted to the layer that wrote it, and
  * with per_path each deleted path is also an occurrence (opaque dirs).
  */
+/* Remember that the directories above `path` have something under them, so
+ * that deleting a path with nothing under it needs no scan of the view. */
+static int note_parents(struct acct *a, const char *path, struct strata_err *e)
+{
+	char buf[4096];
+	size_t n = strlen(path), i;
+
+	if (n >= sizeof(buf))
+		return 0;  /* longer than PATH_MAX: a scan will find it */
+	memcpy(buf, path, n + 1);
+	for (i = n; i > 0; i--) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		if (strmap_get(&a->parents, buf))
+			break;  /* and so are all above it */
+		if (strmap_put(&a->parents, buf, (void *)1, e) < 0)
+			return -e->code;
+	}
+	if (!strmap_get(&a->parents, "") && strmap_put(&a->parents, "", (void *)1, e) < 0)
+		return -e->code;
+	return 0;
+}
+
 static uint64_t delete_paths(struct acct *a, const char *path, bool self, int below, bool per_path, uint64_t *count,
 			     struct strata_err *e)
 {
@@ -158,6 +183,8 @@ static uint64_t delete_paths(struct acct *a, const char *path, bool self, int be
 		if (n->layer >= 0)
 			a->r->layers[n->layer].bytes_wasted += n->size;
 	}
+	if (strlen(path) < 4096 && !strmap_get(&a->parents, path))
+		return total;  /* nothing was ever under it */
 	for (i = 0; i < a->merged.len; i++) {
 		const char *p = a->merged.items[i].key;
 
@@ -228,7 +255,8 @@ static int align_history(struct image_report *r, struct strata_err *e)
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e)
 {
 	struct acct a = { 0 };
-	struct pkgdb dpkg = { 0 }, apk = { 0 }, dpkg_d = { 0 };
+	struct pkgdb dpkg = { 0 }, apk = { 0 };
+	struct strmap dpkg_d = STRMAP_INIT;  /* status.d: name -> latest struct package */
 	size_t li, i;
 	int rc = 0;
 
@@ -266,6 +294,8 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 				continue;
 			}
 			n = strmap_get(&a.merged, f->path);
+			if ((rc = note_parents(&a, f->path, e)) < 0)
+				break;
 			if (f->type == TAR_DIR) {
 				if (!n) {
 					if (!(n = new_node(&a, e)) || strmap_put(&a.merged, f->path, n, e) < 0) {
@@ -273,9 +303,15 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 						break;
 					}
 					n->layer = (int)li;
+				} else if (n->present && n->type != TAR_DIR) {
+					/* a directory replaces a file: the file's bytes are wasted */
+					if (n->layer >= 0)
+						r->layers[n->layer].bytes_wasted += n->size;
+					n->layer = (int)li;
 				}
 				n->present = true;
 				n->type = TAR_DIR;
+				n->size = 0;
 				if ((f->mode & 0002) && !(f->mode & 01000))
 					rc = list_add(&lr->world_writable, f, e);
 				continue;
@@ -284,6 +320,8 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 				lr->modified++;
 				if (n->layer >= 0)
 					r->layers[n->layer].bytes_wasted += n->size;
+				if (n->type == TAR_DIR)  /* a file or link replaces a directory and all under it */
+					delete_paths(&a, f->path, false, -1, false, NULL, e);
 			} else {
 				lr->added++;
 			}
@@ -324,12 +362,13 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		if (rc == 0 && lf->dpkg_d.len) {
 			/* distroless status.d: fragments add or upgrade packages */
 			for (i = 0; i < lf->dpkg_d.len && rc == 0; i++) {
-				const struct package *q = &lf->dpkg_d.v[i], *p = pkgdb_find(&dpkg_d, q->name);
+				const struct package *q = &lf->dpkg_d.v[i], *p = strmap_get(&dpkg_d, q->name);
 
 				if (!p || strcmp(p->version, q->version))
 					rc = pkg_change_add(&lr->pkgs, &lr->npkgs, "dpkg", q->name, p ? p->version : NULL, q->version, e);
+				if (rc == 0 && strmap_put(&dpkg_d, q->name, (void *)q, e) < 0)
+					rc = -e->code;
 			}
-			dpkg_d = lf->dpkg_d;
 		}
 	}
 	/* final filesystem and dive's numbers */
@@ -381,7 +420,9 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		free(a.eblocks[i]);
 	free(a.eblocks);
 	strmap_release(&a.merged);
+	strmap_release(&a.parents);
 	strmap_release(&a.effs);
+	strmap_release(&dpkg_d);
 	return rc;
 }
 

@@ -56,7 +56,7 @@ static const char style[] =
 	"h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}"
 	"table{border-collapse:collapse;margin:.5em 0;width:100%}th,td{padding:3px 8px;border-bottom:1px solid #eee;"
 	"text-align:left;vertical-align:top}th{background:#f4f4f4;cursor:pointer;user-select:none}"
-	"td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:12px;word-break:break-all}"
+	"td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}code{font-size:12px;word-break:break-all}"
 	".fail{color:#b00;font-weight:bold}.pass{color:#070;font-weight:bold}.sum span{margin-right:2em}"
 	".chart text{font-size:11px}";
 
@@ -105,9 +105,9 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 {
 	const cJSON *sum = json_get(im, "summary"), *layers = json_get(im, "layers"), *l, *t, *x;
 	char s1[24], s2[24], s3[24];
-	int r = 0;
+	int r = 0, idx = (int)num(im, "index");
 
-	P("<h1>image %d", (int)num(im, "index"));
+	P("<h1>image %d", idx);
 	cJSON_ArrayForEach(t, json_get(im, "tags")) {
 		P(" &middot; ");
 		E(t->valuestring);
@@ -129,9 +129,9 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 	P("<h2>Layer sizes</h2>");
 	if (r == 0)
 		r = chart(b, layers, e);
-	P("<h2>Layers</h2><table class=\"sortable\" id=\"layers\"><thead><tr><th class=\"n\">#</th><th class=\"n\">stored</th>"
+	P("<h2>Layers</h2><table class=\"sortable\" id=\"layers-%d\"><thead><tr><th class=\"n\">#</th><th class=\"n\">stored</th>"
 	  "<th class=\"n\">files size</th><th class=\"n\">added</th><th class=\"n\">modified</th><th class=\"n\">deleted</th>"
-	  "<th class=\"n\">wasted later</th><th>created by</th><th>digest</th></tr></thead><tbody>");
+	  "<th class=\"n\">wasted later</th><th>created by</th><th>digest</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(l, layers) {
 		P("<tr><td class=\"n\">%d</td><td class=\"n\" data-v=\"%.0f\">%s</td><td class=\"n\" data-v=\"%.0f\">%s</td>"
 		  "<td class=\"n\">%.0f</td><td class=\"n\">%.0f</td><td class=\"n\">%.0f</td><td class=\"n\" data-v=\"%.0f\">%s</td><td><code>",
@@ -142,16 +142,16 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 		E(json_str(l, "digest"));
 		P("</code></td></tr>");
 	}
-	P("</tbody></table><h2>Wasted space</h2><table class=\"sortable\" id=\"wasted\"><thead><tr><th class=\"n\">count</th>"
-	  "<th class=\"n\">wasted</th><th>path</th></tr></thead><tbody>");
+	P("</tbody></table><h2>Wasted space</h2><table class=\"sortable\" id=\"wasted-%d\"><thead><tr><th class=\"n\">count</th>"
+	  "<th class=\"n\">wasted</th><th>path</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(x, json_get(im, "inefficiencies")) {
 		P("<tr><td class=\"n\">%d</td><td class=\"n\" data-v=\"%.0f\">%s</td><td><code>", (int)num(x, "count"),
 		  num(x, "wasted_bytes"), hs(num(x, "wasted_bytes"), s1));
 		E(json_str(x, "path"));
 		P("</code></td></tr>");
 	}
-	P("</tbody></table><h2>Largest files</h2><table class=\"sortable\" id=\"largest\"><thead><tr><th class=\"n\">layer</th>"
-	  "<th class=\"n\">size</th><th>path</th></tr></thead><tbody>");
+	P("</tbody></table><h2>Largest files</h2><table class=\"sortable\" id=\"largest-%d\"><thead><tr><th class=\"n\">layer</th>"
+	  "<th class=\"n\">size</th><th>path</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(l, layers) {
 		cJSON_ArrayForEach(x, json_get(l, "largest")) {
 			P("<tr><td class=\"n\">%d</td><td class=\"n\" data-v=\"%.0f\">%s</td><td><code>", (int)num(l, "index"),
@@ -160,8 +160,8 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 			P("</code></td></tr>");
 		}
 	}
-	P("</tbody></table><h2>Packages per layer</h2><table class=\"sortable\" id=\"packages\"><thead><tr><th class=\"n\">layer</th>"
-	  "<th>db</th><th>package</th><th>change</th><th>from</th><th>to</th></tr></thead><tbody>");
+	P("</tbody></table><h2>Packages per layer</h2><table class=\"sortable\" id=\"packages-%d\"><thead><tr><th class=\"n\">layer</th>"
+	  "<th>db</th><th>package</th><th>change</th><th>from</th><th>to</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(l, layers) {
 		cJSON_ArrayForEach(x, json_get(l, "packages")) {
 			P("<tr><td class=\"n\">%d</td><td>", (int)num(l, "index"));
@@ -177,8 +177,8 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 			P("</td></tr>");
 		}
 	}
-	P("</tbody></table><h2>Security-relevant entries</h2><table class=\"sortable\" id=\"security\"><thead><tr>"
-	  "<th class=\"n\">layer</th><th>kind</th><th>path</th></tr></thead><tbody>");
+	P("</tbody></table><h2>Security-relevant entries</h2><table class=\"sortable\" id=\"security-%d\"><thead><tr>"
+	  "<th class=\"n\">layer</th><th>kind</th><th>path</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(l, layers) {
 		static const char *kinds[] = { "setuid", "setgid", "world_writable", "devices" };
 		size_t k;

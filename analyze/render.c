@@ -24,7 +24,7 @@ static int parse_size(const char *s, uint64_t *out)
 	double v = strtod(s, &end);
 	size_t i, n;
 
-	if (end == s || v < 0)
+	if (end == s || !isfinite(v) || v < 0 || v > 1e18)
 		return -1;
 	while (*end == ' ')
 		end++;
@@ -60,7 +60,8 @@ int rules_parse(const char *s, struct fail_rules *r, struct strata_err *e)
 		if (!strcmp(item, "lowestEfficiency")) {
 			r->lowest_efficiency = strtod(eq, &end);
 			r->has_eff = true;
-			if (end == eq || *end || r->lowest_efficiency < 0 || r->lowest_efficiency > 1)
+			if (end == eq || *end || !isfinite(r->lowest_efficiency) || r->lowest_efficiency < 0 ||
+			    r->lowest_efficiency > 1)
 				rc = err_set(e, STRATA_EUSAGE, "--fail-on: lowestEfficiency takes a ratio 0..1, not '%s'", eq);
 		} else if (!strcmp(item, "highestWastedBytes")) {
 			r->has_wasted = true;
@@ -69,7 +70,7 @@ int rules_parse(const char *s, struct fail_rules *r, struct strata_err *e)
 		} else if (!strcmp(item, "highestUserWastedPercent")) {
 			r->highest_user_wasted_percent = strtod(eq, &end);
 			r->has_pct = true;
-			if (end == eq || *end || r->highest_user_wasted_percent < 0)
+			if (end == eq || *end || !isfinite(r->highest_user_wasted_percent) || r->highest_user_wasted_percent < 0)
 				rc = err_set(e, STRATA_EUSAGE, "--fail-on: highestUserWastedPercent takes a ratio, not '%s'", eq);
 		} else {
 			rc = err_set(e, STRATA_EUSAGE,
@@ -179,10 +180,15 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 		cJSON_AddItemToArray(a, c);
 	}
 	if (files && lr->lf) {
-		a = cJSON_AddArrayToObject(o, "files");
-		for (i = 0; i < lr->lf->len; i++) {
+		/* Rendered entry by entry into one raw JSON array: a cJSON node per
+		 * entry would take ~1 KiB each, too much for layers of 100k files. */
+		struct buf fb = BUF_INIT((size_t)1 << 31);
+		struct strata_err fe = STRATA_ERR_INIT;
+		bool ok = buf_addstr(&fb, "[", &fe) == 0;
+
+		for (i = 0; ok && i < lr->lf->len; i++) {
 			const struct fentry *f = &lr->lf->v[i];
-			char mode[8];
+			char mode[8], *txt;
 
 			c = cJSON_CreateObject();
 			cJSON_AddStringToObject(c, "path", f->path);
@@ -195,8 +201,14 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 			cJSON_AddNumberToObject(c, "gid", f->gid);
 			if (f->link)
 				cJSON_AddStringToObject(c, "link", f->link);
-			cJSON_AddItemToArray(a, c);
+			txt = cJSON_PrintUnformatted(c);
+			cJSON_Delete(c);
+			ok = txt && (!i || buf_addstr(&fb, ",", &fe) == 0) && buf_addstr(&fb, txt, &fe) == 0;
+			free(txt);
 		}
+		if (ok && buf_addstr(&fb, "]", &fe) == 0)
+			cJSON_AddItemToObject(o, "files", cJSON_CreateRaw(fb.data));
+		buf_release(&fb);
 	}
 	return o;
 }
@@ -328,10 +340,22 @@ static void short_cmd(const char *cb, char *out, size_t n)
 		snprintf(out, n, "%.*s...", (int)n - 4, cb);
 }
 
+/* A path cut from the left to fit `width` columns ("...lib/x86_64/libfoo.so"). */
+static const char *fit(const char *p, size_t width, char *buf, size_t n)
+{
+	size_t len = strlen(p);
+
+	if (len <= width)
+		return p;
+	snprintf(buf, n, "...%s", p + len - (width - 3));
+	return buf;
+}
+
+/* Lines are kept within 100 columns: fixed columns, then paths and commands cut to fit. */
 int analyze_text(struct buf *b, const struct source *s, const struct image_report *reps, size_t n,
 		 const struct fail_rules *rules, struct strata_err *e)
 {
-	char s1[16], s2[16], s3[16], cmd[40];
+	char s1[16], s2[16], s3[16], cmd[34], fp[128];
 	size_t i, j, k;
 	int r = 0;
 
@@ -341,8 +365,10 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 		const struct image *im = rp->im;
 
 		P("%simage %zu", i ? "\n" : "", i);
-		for (j = 0; j < im->ntags; j++)
-			P("%s%s", j ? ", " : ": ", im->tags[j]);
+		for (j = 0; j < im->ntags && j < 2; j++)
+			P("%s%.60s", j ? ", " : ": ", im->tags[j]);
+		if (im->ntags > 2)
+			P(" (+%zu tags)", im->ntags - 2);
 		P(" (%s, %s/%s)\n", s->format_name, im->platform.os ? im->platform.os : "?",
 		  im->platform.arch ? im->platform.arch : "?");
 		P("  size %s in %zu layers, %llu files; wasted %s (%.1f%% of user layers); efficiency %.2f%%\n",
@@ -361,7 +387,8 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 		if (rp->nineff) {
 			P("\n  wasted space (paths in more than one layer):\n     count      wasted  path\n");
 			for (j = 0; j < rp->nineff && j < 10; j++)
-				P("  %8u %11s  %s\n", rp->ineff[j].count, hsize(rp->ineff[j].cumulative, s1), rp->ineff[j].path);
+				P("  %8u %11s  %s\n", rp->ineff[j].count, hsize(rp->ineff[j].cumulative, s1),
+				  fit(rp->ineff[j].path, 76, fp, sizeof(fp)));
 			if (rp->nineff > 10)
 				P("  ... and %zu more\n", rp->nineff - 10);
 		}
@@ -373,31 +400,33 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 			if (lr->n_largest) {
 				P("\n  layer %zu largest files:\n", j + 1);
 				for (k = 0; k < lr->n_largest && k < 5; k++)
-					P("  %11s  %s\n", hsize(lr->largest[k].size, s1), lr->largest[k].path);
+					P("  %11s  %s\n", hsize(lr->largest[k].size, s1), fit(lr->largest[k].path, 85, fp, sizeof(fp)));
 			}
 			for (k = 0; k < 4; k++) {
 				size_t q;
 
 				if (!lists[k]->total)
 					continue;
-				P("  layer %zu %s (%zu):", j + 1, names[k], lists[k]->total);
+				P("  layer %zu %s (%zu):\n", j + 1, names[k], lists[k]->total);
 				for (q = 0; q < lists[k]->len && q < 5; q++)
-					P(" %s", lists[k]->v[q].path);
-				P("%s\n", lists[k]->total > 5 ? " ..." : "");
+					P("    %s\n", fit(lists[k]->v[q].path, 94, fp, sizeof(fp)));
+				if (lists[k]->total > 5)
+					P("    ... and %zu more\n", lists[k]->total - 5);
 			}
 			if (lr->npkgs) {
-				P("  layer %zu packages:", j + 1);
+				P("  layer %zu packages (%zu changes):\n", j + 1, lr->npkgs);
 				for (k = 0; k < lr->npkgs && k < 12; k++) {
 					const struct pkg_change *p = &lr->pkgs[k];
 
 					if (!p->from)
-						P(" +%s %s", p->name, p->to);
+						P("    + %.40s %.40s (%s)\n", p->name, p->to, p->db);
 					else if (!p->to)
-						P(" -%s", p->name);
+						P("    - %.40s %.40s (%s)\n", p->name, p->from, p->db);
 					else
-						P(" %s %s->%s", p->name, p->from, p->to);
+						P("    ~ %.30s %.26s -> %.26s (%s)\n", p->name, p->from, p->to, p->db);
 				}
-				P("%s\n", lr->npkgs > 12 ? " ..." : "");
+				if (lr->npkgs > 12)
+					P("    ... and %zu more\n", lr->npkgs - 12);
 			}
 		}
 		if (rules && (rules->has_eff || rules->has_wasted || rules->has_pct)) {

@@ -45,6 +45,7 @@ run_with() {  # run_with BUILD_DIR LABEL
 suite lint sh tests/deps-lint.sh
 suite manpage sh tests/cli/manpage.sh build/strata strata.1
 run_with build ""
+suite analyze sh -c "python3 tests/analyze/make.py '$out/analyze' > '$out/analyze-make.log' 2>&1 || echo 'not ok - analyze images could not be made (see $out/analyze-make.log)'; python3 tests/analyze/run.py '$top/build/strata' '$out/analyze'; bash tests/analyze/html.sh '$top/build/strata' '$out/analyze'"
 if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite interop sh -c "bash tests/interop/make-archives.sh '$out/interop' > '$out/interop-make.log' 2>&1 || echo 'not ok - interop archives could not be made (see $out/interop-make.log)'; bash tests/interop/run.sh '$top/build/strata' '$out/interop'"
 	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"

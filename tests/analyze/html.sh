@@ -1,0 +1,264 @@
+#!/bin/bash
+# tests/analyze/html.sh STRATA OUTDIR - the HTML report of `strata analyze`.
+#
+# Writes OUTDIR/analyze-report.html (of OUTDIR/main.tar, made by make.py), checks that it
+# references nothing outside itself, that it agrees with the JSON report (one chart bar and
+# one table row per layer, a row per wasted path, largest file, package change and
+# security entry, paths escaped as text), then opens it in Debian's headless chromium:
+# no console errors, the DOM after the scripts ran, the sortable tables really sorting
+# (in a copy with a small test script added), and a screenshot OUTDIR/analyze-report.png.
+# A two-image report (pair.tar) must keep its element ids unique.
+# One line per check: ok - / not ok - / skip - analyze ...; exits 0 (2 on usage).
+set -u
+if [ $# -ne 2 ]; then
+	echo "usage: html.sh STRATA OUTDIR" >&2
+	exit 2
+fi
+strata=$1
+out=$2
+img=$out/main.tar
+pair=$out/pair.tar
+if [ ! -x "$strata" ] || [ ! -f "$img" ]; then
+	echo "html.sh: need an executable STRATA and OUTDIR/main.tar (run make.py OUTDIR)" >&2
+	exit 2
+fi
+out=$(cd "$out" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+html=$out/analyze-report.html
+
+ok() { echo "ok - analyze html $1"; }
+nok() { echo "not ok - analyze html $1: $2"; }
+skip() { echo "skip - analyze html $1: $2"; }
+
+# ---- the report itself ----
+if "$strata" analyze --format html -o "$html" "$img" 2> "$work/err" && [ -s "$html" ]; then
+	ok "--format html -o writes $(wc -c < "$html") bytes"
+else
+	nok "--format html -o writes the report" "exit or empty file: $(head -c 300 "$work/err")"
+	exit 0
+fi
+"$strata" analyze --json "$img" > "$work/report.json" 2> /dev/null
+
+# static checks and agreement with the JSON report (python3 stdlib)
+python3 - "$html" "$work/report.json" <<'EOF'
+import html.parser, json, re, sys
+
+raw = open(sys.argv[1], encoding="utf-8").read()
+rep = json.load(open(sys.argv[2]))["images"][0]
+
+
+def res(ok, what, why):
+    print(("ok - analyze html %s" % what) if ok else ("not ok - analyze html %s: %s" % (what, why)))
+
+
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.attrs, self.stack, self.tables = [], [], [], {}
+        self.table, self.row, self.cell, self.bars, self.svg_chart = None, None, None, 0, 0
+        self.codes, self.incode = [], None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        self.attrs += [(tag, k, v) for k, v in attrs]
+        if tag == "svg" and "chart" in (a.get("class") or "").split():
+            self.svg_chart += 1
+        if tag == "g" and a.get("class") == "bar":
+            self.bars += 1
+        if tag == "table":
+            self.table = re.sub(r"-0$", "", a.get("id") or "")  # image 0's tables
+            self.tables[self.table] = []
+        if tag == "tr" and self.table is not None:
+            self.row = []
+        if tag in ("td", "th") and self.row is not None:
+            self.cell = ""
+        if tag == "code":
+            self.incode = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.row is not None and self.cell is not None:
+            self.row.append((tag, self.cell))
+            self.cell = None
+        if tag == "tr" and self.row is not None:
+            if self.row and self.row[0][0] == "td":
+                self.tables[self.table].append([c for _, c in self.row])
+            self.row = None
+        if tag == "table":
+            self.table = None
+        if tag == "code" and self.incode is not None:
+            self.codes.append(self.incode)
+            self.incode = None
+
+    def handle_data(self, d):
+        if self.cell is not None:
+            self.cell += d
+        if self.incode is not None:
+            self.incode += d
+
+
+p = P()
+p.feed(raw)
+p.close()
+
+# nothing external: no URL but the SVG namespace name, no src/href, no fetching elements
+urls = [m.group(0) for m in re.finditer(r"(?i)\b(?:https?|ftp|file|wss?):/{1,3}[^\s\"'<>)]*|\bdata:[a-z-]+/[a-z0-9.+-]+[;,]", raw)]
+urls = [u for u in urls if u != "http://www.w3.org/2000/svg"]
+res(not urls, "references no URL (only the SVG namespace name %s)" % "http://www.w3.org/2000/svg", "found %s" % urls[:5])
+refs = [(t, k, v) for t, k, v in p.attrs if k in ("src", "href", "xlink:href", "srcset", "action", "data", "poster", "background")]
+fetching = sorted(set(t for t in p.tags if t in ("link", "img", "iframe", "object", "embed", "audio", "video", "source", "base", "frame")))
+css = re.findall(r"(?i)url\(|@import", raw)
+res(not refs and not fetching and not css, "loads no other file (no src=/href=, <link>, <img>, url(), @import)",
+    "attributes %s, elements %s, css %s" % (refs[:5], fetching, css[:3]))
+
+layers = rep["layers"]
+res(p.svg_chart == 1 and p.bars == len(layers), "one <svg class=\"chart\"> with one bar per layer (%d)" % len(layers),
+    "%d charts, %d bars" % (p.svg_chart, p.bars))
+want_rows = {
+    "layers": len(layers),
+    "wasted": len(rep["inefficiencies"]),
+    "largest": sum(len(l["largest"]) for l in layers),
+    "packages": sum(len(l["packages"]) for l in layers),
+    "security": sum(len(l[k]["paths"]) for l in layers for k in ("setuid", "setgid", "world_writable", "devices")),
+}
+for tid, n in want_rows.items():
+    got = len(p.tables[tid]) if tid in p.tables else None
+    res(got == n, "table #%s has %d rows, as the JSON report" % (tid, n), "got %s" % got)
+if "layers" in p.tables and len(p.tables["layers"]) == len(layers):
+    prob = []
+    for row, l in zip(p.tables["layers"], layers):
+        if [row[0], row[3], row[4], row[5]] != [str(l["index"]), str(l["added"]), str(l["modified"]), str(l["deleted"])]:
+            prob.append("row %s: %s vs %s" % (row[0], row[3:6], [l["added"], l["modified"], l["deleted"]]))
+        if row[7] != l["created_by"] or row[8] != l["digest"]:
+            prob.append("row %s: created by / digest differ" % row[0])
+    res(not prob, "layers table: added/modified/deleted, created by and digest as in JSON", "; ".join(prob))
+if "wasted" in p.tables:
+    got = sorted((r[2], r[0]) for r in p.tables["wasted"])
+    want = sorted((x["path"], str(x["count"])) for x in rep["inefficiencies"])
+    res(got == want, "wasted table paths and counts as in JSON", "got %s, want %s" % (got[:3], want[:3]))
+pk = sorted(tuple(r[1:]) for r in p.tables.get("packages", []))
+want = sorted((x["db"], x["name"], x["change"], x["from"] or "", x["to"] or "") for l in layers for x in l["packages"])
+res(pk == want, "packages table as in JSON", "got %s, want %s" % (pk[:4], want[:4]))
+odd = 'usr/share/doc/<b>x&y"</b>.txt'
+res(odd in p.codes, "a path with <, &, \" is shown as text, not markup", "no <code> holds %r" % odd)
+EOF
+
+# a two-image report: ids must stay unique
+if "$strata" analyze --format html -o "$work/pair.html" "$pair" 2> /dev/null; then
+	python3 - "$work/pair.html" <<'EOF'
+import collections, re, sys
+raw = open(sys.argv[1], encoding="utf-8").read()
+ids = collections.Counter(re.findall(r'\sid="([^"]*)"', raw))
+dup = sorted(k for k, n in ids.items() if n > 1)
+charts = raw.count('<svg class="chart"')
+print("ok - analyze html two-image report: 2 charts, element ids unique" if not dup and charts == 2 else
+      "not ok - analyze html two-image report: 2 charts, element ids unique: %d charts; ids used more than once: %s"
+      % (charts, ", ".join("%s (%d times)" % (k, ids[k]) for k in dup)))
+EOF
+else
+	nok "two-image report" "analyze --format html of $pair failed"
+fi
+
+# ---- chromium ----
+chromium=
+for c in /usr/bin/chromium /usr/bin/chromium-browser; do
+	[ -x "$c" ] && chromium=$c && break
+done
+if [ -z "$chromium" ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium > "$work/apt.log" 2>&1 ||
+		{ apt-get update > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium > "$work/apt.log" 2>&1; }
+	[ -x /usr/bin/chromium ] && chromium=/usr/bin/chromium
+fi
+if [ -z "$chromium" ]; then
+	for what in "no console errors in chromium" "DOM after scripts: chart and tables" \
+		"sortable tables sort" "screenshot"; do
+		skip "$what" "chromium is not installed and could not be installed"
+	done
+	exit 0
+fi
+
+browse() {  # browse URL ARGS...: headless chromium, stdout = what it dumps, stderr to $work/chromium.err
+	local url=$1
+	shift
+	timeout 90 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--disable-extensions --user-data-dir="$(mktemp -d -p "$work")" \
+		--enable-logging=stderr --v=0 "$@" "$url" 2>> "$work/chromium.err"
+}
+
+: > "$work/chromium.err"
+if browse "file://$html" --dump-dom > "$work/dom.html" && [ -s "$work/dom.html" ]; then
+	console=$(grep -E ':CONSOLE[:(]|Uncaught' "$work/chromium.err" | head -5)
+	if [ -z "$console" ]; then
+		ok "no console errors in chromium"
+	else
+		nok "no console errors in chromium" "$console"
+	fi
+	python3 - "$work/dom.html" "$work/report.json" <<'EOF'
+import json, re, sys
+dom = open(sys.argv[1], encoding="utf-8").read()
+n = len(json.load(open(sys.argv[2]))["images"][0]["layers"])
+bars = dom.count('<g class="bar">')
+tables = [t for t in ("layers", "wasted", "largest", "packages", "security") if not re.search(r'<table[^>]*\sid="%s-0"' % t, dom)]
+ok = '<svg class="chart"' in dom and bars == n and not tables
+print("ok - analyze html DOM after scripts: <svg class=\"chart\"> with %d bars, tables layers, wasted, largest, packages, security" % n
+      if ok else "not ok - analyze html DOM after scripts: chart and tables: %d bars (want %d), missing tables %s" % (bars, n, tables))
+EOF
+else
+	nok "chromium --dump-dom" "exit or empty output: $(grep -v dbus "$work/chromium.err" | tail -3)"
+fi
+
+# the sortable tables, exercised in a copy with a test script
+python3 - "$html" "$work/test.html" <<'EOF'
+import sys
+raw = open(sys.argv[1], encoding="utf-8").read()
+catch = "<script>window.__errs=[];window.addEventListener('error',function(e){window.__errs.push(String(e.message))});</script>"
+test = r"""<script>(function(){
+var out={errors:window.__errs,checks:[]};
+function col(t,i,num){return Array.prototype.map.call(document.getElementById(t+"-0").tBodies[0].rows,function(r){
+  var c=r.cells[i];return num?parseFloat(c.dataset.v||c.textContent):c.textContent;});}
+function sorted(a,desc){for(var i=1;i<a.length;i++){if(desc?a[i-1]<a[i]:a[i-1]>a[i])return false;}return true;}
+try{
+  [["layers",3,true],["layers",6,true],["wasted",1,true],["largest",1,true],["largest",2,false]].forEach(function(c){
+    var th=document.getElementById(c[0]+"-0").tHead.rows[0].cells[c[1]];
+    th.click();var a=col(c[0],c[1],c[2]);th.click();var d=col(c[0],c[1],c[2]);
+    out.checks.push([c[0]+" column "+c[1],sorted(a,false)&&sorted(d,true),a.slice(0,6).join(" ")+" / "+d.slice(0,6).join(" ")]);
+  });
+}catch(e){out.errors.push("test: "+e.message);}
+var p=document.createElement("pre");p.id="selftest";p.textContent=JSON.stringify(out);document.body.appendChild(p);
+})();</script>"""
+raw = raw.replace("<head>", "<head>" + catch, 1)
+i = raw.rindex("</body>")
+open(sys.argv[2], "w", encoding="utf-8").write(raw[:i] + test + raw[i:])
+EOF
+if browse "file://$work/test.html" --dump-dom > "$work/test-dom.html"; then
+	python3 - "$work/test-dom.html" <<'EOF'
+import html, json, re, sys
+dom = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'<pre id="selftest">(.*?)</pre>', dom, re.S)
+if not m:
+    print("not ok - analyze html sortable tables sort: the test script did not run")
+    sys.exit(0)
+r = json.loads(html.unescape(m.group(1)))
+bad = [c for c in r["checks"] if not c[1]]
+if r["errors"] or bad or not r["checks"]:
+    print("not ok - analyze html sortable tables sort (click twice: ascending, then descending): errors %s, unsorted %s"
+          % (r["errors"], bad))
+else:
+    print("ok - analyze html sortable tables sort (%s; ascending then descending, no script errors)"
+          % ", ".join(c[0] for c in r["checks"]))
+EOF
+else
+	nok "sortable tables sort" "chromium failed on the test copy"
+fi
+
+png=$out/analyze-report.png
+rm -f "$png"
+if (cd "$work" && browse "file://$html" --screenshot="$png" --window-size=1280,2000 --hide-scrollbars > /dev/null) &&
+	[ -s "$png" ] && [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+	ok "screenshot $png ($(wc -c < "$png") bytes, 1280x2000)"
+else
+	nok "screenshot" "no PNG at $png: $(grep -v dbus "$work/chromium.err" | tail -2)"
+fi
+exit 0
