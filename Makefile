@@ -59,10 +59,15 @@ $(BUILD)/%.o: %.c
 # Debian packages the build and the tests need; installed when root.
 DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev
 DEB_TEST := python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium
+DEB_DEMO := python3 xz-utils
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)
 
-demo: deps
+# demo needs only the build and the fixtures generator
+deps-demo:
+	@sh tests/deps.sh $(DEB_BUILD) $(DEB_DEMO)
+
+demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@sh fixtures/demo.sh ./strata
 
@@ -83,6 +88,6 @@ install: strata
 	install -m 0644 strata.1 $(DESTDIR)$(MANDIR)/man1/strata.1
 
 clean:
-	rm -rf build build-asan strata
+	rm -rf build build-asan strata demo tests/out
 
-.PHONY: all deps demo check asan lint install clean
+.PHONY: all deps deps-demo demo check asan lint install clean
