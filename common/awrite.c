@@ -17,6 +17,8 @@ struct awriter {
 	char *buf[AW_BUFS];
 	size_t len[AW_BUFS];
 	int fd[AW_BUFS];
+	int rin[AW_BUFS];        /* a range copy instead of buffer bytes: source fd, or -1 */
+	uint64_t roff[AW_BUFS], rlen[AW_BUFS];
 	size_t head, count;      /* queued buffers: head is the oldest */
 	size_t fill;             /* buffer being filled by the caller (head + count), len[fill] so far */
 	bool stop, busy;
@@ -24,6 +26,48 @@ struct awriter {
 	int cur_fd;
 	char what[256];
 };
+
+/* Copy in the kernel where the filesystem allows, else through buf. 0 or errno. */
+static int copy_range(int in, uint64_t off, int out, uint64_t len, char *buf)
+{
+	loff_t o = (loff_t)off;
+	bool kernel = true;
+
+	while (len) {
+		ssize_t k;
+
+		if (kernel) {
+			k = copy_file_range(in, &o, out, NULL, len > (1u << 30) ? (1u << 30) : len, 0);
+			if (k < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+				kernel = false;
+				continue;
+			}
+		} else {
+			size_t want = len < AW_BUF_SIZE ? (size_t)len : AW_BUF_SIZE, done = 0;
+
+			k = pread(in, buf, want, o);
+			while (k > 0 && done < (size_t)k) {
+				ssize_t w = write(out, buf + done, (size_t)k - done);
+
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w < 0)
+					return errno;
+				done += (size_t)w;
+			}
+			if (k > 0)
+				o += k;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno;
+		if (k == 0)
+			return EIO;  /* the source ended early */
+		len -= (uint64_t)k;
+	}
+	return 0;
+}
 
 static void *writer(void *arg)
 {
@@ -42,7 +86,9 @@ static void *writer(void *arg)
 		fd = aw->fd[i];
 		aw->busy = true;
 		pthread_mutex_unlock(&aw->mu);
-		while (off < aw->len[i]) {
+		if (aw->rin[i] >= 0)
+			failed = copy_range(aw->rin[i], aw->roff[i], fd, aw->rlen[i], aw->buf[i]);
+		while (aw->rin[i] < 0 && off < aw->len[i]) {
 			ssize_t k = write(fd, aw->buf[i] + off, aw->len[i] - off);
 
 			if (k < 0 && errno == EINTR)
@@ -57,6 +103,7 @@ static void *writer(void *arg)
 		if (failed && !aw->err)
 			aw->err = failed;
 		aw->len[i] = 0;
+		aw->rin[i] = -1;
 		aw->head = (aw->head + 1) % AW_BUFS;
 		aw->count--;
 		aw->busy = false;
@@ -82,6 +129,8 @@ int aw_new(struct awriter **out, struct strata_err *e)
 			return err_nomem(e, "writer buffers");
 		}
 	aw->cur_fd = -1;
+	for (i = 0; i < AW_BUFS; i++)
+		aw->rin[i] = -1;
 	pthread_mutex_init(&aw->mu, NULL);
 	pthread_cond_init(&aw->cv, NULL);
 	if (pthread_create(&aw->tid, NULL, writer, aw)) {
@@ -140,6 +189,21 @@ int aw_write(struct awriter *aw, const void *p, size_t n, struct strata_err *e)
 		if (aw->len[aw->fill] == AW_BUF_SIZE)
 			submit(aw);
 	}
+	return 0;
+}
+
+int aw_copy_range(struct awriter *aw, int in_fd, uint64_t in_off, uint64_t len, struct strata_err *e)
+{
+	int r;
+
+	if ((r = check(aw, e)) < 0)
+		return r;
+	if (aw->len[aw->fill])
+		submit(aw);
+	aw->rin[aw->fill] = in_fd;
+	aw->roff[aw->fill] = in_off;
+	aw->rlen[aw->fill] = len;
+	submit(aw);
 	return 0;
 }
 

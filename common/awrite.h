@@ -12,6 +12,7 @@
 #define STRATA_AWRITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "err.h"
 
 #define AW_BUFS 4
@@ -24,6 +25,9 @@ int aw_new(struct awriter **out, struct strata_err *e);
 int aw_set_fd(struct awriter *aw, int fd, const char *what, struct strata_err *e);
 int aw_write(struct awriter *aw, const void *p, size_t n, struct strata_err *e);
 int aw_flush(struct awriter *aw, struct strata_err *e);
+/* Queue a copy of len bytes of in_fd at in_off (copy_file_range: in the
+ * kernel, no copy through user space; falls back to pread/write). */
+int aw_copy_range(struct awriter *aw, int in_fd, uint64_t in_off, uint64_t len, struct strata_err *e);
 void aw_free(struct awriter *aw);
 
 #endif

@@ -66,7 +66,8 @@ static int enc_out(void *ctx, const uint8_t *p, size_t n, struct strata_err *e)
 	return sink_blob_write(((struct wblob *)ctx)->b, p, n, e);
 }
 
-static int wopen(void *ctx, struct member *m, stream_tee_fn *fn, void **fctx, struct strata_err *e)
+static int wopen(void *ctx, struct member *m, int src_fd, uint64_t src_off, stream_tee_fn *fn, void **fctx,
+		 struct strata_err *e)
 {
 	struct conv *c = ctx;
 	struct wblob *w = calloc(1, sizeof(*w));
@@ -100,8 +101,19 @@ static int wopen(void *ctx, struct member *m, stream_tee_fn *fn, void **fctx, st
 			return r;
 		}
 	}
-	*fn = wblob_write;
 	*fctx = w;
+	*fn = wblob_write;
+	/* Stored bytes of a plain file: let the kernel copy them while the scan hashes. */
+	if (c->last == BLOB_STORED && src_fd >= 0) {
+		if ((r = sink_blob_copy(w->b, src_fd, src_off, m->size, e)) < 0) {
+			sink_blob_abort(w->b);
+			free(w);
+			*fctx = NULL;
+			return r;
+		}
+		if (r == 1)
+			*fn = NULL;
+	}
 	return 0;
 }
 

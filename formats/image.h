@@ -105,8 +105,11 @@ enum blob_action { BLOB_SKIP, BLOB_STORED, BLOB_DECODED };
 struct blob_writer {
 	void *ctx;
 	enum blob_action (*plan)(void *ctx, const struct member *m, bool is_tar);
-	/* Start writing m; bytes then go to *fn(*fctx, ...). */
-	int (*open)(void *ctx, struct member *m, stream_tee_fn *fn, void **fctx, struct strata_err *e);
+	/* Start writing m; bytes then go to *fn(*fctx, ...).  When the stored
+	 * bytes sit in a plain file (src_fd >= 0, at src_off), the writer may
+	 * copy them from there itself (in the kernel) and leave *fn NULL. */
+	int (*open)(void *ctx, struct member *m, int src_fd, uint64_t src_off, stream_tee_fn *fn, void **fctx,
+		    struct strata_err *e);
 	/* All bytes passed (ok) or the blob failed (!ok): finish or discard; fills m->out_*. */
 	int (*close)(void *ctx, struct member *m, void *fctx, bool ok, struct strata_err *e);
 };

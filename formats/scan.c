@@ -111,8 +111,8 @@ static int walk_tar(struct member *m, struct stream *in, const struct layer_hook
  * compression, broken layer tar) are recorded on the member; only an error
  * reading `in` itself (the outer archive) is returned.
  */
-static int blob_chain(struct source *s, struct member *m, struct stream *in, const struct load_opts *o,
-		      struct diag *d, struct strata_err *e)
+static int blob_chain(struct source *s, struct member *m, struct stream *in, int src_fd, uint64_t src_off,
+		      const struct load_opts *o, struct diag *d, struct strata_err *e)
 {
 	struct stream *tap = NULL, *dec = NULL, *tap2 = NULL, *out;
 	enum digest_alg alg = !strncmp(m->name, "blobs/sha512/", 13) ? DIGEST_SHA512 : DIGEST_SHA256;
@@ -177,13 +177,15 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, con
 					    m->name, JSON_MAX_DOC);
 				goto out;
 			}
-			if ((r = o->writer->open(o->writer->ctx, m, &fn, &wctx, e)) < 0)
+			fn = NULL;
+			if ((r = o->writer->open(o->writer->ctx, m, src == tap ? src_fd : -1, src_off, &fn, &wctx, e)) < 0)
 				goto out;
 			writing = true;
 			/* what already went past, then everything after it */
-			if (held->len && (r = fn(wctx, (const uint8_t *)held->data, held->len, e)) < 0)
+			if (fn && held->len && (r = fn(wctx, (const uint8_t *)held->data, held->len, e)) < 0)
 				goto out;
-			stream_tap_tee(src, fn, wctx);
+			if (fn)
+				stream_tap_tee(src, fn, wctx);
 			keep = false;
 		}
 	}
@@ -260,8 +262,8 @@ static enum member_kind kind_of(enum tar_type t)
 }
 
 /* One member of the outer tar, in archive mode. */
-static int tar_member(struct source *s, struct tar *t, const struct tar_entry *ent, const struct load_opts *o,
-		      struct diag *d, struct strata_err *e)
+static int tar_member(struct source *s, struct tar *t, const struct tar_entry *ent, int plain_fd,
+		      const struct load_opts *o, struct diag *d, struct strata_err *e)
 {
 	char *name = path_clean(ent->path);
 	struct member *m, *old;
@@ -294,8 +296,10 @@ static int tar_member(struct source *s, struct tar *t, const struct tar_entry *e
 		r = err_nomem(e, "link");
 		goto out;
 	}
+	/* with a plain (seekable, uncompressed) outer tar, the data's offset in
+	 * the file is where the reader stands now */
 	if (m->kind == MEM_FILE)
-		r = blob_chain(s, m, tar_data(t), o, d, e);
+		r = blob_chain(s, m, tar_data(t), plain_fd, plain_fd >= 0 ? tar_offset(t) : 0, o, d, e);
 out:
 	free(name);
 	return r;
@@ -314,6 +318,7 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 	struct strata_err we = STRATA_ERR_INIT;
 	uint64_t members = 0, max = o->max_members ? o->max_members : DEFAULT_MAX_MEMBERS;
 	enum blob_action act = BLOB_SKIP;
+	int plain_fd = -1;
 	stream_tee_fn wfn = NULL;
 	void *wctx = NULL;
 	bool writing = false;
@@ -348,7 +353,7 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 		rm->comp = compression_sniff(pk, npk);
 		act = o->writer->plan(o->writer->ctx, rm, true);
 		if (act != BLOB_SKIP) {
-			if ((r = o->writer->open(o->writer->ctx, rm, &wfn, &wctx, e)) < 0)
+			if ((r = o->writer->open(o->writer->ctx, rm, -1, 0, &wfn, &wctx, e)) < 0)
 				goto out;
 			writing = true;
 			if (act == BLOB_STORED)
@@ -375,6 +380,12 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 	}
 	if ((r = tar_open(&t, top, NULL, e)) < 0)
 		goto out;
+	{
+		struct stat st;
+
+		plain_fd = s->outer == COMP_NONE && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+				   lseek(fd, 0, SEEK_CUR) >= 0 ? fd : -1;
+	}
 	while ((r = tar_next(t, &ent, e)) == 1) {
 		if (++members > max) {
 			r = err_set(e, STRATA_EFORMAT, "too many members (over %llu)", (unsigned long long)max);
@@ -406,7 +417,7 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 				walk = NULL;
 			}
 		}
-		if (mode != MODE_ROOTFS && (r = tar_member(s, t, ent, o, d, e)) < 0)
+		if (mode != MODE_ROOTFS && (r = tar_member(s, t, ent, plain_fd, o, d, e)) < 0)
 			goto out;
 	}
 	if (r < 0) {
@@ -537,7 +548,7 @@ static int scan_dir_rec(struct source *s, const char *root, const char *rel, int
 				} else {
 					if (o->progress)
 						stream_fd_progress(fs, o->progress, o->progress_ctx, s->dir_bytes);
-					r = blob_chain(s, m, fs, o, d, e);
+					r = blob_chain(s, m, fs, fd, 0, o, d, e);
 					s->dir_bytes += m->size;
 				}
 				stream_free(fs);

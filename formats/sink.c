@@ -350,6 +350,20 @@ int sink_blob_write(struct sink_blob *b, const void *p, size_t n, struct strata_
 	return r;
 }
 
+int sink_blob_copy(struct sink_blob *b, int fd, uint64_t off, uint64_t len, struct strata_err *e)
+{
+	int r;
+
+	if (b->s->to_stdout || b->discard)
+		return 0;
+	if ((r = aw_copy_range(b->s->aw, fd, off, len, e)) < 0)
+		return r;
+	b->n += len;
+	if (!b->s->is_dir)
+		b->s->off += len;
+	return 1;
+}
+
 static int copy_spool(struct sink *s, struct sink_blob *b, struct strata_err *e)
 {
 	char *buf = malloc(COPY_BUF);

@@ -48,6 +48,10 @@ const char *sink_existing_index(const struct sink *s, size_t *len);
 int sink_blob_begin(struct sink *s, struct sink_blob **b, const char *expect_digest, int64_t expect_size, bool hash,
 		    struct strata_err *e);
 int sink_blob_write(struct sink_blob *b, const void *p, size_t n, struct strata_err *e);
+/* The blob's bytes are len bytes of the plain file fd at off: copied in the
+ * kernel on the writer thread.  Returns 1 when done so, 0 when this sink
+ * cannot (stdout): then write the bytes with sink_blob_write(). */
+int sink_blob_copy(struct sink_blob *b, int fd, uint64_t off, uint64_t len, struct strata_err *e);
 /* Name it by its digest and store it; fails if an expected digest or size
  * differs.  known: the digest when the sink was told not to hash, else NULL.
  * The digest is returned in digest. */
