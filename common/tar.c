@@ -133,12 +133,18 @@ bool tar_block_is_header(const uint8_t b[BLOCK])
 		want = want * 8 + (unsigned long)(b[i] - '0');
 	if (!digits)
 		return false;
+	/* Sum the whole block in a plain loop (vectorised), then count the
+	 * checksum field as eight spaces, as the format says. */
 	for (i = 0; i < BLOCK; i++) {
-		unsigned char c = (i >= 148 && i < 156) ? ' ' : b[i];
-
-		sum += c;
-		ssum += (signed char)c;
+		sum += b[i];
+		ssum += (signed char)b[i];
 	}
+	for (i = 148; i < 156; i++) {
+		sum -= b[i];
+		ssum -= (signed char)b[i];
+	}
+	sum += 8 * ' ';
+	ssum += 8 * ' ';
 	/* Some old writers summed signed chars; accept both as libarchive does. */
 	return sum == want || (unsigned long)ssum == want;
 }
