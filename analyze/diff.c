@@ -10,17 +10,48 @@
 /* The final filesystem: path -> entry (NULL once deleted), and the package sets. */
 struct view {
 	struct strmap files;
+	struct strmap parents;  /* directory prefixes that ever had an entry under them */
 	const struct pkgdb *dpkg, *apk;
 };
 
-static void unset_under(struct strmap *m, const char *dir, bool self)
+/* Remember the directories above path (so deleting a leaf needs no scan). */
+static int note_parents(struct view *v, const char *path, struct strata_err *e)
 {
+	char buf[4096];
+	size_t n = strlen(path), i;
+
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, path, n + 1);
+	for (i = n; i > 0; i--) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		if (strmap_get(&v->parents, buf))
+			break;
+		if (strmap_put(&v->parents, buf, (void *)1, e) < 0)
+			return -e->code;
+	}
+	if (!strmap_get(&v->parents, "") && strmap_put(&v->parents, "", (void *)1, e) < 0)
+		return -e->code;
+	return 0;
+}
+
+/* Delete dir (with self) and everything under it from the view. */
+static void unset_under(struct view *v, const char *dir, bool self)
+{
+	struct strmap *m = &v->files;
+	struct strata_err ignore = STRATA_ERR_INIT;
 	size_t dl = strlen(dir), i;
 
+	if (self && strmap_get(m, dir))
+		strmap_put(m, dir, NULL, &ignore);  /* replaces: cannot fail */
+	if (dl < 4096 && !strmap_get(&v->parents, dir))
+		return;  /* nothing was ever under it */
 	for (i = 0; i < m->len; i++) {
 		const char *p = m->items[i].key;
 
-		if ((self && !strcmp(p, dir)) || (dl == 0 ? *p != '\0' : !strncmp(p, dir, dl) && p[dl] == '/'))
+		if (dl == 0 ? *p != '\0' : !strncmp(p, dir, dl) && p[dl] == '/')
 			m->items[i].val = NULL;
 	}
 }
@@ -39,10 +70,10 @@ static int build_view(const struct image *im, struct view *v, struct strata_err 
 			const struct fentry *f = &lf->v[i];
 
 			if (f->flags & FE_WHITEOUT)
-				unset_under(&v->files, f->path, true);
+				unset_under(v, f->path, true);
 			else if (f->flags & FE_OPAQUE)
-				unset_under(&v->files, f->path, false);
-			else if (strmap_put(&v->files, f->path, (void *)f, e) < 0)
+				unset_under(v, f->path, false);
+			else if (strmap_put(&v->files, f->path, (void *)f, e) < 0 || note_parents(v, f->path, e) < 0)
 				return -e->code;
 		}
 		if (lf->has_dpkg)
@@ -177,6 +208,8 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 out:
 	strmap_release(&va.files);
 	strmap_release(&vb.files);
+	strmap_release(&va.parents);
+	strmap_release(&vb.parents);
 	return r;
 }
 
