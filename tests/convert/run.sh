@@ -688,7 +688,7 @@ term_test() {
 	elif ! no_tmp "$A"; then nok "$what" "exit $rc; temp files left: $TMPS"
 	else ok "$what (exit $rc: $(head -n1 "$W/log/term.err" | cut -c1-120))"; fi
 }
-term_test "big.tar -> oci:NEWDIR (--keep)" 0.25 "$A/big.oci" - --keep "$A/big.tar" "oci:$A/big.oci"
+term_test "big.tar -> oci:NEWDIR (--keep)" 0.08 "$A/big.oci" - --keep "$A/big.tar" "oci:$A/big.oci"
 term_test "big.tar -> docker-archive:FILE (--gzip)" 0.5 "$A/big-gz.tar" - --gzip "$A/big.tar" "docker-archive:$A/big-gz.tar"
 term_test "cat big.tar | strata convert - oci-archive:FILE" 0.25 "$A/big-stdin.tar" "$A/big.tar" - "oci-archive:$A/big-stdin.tar"
 # into the existing layout: nothing may change
