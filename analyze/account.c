@@ -146,30 +146,6 @@ static bool under(const char *path, const char *dir, size_t dl)
  * bytes deleted; each is charged as wasted to the layer that wrote it, and
  * with per_path each deleted path is also an occurrence (opaque dirs).
  */
-/* Remember that the directories above `path` have something under them, so
- * that deleting a path with nothing under it needs no scan of the view. */
-static int note_parents(struct acct *a, const char *path, struct strata_err *e)
-{
-	char buf[4096];
-	size_t n = strlen(path), i;
-
-	if (n >= sizeof(buf))
-		return 0;  /* longer than PATH_MAX: a scan will find it */
-	memcpy(buf, path, n + 1);
-	for (i = n; i > 0; i--) {
-		if (buf[i] != '/')
-			continue;
-		buf[i] = '\0';
-		if (strmap_get(&a->parents, buf))
-			break;  /* and so are all above it */
-		if (strmap_put(&a->parents, buf, (void *)1, e) < 0)
-			return -e->code;
-	}
-	if (!strmap_get(&a->parents, "") && strmap_put(&a->parents, "", (void *)1, e) < 0)
-		return -e->code;
-	return 0;
-}
-
 static uint64_t delete_paths(struct acct *a, const char *path, bool self, int below, bool per_path, uint64_t *count,
 			     struct strata_err *e)
 {
@@ -294,7 +270,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 				continue;
 			}
 			n = strmap_get(&a.merged, f->path);
-			if ((rc = note_parents(&a, f->path, e)) < 0)
+			if ((rc = note_parents(&a.parents, f->path, e)) < 0)
 				break;
 			if (f->type == TAR_DIR) {
 				if (!n) {

@@ -14,29 +14,6 @@ struct view {
 	const struct pkgdb *dpkg, *apk;
 };
 
-/* Remember the directories above path (so deleting a leaf needs no scan). */
-static int note_parents(struct view *v, const char *path, struct strata_err *e)
-{
-	char buf[4096];
-	size_t n = strlen(path), i;
-
-	if (n >= sizeof(buf))
-		return 0;
-	memcpy(buf, path, n + 1);
-	for (i = n; i > 0; i--) {
-		if (buf[i] != '/')
-			continue;
-		buf[i] = '\0';
-		if (strmap_get(&v->parents, buf))
-			break;
-		if (strmap_put(&v->parents, buf, (void *)1, e) < 0)
-			return -e->code;
-	}
-	if (!strmap_get(&v->parents, "") && strmap_put(&v->parents, "", (void *)1, e) < 0)
-		return -e->code;
-	return 0;
-}
-
 /* Delete dir (with self) and everything under it from the view. */
 static void unset_under(struct view *v, const char *dir, bool self)
 {
@@ -73,7 +50,7 @@ static int build_view(const struct image *im, struct view *v, struct strata_err 
 				unset_under(v, f->path, true);
 			else if (f->flags & FE_OPAQUE)
 				unset_under(v, f->path, false);
-			else if (strmap_put(&v->files, f->path, (void *)f, e) < 0 || note_parents(v, f->path, e) < 0)
+			else if (strmap_put(&v->files, f->path, (void *)f, e) < 0 || note_parents(&v->parents, f->path, e) < 0)
 				return -e->code;
 		}
 		if (lf->has_dpkg)

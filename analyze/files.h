@@ -67,6 +67,11 @@ int pkgdb_delta(const char *db, const struct pkgdb *a, const struct pkgdb *b, st
 		struct strata_err *e);
 
 void layer_files_free(struct layer_files *lf);
+
+struct strmap;
+/* Add every directory above path ("a/b/c" -> "a/b", "a", "") to parents,
+ * so that deleting a path nothing was ever under needs no scan. */
+int note_parents(struct strmap *parents, const char *path, struct strata_err *e);
 int pkgdb_parse(struct pkgdb *db, enum pkgdb_kind kind, const char *text, size_t n, struct strata_err *e);
 const struct package *pkgdb_find(const struct pkgdb *db, const char *name);
 void pkgdb_release(struct pkgdb *db);

@@ -1,5 +1,6 @@
 /*
- * pkg.c - package databases found in layers: dpkg's var/lib/dpkg/status (and
+ * pkg.c - package databases found in layers (and, at the end, the directory-
+ * prefix index used when deleting paths): dpkg's var/lib/dpkg/status (and
  * distroless status.d/ fragments), apk's lib/apk/db/installed.  Only packages
  * that are installed count (dpkg "Status: install ok installed"; a package
  * left as config-files is not installed).
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "analyze/files.h"
+#include "common/strmap.h"
 
 static int add(struct pkgdb *db, const char *name, size_t nl, const char *ver, size_t vl, struct strata_err *e)
 {
@@ -157,4 +159,26 @@ void layer_files_free(struct layer_files *lf)
 	pkgdb_release(&lf->apk);
 	pkgdb_release(&lf->dpkg_d);
 	free(lf);
+}
+
+int note_parents(struct strmap *parents, const char *path, struct strata_err *e)
+{
+	char buf[4096];
+	size_t n = strlen(path), i;
+
+	if (n >= sizeof(buf))
+		return 0;  /* longer than PATH_MAX: callers scan for such paths */
+	memcpy(buf, path, n + 1);
+	for (i = n; i > 0; i--) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		if (strmap_get(parents, buf))
+			break;  /* and so are all above it */
+		if (strmap_put(parents, buf, (void *)1, e) < 0)
+			return -e->code;
+	}
+	if (!strmap_get(parents, "") && strmap_put(parents, "", (void *)1, e) < 0)
+		return -e->code;
+	return 0;
 }

@@ -33,6 +33,9 @@ int cli_fail(const char *src, const struct strata_err *e);
 void cli_print_problems(const char *src, const struct diag *d);
 /* Usage error for a command: message + hint, returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Commands whose only option is --json: parse it and check there are exactly
+ * nargs operands (left at argv[optind...]).  0, or the usage exit code. */
+int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json);
 /* "1.5 MiB" */
 const char *human_size(uint64_t n, char buf[32]);
 /* Handle --help inside a command: prints its help, returns true. */

@@ -39,25 +39,17 @@ static int open_one(const char *src, struct source **s, const struct image **im,
 
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag da = DIAG_INIT, db = DIAG_INIT;
 	struct source *sa = NULL, *sb = NULL;
 	const struct image *ia = NULL, *ib = NULL;
 	struct image_diff d = { 0 };
 	struct buf out = BUF_INIT(1u << 30);
-	bool json = false;
-	int c, r;
+	bool json;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else
-			return cli_usage("diff", "bad option");
-	}
-	if (argc - optind != 2)
-		return cli_usage("diff", "needs SRC_A and SRC_B");
+	if ((r = cli_json_args("diff", argc, argv, 2, &json)) != 0)
+		return r;
 	cli_catch_signals();
 	r = open_one(argv[optind], &sa, &ia, &da, &e);
 	cli_print_problems(argv[optind], &da);

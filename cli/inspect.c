@@ -7,23 +7,15 @@
 
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	struct load_opts lo = { 0 };
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
 	struct source *s;
-	bool json = false;
-	int c, r;
+	bool json;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else
-			return cli_usage("inspect", "bad option");
-	}
-	if (argc - optind != 1)
-		return cli_usage("inspect", "needs exactly one SRC");
+	if ((r = cli_json_args("inspect", argc, argv, 1, &json)) != 0)
+		return r;
 	if (source_open(&s, argv[optind], &lo, &d, &e) < 0) {
 		cli_print_problems(argv[optind], &d);
 		diag_release(&d);

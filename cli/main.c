@@ -2,6 +2,7 @@
  * main.c - strata's command line: the command table, help, exit codes.
  * This directory is the only place that prints or exits.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,23 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nusage: strata %s\nTry 'strata %s --help'.\n", find(cmd) ? find(cmd)->usage : cmd, cmd);
 	return STRATA_EUSAGE;
+}
+
+int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	int c;
+
+	*json = false;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage(cmd, "bad option");
+		*json = true;
+	}
+	if (argc - optind != nargs)
+		return cli_usage(cmd, nargs == 1 ? "needs exactly one SRC" : "needs SRC_A and SRC_B");
+	return 0;
 }
 
 int cli_fail(const char *src, const struct strata_err *e)

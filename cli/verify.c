@@ -22,7 +22,6 @@ static void count(const struct source *s, size_t *layers, size_t *blobs)
 
 int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
 	struct layer_hooks hooks;
@@ -31,19 +30,12 @@ int cmd_verify(int argc, char **argv)
 	struct source *s;
 	struct progress pg;
 	size_t layers, blobs;
-	bool json = false;
+	bool json;
 	const char *src;
-	int c, r;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else
-			return cli_usage("verify", "bad option");
-	}
-	if (argc - optind != 1)
-		return cli_usage("verify", "needs exactly one SRC");
+	if ((r = cli_json_args("verify", argc, argv, 1, &json)) != 0)
+		return r;
 	src = argv[optind];
 	walker_init(&w, &d);
 	walker_hooks(&w, &hooks);
