@@ -14,11 +14,11 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -DSTRATA_VERSION=
 LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
 
 BUILD ?= build
-COMMON := err buf digest stream decode encode tar strmap fsutil diag awrite
+COMMON := err buf digest stream decode encode tar tarw strmap fsutil diag awrite
 FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry sink target
 ANALYZE := walk pkg account render html diff
-CONVERT := convert import
-CLI := main report progress inspect verify convert analyze diff
+CONVERT := convert import merge layers flatten unpack squash
+CLI := main report progress inspect verify convert flatten analyze diff
 
 LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)
 CLI_SRC := $(CLI:%=cli/%.c)

@@ -22,6 +22,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_flatten(int argc, char **argv);
+int cmd_unpack(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 /* SIGINT/SIGTERM set strata_cancel (see common/cancel.h); SIGPIPE ignored. */
@@ -36,6 +38,8 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Commands whose only option is --json: parse it and check there are exactly
  * nargs operands (left at argv[optind...]).  0, or the usage exit code. */
 int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json);
+/* An optional integer option argument in [lo, hi] into *out (NULL arg: *out unchanged); -1 when bad. */
+int cli_int_arg(const char *arg, int lo, int hi, int *out);
 /* "1.5 MiB" */
 const char *human_size(uint64_t n, char buf[32]);
 /* Handle --help inside a command: prints its help, returns true. */

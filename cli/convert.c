@@ -43,8 +43,6 @@ struct layer_opts {
 	bool sync;
 };
 
-static int level_arg(const char *arg, int lo, int hi, int *out);
-
 /* 1: handled; 0: not one of these; <0: usage error (printed, exit 2). */
 static int layer_option(const char *cmd, int c, const char *arg, struct layer_opts *lo)
 {
@@ -63,16 +61,16 @@ static int layer_option(const char *cmd, int c, const char *arg, struct layer_op
 	case O_DECOMP: lo->layers = LAYERS_DECOMPRESS; break;
 	case O_GZIP:
 		lo->layers = LAYERS_GZIP;
-		if (level_arg(arg, 1, 9, &lo->level) < 0)
+		if (cli_int_arg(arg, 1, 9, &lo->level) < 0)
 			return -cli_usage(cmd, "--gzip=LEVEL takes 1 to 9");
 		break;
 	case O_ZSTD:
 		lo->layers = LAYERS_ZSTD;
-		if (level_arg(arg, 1, 19, &lo->level) < 0)
+		if (cli_int_arg(arg, 1, 19, &lo->level) < 0)
 			return -cli_usage(cmd, "--zstd=LEVEL takes 1 to 19");
 		break;
 	case O_THREADS:
-		if (level_arg(arg, 1, 64, &lo->threads) < 0)
+		if (cli_int_arg(arg, 1, 64, &lo->threads) < 0)
 			return -cli_usage(cmd, "--threads takes 1 to 64");
 		return 1;
 	case O_SYNC:
@@ -86,28 +84,16 @@ static int layer_option(const char *cmd, int c, const char *arg, struct layer_op
 	return 1;
 }
 
-static int level_arg(const char *arg, int lo, int hi, int *out)
-{
-	char *end;
-	long v;
-
-	if (!arg)
-		return 0;
-	v = strtol(arg, &end, 10);
-	if (*end || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 int cmd_convert(int argc, char **argv)
 {
-	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM };
+	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH };
 	static const struct option opts[] = {
 		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
 		{ "tag", required_argument, NULL, O_TAG },
 		{ "platform", required_argument, NULL, O_PLATFORM },
+		{ "image", required_argument, NULL, O_IMAGE },
+		{ "squash", no_argument, NULL, O_SQUASH },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct convert_opts o = { 0 };
@@ -136,6 +122,8 @@ int cmd_convert(int argc, char **argv)
 			tags[o.ntags++] = optarg;
 			break;
 		case O_PLATFORM: o.platform = optarg; break;
+		case O_IMAGE: o.image = optarg; break;
+		case O_SQUASH: o.squash = true; break;
 		default: return cli_usage("convert", "bad option");
 		}
 	}

@@ -88,7 +88,44 @@ static const struct command commands[] = {
 	  "  --sync             fsync the output before renaming it (durable, not only atomic)\n"
 	  "  --preserve-digests refuse any conversion that would change a digest\n"
 	  "  --tag REF          name the image REF (NAME:TAG, or a bare TAG for OCI); repeatable\n"
-	  "  --platform P       os/arch[/variant]: keep only that platform of an index\n" },
+	  "  --platform P       os/arch[/variant]: keep only that platform of an index\n"
+	  "  --image REF        keep only this image of SRC: @N, NAME:TAG or TAG\n"
+	  "  --squash           one image (pick it with --image or --platform) with its layers\n"
+	  "                     merged into one, as flatten writes it (gzip unless --zstd or\n"
+	  "                     --decompress); diff_ids and history updated\n" },
+	{ "flatten", cmd_flatten, "flatten SRC DST [options]",
+	  "the merged root filesystem of an image as one tar (.gz, .zst, .xz)",
+	  "Writes the filesystem a container of SRC's image would see (overlay's\n"
+	  "merged view) as one tar: whiteouts and opaque directories applied,\n"
+	  "hardlinks kept valid, mode, owner, times and xattrs (security.capability\n"
+	  "too) kept.  SRC is verified first; then each layer is read once more, top\n"
+	  "layer first, so entries come in that order and nothing is extracted to disk.\n"
+	  "Absolute or escaping names, writes through symlinks, escaping whiteouts and\n"
+	  "hardlinks outside the root stop the run.  DST is a file (written under a\n"
+	  "temp name, renamed when complete) or - for stdout; its name chooses the\n"
+	  "compression (.tar.gz/.tgz, .tar.zst, .tar.xz), or say it:\n"
+	  "\n"
+	  "  --image REF        the image to flatten when SRC holds several: @N, NAME:TAG or TAG\n"
+	  "  --platform P       os/arch[/variant]: the platform to flatten from an index\n"
+	  "  --gzip[=LEVEL]     gzip the output (reproducible, parallel; default level 3)\n"
+	  "  --zstd[=LEVEL]     zstd the output\n"
+	  "  --xz[=LEVEL]       xz the output (single-threaded, slow; default level 6)\n"
+	  "  --no-compress      a plain tar, whatever DST's name\n"
+	  "  --threads N        gzip threads (default: all cores); output is identical for any N\n"
+	  "  --sync             fsync the output before renaming it\n" },
+	{ "unpack", cmd_unpack, "unpack SRC DIR [options]",
+	  "extract the merged root filesystem into a directory, safely",
+	  "Extracts the filesystem flatten would write into DIR, which must not exist\n"
+	  "or be empty; it is built beside DIR under a temp name and renamed when\n"
+	  "complete.  Nothing is written outside DIR: every parent directory is opened\n"
+	  "one component at a time without following symlinks, and the refusals of\n"
+	  "flatten apply.  Works without root: ownership is applied only when root,\n"
+	  "device nodes that cannot be created are skipped with a warning, and\n"
+	  "extended attributes that cannot be set are counted in one warning.\n"
+	  "\n"
+	  "  --image REF        the image to unpack when SRC holds several: @N, NAME:TAG or TAG\n"
+	  "  --platform P       os/arch[/variant]: the platform to unpack from an index\n"
+	  "  --no-same-owner    do not apply the owners of the image, even as root\n" },
 	{ "import", cmd_import, "import ROOTFS DST [options]",
 	  "a root filesystem tarball becomes a one-layer image",
 	  "Makes a one-layer image from ROOTFS (a tar, .tar.gz, .tar.xz or .tar.zst; a\n"
@@ -226,6 +263,20 @@ void cli_print_problems(const char *src, const struct diag *d)
 	}
 	if (d->dropped)
 		fprintf(stderr, "strata: warning: %s: %zu more problems not recorded\n", src, d->dropped);
+}
+
+int cli_int_arg(const char *arg, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	if (!arg)
+		return 0;
+	v = strtol(arg, &end, 10);
+	if (!*arg || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
 }
 
 const char *human_size(uint64_t n, char buf[32])

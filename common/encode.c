@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <lzma.h>
 #include <zstd.h>
 
 #define GZ_BLOCK (128 * 1024)
@@ -46,6 +47,9 @@ struct encoder {
 	size_t next_run;       /* next queued slot for workers, in order */
 	/* zstd */
 	ZSTD_CCtx *zc;
+	/* xz */
+	lzma_stream xz;
+	bool xz_on;
 	uint8_t *zbuf;
 	size_t zbuf_size;
 };
@@ -358,6 +362,26 @@ static int gz_finish(struct encoder *enc, struct strata_err *e)
 	return emit(enc, t, 8, e);
 }
 
+static int xz_push(struct encoder *enc, const uint8_t *p, size_t n, lzma_action act, struct strata_err *e)
+{
+	lzma_ret lr;
+	int r;
+
+	enc->xz.next_in = p;
+	enc->xz.avail_in = n;
+	do {
+		enc->xz.next_out = enc->zbuf;
+		enc->xz.avail_out = enc->zbuf_size;
+		lr = lzma_code(&enc->xz, act);
+		if (lr != LZMA_OK && lr != LZMA_STREAM_END)
+			return err_set(e, STRATA_EIO, "xz: encoder error %d", (int)lr);
+		if (enc->zbuf_size - enc->xz.avail_out &&
+		    (r = enc->out(enc->ctx, enc->zbuf, enc->zbuf_size - enc->xz.avail_out, e)) < 0)
+			return r;
+	} while (act == LZMA_FINISH ? lr != LZMA_STREAM_END : enc->xz.avail_in > 0);
+	return 0;
+}
+
 static int zstd_push(struct encoder *enc, const uint8_t *p, size_t n, ZSTD_EndDirective mode, struct strata_err *e)
 {
 	ZSTD_inBuffer in = { p, n, 0 };
@@ -400,6 +424,19 @@ int encoder_new(struct encoder **out, enum compression kind, int level, int thre
 		*out = enc;
 		return 0;
 	}
+	if (kind == COMP_XZ) {
+		/* single-threaded .xz with a CRC64 check, as xz(1) writes by default */
+		enc->zbuf_size = 1u << 16;
+		enc->xz = (lzma_stream)LZMA_STREAM_INIT;
+		if (!(enc->zbuf = malloc(enc->zbuf_size)) ||
+		    lzma_easy_encoder(&enc->xz, (uint32_t)(level < 0 ? 0 : level > 9 ? 9 : level), LZMA_CHECK_CRC64) != LZMA_OK) {
+			encoder_free(enc);
+			return err_nomem(e, "xz encoder");
+		}
+		enc->xz_on = true;
+		*out = enc;
+		return 0;
+	}
 	if (kind != COMP_GZIP) {
 		free(enc);
 		return err_set(e, STRATA_EUSAGE, "cannot encode %s", compression_name(kind));
@@ -437,6 +474,8 @@ int encoder_write(struct encoder *enc, const uint8_t *p, size_t n, struct strata
 {
 	if (enc->kind == COMP_ZSTD)
 		return zstd_push(enc, p, n, ZSTD_e_continue, e);
+	if (enc->kind == COMP_XZ)
+		return xz_push(enc, p, n, LZMA_RUN, e);
 	return gz_write(enc, p, n, e);
 }
 
@@ -444,6 +483,8 @@ int encoder_finish(struct encoder *enc, struct strata_err *e)
 {
 	if (enc->kind == COMP_ZSTD)
 		return zstd_push(enc, NULL, 0, ZSTD_e_end, e);
+	if (enc->kind == COMP_XZ)
+		return xz_push(enc, NULL, 0, LZMA_FINISH, e);
 	return gz_finish(enc, e);
 }
 
@@ -473,6 +514,8 @@ void encoder_free(struct encoder *enc)
 	free(enc->ring);
 	deflater_free(enc->inline_z);
 	ZSTD_freeCCtx(enc->zc);
+	if (enc->xz_on)
+		lzma_end(&enc->xz);
 	free(enc->zbuf);
 	free(enc);
 }

@@ -10,7 +10,7 @@
  * in parallel.  The header is fixed (no name, MTIME 0, OS 255) so the same
  * layer always gets the same digest.  Levels 1-3 use ISA-L's igzip, 4-9
  * zlib; blocks that do not compress are stored.  zstd is single-threaded
- * libzstd.
+ * libzstd; xz (for rootfs tarballs, never layers) is liblzma's easy encoder.
  *
  * Memory is bounded: at most 2 x threads blocks are in flight.
  */
@@ -27,7 +27,8 @@ typedef int (*encode_out_fn)(void *ctx, const uint8_t *p, size_t n, struct strat
 
 struct encoder;
 
-/* kind: COMP_GZIP (level 1-9; 1-3 igzip, 4-9 zlib) or COMP_ZSTD (level 1-19); threads >= 1 (gzip only). */
+/* kind: COMP_GZIP (level 1-9; 1-3 igzip, 4-9 zlib), COMP_ZSTD (level 1-19) or COMP_XZ
+ * (preset 0-9, single-threaded); threads >= 1 (gzip only). */
 int encoder_new(struct encoder **out, enum compression kind, int level, int threads, encode_out_fn fn, void *ctx,
 		struct strata_err *e);
 int encoder_write(struct encoder *enc, const uint8_t *p, size_t n, struct strata_err *e);

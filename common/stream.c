@@ -163,6 +163,8 @@ struct fd_stream {
 	stream_progress_fn progress;
 	void *pctx;
 	uint64_t done;
+	bool ranged;          /* pread from off, at most left bytes */
+	uint64_t off, left;
 };
 
 static int fd_next(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
@@ -173,10 +175,20 @@ static int fd_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 	do {
 		if (strata_cancel)
 			return err_set(e, STRATA_EIO, "interrupted");
-		k = read(f->fd, f->buf, f->size);
+		if (!f->ranged)
+			k = read(f->fd, f->buf, f->size);
+		else
+			k = pread(f->fd, f->buf, f->left < f->size ? (size_t)f->left : f->size, (off_t)f->off);
 	} while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return err_sys(e, errno, "read");
+	if (f->ranged) {
+		if (k == 0 && f->left)
+			return err_set(e, STRATA_EIO, "read: file ends %llu bytes early (changed while read?)",
+				       (unsigned long long)f->left);
+		f->off += (uint64_t)k;
+		f->left -= (uint64_t)k;
+	}
 	f->done += (uint64_t)k;
 	if (f->progress)
 		f->progress(f->pctx, f->done);
@@ -192,6 +204,15 @@ void stream_fd_progress(struct stream *s, stream_progress_fn fn, void *ctx, uint
 	f->progress = fn;
 	f->pctx = ctx;
 	f->done = base;
+}
+
+void stream_fd_range(struct stream *s, uint64_t off, uint64_t len)
+{
+	struct fd_stream *f = (struct fd_stream *)s;
+
+	f->ranged = true;
+	f->off = off;
+	f->left = len;
 }
 
 static void fd_free(struct stream *s)

@@ -64,6 +64,8 @@ void stream_free(struct stream *s);
 
 /* Sources.  fd: read(2) in blocks of bufsize; the fd is not closed. */
 struct stream *stream_fd_new(int fd, size_t bufsize, struct strata_err *e);
+/* Read only len bytes from offset off (pread; the fd's position is not used). */
+void stream_fd_range(struct stream *s, uint64_t off, uint64_t len);
 /* Report progress: fn(ctx, bytes read so far) after every read of an fd source. */
 typedef void (*stream_progress_fn)(void *ctx, uint64_t bytes);
 void stream_fd_progress(struct stream *s, stream_progress_fn fn, void *ctx, uint64_t base);

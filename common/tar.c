@@ -24,6 +24,11 @@ struct tar {
 	bool pax_sparse;
 	unsigned pax_xattrs;
 	bool pax_cap;
+	/* SCHILY.xattr records: "name\0value" pairs in xbuf, located by xoff */
+	struct buf xbuf;
+	struct { size_t name, value, len; } *xoff;
+	struct tar_xattr *xv;
+	size_t nx, ax;
 	uint64_t left;             /* data bytes of the current entry not yet consumed */
 	uint64_t pad, pad_want;    /* padding after the data */
 	uint64_t offset;           /* stream offset consumed so far */
@@ -74,6 +79,7 @@ int tar_open(struct tar **tp, struct stream *s, const struct tar_limits *lim, st
 	buf_init(&t->pax_link, t->lim.max_header);
 	buf_init(&t->gnu_path, t->lim.max_header);
 	buf_init(&t->gnu_link, t->lim.max_header);
+	buf_init(&t->xbuf, t->lim.max_header);
 	*tp = t;
 	return 0;
 }
@@ -90,6 +96,9 @@ void tar_free(struct tar *t)
 	buf_release(&t->pax_link);
 	buf_release(&t->gnu_path);
 	buf_release(&t->gnu_link);
+	buf_release(&t->xbuf);
+	free(t->xoff);
+	free(t->xv);
 	free(t);
 }
 
@@ -234,6 +243,38 @@ static int read_ext(struct tar *t, uint64_t size, struct buf *into, const char *
 	return 0;
 }
 
+/* Keep one SCHILY.xattr record (a later one of the same name replaces it). */
+static int add_xattr(struct tar *t, const char *name, size_t nlen, const char *val, size_t vlen,
+		     struct strata_err *e)
+{
+	static const char nul = '\0';
+	size_t i, at = t->xbuf.len;
+
+	if (memchr(name, '\0', nlen))
+		return err_set(e, STRATA_EFORMAT, "malformed pax xattr name");
+	for (i = 0; i < t->nx; i++)
+		if (t->xoff[i].value - t->xoff[i].name - 1 == nlen && !memcmp(t->xbuf.data + t->xoff[i].name, name, nlen))
+			break;
+	if (i == t->nx && t->nx == t->ax) {
+		size_t na = t->ax ? t->ax * 2 : 8;
+		void *p = realloc(t->xoff, na * sizeof(*t->xoff));
+
+		if (!p)
+			return err_nomem(e, "xattrs");
+		t->xoff = p;
+		t->ax = na;
+	}
+	if (buf_add(&t->xbuf, name, nlen, e) < 0 || buf_add(&t->xbuf, &nul, 1, e) < 0 ||
+	    buf_add(&t->xbuf, val, vlen, e) < 0 || buf_add(&t->xbuf, &nul, 1, e) < 0)
+		return -e->code;
+	t->xoff[i].name = at;
+	t->xoff[i].value = at + nlen + 1;
+	t->xoff[i].len = vlen;
+	if (i == t->nx)
+		t->nx++;
+	return 0;
+}
+
 static int parse_pax(struct tar *t, const struct buf *b, bool global, struct strata_err *e)
 {
 	const char *p = b->data ? b->data : "", *end = p + b->len;
@@ -300,6 +341,8 @@ static int parse_pax(struct tar *t, const struct buf *b, bool global, struct str
 			t->pax_xattrs++;
 			if (memmem(sp, klen, "security.capability", 19))
 				t->pax_cap = true;
+			if (sp[0] == 'S' && add_xattr(t, sp + 13, klen - 13, val, vlen, e) < 0)
+				return -e->code;
 		}
 #undef KEY
 	}
@@ -315,6 +358,8 @@ static void reset_pending(struct tar *t)
 	t->have_pax_size = t->pax_uid = t->pax_gid = t->pax_mtime = false;
 	t->pax_sparse = t->pax_cap = false;
 	t->pax_xattrs = 0;
+	buf_reset(&t->xbuf);
+	t->nx = 0;
 }
 
 static enum tar_type type_of(char f)
@@ -498,6 +543,21 @@ int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
 		ent->sparse = flag == 'S' || t->pax_sparse;
 		ent->nxattrs = t->pax_xattrs;
 		ent->has_capability = t->pax_cap;
+		if (t->nx) {
+			size_t i;
+			void *p = realloc(t->xv, t->nx * sizeof(*t->xv));
+
+			if (!p)
+				return err_nomem(e, "xattrs");
+			t->xv = p;
+			for (i = 0; i < t->nx; i++) {
+				t->xv[i].name = t->xbuf.data + t->xoff[i].name;
+				t->xv[i].value = t->xbuf.data + t->xoff[i].value;
+				t->xv[i].len = t->xoff[i].len;
+			}
+			ent->xattrs = t->xv;
+			ent->nxattr_v = (unsigned)t->nx;
+		}
 		/* Links, devices, dirs and fifos carry no data, whatever the size field says
 		 * (ustar); but a pax/GNU size on them would still be consumed by most readers.
 		 * Follow libarchive: hardlinks may carry data (pax "hardlink with data"). */

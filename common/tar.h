@@ -23,11 +23,19 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "buf.h"
 #include "err.h"
 #include "stream.h"
 
 enum tar_type {
 	TAR_FILE, TAR_HARDLINK, TAR_SYMLINK, TAR_CHAR, TAR_BLOCK, TAR_DIR, TAR_FIFO, TAR_OTHER
+};
+
+/* One extended attribute (pax SCHILY.xattr.NAME); the value is binary. */
+struct tar_xattr {
+	const char *name;
+	const char *value;
+	size_t len;
 };
 
 struct tar_entry {
@@ -44,6 +52,8 @@ struct tar_entry {
 	bool sparse;            /* GNU sparse member (cannot be reproduced byte for byte) */
 	unsigned nxattrs;       /* pax SCHILY.xattr.* / LIBARCHIVE.xattr.* records */
 	bool has_capability;    /* security.capability xattr present */
+	const struct tar_xattr *xattrs;  /* the SCHILY.xattr.* records, in header order */
+	unsigned nxattr_v;
 	uint64_t offset;        /* stream offset of the (first) header block */
 };
 
@@ -74,6 +84,32 @@ void tar_free(struct tar *t);
  * base-256 size past 8 GiB); uid/gid 0, mtime 0.  Fails when the name does not fit. */
 int tar_header_build(uint8_t blk[512], const char *name, char type, uint64_t size, uint32_t mode,
 		     struct strata_err *e);
+
+/*
+ * Writing.  tar_hdr_encode() appends the header block(s) of one entry to out:
+ * a plain ustar header when every field fits, else a pax 'x' header first
+ * (long path or link, large ids, sizes or times, xattrs), as Go's
+ * archive/tar does.  The caller writes the data and tar_padding() bytes of zeros.
+ */
+struct tar_hdr {
+	const char *path, *link;      /* link: "" unless a symlink or hardlink */
+	char typeflag;                /* '0' file, '1' hardlink, '2' symlink, '3' char, '4' block, '5' dir, '6' fifo */
+	uint64_t size;
+	uint32_t mode;
+	uint64_t uid, gid;
+	int64_t mtime;
+	const char *uname, *gname;    /* may be NULL */
+	uint32_t devmajor, devminor;
+	const struct tar_xattr *xattrs;
+	unsigned nxattrs;
+};
+
+int tar_hdr_encode(struct buf *out, const struct tar_hdr *h, struct strata_err *e);
+/* Zero bytes that follow `size` bytes of data to fill the last block. */
+static inline size_t tar_padding(uint64_t size)
+{
+	return (size_t)((512 - size % 512) % 512);
+}
 
 /* Does this 512-byte block look like a tar header (checksum valid)? */
 bool tar_block_is_header(const uint8_t blk[512]);

@@ -28,4 +28,12 @@ const char *conv_layer_mt(enum compression c);
 /* "name:tag" gives a full name and a ref.name; a bare "tag" only a ref.name. */
 int conv_add_user_tag(struct out_image *oi, const char *t, struct strata_err *e);
 
+/* The names an output image gets: --tag, the destination's NAME:TAG, else the source's. */
+int conv_image_names(const struct convert_opts *o, const char *dst_name, struct out_image *oi, struct strata_err *e);
+/* Write the documents of the target format (merging into an existing OCI
+ * layout's index.json) and finish the sink; on error it is aborted. */
+int conv_finish(struct conv *c, const struct out_set *set, struct strata_err *e);
+/* convert --squash: one image, its layers merged into one (squash.c). */
+int squash_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e);
+
 #endif

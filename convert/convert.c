@@ -257,7 +257,7 @@ int conv_add_user_tag(struct out_image *oi, const char *t, struct strata_err *e)
 	return add_name(oi, NULL, t, e);
 }
 
-static int image_names(const struct convert_opts *o, const char *dst_name, struct out_image *oi, struct strata_err *e)
+int conv_image_names(const struct convert_opts *o, const char *dst_name, struct out_image *oi, struct strata_err *e)
 {
 	const struct image *im = oi->src;
 	size_t i;
@@ -455,6 +455,28 @@ enum target_format conv_target(enum target_format fallback, const struct ref *r)
 	}
 }
 
+int conv_finish(struct conv *c, const struct out_set *set, struct strata_err *e)
+{
+	int r;
+
+	if (c->target == TARGET_DOCKER_ARCHIVE) {
+		r = target_write_docker(c->sink, set, e);
+	} else {
+		size_t old_len = 0;
+		const char *old = c->target == TARGET_OCI ? sink_existing_index(c->sink, &old_len) : NULL;
+
+		r = target_write_oci(c->sink, set, old, old_len, e);
+	}
+	if (r < 0) {
+		sink_abort(c->sink);
+		c->sink = NULL;
+		return r;
+	}
+	r = sink_finish(c->sink, e);
+	c->sink = NULL;
+	return r;
+}
+
 /* Is this digest a layer of an image before index `upto`? (shared layers count once) */
 static bool layer_seen(const struct out_set *set, size_t upto, const char *digest)
 {
@@ -480,6 +502,8 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	size_t i, n;
 	int r;
 
+	if (o->squash)
+		return squash_run(o, res, d, e);
 	memset(res, 0, sizeof(*res));
 	c.o = o;
 	c.layers = o->layers;
@@ -508,7 +532,7 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	lo.hooks = o->hooks;
 	lo.progress = o->progress;
 	lo.progress_ctx = o->progress_ctx;
-	if ((r = source_open(&s, o->src, &lo, d, e)) < 0)
+	if ((r = source_open(&s, o->src, &lo, d, e)) < 0 || (o->image && (r = source_select(s, o->image, e)) < 0))
 		goto fail;
 	res->format = s->format_name;
 	if (diag_count(d, SEV_ERROR)) {
@@ -531,7 +555,7 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 			continue;
 		set.v[set.len].src = im;
 		if ((r = build_image(&c, im, &set.v[set.len], d, e)) < 0 ||
-		    (r = image_names(o, dref.name, &set.v[set.len], e)) < 0) {
+		    (r = conv_image_names(o, dref.name, &set.v[set.len], e)) < 0) {
 			set.len++;
 			goto fail;
 		}
@@ -563,21 +587,10 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 			r = err_set(e, STRATA_EUSAGE, "--tag names one image, but %zu are converted; pick one with a reference", set.len);
 			goto fail;
 		}
-		r = target_write_docker(c.sink, &set, e);
-	} else {
-		const char *old;
-		size_t old_len;
-
-		if ((r = build_groups(&c, s, &set, e)) < 0)
-			goto fail;
-		old = c.target == TARGET_OCI ? sink_existing_index(c.sink, &old_len) : NULL;
-		r = target_write_oci(c.sink, &set, old, old ? old_len : 0, e);
-	}
-	if (r < 0)
+	} else if ((r = build_groups(&c, s, &set, e)) < 0) {
 		goto fail;
-	r = sink_finish(c.sink, e);
-	c.sink = NULL;
-	if (r < 0)
+	}
+	if ((r = conv_finish(&c, &set, e)) < 0)
 		goto out;
 	res->images = set.len;
 	for (i = 0; i < set.len; i++)

@@ -32,6 +32,8 @@ struct convert_opts {
 	const char **tags;               /* --tag, replacing the source's tags */
 	size_t ntags;
 	const char *platform;            /* os/arch[/variant] or NULL */
+	const char *image;               /* keep only this image: "@N", "NAME:TAG" or "TAG"; NULL = all */
+	bool squash;                     /* one image, its layers merged into one (see flatten) */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
 	stream_progress_fn progress;     /* optional: bytes of the source read */
 	void *progress_ctx;
@@ -68,6 +70,59 @@ struct import_opts {
 };
 
 int import_run(const struct import_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e);
+
+/*
+ * Flatten: the merged root filesystem of one image (whiteouts and opaque
+ * directories applied, hardlinks kept, metadata and xattrs kept) as one tar,
+ * plain or compressed, written under a temp name and renamed when complete.
+ * Every layer is read once more after the verifying pass, top layer first
+ * (see merge.h), so entries come in top-down layer order.
+ */
+struct flatten_opts {
+	const char *src, *dst;           /* dst: a file, or "-" for stdout */
+	const char *image;               /* "@N", "NAME:TAG", "TAG", or NULL */
+	const char *platform;
+	int compression;                 /* enum compression, or -1: from dst's name (.gz .zst .xz) */
+	int level, threads;
+	bool sync;
+	uint64_t max_entries;            /* per layer, 0 = default */
+	stream_progress_fn progress;
+	void *progress_ctx;
+};
+
+struct flatten_result {
+	const char *format;
+	size_t layers;
+	uint64_t entries_in, entries, hidden, content_bytes, out_bytes;
+	enum compression compression;
+};
+
+int flatten_run(const struct flatten_opts *o, struct flatten_result *res, struct diag *d, struct strata_err *e);
+
+/*
+ * Unpack: the merged root filesystem extracted into dir, which must not
+ * exist or be empty.  It is built in a temp directory beside it and renamed
+ * when complete.  Nothing is written outside it: every name is resolved one
+ * component at a time without following symlinks.  Ownership is applied
+ * when running as root (unless no_same_owner); device nodes that cannot be
+ * created are skipped with a warning.
+ */
+struct unpack_opts {
+	const char *src, *dir;
+	const char *image, *platform;
+	bool no_same_owner;
+	uint64_t max_entries;
+	stream_progress_fn progress;
+	void *progress_ctx;
+};
+
+struct unpack_result {
+	const char *format;
+	size_t layers;
+	uint64_t entries_in, entries, hidden, content_bytes, skipped;
+};
+
+int unpack_run(const struct unpack_opts *o, struct unpack_result *res, struct diag *d, struct strata_err *e);
 
 /* Parse "os/arch[/variant]"; the strings point into buf. */
 int platform_parse(const char *s, char *buf, size_t n, struct platform *p, struct strata_err *e);

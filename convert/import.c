@@ -232,20 +232,8 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 	}
 	set.v = &oi;
 	set.len = 1;
-	if (c.target == TARGET_DOCKER_ARCHIVE)
-		r = target_write_docker(c.sink, &set, e);
-	else {
-		size_t old_len = 0;
-		const char *old = c.target == TARGET_OCI ? sink_existing_index(c.sink, &old_len) : NULL;
-
-		r = target_write_oci(c.sink, &set, old, old_len, e);
-	}
-	set.v = NULL;
-	set.len = 0;
-	if (r < 0)
-		goto fail;
-	r = sink_finish(c.sink, e);
-	c.sink = NULL;
+	if ((r = conv_finish(&c, &set, e)) < 0)
+		goto out;
 	res->images = 1;
 	res->layers = 1;
 	res->layers_reencoded = c.reencoded;

@@ -47,6 +47,7 @@ struct member {
 	unsigned dups;                /* further members with the same name */
 	unsigned refs;                /* references from documents (set by loaders) */
 	void *walk;                   /* layer walker result (owned by the hooks' owner) */
+	uint64_t data_off;            /* plain tar sources: where the stored bytes start in the file */
 	/* set by a blob writer (conversion): the bytes written for this member */
 	bool written;
 	char out_digest[DIGEST_STR_MAX];

@@ -131,6 +131,7 @@ struct source {
 	const struct format_ops *fmt;
 	const char *format_name;           /* as reported: docker-archive, oci-layout, oci-archive, rootfs */
 	bool is_dir;
+	bool plain_file;                   /* a regular, uncompressed tar file: members can be re-read */
 	uint64_t dir_bytes;                /* directory sources: bytes read so far */
 	enum compression outer;            /* compression of the outer archive */
 	struct catalog cat;
@@ -147,6 +148,21 @@ struct source {
 int source_open(struct source **out, const char *ref, const struct load_opts *o, struct diag *d,
 		struct strata_err *e);
 void source_free(struct source *s);
+
+/*
+ * Keep only the image(s) `image` names, as a reference suffix would:
+ * "@N", "NAME:TAG" or "TAG".  STRATA_EUSAGE when nothing matches.
+ */
+int source_select(struct source *s, const char *image, struct strata_err *e);
+
+/*
+ * A second pass over a member's stored bytes (flatten, unpack): possible for
+ * a directory source, a plain tar file and a rootfs file.  Returns 0 with an
+ * open *fd (the caller closes it) and the bytes at [*off, *off + m->size),
+ * 1 when the source cannot be re-read (stdin, a compressed archive), <0 on
+ * error.
+ */
+int source_member_fd(const struct source *s, const struct member *m, int *fd, uint64_t *off, struct strata_err *e);
 
 /* ---- for the format modules ---- */
 

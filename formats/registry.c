@@ -7,9 +7,13 @@
  * (docker-archive:, oci:, oci-archive:, rootfs:) overrides the bidding.
  */
 #include <stdbool.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/fsutil.h"
 #include "formats/image.h"
 
 static const struct format_ops *const formats[] = {
@@ -117,6 +121,55 @@ int source_open(struct source **out, const char *refstr, const struct load_opts 
 fail:
 	source_free(s);
 	return r;
+}
+
+int source_select(struct source *s, const char *image, struct strata_err *e)
+{
+	char *end;
+	long n;
+
+	if (!image || !*image)
+		return 0;
+	free(s->ref.name);
+	s->ref.name = NULL;
+	s->ref.index = -1;
+	if (image[0] == '@') {
+		errno = 0;
+		n = strtol(image + 1, &end, 10);
+		if (end == image + 1 || *end || n < 0 || errno)
+			return err_set(e, STRATA_EUSAGE, "--image '%s': @N takes a number from 0", image);
+		s->ref.index = n;
+	} else if (!(s->ref.name = strdup(image))) {
+		return err_nomem(e, "name");
+	}
+	return select_images(s, e);
+}
+
+int source_member_fd(const struct source *s, const struct member *m, int *fd, uint64_t *off, struct strata_err *e)
+{
+	char *path;
+
+	*fd = -1;
+	*off = 0;
+	if (s->is_dir) {
+		if (!(path = path_join(s->ref.path, m->name)))
+			return err_nomem(e, "path");
+		*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		free(path);
+	} else if (!strcmp(s->ref.path, "-")) {
+		if (!s->plain_file)
+			return 1;
+		*fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);  /* stdin is a regular file: pread works */
+		*off = m == s->cat.rootfs ? 0 : m->data_off;
+	} else if (m != s->cat.rootfs && !s->plain_file) {
+		return 1;
+	} else {
+		*fd = open(s->ref.path, O_RDONLY | O_CLOEXEC);
+		*off = m == s->cat.rootfs ? 0 : m->data_off;
+	}
+	if (*fd < 0)
+		return err_sys(e, errno, "cannot open '%s' again", m->name[0] ? m->name : s->ref.path);
+	return 0;
 }
 
 void source_free(struct source *s)

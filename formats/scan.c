@@ -298,6 +298,8 @@ static int tar_member(struct source *s, struct tar *t, const struct tar_entry *e
 	}
 	/* with a plain (seekable, uncompressed) outer tar, the data's offset in
 	 * the file is where the reader stands now */
+	if (m->kind == MEM_FILE && plain_fd >= 0)
+		m->data_off = tar_offset(t);
 	if (m->kind == MEM_FILE)
 		r = blob_chain(s, m, tar_data(t), plain_fd, plain_fd >= 0 ? tar_offset(t) : 0, o, d, e);
 out:
@@ -385,6 +387,7 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 
 		plain_fd = s->outer == COMP_NONE && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 				   lseek(fd, 0, SEEK_CUR) >= 0 ? fd : -1;
+		s->plain_file = plain_fd >= 0;
 	}
 	while ((r = tar_next(t, &ent, e)) == 1) {
 		if (++members > max) {

@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/run-all.sh - the whole suite, as `make check` runs it:
 #   unit tests, CLI golden tests, real-world archives, fixtures and the
-#   malformed corpus, interop with the real tools; then unit, CLI, real-world
-#   and malformed again with the AddressSanitizer+UBSan build.
+#   malformed corpus, flatten/unpack, interop with the real tools; then unit,
+#   CLI, real-world, malformed and flatten again with the AddressSanitizer+UBSan
+#   build.
 # Every check prints one line `ok - ...`, `not ok - ...` or `skip - ...`;
 # the run ends with `N passed, N failed` and fails when any check failed.
 set -u
@@ -40,14 +41,20 @@ run_with() {  # run_with BUILD_DIR LABEL
 		echo "skip - realworld$2: $realworld not present" >> "$log"
 	fi
 	suite "malformed$2" bash tests/malformed/run.sh "$bin" "$fixtures"
+	suite "flatten$2" bash tests/flatten/run.sh "$top/$bin" "$fixtures" "$out/flatten$2" "$out/interop"
 }
 
 suite lint sh tests/deps-lint.sh
 suite manpage sh tests/cli/manpage.sh build/strata strata.1
+if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
+	# archives written by the real tools (read by the interop, convert and flatten suites)
+	bash tests/interop/make-archives.sh "$out/interop" > "$out/interop-make.log" 2>&1 ||
+		echo "not ok - interop archives could not be made (see $out/interop-make.log)" | tee -a "$log"
+fi
 run_with build ""
 suite analyze sh -c "python3 tests/analyze/make.py '$out/analyze' > '$out/analyze-make.log' 2>&1 || echo 'not ok - analyze images could not be made (see $out/analyze-make.log)'; python3 tests/analyze/run.py '$top/build/strata' '$out/analyze'; bash tests/analyze/html.sh '$top/build/strata' '$out/analyze'"
 if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
-	suite interop sh -c "bash tests/interop/make-archives.sh '$out/interop' > '$out/interop-make.log' 2>&1 || echo 'not ok - interop archives could not be made (see $out/interop-make.log)'; bash tests/interop/run.sh '$top/build/strata' '$out/interop'"
+	suite interop bash tests/interop/run.sh "$top/build/strata" "$out/interop"
 	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"
 fi
 if [ "${STRATA_SKIP_ASAN:-0}" != 1 ]; then

@@ -761,6 +761,45 @@ else
 	fi
 fi
 
+# ---- convert --squash: one layer, the tree flatten writes, loadable by the real tools
+Q=$W/squash; mkdir -p "$Q"
+what="convert --squash docker-classic.tar to an OCI layout: one layer, history kept, umoci unpack equals strata unpack"
+if ! out=$(S convert --squash "$FIX/docker-classic.tar" "oci:$Q/sq.oci:1" 2>&1); then nok "$what" "$out"
+elif ! sverify "oci:$Q/sq.oci"; then nok "$what" "strata verify: $VOUT"
+else
+	json "oci:$Q/sq.oci" "$Q/sq.json"
+	cfg=$(jq -r '.images[0].config.digest' "$Q/sq.json")
+	# every old history entry marked empty, one new entry for the squash
+	hist=$(jq -c '[.history[] | .empty_layer // false] | (.[:-1] | all) and (.[-1] | not) and length == 6' "$Q/sq.oci/blobs/sha256/${cfg#sha256:}")
+	if [ "$(jq '.images[0].layers | length' "$Q/sq.json")" != 1 ]; then nok "$what" "not one layer"
+	elif [ "$hist" != true ]; then nok "$what" "history: $(jq -c '.history' "$Q/sq.oci/blobs/sha256/${cfg#sha256:}")"
+	elif ! have umoci; then skip "$what" "umoci not installed"
+	elif ! out=$(U raw unpack --image "$Q/sq.oci:1" "$Q/r" 2>&1); then nok "$what" "umoci raw unpack: $out"
+	elif ! S unpack "$FIX/docker-classic.tar" "$Q/u" 2>/dev/null; then nok "$what" "strata unpack failed"
+	elif ! diff <(python3 "$HERE/tree.py" "$Q/r") <(python3 "$HERE/tree.py" "$Q/u") > "$Q/diff"; then nok "$what" "$(head -5 "$Q/diff")"
+	else ok "$what"; fi
+	if have oci-image-tool; then
+		what="oci-image-tool validate of the squashed OCI layout"
+		if out=$(timeout 60 oci-image-tool validate --type image --ref name=1 "$Q/sq.oci" 2>&1); then ok "$what"; else nok "$what" "$out"; fi
+	fi
+fi
+what="podman load of \`strata convert --squash docker-classic.tar docker-archive:FILE:strata/squashed:1\`"
+if ! out=$(S convert --squash "$FIX/docker-classic.tar" "docker-archive:$Q/sq.docker.tar:strata/squashed:1" 2>&1); then nok "$what" "$out"
+elif [ "$STRATA_CONVERT_INNER" != ns ]; then skip "$what" "$NS_WHY"
+elif ! have podman; then skip "$what" "podman not installed"
+else
+	export P_ROOT=$T/podman-squash
+	cfg=$(S inspect --json "$Q/sq.docker.tar" | jq -r '.images[0].config.digest')
+	if ! out=$(P load -q -i "$Q/sq.docker.tar" 2>&1); then nok "$what" "\`podman load\`: $out"
+	elif ! P images --format '{{.Repository}}:{{.Tag}}' | grep -qx 'docker.io/strata/squashed:1'; then nok "$what" "podman images: $(P images --format '{{.Repository}}:{{.Tag}}' | tr '\n' ' ')"
+	elif [ "$(P images --no-trunc --format '{{.ID}}' | sed 's/^sha256://')" != "${cfg#sha256:}" ]; then nok "$what" "image ID != config $cfg"
+	else ok "$what"; fi
+	unset P_ROOT
+fi
+what="convert --squash of a source holding two images asks which"
+out=$(S convert --squash "$FIX/docker-multi.tar" "oci:$Q/two" 2>&1); rc=$?
+if [ $rc -eq 2 ] && [ ! -e "$Q/two" ]; then ok "$what"; else nok "$what" "exit $rc: $out"; fi
+
 END=$(date +%s.%N)
 echo "# convert: $(awk -v a="$START" -v b="$END" 'BEGIN { printf "%.1f", b - a }')s" >&2
 exit 0

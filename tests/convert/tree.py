@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""tree.py DIR — one line per entry under DIR, sorted by path:
+"""tree.py [--meta] DIR — one line per entry under DIR, sorted by path:
 PATH TYPE MODE SIZE SHA256 LINK NLINK   (TYPE d/f/l/c/b/p/s; MODE = permission bits incl. setuid/sticky, octal;
 SIZE/SHA256/NLINK for regular files, LINK for symlinks, '-' otherwise). Owners and times are left out: an
-unpack with `umoci unpack --rootless` and a `tar -x` as root differ there by design.
+unpack with `umoci unpack --rootless` and a `tar -x` as root differ there by design.  --meta adds
+UID:GID, MTIME (not of symlinks), DEV (major,minor of devices) and the xattrs (name=hex, sorted).
 """
 import hashlib
 import os
@@ -26,8 +27,19 @@ def sha(path):
     return h.hexdigest()
 
 
+def meta(p, st, k):
+    xs = []
+    if k != "l":
+        for n in sorted(os.listxattr(p, follow_symlinks=False)):
+            xs.append("%s=%s" % (n, os.getxattr(p, n, follow_symlinks=False).hex()))
+    dev = "%d,%d" % (os.major(st.st_rdev), os.minor(st.st_rdev)) if k in "cb" else "-"
+    return ("%d:%d" % (st.st_uid, st.st_gid), "-" if k == "l" else str(int(st.st_mtime)), dev, ",".join(xs) or "-")
+
+
 def main():
-    root = sys.argv[1]
+    args = sys.argv[1:]
+    with_meta = args[:1] == ["--meta"]
+    root = args[-1]
     rows = []
     for d, dirs, files in os.walk(root):
         for n in dirs + files:
@@ -40,7 +52,8 @@ def main():
                 size, digest, nlink = str(st.st_size), sha(p), str(st.st_nlink)
             elif k == "l":
                 link = os.readlink(p)
-            rows.append("\t".join((rel, k, "%04o" % stat.S_IMODE(st.st_mode), size, digest, link, nlink)))
+            row = (rel, k, "%04o" % stat.S_IMODE(st.st_mode), size, digest, link, nlink)
+            rows.append("\t".join(row + (meta(p, st, k) if with_meta else ())))
     rows.sort()
     sys.stdout.write("".join(r + "\n" for r in rows))
 

@@ -1,0 +1,722 @@
+/* merge.c - the merged view of an image's layers, top-down; see merge.h. */
+#include "convert/merge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fsutil.h"
+#include "common/strmap.h"
+
+#define NONE (-1)
+#define DEFAULT_MAX_ENTRIES 1000000
+
+/* What the layers above (and the current one, so far) did at one path.
+ * Each field is the topmost layer that did it: layers are read top-down,
+ * so the first value set is the topmost and is never changed. */
+struct node {
+	int32_t any;     /* an entry here (not a whiteout) */
+	int32_t nondir;  /* a non-directory entry here */
+	int32_t wh;      /* a whiteout of this path */
+	int32_t opq;     /* an opaque marker in this directory */
+	int32_t desc;    /* an entry or whiteout below this path */
+};
+
+/* A regular file or hardlink of the layer being read: where its content is. */
+struct lnode {
+	uint64_t index;  /* files: entry number in the layer */
+	char *out;       /* the name the content went out under (owned), or NULL */
+	size_t group;    /* waiting names: a group (+1), or 0 */
+};
+
+/* Names waiting for one content: "pending" ones for a target in the layers
+ * below `layer`; "reread" ones for a file of the current layer that was not
+ * emitted (the layer is read again for it). */
+struct group {
+	char *target;
+	int32_t layer;
+	uint64_t index;  /* reread: entry number of the file */
+	bool pending, open;
+	size_t next;     /* pending: next group with the same target (+1) */
+	char **names;
+	size_t n, alloc;
+};
+
+struct merge {
+	const struct merge_layers *ml;
+	const struct merge_out *out;
+	struct merge_stats *st;
+	struct diag *d;
+	uint64_t max_entries;
+	struct strmap seen;           /* path -> node index + 1 */
+	struct node *nodes;
+	size_t nnodes, anodes;
+	struct strmap cur;            /* path -> lnode index + 1 (current layer) */
+	struct lnode *ln;
+	size_t nln, aln;
+	struct strmap pending;        /* target -> first pending group + 1 */
+	struct group *g;
+	size_t ng, ag, open_pending;
+	struct buf scratch;
+};
+
+#define IDX(p) ((size_t)(uintptr_t)(p))
+#define PTR(i) ((void *)(uintptr_t)(i))
+
+static struct node *node_get(struct merge *m, const char *path, bool create, struct strata_err *e, int *r)
+{
+	size_t i = IDX(strmap_get(&m->seen, path));
+
+	*r = 0;
+	if (i)
+		return &m->nodes[i - 1];
+	if (!create)
+		return NULL;
+	if (m->nnodes == m->anodes) {
+		size_t na = m->anodes ? m->anodes * 2 : 1024;
+		struct node *v = realloc(m->nodes, na * sizeof(*v));
+
+		if (!v) {
+			*r = err_nomem(e, "merge");
+			return NULL;
+		}
+		m->nodes = v;
+		m->anodes = na;
+	}
+	if ((*r = strmap_put(&m->seen, path, PTR(m->nnodes + 1), e)) < 0)
+		return NULL;
+	m->nodes[m->nnodes] = (struct node){ NONE, NONE, NONE, NONE, NONE };
+	return &m->nodes[m->nnodes++];
+}
+
+static void set_once(int32_t *f, int32_t layer)
+{
+	if (*f == NONE)
+		*f = layer;
+}
+
+static struct lnode *ln_add(struct merge *m, const char *path, struct strata_err *e)
+{
+	if (m->nln == m->aln) {
+		size_t na = m->aln ? m->aln * 2 : 1024;
+		struct lnode *v = realloc(m->ln, na * sizeof(*v));
+
+		if (!v) {
+			err_nomem(e, "merge");
+			return NULL;
+		}
+		m->ln = v;
+		m->aln = na;
+	}
+	if (strmap_put(&m->cur, path, PTR(m->nln + 1), e) < 0)
+		return NULL;
+	memset(&m->ln[m->nln], 0, sizeof(m->ln[0]));
+	return &m->ln[m->nln++];
+}
+
+static void cur_reset(struct merge *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nln; i++)
+		free(m->ln[i].out);
+	m->nln = 0;
+	strmap_release(&m->cur);
+}
+
+static size_t group_new(struct merge *m, const char *target, int32_t layer, bool pending, struct strata_err *e)
+{
+	struct group *g;
+
+	if (m->ng == m->ag) {
+		size_t na = m->ag ? m->ag * 2 : 16;
+		struct group *v = realloc(m->g, na * sizeof(*v));
+
+		if (!v)
+			return (size_t)err_nomem(e, "merge"), 0;
+		m->g = v;
+		m->ag = na;
+	}
+	g = &m->g[m->ng];
+	memset(g, 0, sizeof(*g));
+	if (target && !(g->target = strdup(target)))
+		return (size_t)err_nomem(e, "merge"), 0;
+	g->layer = layer;
+	g->pending = pending;
+	g->open = true;
+	if (pending)
+		m->open_pending++;
+	return ++m->ng;
+}
+
+static int group_add(struct merge *m, size_t gi, const char *name, struct strata_err *e)
+{
+	struct group *g = &m->g[gi - 1];
+
+	if (g->n == g->alloc) {
+		size_t na = g->alloc ? g->alloc * 2 : 4;
+		char **v = realloc(g->names, na * sizeof(*v));
+
+		if (!v)
+			return err_nomem(e, "merge");
+		g->names = v;
+		g->alloc = na;
+	}
+	if (!(g->names[g->n] = strdup(name)))
+		return err_nomem(e, "merge");
+	g->n++;
+	return 0;
+}
+
+/* Move every name of group `from` into `to`, closing `from`. */
+static int group_move(struct merge *m, size_t from, size_t to, struct strata_err *e)
+{
+	struct group *f = &m->g[from - 1];
+	size_t i;
+	int r;
+
+	for (i = 0; i < f->n; i++)
+		if ((r = group_add(m, to, f->names[i], e)) < 0)
+			return r;
+	f->open = false;
+	return 0;
+}
+
+/* The pending group for `target` made at `layer`, created when missing. */
+static size_t pending_for(struct merge *m, const char *target, int32_t layer, struct strata_err *e)
+{
+	size_t gi = IDX(strmap_get(&m->pending, target)), first = gi;
+
+	for (; gi; gi = m->g[gi - 1].next)
+		if (m->g[gi - 1].open && m->g[gi - 1].layer == layer)
+			return gi;
+	if (!(gi = group_new(m, target, layer, true, e)))
+		return 0;
+	m->g[gi - 1].next = first;
+	if (strmap_put(&m->pending, target, PTR(gi), e) < 0)
+		return 0;
+	return gi;
+}
+
+/* Take every open pending group (of a layer above `layer`) waiting for
+ * `path`, merged into one; 0 when none. */
+static size_t pending_take(struct merge *m, const char *path, int32_t layer, struct strata_err *e, int *r)
+{
+	size_t gi = IDX(strmap_get(&m->pending, path)), head = 0, tail = 0, taken = 0;
+
+	*r = 0;
+	if (!gi)
+		return 0;
+	while (gi) {
+		struct group *g = &m->g[gi - 1];
+		size_t next = g->next;
+
+		if (g->open && g->layer > layer) {
+			if (!taken) {
+				taken = gi;
+			} else {
+				if ((*r = group_move(m, gi, taken, e)) < 0)
+					return 0;
+				m->open_pending--;
+			}
+		} else if (g->open) {
+			g->next = 0;
+			if (tail)
+				m->g[tail - 1].next = gi;
+			else
+				head = gi;
+			tail = gi;
+		}
+		gi = next;
+	}
+	if ((*r = strmap_put(&m->pending, path, PTR(head), e)) < 0)
+		return 0;
+	if (taken) {
+		m->g[taken - 1].open = false;
+		m->open_pending--;
+	}
+	return taken;
+}
+
+static bool below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "."))
+		return strcmp(path, ".") != 0;
+	return !strncmp(path, dir, n) && path[n] == '/';
+}
+
+/* A hide at `path` in `layer` (whiteout: the path and below; opaque or a
+ * non-directory: below only) removes what pending links above wanted. */
+static int pending_hidden(struct merge *m, const char *path, bool self, int32_t layer, const char *lname,
+			  struct strata_err *e)
+{
+	size_t i;
+
+	if (!m->open_pending)
+		return 0;
+	for (i = 0; i < m->ng; i++) {
+		struct group *g = &m->g[i];
+
+		if (!g->open || !g->pending || g->layer <= layer)
+			continue;
+		if ((self && !strcmp(g->target, path)) || below(g->target, path)) {
+			if (g->n)
+				return err_set(e, STRATA_EFORMAT, "%s removes '%s', the target of hardlink '%s' above it",
+					       lname, g->target, g->names[0]);
+			g->open = false;
+			m->open_pending--;
+		}
+	}
+	return 0;
+}
+
+static int emit(struct merge *m, const char *name, const struct tar_entry *ent, struct stream *data,
+		struct strata_err *e)
+{
+	m->st->entries_out++;
+	if (ent->type == TAR_FILE)
+		m->st->bytes_out += ent->size;
+	return m->out->entry(m->out->ctx, name, ent, data, e);
+}
+
+static int emit_link(struct merge *m, const char *name, const char *target, const struct tar_entry *tmpl,
+		     struct strata_err *e)
+{
+	struct tar_entry l = *tmpl;
+
+	l.type = TAR_HARDLINK;
+	l.typeflag = '1';
+	l.size = 0;
+	l.link = target;
+	l.sparse = false;
+	return emit(m, name, &l, NULL, e);
+}
+
+/* The content of `ent` (a file being read now) goes out under group gi's
+ * names: under the first, then hardlinks to it.  Returns the first name. */
+static int emit_group(struct merge *m, size_t gi, const struct tar_entry *ent, struct stream *data,
+		      const char *already, struct strata_err *e)
+{
+	struct group *g = &m->g[gi - 1];
+	const char *to = already;
+	size_t i = 0;
+	int r;
+
+	if (!to && g->n) {
+		if ((r = emit(m, g->names[0], ent, data, e)) < 0)
+			return r;
+		to = g->names[0];
+		i = 1;
+	}
+	for (; i < g->n; i++)
+		if ((r = emit_link(m, g->names[i], to, ent, e)) < 0)
+			return r;
+	return 0;
+}
+
+/* Give the waiting names of group `from` (may be 0) and `self_name` (may be
+ * NULL) the content a hardlink resolves to: lnode `t` of this layer. */
+static int deliver(struct merge *m, int32_t layer, struct lnode *t, const char *self_name, size_t from,
+		   const struct tar_entry *tmpl, struct strata_err *e)
+{
+	size_t gi;
+	int r;
+
+	if (t->out) {
+		if (self_name && (r = emit_link(m, self_name, t->out, tmpl, e)) < 0)
+			return r;
+		if (from) {
+			m->g[from - 1].open = false;
+			return emit_group(m, from, tmpl, NULL, t->out, e);
+		}
+		return 0;
+	}
+	if (!t->group) {
+		/* a file of this layer that was not emitted: read the layer again for it */
+		if (!(gi = group_new(m, NULL, layer, false, e)))
+			return -e->code;
+		m->g[gi - 1].index = t->index;
+		t->group = gi;
+	}
+	if (self_name && (r = group_add(m, t->group, self_name, e)) < 0)
+		return r;
+	if (from && (r = group_move(m, from, t->group, e)) < 0)
+		return r;
+	return 0;
+}
+
+/* Walk the proper ancestors of `name` ("." first): are they hiding it, and
+ * is one a non-directory of this very layer?  Marks them as having entries below. */
+static int ancestors(struct merge *m, const char *name, int32_t layer, const char *lname, bool *hidden,
+		     struct strata_err *e)
+{
+	struct node *n;
+	char *p;
+	int r;
+
+	buf_reset(&m->scratch);
+	if ((r = buf_addstr(&m->scratch, name, e)) < 0)
+		return r;
+	if (!strcmp(name, "."))
+		return 0;
+	if (!(n = node_get(m, ".", true, e, &r)))
+		return r;
+	if (n->opq > layer || n->wh > layer)
+		*hidden = true;
+	set_once(&n->desc, layer);
+	for (p = strchr(m->scratch.data, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (!(n = node_get(m, m->scratch.data, true, e, &r)))
+			return r;
+		if (n->nondir > layer || n->wh > layer || n->opq > layer)
+			*hidden = true;
+		else if (n->nondir == layer && !*hidden)
+			return err_set(e, STRATA_EFORMAT,
+				       "%s: '%s' lies below '%s', which is not a directory (a write through a symlink?)",
+				       lname, name, m->scratch.data);
+		set_once(&n->desc, layer);
+		*p = '/';
+	}
+	return 0;
+}
+
+static bool meta_name(const char *name)
+{
+	const char *p = name;
+
+	for (;;) {
+		if (!strncmp(p, ".wh.", 4))
+			return true;
+		if (!(p = strchr(p, '/')))
+			return false;
+		p++;
+	}
+}
+
+static int whiteout(struct merge *m, const char *name, const char *base, int32_t layer, const char *lname,
+		    struct strata_err *e)
+{
+	const char *rest = base + 4;
+	size_t dl = (size_t)(base - name);
+	bool hidden = false;
+	struct node *n;
+	char *dir, *target;
+	int r;
+
+	if (!*rest)
+		return err_set(e, STRATA_EFORMAT, "%s: invalid whiteout '%s': '.wh.' names nothing", lname, name);
+	if (!strcmp(rest, ".") || !strcmp(rest, ".."))
+		return err_set(e, STRATA_EFORMAT, "%s: whiteout '%s' leaves its directory", lname, name);
+	if (!(dir = dl ? strndup(name, dl - 1) : strdup(".")))
+		return err_nomem(e, "merge");
+	if (!strcmp(rest, ".wh..opq")) {
+		/* opaque: the directory's lower contents are gone */
+		r = ancestors(m, name, layer, lname, &hidden, e);
+		if (r == 0 && (n = node_get(m, dir, true, e, &r)))
+			set_once(&n->opq, layer);
+		if (r == 0)
+			r = pending_hidden(m, dir, false, layer, lname, e);
+		free(dir);
+		return r;
+	}
+	if (!strncmp(rest, ".wh.", 4)) {
+		free(dir);
+		return 0;  /* AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs) */
+	}
+	target = strcmp(dir, ".") ? path_join(dir, rest) : strdup(rest);
+	free(dir);
+	if (!target)
+		return err_nomem(e, "merge");
+	r = ancestors(m, target, layer, lname, &hidden, e);
+	if (r == 0 && (n = node_get(m, target, true, e, &r)))
+		set_once(&n->wh, layer);
+	if (r == 0)
+		r = pending_hidden(m, target, true, layer, lname, e);
+	free(target);
+	return r;
+}
+
+static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, const struct tar_entry *ent,
+		 const char *lname, struct strata_err *e)
+{
+	char *name = NULL, *tgt = NULL;
+	const char *base;
+	bool hidden = false, visible, is_dir = ent->type == TAR_DIR;
+	struct node *n;
+	struct lnode *l;
+	size_t gi = 0;
+	int r = 0;
+
+	if (ent->path[0] == '/' && ent->path[strspn(ent->path, "/")])
+		return err_set(e, STRATA_EFORMAT, "%s: unsafe path '%s': absolute path in layer", lname, ent->path);
+	if (!(name = path_clean(ent->path[0] == '/' ? "." : ent->path)))
+		return err_nomem(e, "path");
+	if (!path_is_local(name)) {
+		r = err_set(e, STRATA_EFORMAT, "%s: unsafe path '%s': leaves the root", lname, ent->path);
+		goto out;
+	}
+	base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (!strncmp(base, ".wh.", 4)) {
+		r = whiteout(m, name, base, layer, lname, e);
+		goto out;
+	}
+	if ((r = ancestors(m, name, layer, lname, &hidden, e)) < 0)
+		goto out;
+	if (!(n = node_get(m, name, true, e, &r)))
+		goto out;
+	if (n->any > layer || n->wh > layer)
+		hidden = true;
+	if (!hidden && !is_dir && n->desc >= layer) {
+		r = err_set(e, STRATA_EFORMAT, "%s: '%s' is a %s, but %s entries below it (a write through a symlink?)",
+			    lname, name, ent->type == TAR_SYMLINK ? "symlink" : "non-directory",
+			    n->desc > layer ? "a layer above has" : "the layer has");
+		goto out;
+	}
+	set_once(&n->any, layer);
+	if (!is_dir) {
+		set_once(&n->nondir, layer);
+		if ((r = pending_hidden(m, name, false, layer, lname, e)) < 0)
+			goto out;
+	}
+	visible = !hidden && !meta_name(name);
+	if (!visible)
+		m->st->hidden++;
+	if (ent->type == TAR_HARDLINK) {
+		const char *lk = ent->link + strspn(ent->link, "/");  /* kaniko: absolute targets */
+		struct lnode *lt;
+
+		if (!(tgt = path_clean(lk))) {
+			r = err_nomem(e, "path");
+			goto out;
+		}
+		if (!*lk || !path_is_local(tgt) || !strcmp(tgt, ".")) {
+			r = err_set(e, STRATA_EFORMAT, "%s: hardlink '%s' -> '%s' points outside the root", lname, name,
+				    ent->link);
+			goto out;
+		}
+		gi = pending_take(m, name, layer, e, &r);
+		if (r < 0)
+			goto out;
+		lt = IDX(strmap_get(&m->cur, tgt)) ? &m->ln[IDX(strmap_get(&m->cur, tgt)) - 1] : NULL;
+		if (!(l = ln_add(m, name, e))) {
+			r = -e->code;
+			goto out;
+		}
+		if (lt) {
+			size_t ti = IDX(strmap_get(&m->cur, tgt)) - 1;  /* ln_add may have moved the array */
+
+			if ((r = deliver(m, layer, &m->ln[ti], visible ? name : NULL, gi, ent, e)) < 0)
+				goto out;
+			l = &m->ln[m->nln - 1];
+			l->group = m->ln[ti].group;
+			if (m->ln[ti].out && !(l->out = strdup(m->ln[ti].out))) {
+				r = err_nomem(e, "merge");
+				goto out;
+			}
+		} else {
+			size_t pg = pending_for(m, tgt, layer, e);
+
+			if (!pg) {
+				r = -e->code;
+				goto out;
+			}
+			l = &m->ln[m->nln - 1];
+			l->group = pg;
+			if ((visible && (r = group_add(m, pg, name, e)) < 0) || (gi && (r = group_move(m, gi, pg, e)) < 0))
+				goto out;
+		}
+		goto out;
+	}
+	gi = pending_take(m, name, layer, e, &r);
+	if (r < 0)
+		goto out;
+	if (ent->type == TAR_FILE) {
+		if (!(l = ln_add(m, name, e))) {
+			r = -e->code;
+			goto out;
+		}
+		l->index = index;
+		if (visible && ent->sparse) {
+			r = err_set(e, STRATA_EFORMAT, "%s: '%s' is a sparse file, which strata does not expand", lname, name);
+			goto out;
+		}
+		if (visible) {
+			if ((r = emit(m, name, ent, tar_data(t), e)) < 0)
+				goto out;
+			l = &m->ln[m->nln - 1];
+			if (!(l->out = strdup(name))) {
+				r = err_nomem(e, "merge");
+				goto out;
+			}
+			if (gi)
+				r = emit_group(m, gi, ent, NULL, name, e);
+		} else if (gi && m->g[gi - 1].n) {
+			if ((r = emit_group(m, gi, ent, tar_data(t), NULL, e)) < 0)
+				goto out;
+			l = &m->ln[m->nln - 1];
+			if (!(l->out = strdup(m->g[gi - 1].names[0])))
+				r = err_nomem(e, "merge");
+		}
+		goto out;
+	}
+	if (gi && m->g[gi - 1].n) {
+		struct group *g = &m->g[gi - 1];
+		size_t i;
+
+		if (is_dir) {
+			r = err_set(e, STRATA_EFORMAT, "%s: hardlink '%s' points to the directory '%s'", lname, g->names[0],
+				    name);
+			goto out;
+		}
+		for (i = 0; i < g->n && r == 0; i++)
+			r = emit(m, g->names[i], ent, NULL, e);
+		if (r < 0)
+			goto out;
+	}
+	if (visible && ent->type == TAR_OTHER) {
+		diag_add(m->d, SEV_WARNING, STRATA_EFORMAT, "", "%s: '%s' has tar type '%c', which is not a file type; skipped",
+			 lname, name, ent->typeflag);
+		goto out;
+	}
+	if (visible)
+		r = emit(m, name, ent, NULL, e);
+out:
+	free(tgt);
+	free(name);
+	return r;
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+	const struct group *x = *(struct group *const *)a, *y = *(struct group *const *)b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* One pass over layer i: every entry (first pass), or only the files that
+ * hidden names still need (again). */
+static int pass(struct merge *m, int32_t layer, bool again, struct group **want, size_t nwant, struct strata_err *e)
+{
+	const struct merge_layers *ml = m->ml;
+	const char *lname = ml->name(ml->ctx, (size_t)layer);
+	struct stream *s = NULL;
+	struct tar *t = NULL;
+	struct tar_entry *ent;
+	uint64_t index = 0;
+	size_t w = 0;
+	int r, rc;
+
+	if ((r = ml->open(ml->ctx, (size_t)layer, again, &s, e)) < 0)
+		return err_wrap(e, "%s", lname);
+	if ((r = tar_open(&t, s, NULL, e)) == 0) {
+		while ((r = tar_next(t, &ent, e)) == 1) {
+			if (!again) {
+				m->st->entries_in++;
+				if (index + 1 > m->max_entries) {
+					r = err_set(e, STRATA_EFORMAT, "%s: more than %llu entries (raise with --max-entries)",
+						    lname, (unsigned long long)m->max_entries);
+					break;
+				}
+				r = entry(m, layer, index, t, ent, lname, e);
+			} else {
+				r = 0;
+				if (w < nwant && want[w]->index == index) {
+					if (ent->type != TAR_FILE)
+						r = err_set(e, STRATA_EFORMAT, "%s: entry %llu changed between two reads", lname,
+							    (unsigned long long)index);
+					else
+						r = emit_group(m, (size_t)(want[w] - m->g) + 1, ent, tar_data(t), NULL, e);
+					w++;
+				}
+			}
+			if (r < 0)
+				break;
+			index++;
+		}
+		if (r < 0 && !strstr(e->msg, lname))
+			err_wrap(e, "%s", lname);
+	} else {
+		err_wrap(e, "%s", lname);
+	}
+	tar_free(t);
+	{
+		struct strata_err ce = STRATA_ERR_INIT;
+
+		rc = ml->close(ml->ctx, (size_t)layer, again, r >= 0, r < 0 ? &ce : e);
+	}
+	if (r >= 0 && rc < 0)
+		return rc;
+	if (r >= 0 && again && w < nwant)
+		return err_set(e, STRATA_EFORMAT, "%s: changed between two reads", lname);
+	return r < 0 ? r : 0;
+}
+
+static int reread(struct merge *m, int32_t layer, struct strata_err *e)
+{
+	struct group **want = NULL;
+	size_t i, n = 0;
+	int r;
+
+	for (i = 0; i < m->ng; i++)
+		if (!m->g[i].pending && m->g[i].open && m->g[i].layer == layer && m->g[i].n)
+			n++;
+	if (!n)
+		return 0;
+	if (!(want = calloc(n, sizeof(*want))))
+		return err_nomem(e, "merge");
+	for (i = 0, n = 0; i < m->ng; i++)
+		if (!m->g[i].pending && m->g[i].open && m->g[i].layer == layer && m->g[i].n)
+			want[n++] = &m->g[i];
+	qsort(want, n, sizeof(*want), cmp_index);
+	m->st->rereads++;
+	r = pass(m, layer, true, want, n, e);
+	for (i = 0; i < n; i++)
+		want[i]->open = false;
+	free(want);
+	return r;
+}
+
+int merge_run(const struct merge_layers *ml, const struct merge_out *out, uint64_t max_entries,
+	      struct merge_stats *st, struct diag *d, struct strata_err *e)
+{
+	struct merge m = { 0 };
+	int32_t layer;
+	size_t i;
+	int r = 0;
+
+	memset(st, 0, sizeof(*st));
+	m.ml = ml;
+	m.out = out;
+	m.st = st;
+	m.d = d;
+	m.max_entries = max_entries ? max_entries : DEFAULT_MAX_ENTRIES;
+	buf_init(&m.scratch, 1u << 20);
+	for (layer = (int32_t)ml->n - 1; layer >= 0 && r == 0; layer--) {
+		if ((r = pass(&m, layer, false, NULL, 0, e)) == 0)
+			r = reread(&m, layer, e);
+		cur_reset(&m);
+	}
+	for (i = 0; r == 0 && i < m.ng; i++)
+		if (m.g[i].open && m.g[i].pending && m.g[i].n)
+			r = err_set(e, STRATA_EFORMAT, "%s: hardlink '%s' -> '%s': the target is in no layer below",
+				    ml->name(ml->ctx, (size_t)m.g[i].layer), m.g[i].names[0], m.g[i].target);
+	for (i = 0; i < m.ng; i++) {
+		size_t j;
+
+		for (j = 0; j < m.g[i].n; j++)
+			free(m.g[i].names[j]);
+		free(m.g[i].names);
+		free(m.g[i].target);
+	}
+	free(m.g);
+	cur_reset(&m);
+	free(m.ln);
+	strmap_release(&m.seen);
+	strmap_release(&m.pending);
+	free(m.nodes);
+	buf_release(&m.scratch);
+	return r;
+}
