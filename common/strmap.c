@@ -35,6 +35,13 @@ void *strmap_get(const struct strmap *m, const char *key)
 	return s && *s ? m->items[*s - 1].val : NULL;
 }
 
+const char *strmap_key(const struct strmap *m, const char *key)
+{
+	size_t *s = find(m, key);
+
+	return s && *s ? m->items[*s - 1].key : NULL;
+}
+
 static int rehash(struct strmap *m, struct strata_err *e)
 {
 	size_t n = m->nslots ? m->nslots * 2 : 64, i;

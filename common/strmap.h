@@ -26,6 +26,8 @@ struct strmap {
 #define STRMAP_INIT { NULL, 0, 0, NULL, 0 }
 
 void *strmap_get(const struct strmap *m, const char *key);
+/* The map's own copy of key (valid until release), or NULL when absent. */
+const char *strmap_key(const struct strmap *m, const char *key);
 /* Insert or replace; returns 0 or -STRATA_EIO on out of memory. */
 int strmap_put(struct strmap *m, const char *key, void *val, struct strata_err *e);
 void strmap_release(struct strmap *m);

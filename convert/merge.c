@@ -25,7 +25,8 @@ struct node {
 /* A regular file or hardlink of the layer being read: where its content is. */
 struct lnode {
 	uint64_t index;  /* files: entry number in the layer */
-	char *out;       /* the name the content went out under (owned), or NULL */
+	char *out;       /* the name the content went out under, or NULL */
+	bool own;        /* out is ours to free (else it is the map's copy of the name) */
 	size_t group;    /* waiting names: a group (+1), or 0 */
 };
 
@@ -119,7 +120,8 @@ static void cur_reset(struct merge *m)
 	size_t i;
 
 	for (i = 0; i < m->nln; i++)
-		free(m->ln[i].out);
+		if (m->ln[i].own)
+			free(m->ln[i].out);
 	m->nln = 0;
 	strmap_release(&m->cur);
 }
@@ -516,6 +518,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 				r = err_nomem(e, "merge");
 				goto out;
 			}
+			l->own = true;
 		} else {
 			size_t pg = pending_for(m, tgt, layer, e);
 
@@ -547,10 +550,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 			if ((r = emit(m, name, ent, tar_data(t), e)) < 0)
 				goto out;
 			l = &m->ln[m->nln - 1];
-			if (!(l->out = strdup(name))) {
-				r = err_nomem(e, "merge");
-				goto out;
-			}
+			l->out = (char *)strmap_key(&m->cur, name);  /* no copy per file */
 			if (gi)
 				r = emit_group(m, gi, ent, NULL, name, e);
 		} else if (gi && m->g[gi - 1].n) {
@@ -559,6 +559,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 			l = &m->ln[m->nln - 1];
 			if (!(l->out = strdup(m->g[gi - 1].names[0])))
 				r = err_nomem(e, "merge");
+			l->own = true;
 		}
 		goto out;
 	}

@@ -11,6 +11,7 @@ Deterministic, python3 stdlib only; the layer helpers are tests/analyze/make.py'
                   directory, setuid / sticky modes, owners, xattrs (user.* and
                   security.capability), a fifo, a char device, a path over 100 bytes
   links-gz.tar    the same with gzip layers
+  bad-diffid-gz.tar  gzip layers, the config's diff_id of layer 2 wrong (seen only when decoding)
   evil-*.tar      one hostile layer each (below): must be refused, nothing written outside
   index.json      {"good": [...], "evil": {"file": "what it tries"}}
 """
@@ -128,6 +129,12 @@ def main():
     hist = [("ADD rootfs.tar /", False), ("RUN upgrade", False), ("RUN cleanup", False)]
     write("links.tar", docker_archive([Image(["strata-test/links:1"], tars, hist)]))
     write("links-gz.tar", docker_archive([Image(["strata-test/links:gz"], tars, hist, True)]))
+    # gzip layers whose config claims another diff_id for layer 2: only the second read (decoding) sees it
+    bad = Image(["strata-test/links:bad"], tars, hist, True)
+    wrong = "sha256:" + "0" * 64
+    bad.config = bad.config.replace(bad.diff_ids[1].encode(), wrong.encode())
+    bad.config_hex = am.sha(bad.config)
+    write("bad-diffid-gz.tar", docker_archive([bad]))
     evil = {}
     for name, (what, layers) in EVIL.items():
         lt = [raw_tar(l) for l in layers]

@@ -144,6 +144,12 @@ what="unpack of an image whose diff_id does not match: exit 1, nothing written"
 mkdir -p "$W/bad"
 out=$("$S" unpack "$W/img/analyze/broken-diffid.tar" "$W/bad/u" 2>&1); rc=$?
 if [ $rc -eq 1 ] && [ -z "$(ls -A "$W/bad")" ]; then ok "$what"; else nok "$what" "exit $rc, left $(ls -A "$W/bad"): $out"; fi
+for cmd in flatten unpack; do
+	what="$cmd of gzip layers whose diff_id does not match (found while decoding): exit 1, nothing written"
+	out=$("$S" $cmd "$W/img/bad-diffid-gz.tar" "$W/bad/o" 2>&1); rc=$?
+	if [ $rc -eq 1 ] && [ -z "$(ls -A "$W/bad")" ] && echo "$out" | grep -q 'diff_id mismatch'; then ok "$what"
+	else nok "$what" "exit $rc, left $(ls -A "$W/bad"): $out"; fi
+done
 what="flatten of a truncated archive: non-zero exit, nothing written"
 out=$("$S" flatten "$W/img/analyze/broken-truncated.tar" "$W/bad/f.tar" 2>&1); rc=$?
 if [ $rc -ne 0 ] && [ -z "$(ls -A "$W/bad")" ]; then ok "$what ($rc)"; else nok "$what" "exit $rc, left $(ls -A "$W/bad"): $out"; fi
