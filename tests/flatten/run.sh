@@ -175,6 +175,20 @@ if "$S" -q flatten --platform linux/arm64 "$FIX/oci-multiarch" "$W/arm.tar" 2>/d
 	else nok "$what" "the arm64 tar is neither image"; fi
 else nok "$what" "failed"; fi
 
+# ---- SIGTERM in the middle: nothing left, an existing destination unchanged
+python3 "$TOP/tests/convert/mkimage.py" "$W/big.tar" --tag strata-test/big:1 --layer random:48M:1 --layer text:16M:2 > /dev/null 2>&1
+what="SIGTERM during flatten --xz: exit non-zero, the old destination kept, no temp file"
+echo old > "$W/sig.tar.xz"
+"$S" -q flatten "$W/big.tar" "$W/sig.tar.xz" 2>/dev/null & pid=$!
+sleep 0.5; kill -TERM $pid 2>/dev/null; wait $pid; rc=$?
+if [ $rc -ne 0 ] && [ "$(cat "$W/sig.tar.xz")" = old ] && ! ls "$W" | grep -q strata-tmp; then ok "$what (exit $rc)"
+else nok "$what" "exit $rc, $(ls "$W" | grep strata-tmp)"; fi
+what="SIGINT during unpack of 100,000 files: exit non-zero, no directory, no temp directory"
+mkdir -p "$W/sig"
+"$S" -q unpack "$W/img/analyze/many.tar.gz" "$W/sig/u" 2>/dev/null & pid=$!
+sleep 1; kill -INT $pid 2>/dev/null; wait $pid; rc=$?
+if [ $rc -ne 0 ] && [ -z "$(ls -A "$W/sig")" ]; then ok "$what (exit $rc)"; else nok "$what" "exit $rc, left: $(ls -A "$W/sig")"; fi
+
 # ---- without root: ownership not applied, devices skipped with a warning, the rest equal
 if [ $ROOT = 1 ] && have setpriv; then
 	what="unpack as an unprivileged user: works, device nodes skipped with a warning"
