@@ -41,7 +41,7 @@ run_with() {  # run_with BUILD_DIR LABEL
 		echo "skip - realworld$2: $realworld not present" >> "$log"
 	fi
 	suite "malformed$2" bash tests/malformed/run.sh "$bin" "$fixtures"
-	suite "flatten$2" bash tests/flatten/run.sh "$top/$bin" "$fixtures" "$out/flatten$2" "$out/interop"
+	suite "flatten$2" bash tests/flatten/run.sh "$top/$bin" "$fixtures" "$out/flatten$2" "$out/interop" "$realworld"
 }
 
 suite lint sh tests/deps-lint.sh

@@ -1,9 +1,11 @@
 #!/bin/bash
-# tests/flatten/run.sh STRATA FIXTURES OUTDIR [INTEROPDIR] — end-to-end tests of `strata flatten` and `unpack`.
+# tests/flatten/run.sh STRATA FIXTURES OUTDIR [INTEROPDIR [REALWORLD]] — end-to-end tests of `strata flatten`
+# and `strata unpack`.
 #
 #   FIXTURES    output dir of `python3 fixtures/gen.py DIR`
 #   OUTDIR      work dir; this script owns OUTDIR/flatten (wiped at start, kept for a look)
 #   INTEROPDIR  output dir of tests/interop/make-archives.sh (archives podman, skopeo, umoci, ctr wrote)
+#   REALWORLD   ../shared/realworld (archives of Docker 1.10-25, BuildKit, kaniko, ggcr, regctl), when present
 #
 # For every image: `unpack` equals `flatten` + `tar -x`, and equals `umoci raw unpack` of the same image
 # (paths, types, modes, sizes, content, link targets, link counts; with --meta also owners, times, device
@@ -12,8 +14,8 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd -P)
 TOP=$(cd "$HERE/../.." && pwd -P)
-[ $# -ge 3 ] || { echo "usage: $0 STRATA FIXTURES OUTDIR [INTEROPDIR]" >&2; exit 2; }
-S=$1 FIX=$2 W=$3/flatten IOP=${4:-}
+[ $# -ge 3 ] || { echo "usage: $0 STRATA FIXTURES OUTDIR [INTEROPDIR [REALWORLD]]" >&2; exit 2; }
+S=$1 FIX=$2 W=$3/flatten IOP=${4:-} RW=${5:-}
 TREE="python3 $TOP/tests/convert/tree.py"
 
 ok()   { echo "ok - flatten $1"; }
@@ -59,6 +61,18 @@ if [ -n "$IOP" ] && [ -d "$IOP" ]; then
 	done
 else
 	skip "interop archives" "no INTEROPDIR given or present"
+fi
+if [ -n "$RW" ] && [ -d "$RW" ]; then
+	for p in "$RW"/*; do
+		n=$(basename "$p")
+		case $n in
+		*BROKEN*|*HOSTILE*|*missing-blob*|README*|*.json) ;;   # refused on purpose (checked below)
+		*rootfs*) add "realworld/$n" "$p" rootfs ;;
+		*) add "realworld/$n" "$p" ;;
+		esac
+	done
+else
+	skip "real-world archives" "no REALWORLD given or present"
 fi
 
 # ---- per image: unpack, flatten + tar -x, umoci raw unpack of the same image
@@ -138,6 +152,15 @@ while IFS=$'\t' read -r f why; do
 		else ok "$cmd refuses $why ($f): $out"; fi
 	done
 done < <(python3 -c 'import json,sys; [print("%s\t%s" % kv) for kv in json.load(open(sys.argv[1]))["evil"].items()]' "$W/img/index.json")
+
+if [ -n "$RW" ] && [ -f "$RW/scalibr-escape-rootfs-HOSTILE.tar" ]; then
+	for cmd in unpack flatten; do
+		what="$cmd refuses scalibr-escape-rootfs-HOSTILE.tar (a rootfs with /escape/ paths): exit 4, nothing written"
+		d=$W/evil/$cmd-scalibr; mkdir -p "$d"
+		out=$("$S" $cmd "$RW/scalibr-escape-rootfs-HOSTILE.tar" "$d/out" 2>&1); rc=$?
+		if [ $rc -eq 4 ] && [ -z "$(ls -A "$d")" ] && [ ! -e /escape/poc.txt ]; then ok "$what"; else nok "$what" "exit $rc: $out"; fi
+	done
+fi
 
 # ---- bad sources and destinations leave nothing
 what="unpack of an image whose diff_id does not match: exit 1, nothing written"
