@@ -134,15 +134,19 @@ static size_t group_new(struct merge *m, const char *target, int32_t layer, bool
 		size_t na = m->ag ? m->ag * 2 : 16;
 		struct group *v = realloc(m->g, na * sizeof(*v));
 
-		if (!v)
-			return (size_t)err_nomem(e, "merge"), 0;
+		if (!v) {
+			err_nomem(e, "merge");
+			return 0;
+		}
 		m->g = v;
 		m->ag = na;
 	}
 	g = &m->g[m->ng];
 	memset(g, 0, sizeof(*g));
-	if (target && !(g->target = strdup(target)))
-		return (size_t)err_nomem(e, "merge"), 0;
+	if (target && !(g->target = strdup(target))) {
+		err_nomem(e, "merge");
+		return 0;
+	}
 	g->layer = layer;
 	g->pending = pending;
 	g->open = true;
@@ -488,7 +492,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		m->st->hidden++;
 	if (ent->type == TAR_HARDLINK) {
 		const char *lk = ent->link + strspn(ent->link, "/");  /* kaniko: absolute targets */
-		struct lnode *lt;
+		size_t ti;
 
 		if (!(tgt = path_clean(lk))) {
 			r = err_nomem(e, "path");
@@ -502,19 +506,19 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		gi = pending_take(m, name, layer, e, &r);
 		if (r < 0)
 			goto out;
-		lt = IDX(strmap_get(&m->cur, tgt)) ? &m->ln[IDX(strmap_get(&m->cur, tgt)) - 1] : NULL;
+		ti = IDX(strmap_get(&m->cur, tgt));  /* an index + 1: ln_add may move the array */
 		if (!(l = ln_add(m, name, e))) {
 			r = -e->code;
 			goto out;
 		}
-		if (lt) {
-			size_t ti = IDX(strmap_get(&m->cur, tgt)) - 1;  /* ln_add may have moved the array */
+		if (ti) {
+			struct lnode *lt = &m->ln[ti - 1];
 
-			if ((r = deliver(m, layer, &m->ln[ti], visible ? name : NULL, gi, ent, e)) < 0)
+			if ((r = deliver(m, layer, lt, visible ? name : NULL, gi, ent, e)) < 0)
 				goto out;
 			l = &m->ln[m->nln - 1];
-			l->group = m->ln[ti].group;
-			if (m->ln[ti].out && !(l->out = strdup(m->ln[ti].out))) {
+			l->group = lt->group;
+			if (lt->out && !(l->out = strdup(lt->out))) {
 				r = err_nomem(e, "merge");
 				goto out;
 			}
