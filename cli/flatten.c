@@ -73,6 +73,7 @@ int cmd_flatten(int argc, char **argv)
 		return cli_usage("flatten", "will not write a tar to a terminal; redirect stdout or give a file");
 	cli_catch_signals();
 	progress_init(&pg, o.src, "flattening");
+	pg.total *= 2;  /* the source is read twice: verified, then merged */
 	o.progress = progress_update;
 	o.progress_ctx = &pg;
 	r = flatten_run(&o, &res, &d, &e);
@@ -121,6 +122,7 @@ int cmd_unpack(int argc, char **argv)
 	o.dir = argv[optind + 1];
 	cli_catch_signals();
 	progress_init(&pg, o.src, "unpacking");
+	pg.total *= 2;
 	o.progress = progress_update;
 	o.progress_ctx = &pg;
 	r = unpack_run(&o, &res, &d, &e);

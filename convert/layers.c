@@ -22,6 +22,10 @@ struct image_layers {
 	struct strmap spooled;        /* member name -> spool file path (owned) */
 	unsigned nspooled;
 	char **names;                 /* "layer 2 (sha256:ab12...)" */
+	/* progress over both reads: the first pass's bytes, then the layers' */
+	stream_progress_fn progress;
+	void *progress_ctx;
+	uint64_t first_read, layers_read;
 	/* the layer being read */
 	int fd;
 	struct stream *src, *dec, *tap;
@@ -145,6 +149,14 @@ static int choose(struct image_layers *il, const struct layers_opts *o, struct s
 	return 0;
 }
 
+static void first_progress(void *ctx, uint64_t bytes)
+{
+	struct image_layers *il = ctx;
+
+	il->first_read = bytes;
+	il->progress(il->progress_ctx, bytes);
+}
+
 int image_layers_open(struct image_layers **out, const struct layers_opts *o, struct diag *d, struct strata_err *e)
 {
 	struct image_layers *il = calloc(1, sizeof(*il));
@@ -159,8 +171,10 @@ int image_layers_open(struct image_layers **out, const struct layers_opts *o, st
 	il->fd = -1;
 	lo.decode = false;  /* layers are decoded (and their diff_ids checked) in the second read */
 	lo.writer = &bw;
-	lo.progress = o->progress;
-	lo.progress_ctx = o->progress_ctx;
+	il->progress = o->progress;
+	il->progress_ctx = o->progress_ctx;
+	lo.progress = o->progress ? first_progress : NULL;
+	lo.progress_ctx = il;
 	if ((r = source_open(&il->s, o->src, &lo, d, e)) < 0)
 		goto fail;
 	if (diag_count(d, SEV_ERROR)) {
@@ -229,6 +243,8 @@ static int layer_open(void *ctx, size_t i, bool again, struct stream **tar, stru
 	if (!(il->src = stream_fd_new(il->fd, READ_BUF, e)) || !(il->dec = stream_decode_new(il->src, e)))
 		goto fail;
 	stream_fd_range(il->src, off, m->size);
+	if (!again && il->progress)
+		stream_fd_progress(il->src, il->progress, il->progress_ctx, il->first_read + il->layers_read);
 	if (stream_decode_kind(il->dec, &comp, e) < 0)
 		goto fail;
 	stream_decode_limit(il->dec, MAX_DECODED);
@@ -254,7 +270,8 @@ static int layer_close(void *ctx, size_t i, bool again, bool ok, struct strata_e
 	uint64_t n;
 	int r = 0;
 
-	(void)again;  /* a second read has no tap */
+	if (!again)
+		il->layers_read += l->m->size;
 	if (ok && il->tap) {
 		/* the end blocks and any padding belong to the diff_id too */
 		if ((r = stream_drain(il->tap, e)) == 0) {
