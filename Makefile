@@ -58,7 +58,7 @@ $(BUILD)/%.o: %.c
 
 # Debian packages the build and the tests need; installed when root.
 DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev
-DEB_TEST := python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium
+DEB_TEST := clang python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium
 DEB_DEMO := python3 xz-utils
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)
@@ -79,6 +79,22 @@ check: deps
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' build-asan/strata build-asan/unit
 
+# libFuzzer targets (fuzz/README.md): clang, their own build directory, never the normal build.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 300
+FUZZ_TARGETS := archive json ref layer decode
+FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) CFLAGS='$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link' $(FUZZ_TARGETS:%=build-fuzz/fuzz-%)
+
+fuzz: fuzz-build
+	@sh fuzz/run.sh $(FUZZ_TIME)
+
+$(BUILD)/fuzz-%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/util.o $(BUILD)/libstrata.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%.d) $(BUILD)/fuzz/util.d
+
 lint:
 	@sh tests/deps-lint.sh | tee /dev/stderr | grep -q '^not ok' && exit 1 || true
 
@@ -88,6 +104,6 @@ install: strata
 	install -m 0644 strata.1 $(DESTDIR)$(MANDIR)/man1/strata.1
 
 clean:
-	rm -rf build build-asan strata demo tests/out
+	rm -rf build build-asan build-fuzz strata demo tests/out
 
-.PHONY: all deps deps-demo demo check asan lint install clean
+.PHONY: all deps deps-demo demo check asan fuzz fuzz-build lint install clean

@@ -1,0 +1,29 @@
+/*
+ * fuzz.h - what the libFuzzer targets in fuzz/ share (see fuzz/README.md).
+ *
+ * Every target is one LLVMFuzzerTestOneInput() over one library entry
+ * point, built with clang -fsanitize=fuzzer,address,undefined against the
+ * library objects compiled in build-fuzz/.  Targets must not leak, print or
+ * keep state between inputs beyond what is set up once.
+ */
+#ifndef STRATA_FUZZ_H
+#define STRATA_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "common/stream.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * A memory source handing out its bytes in blocks of `chunk` bytes (0: all
+ * at once), so that stages meet block boundaries everywhere: a header split
+ * over two reads, a magic number cut after one byte.  The bytes must outlive
+ * the stream; stream_free() frees it.
+ */
+struct stream *fuzz_chunked_new(const uint8_t *p, size_t n, size_t chunk);
+
+/* A block size picked from the input length: 1, 7, 511, 4096 or everything. */
+size_t fuzz_chunk_for(size_t n);
+
+#endif

@@ -1,0 +1,69 @@
+#!/bin/sh
+# fuzz/run.sh SECONDS [FIXTURES] - run every libFuzzer target for SECONDS each, one at a time.
+#
+#   make fuzz FUZZ_TIME=300          builds build-fuzz/fuzz-* and runs this
+#   sh fuzz/run.sh 12 tests/out/fixtures   the smoke run of `make check` (suite "fuzz")
+#
+# Seeds are made at run time (fixtures/gen.py, then fuzz/seeds.py, plus
+# ../shared/realworld when present) under build-fuzz/seeds/; what a run
+# finds is kept in build-fuzz/corpus/TARGET/ for the next run, crashes in
+# build-fuzz/artifacts/.  With FIXTURES given (the smoke run), the corpus is
+# a fresh one under tests/out/ instead.  Prints one line per target,
+# "ok - fuzz TARGET: N runs, no crash" or "not ok - ...", or "skip - ..."
+# when clang is missing; appends the figures to build-fuzz/runs.tsv.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+secs=${1:-300}
+fixtures=${2:-}
+targets=${FUZZ_TARGETS:-"archive json ref layer decode"}
+realworld=${STRATA_REALWORLD:-$top/../shared/realworld}
+out=build-fuzz
+
+if ! command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1; then
+	echo "skip - fuzz: ${FUZZ_CC:-clang} not found (Debian package clang)"
+	exit 0
+fi
+mkdir -p "$out"
+if ! make --no-print-directory fuzz-build > "$out/build.log" 2>&1; then
+	echo "not ok - fuzz: the fuzz targets do not build (see $out/build.log)"
+	exit 0
+fi
+if [ -z "$fixtures" ]; then
+	fixtures=$out/fixtures
+	python3 fixtures/gen.py "$fixtures" > "$out/gen.log" 2>&1 ||
+		{ echo "not ok - fuzz: fixtures/gen.py failed (see $out/gen.log)"; exit 0; }
+	corpus=$out/corpus
+else
+	corpus=tests/out/fuzz-corpus
+	rm -rf "$corpus"
+fi
+rm -rf "$out/seeds"
+[ -d "$realworld" ] || realworld=
+python3 fuzz/seeds.py "$out/seeds" "$fixtures" $realworld > "$out/seeds.log" 2>&1 ||
+	{ echo "not ok - fuzz: fuzz/seeds.py failed (see $out/seeds.log)"; exit 0; }
+mkdir -p "$out/artifacts" "$out/logs"
+for t in $targets; do
+	mkdir -p "$corpus/$t"
+	log=$out/logs/$t.log
+	start=$(date +%s)
+	# One process per target (no -jobs/-fork): never two fuzzers at once on this machine.
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		"$out/fuzz-$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -max_len=1048576 \
+		-print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" "$corpus/$t" "$out/seeds/$t" > "$log" 2>&1
+	rc=$?
+	wall=$(( $(date +%s) - start ))
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	runs=${runs:-0}
+	if [ "$rc" -eq 0 ]; then
+		echo "ok - fuzz $t: $runs runs, no crash"
+		res=ok
+	else
+		art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+		what=$(grep -m 1 -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | cut -c 1-160)
+		echo "not ok - fuzz $t: exit $rc after $runs runs: ${what:-see $log} (input ${art:-none})"
+		res="exit $rc: ${what:-?} ${art:-}"
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$wall" "$runs" "$res" >> "$out/runs.tsv"
+done
+exit 0
