@@ -303,8 +303,10 @@ static int next_xz(struct dec_stream *d, size_t *n, struct strata_err *e)
 		d->lz.next_in = d->in;
 		d->lz.avail_in = d->in_len;
 		lr = lzma_code(&d->lz, d->in_eof ? LZMA_FINISH : LZMA_RUN);
-		d->in += d->in_len - d->lz.avail_in;
-		d->in_len = d->lz.avail_in;
+		if (d->in_len) {  /* at the end of input d->in is NULL: no arithmetic on it */
+			d->in += d->in_len - d->lz.avail_in;
+			d->in_len = d->lz.avail_in;
+		}
 		if (lr == LZMA_STREAM_END)
 			d->done = true;
 		else if (lr == LZMA_BUF_ERROR && d->in_eof)
