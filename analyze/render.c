@@ -35,6 +35,8 @@ static int parse_size(const char *s, uint64_t *out)
 		return -1;
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (!strcmp(u, units[i].unit)) {
+			if (v * units[i].mul >= 18446744073709551616.0)
+				return -1;  /* 2^64: the conversion would be undefined */
 			*out = (uint64_t)(v * units[i].mul);
 			return 0;
 		}
