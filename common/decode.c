@@ -237,15 +237,18 @@ static int next_gzip(struct dec_stream *d, size_t *n, struct strata_err *e)
 			size_t before = st->avail_in, out_before = st->avail_out;
 
 			ir = isal_inflate(st);
+			/* On an error ISA-L leaves avail_in meaningless (2^32 - 1 for
+			 * an invalid symbol): check before using it, never trust it to
+			 * have grown. */
+			if (ir == ISAL_INCORRECT_CHECKSUM)
+				return err_set(e, STRATA_EFORMAT, "gzip: checksum mismatch (corrupt data)");
+			if (ir < 0 || st->avail_in > before || st->avail_out > out_before)
+				return err_set(e, STRATA_EFORMAT, "gzip: corrupt data (%s)",
+					       ir == ISAL_INVALID_WRAPPER ? "bad header" : "invalid deflate stream");
 			d->in += before - st->avail_in;
 			d->in_len -= before - st->avail_in;
 			produced += out_before - st->avail_out;
 		}
-		if (ir == ISAL_INCORRECT_CHECKSUM)
-			return err_set(e, STRATA_EFORMAT, "gzip: checksum mismatch (corrupt data)");
-		if (ir < 0)
-			return err_set(e, STRATA_EFORMAT, "gzip: corrupt data (%s)",
-				       ir == ISAL_INVALID_WRAPPER ? "bad header" : "invalid deflate stream");
 		if (st->block_state == ISAL_BLOCK_FINISH)
 			d->in_member = false;
 	}
