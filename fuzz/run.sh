@@ -1,16 +1,17 @@
 #!/bin/sh
 # fuzz/run.sh SECONDS [FIXTURES] - run every libFuzzer target for SECONDS each, one at a time.
 #
-#   make fuzz FUZZ_TIME=300          builds build-fuzz/fuzz-* and runs this
-#   sh fuzz/run.sh 12 tests/out/fixtures   the smoke run of `make check` (suite "fuzz")
+#   make fuzz FUZZ_TIME=300                 builds build-fuzz/fuzz-* and runs this
+#   sh fuzz/run.sh 12 tests/out/fixtures    the smoke run of `make check` (suite "fuzz")
 #
 # Seeds are made at run time (fixtures/gen.py, then fuzz/seeds.py, plus
-# ../shared/realworld when present) under build-fuzz/seeds/; what a run
-# finds is kept in build-fuzz/corpus/TARGET/ for the next run, crashes in
-# build-fuzz/artifacts/.  With FIXTURES given (the smoke run), the corpus is
-# a fresh one under tests/out/ instead.  Prints one line per target,
+# ../shared/realworld when present).  Without FIXTURES everything lives under
+# build-fuzz/: seeds/, the corpus/TARGET/ that each run grows for the next,
+# crashes in artifacts/, logs/, and the figures of every run appended to
+# runs.tsv.  With FIXTURES (the smoke run) it all goes to a fresh
+# tests/out/fuzz/ instead.  Prints one line per target,
 # "ok - fuzz TARGET: N runs, no crash" or "not ok - ...", or "skip - ..."
-# when clang is missing; appends the figures to build-fuzz/runs.tsv.
+# when clang is missing.  FUZZ_TARGETS picks targets (default: all five).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -30,27 +31,30 @@ if ! make --no-print-directory fuzz-build > "$out/build.log" 2>&1; then
 	exit 0
 fi
 if [ -z "$fixtures" ]; then
-	fixtures=$out/fixtures
-	python3 fixtures/gen.py "$fixtures" > "$out/gen.log" 2>&1 ||
-		{ echo "not ok - fuzz: fixtures/gen.py failed (see $out/gen.log)"; exit 0; }
-	corpus=$out/corpus
+	work=$out
+	fixtures=$work/fixtures
+	python3 fixtures/gen.py "$fixtures" > "$work/gen.log" 2>&1 ||
+		{ echo "not ok - fuzz: fixtures/gen.py failed (see $work/gen.log)"; exit 0; }
 else
-	corpus=tests/out/fuzz-corpus
-	rm -rf "$corpus"
+	work=tests/out/fuzz
+	rm -rf "$work"
+	mkdir -p "$work"
 fi
-rm -rf "$out/seeds"
+rm -rf "$work/seeds"
 [ -d "$realworld" ] || realworld=
-python3 fuzz/seeds.py "$out/seeds" "$fixtures" $realworld > "$out/seeds.log" 2>&1 ||
-	{ echo "not ok - fuzz: fuzz/seeds.py failed (see $out/seeds.log)"; exit 0; }
-mkdir -p "$out/artifacts" "$out/logs"
+python3 fuzz/seeds.py "$work/seeds" "$fixtures" $realworld > "$work/seeds.log" 2>&1 ||
+	{ echo "not ok - fuzz: fuzz/seeds.py failed (see $work/seeds.log)"; exit 0; }
+mkdir -p "$work/artifacts" "$work/logs"
 for t in $targets; do
-	mkdir -p "$corpus/$t"
-	log=$out/logs/$t.log
+	mkdir -p "$work/corpus/$t"
+	log=$work/logs/$t.log
+	dict=
+	[ -f "fuzz/$t.dict" ] && dict=-dict=fuzz/$t.dict
 	start=$(date +%s)
 	# One process per target (no -jobs/-fork): never two fuzzers at once on this machine.
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		"$out/fuzz-$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -max_len=1048576 \
-		-print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" "$corpus/$t" "$out/seeds/$t" > "$log" 2>&1
+		-print_final_stats=1 $dict -artifact_prefix="$work/artifacts/$t-" "$work/corpus/$t" "$work/seeds/$t" > "$log" 2>&1
 	rc=$?
 	wall=$(( $(date +%s) - start ))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
@@ -64,6 +68,6 @@ for t in $targets; do
 		echo "not ok - fuzz $t: exit $rc after $runs runs: ${what:-see $log} (input ${art:-none})"
 		res="exit $rc: ${what:-?} ${art:-}"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$wall" "$runs" "$res" >> "$out/runs.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$wall" "$runs" "$res" >> "$work/runs.tsv"
 done
 exit 0

@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import tarfile
+import zlib
 
 MAX_SEED = 1 << 20      # larger inputs only slow the fuzzer down
 TARGETS = ("archive", "json", "ref", "layer", "decode")
@@ -50,7 +51,7 @@ def decompress(b):
             return lzma.decompress(b)
         if c == "bzip2":
             return bz2.decompress(b)
-    except (OSError, EOFError, lzma.LZMAError, ValueError):
+    except (OSError, EOFError, lzma.LZMAError, ValueError, zlib.error):
         return None
     return b if c is None else None
 
