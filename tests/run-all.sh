@@ -1,9 +1,10 @@
 #!/bin/sh
 # tests/run-all.sh - the whole suite, as `make check` runs it:
 #   unit tests, CLI golden tests, real-world archives, fixtures and the
-#   malformed corpus, flatten/unpack, interop with the real tools; then unit,
-#   CLI, real-world, malformed and flatten again with the AddressSanitizer+UBSan
-#   build.
+#   malformed corpus, flatten/unpack, interop with the real tools, a short run
+#   of every fuzz target (fuzz/run.sh, about 12 s each: STRATA_FUZZ_SECONDS);
+#   then unit, CLI, real-world, malformed and flatten again with the
+#   AddressSanitizer+UBSan build.
 # Every check prints one line `ok - ...`, `not ok - ...` or `skip - ...`;
 # the run ends with `N passed, N failed` and fails when any check failed.
 set -u
@@ -57,6 +58,7 @@ if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite interop bash tests/interop/run.sh "$top/build/strata" "$out/interop"
 	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"
 fi
+suite fuzz sh fuzz/run.sh "${STRATA_FUZZ_SECONDS:-12}" "$fixtures"
 if [ "${STRATA_SKIP_ASAN:-0}" != 1 ]; then
 	if make --no-print-directory asan > "$out/asan-build.log" 2>&1; then
 		STRATA_TEST_VLIMIT_KB=unlimited ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
