@@ -2,7 +2,7 @@
 # fuzz/run.sh SECONDS [FIXTURES] - run every libFuzzer target for SECONDS each, one at a time.
 #
 #   make fuzz FUZZ_TIME=300                 builds build-fuzz/fuzz-* and runs this
-#   sh fuzz/run.sh 12 tests/out/fixtures    the smoke run of `make check` (suite "fuzz")
+#   sh fuzz/run.sh 10 tests/out/fixtures    the smoke run of `make check` (suite "fuzz")
 #
 # Seeds are made at run time (fixtures/gen.py, then fuzz/seeds.py, plus
 # ../shared/realworld when present).  Without FIXTURES everything lives under
@@ -11,13 +11,13 @@
 # runs.tsv.  With FIXTURES (the smoke run) it all goes to a fresh
 # tests/out/fuzz/ instead.  Prints one line per target,
 # "ok - fuzz TARGET: N runs, no crash" or "not ok - ...", or "skip - ..."
-# when clang is missing.  FUZZ_TARGETS picks targets (default: all five).
+# when clang is missing.  FUZZ_TARGETS picks targets (default: all six).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 secs=${1:-300}
 fixtures=${2:-}
-targets=${FUZZ_TARGETS:-"archive json ref layer decode"}
+targets=${FUZZ_TARGETS:-"archive json ref layer decode merge"}
 realworld=${STRATA_REALWORLD:-$top/../shared/realworld}
 out=build-fuzz
 

@@ -5,8 +5,9 @@
 
 FIXTURES is what `python3 fixtures/gen.py FIXTURES` wrote (valid fixtures, malformed/, and
 fuzz/<target>/ regression seeds); REALWORLD, when given and present, the real-world archives.
-Writes OUTDIR/<target>/<name> for the targets archive, json, ref, layer and decode (see
-fuzz/README.md for what each one takes).  Nothing here is committed: it is all derived.
+Writes OUTDIR/<target>/<name> for the targets archive, json, ref, layer, decode and merge (see
+fuzz/README.md for what each one takes); the merge seeds also use tests/flatten/make.py's
+archives (hardlinks, whiteouts, opaque directories, hostile layers).  Nothing here is committed: it is all derived.
 """
 
 import bz2
@@ -17,12 +18,16 @@ import json
 import lzma
 import os
 import re
+import subprocess
 import sys
 import tarfile
+import tempfile
 import zlib
 
 MAX_SEED = 1 << 20      # larger inputs only slow the fuzzer down
-TARGETS = ("archive", "json", "ref", "layer", "decode")
+TARGETS = ("archive", "json", "ref", "layer", "decode", "merge")
+MERGE_SEP = b"\n--strata-merge-layer--\n"   # fuzz/merge.c's SEP
+MERGE_MAX = 1 << 16
 
 
 def sha(b):
@@ -190,6 +195,48 @@ def json_seed(files):
     return b"\0".join(parts)
 
 
+def docker_layers(data):
+    """The layer tars (decompressed, bottom first) of each image of a docker-archive."""
+    out = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tf:
+            man = json.loads(tf.extractfile("manifest.json").read())
+            for item in man:
+                raws = []
+                for lay in item.get("Layers", []):
+                    raw = decompress(tf.extractfile(lay).read())
+                    if raw is not None and is_tar(raw):
+                        raws.append(raw)
+                out.append(raws)
+    except (tarfile.TarError, KeyError, ValueError, EOFError, OSError, AttributeError, TypeError):
+        pass
+    return out
+
+
+def merge_seeds(out, name, raws):
+    """fuzz/merge.c's input: 1-3 consecutive layers (bottom first) joined by MERGE_SEP."""
+    for i in range(len(raws)):
+        for k in (1, 2, 3):
+            if i + k <= len(raws):
+                s = MERGE_SEP.join(raws[i:i + k])
+                if len(s) <= MERGE_MAX:
+                    out.put("merge", "%s-%d-%d" % (name, i, k), s)
+
+
+def flatten_seeds(out):
+    """tests/flatten/make.py's archives, their layers as merge seeds."""
+    make = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "flatten", "make.py")
+    if not os.path.exists(make):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, make, tmp], check=True, stdout=subprocess.DEVNULL)
+        for f in sorted(os.listdir(tmp)):
+            if f.endswith(".tar"):
+                with open(os.path.join(tmp, f), "rb") as fh:
+                    for j, raws in enumerate(docker_layers(fh.read())):
+                        merge_seeds(out, "flatten-%s-%d" % (f, j), raws)
+
+
 REFS = [
     b"docker-archive:app.tar:strata/app:1.0", b"docker-archive:app.tar:@1", b"oci:layout:1.0",
     b"oci-archive:app.tar", b"rootfs:rootfs.tar.xz", b"-", b"app.tar", b"docker-archive:a:b",
@@ -231,6 +278,8 @@ def main(argv):
             out.put("decode", name, data)
         if is_tar(decompress(data) or b""):
             out.put("layer", name, data)
+        for j, raws in enumerate(docker_layers(data) if b"manifest.json" in data[:1 << 16] else []):
+            merge_seeds(out, "%s-%d" % (name, j), raws)
         files = tar_files(data)
         if files:
             s = json_seed(files)
@@ -242,12 +291,15 @@ def main(argv):
             raw = decompress(b)
             if raw is not None and is_tar(raw):
                 out.put("layer", name + "-" + member, b)
+                if len(raw) <= MERGE_MAX:
+                    out.put("merge", name + "-" + member, raw)
     # what the fixtures do not hold: concatenated streams of every kind
     text = b"strata fuzz seed\n" * 64
     out.put("decode", "gzip-2-members", gzip.compress(text, mtime=0) + gzip.compress(text, mtime=0) + bytes(16))
     out.put("decode", "xz-2-streams", lzma.compress(text) + lzma.compress(text))
     out.put("decode", "bzip2", bz2.compress(text))
     out.put("decode", "zstd-skippable", b"\x50\x2a\x4d\x18\x04\x00\x00\x00skip")
+    flatten_seeds(out)
     for i, r in enumerate(REFS):
         out.put("ref", "ref%d" % i, r)
     # regression seeds: minimized inputs of crashes found and fixed (fixtures/gen.py)

@@ -2,7 +2,7 @@
 # tests/run-all.sh - the whole suite, as `make check` runs it:
 #   unit tests, CLI golden tests, real-world archives, fixtures and the
 #   malformed corpus, flatten/unpack, interop with the real tools, a short run
-#   of every fuzz target (fuzz/run.sh, about 12 s each: STRATA_FUZZ_SECONDS);
+#   of every fuzz target (fuzz/run.sh, about 10 s each: STRATA_FUZZ_SECONDS);
 #   then unit, CLI, real-world, malformed and flatten again with the
 #   AddressSanitizer+UBSan build.
 # Every check prints one line `ok - ...`, `not ok - ...` or `skip - ...`;
@@ -58,7 +58,7 @@ if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite interop bash tests/interop/run.sh "$top/build/strata" "$out/interop"
 	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"
 fi
-suite fuzz sh fuzz/run.sh "${STRATA_FUZZ_SECONDS:-12}" "$fixtures"
+suite fuzz sh fuzz/run.sh "${STRATA_FUZZ_SECONDS:-10}" "$fixtures"
 if [ "${STRATA_SKIP_ASAN:-0}" != 1 ]; then
 	if make --no-print-directory asan > "$out/asan-build.log" 2>&1; then
 		STRATA_TEST_VLIMIT_KB=unlimited ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -1,0 +1,255 @@
+/*
+ * merge.c - fuzz target: the layer merge of flatten, unpack and
+ * convert --squash (merge_run), over in-memory layers.
+ *
+ * input: 1-3 layer tars (bottom first) split at SEP (up to two separators;
+ * more stay in the top layer), each read in blocks whose size comes from the
+ * input length.  Every emitted entry is checked:
+ *   - its header, built as flatten's tar_entry_out() builds it, goes through
+ *     tar_hdr_encode() and back through the tar reader unchanged (path, link,
+ *     type, size, mode, uid, gid, mtime, xattrs);
+ *   - its name is clean and local, holds no ".wh." component, and is not
+ *     emitted twice (unless a layer itself holds a name twice);
+ *   - a hardlink names a file emitted before it;
+ *   - a file's data stream holds its size in bytes.
+ * A broken invariant aborts, so libFuzzer reports it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fsutil.h"
+#include "common/strmap.h"
+#include "common/tar.h"
+#include "convert/merge.h"
+#include "fuzz/fuzz.h"
+
+#define SEP "\n--strata-merge-layer--\n"
+#define MAX_LAYERS 3
+
+struct layers {
+	const uint8_t *p[MAX_LAYERS];
+	size_t n[MAX_LAYERS], count, chunk;
+	struct stream *cur;
+};
+
+struct check {
+	struct strmap seen;      /* name -> type + 1 of its first emission */
+	bool dups_allowed;       /* a layer holds the same name twice */
+	struct buf hdr, path;
+};
+
+static int l_open(void *ctx, size_t i, bool again, struct stream **tar, struct strata_err *e)
+{
+	struct layers *l = ctx;
+
+	(void)again;
+	if (i >= l->count || l->cur)
+		abort();
+	if (!(l->cur = fuzz_chunked_new(l->p[i], l->n[i], l->chunk)))
+		return err_nomem(e, "fuzz");
+	*tar = l->cur;
+	return 0;
+}
+
+static int l_close(void *ctx, size_t i, bool again, bool ok, struct strata_err *e)
+{
+	struct layers *l = ctx;
+
+	(void)i, (void)again, (void)ok, (void)e;
+	stream_free(l->cur);
+	l->cur = NULL;
+	return 0;
+}
+
+static const char *l_name(void *ctx, size_t i)
+{
+	static const char *names[MAX_LAYERS] = { "layer 1", "layer 2", "layer 3" };
+
+	(void)ctx;
+	if (i >= MAX_LAYERS)
+		abort();
+	return names[i];
+}
+
+/* flatten.c's typeflag(): what a merged entry becomes in the output tar */
+static char typeflag(enum tar_type t)
+{
+	static const char flags[] = { [TAR_FILE] = '0', [TAR_HARDLINK] = '1', [TAR_SYMLINK] = '2', [TAR_CHAR] = '3',
+				      [TAR_BLOCK] = '4', [TAR_DIR] = '5', [TAR_FIFO] = '6', [TAR_OTHER] = '0' };
+
+	return flags[t];
+}
+
+static enum tar_type type_back(enum tar_type t)
+{
+	return t == TAR_OTHER ? TAR_FILE : t;
+}
+
+static bool has_whiteout(const char *name)
+{
+	const char *p = name;
+
+	for (;;) {
+		if (!strncmp(p, ".wh.", 4))
+			return true;
+		if (!(p = strchr(p, '/')))
+			return false;
+		p++;
+	}
+}
+
+/* The header of one entry, as tar_entry_out() writes it, read back. */
+static void round_trip(struct check *c, const char *name, const struct tar_entry *ent)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	static const uint8_t zeros[1024];
+	struct tar_hdr h = { 0 };
+	struct tar_entry *back;
+	struct stream *s;
+	struct tar *t = NULL;
+	unsigned i;
+
+	buf_reset(&c->path);
+	buf_reset(&c->hdr);
+	if (buf_addstr(&c->path, strcmp(name, ".") ? name : "./", &e) < 0 ||
+	    (ent->type == TAR_DIR && strcmp(name, ".") && buf_addstr(&c->path, "/", &e) < 0))
+		abort();
+	h.path = c->path.data;
+	h.link = ent->type == TAR_SYMLINK || ent->type == TAR_HARDLINK ? ent->link : "";
+	h.typeflag = typeflag(ent->type);
+	h.size = ent->type == TAR_FILE ? ent->size : 0;
+	h.mode = ent->mode;
+	h.uid = ent->uid;
+	h.gid = ent->gid;
+	h.mtime = ent->mtime;
+	h.uname = ent->uname;
+	h.gname = ent->gname;
+	h.devmajor = ent->devmajor;
+	h.devminor = ent->devminor;
+	h.xattrs = ent->xattrs;
+	h.nxattrs = ent->nxattr_v;
+	if (tar_hdr_encode(&c->hdr, &h, &e) < 0)
+		return;  /* a refusal (too long for the buffer) is not a round-trip failure */
+	/* no data is read: the header is all that is compared */
+	if (buf_add(&c->hdr, zeros, sizeof(zeros), &e) < 0)
+		abort();
+	if (!(s = stream_mem_new(c->hdr.data, c->hdr.len, &e)) || tar_open(&t, s, NULL, &e) < 0)
+		abort();
+	if (tar_next(t, &back, &e) != 1)
+		abort();
+	if (strcmp(back->path, h.path) || strcmp(back->link, h.link) || back->type != type_back(ent->type) ||
+	    back->size != h.size || back->mode != (h.mode & 07777) || back->uid != h.uid || back->gid != h.gid ||
+	    back->mtime != h.mtime || back->nxattr_v != h.nxattrs)
+		abort();
+	for (i = 0; i < h.nxattrs; i++)
+		if (strcmp(back->xattrs[i].name, h.xattrs[i].name) || back->xattrs[i].len != h.xattrs[i].len ||
+		    memcmp(back->xattrs[i].value, h.xattrs[i].value, h.xattrs[i].len))
+			abort();
+	tar_free(t);
+	stream_free(s);
+}
+
+static int out_entry(void *ctx, const char *name, const struct tar_entry *ent, struct stream *data,
+		     struct strata_err *e)
+{
+	struct check *c = ctx;
+	char *clean = path_clean(name);
+	size_t prev;
+	uint64_t left;
+
+	if (!clean)
+		return err_nomem(e, "fuzz");
+	if (strcmp(clean, name) || !path_is_local(clean) || has_whiteout(name))
+		abort();
+	free(clean);
+	prev = (size_t)(uintptr_t)strmap_get(&c->seen, name);
+	if (prev && !c->dups_allowed)
+		abort();
+	if (ent->type == TAR_HARDLINK &&
+	    (size_t)(uintptr_t)strmap_get(&c->seen, ent->link) != (size_t)TAR_FILE + 1)
+		abort();
+	if (ent->type == TAR_FILE && !data)
+		abort();
+	if (!prev && strmap_put(&c->seen, name, (void *)(uintptr_t)(ent->type + 1), e) < 0)
+		return -e->code;
+	round_trip(c, name, ent);
+	for (left = ent->type == TAR_FILE ? ent->size : 0; left;) {
+		const uint8_t *p;
+		size_t n;
+		int r;
+
+		if ((r = stream_get(data, &p, &n, left < SIZE_MAX ? (size_t)left : SIZE_MAX, e)) < 0)
+			return r;
+		if (!n)
+			return err_set(e, STRATA_EFORMAT, "'%s': data ends early", name);
+		left -= n;
+	}
+	return 0;
+}
+
+/* Does one layer hold the same (cleaned) name twice?  Then the merge emits it twice. */
+static bool layer_has_dups(const uint8_t *p, size_t n)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct strmap names = STRMAP_INIT;
+	struct stream *s = stream_mem_new(p, n, &e);
+	struct tar *t = NULL;
+	struct tar_entry *ent;
+	bool dup = false;
+
+	if (!s)
+		abort();
+	if (tar_open(&t, s, NULL, &e) == 0)
+		while (!dup && tar_next(t, &ent, &e) == 1) {
+			char *c = path_clean(ent->path[0] == '/' && !ent->path[strspn(ent->path, "/")] ? "." : ent->path);
+
+			if (!c)
+				abort();
+			if (strmap_get(&names, c))
+				dup = true;
+			else if (strmap_put(&names, c, (void *)1, &e) < 0)
+				abort();
+			free(c);
+		}
+	tar_free(t);
+	stream_free(s);
+	strmap_release(&names);
+	return dup;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct layers l = { { NULL }, { 0 }, 0, 0, NULL };
+	struct check c = { STRMAP_INIT, false, BUF_INIT(4u << 20), BUF_INIT(1u << 20) };
+	struct merge_layers ml = { &l, 0, l_open, l_close, l_name };
+	struct merge_out mo = { &c, out_entry };
+	struct merge_stats st;
+	struct diag d = DIAG_INIT;
+	const uint8_t *p = data, *end = data + size;
+	size_t i;
+
+	while (l.count < MAX_LAYERS) {
+		const uint8_t *sep = l.count + 1 < MAX_LAYERS ? memmem(p, (size_t)(end - p), SEP, sizeof(SEP) - 1) : NULL;
+
+		l.p[l.count] = p;
+		l.n[l.count] = sep ? (size_t)(sep - p) : (size_t)(end - p);
+		l.count++;
+		if (!sep)
+			break;
+		p = sep + sizeof(SEP) - 1;
+	}
+	for (i = 0; i < l.count; i++)
+		if (layer_has_dups(l.p[i], l.n[i]))
+			c.dups_allowed = true;
+	l.chunk = fuzz_chunk_for(size);
+	ml.n = l.count;
+	merge_run(&ml, &mo, 10000, &st, &d, &e);
+	if (l.cur)
+		abort();
+	strmap_release(&c.seen);
+	buf_release(&c.hdr);
+	buf_release(&c.path);
+	diag_release(&d);
+	return 0;
+}
