@@ -546,7 +546,8 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 			goto out;
 		}
 		l->index = index;
-		if (visible && ent->sparse) {
+		if (ent->sparse && (visible || (gi && m->g[gi - 1].n))) {
+			/* its content would go out, under its name or a link's */
 			r = err_set(e, STRATA_EFORMAT, "%s: '%s' is a sparse file, which strata does not expand", lname, name);
 			goto out;
 		}
@@ -632,6 +633,10 @@ static int pass(struct merge *m, int32_t layer, bool again, struct group **want,
 					if (ent->type != TAR_FILE)
 						r = err_set(e, STRATA_EFORMAT, "%s: entry %llu changed between two reads", lname,
 							    (unsigned long long)index);
+					else if (ent->sparse)
+						r = err_set(e, STRATA_EFORMAT,
+							    "%s: '%s' is a sparse file, which strata does not expand", lname,
+							    ent->path);
 					else
 						r = emit_group(m, (size_t)(want[w] - m->g) + 1, ent, tar_data(t), NULL, e);
 					w++;

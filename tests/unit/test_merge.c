@@ -219,3 +219,34 @@ TEST(merge_missing_link_target)
 	buf_release(&l[1]);
 	buf_release(&out);
 }
+
+/* A sparse file is refused whatever name its content would go out under: a
+ * hardlink to it whose own name survives (the layer read again, or a link
+ * from a layer above) must not carry the raw sparse map as a file. */
+TEST(merge_refuses_sparse_behind_link)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf l[2] = { BUF_INIT(1 << 20), BUF_INIT(1 << 20) }, out = BUF_INIT(1 << 16);
+	struct merge_stats st;
+
+	put(&l[0], "a", 'S', "SPARSE", NULL);
+	put(&l[0], "b", '1', NULL, "a");
+	end(&l[0]);
+	put(&l[1], "a", '0', "NEW", NULL);   /* b keeps the old (sparse) a: layer 1 is read again */
+	end(&l[1]);
+	CHECK_INT(run(l, 2, &out, &st, &e), -STRATA_EFORMAT);
+	CHECK(strstr(e.msg, "sparse") != NULL);
+	buf_reset(&l[1]);
+	buf_reset(&out);
+	put(&l[1], "c", '1', NULL, "a");     /* a link from above to the lower (sparse) a ... */
+	put(&l[1], "a", '0', "NEW", NULL);   /* ... which this layer then replaces */
+	end(&l[1]);
+	buf_reset(&l[0]);
+	put(&l[0], "a", 'S', "SPARSE", NULL);
+	end(&l[0]);
+	CHECK_INT(run(l, 2, &out, &st, &e), -STRATA_EFORMAT);
+	CHECK(strstr(e.msg, "sparse") != NULL);
+	buf_release(&l[0]);
+	buf_release(&l[1]);
+	buf_release(&out);
+}
