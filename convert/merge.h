@@ -19,7 +19,8 @@
  * Refused (STRATA_EFORMAT, naming the layer and the entry): absolute or
  * escaping names, whiteouts that leave their directory or name nothing,
  * entries below a symlink or other non-directory (writes through a
- * symlink), hardlinks whose target leaves the root or does not exist.
+ * symlink), hardlinks whose target leaves the root or does not exist,
+ * sparse files whose content would go out (under their name or a link's).
  */
 #ifndef STRATA_MERGE_H
 #define STRATA_MERGE_H

@@ -11,7 +11,8 @@
  *   - its name is clean and local, holds no ".wh." component, and is not
  *     emitted twice (unless a layer itself holds a name twice);
  *   - a hardlink names a file emitted before it;
- *   - a file's data stream holds its size in bytes.
+ *   - a file is not sparse (merge refuses those) and its data stream holds
+ *     its size in bytes.
  * A broken invariant aborts, so libFuzzer reports it.
  */
 #include <stdlib.h>
@@ -168,7 +169,7 @@ static int out_entry(void *ctx, const char *name, const struct tar_entry *ent, s
 	if (ent->type == TAR_HARDLINK &&
 	    (size_t)(uintptr_t)strmap_get(&c->seen, ent->link) != (size_t)TAR_FILE + 1)
 		abort();
-	if (ent->type == TAR_FILE && !data)
+	if (ent->type == TAR_FILE && (!data || ent->sparse))
 		abort();
 	if (!prev && strmap_put(&c->seen, name, (void *)(uintptr_t)(ent->type + 1), e) < 0)
 		return -e->code;
