@@ -27,6 +27,7 @@ struct lnode {
 	uint64_t index;  /* files: entry number in the layer */
 	char *out;       /* the name the content went out under, or NULL */
 	bool own;        /* out is ours to free (else it is the map's copy of the name) */
+	bool special;    /* a symlink, device or fifo (a hardlink may name one too) */
 	size_t group;    /* waiting names: a group (+1), or 0 */
 };
 
@@ -339,6 +340,14 @@ static int deliver(struct merge *m, int32_t layer, struct lnode *t, const char *
 		}
 		return 0;
 	}
+	if (t->special) {
+		/* a hidden symlink, device or fifo: it has no data to read again */
+		if (self_name || (from && m->g[from - 1].n))
+			return err_set(e, STRATA_EFORMAT, "hardlink '%s': its target, a symlink, device or fifo, is replaced "
+				       "by a layer above; strata cannot give the link its old entry",
+				       self_name ? self_name : m->g[from - 1].names[0]);
+		return 0;
+	}
 	if (!t->group) {
 		/* a file of this layer that was not emitted: read the layer again for it */
 		if (!(gi = group_new(m, NULL, layer, false, e)))
@@ -587,8 +596,18 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 			 lname, name, ent->typeflag);
 		goto out;
 	}
-	if (visible)
-		r = emit(m, name, ent, NULL, e);
+	if (visible && (r = emit(m, name, ent, NULL, e)) < 0)
+		goto out;
+	if (ent->type == TAR_SYMLINK || ent->type == TAR_CHAR || ent->type == TAR_BLOCK || ent->type == TAR_FIFO) {
+		/* later hardlinks of this layer may name it (GNU tar links symlinks) */
+		if (!(l = ln_add(m, name, e))) {
+			r = -e->code;
+			goto out;
+		}
+		l->special = true;
+		if (visible)
+			l->out = (char *)strmap_key(&m->cur, name);
+	}
 out:
 	free(tgt);
 	free(name);

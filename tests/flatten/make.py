@@ -73,7 +73,7 @@ def links_layers():
         D("usr/bin"), F("usr/bin/tool", 3000, mode=0o4755),
         H("usr/bin/tool-a", "usr/bin/tool"), H("usr/bin/tool-b", "usr/bin/tool"),
         H("usr/bin/tool-c", "usr/bin/tool-a"),          # a link to a link
-        S("usr/bin/sh", "tool"),
+        S("usr/bin/sh", "tool"), H("usr/bin/sh-link", "usr/bin/sh"),   # GNU tar: a hardlink to a symlink
         F("usr/bin/pair-x", 500), H("usr/bin/pair-y", "usr/bin/pair-x"),
         D("var/cache/app"), F("var/cache/app/a.bin", 700), F("var/cache/app/b.bin", 300),
         D("opt/old"), F("opt/old/one", 100), F("opt/old/two", 200),

@@ -250,3 +250,22 @@ TEST(merge_refuses_sparse_behind_link)
 	buf_release(&l[1]);
 	buf_release(&out);
 }
+
+TEST(merge_link_to_symlink)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf l[2] = { BUF_INIT(1 << 20), BUF_INIT(1 << 20) }, out = BUF_INIT(1 << 16);
+	struct merge_stats st;
+
+	put(&l[0], "s", '0', "LOWER", NULL);
+	end(&l[0]);
+	put(&l[1], "s", '2', NULL, "target");         /* GNU tar: a symlink, then a hardlink to it */
+	put(&l[1], "b", '1', NULL, "s");
+	end(&l[1]);
+	CHECK_OK(run(l, 2, &out, &st, &e), &e);
+	CHECK(strstr(out.data, "s 2  -> target\nb 1  -> s\n") != NULL);
+	CHECK(strstr(out.data, "LOWER") == NULL);
+	buf_release(&l[0]);
+	buf_release(&l[1]);
+	buf_release(&out);
+}
