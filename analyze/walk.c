@@ -12,7 +12,6 @@
 #include "common/strmap.h"
 #include "common/tar.h"
 
-#define DEFAULT_MAX_ENTRIES 1000000
 #define DEFAULT_MAX_PROBLEMS 50
 
 struct layer_walk {
@@ -20,7 +19,6 @@ struct layer_walk {
 	struct diag local;       /* moved into w->d at the end, unless discarded */
 	struct strmap symlinks;  /* symlinks of this layer, by cleaned path */
 	struct strmap seen;      /* every path of this layer */
-	uint64_t entries;
 	unsigned problems, suppressed;
 	struct layer_files *lf;  /* when collecting */
 };
@@ -292,14 +290,11 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, struct strata_err *e)
 {
 	struct layer_walk *lw = walk;
-	uint64_t max = lw->w->max_entries ? lw->w->max_entries : DEFAULT_MAX_ENTRIES;
 	char *clean, *rel, *via, *dir = NULL, *target = NULL;
 	const char *base;
 	int r = 0;
 
 	(void)t;
-	if (++lw->entries > max)
-		return err_set(e, STRATA_EFORMAT, "too many entries in layer (over %llu)", (unsigned long long)max);
 	if (!(clean = path_clean(ent->path)))
 		return err_nomem(e, "path");
 	/* Judge everything relative to the layer root; an absolute name is

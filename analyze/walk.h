@@ -7,7 +7,8 @@
  * pass.  Checks (formats.md rules 16-17): `..` and absolute paths, symlinks
  * and hardlinks pointing outside the root, entries written through a symlink
  * of the same layer, whiteouts that name nothing or leave their directory,
- * duplicate paths, sparse members, and an entry count bound.
+ * duplicate paths and sparse members.  (The entry count bound is the tar
+ * reader's: struct limits, via the scan.)
  *
  * Problems are attributed to the layer's archive member and go into the
  * diag given to walker_init(), which must outlive the scan.
@@ -24,7 +25,6 @@ struct walker {
 	struct diag *d;
 	bool collect;             /* keep every entry and package database (struct layer_files in member->walk) */
 	bool content;             /* with collect: sha256 of every regular file's content */
-	uint64_t max_entries;     /* per layer; 0 = default (1,000,000) */
 	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
 };
 

@@ -12,10 +12,12 @@
  * costs no dependency beyond the libarchive we already link.
  */
 #include "stream.h"
+#include "limits.h"
 
 #include <archive.h>
 #include <isa-l/igzip_lib.h>
 #include <lzma.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -36,6 +38,9 @@ struct dec_stream {
 	bool in_eof;
 	uint8_t *out;
 	uint64_t limit, produced;
+	uint64_t max_ratio;     /* 0: no ratio bound */
+	uint64_t taken;         /* bytes pulled from up (the head included) */
+	char where[320];        /* context for messages, or "" */
 	/* gzip, through ISA-L's inflate (several times faster than zlib's) */
 	struct inflate_state *ist;
 	bool in_member;
@@ -92,6 +97,7 @@ static int get_input(struct dec_stream *d, struct strata_err *e)
 	}
 	if ((r = stream_get(d->s.up, &d->in, &d->in_len, SIZE_MAX, e)) < 0)
 		return r;
+	d->taken += d->in_len;
 	if (d->in_len == 0)
 		d->in_eof = true;
 	return 0;
@@ -113,6 +119,7 @@ static int sniff(struct dec_stream *d, struct strata_err *e)
 			break;
 		memcpy(d->head + d->head_len, p, n);
 		d->head_len += n;
+		d->taken += n;
 	}
 	d->kind = compression_sniff(d->head, d->head_len);
 	d->sniffed = true;
@@ -138,9 +145,18 @@ void stream_decode_head(struct stream *s, const uint8_t **p, size_t *n)
 	*n = d->head_len;
 }
 
-void stream_decode_limit(struct stream *s, uint64_t max_out)
+void stream_decode_limit(struct stream *s, uint64_t max_out, uint64_t max_ratio)
 {
-	((struct dec_stream *)s)->limit = max_out;
+	struct dec_stream *d = (struct dec_stream *)s;
+
+	d->limit = max_out;
+	d->max_ratio = max_ratio;
+}
+
+/* Input the decoder has consumed: pulled from up, less what still waits. */
+static uint64_t consumed(const struct dec_stream *d)
+{
+	return d->taken - d->in_len - (d->head_len - d->head_off);
 }
 
 static la_ssize_t bz_read(struct archive *a, void *ctx, const void **buf)
@@ -345,9 +361,27 @@ static int next_bzip2(struct dec_stream *d, const uint8_t **p, size_t *n, struct
 	return 0;
 }
 
+void stream_decode_where(struct stream *s, const char *where)
+{
+	struct dec_stream *d = (struct dec_stream *)s;
+
+	snprintf(d->where, sizeof(d->where), "%s", where);
+}
+
+static int dec_block(struct dec_stream *d, const uint8_t **p, size_t *n, struct strata_err *e);
+
 static int dec_next(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
 {
 	struct dec_stream *d = (struct dec_stream *)s;
+	int r = dec_block(d, p, n, e);
+
+	if (r < 0 && d->where[0])
+		err_wrap(e, "%s", d->where);
+	return r;
+}
+
+static int dec_block(struct dec_stream *d, const uint8_t **p, size_t *n, struct strata_err *e)
+{
 	int r;
 
 	if ((r = sniff(d, e)) < 0)
@@ -372,10 +406,23 @@ static int dec_next(struct stream *s, const uint8_t **p, size_t *n, struct strat
 	if (r < 0)
 		return r;
 	d->produced += *n;
-	if (d->limit && d->produced > d->limit)
+	if (d->limit && d->produced > d->limit) {
+		if (d->kind == COMP_NONE)
+			return err_set(e, STRATA_EFORMAT, "larger than the limit of %llu bytes (raise it with --max-size)",
+				       (unsigned long long)d->limit);
 		return err_set(e, STRATA_EFORMAT,
-			       "decompressed size exceeds the limit of %llu bytes (decompression bomb?)",
-			       (unsigned long long)d->limit);
+			       "%s: decompressed size passes the limit of %llu bytes (raise it with --max-size)",
+			       compression_name(d->kind), (unsigned long long)d->limit);
+	}
+	/* A bomb is stopped as soon as it shows: after the grace, output may
+	 * not outgrow max_ratio times the input consumed so far. */
+	if (d->max_ratio && d->kind != COMP_NONE && d->produced > LIMIT_RATIO_GRACE &&
+	    d->produced / d->max_ratio > consumed(d))
+		return err_set(e, STRATA_EFORMAT,
+			       "%s: likely a decompression bomb: %llu bytes decoded from %llu, more than %llu times "
+			       "(raise the limit with --max-ratio)",
+			       compression_name(d->kind), (unsigned long long)d->produced,
+			       (unsigned long long)consumed(d), (unsigned long long)d->max_ratio);
 	return 0;
 }
 

@@ -101,8 +101,13 @@ struct stream *stream_decode_new(struct stream *up, struct strata_err *e);
 int stream_decode_kind(struct stream *s, enum compression *kind, struct strata_err *e);
 /* The first bytes of the data (up to 6), valid after stream_decode_kind(). */
 void stream_decode_head(struct stream *s, const uint8_t **p, size_t *n);
-/* Fail with "decompressed size exceeds" once output passes max (0 = none). */
-void stream_decode_limit(struct stream *s, uint64_t max_out);
+/* Fail (STRATA_EFORMAT) once output passes max_out bytes, and once output
+ * past LIMIT_RATIO_GRACE (limits.h) is more than max_ratio times the input
+ * consumed so far ("likely a decompression bomb"); 0 = no bound. */
+void stream_decode_limit(struct stream *s, uint64_t max_out, uint64_t max_ratio);
+/* Context put before the decoder's messages from now on ("compressed
+ * archive, at member 'x'"); copied. */
+void stream_decode_where(struct stream *s, const char *where);
 const char *compression_name(enum compression c);
 /* Sniff a compression from the first bytes of data (n may be short). */
 enum compression compression_sniff(const uint8_t *p, size_t n);

@@ -6,12 +6,12 @@
 #include <string.h>
 
 #define BLOCK 512
-#define DEFAULT_MAX_HEADER (1u << 20)
 
 struct tar {
 	struct stream data;        /* the current entry's data (ops: data_ops) */
 	struct stream *up;
-	struct tar_limits lim;
+	struct limits lim;
+	uint64_t entries;          /* entries returned so far */
 	struct tar_entry ent;
 	struct buf path, link, uname, gname;
 	/* pending overrides from pax 'x' and GNU 'L'/'K' records */
@@ -62,24 +62,28 @@ static void data_free(struct stream *s)
 
 static const struct stream_ops data_ops = { "tar-data", data_next, data_free };
 
-int tar_open(struct tar **tp, struct stream *s, const struct tar_limits *lim, struct strata_err *e)
+int tar_open(struct tar **tp, struct stream *s, const struct limits *lim, struct strata_err *e)
 {
 	struct tar *t = calloc(1, sizeof(*t));
+	size_t names;
 
 	if (!t)
 		return err_nomem(e, "tar reader");
 	t->data.ops = &data_ops;
 	t->up = s;
-	t->lim.max_header = lim && lim->max_header ? lim->max_header : DEFAULT_MAX_HEADER;
-	buf_init(&t->path, t->lim.max_header);
-	buf_init(&t->link, t->lim.max_header);
+	t->lim = limits_resolve(lim);
+	/* names come from a header record (read_ext enforces max_header) or a
+	 * ustar block (at most 256 bytes), so never cap them below a block */
+	names = t->lim.max_header < BLOCK ? BLOCK : (size_t)t->lim.max_header;
+	buf_init(&t->path, names);
+	buf_init(&t->link, names);
 	buf_init(&t->uname, 256);
 	buf_init(&t->gname, 256);
-	buf_init(&t->pax_path, t->lim.max_header);
-	buf_init(&t->pax_link, t->lim.max_header);
-	buf_init(&t->gnu_path, t->lim.max_header);
-	buf_init(&t->gnu_link, t->lim.max_header);
-	buf_init(&t->xbuf, t->lim.max_header);
+	buf_init(&t->pax_path, names);
+	buf_init(&t->pax_link, names);
+	buf_init(&t->gnu_path, names);
+	buf_init(&t->gnu_link, names);
+	buf_init(&t->xbuf, names);
 	*tp = t;
 	return 0;
 }
@@ -110,6 +114,11 @@ struct stream *tar_data(struct tar *t)
 bool tar_missing_end(const struct tar *t)
 {
 	return t->missing_end;
+}
+
+bool tar_started(const struct tar *t)
+{
+	return t->started;
 }
 
 uint64_t tar_offset(const struct tar *t)
@@ -213,8 +222,10 @@ static int set_field(struct buf *b, const uint8_t *p, size_t n, struct strata_er
 	return buf_add(b, p, len, e);
 }
 
-/* Read `size` bytes of an extension record (pax or GNU long name) plus padding. */
-static int read_ext(struct tar *t, uint64_t size, struct buf *into, const char *what, struct strata_err *e)
+/* Read `size` bytes of an extension record (pax or GNU long name) plus
+ * padding; hdr is its header block (named in messages), at offset off. */
+static int read_ext(struct tar *t, const uint8_t *hdr, uint64_t off, uint64_t size, struct buf *into,
+		    const char *what, struct strata_err *e)
 {
 	uint64_t padded = (size + BLOCK - 1) / BLOCK * BLOCK;
 	const uint8_t *p;
@@ -223,8 +234,10 @@ static int read_ext(struct tar *t, uint64_t size, struct buf *into, const char *
 	int r;
 
 	if (size > t->lim.max_header)
-		return err_set(e, STRATA_EFORMAT, "%s of %llu bytes is too large (limit %zu)", what,
-			       (unsigned long long)size, t->lim.max_header);
+		return err_set(e, STRATA_EFORMAT,
+			       "%s '%.100s' at offset %llu is %llu bytes, over the limit of %llu (raise it with --max-header)",
+			       what, (const char *)hdr, (unsigned long long)off, (unsigned long long)size,
+			       (unsigned long long)t->lim.max_header);
 	buf_reset(into);
 	while (got < padded) {
 		if ((r = stream_get(t->up, &p, &n, (size_t)(padded - got), e)) < 0)
@@ -457,7 +470,7 @@ int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
 		if (flag == 'x' || flag == 'g') {
 			struct buf b = BUF_INIT(t->lim.max_header);
 
-			r = read_ext(t, v, &b, "pax extended header", e);
+			r = read_ext(t, blk, hdr_off, v, &b, "pax extended header", e);
 			if (r == 0)
 				r = parse_pax(t, &b, flag == 'g', e);
 			buf_release(&b);
@@ -468,7 +481,7 @@ int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
 		if (flag == 'L' || flag == 'K') {
 			struct buf *into = flag == 'L' ? &t->gnu_path : &t->gnu_link;
 
-			if ((r = read_ext(t, v, into, "GNU long name", e)) < 0)
+			if ((r = read_ext(t, blk, hdr_off, v, into, flag == 'L' ? "GNU long name" : "GNU long link", e)) < 0)
 				return r;
 			/* the record carries a trailing NUL */
 			into->len = strnlen(into->data ? into->data : "", into->len);
@@ -520,6 +533,10 @@ int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
 		ent->link = t->link.data ? t->link.data : "";
 		ent->uname = t->uname.data ? t->uname.data : "";
 		ent->gname = t->gname.data ? t->gname.data : "";
+		if (++t->entries > t->lim.max_entries)
+			return err_set(e, STRATA_EFORMAT,
+				       "too many entries: '%.200s' is entry %llu, over the limit of %llu (raise it with --max-entries)",
+				       ent->path, (unsigned long long)t->entries, (unsigned long long)t->lim.max_entries);
 		parse_num(blk + 100, 8, &v, NULL);
 		ent->mode = (uint32_t)(v & 07777);
 		parse_num(blk + 108, 8, &ent->uid, NULL);

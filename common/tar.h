@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "err.h"
+#include "limits.h"
 #include "stream.h"
 
 enum tar_type {
@@ -57,18 +58,16 @@ struct tar_entry {
 	uint64_t offset;        /* stream offset of the (first) header block */
 };
 
-struct tar_limits {
-	size_t max_header;      /* pax extended header and GNU long name, bytes (default 1 MiB) */
-};
-
 struct tar;
 
-/* Reads from s (not owned).  lim may be NULL for defaults. */
-int tar_open(struct tar **t, struct stream *s, const struct tar_limits *lim, struct strata_err *e);
+/* Reads from s (not owned).  Of lim (NULL: the defaults) the reader enforces
+ * max_header (pax extended headers and GNU long names/links) and
+ * max_entries (entries returned). */
+int tar_open(struct tar **t, struct stream *s, const struct limits *lim, struct strata_err *e);
 /*
  * Next entry: returns 1 with *ent set, 0 at the end of the archive, <0 on
- * error ("truncated" when the stream ends inside a header or data).
- * Unread data of the previous entry is skipped.  The first call fails with
+ * error ("truncated" when the stream ends inside a header or data; "too
+ * many entries" past lim->max_entries).  Unread data of the previous entry is skipped.  The first call fails with
  * STRATA_EFORMAT "not a tar archive" when the first block is not a header.
  */
 int tar_next(struct tar *t, struct tar_entry **ent, struct strata_err *e);
@@ -76,6 +75,8 @@ int tar_next(struct tar *t, struct tar_entry **ent, struct strata_err *e);
 struct stream *tar_data(struct tar *t);
 /* True when the archive ended without the two zero blocks (EOF at a header boundary). */
 bool tar_missing_end(const struct tar *t);
+/* True once a valid header block was read. */
+bool tar_started(const struct tar *t);
 /* Offset just past the last block consumed. */
 uint64_t tar_offset(const struct tar *t);
 void tar_free(struct tar *t);

@@ -529,6 +529,7 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;
 	lo.writer = &bw;
+	lo.limits = o->limits;
 	lo.hooks = o->hooks;
 	lo.progress = o->progress;
 	lo.progress_ctx = o->progress_ctx;

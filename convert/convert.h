@@ -35,6 +35,7 @@ struct convert_opts {
 	const char *image;               /* keep only this image: "@N", "NAME:TAG" or "TAG"; NULL = all */
 	bool squash;                     /* one image, its layers merged into one (see flatten) */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
+	struct limits limits;            /* bounds of reading the source (zero: defaults) */
 	stream_progress_fn progress;     /* optional: bytes of the source read */
 	void *progress_ctx;
 };
@@ -65,6 +66,7 @@ struct import_opts {
 	const char **labels; size_t nlabels;  /* KEY=VALUE */
 	const char *workdir, *user, *platform, *created, *history;
 	bool sync;
+	struct limits limits;            /* bounds of reading the rootfs (zero: defaults) */
 	stream_progress_fn progress;
 	void *progress_ctx;
 };

@@ -176,6 +176,7 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;
 	lo.writer = &bw;
+	lo.limits = o->limits;
 	lo.progress = o->progress;
 	lo.progress_ctx = o->progress_ctx;
 	if ((r = source_open(&s, ref, &lo, d, e)) < 0)

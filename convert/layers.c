@@ -247,7 +247,7 @@ static int layer_open(void *ctx, size_t i, bool again, struct stream **tar, stru
 		stream_fd_progress(il->src, il->progress, il->progress_ctx, il->first_read + il->layers_read);
 	if (stream_decode_kind(il->dec, &comp, e) < 0)
 		goto fail;
-	stream_decode_limit(il->dec, MAX_DECODED);
+	stream_decode_limit(il->dec, MAX_DECODED, 0);
 	*tar = il->dec;
 	/* uncompressed: the first read's digest is the diff_id, already checked */
 	if (!again && comp != COMP_NONE) {

@@ -122,7 +122,9 @@ cJSON *member_json(struct member *m, struct diag *d, const char *what)
 	cJSON *v;
 
 	if (m->doc_too_large) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s: too large (over %u bytes)", what, JSON_MAX_DOC);
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name,
+			 "%s: too large: %llu bytes, over the JSON document limit of %zu (raise it with --max-json)", what,
+			 (unsigned long long)m->size, m->doc.cap);
 		return NULL;
 	}
 	if (!m->doc_kept) {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "common/diag.h"
 #include "common/digest.h"
+#include "common/limits.h"
 #include "common/stream.h"
 #include "formats/catalog.h"
 #include "formats/ref.h"
@@ -118,8 +119,7 @@ struct load_opts {
 	bool decode;                       /* decode compressed members (diff_ids) */
 	const struct layer_hooks *hooks;   /* walk layer tars (verify, analyze); NULL = no walk */
 	const struct blob_writer *writer;  /* write blobs as they stream (convert); NULL = none */
-	uint64_t max_decoded;              /* per-blob decompressed size cap, 0 = default */
-	uint64_t max_members;              /* outer archive members, 0 = default */
+	struct limits limits;              /* resource bounds; zero fields are the defaults */
 	stream_progress_fn progress;       /* bytes of the source read so far, or NULL */
 	void *progress_ctx;
 };

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,9 +30,6 @@
 #include "formats/json.h"
 
 #define READ_BUF (1u << 20)
-#define MAX_DOC_TOTAL (64ull << 20)
-#define DEFAULT_MAX_MEMBERS 1000000
-#define DEFAULT_MAX_DECODED (64ull << 30)
 #define MAX_DIR_DEPTH 32
 #define SMALL_BLOB (64u << 10)
 
@@ -68,15 +66,15 @@ static bool looks_json(const uint8_t *p, size_t n)
 
 /* Walk a decoded layer stream through the hooks.  Returns <0 only for
  * errors of the stream itself (the caller decides whose they are). */
-static int walk_tar(struct member *m, struct stream *in, const struct layer_hooks *h, struct diag *d,
-		    struct strata_err *e)
+static int walk_tar(struct member *m, struct stream *in, const struct layer_hooks *h, const struct limits *lim,
+		    struct diag *d, struct strata_err *e)
 {
 	struct tar_entry *ent;
 	struct tar *t;
 	void *w = NULL;
 	int r;
 
-	if ((r = tar_open(&t, in, NULL, e)) < 0)
+	if ((r = tar_open(&t, in, lim, e)) < 0)
 		return r;
 	r = tar_next(t, &ent, e);
 	if (r < 0) {
@@ -130,11 +128,13 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 		r = -e->code;
 		goto out;
 	}
+	/* Bounds the decoded bytes (the stored ones too, when not compressed). */
+	stream_decode_limit(dec, o->limits.max_size, o->limits.max_ratio);
 	/* Capture from byte 0: documents are kept in memory, and a converter
 	 * holds the first bytes of every blob until it knows what to do with it
 	 * (the decision needs the compression and the first decoded block). */
-	m->doc.cap = JSON_MAX_DOC;
-	if (m->size <= JSON_MAX_DOC)
+	m->doc.cap = o->limits.max_json;
+	if (m->size <= o->limits.max_json)
 		stream_tap_capture(tap, &m->doc);
 	else if (o->writer)
 		stream_tap_capture(tap, &hold);
@@ -145,11 +145,10 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 	/* A converter also keeps every small member: artifacts' tiny blobs are
 	 * written from memory when something refers to them. */
 	keep = is_doc || (o->writer && m->size <= SMALL_BLOB);
-	if (is_doc && m->size > JSON_MAX_DOC)
+	if (is_doc && m->size > o->limits.max_json)
 		m->doc_too_large = true;
 	out = dec;
 	if (m->comp != COMP_NONE && o->decode) {
-		stream_decode_limit(dec, o->max_decoded ? o->max_decoded : DEFAULT_MAX_DECODED);
 		if (!(tap2 = stream_tap_new(dec, DIGEST_SHA256, e))) {
 			r = -e->code;
 			goto out;
@@ -199,7 +198,7 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 	}
 	buf_release(&hold);
 	if (o->hooks && m->size && (m->comp == COMP_NONE || o->decode) && !m->doc.data)
-		walk_tar(m, out, o->hooks, d, &ie);
+		walk_tar(m, out, o->hooks, &o->limits, d, &ie);
 	if (m->comp == COMP_NONE || o->decode) {
 		if (stream_drain(out, &ie) < 0 && !m->blob_error)
 			m->blob_error = strdup(ie.msg);
@@ -234,9 +233,11 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 		} else {
 			m->doc_kept = true;
 			s->cat.doc_bytes += m->doc.len;
-			if (s->cat.doc_bytes > MAX_DOC_TOTAL)
-				r = err_set(e, STRATA_EFORMAT, "too large: more than %llu MiB of JSON documents",
-					    MAX_DOC_TOTAL >> 20);
+			if (s->cat.doc_bytes > o->limits.max_json * LIMIT_JSON_TOTAL)
+				r = err_set(e, STRATA_EFORMAT,
+					    "'%s': too large: more than %llu bytes of JSON documents in all, %d times the "
+					    "limit of one (raise it with --max-json)", m->name,
+					    (unsigned long long)(o->limits.max_json * LIMIT_JSON_TOTAL), LIMIT_JSON_TOTAL);
 		}
 	}
 out:
@@ -318,7 +319,7 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 	enum scan_mode mode;
 	void *walk = NULL;
 	struct strata_err we = STRATA_ERR_INIT;
-	uint64_t members = 0, max = o->max_members ? o->max_members : DEFAULT_MAX_MEMBERS;
+	uint64_t members = 0;
 	enum blob_action act = BLOB_SKIP;
 	int plain_fd = -1;
 	stream_tee_fn wfn = NULL;
@@ -366,7 +367,8 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 		goto out;
 	top = dec;
 	if (s->outer != COMP_NONE) {
-		stream_decode_limit(dec, o->max_decoded ? o->max_decoded : DEFAULT_MAX_DECODED);
+		stream_decode_limit(dec, o->limits.max_size, o->limits.max_ratio);
+		stream_decode_where(dec, "compressed archive");
 		if (!(tap2 = stream_tap_new(dec, DIGEST_SHA256, e))) {
 			r = -e->code;
 			goto out;
@@ -380,7 +382,7 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 		if (tap2)
 			stream_tap_enable(tap2, false);
 	}
-	if ((r = tar_open(&t, top, NULL, e)) < 0)
+	if ((r = tar_open(&t, top, &o->limits, e)) < 0)
 		goto out;
 	{
 		struct stat st;
@@ -390,9 +392,12 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 		s->plain_file = plain_fd >= 0;
 	}
 	while ((r = tar_next(t, &ent, e)) == 1) {
-		if (++members > max) {
-			r = err_set(e, STRATA_EFORMAT, "too many members (over %llu)", (unsigned long long)max);
-			goto out;
+		members++;
+		if (s->outer != COMP_NONE) {
+			char where[320];
+
+			snprintf(where, sizeof(where), "compressed archive, at member '%.256s'", ent->path);
+			stream_decode_where(dec, where);
 		}
 		if (mode == MODE_SPECULATE && ent->type != TAR_DIR) {
 			char *c = path_clean(ent->path);
@@ -424,7 +429,11 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 			goto out;
 	}
 	if (r < 0) {
-		if (!members)
+		/* Input that does not begin as a tar is no image archive; but a
+		 * read error, or a bound the outer decoder hit (its messages start
+		 * with its where), says nothing about what the input is. */
+		if (!members && !tar_started(t) && e->code == STRATA_EFORMAT &&
+		    strncmp(e->msg, "compressed archive", 18))
 			err_wrap(e, "not a container image archive or rootfs tarball");
 		goto out;
 	}
@@ -520,8 +529,10 @@ static int scan_dir_rec(struct source *s, const char *root, const char *rel, int
 			r = err_nomem(e, "path");
 		} else if (lstat(full, &st) < 0) {
 			r = err_sys(e, errno, "cannot stat '%s'", full);
-		} else if (s->cat.len >= (o->max_members ? o->max_members : DEFAULT_MAX_MEMBERS)) {
-			r = err_set(e, STRATA_EFORMAT, "too many files in '%s'", root);
+		} else if (s->cat.len >= o->limits.max_entries) {
+			r = err_set(e, STRATA_EFORMAT,
+				    "too many files: '%s' is file %zu of '%s', over the limit of %llu (raise it with --max-entries)",
+				    childrel, s->cat.len + 1, root, (unsigned long long)o->limits.max_entries);
 		} else if (!(m = catalog_add(&s->cat, childrel, e))) {
 			r = -e->code;
 		} else if (S_ISDIR(st.st_mode)) {
@@ -570,10 +581,13 @@ static int scan_dir_rec(struct source *s, const char *root, const char *rel, int
 	return r;
 }
 
-int scan_source(struct source *s, const struct load_opts *o, struct diag *d, struct strata_err *e)
+int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, struct strata_err *e)
 {
+	struct load_opts lo = *opts, *o = &lo;
 	struct stat st;
 	int fd, r;
+
+	lo.limits = limits_resolve(&opts->limits);
 
 	if (o->hooks)
 		s->cat.walk_free = o->hooks->free_result;

@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;
-	lo.max_decoded = MAX_DECODED;
+	lo.limits.max_size = MAX_DECODED;
 	if (source_open(&s, ref, &lo, &d, &e) == 0) {
 		diag_exit_code(&d);
 		report(s);

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		compression_name(kind);
 		stream_decode_head(dec, &head, &nhead);
 		compression_sniff(head, nhead);
-		stream_decode_limit(dec, LIMIT);
+		stream_decode_limit(dec, LIMIT, 0);
 		/* a peek across blocks first, as the converter does before a write */
 		if (stream_peek(tap, 512, &p, &n, &e) == 0) {
 			while (stream_get(tap, &p, &n, max, &e) == 0 && n)

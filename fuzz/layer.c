@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	walker_hooks(&w, &h);
 	if (!(src = fuzz_chunked_new(data, size, fuzz_chunk_for(size))) || !(dec = stream_decode_new(src, &e)))
 		abort();
-	stream_decode_limit(dec, 16u << 20);
+	stream_decode_limit(dec, 16u << 20, 0);
 	if (tar_open(&t, dec, NULL, &e) < 0)
 		abort();
 	if ((r = tar_next(t, &ent, &e)) >= 0) {

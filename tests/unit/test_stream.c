@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include "common/stream.h"
+#include "common/limits.h"
 #include "tests/unit/unit.h"
 
 static size_t gzip_member(const void *in, size_t n, unsigned char *out, size_t cap)
@@ -132,10 +133,46 @@ TEST(decode_limit)
 	gn = gzip_member(in, n, gz, n);
 	src = stream_mem_new(gz, gn, &e);
 	dec = stream_decode_new(src, &e);
-	stream_decode_limit(dec, 1000);
+	stream_decode_limit(dec, 1000, 0);
 	CHECK_OK(stream_decode_kind(dec, &k, &e), &e);
 	CHECK_INT(stream_drain(dec, &e), -STRATA_EFORMAT);
-	CHECK(strstr(e.msg, "exceeds") != NULL);
+	CHECK(strstr(e.msg, "passes the limit of 1000 bytes") != NULL);
+	CHECK(strstr(e.msg, "--max-size") != NULL);
+	stream_free(dec);
+	stream_free(src);
+	free(in);
+	free(gz);
+}
+
+/* Zeros expand about 1000 times: a ratio bound below that stops them once
+ * the grace has come out, one above lets them through. */
+TEST(decode_ratio)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	size_t n = 48u << 20, gn;
+	unsigned char *in = calloc(1, n), *gz = malloc(n);
+	struct stream *src, *dec;
+	const uint8_t *p;
+	size_t got;
+	uint64_t out = 0;
+	int r;
+
+	gn = gzip_member(in, n, gz, n);
+	src = stream_mem_new(gz, gn, &e);
+	dec = stream_decode_new(src, &e);
+	stream_decode_limit(dec, 0, 100);
+	while ((r = stream_get(dec, &p, &got, SIZE_MAX, &e)) == 0 && got)
+		out += got;
+	CHECK_INT(r, -STRATA_EFORMAT);
+	CHECK(strstr(e.msg, "likely a decompression bomb") != NULL);
+	CHECK(strstr(e.msg, "--max-ratio") != NULL);
+	CHECK(out >= LIMIT_RATIO_GRACE && out < LIMIT_RATIO_GRACE + (1u << 20));
+	stream_free(dec);
+	stream_free(src);
+	src = stream_mem_new(gz, gn, &e);
+	dec = stream_decode_new(src, &e);
+	stream_decode_limit(dec, 0, 2000);
+	CHECK_OK(stream_drain(dec, &e), &e);
 	stream_free(dec);
 	stream_free(src);
 	free(in);

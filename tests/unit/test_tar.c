@@ -53,14 +53,14 @@ static void end(struct buf *b)
 }
 
 /* List entries as "type:path:size[:link]" lines; returns tar_next's last result. */
-static int list(const struct buf *b, size_t n, struct buf *out, struct strata_err *e)
+static int list_lim(const struct buf *b, size_t n, struct buf *out, const struct limits *lim, struct strata_err *e)
 {
 	struct stream *s = stream_mem_new(b->data, n, e);
 	struct tar_entry *ent;
 	struct tar *t;
 	int r;
 
-	tar_open(&t, s, NULL, e);
+	tar_open(&t, s, lim, e);
 	while ((r = tar_next(t, &ent, e)) == 1) {
 		struct strata_err ie = STRATA_ERR_INIT;
 
@@ -72,6 +72,11 @@ static int list(const struct buf *b, size_t n, struct buf *out, struct strata_er
 	tar_free(t);
 	stream_free(s);
 	return r;
+}
+
+static int list(const struct buf *b, size_t n, struct buf *out, struct strata_err *e)
+{
+	return list_lim(b, n, out, NULL, e);
 }
 
 TEST(tar_basic_and_links)
@@ -155,7 +160,36 @@ TEST(tar_pax_cap)
 
 	hdr(&b, "PaxHeaders/x", 'x', 2u << 20, NULL);
 	CHECK_INT(list(&b, b.len, &out, &e), -STRATA_EFORMAT);
-	CHECK(strstr(e.msg, "too large") != NULL);
+	CHECK(strstr(e.msg, "'PaxHeaders/x' at offset 0 is 2097152 bytes, over the limit of 1048576") != NULL);
+	CHECK(strstr(e.msg, "--max-header") != NULL);
+	buf_release(&b);
+	buf_release(&out);
+}
+
+/* The bounds of struct limits: header records and entries. */
+TEST(tar_limits)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf b = BUF_INIT(1 << 20), out = BUF_INIT(4096);
+	struct limits lim = { 0 };
+
+	pax(&b, "27 path=a/long/name/here/x\n");
+	hdr(&b, "x", '0', 0, NULL);
+	hdr(&b, "y", '0', 0, NULL);
+	hdr(&b, "z", '0', 0, NULL);
+	end(&b);
+	lim.max_header = 26;
+	CHECK_INT(list_lim(&b, b.len, &out, &lim, &e), -STRATA_EFORMAT);
+	CHECK(strstr(e.msg, "is 27 bytes, over the limit of 26") != NULL);
+	lim.max_header = 27;
+	lim.max_entries = 2;
+	buf_reset(&out);
+	CHECK_INT(list_lim(&b, b.len, &out, &lim, &e), -STRATA_EFORMAT);
+	CHECK(strstr(e.msg, "'z' is entry 3, over the limit of 2 (raise it with --max-entries)") != NULL);
+	CHECK_STR(out.data, "0:a/long/name/here/x:0\n0:y:0\n");
+	lim.max_entries = 3;
+	buf_reset(&out);
+	CHECK_OK(list_lim(&b, b.len, &out, &lim, &e), &e);
 	buf_release(&b);
 	buf_release(&out);
 }

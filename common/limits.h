@@ -1,0 +1,75 @@
+/*
+ * limits.h - the resource bounds of reading one source, in one struct.
+ *
+ * Untrusted input decides how much a reader decodes, keeps in memory and
+ * walks.  Each bound below stops what would go past it with STRATA_EFORMAT
+ * (exit code 4) and a message that names the member, the bound and the
+ * option that raises it.  The CLI fills the struct from --max-size,
+ * --max-ratio, --max-entries, --max-json and --max-header; struct load_opts
+ * carries it to the scan, which hands each bound to the stage enforcing it
+ * (decoder, tar reader, layer walk, document capture).  A zero field means
+ * the default, so a zeroed struct is the defaults.
+ */
+#ifndef STRATA_LIMITS_H
+#define STRATA_LIMITS_H
+
+#include <stdint.h>
+
+struct limits {
+	/* bytes of one blob or layer after decompression (its stored size when
+	 * it is not compressed), and of a compressed outer archive after
+	 * decompression */
+	uint64_t max_size;
+	/* decompressed / compressed bytes of any compressed stream, checked
+	 * once LIMIT_RATIO_GRACE bytes came out of it */
+	uint64_t max_ratio;
+	/* entries of one layer tar; members of the outer archive, or files of
+	 * an OCI layout directory */
+	uint64_t max_entries;
+	/* bytes of one JSON document; all kept documents together at most
+	 * LIMIT_JSON_TOTAL times this */
+	uint64_t max_json;
+	/* bytes of one pax extended header or GNU long name/link record */
+	uint64_t max_header;
+};
+
+/*
+ * Defaults.  64 GiB: far above the largest layers seen (tens of GiB for
+ * model weights) yet a stop for a bomb below the ratio bound.  Ratio 500:
+ * twice what the most compressible real layer we measured reaches (100,000
+ * empty files: 83x gzip -9, 336x zstd -19, 410x xz -9) and half of what
+ * deflate can reach at all (1032x, a gzip bomb of zeros), so gzip bombs are
+ * caught too.  The other three are what the ecosystem uses: containerd and
+ * skopeo's 4 MiB JSON, Go's 1 MiB tar header, and a million entries.
+ */
+#define LIMIT_MAX_SIZE (64ull << 30)
+#define LIMIT_MAX_RATIO 500
+#define LIMIT_MAX_ENTRIES 1000000
+#define LIMIT_MAX_JSON (4ull << 20)
+#define LIMIT_MAX_HEADER (1ull << 20)
+/* Output below this is never judged by its ratio: tiny layers of tar
+ * headers and zero padding compress far beyond any bound. */
+#define LIMIT_RATIO_GRACE (16ull << 20)
+#define LIMIT_JSON_TOTAL 16
+
+/* l with every zero field replaced by its default. */
+static inline struct limits limits_resolve(const struct limits *l)
+{
+	struct limits r = { 0 };
+
+	if (l)
+		r = *l;
+	if (!r.max_size)
+		r.max_size = LIMIT_MAX_SIZE;
+	if (!r.max_ratio)
+		r.max_ratio = LIMIT_MAX_RATIO;
+	if (!r.max_entries)
+		r.max_entries = LIMIT_MAX_ENTRIES;
+	if (!r.max_json)
+		r.max_json = LIMIT_MAX_JSON;
+	if (!r.max_header)
+		r.max_header = LIMIT_MAX_HEADER;
+	return r;
+}
+
+#endif
