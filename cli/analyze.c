@@ -37,6 +37,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "files", no_argument, NULL, O_FILES },
 		{ "fail-on", required_argument, NULL, O_FAIL },
 		{ "output", required_argument, NULL, 'o' },
+		LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct strata_err e = STRATA_ERR_INIT;
@@ -56,6 +57,10 @@ int cmd_analyze(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if ((r = cli_limit_option("analyze", c, optarg, &lo.limits)) < 0)
+			return -r;
+		if (r)
+			continue;
 		switch (c) {
 		case O_FORMAT:
 			if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "html"))

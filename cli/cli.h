@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "common/diag.h"
 #include "common/err.h"
+#include "common/limits.h"
 
 struct cli {
 	const char *prog;     /* "strata" */
@@ -35,11 +36,38 @@ int cli_fail(const char *src, const struct strata_err *e);
 void cli_print_problems(const char *src, const struct diag *d);
 /* Usage error for a command: message + hint, returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Commands whose only option is --json: parse it and check there are exactly
- * nargs operands (left at argv[optind...]).  0, or the usage exit code. */
-int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json);
+/* Commands whose only options are --json and the limits: parse them into
+ * *json and *lim and check there are exactly nargs operands (left at
+ * argv[optind...]).  0, or the usage exit code. */
+int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json, struct limits *lim);
+
 /* An optional integer option argument in [lo, hi] into *out (NULL arg: *out unchanged); -1 when bad. */
 int cli_int_arg(const char *arg, int lo, int hi, int *out);
+
+/*
+ * The resource bounds (common/limits.h) every command that reads a source
+ * takes.  A command adds LIMIT_OPTIONS to its getopt_long table, LIMIT_HELP
+ * to its help text, and lets cli_limit_option() look at each option first:
+ *   if ((r = cli_limit_option(cmd, c, optarg, &lim)) < 0) return -r; if (r) continue;
+ */
+enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER };
+#define LIMIT_OPTIONS \
+	{ "max-size", required_argument, NULL, O_MAX_SIZE }, { "max-ratio", required_argument, NULL, O_MAX_RATIO }, \
+	{ "max-entries", required_argument, NULL, O_MAX_ENTRIES }, { "max-json", required_argument, NULL, O_MAX_JSON }, \
+	{ "max-header", required_argument, NULL, O_MAX_HEADER }
+#define LIMIT_HELP \
+	"\nLimits (input beyond one stops the run, exit code 4; raise a limit to read such input):\n" \
+	"  --max-size SIZE    bytes of one blob or layer, and of a compressed archive, after\n" \
+	"                     decompression (default 64G)\n" \
+	"  --max-ratio N      decompressed / compressed bytes of a compressed stream once 16 MiB came\n" \
+	"                     out; past it the stream is a likely decompression bomb (default 500)\n" \
+	"  --max-entries N    entries of one layer, members of the archive (default 1000000)\n" \
+	"  --max-json SIZE    one JSON document (default 4M; all of them: 16 times that)\n" \
+	"  --max-header SIZE  one pax extended header or GNU long name (default 1M)\n" \
+	"  SIZE: bytes, or with K, M, G, T (KiB, MiB, ...); KB, MB, ... are powers of 1000\n"
+/* 1: c was a limit option, stored in *lim; 0: not one; <0: a usage error
+ * (printed), whose exit code is -r. */
+int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim);
 /* "1.5 MiB" */
 const char *human_size(uint64_t n, char buf[32]);
 /* Handle --help inside a command: prints its help, returns true. */

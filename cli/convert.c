@@ -34,18 +34,23 @@ enum { O_FORMAT = 256, O_KEEP, O_GZIP, O_ZSTD, O_DECOMP, O_THREADS, O_SYNC, O_FI
 	{ "format", required_argument, NULL, O_FORMAT }, { "keep", no_argument, NULL, O_KEEP }, \
 	{ "gzip", optional_argument, NULL, O_GZIP }, { "zstd", optional_argument, NULL, O_ZSTD }, \
 	{ "decompress", no_argument, NULL, O_DECOMP }, { "threads", required_argument, NULL, O_THREADS }, \
-	{ "sync", no_argument, NULL, O_SYNC }
+	{ "sync", no_argument, NULL, O_SYNC }, LIMIT_OPTIONS
 
 struct layer_opts {
 	enum target_format format;
 	enum layer_mode layers;
 	int level, threads, modes;
 	bool sync;
+	struct limits limits;
 };
 
 /* 1: handled; 0: not one of these; <0: usage error (printed, exit 2). */
 static int layer_option(const char *cmd, int c, const char *arg, struct layer_opts *lo)
 {
+	int r;
+
+	if ((r = cli_limit_option(cmd, c, arg, &lo->limits)) != 0)
+		return r;
 	switch (c) {
 	case O_FORMAT:
 		if (!strcmp(arg, "oci"))
@@ -104,7 +109,7 @@ int cmd_convert(int argc, char **argv)
 	char sz[32];
 	struct progress pg;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0, false };
+	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0, false, { 0 } };
 	int c, r;
 
 	o.tags = tags;
@@ -134,6 +139,7 @@ int cmd_convert(int argc, char **argv)
 	o.level = lo.level;
 	o.threads = lo.threads;
 	o.sync = lo.sync;
+	o.limits = lo.limits;
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
 	cli_catch_signals();
@@ -178,7 +184,7 @@ int cmd_import(int argc, char **argv)
 	char sz[32];
 	struct progress pg;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0, false };
+	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0, false, { 0 } };
 	int c, r;
 
 	o.tags = tags;
@@ -223,6 +229,7 @@ int cmd_import(int argc, char **argv)
 	o.level = lo.level;
 	o.threads = lo.threads;
 	o.sync = lo.sync;
+	o.limits = lo.limits;
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
 	cli_catch_signals();

@@ -8,7 +8,8 @@
 #include "cli/cli.h"
 
 /* Read one source with content digests and pick its (single) runnable image. */
-static int open_one(const char *src, struct source **s, const struct image **im, struct diag *d, struct strata_err *e)
+static int open_one(const char *src, const struct limits *lim, struct source **s, const struct image **im,
+		    struct diag *d, struct strata_err *e)
 {
 	struct layer_hooks hooks;
 	struct walker w;
@@ -22,6 +23,7 @@ static int open_one(const char *src, struct source **s, const struct image **im,
 	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;
+	lo.limits = *lim;
 	if ((r = source_open(s, src, &lo, d, e)) < 0)
 		return r;
 	for (i = 0; i < (*s)->images.len; i++)
@@ -45,19 +47,20 @@ int cmd_diff(int argc, char **argv)
 	const struct image *ia = NULL, *ib = NULL;
 	struct image_diff d = { 0 };
 	struct buf out = BUF_INIT(1u << 30);
+	struct limits lim = { 0 };
 	bool json;
 	int r;
 
-	if ((r = cli_json_args("diff", argc, argv, 2, &json)) != 0)
+	if ((r = cli_json_args("diff", argc, argv, 2, &json, &lim)) != 0)
 		return r;
 	cli_catch_signals();
-	r = open_one(argv[optind], &sa, &ia, &da, &e);
+	r = open_one(argv[optind], &lim, &sa, &ia, &da, &e);
 	cli_print_problems(argv[optind], &da);
 	if (r < 0) {
 		r = cli_fail(argv[optind], &e);
 		goto out;
 	}
-	r = open_one(argv[optind + 1], &sb, &ib, &db, &e);
+	r = open_one(argv[optind + 1], &lim, &sb, &ib, &db, &e);
 	cli_print_problems(argv[optind + 1], &db);
 	if (r < 0) {
 		r = cli_fail(argv[optind + 1], &e);

@@ -14,7 +14,7 @@ int cmd_inspect(int argc, char **argv)
 	bool json;
 	int r;
 
-	if ((r = cli_json_args("inspect", argc, argv, 1, &json)) != 0)
+	if ((r = cli_json_args("inspect", argc, argv, 1, &json, &lo.limits)) != 0)
 		return r;
 	if (source_open(&s, argv[optind], &lo, &d, &e) < 0) {
 		cli_print_problems(argv[optind], &d);

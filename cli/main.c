@@ -2,6 +2,8 @@
  * main.c - strata's command line: the command table, help, exit codes.
  * This directory is the only place that prints or exits.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +30,8 @@ static const struct command commands[] = {
 	  "working dir, user and labels, and per layer its digest, media type,\n"
 	  "stored size and diff_id.  Stored bytes are hashed; layers are not decoded.\n"
 	  "\n"
-	  "  --json     machine-readable output (\"schema\": 1, stable key order)\n" },
+	  "  --json     machine-readable output (\"schema\": 1, stable key order)\n"
+	  LIMIT_HELP },
 	{ "verify", cmd_verify, "verify SRC [--json]",
 	  "check every digest, size, diff_id and reference; report all problems",
 	  "Reads SRC in one pass, hashing every blob, decoding every compressed\n"
@@ -40,7 +43,8 @@ static const struct command commands[] = {
 	  "paths, symlinks and hardlinks leaving the root, escaping whiteouts).\n"
 	  "Every problem is printed on stderr as one line naming the member.\n"
 	  "\n"
-	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n" },
+	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n"
+	  LIMIT_HELP },
 	{ "analyze", cmd_analyze, "analyze SRC [--format text|json|html] [-o FILE] [--files] [--fail-on RULES]",
 	  "what each layer holds, wastes and changes; dive's efficiency; CI rules",
 	  "Reads SRC in the same single verified pass as verify and reports, per\n"
@@ -56,7 +60,8 @@ static const struct command commands[] = {
 	  "  -o, --output FILE  write the report to FILE (atomically) instead of stdout\n"
 	  "  --files            JSON: list every entry of every layer\n"
 	  "  --fail-on RULES    exit 1 when a rule fails, with dive's names, e.g.\n"
-	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1\n" },
+	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1\n"
+	  LIMIT_HELP },
 	{ "diff", cmd_diff, "diff SRC_A SRC_B [--json]",
 	  "two images: shared layers, files added/removed/changed, packages, config",
 	  "Reads both images (one each: name it with a reference when a source holds\n"
@@ -66,7 +71,8 @@ static const struct command commands[] = {
 	  "removed and upgraded, and config changes (env, cmd, entrypoint, labels,\n"
 	  "user, working dir, exposed ports, volumes, stop signal, platform).\n"
 	  "\n"
-	  "  --json     machine-readable output (\"schema\": 1)\n" },
+	  "  --json     machine-readable output (\"schema\": 1)\n"
+	  LIMIT_HELP },
 	{ "convert", cmd_convert, "convert SRC DST [options]",
 	  "any supported shape into an OCI layout, oci-archive or docker-archive",
 	  "Converts SRC into DST in one verified streaming pass: every blob is hashed\n"
@@ -92,7 +98,8 @@ static const struct command commands[] = {
 	  "  --image REF        keep only this image of SRC: @N, NAME:TAG or TAG\n"
 	  "  --squash           one image (pick it with --image or --platform) with its layers\n"
 	  "                     merged into one, as flatten writes it (gzip unless --zstd or\n"
-	  "                     --decompress); diff_ids and history updated\n" },
+	  "                     --decompress); diff_ids and history updated\n"
+	  LIMIT_HELP },
 	{ "flatten", cmd_flatten, "flatten SRC DST [options]",
 	  "the merged root filesystem of an image as one tar (.gz, .zst, .xz)",
 	  "Writes the filesystem a container of SRC's image would see (overlay's\n"
@@ -151,7 +158,8 @@ static const struct command commands[] = {
 	  "  --zstd[=LEVEL]     zstd the layer\n"
 	  "  --decompress       store the layer uncompressed\n"
 	  "  --threads N        gzip threads (default: all cores)\n"
-	  "  --sync             fsync the output before renaming it\n" },
+	  "  --sync             fsync the output before renaming it\n"
+	  LIMIT_HELP },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -226,14 +234,18 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return STRATA_EUSAGE;
 }
 
-int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json)
+int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json, struct limits *lim)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
-	int c;
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, LIMIT_OPTIONS, { NULL, 0, NULL, 0 } };
+	int c, r;
 
 	*json = false;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = cli_limit_option(cmd, c, optarg, lim)) < 0)
+			return -r;
+		if (r)
+			continue;
 		if (c != 'j')
 			return cli_usage(cmd, "bad option");
 		*json = true;
@@ -241,6 +253,91 @@ int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json)
 	if (argc - optind != nargs)
 		return cli_usage(cmd, nargs == 1 ? "needs exactly one SRC" : "needs SRC_A and SRC_B");
 	return 0;
+}
+
+/* "512M" -> 512 MiB: K, M, G, T, P, E are powers of 1024 (also as KiB, MiB,
+ * ...), KB, MB, ... powers of 1000, as GNU coreutils reads sizes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGTPE";
+	unsigned long long v;
+	uint64_t mult = 1, base = 1024;
+	const char *u;
+	char *end;
+	long i;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		if (!(u = strchr(units, toupper((unsigned char)*end))))
+			return -1;
+		if (!strcmp(end + 1, "B"))
+			base = 1000;
+		else if (end[1] && strcmp(end + 1, "iB"))
+			return -1;
+		for (i = 0; i <= u - units; i++)
+			mult *= base;
+	}
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static int parse_count(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim)
+{
+	/* documents and headers are held in memory: a gigabyte is already absurd */
+	const uint64_t in_memory = 1ull << 30;
+	uint64_t v;
+
+	switch (c) {
+	case O_MAX_SIZE:
+		if (parse_size(arg, &v) < 0 || !v)
+			return -cli_usage(cmd, "--max-size takes a size such as 512M or 8G, not '%s'", arg);
+		lim->max_size = v;
+		return 1;
+	case O_MAX_RATIO:
+		if (parse_count(arg, &v) < 0 || !v)
+			return -cli_usage(cmd, "--max-ratio takes a whole number of at least 1, not '%s'", arg);
+		lim->max_ratio = v;
+		return 1;
+	case O_MAX_ENTRIES:
+		if (parse_count(arg, &v) < 0 || !v)
+			return -cli_usage(cmd, "--max-entries takes a whole number of at least 1, not '%s'", arg);
+		lim->max_entries = v;
+		return 1;
+	case O_MAX_JSON:
+	case O_MAX_HEADER:
+		if (parse_size(arg, &v) < 0 || !v || v > in_memory)
+			return -cli_usage(cmd, "%s takes a size from 1 to 1G, such as 16M, not '%s'",
+					  c == O_MAX_JSON ? "--max-json" : "--max-header", arg);
+		if (c == O_MAX_JSON)
+			lim->max_json = v;
+		else
+			lim->max_header = v;
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int cli_fail(const char *src, const struct strata_err *e)

@@ -34,7 +34,7 @@ int cmd_verify(int argc, char **argv)
 	const char *src;
 	int r;
 
-	if ((r = cli_json_args("verify", argc, argv, 1, &json)) != 0)
+	if ((r = cli_json_args("verify", argc, argv, 1, &json, &lo.limits)) != 0)
 		return r;
 	src = argv[optind];
 	walker_init(&w, &d);
