@@ -12,9 +12,11 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-forma
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) -DSTRATA_VERSION='"$(VERSION)"' $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
+# Our allocation calls go through common/alloc.c, which notes a shortage.
+LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 BUILD ?= build
-COMMON := err buf digest stream decode encode tar tarw strmap fsutil diag awrite
+COMMON := err buf digest stream decode encode tar tarw strmap fsutil diag awrite alloc
 FORMATS := json ref catalog scan image check docker_archive oci_layout rootfs registry sink target
 ANALYZE := walk pkg account render html diff
 CONVERT := convert import merge layers flatten unpack squash
@@ -33,14 +35,14 @@ strata: $(BUILD)/strata
 	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/strata: $(CLI_OBJ) $(BUILD)/libstrata.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LDWRAP) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libstrata.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libstrata.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LDWRAP) -o $@ $^ $(LDLIBS)
 
 # The runner's test list, made from the TEST(name) lines (libarchive's list.h idea).
 $(BUILD)/list.h: $(filter-out tests/unit/main.c,$(UNIT_SRC))

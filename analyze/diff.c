@@ -107,9 +107,9 @@ static void config_field(cJSON *out, const char *field, const cJSON *a, const cJ
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "field", field);
-		cJSON_AddItemToObject(o, "a", a ? cJSON_Duplicate(a, 1) : cJSON_CreateNull());
-		cJSON_AddItemToObject(o, "b", b ? cJSON_Duplicate(b, 1) : cJSON_CreateNull());
-		cJSON_AddItemToArray(out, o);
+		json_put(o, "a", a ? cJSON_Duplicate(a, 1) : cJSON_CreateNull());
+		json_put(o, "b", b ? cJSON_Duplicate(b, 1) : cJSON_CreateNull());
+		json_push(out, o);
 	}
 	free(sa);
 	free(sb);
@@ -230,7 +230,7 @@ cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *
 			cJSON_AddNumberToObject(x, "size_a", (double)c->a->size);
 		if (c->b)
 			cJSON_AddNumberToObject(x, "size_b", (double)c->b->size);
-		cJSON_AddItemToArray(a, x);
+		json_push(a, x);
 	}
 	a = cJSON_AddArrayToObject(o, "packages");
 	for (i = 0; i < d->npkgs; i++) {
@@ -239,11 +239,11 @@ cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *
 		cJSON_AddStringToObject(x, "db", d->pkgs[i].db);
 		cJSON_AddStringToObject(x, "name", d->pkgs[i].name);
 		cJSON_AddStringToObject(x, "change", !d->pkgs[i].from ? "added" : !d->pkgs[i].to ? "removed" : "upgraded");
-		cJSON_AddItemToObject(x, "from", d->pkgs[i].from ? cJSON_CreateString(d->pkgs[i].from) : cJSON_CreateNull());
-		cJSON_AddItemToObject(x, "to", d->pkgs[i].to ? cJSON_CreateString(d->pkgs[i].to) : cJSON_CreateNull());
-		cJSON_AddItemToArray(a, x);
+		json_put(x, "from", d->pkgs[i].from ? cJSON_CreateString(d->pkgs[i].from) : cJSON_CreateNull());
+		json_put(x, "to", d->pkgs[i].to ? cJSON_CreateString(d->pkgs[i].to) : cJSON_CreateNull());
+		json_push(a, x);
 	}
-	cJSON_AddItemToObject(o, "config", cJSON_Duplicate(d->config, 1));
+	json_put(o, "config", cJSON_Duplicate(d->config, 1));
 	return o;
 }
 

@@ -125,7 +125,7 @@ static cJSON *list_json(const struct list *l)
 
 	cJSON_AddNumberToObject(o, "count", (double)l->total);
 	for (i = 0; i < l->len; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i].path));
+		json_push(a, cJSON_CreateString(l->v[i].path));
 	return o;
 }
 
@@ -138,16 +138,16 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 	int t;
 
 	cJSON_AddNumberToObject(o, "index", (double)idx + 1);
-	cJSON_AddItemToObject(o, "digest", str_or_null(l->desc.digest[0] ? l->desc.digest : NULL));
-	cJSON_AddItemToObject(o, "diff_id", str_or_null(l->diff_id));
+	json_put(o, "digest", str_or_null(l->desc.digest[0] ? l->desc.digest : NULL));
+	json_put(o, "diff_id", str_or_null(l->diff_id));
 	cJSON_AddNumberToObject(o, "stored_size", (double)(l->desc.size >= 0 ? (uint64_t)l->desc.size : 0));
 	cJSON_AddNumberToObject(o, "tar_size", (double)(m && m->decoded ? m->tar_size : 0));
 	cJSON_AddNumberToObject(o, "size", (double)(lr->lf ? lr->lf->file_bytes : 0));
 	cJSON_AddBoolToObject(o, "present", lr->lf != NULL);
-	cJSON_AddItemToObject(o, "created_by", str_or_null(lr->created_by));
+	json_put(o, "created_by", str_or_null(lr->created_by));
 	a = cJSON_AddArrayToObject(o, "empty_history_before");
 	for (i = 0; i < lr->n_empty_before; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(lr->empty_before[i]));
+		json_push(a, cJSON_CreateString(lr->empty_before[i]));
 	c = cJSON_AddObjectToObject(o, "entries");
 	for (t = 0; t < 8; t++)
 		cJSON_AddNumberToObject(c, type_names[t], (double)(lr->lf ? lr->lf->counts[t] : 0));
@@ -163,12 +163,12 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 		c = cJSON_CreateObject();
 		cJSON_AddStringToObject(c, "path", lr->largest[i].path);
 		cJSON_AddNumberToObject(c, "size", (double)lr->largest[i].size);
-		cJSON_AddItemToArray(a, c);
+		json_push(a, c);
 	}
-	cJSON_AddItemToObject(o, "setuid", list_json(&lr->setuid));
-	cJSON_AddItemToObject(o, "setgid", list_json(&lr->setgid));
-	cJSON_AddItemToObject(o, "world_writable", list_json(&lr->world_writable));
-	cJSON_AddItemToObject(o, "devices", list_json(&lr->devices));
+	json_put(o, "setuid", list_json(&lr->setuid));
+	json_put(o, "setgid", list_json(&lr->setgid));
+	json_put(o, "world_writable", list_json(&lr->world_writable));
+	json_put(o, "devices", list_json(&lr->devices));
 	a = cJSON_AddArrayToObject(o, "packages");
 	for (i = 0; i < lr->npkgs; i++) {
 		const struct pkg_change *p = &lr->pkgs[i];
@@ -177,9 +177,9 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 		cJSON_AddStringToObject(c, "db", p->db);
 		cJSON_AddStringToObject(c, "name", p->name);
 		cJSON_AddStringToObject(c, "change", !p->from ? "added" : !p->to ? "removed" : "upgraded");
-		cJSON_AddItemToObject(c, "from", str_or_null(p->from));
-		cJSON_AddItemToObject(c, "to", str_or_null(p->to));
-		cJSON_AddItemToArray(a, c);
+		json_put(c, "from", str_or_null(p->from));
+		json_put(c, "to", str_or_null(p->to));
+		json_push(a, c);
 	}
 	if (files && lr->lf) {
 		/* Rendered entry by entry into one raw JSON array: a cJSON node per
@@ -209,7 +209,7 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 			free(txt);
 		}
 		if (ok && buf_addstr(&fb, "]", &fe) == 0)
-			cJSON_AddItemToObject(o, "files", cJSON_CreateRaw(fb.data));
+			json_put(o, "files", cJSON_CreateRaw(fb.data));
 		buf_release(&fb);
 	}
 	return o;
@@ -227,7 +227,7 @@ static cJSON *rules_json(const struct image_report *r, const struct fail_rules *
 		cJSON_AddNumberToObject(o, "limit", x->lowest_efficiency);
 		cJSON_AddNumberToObject(o, "value", round6(r->efficiency));
 		cJSON_AddBoolToObject(o, "pass", !fail_eff(r, x));
-		cJSON_AddItemToArray(a, o);
+		json_push(a, o);
 	}
 	if (x->has_wasted) {
 		o = cJSON_CreateObject();
@@ -235,7 +235,7 @@ static cJSON *rules_json(const struct image_report *r, const struct fail_rules *
 		cJSON_AddNumberToObject(o, "limit", (double)x->highest_wasted);
 		cJSON_AddNumberToObject(o, "value", (double)r->wasted);
 		cJSON_AddBoolToObject(o, "pass", !fail_wasted(r, x));
-		cJSON_AddItemToArray(a, o);
+		json_push(a, o);
 	}
 	if (x->has_pct) {
 		o = cJSON_CreateObject();
@@ -243,7 +243,7 @@ static cJSON *rules_json(const struct image_report *r, const struct fail_rules *
 		cJSON_AddNumberToObject(o, "limit", x->highest_user_wasted_percent);
 		cJSON_AddNumberToObject(o, "value", round6(r->user_wasted_percent));
 		cJSON_AddBoolToObject(o, "pass", !fail_pct(r, x));
-		cJSON_AddItemToArray(a, o);
+		json_push(a, o);
 	}
 	return a;
 }
@@ -266,9 +266,9 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 		cJSON_AddNumberToObject(o, "index", (double)i);
 		a = cJSON_AddArrayToObject(o, "tags");
 		for (j = 0; j < im->ntags; j++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(im->tags[j]));
-		cJSON_AddItemToObject(o, "config", str_or_null(im->config.digest[0] ? im->config.digest : NULL));
-		cJSON_AddItemToObject(o, "manifest", str_or_null(im->has_manifest ? im->manifest.digest : NULL));
+			json_push(a, cJSON_CreateString(im->tags[j]));
+		json_put(o, "config", str_or_null(im->config.digest[0] ? im->config.digest : NULL));
+		json_put(o, "manifest", str_or_null(im->has_manifest ? im->manifest.digest : NULL));
 		{
 			char plat[96];
 
@@ -290,10 +290,10 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 		cJSON_AddNumberToObject(sum, "efficiency", round6(r->efficiency));
 		a = cJSON_AddArrayToObject(o, "layers");
 		for (j = 0; j < r->nlayers; j++)
-			cJSON_AddItemToArray(a, layer_json(&r->layers[j], j, files));
+			json_push(a, layer_json(&r->layers[j], j, files));
 		a = cJSON_AddArrayToObject(o, "trailing_history");
 		for (j = 0; j < r->n_trailing; j++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(r->trailing_history[j]));
+			json_push(a, cJSON_CreateString(r->trailing_history[j]));
 		a = cJSON_AddArrayToObject(o, "inefficiencies");
 		for (j = 0; j < r->nineff; j++) {
 			cJSON *f = cJSON_CreateObject();
@@ -301,10 +301,10 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 			cJSON_AddStringToObject(f, "path", r->ineff[j].path);
 			cJSON_AddNumberToObject(f, "count", r->ineff[j].count);
 			cJSON_AddNumberToObject(f, "wasted_bytes", (double)r->ineff[j].cumulative);
-			cJSON_AddItemToArray(a, f);
+			json_push(a, f);
 		}
-		cJSON_AddItemToObject(o, "rules", rules_json(r, rules));
-		cJSON_AddItemToArray(imgs, o);
+		json_put(o, "rules", rules_json(r, rules));
+		json_push(imgs, o);
 	}
 	return root;
 }

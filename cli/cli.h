@@ -15,6 +15,7 @@
 struct cli {
 	const char *prog;     /* "strata" */
 	bool quiet;
+	bool reported;        /* an error line was printed (main adds none) */
 };
 
 extern struct cli cli;
@@ -30,9 +31,11 @@ int cmd_diff(int argc, char **argv);
 /* SIGINT/SIGTERM set strata_cancel (see common/cancel.h); SIGPIPE ignored. */
 void cli_catch_signals(void);
 
-/* "strata: error: SRC: msg" on stderr; returns the error's exit code. */
+/* "strata: error: SRC: msg" on stderr; returns the error's exit code.  Once
+ * memory ran out (strata_oom_seen) it says that instead, and returns 3. */
 int cli_fail(const char *src, const struct strata_err *e);
-/* Every problem as one line on stderr: "strata: error: SRC: MEMBER: msg". */
+/* Every problem as one line on stderr: "strata: error: SRC: MEMBER: msg";
+ * none once memory ran out (they may be the shortage in disguise). */
 void cli_print_problems(const char *src, const struct diag *d);
 /* Usage error for a command: message + hint, returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

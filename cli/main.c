@@ -12,7 +12,7 @@
 
 #include "cli/cli.h"
 
-struct cli cli = { "strata", false };
+struct cli cli = { "strata", false, false };
 
 struct command {
 	const char *name;
@@ -342,6 +342,11 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
 
 int cli_fail(const char *src, const struct strata_err *e)
 {
+	cli.reported = true;
+	if (strata_oom_seen()) {
+		fprintf(stderr, "strata: error: %s: %s\n", src, strstr(e->msg, "out of memory") ? e->msg : "out of memory");
+		return STRATA_EIO;
+	}
 	fprintf(stderr, "strata: error: %s: %s\n", src, e->msg);
 	return e->code ? e->code : STRATA_EIO;
 }
@@ -350,6 +355,8 @@ void cli_print_problems(const char *src, const struct diag *d)
 {
 	size_t i;
 
+	if (strata_oom_seen())
+		return;
 	for (i = 0; i < d->len; i++) {
 		const struct problem *p = &d->v[i];
 
@@ -397,7 +404,7 @@ const char *human_size(uint64_t n, char buf[32])
 int main(int argc, char **argv)
 {
 	const struct command *c;
-	int i = 1;
+	int i = 1, r;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -435,5 +442,12 @@ int main(int argc, char **argv)
 	}
 	if (cli_want_help(c->name, argc - i, argv + i))
 		return 0;
-	return c->fn(argc - i, argv + i);
+	r = c->fn(argc - i, argv + i);
+	/* A run during which memory ran out fails, whatever it found. */
+	if (strata_oom_seen()) {
+		if (!cli.reported)
+			fprintf(stderr, "strata: error: out of memory\n");
+		r = STRATA_EIO;
+	}
+	return r;
 }

@@ -26,8 +26,8 @@ static cJSON *desc_json(const struct descriptor *d)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddItemToObject(o, "digest", str_or_null(d->digest[0] ? d->digest : NULL));
-	cJSON_AddItemToObject(o, "media_type", str_or_null(d->media_type));
+	json_put(o, "digest", str_or_null(d->digest[0] ? d->digest : NULL));
+	json_put(o, "media_type", str_or_null(d->media_type));
 	if (d->size >= 0)
 		cJSON_AddNumberToObject(o, "size", (double)d->size);
 	else
@@ -45,40 +45,40 @@ static cJSON *image_json(const struct image *im, size_t idx)
 	cJSON_AddStringToObject(o, "kind", kind_name(im->kind));
 	a = cJSON_AddArrayToObject(o, "tags");
 	for (i = 0; i < im->ntags; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(im->tags[i]));
-	cJSON_AddItemToObject(o, "manifest", im->has_manifest ? desc_json(&im->manifest) : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "index_digest", str_or_null(im->index_digest[0] ? im->index_digest : NULL));
+		json_push(a, cJSON_CreateString(im->tags[i]));
+	json_put(o, "manifest", im->has_manifest ? desc_json(&im->manifest) : cJSON_CreateNull());
+	json_put(o, "index_digest", str_or_null(im->index_digest[0] ? im->index_digest : NULL));
 	p = cJSON_AddObjectToObject(o, "platform");
-	cJSON_AddItemToObject(p, "os", str_or_null(im->platform.os));
-	cJSON_AddItemToObject(p, "architecture", str_or_null(im->platform.arch));
-	cJSON_AddItemToObject(p, "variant", str_or_null(im->platform.variant));
-	cJSON_AddItemToObject(o, "config", im->config.digest[0] ? desc_json(&im->config) : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "created", str_or_null(json_str(im->config_json, "created")));
-	cJSON_AddItemToObject(o, "author", str_or_null(json_str(im->config_json, "author")));
-	cJSON_AddItemToObject(o, "entrypoint", dup_or_null(json_get(cfg, "Entrypoint")));
-	cJSON_AddItemToObject(o, "cmd", dup_or_null(json_get(cfg, "Cmd")));
-	cJSON_AddItemToObject(o, "env", cJSON_IsArray(json_get(cfg, "Env")) ? cJSON_Duplicate(json_get(cfg, "Env"), 1)
-									   : cJSON_CreateArray());
-	cJSON_AddItemToObject(o, "working_dir", cJSON_CreateString(json_str(cfg, "WorkingDir") ? json_str(cfg, "WorkingDir") : ""));
-	cJSON_AddItemToObject(o, "user", cJSON_CreateString(json_str(cfg, "User") ? json_str(cfg, "User") : ""));
-	cJSON_AddItemToObject(o, "labels", cJSON_IsObject(json_get(cfg, "Labels")) ? cJSON_Duplicate(json_get(cfg, "Labels"), 1)
-									     : cJSON_CreateObject());
+	json_put(p, "os", str_or_null(im->platform.os));
+	json_put(p, "architecture", str_or_null(im->platform.arch));
+	json_put(p, "variant", str_or_null(im->platform.variant));
+	json_put(o, "config", im->config.digest[0] ? desc_json(&im->config) : cJSON_CreateNull());
+	json_put(o, "created", str_or_null(json_str(im->config_json, "created")));
+	json_put(o, "author", str_or_null(json_str(im->config_json, "author")));
+	json_put(o, "entrypoint", dup_or_null(json_get(cfg, "Entrypoint")));
+	json_put(o, "cmd", dup_or_null(json_get(cfg, "Cmd")));
+	json_put(o, "env", cJSON_IsArray(json_get(cfg, "Env")) ? cJSON_Duplicate(json_get(cfg, "Env"), 1)
+							       : cJSON_CreateArray());
+	json_put(o, "working_dir", cJSON_CreateString(json_str(cfg, "WorkingDir") ? json_str(cfg, "WorkingDir") : ""));
+	json_put(o, "user", cJSON_CreateString(json_str(cfg, "User") ? json_str(cfg, "User") : ""));
+	json_put(o, "labels", cJSON_IsObject(json_get(cfg, "Labels")) ? cJSON_Duplicate(json_get(cfg, "Labels"), 1)
+								      : cJSON_CreateObject());
 	a = cJSON_AddArrayToObject(o, "layers");
 	for (i = 0; i < im->nlayers; i++) {
 		const struct layer *l = &im->layers[i];
 		cJSON *lo = cJSON_CreateObject();
 
-		cJSON_AddItemToObject(lo, "member", str_or_null(l->m ? l->m->name : l->path));
-		cJSON_AddItemToObject(lo, "digest", str_or_null(l->desc.digest[0] ? l->desc.digest : NULL));
+		json_put(lo, "member", str_or_null(l->m ? l->m->name : l->path));
+		json_put(lo, "digest", str_or_null(l->desc.digest[0] ? l->desc.digest : NULL));
 		if (l->desc.size >= 0)
 			cJSON_AddNumberToObject(lo, "size", (double)l->desc.size);
 		else
 			cJSON_AddNullToObject(lo, "size");
-		cJSON_AddItemToObject(lo, "media_type", str_or_null(l->desc.media_type));
-		cJSON_AddItemToObject(lo, "compression", str_or_null(l->m ? compression_name(l->m->comp) : NULL));
-		cJSON_AddItemToObject(lo, "diff_id", str_or_null(l->diff_id));
+		json_put(lo, "media_type", str_or_null(l->desc.media_type));
+		json_put(lo, "compression", str_or_null(l->m ? compression_name(l->m->comp) : NULL));
+		json_put(lo, "diff_id", str_or_null(l->diff_id));
 		cJSON_AddBoolToObject(lo, "present", l->m != NULL);
-		cJSON_AddItemToArray(a, lo);
+		json_push(a, lo);
 	}
 	return o;
 }
@@ -94,7 +94,7 @@ cJSON *report_source_json(const char *src, const struct source *s)
 	cJSON_AddStringToObject(o, "compression", compression_name(s->outer));
 	a = cJSON_AddArrayToObject(o, "images");
 	for (i = 0; i < s->images.len; i++)
-		cJSON_AddItemToArray(a, image_json(s->images.v[i], i));
+		json_push(a, image_json(s->images.v[i], i));
 	return o;
 }
 
@@ -111,7 +111,7 @@ cJSON *report_problems_json(const struct diag *d)
 		cJSON_AddStringToObject(o, "class", p->code == STRATA_EVERIFY ? "verify" : p->code == STRATA_EIO ? "io" : "format");
 		cJSON_AddStringToObject(o, "member", p->member);
 		cJSON_AddStringToObject(o, "message", p->msg);
-		cJSON_AddItemToArray(a, o);
+		json_push(a, o);
 	}
 	return a;
 }
@@ -124,10 +124,12 @@ int report_print_json(cJSON *doc)
 	cJSON_Delete(doc);
 	if (!s) {
 		fprintf(stderr, "strata: error: out of memory printing JSON\n");
+		cli.reported = true;
 		return STRATA_EIO;
 	}
 	if (puts(s) == EOF || fflush(stdout) == EOF) {
 		perror("strata: error: stdout");
+		cli.reported = true;
 		r = STRATA_EIO;
 	}
 	free(s);

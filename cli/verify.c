@@ -5,6 +5,7 @@
 #include "analyze/walk.h"
 #include "cli/cli.h"
 #include "cli/report.h"
+#include "formats/json.h"
 
 static void count(const struct source *s, size_t *layers, size_t *blobs)
 {
@@ -68,7 +69,7 @@ int cmd_verify(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "blobs", (double)blobs);
 		cJSON_AddNumberToObject(o, "errors", (double)diag_count(&d, SEV_ERROR));
 		cJSON_AddNumberToObject(o, "warnings", (double)diag_count(&d, SEV_WARNING));
-		cJSON_AddItemToObject(o, "problems", report_problems_json(&d));
+		json_put(o, "problems", report_problems_json(&d));
 		if (report_print_json(o))
 			r = STRATA_EIO;
 	} else {

@@ -2,8 +2,21 @@
 #include "err.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+static atomic_int oom;
+
+void strata_oom_note(void)
+{
+	atomic_store_explicit(&oom, 1, memory_order_relaxed);
+}
+
+int strata_oom_seen(void)
+{
+	return atomic_load_explicit(&oom, memory_order_relaxed);
+}
 
 static void sanitize(char *s)
 {
@@ -43,6 +56,7 @@ int err_sys(struct strata_err *e, int errnum, const char *fmt, ...)
 
 int err_nomem(struct strata_err *e, const char *what)
 {
+	strata_oom_note();
 	return err_set(e, STRATA_EIO, "out of memory (%s)", what);
 }
 

@@ -40,8 +40,20 @@ int err_set(struct strata_err *e, int code, const char *fmt, ...)
 int err_sys(struct strata_err *e, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Out of memory, with what was being allocated. */
+/* Out of memory, with what was being allocated.  Also notes the shortage
+ * (strata_oom_note). */
 int err_nomem(struct strata_err *e, const char *what);
+
+/*
+ * Running out of memory is sticky: once an allocation failed, anything the
+ * run goes on to find (a document that "does not parse", a layer that "is
+ * not a tar", a blob "missing") may be the shortage in disguise, so the CLI
+ * reports the shortage instead (exit 3).  Noted by err_nomem(), by cJSON's
+ * allocator (formats/json.c) and by the allocation wrappers the build links
+ * in (common/alloc.c); safe from any thread; never cleared.
+ */
+void strata_oom_note(void);
+int strata_oom_seen(void);
 
 /* Prefix the current message with context ("layer 3: " + msg); returns -code. */
 int err_wrap(struct strata_err *e, const char *fmt, ...)

@@ -142,7 +142,11 @@ int atomic_commit(struct atomic_file *f, struct strata_err *e)
 {
 	int r = 0;
 
-	if (f->sync && fsync(f->fd) < 0 && errno != EINVAL)
+	/* What was written while memory ran out may lack what a failed
+	 * allocation was for: it never takes the destination's place. */
+	if (strata_oom_seen())
+		r = err_set(e, STRATA_EIO, "out of memory before '%s' was complete", f->final);
+	if (!r && f->sync && fsync(f->fd) < 0 && errno != EINVAL)
 		r = err_sys(e, errno, "fsync '%s'", f->tmp);
 	if (close(f->fd) < 0 && !r)
 		r = err_sys(e, errno, "close '%s'", f->tmp);

@@ -33,7 +33,8 @@ struct atomic_file {
 
 /* Create dest's temp file (mode 0644) in dest's directory. */
 int atomic_open(struct atomic_file *f, const char *dest, struct strata_err *e);
-/* fsync (when f->sync), close and rename into place. */
+/* fsync (when f->sync), close and rename into place; not once memory ran
+ * out during the run (strata_oom_seen): then it fails and removes the file. */
 int atomic_commit(struct atomic_file *f, struct strata_err *e);
 /* close and unlink the temp file; safe to call twice. */
 void atomic_abort(struct atomic_file *f);

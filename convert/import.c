@@ -32,7 +32,7 @@ static int string_list(const char *opt, const char *v, cJSON **out, struct strat
 		return err_nomem(e, "argument");
 	a = cJSON_CreateArray();
 	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		cJSON_AddItemToArray(a, cJSON_CreateString(w));
+		json_push(a, cJSON_CreateString(w));
 	free(copy);
 	*out = a;
 	return 0;
@@ -81,18 +81,18 @@ static char *make_config(const struct import_opts *o, const struct platform *p, 
 		cJSON_AddStringToObject(cfg, "User", o->user);
 	lst = cJSON_AddArrayToObject(cfg, "Env");
 	for (i = 0; i < o->nenv; i++)
-		cJSON_AddItemToArray(lst, cJSON_CreateString(o->env[i]));
+		json_push(lst, cJSON_CreateString(o->env[i]));
 	if (!o->nenv)
-		cJSON_AddItemToArray(lst, cJSON_CreateString("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+		json_push(lst, cJSON_CreateString("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
 	if (o->entrypoint) {
 		if (string_list("--entrypoint", o->entrypoint, &lst, e) < 0)
 			goto fail;
-		cJSON_AddItemToObject(cfg, "Entrypoint", lst);
+		json_put(cfg, "Entrypoint", lst);
 	}
 	if (o->cmd) {
 		if (string_list("--cmd", o->cmd, &lst, e) < 0)
 			goto fail;
-		cJSON_AddItemToObject(cfg, "Cmd", lst);
+		json_put(cfg, "Cmd", lst);
 	}
 	if (o->workdir)
 		cJSON_AddStringToObject(cfg, "WorkingDir", o->workdir);
@@ -117,12 +117,12 @@ static char *make_config(const struct import_opts *o, const struct platform *p, 
 	rf = cJSON_AddObjectToObject(c, "rootfs");
 	cJSON_AddStringToObject(rf, "type", "layers");
 	lst = cJSON_AddArrayToObject(rf, "diff_ids");
-	cJSON_AddItemToArray(lst, cJSON_CreateString(diff_id));
+	json_push(lst, cJSON_CreateString(diff_id));
 	h = cJSON_AddArrayToObject(c, "history");
 	he = cJSON_CreateObject();
 	cJSON_AddStringToObject(he, "created", created);
 	cJSON_AddStringToObject(he, "created_by", o->history ? o->history : "strata import");
-	cJSON_AddItemToArray(h, he);
+	json_push(h, he);
 	txt = cJSON_PrintUnformatted(c);
 	cJSON_Delete(c);
 	if (!txt)

@@ -4,6 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* cJSON's allocations note a shortage too: a document that fails to parse
+ * for want of memory must not be reported as invalid (see strata_oom_note). */
+static void *json_alloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p && n)
+		strata_oom_note();
+	return p;
+}
+
+static void __attribute__((constructor)) json_hooks(void)
+{
+	cJSON_Hooks h = { json_alloc, free };
+
+	cJSON_InitHooks(&h);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -96,6 +114,22 @@ bool json_uint(const cJSON *obj, const char *key, int64_t *out)
 		return false;
 	*out = (int64_t)d;
 	return true;
+}
+
+bool json_put(cJSON *obj, const char *key, cJSON *item)
+{
+	if (obj && item && cJSON_AddItemToObject(obj, key, item))
+		return true;
+	cJSON_Delete(item);
+	return false;
+}
+
+bool json_push(cJSON *arr, cJSON *item)
+{
+	if (arr && item && cJSON_AddItemToArray(arr, item))
+		return true;
+	cJSON_Delete(item);
+	return false;
 }
 
 const char *json_type_name(const cJSON *v)

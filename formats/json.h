@@ -29,5 +29,10 @@ const char *json_str(const cJSON *obj, const char *key);
 bool json_uint(const cJSON *obj, const char *key, int64_t *out);
 /* A short name for the JSON type of v ("string", "null", ...). */
 const char *json_type_name(const cJSON *v);
+/* cJSON_AddItemToObject / cJSON_AddItemToArray that take the item in every
+ * case: when it cannot be added (no memory for the key, no container) it is
+ * freed, not leaked.  False then. */
+bool json_put(cJSON *obj, const char *key, cJSON *item);
+bool json_push(cJSON *arr, cJSON *item);
 
 #endif

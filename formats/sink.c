@@ -532,6 +532,15 @@ int sink_finish(struct sink *s, struct strata_err *e)
 	static const uint8_t zero[1024];
 	int r = 0;
 
+	/* As atomic_commit(): what was made while memory ran out never takes the
+	 * destination's place, nor gets the end blocks that would make a stream
+	 * on stdout look complete. */
+	if (strata_oom_seen()) {
+		r = err_set(e, STRATA_EIO, "out of memory before '%s' was complete",
+			    s->is_dir ? s->final_dir : s->to_stdout ? "stdout" : s->af.final);
+		sink_abort(s);
+		return r;
+	}
 	if (s->is_dir) {
 		if (s->sync) {
 			char *b = fmt_path(s->root, "blobs/sha256");

@@ -17,7 +17,7 @@ static cJSON *desc_json(const struct out_desc *d, const struct platform *p)
 	cJSON_AddStringToObject(o, "digest", d->digest);
 	cJSON_AddNumberToObject(o, "size", (double)d->size);
 	if (d->urls)
-		cJSON_AddItemToObject(o, "urls", cJSON_Duplicate(d->urls, 1));
+		json_put(o, "urls", cJSON_Duplicate(d->urls, 1));
 	if (p && p->os && p->arch) {
 		cJSON *pl = cJSON_AddObjectToObject(o, "platform");
 
@@ -44,10 +44,10 @@ char *target_oci_manifest(const struct out_image *im)
 
 	cJSON_AddNumberToObject(o, "schemaVersion", 2);
 	cJSON_AddStringToObject(o, "mediaType", MT_OCI_MANIFEST);
-	cJSON_AddItemToObject(o, "config", desc_json(&im->config, NULL));
+	json_put(o, "config", desc_json(&im->config, NULL));
 	a = cJSON_AddArrayToObject(o, "layers");
 	for (i = 0; i < im->nlayers; i++)
-		cJSON_AddItemToArray(a, desc_json(&im->layers[i], NULL));
+		json_push(a, desc_json(&im->layers[i], NULL));
 	return print_free(o);
 }
 
@@ -60,7 +60,7 @@ char *target_oci_index(const struct out_set *set, size_t from, size_t to)
 	cJSON_AddStringToObject(o, "mediaType", MT_OCI_INDEX);
 	a = cJSON_AddArrayToObject(o, "manifests");
 	for (i = from; i < to; i++)
-		cJSON_AddItemToArray(a, desc_json(&set->v[i].manifest, set->v[i].has_platform ? &set->v[i].platform : NULL));
+		json_push(a, desc_json(&set->v[i].manifest, set->v[i].has_platform ? &set->v[i].platform : NULL));
 	return print_free(o);
 }
 
@@ -88,7 +88,7 @@ static void add_top(cJSON *arr, const struct out_desc *d, const struct out_image
 	size_t i, n = im->nnames > im->nref_names ? im->nnames : im->nref_names;
 
 	if (!n) {
-		cJSON_AddItemToArray(arr, desc_json(d, im->group < 0 && im->has_platform ? &im->platform : NULL));
+		json_push(arr, desc_json(d, im->group < 0 && im->has_platform ? &im->platform : NULL));
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -99,7 +99,7 @@ static void add_top(cJSON *arr, const struct out_desc *d, const struct out_image
 			cJSON_AddStringToObject(ann, "io.containerd.image.name", im->names[i]);
 		if (i < im->nref_names)
 			cJSON_AddStringToObject(ann, "org.opencontainers.image.ref.name", im->ref_names[i]);
-		cJSON_AddItemToArray(arr, o);
+		json_push(arr, o);
 	}
 }
 
@@ -141,11 +141,11 @@ static int write_index(struct sink *s, const struct out_set *set, const char *ol
 		cJSON_ArrayForEach(f, fresh)
 			replaced |= same_ref(c, f);
 		if (!replaced)
-			cJSON_AddItemToArray(arr, cJSON_Duplicate(c, 1));
+			json_push(arr, cJSON_Duplicate(c, 1));
 	}
 	cJSON_Delete(old);
 	while (fresh->child)
-		cJSON_AddItemToArray(arr, cJSON_DetachItemFromArray(fresh, 0));
+		json_push(arr, cJSON_DetachItemFromArray(fresh, 0));
 	cJSON_Delete(fresh);
 	if (!(txt = print_free(o)))
 		return err_nomem(e, "index.json");
@@ -197,7 +197,7 @@ int target_write_docker(struct sink *s, const struct out_set *set, struct strata
 				const char *tag;
 				cJSON *rp;
 
-				cJSON_AddItemToArray(tags, cJSON_CreateString(im->names[j]));
+				json_push(tags, cJSON_CreateString(im->names[j]));
 				if (!split_tag(im->names[j], &repo, &tag) || !im->nlayers || !im->diff_ids[im->nlayers - 1])
 					continue;
 				if (!(rp = cJSON_GetObjectItemCaseSensitive(repos, repo)))
@@ -212,9 +212,9 @@ int target_write_docker(struct sink *s, const struct out_set *set, struct strata
 		layers = cJSON_AddArrayToObject(o, "Layers");
 		for (j = 0; j < im->nlayers; j++) {
 			snprintf(path, sizeof(path), "blobs/sha256/%s", digest_hex(im->layers[j].digest));
-			cJSON_AddItemToArray(layers, cJSON_CreateString(path));
+			json_push(layers, cJSON_CreateString(path));
 		}
-		cJSON_AddItemToArray(man, o);
+		json_push(man, o);
 	}
 	r = target_write_oci(s, set, NULL, 0, e);
 	if (r == 0 && (txt = print_free(man))) {
