@@ -239,9 +239,9 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	memset(r, 0, sizeof(*r));
 	r->im = im;
 	a.r = r;
-	r->nlayers = im->nlayers;
 	if (im->nlayers && !(r->layers = calloc(im->nlayers, sizeof(*r->layers))))
 		return err_nomem(e, "report");
+	r->nlayers = im->nlayers;  /* only now: image_report_release() walks them */
 	for (li = 0; li < im->nlayers && rc == 0; li++) {
 		struct layer_report *lr = &r->layers[li];
 		const struct layer_files *lf = im->layers[li].m ? im->layers[li].m->walk : NULL;

@@ -125,6 +125,7 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 	int r;
 
 	memset(d, 0, sizeof(*d));
+	memset(&vb, 0, sizeof(vb));  /* released below even when va could not be built */
 	d->layers_a = ia->nlayers;
 	d->layers_b = ib->nlayers;
 	while (d->shared_layers < ia->nlayers && d->shared_layers < ib->nlayers &&

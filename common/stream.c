@@ -11,6 +11,24 @@
 
 volatile sig_atomic_t strata_cancel;
 
+/* The stage's next block; a failure is kept and given again (a stage is
+ * never called after it failed: its state may be half made). */
+static int next_block(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
+{
+	int r;
+
+	if (s->fail.code) {
+		*e = s->fail;
+		return -s->fail.code;
+	}
+	if ((r = s->ops->next(s, p, n, e)) < 0) {
+		if (!e->code)
+			e->code = -r;
+		s->fail = *e;
+	}
+	return r;
+}
+
 static int fetch(struct stream *s, struct strata_err *e)
 {
 	int r;
@@ -21,7 +39,7 @@ static int fetch(struct stream *s, struct strata_err *e)
 		s->rest_len = 0;
 		return 0;
 	}
-	if ((r = s->ops->next(s, &s->cur, &s->cur_len, e)) < 0)
+	if ((r = next_block(s, &s->cur, &s->cur_len, e)) < 0)
 		return r;
 	if (s->cur_len == 0)
 		s->eof = true;
@@ -58,7 +76,7 @@ int stream_peek(struct stream *s, size_t want, const uint8_t **p, size_t *n, str
 
 			if (s->eof)
 				break;
-			if ((r = s->ops->next(s, &b, &k, e)) < 0)
+			if ((r = next_block(s, &b, &k, e)) < 0)
 				return r;
 			if (k == 0) {
 				s->eof = true;

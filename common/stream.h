@@ -14,7 +14,8 @@
  * header and then the data after it without copying the data.
  *
  * Errors: every call returns 0 or a negative STRATA_E* code with `e` filled.
- * A stream that failed stays failed.  stream_free() frees one stage only.
+ * A stream that failed stays failed: its stage is not called again, every
+ * later call gives the same error.  stream_free() frees one stage only.
  */
 #ifndef STRATA_STREAM_H
 #define STRATA_STREAM_H
@@ -47,6 +48,7 @@ struct stream {
 	uint8_t *peek;
 	const uint8_t *rest;
 	size_t rest_len;
+	struct strata_err fail;   /* the first error of next(), given again after it */
 };
 
 /* Up to max bytes (zero-copy); *n == 0 only at end of stream. */

@@ -232,16 +232,21 @@ static int add_name(struct out_image *oi, const char *full, const char *ref, str
 	}
 	if (ref && has_str(oi->ref_names, oi->nref_names, ref))
 		ref = NULL;
+	/* the grown array is kept at once: realloc() freed the old one */
 	if (full) {
-		if (!(v = realloc(oi->names, (oi->nnames + 1) * sizeof(*v))) || !(v[oi->nnames] = target_normalize_name(full)))
+		if (!(v = realloc(oi->names, (oi->nnames + 1) * sizeof(*v))))
 			return err_nomem(e, "names");
 		oi->names = v;
+		if (!(v[oi->nnames] = target_normalize_name(full)))
+			return err_nomem(e, "names");
 		oi->nnames++;
 	}
 	if (ref) {
-		if (!(v = realloc(oi->ref_names, (oi->nref_names + 1) * sizeof(*v))) || !(v[oi->nref_names] = strdup(ref)))
+		if (!(v = realloc(oi->ref_names, (oi->nref_names + 1) * sizeof(*v))))
 			return err_nomem(e, "names");
 		oi->ref_names = v;
+		if (!(v[oi->nref_names] = strdup(ref)))
+			return err_nomem(e, "names");
 		oi->nref_names++;
 	}
 	return 0;

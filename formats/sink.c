@@ -423,6 +423,8 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 			r = err_nomem(e, "path");
 		else if (dup)
 			unlink(b->tmp);
+		else if (strmap_put(&s->blobs, digest, (void *)1, e) < 0)  /* first: sink_abort() removes what it lists */
+			r = -e->code;
 		else if ((s->sync && fsync(b->fd) < 0) || rename(b->tmp, final) < 0)
 			r = err_sys(e, errno, "cannot store '%s'", final);
 		free(final);
@@ -448,7 +450,7 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 		    (r = copy_spool(s, b, e)) == 0)
 			r = tar_pad(s, b->n, e);
 	}
-	if (r == 0 && !dup && strmap_put(&s->blobs, digest, (void *)1, e) < 0)
+	if (r == 0 && !dup && !s->is_dir && strmap_put(&s->blobs, digest, (void *)1, e) < 0)
 		r = -e->code;
 	if (b->fd >= 0) {
 		close(b->fd);

@@ -119,6 +119,11 @@ static int write_index(struct sink *s, const struct out_set *set, const char *ol
 	char *txt;
 	int r;
 
+	if (!o || !fresh) {
+		cJSON_Delete(o);
+		cJSON_Delete(fresh);
+		return err_nomem(e, "index.json");
+	}
 	for (i = 0; i < set->len; i++) {
 		const struct out_image *im = &set->v[i];
 
@@ -183,6 +188,11 @@ int target_write_docker(struct sink *s, const struct out_set *set, struct strata
 	char *txt;
 	int r;
 
+	if (!man || !repos) {
+		cJSON_Delete(man);
+		cJSON_Delete(repos);
+		return err_nomem(e, "manifest.json");
+	}
 	for (i = 0; i < set->len; i++) {
 		const struct out_image *im = &set->v[i];
 		cJSON *o = cJSON_CreateObject(), *tags, *layers;
@@ -217,15 +227,17 @@ int target_write_docker(struct sink *s, const struct out_set *set, struct strata
 		json_push(man, o);
 	}
 	r = target_write_oci(s, set, NULL, 0, e);
-	if (r == 0 && (txt = print_free(man))) {
-		r = sink_file(s, "manifest.json", txt, strlen(txt), e);
-		free(txt);
+	if (r == 0) {
+		txt = print_free(man);  /* frees man, printed or not */
 		man = NULL;
-	}
-	if (r == 0 && repos->child && (txt = print_free(repos))) {
-		r = sink_file(s, "repositories", txt, strlen(txt), e);
+		r = txt ? sink_file(s, "manifest.json", txt, strlen(txt), e) : err_nomem(e, "manifest.json");
 		free(txt);
+	}
+	if (r == 0 && repos->child) {
+		txt = print_free(repos);
 		repos = NULL;
+		r = txt ? sink_file(s, "repositories", txt, strlen(txt), e) : err_nomem(e, "repositories");
+		free(txt);
 	}
 	cJSON_Delete(man);
 	cJSON_Delete(repos);
