@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,10 @@ int main(int argc, char **argv)
 	const struct command *c;
 	int i = 1, r;
 
+	/* A write past RLIMIT_FSIZE fails with EFBIG, reported and unwound like
+	 * any full disk, instead of killing the run with its temp files left. */
+	signal(SIGXFSZ, SIG_IGN);
+
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			print_main_help(stdout);
@@ -443,7 +448,16 @@ int main(int argc, char **argv)
 	if (cli_want_help(c->name, argc - i, argv + i))
 		return 0;
 	r = c->fn(argc - i, argv + i);
-	/* A run during which memory ran out fails, whatever it found. */
+	/* Output that did not reach stdout is a failure (a full disk, a closed
+	 * pipe); so is a run during which memory ran out, whatever it found. */
+	errno = 0;
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (!cli.reported)
+			fprintf(stderr, "strata: error: cannot write to standard output%s%s\n", errno ? ": " : "",
+				errno ? strerror(errno) : "");
+		cli.reported = true;
+		r = STRATA_EIO;
+	}
 	if (strata_oom_seen()) {
 		if (!cli.reported)
 			fprintf(stderr, "strata: error: out of memory\n");

@@ -23,6 +23,7 @@ struct awriter {
 	size_t fill;             /* buffer being filled by the caller (head + count), len[fill] so far */
 	bool stop, busy;
 	int err;                 /* first errno of the writer thread */
+	bool err_copy;           /* ... of a range copy: the source may be the one failing */
 	int cur_fd;
 	char what[256];
 };
@@ -100,8 +101,10 @@ static void *writer(void *arg)
 			off += (size_t)k;
 		}
 		pthread_mutex_lock(&aw->mu);
-		if (failed && !aw->err)
+		if (failed && !aw->err) {
 			aw->err = failed;
+			aw->err_copy = aw->rin[i] >= 0;
+		}
 		aw->len[i] = 0;
 		aw->rin[i] = -1;
 		aw->head = (aw->head + 1) % AW_BUFS;
@@ -160,13 +163,15 @@ static void submit(struct awriter *aw)
 
 static int check(struct awriter *aw, struct strata_err *e)
 {
+	bool copy;
 	int err;
 
 	pthread_mutex_lock(&aw->mu);
 	err = aw->err;
+	copy = aw->err_copy;
 	pthread_mutex_unlock(&aw->mu);
 	if (err)
-		return err_sys(e, err, "write '%s'", aw->what);
+		return err_sys(e, err, "%s '%s'", copy ? "copy from the source into" : "write", aw->what);
 	if (strata_cancel)
 		return err_set(e, STRATA_EIO, "interrupted");
 	return 0;
@@ -226,6 +231,7 @@ int aw_set_fd(struct awriter *aw, int fd, const char *what, struct strata_err *e
 	aw->cur_fd = fd;
 	pthread_mutex_lock(&aw->mu);
 	aw->err = 0;
+	aw->err_copy = false;
 	pthread_mutex_unlock(&aw->mu);
 	n = n < sizeof(aw->what) - 1 ? n : sizeof(aw->what) - 1;
 	memcpy(aw->what, what, n);

@@ -64,8 +64,9 @@ static bool looks_json(const uint8_t *p, size_t n)
 	return n > 0;  /* only whitespace seen so far: keep looking */
 }
 
-/* Walk a decoded layer stream through the hooks.  Returns <0 only for
- * errors of the stream itself (the caller decides whose they are). */
+/* Walk a decoded layer stream through the hooks.  What is wrong with the
+ * blob is recorded on the member; an I/O error (a read or write failing,
+ * memory, an interruption: STRATA_EIO) is the run's, and returned. */
 static int walk_tar(struct member *m, struct stream *in, const struct layer_hooks *h, const struct limits *lim,
 		    struct diag *d, struct strata_err *e)
 {
@@ -77,6 +78,10 @@ static int walk_tar(struct member *m, struct stream *in, const struct layer_hook
 	if ((r = tar_open(&t, in, lim, e)) < 0)
 		return r;
 	r = tar_next(t, &ent, e);
+	if (r < 0 && e->code == STRATA_EIO) {
+		tar_free(t);
+		return r;
+	}
 	if (r < 0) {
 		/* The first header decides whether this blob is a tar at all. */
 		m->tar = TARST_NOT_TAR;
@@ -100,6 +105,8 @@ static int walk_tar(struct member *m, struct stream *in, const struct layer_hook
 	if (w)
 		h->end(w, m, r < 0 ? r : 0, e, false, d);
 	tar_free(t);
+	if (r < 0 && e->code == STRATA_EIO)
+		return r;
 	err_clear(e);
 	return 0;
 }
@@ -197,11 +204,19 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 		buf_release(&m->doc);
 	}
 	buf_release(&hold);
-	if (o->hooks && m->size && (m->comp == COMP_NONE || o->decode) && !m->doc.data)
-		walk_tar(m, out, o->hooks, &o->limits, d, &ie);
+	if (o->hooks && m->size && (m->comp == COMP_NONE || o->decode) && !m->doc.data &&
+	    (r = walk_tar(m, out, o->hooks, &o->limits, d, &ie)) < 0) {
+		*e = ie;
+		goto out;
+	}
 	if (m->comp == COMP_NONE || o->decode) {
-		if (stream_drain(out, &ie) < 0 && !m->blob_error)
+		if ((r = stream_drain(out, &ie)) < 0 && ie.code == STRATA_EIO) {
+			*e = ie;
+			goto out;
+		}
+		if (r < 0 && !m->blob_error)
 			m->blob_error = strdup(ie.msg);
+		r = 0;
 	}
 	/* Whatever happened downstream, the stored bytes are hashed to the end;
 	 * an error here is the outer archive's. */
