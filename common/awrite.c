@@ -119,7 +119,7 @@ static void *writer(void *arg)
 int aw_new(struct awriter **out, struct strata_err *e)
 {
 	struct awriter *aw = calloc(1, sizeof(*aw));
-	int i;
+	int i, rc;
 
 	*out = NULL;
 	if (!aw)
@@ -136,11 +136,13 @@ int aw_new(struct awriter **out, struct strata_err *e)
 		aw->rin[i] = -1;
 	pthread_mutex_init(&aw->mu, NULL);
 	pthread_cond_init(&aw->cv, NULL);
-	if (pthread_create(&aw->tid, NULL, writer, aw)) {
+	if ((rc = pthread_create(&aw->tid, NULL, writer, aw))) {
 		for (i = 0; i < AW_BUFS; i++)
 			free(aw->buf[i]);
+		pthread_mutex_destroy(&aw->mu);
+		pthread_cond_destroy(&aw->cv);
 		free(aw);
-		return err_set(e, STRATA_EIO, "cannot start the writer thread");
+		return err_sys(e, rc, "cannot start the writer thread");
 	}
 	*out = aw;
 	return 0;

@@ -15,12 +15,14 @@
 #include "limits.h"
 
 #include <archive.h>
+#include <errno.h>
 #include <isa-l/igzip_lib.h>
 #include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define DEC_OUT_SIZE (256 * 1024)
 #define XZ_MEMLIMIT (256ull << 20)
@@ -177,6 +179,24 @@ static la_ssize_t bz_read(struct archive *a, void *ctx, const void **buf)
 	}
 }
 
+/* A decoder library's failure: its want of memory is a shortage (exit 3),
+ * anything else is the data's fault. */
+static int zstd_fail(size_t ret, struct strata_err *e)
+{
+	if (ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation)
+		return err_nomem(e, "zstd decoder");
+	return err_set(e, STRATA_EFORMAT, "zstd: %s", ZSTD_getErrorName(ret));
+}
+
+static int bzip2_fail(struct dec_stream *d, struct strata_err *e)
+{
+	if (d->ar_fail)
+		return -e->code;  /* bz_read's: the input failed */
+	if (archive_errno(d->ar) == ENOMEM)
+		return err_nomem(e, "bzip2 decoder");
+	return err_set(e, STRATA_EFORMAT, "bzip2: %s", archive_error_string(d->ar));
+}
+
 static int start(struct dec_stream *d, struct strata_err *e)
 {
 	struct archive_entry *ent;
@@ -205,11 +225,8 @@ static int start(struct dec_stream *d, struct strata_err *e)
 		archive_read_support_format_raw(d->ar);
 		d->ar_err = e;
 		if (archive_read_open(d->ar, d, NULL, bz_read, NULL) != ARCHIVE_OK ||
-		    archive_read_next_header(d->ar, &ent) != ARCHIVE_OK) {
-			if (d->ar_fail)
-				return -e->code;
-			return err_set(e, STRATA_EFORMAT, "bzip2: %s", archive_error_string(d->ar));
-		}
+		    archive_read_next_header(d->ar, &ent) != ARCHIVE_OK)
+			return bzip2_fail(d, e);
 		break;
 	case COMP_NONE:
 		break;
@@ -290,7 +307,7 @@ static int next_zstd(struct dec_stream *d, size_t *n, struct strata_err *e)
 			ib.size = ib.pos = 0;
 			d->zret = ZSTD_decompressStream(d->zs, &ob, &ib);
 			if (ZSTD_isError(d->zret))
-				return err_set(e, STRATA_EFORMAT, "zstd: %s", ZSTD_getErrorName(d->zret));
+				return zstd_fail(d->zret, e);
 			if (ob.pos == 0 && prev != 0)
 				return err_set(e, STRATA_EFORMAT, "zstd: unexpected end of stream (truncated)");
 			d->zret = ob.pos ? d->zret : 0;
@@ -301,7 +318,7 @@ static int next_zstd(struct dec_stream *d, size_t *n, struct strata_err *e)
 		ib.pos = 0;
 		d->zret = ZSTD_decompressStream(d->zs, &ob, &ib);
 		if (ZSTD_isError(d->zret))
-			return err_set(e, STRATA_EFORMAT, "zstd: %s", ZSTD_getErrorName(d->zret));
+			return zstd_fail(d->zret, e);
 		d->in += ib.pos;
 		d->in_len -= ib.pos;
 	}
@@ -330,6 +347,8 @@ static int next_xz(struct dec_stream *d, size_t *n, struct strata_err *e)
 			d->done = true;
 		else if (lr == LZMA_BUF_ERROR && d->in_eof)
 			return err_set(e, STRATA_EFORMAT, "xz: unexpected end of stream (truncated)");
+		else if (lr == LZMA_MEM_ERROR)
+			return err_nomem(e, "xz decoder");
 		else if (lr == LZMA_MEMLIMIT_ERROR)
 			return err_set(e, STRATA_EFORMAT, "xz: needs more than %llu MiB to decode", XZ_MEMLIMIT >> 20);
 		else if (lr != LZMA_OK && lr != LZMA_BUF_ERROR)
@@ -346,16 +365,14 @@ static int next_bzip2(struct dec_stream *d, const uint8_t **p, size_t *n, struct
 	la_int64_t off;
 	int r;
 
+	d->ar_err = e;  /* bz_read reports into this call's context, not start()'s */
 	r = archive_read_data_block(d->ar, &blk, &len, &off);
 	if (r == ARCHIVE_EOF) {
 		*n = 0;
 		return 0;
 	}
-	if (r != ARCHIVE_OK) {
-		if (d->ar_fail)
-			return -e->code;
-		return err_set(e, STRATA_EFORMAT, "bzip2: %s", archive_error_string(d->ar));
-	}
+	if (r != ARCHIVE_OK)
+		return bzip2_fail(d, e);
 	*p = blk;
 	*n = len;
 	return 0;

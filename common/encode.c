@@ -404,7 +404,7 @@ int encoder_new(struct encoder **out, enum compression kind, int level, int thre
 		struct strata_err *e)
 {
 	struct encoder *enc = calloc(1, sizeof(*enc));
-	int i;
+	int i, rc;
 
 	*out = NULL;
 	if (!enc)
@@ -460,10 +460,10 @@ int encoder_new(struct encoder **out, enum compression kind, int level, int thre
 			return err_nomem(e, "gzip threads");
 		}
 		for (i = 0; i < enc->threads; i++)
-			if (pthread_create(&enc->tids[i], NULL, worker, enc)) {
+			if ((rc = pthread_create(&enc->tids[i], NULL, worker, enc))) {
 				enc->threads = i;  /* only these to join */
 				encoder_free(enc);
-				return err_set(e, STRATA_EIO, "cannot start compression threads");
+				return err_sys(e, rc, "cannot start compression threads");
 			}
 	}
 	*out = enc;
