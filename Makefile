@@ -60,7 +60,7 @@ $(BUILD)/%.o: %.c
 
 # Debian packages the build and the tests need; installed when root.
 DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev
-DEB_TEST := clang python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium
+DEB_TEST := clang python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium valgrind
 DEB_DEMO := python3 xz-utils
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)
@@ -97,6 +97,12 @@ $(BUILD)/fuzz-%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/util.o $(BUILD)/libstrata.a
 
 -include $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%.d) $(BUILD)/fuzz/util.d
 
+# The CLI golden tests and the malformed corpus under valgrind memcheck, with a
+# plain -O1 -g build of its own (about 2 minutes; `make check` runs it too).
+check-valgrind: deps
+	@$(MAKE) --no-print-directory BUILD=build-valgrind CFLAGS='-O1 -g' build-valgrind/strata
+	@sh tests/valgrind.sh build-valgrind/strata
+
 lint:
 	@sh tests/deps-lint.sh | tee /dev/stderr | grep -q '^not ok' && exit 1 || true
 
@@ -106,6 +112,6 @@ install: strata
 	install -m 0644 strata.1 $(DESTDIR)$(MANDIR)/man1/strata.1
 
 clean:
-	rm -rf build build-asan build-fuzz strata demo tests/out
+	rm -rf build build-asan build-fuzz build-valgrind strata demo tests/out
 
-.PHONY: all deps deps-demo demo check asan fuzz fuzz-build lint install clean
+.PHONY: all deps deps-demo demo check check-valgrind asan fuzz fuzz-build lint install clean

@@ -79,7 +79,9 @@ static struct deflater *deflater_new(int level)
 	d->level = level;
 	if (level <= 3) {
 		d->level_buf_size = lvl_size[level];
-		if (!(d->level_buf = malloc(d->level_buf_size))) {
+		/* zeroed: igzip looks at hash entries it has not written yet (the
+		 * output does not depend on them, but valgrind rightly objects) */
+		if (!(d->level_buf = calloc(1, d->level_buf_size))) {
 			free(d);
 			return NULL;
 		}

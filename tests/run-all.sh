@@ -4,7 +4,8 @@
 #   malformed corpus, flatten/unpack, interop with the real tools, a short run
 #   of every fuzz target (fuzz/run.sh, about 10 s each: STRATA_FUZZ_SECONDS);
 #   then unit, CLI, real-world, malformed and flatten again with the
-#   AddressSanitizer+UBSan build.
+#   AddressSanitizer+UBSan build; then CLI and malformed under valgrind
+#   memcheck (tests/valgrind.sh; STRATA_SKIP_VALGRIND=1 leaves it out).
 # Every check prints one line `ok - ...`, `not ok - ...` or `skip - ...`;
 # the run ends with `N passed, N failed` and fails when any check failed.
 set -u
@@ -65,6 +66,13 @@ if [ "${STRATA_SKIP_ASAN:-0}" != 1 ]; then
 			run_with build-asan "-asan"
 	else
 		echo "not ok - asan build failed (see $out/asan-build.log)" | tee -a "$log"
+	fi
+fi
+if [ "${STRATA_SKIP_VALGRIND:-0}" != 1 ]; then
+	if make --no-print-directory BUILD=build-valgrind CFLAGS='-O1 -g' build-valgrind/strata > "$out/valgrind-build.log" 2>&1; then
+		suite valgrind sh tests/valgrind.sh "$top/build-valgrind/strata" "$out" "$fixtures"
+	else
+		echo "not ok - valgrind build failed (see $out/valgrind-build.log)" | tee -a "$log"
 	fi
 fi
 passed=$(grep -c '^ok - ' "$log")
