@@ -4,8 +4,9 @@
 #   malformed corpus, flatten/unpack, interop with the real tools, a short run
 #   of every fuzz target (fuzz/run.sh, about 10 s each: STRATA_FUZZ_SECONDS);
 #   then unit, CLI, real-world, malformed and flatten again with the
-#   AddressSanitizer+UBSan build; then CLI and malformed under valgrind
-#   memcheck (tests/valgrind.sh; STRATA_SKIP_VALGRIND=1 leaves it out).
+#   AddressSanitizer+UBSan build; then fault injection (tests/fault), with both
+#   builds; then CLI and malformed under valgrind memcheck (tests/valgrind.sh;
+#   STRATA_SKIP_VALGRIND=1 leaves it out).
 # Every check prints one line `ok - ...`, `not ok - ...` or `skip - ...`;
 # the run ends with `N passed, N failed` and fails when any check failed.
 set -u
@@ -60,14 +61,17 @@ if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"
 fi
 suite fuzz sh fuzz/run.sh "${STRATA_FUZZ_SECONDS:-10}" "$fixtures"
+asan_bin=
 if [ "${STRATA_SKIP_ASAN:-0}" != 1 ]; then
 	if make --no-print-directory asan > "$out/asan-build.log" 2>&1; then
+		asan_bin=$top/build-asan/strata
 		STRATA_TEST_VLIMIT_KB=unlimited ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 			run_with build-asan "-asan"
 	else
 		echo "not ok - asan build failed (see $out/asan-build.log)" | tee -a "$log"
 	fi
 fi
+suite fault bash tests/fault/run.sh "$top/build/strata" "$fixtures" "$out" $asan_bin
 if [ "${STRATA_SKIP_VALGRIND:-0}" != 1 ]; then
 	if make --no-print-directory BUILD=build-valgrind CFLAGS='-O1 -g' build-valgrind/strata > "$out/valgrind-build.log" 2>&1; then
 		suite valgrind sh tests/valgrind.sh "$top/build-valgrind/strata" "$out" "$fixtures"
