@@ -13,6 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 out=${2:-$top/tests/out}
 fix=${3:-}
+mkdir -p "$out" && out=$(cd "$out" && pwd)  # the wrapper runs in other directories
+[ -z "$fix" ] || fix=$(cd "$fix" && pwd)
 command -v valgrind >/dev/null 2>&1 || { echo "not ok - valgrind: not installed (apt-get install valgrind)"; echo "0 passed, 1 failed"; exit 1; }
 w=$out/valgrind
 rm -rf "$w"

@@ -10,7 +10,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export S
 grep -v '^#' "$here/cases.txt" | grep -v '^$' | while IFS='	' read -r name cmd; do
-	case " ${STRATA_CLI_SKIP%%:*} " in *" $name "*) echo "skip - cli $name:${STRATA_CLI_SKIP#*:}"; continue ;; esac
+	skip=${STRATA_CLI_SKIP:-}
+	case " ${skip%%:*} " in *" $name "*) echo "skip - cli $name:${skip#*:}"; continue ;; esac
 	(cd "$fx" && sh -c "$cmd" > "$tmp/out" 2> "$tmp/err"; echo $? > "$tmp/exit")
 	if [ "${UPDATE:-0}" = 1 ]; then
 		cp "$tmp/out" "$exp/$name.out"
