@@ -15,6 +15,7 @@ int cmd_flatten(int argc, char **argv)
 		{ "gzip", optional_argument, NULL, O_GZIP }, { "zstd", optional_argument, NULL, O_ZSTD },
 		{ "xz", optional_argument, NULL, O_XZ }, { "no-compress", no_argument, NULL, O_PLAIN },
 		{ "threads", required_argument, NULL, O_THREADS }, { "sync", no_argument, NULL, O_SYNC },
+		LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flatten_opts o = { 0 };
@@ -30,6 +31,10 @@ int cmd_flatten(int argc, char **argv)
 	o.threads = nproc > 0 ? (int)nproc : 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = cli_limit_option("flatten", c, optarg, &o.limits)) < 0)
+			return -r;
+		if (r)
+			continue;
 		switch (c) {
 		case O_IMAGE: o.image = optarg; break;
 		case O_PLATFORM: o.platform = optarg; break;
@@ -97,7 +102,7 @@ int cmd_unpack(int argc, char **argv)
 	enum { O_IMAGE = 256, O_PLATFORM, O_NO_OWNER };
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, O_IMAGE }, { "platform", required_argument, NULL, O_PLATFORM },
-		{ "no-same-owner", no_argument, NULL, O_NO_OWNER }, { NULL, 0, NULL, 0 },
+		{ "no-same-owner", no_argument, NULL, O_NO_OWNER }, LIMIT_OPTIONS, { NULL, 0, NULL, 0 },
 	};
 	struct unpack_opts o = { 0 };
 	struct unpack_result res;
@@ -109,6 +114,10 @@ int cmd_unpack(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = cli_limit_option("unpack", c, optarg, &o.limits)) < 0)
+			return -r;
+		if (r)
+			continue;
 		switch (c) {
 		case O_IMAGE: o.image = optarg; break;
 		case O_PLATFORM: o.platform = optarg; break;

@@ -120,7 +120,8 @@ static const struct command commands[] = {
 	  "  --xz[=LEVEL]       xz the output (single-threaded, slow; default level 6)\n"
 	  "  --no-compress      a plain tar, whatever DST's name\n"
 	  "  --threads N        gzip threads (default: all cores); output is identical for any N\n"
-	  "  --sync             fsync the output before renaming it\n" },
+	  "  --sync             fsync the output before renaming it\n"
+	  LIMIT_HELP },
 	{ "unpack", cmd_unpack, "unpack SRC DIR [options]",
 	  "extract the merged root filesystem into a directory, safely",
 	  "Extracts the filesystem flatten would write into DIR, which must not exist\n"
@@ -133,7 +134,8 @@ static const struct command commands[] = {
 	  "\n"
 	  "  --image REF        the image to unpack when SRC holds several: @N, NAME:TAG or TAG\n"
 	  "  --platform P       os/arch[/variant]: the platform to unpack from an index\n"
-	  "  --no-same-owner    do not apply the owners of the image, even as root\n" },
+	  "  --no-same-owner    do not apply the owners of the image, even as root\n"
+	  LIMIT_HELP },
 	{ "import", cmd_import, "import ROOTFS DST [options]",
 	  "a root filesystem tarball becomes a one-layer image",
 	  "Makes a one-layer image from ROOTFS (a tar, .tar.gz, .tar.xz or .tar.zst; a\n"

@@ -87,7 +87,7 @@ struct flatten_opts {
 	int compression;                 /* enum compression, or -1: from dst's name (.gz .zst .xz) */
 	int level, threads;
 	bool sync;
-	uint64_t max_entries;            /* per layer, 0 = default */
+	struct limits limits;            /* bounds of both reads of the source (zero: defaults) */
 	stream_progress_fn progress;
 	void *progress_ctx;
 };
@@ -113,7 +113,7 @@ struct unpack_opts {
 	const char *src, *dir;
 	const char *image, *platform;
 	bool no_same_owner;
-	uint64_t max_entries;
+	struct limits limits;            /* bounds of both reads of the source (zero: defaults) */
 	stream_progress_fn progress;
 	void *progress_ctx;
 };

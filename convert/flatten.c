@@ -137,7 +137,7 @@ int merge_to_tar(struct image_layers *il, const struct tar_sink *ts, struct tar_
 	if (ts->comp != COMP_NONE && (r = encoder_new(&to.enc, ts->comp, level, ts->threads, raw_out, &to, e)) < 0)
 		goto out;
 	image_layers_merge(il, &ml);
-	if ((r = merge_run(&ml, &mo, ts->max_entries, &res->st, d, e)) < 0 || (r = put(&to, end, sizeof(end), e)) < 0 ||
+	if ((r = merge_run(&ml, &mo, image_layers_limits(il), &res->st, d, e)) < 0 || (r = put(&to, end, sizeof(end), e)) < 0 ||
 	    (to.enc && (r = encoder_finish(to.enc, e)) < 0))
 		goto out;
 	res->tar_bytes = to.tar_bytes;
@@ -157,7 +157,7 @@ static int aw_out(void *ctx, const uint8_t *p, size_t n, struct strata_err *e)
 
 int flatten_run(const struct flatten_opts *o, struct flatten_result *res, struct diag *d, struct strata_err *e)
 {
-	struct layers_opts lo = { o->src, o->image, o->platform, o->progress, o->progress_ctx };
+	struct layers_opts lo = { o->src, o->image, o->platform, o->progress, o->progress_ctx, o->limits };
 	struct image_layers *il = NULL;
 	struct awriter *aw = NULL;
 	struct tar_sink ts = { 0 };
@@ -171,7 +171,6 @@ int flatten_run(const struct flatten_opts *o, struct flatten_result *res, struct
 	ts.comp = o->compression >= 0 ? (enum compression)o->compression : to_stdout ? COMP_NONE : by_name(o->dst);
 	ts.level = o->level;
 	ts.threads = o->threads;
-	ts.max_entries = o->max_entries;
 	if ((r = image_layers_open(&il, &lo, d, e)) < 0)
 		goto out;
 	res->format = image_layers_format(il);

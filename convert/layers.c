@@ -13,7 +13,6 @@
 #include "convert/convert.h"
 
 #define READ_BUF (1u << 20)
-#define MAX_DECODED (64ull << 30)
 
 struct image_layers {
 	struct source *s;
@@ -22,6 +21,7 @@ struct image_layers {
 	struct strmap spooled;        /* member name -> spool file path (owned) */
 	unsigned nspooled;
 	char **names;                 /* "layer 2 (sha256:ab12...)" */
+	struct limits lim;            /* resolved: both reads */
 	/* progress over both reads: the first pass's bytes, then the layers' */
 	stream_progress_fn progress;
 	void *progress_ctx;
@@ -171,6 +171,8 @@ int image_layers_open(struct image_layers **out, const struct layers_opts *o, st
 	il->fd = -1;
 	lo.decode = false;  /* layers are decoded (and their diff_ids checked) in the second read */
 	lo.writer = &bw;
+	lo.limits = o->limits;
+	il->lim = limits_resolve(&o->limits);
 	il->progress = o->progress;
 	il->progress_ctx = o->progress_ctx;
 	lo.progress = o->progress ? first_progress : NULL;
@@ -247,7 +249,7 @@ static int layer_open(void *ctx, size_t i, bool again, struct stream **tar, stru
 		stream_fd_progress(il->src, il->progress, il->progress_ctx, il->first_read + il->layers_read);
 	if (stream_decode_kind(il->dec, &comp, e) < 0)
 		goto fail;
-	stream_decode_limit(il->dec, MAX_DECODED, 0);
+	stream_decode_limit(il->dec, il->lim.max_size, il->lim.max_ratio);
 	*tar = il->dec;
 	/* uncompressed: the first read's digest is the diff_id, already checked */
 	if (!again && comp != COMP_NONE) {
@@ -302,6 +304,11 @@ void image_layers_merge(struct image_layers *il, struct merge_layers *ml)
 const struct image *image_layers_image(const struct image_layers *il)
 {
 	return il->im;
+}
+
+const struct limits *image_layers_limits(const struct image_layers *il)
+{
+	return &il->lim;
 }
 
 const char *image_layers_format(const struct image_layers *il)

@@ -9,7 +9,6 @@
 #include "common/strmap.h"
 
 #define NONE (-1)
-#define DEFAULT_MAX_ENTRIES 1000000
 
 /* What the layers above (and the current one, so far) did at one path.
  * Each field is the topmost layer that did it: layers are read top-down,
@@ -49,7 +48,7 @@ struct merge {
 	const struct merge_out *out;
 	struct merge_stats *st;
 	struct diag *d;
-	uint64_t max_entries;
+	struct limits lim;
 	struct strmap seen;           /* path -> node index + 1 */
 	struct node *nodes;
 	size_t nnodes, anodes;
@@ -636,15 +635,10 @@ static int pass(struct merge *m, int32_t layer, bool again, struct group **want,
 
 	if ((r = ml->open(ml->ctx, (size_t)layer, again, &s, e)) < 0)
 		return err_wrap(e, "%s", lname);
-	if ((r = tar_open(&t, s, NULL, e)) == 0) {
+	if ((r = tar_open(&t, s, &m->lim, e)) == 0) {  /* the reader bounds the entries */
 		while ((r = tar_next(t, &ent, e)) == 1) {
 			if (!again) {
 				m->st->entries_in++;
-				if (index + 1 > m->max_entries) {
-					r = err_set(e, STRATA_EFORMAT, "%s: more than %llu entries (raise with --max-entries)",
-						    lname, (unsigned long long)m->max_entries);
-					break;
-				}
 				r = entry(m, layer, index, t, ent, lname, e);
 			} else {
 				r = 0;
@@ -708,7 +702,7 @@ static int reread(struct merge *m, int32_t layer, struct strata_err *e)
 	return r;
 }
 
-int merge_run(const struct merge_layers *ml, const struct merge_out *out, uint64_t max_entries,
+int merge_run(const struct merge_layers *ml, const struct merge_out *out, const struct limits *lim,
 	      struct merge_stats *st, struct diag *d, struct strata_err *e)
 {
 	struct merge m = { 0 };
@@ -721,7 +715,7 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, uint64
 	m.out = out;
 	m.st = st;
 	m.d = d;
-	m.max_entries = max_entries ? max_entries : DEFAULT_MAX_ENTRIES;
+	m.lim = limits_resolve(lim);
 	buf_init(&m.scratch, 1u << 20);
 	for (layer = (int32_t)ml->n - 1; layer >= 0 && r == 0; layer--) {
 		if ((r = pass(&m, layer, false, NULL, 0, e)) == 0)

@@ -60,8 +60,9 @@ struct merge_stats {
 	uint64_t entries_in, entries_out, bytes_out, hidden, rereads;
 };
 
-/* max_entries: per layer (0 = 1,000,000).  Warnings go to d. */
-int merge_run(const struct merge_layers *ml, const struct merge_out *out, uint64_t max_entries,
+/* lim: the bounds of reading each layer (tar headers, entries; NULL: the
+ * defaults).  Warnings go to d. */
+int merge_run(const struct merge_layers *ml, const struct merge_out *out, const struct limits *lim,
 	      struct merge_stats *st, struct diag *d, struct strata_err *e);
 
 /*
@@ -79,12 +80,15 @@ struct layers_opts {
 	const char *platform;       /* os/arch[/variant] or NULL */
 	stream_progress_fn progress;
 	void *progress_ctx;
+	struct limits limits;       /* bounds of both reads (zero: defaults) */
 };
 
 int image_layers_open(struct image_layers **out, const struct layers_opts *o, struct diag *d, struct strata_err *e);
 void image_layers_merge(struct image_layers *il, struct merge_layers *ml);
 const struct image *image_layers_image(const struct image_layers *il);
 const char *image_layers_format(const struct image_layers *il);
+/* The bounds the layers are read with (merge_run takes them too). */
+const struct limits *image_layers_limits(const struct image_layers *il);
 void image_layers_free(struct image_layers *il);
 
 /* The merged tree as one tar (flatten, convert --squash): compressed when
@@ -92,7 +96,6 @@ void image_layers_free(struct image_layers *il);
 struct tar_sink {
 	enum compression comp;
 	int level, threads;             /* level 0: gzip 3, zstd 3, xz 6 */
-	uint64_t max_entries;
 	int (*fn)(void *ctx, const uint8_t *p, size_t n, struct strata_err *e);
 	void *ctx;
 };

@@ -74,7 +74,7 @@ out:
 
 int squash_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e)
 {
-	struct layers_opts lo = { o->src, o->image, o->platform, o->progress, o->progress_ctx };
+	struct layers_opts lo = { o->src, o->image, o->platform, o->progress, o->progress_ctx, o->limits };
 	struct image_layers *il = NULL;
 	struct conv c = { 0 };
 	struct out_image oi = { 0 };

@@ -441,7 +441,7 @@ static int check_dest(const char *dir, struct strata_err *e)
 
 int unpack_run(const struct unpack_opts *o, struct unpack_result *res, struct diag *d, struct strata_err *e)
 {
-	struct layers_opts lo = { o->src, o->image, o->platform, o->progress, o->progress_ctx };
+	struct layers_opts lo = { o->src, o->image, o->platform, o->progress, o->progress_ctx, o->limits };
 	struct image_layers *il = NULL;
 	struct unpacker u = { 0 };
 	struct merge_out mo = { &u, unpack_entry };
@@ -483,7 +483,7 @@ int unpack_run(const struct unpack_opts *o, struct unpack_result *res, struct di
 		goto out;
 	}
 	image_layers_merge(il, &ml);
-	if ((r = merge_run(&ml, &mo, o->max_entries, &st, d, e)) < 0 || (r = finish_dirs(&u, e)) < 0)
+	if ((r = merge_run(&ml, &mo, image_layers_limits(il), &st, d, e)) < 0 || (r = finish_dirs(&u, e)) < 0)
 		goto out;
 	if (rename(tmp, o->dir) < 0) {
 		r = err_sys(e, errno, "cannot rename '%s' to '%s'", tmp, o->dir);

@@ -226,6 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct merge_layers ml = { &l, 0, l_open, l_close, l_name };
 	struct merge_out mo = { &c, out_entry };
 	struct merge_stats st;
+	struct limits lim = { 0 };
 	struct diag d = DIAG_INIT;
 	const uint8_t *p = data, *end = data + size;
 	size_t i;
@@ -245,7 +246,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			c.dups_allowed = true;
 	l.chunk = fuzz_chunk_for(size);
 	ml.n = l.count;
-	merge_run(&ml, &mo, 10000, &st, &d, &e);
+	lim.max_entries = 10000;
+	merge_run(&ml, &mo, &lim, &st, &d, &e);
 	if (l.cur)
 		abort();
 	strmap_release(&c.seen);
