@@ -39,10 +39,13 @@ static char *squashed_config(const struct image *im, const char *diff_id, struct
 		err_nomem(e, "config");
 		goto out;
 	}
-	if (cJSON_HasObjectItem(cfg, "rootfs"))
-		cJSON_ReplaceItemInObjectCaseSensitive(cfg, "rootfs", rootfs);
-	else
-		cJSON_AddItemToObject(cfg, "rootfs", rootfs);
+	/* an item cJSON could not place is still ours to free */
+	if (cJSON_HasObjectItem(cfg, "rootfs") ? !cJSON_ReplaceItemInObjectCaseSensitive(cfg, "rootfs", rootfs)
+					       : !cJSON_AddItemToObject(cfg, "rootfs", rootfs)) {
+		cJSON_Delete(rootfs);
+		err_nomem(e, "config");
+		goto out;
+	}
 	hist = cJSON_GetObjectItemCaseSensitive(cfg, "history");
 	if (!cJSON_IsArray(hist)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(cfg, "history");
@@ -51,17 +54,27 @@ static char *squashed_config(const struct image *im, const char *diff_id, struct
 	cJSON_ArrayForEach(h, hist) {
 		if (!cJSON_IsObject(h))
 			continue;
-		if (cJSON_HasObjectItem(h, "empty_layer"))
-			cJSON_ReplaceItemInObjectCaseSensitive(h, "empty_layer", cJSON_CreateTrue());
-		else
+		if (cJSON_HasObjectItem(h, "empty_layer")) {
+			cJSON *t = cJSON_CreateTrue();
+
+			if (!cJSON_ReplaceItemInObjectCaseSensitive(h, "empty_layer", t))
+				cJSON_Delete(t);
+		} else {
 			cJSON_AddTrueToObject(h, "empty_layer");
+		}
 	}
 	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cfg, "created")))
 		created = cJSON_GetObjectItemCaseSensitive(cfg, "created")->valuestring;
 	snprintf(comment, sizeof(comment), "strata: %zu layer%s squashed into one", im->nlayers, im->nlayers == 1 ? "" : "s");
-	if (!hist || !(entry = cJSON_CreateObject()) || !cJSON_AddStringToObject(entry, "created", created ? created : "1970-01-01T00:00:00Z") ||
+	entry = hist ? cJSON_CreateObject() : NULL;
+	if (!entry || !cJSON_AddStringToObject(entry, "created", created ? created : "1970-01-01T00:00:00Z") ||
 	    !cJSON_AddStringToObject(entry, "created_by", "strata convert --squash") ||
-	    !cJSON_AddStringToObject(entry, "comment", comment) || !cJSON_AddItemToArray(hist, entry)) {
+	    !cJSON_AddStringToObject(entry, "comment", comment)) {
+		cJSON_Delete(entry);
+		err_nomem(e, "config");
+		goto out;
+	}
+	if (!json_push(hist, entry)) {  /* frees entry when it cannot */
 		err_nomem(e, "config");
 		goto out;
 	}

@@ -485,6 +485,11 @@ int unpack_run(const struct unpack_opts *o, struct unpack_result *res, struct di
 	image_layers_merge(il, &ml);
 	if ((r = merge_run(&ml, &mo, image_layers_limits(il), &st, d, e)) < 0 || (r = finish_dirs(&u, e)) < 0)
 		goto out;
+	/* as atomic_commit(): a tree made while memory ran out never takes its place */
+	if (strata_oom_seen()) {
+		r = err_set(e, STRATA_EIO, "out of memory before '%s' was complete", o->dir);
+		goto out;
+	}
 	if (rename(tmp, o->dir) < 0) {
 		r = err_sys(e, errno, "cannot rename '%s' to '%s'", tmp, o->dir);
 		goto out;
