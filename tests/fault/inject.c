@@ -18,6 +18,7 @@
  *   STRATA_FAIL_READ_PATH=S   files whose path contains S return EIO once N
  *                             bytes of them were read; the read that crosses
  *                             N comes back short, as a failing disk would.
+ *   STRATA_READ_COUNT=FILE    write how many bytes of them main() read.
  *
  * Allocations before main() (loader, library constructors) are not counted,
  * so N names the same allocation of strata's own run every time; nor are a
@@ -346,7 +347,7 @@ static main_fn real_main;
 
 static int wrapped_main(int argc, char **argv, char **envp)
 {
-	const char *v = getenv("STRATA_FAIL_ALLOC"), *cf = getenv("STRATA_ALLOC_COUNT");
+	const char *v = getenv("STRATA_FAIL_ALLOC"), *cf = getenv("STRATA_ALLOC_COUNT"), *rf = getenv("STRATA_READ_COUNT");
 	const char *rl = getenv("STRATA_FAIL_READ");
 	int r;
 
@@ -368,6 +369,14 @@ static int wrapped_main(int argc, char **argv, char **envp)
 
 		if (fd >= 0) {
 			dprintf(fd, "%ld\n", atomic_load(&allocs));
+			close(fd);
+		}
+	}
+	if (rf) {
+		int fd = open(rf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dprintf(fd, "%ld\n", atomic_load(&read_done));
 			close(fd);
 		}
 	}

@@ -176,19 +176,29 @@ alloc_case convert-existing-oci @W@/layout "$W/pre/layout" "convert oci-multiarc
 alloc_case convert-existing-docker @W@/existing.tar "$W/pre/existing.tar" "convert --zstd docker-v25.tar docker-archive:@W@/existing.tar"
 alloc_case convert-stdout - - "convert docker-skopeo.tar oci-archive:-"
 alloc_case import @W@/imp.tar - "import rootfs.tar.gz oci-archive:@W@/imp.tar --tag base:1 --cmd sh"
+alloc_case flatten @W@/flat.tar.gz - "flatten --gzip --threads 2 docker-classic.tar @W@/flat.tar.gz"
+alloc_case unpack @W@/root - "unpack oci-zstd @W@/root"
+alloc_case convert-squash @W@/sq - "convert --squash docker-archive:docker-multi.tar:strata/multi:b oci:@W@/sq"
 
 # ============================================================ 2. read errors
 # read_case LABEL MATCH EXPECT_DEST PRE ARGS... - fail reads of files whose path contains MATCH after
-# 0, 1, 511, 4096 bytes and at eighths of SIZE; each run must exit 3 saying "Input/output error"
+# 0, 1, 511, 4096 bytes and at eighths of all a clean run reads of them (not later: flatten's second
+# read of an uncompressed layer stops at its end blocks); each run must exit 3 saying "Input/output error"
 read_case() {
-	local label=$1 match=$2 dest=$3 pre=$4 size=$5; shift 5
+	local label=$1 match=$2 dest=$3 pre=$4 size; shift 4
 	only "read $label" || return 0
 	local what="read errors: $label: a read failing with EIO part way ends in exit 3 with one line, nothing left behind"
 	local n rc bad= runs=0 t0 d=$W/r
 	[ -n "$SHIM" ] || { skip "$what" "no C compiler for the shim"; return; }
 	t0=$(date +%s.%N)
+	rm -rf "$d"; mkdir -p "$d"
+	[ "$pre" != - ] && cp -a "$pre" "$d/${dest##*/}"
+	(cd "$FIX" && LD_PRELOAD=$SHIM STRATA_FAIL_READ=999999999999 STRATA_FAIL_READ_PATH=$match STRATA_READ_COUNT=$T/reads \
+		"$STRATA" "${@//@W@/$d}" < "${READ_STDIN:-/dev/null}" > /dev/null 2> "$d/err") ||
+		{ nok "$what" "the clean run failed: $(head -c 300 "$d/err")"; return; }
+	size=$(cat "$T/reads")
 	for n in 0 1 511 4096 $((size / 8)) $((size / 4)) $((size * 3 / 8)) $((size / 2)) $((size * 5 / 8)) \
-		$((size * 3 / 4)) $((size * 7 / 8)) $((size - 1)); do
+		$((size * 3 / 4)) $((size * 7 / 8)); do
 		rm -rf "$d"; mkdir -p "$d"
 		[ "$pre" != - ] && cp -a "$pre" "$d/${dest##*/}"
 		rc=0
@@ -207,24 +217,24 @@ read_case() {
 	else ok "$what: $runs runs, e.g. '$(cut -c1-150 "$d/err")' [$(secs "$t0") s]"; fi
 	rm -rf "$d"
 }
-sz() { stat -c %s "$1"; }
-read_case "verify a plain tar" docker-classic.tar - - "$(sz "$FIX/docker-classic.tar")" verify docker-classic.tar
-read_case "verify a gzip-compressed tar" docker-classic.tar.gz - - "$(sz "$FIX/docker-classic.tar.gz")" verify docker-classic.tar.gz
-READ_STDIN=$FIX/docker-classic.tar.zst read_case "verify zstd from stdin" docker-classic.tar.zst - - \
-	"$(sz "$FIX/docker-classic.tar.zst")" verify -
-read_case "analyze an OCI layout (blob files)" /oci-zstd/blobs/ - - \
-	"$(cat "$FIX"/oci-zstd/blobs/sha256/* | wc -c)" analyze oci-zstd
+read_case "verify a plain tar" docker-classic.tar - - verify docker-classic.tar
+read_case "verify a gzip-compressed tar" docker-classic.tar.gz - - verify docker-classic.tar.gz
+READ_STDIN=$FIX/docker-classic.tar.zst read_case "verify zstd from stdin" docker-classic.tar.zst - - verify -
+read_case "analyze an OCI layout (blob files)" /oci-zstd/blobs/ - - analyze oci-zstd
 read_case "convert --keep (kernel copy) -> new OCI layout" docker-classic.tar @W@/new - \
-	"$(sz "$FIX/docker-classic.tar")" convert docker-classic.tar oci:@W@/new
+	convert docker-classic.tar oci:@W@/new
 read_case "convert --gzip -> existing docker-archive" docker-v25.tar @W@/existing.tar "$W/pre/existing.tar" \
-	"$(sz "$FIX/docker-v25.tar")" convert --gzip docker-v25.tar docker-archive:@W@/existing.tar
-read_case "import -> oci-archive" rootfs.tar.xz @W@/imp.tar - "$(sz "$FIX/rootfs.tar.xz")" import rootfs.tar.xz oci-archive:@W@/imp.tar
+	convert --gzip docker-v25.tar docker-archive:@W@/existing.tar
+read_case "import -> oci-archive" rootfs.tar.xz @W@/imp.tar - import rootfs.tar.xz oci-archive:@W@/imp.tar
+read_case "flatten (a failure in either read)" docker-classic.tar @W@/flat.tar - flatten docker-classic.tar @W@/flat.tar
+read_case "unpack an OCI layout (either read)" /oci-zstd/blobs/ @W@/root - unpack oci-zstd @W@/root
 
 # ============================================================ sources for the write and signal cases
 python3 "$HERE/../convert/mkimage.py" "$W/src/mid.tar" --tag strata/mid:1 --layer random:600K:1 \
 	--layer text:900K:2 > "$W/log/mkimage.log" 2>&1 || nok "sources" "mkimage.py: $(head -c 300 "$W/log/mkimage.log")"
 "$STRATA" -q convert --gzip "$W/src/mid.tar" "docker-archive:$W/src/mid-gz.tar" 2>> "$W/log/mkimage.log"
 "$STRATA" -q analyze --format html -o "$W/src/mid.html" "$W/src/mid.tar" 2>> "$W/log/mkimage.log"
+"$STRATA" -q unpack "$W/src/mid.tar" "$W/src/mid.root" 2>> "$W/log/mkimage.log"; tree "$W/src/mid.root" > "$W/src/mid.root.tree"
 python3 "$HERE/../convert/mkimage.py" "$W/src/big.tar" --tag strata/big:1 --layer random:48M:3 >> "$W/log/mkimage.log" 2>&1
 
 # write_case LABEL MAKE_FULL KIND DEST PRE ARGS... - run with the output where MAKE_FULL makes it fill up;
@@ -237,6 +247,7 @@ write_check() {
 		[ "$target" = - ] && target=$out
 		case $target in
 		*.html) cmp -s "$target" "$W/src/mid.html" || echo "exit 0 but $target is not the report" ;;
+		*/root) [ "$(tree "$target")" = "$(cat "$W/src/mid.root.tree")" ] || echo "exit 0 but $target is not the tree" ;;
 		*) "$STRATA" -q verify "$target" > /dev/null 2> "$d/verify.err" ||
 			echo "exit 0 but $target does not verify: $(head -c 150 "$d/verify.err")" ;;
 		esac
@@ -264,7 +275,8 @@ disk_case() {
 		rm -rf "$T/chk"; mkdir -p "$T/chk"
 		tree "${dest//@W@/$d}" > "$T/chk/pre.tree"
 		rc=0
-		(cd "$FIX" && TMPDIR=$d timeout 60 "$STRATA" "${@//@W@/$d}" > "$T/out" 2> "$T/chk/err") || rc=$?
+		(cd "$FIX" && TMPDIR=$d timeout 60 "$STRATA" "${@//@W@/$d}" < "${DISK_STDIN:-/dev/null}" > "$T/out" 2> "$T/chk/err") ||
+			rc=$?
 		v=$(write_check "$T/chk" $rc "No space left on device" "${dest//@W@/$d}" "$pre" "$T/out")
 		[ $rc != 0 ] && ! no_tmp "$d" && v="${v:+$v; }temp files left: $TMPS"
 		runs=$((runs + 1)); [ $rc = 0 ] && oks=$((oks + 1)) || fails=$((fails + 1))
@@ -299,6 +311,9 @@ if [ "$STRATA_FAULT_INNER" = ns ]; then
 	disk_case "mid.tar -> docker-archive (--zstd)" @W@/d.tar - convert --zstd "$W/src/mid.tar" docker-archive:@W@/d.tar
 	disk_case "mid.tar -> existing OCI layout (--keep)" @W@/layout "$W/pre/layout" convert "$W/src/mid.tar" oci:@W@/layout:mid
 	disk_case "mid.tar -> stdout (spooled in TMPDIR on the full disk)" - - convert "$W/src/mid.tar" oci-archive:-
+	DISK_STDIN=$W/src/mid-gz.tar disk_case "flatten --gzip of mid-gz.tar on stdin (layers spooled in TMPDIR on the full disk)" \
+		@W@/f.tar.gz - flatten --gzip - @W@/f.tar.gz
+	disk_case "unpack mid.tar" @W@/root - unpack "$W/src/mid.tar" @W@/root
 	disk_stdout
 else
 	skip "full disk" "needs root and unshare -m for a private tmpfs"
@@ -332,10 +347,13 @@ fsize_case "mid.tar -> oci-archive (--keep, kernel copy)" @W@/o.tar convert "$W/
 fsize_case "mid.tar -> docker-archive (--gzip)" @W@/d.tar convert --gzip "$W/src/mid.tar" docker-archive:@W@/d.tar
 fsize_case "mid-gz.tar -> new OCI layout (--decompress)" @W@/o convert --decompress "$W/src/mid-gz.tar" oci:@W@/o
 fsize_case "analyze -o report.html" @W@/r.html analyze --format html -o @W@/r.html "$W/src/mid.tar"
+fsize_case "flatten --zstd" @W@/f.tar.zst flatten --zstd "$W/src/mid.tar" @W@/f.tar.zst
+fsize_case "unpack" @W@/root unpack "$W/src/mid.tar" @W@/root
 
 # ============================================================ 5. signals
-# sig_case SIG LABEL DEST PRE ARGS... - the signal 0.4 s into a conversion of big.tar (48 MiB of
-# random bytes, zstd -19 takes seconds): exit 3 "interrupted", no output, the existing one unchanged
+# sig_case SIG LABEL DEST PRE ARGS... - the signal 0.4 s into a conversion (or flatten) of big.tar
+# (48 MiB of random bytes, zstd -19 or xz takes seconds): exit 3 "interrupted", no output, the
+# existing one unchanged
 sig_case() {
 	local sig=$1 label=$2 dest=$3 pre=$4; shift 4
 	only "signal $label" || return 0
@@ -362,6 +380,7 @@ if [ -f "$W/src/big.tar" ]; then
 		sig_case $sig "-> docker-archive" @W@/d.tar - convert --zstd=19 "$W/src/big.tar" docker-archive:@W@/d.tar
 		sig_case $sig "-> existing OCI layout" @W@/layout "$W/pre/layout" convert --zstd=19 "$W/src/big.tar" oci:@W@/layout:big
 		sig_case $sig "-> existing docker-archive" @W@/existing.tar "$W/pre/existing.tar" convert --zstd=19 "$W/src/big.tar" docker-archive:@W@/existing.tar
+		sig_case $sig "(flatten --xz)" @W@/f.tar.xz - flatten --xz "$W/src/big.tar" @W@/f.tar.xz
 	done
 else
 	skip "signals" "no source image (see $W/log/mkimage.log)"
