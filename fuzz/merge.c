@@ -10,7 +10,7 @@
  *     type, size, mode, uid, gid, mtime, xattrs);
  *   - its name is clean and local, holds no ".wh." component, and is not
  *     emitted twice (unless a layer itself holds a name twice);
- *   - a hardlink names a file emitted before it;
+ *   - a hardlink names a file, symlink, device or fifo emitted before it;
  *   - a file is not sparse (merge refuses those) and its data stream holds
  *     its size in bytes.
  * A broken invariant aborts, so libFuzzer reports it.
@@ -166,9 +166,13 @@ static int out_entry(void *ctx, const char *name, const struct tar_entry *ent, s
 	prev = (size_t)(uintptr_t)strmap_get(&c->seen, name);
 	if (prev && !c->dups_allowed)
 		abort();
-	if (ent->type == TAR_HARDLINK &&
-	    (size_t)(uintptr_t)strmap_get(&c->seen, ent->link) != (size_t)TAR_FILE + 1)
-		abort();
+	if (ent->type == TAR_HARDLINK) {
+		/* a link names a file, symlink, device or fifo emitted before it */
+		size_t to = (size_t)(uintptr_t)strmap_get(&c->seen, ent->link);
+
+		if (!to || to == (size_t)TAR_DIR + 1 || to == (size_t)TAR_HARDLINK + 1 || to == (size_t)TAR_OTHER + 1)
+			abort();
+	}
 	if (ent->type == TAR_FILE && (!data || ent->sparse))
 		abort();
 	if (!prev && strmap_put(&c->seen, name, (void *)(uintptr_t)(ent->type + 1), e) < 0)
