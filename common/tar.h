@@ -106,6 +106,9 @@ struct tar_hdr {
 };
 
 int tar_hdr_encode(struct buf *out, const struct tar_hdr *h, struct strata_err *e);
+/* The header that writes ent again under path (borrows ent's strings; typeflag
+ * normalised: '0' for any regular file, no size for non-files). */
+void tar_hdr_of(struct tar_hdr *h, const struct tar_entry *ent, const char *path);
 /* Zero bytes that follow `size` bytes of data to fill the last block. */
 static inline size_t tar_padding(uint64_t size)
 {

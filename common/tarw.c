@@ -98,6 +98,28 @@ static void block(uint8_t b[BLOCK], const char *name, size_t prefix_len, const s
 	snprintf((char *)b + 148, 8, "%06o", sum);
 }
 
+void tar_hdr_of(struct tar_hdr *h, const struct tar_entry *ent, const char *path)
+{
+	static const char flags[] = { [TAR_FILE] = '0', [TAR_HARDLINK] = '1', [TAR_SYMLINK] = '2', [TAR_CHAR] = '3',
+				      [TAR_BLOCK] = '4', [TAR_DIR] = '5', [TAR_FIFO] = '6', [TAR_OTHER] = '0' };
+
+	memset(h, 0, sizeof(*h));
+	h->path = path;
+	h->link = ent->type == TAR_SYMLINK || ent->type == TAR_HARDLINK ? ent->link : "";
+	h->typeflag = flags[ent->type];
+	h->size = ent->type == TAR_FILE ? ent->size : 0;
+	h->mode = ent->mode;
+	h->uid = ent->uid;
+	h->gid = ent->gid;
+	h->mtime = ent->mtime;
+	h->uname = ent->uname;
+	h->gname = ent->gname;
+	h->devmajor = ent->devmajor;
+	h->devminor = ent->devminor;
+	h->xattrs = ent->xattrs;
+	h->nxattrs = ent->nxattr_v;
+}
+
 int tar_hdr_encode(struct buf *out, const struct tar_hdr *h, struct strata_err *e)
 {
 	struct buf pax = BUF_INIT(1u << 20);

@@ -37,14 +37,6 @@ static int put(struct tarout *o, const void *p, size_t n, struct strata_err *e)
 	return o->enc ? encoder_write(o->enc, p, n, e) : raw_out(o, p, n, e);
 }
 
-static char typeflag(const struct tar_entry *ent)
-{
-	static const char flags[] = { [TAR_FILE] = '0', [TAR_HARDLINK] = '1', [TAR_SYMLINK] = '2', [TAR_CHAR] = '3',
-				      [TAR_BLOCK] = '4', [TAR_DIR] = '5', [TAR_FIFO] = '6', [TAR_OTHER] = '0' };
-
-	return flags[ent->type];
-}
-
 /* One merged entry: its header as the layer had it (name, link and type
  * normalised), then its data. */
 static int tar_entry_out(void *ctx, const char *name, const struct tar_entry *ent, struct stream *data,
@@ -53,7 +45,7 @@ static int tar_entry_out(void *ctx, const char *name, const struct tar_entry *en
 	static const uint8_t zeros[512];
 	struct tarout *o = ctx;
 	struct buf path = BUF_INIT(1u << 20);
-	struct tar_hdr h = { 0 };
+	struct tar_hdr h;
 	uint64_t left;
 	int r;
 
@@ -63,20 +55,7 @@ static int tar_entry_out(void *ctx, const char *name, const struct tar_entry *en
 		r = buf_addstr(&path, "/", e);
 	if (r < 0)
 		goto out;
-	h.path = path.data;
-	h.link = ent->type == TAR_SYMLINK || ent->type == TAR_HARDLINK ? ent->link : "";
-	h.typeflag = typeflag(ent);
-	h.size = ent->type == TAR_FILE ? ent->size : 0;
-	h.mode = ent->mode;
-	h.uid = ent->uid;
-	h.gid = ent->gid;
-	h.mtime = ent->mtime;
-	h.uname = ent->uname;
-	h.gname = ent->gname;
-	h.devmajor = ent->devmajor;
-	h.devminor = ent->devminor;
-	h.xattrs = ent->xattrs;
-	h.nxattrs = ent->nxattr_v;
+	tar_hdr_of(&h, ent, path.data);
 	buf_reset(&o->hdr);
 	if ((r = tar_hdr_encode(&o->hdr, &h, e)) < 0 || (r = put(o, o->hdr.data, o->hdr.len, e)) < 0)
 		goto out;
