@@ -23,7 +23,10 @@ struct conv {
 /* The blob writer the scan calls: re-encodes per c->layers into c->sink. */
 void conv_writer(struct conv *c, struct blob_writer *bw);
 int conv_open_sink(struct conv *c, const struct ref *dref, struct strata_err *e);
-enum target_format conv_target(enum target_format fallback, const struct ref *r);
+/* Parse the destination and tell its format (the transport's, else fallback);
+ * STRATA_EUSAGE when neither says one (dref is then released). */
+int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, enum target_format *target,
+	      struct strata_err *e);
 const char *conv_layer_mt(enum compression c);
 /* "name:tag" gives a full name and a ref.name; a bare "tag" only a ref.name. */
 int conv_add_user_tag(struct out_image *oi, const char *t, struct strata_err *e);

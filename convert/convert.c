@@ -450,14 +450,24 @@ int conv_open_sink(struct conv *c, const struct ref *dref, struct strata_err *e)
 	return sink_open_tar(&c->sink, dref->path, e);
 }
 
-enum target_format conv_target(enum target_format fallback, const struct ref *r)
+int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, enum target_format *target,
+	      struct strata_err *e)
 {
-	switch (r->transport) {
-	case REF_OCI: return TARGET_OCI;
-	case REF_OCI_ARCHIVE: return TARGET_OCI_ARCHIVE;
-	case REF_DOCKER_ARCHIVE: return TARGET_DOCKER_ARCHIVE;
-	default: return fallback;
+	int r;
+
+	if ((r = ref_parse(dst, dref, e)) < 0)
+		return r;
+	switch (dref->transport) {
+	case REF_OCI: *target = TARGET_OCI; break;
+	case REF_OCI_ARCHIVE: *target = TARGET_OCI_ARCHIVE; break;
+	case REF_DOCKER_ARCHIVE: *target = TARGET_DOCKER_ARCHIVE; break;
+	default: *target = fallback; break;
 	}
+	if (*target != TARGET_NONE)
+		return 0;
+	ref_release(dref);
+	return err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, or --format",
+		       dst);
 }
 
 int conv_finish(struct conv *c, const struct out_set *set, struct strata_err *e)
@@ -515,15 +525,9 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	c.level = o->level;
 	c.threads = o->threads;
 	conv_writer(&c, &bw);
-	if ((r = ref_parse(o->dst, &dref, e)) < 0)
+	if ((r = conv_dest(o->dst, o->format, &dref, &c.target, e)) < 0)
 		return r;
-	c.target = conv_target(o->format, &dref);
-	if (c.target == TARGET_NONE) {
-		r = err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, or --format",
-			    o->dst);
-		goto out;
-	}
-	if (dref.index >= 0 || (dref.name && c.target == TARGET_OCI_ARCHIVE && 0)) {
+	if (dref.index >= 0) {
 		r = err_set(e, STRATA_EUSAGE, "'%s': an image index (@N) cannot name a destination", o->dst);
 		goto out;
 	}

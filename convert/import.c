@@ -151,18 +151,12 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	if ((r = ref_parse(o->dst, &dref, e)) < 0)
+	if ((r = conv_dest(o->dst, o->format, &dref, &c.target, e)) < 0)
 		return r;
-	c.target = conv_target(o->format, &dref);
 	c.layers = o->layers;
 	c.level = o->level;
 	c.threads = o->threads;
 	conv_writer(&c, &bw);
-	if (c.target == TARGET_NONE) {
-		r = err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, or --format",
-			    o->dst);
-		goto out;
-	}
 	if ((o->platform && (r = platform_parse(o->platform, pbuf, sizeof(pbuf), &plat, e)) < 0) ||
 	    (r = created_time(o->created, created, e)) < 0)
 		goto out;

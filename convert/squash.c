@@ -103,14 +103,8 @@ int squash_run(const struct convert_opts *o, struct convert_result *res, struct 
 
 	memset(res, 0, sizeof(*res));
 	c.o = o;
-	if ((r = ref_parse(o->dst, &dref, e)) < 0)
+	if ((r = conv_dest(o->dst, o->format, &dref, &c.target, e)) < 0)
 		return r;
-	c.target = conv_target(o->format, &dref);
-	if (c.target == TARGET_NONE) {
-		r = err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, or --format",
-			    o->dst);
-		goto out;
-	}
 	if (o->preserve_digests) {
 		r = err_set(e, STRATA_EUSAGE, "--squash makes a new layer: it cannot preserve digests");
 		goto out;
