@@ -1,24 +1,18 @@
 /*
  * account.c - stack an image's layers and account for every path; see analyze.h.
  *
- * The merged view maps each path to the layer that last wrote it.  A
- * whiteout deletes a path and everything under it; an opaque directory
- * deletes what lower layers put under it.  Deleting or overwriting bytes
- * charges them as wasted to the layer that wrote them.
+ * The layers are stacked by the layer model (formats/layerfs.h): what each
+ * entry replaces, and every entry a whiteout, an opaque directory or a
+ * non-directory over a directory removes, is reported to us; overwritten or
+ * removed bytes are charged as wasted to the layer that wrote them.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze/analyze.h"
 #include "common/strmap.h"
+#include "formats/layerfs.h"
 #include "formats/json.h"
-
-struct node {
-	uint64_t size;
-	int layer;
-	uint8_t type;
-	bool present;
-};
 
 struct eff {
 	const char *path;
@@ -28,35 +22,16 @@ struct eff {
 
 struct acct {
 	struct image_report *r;
-	struct strmap merged;   /* path -> struct node* */
-	struct strmap parents;  /* every directory prefix that ever had an entry under it */
-	struct strmap effs;     /* path -> struct eff* */
-	struct node *nodes;     /* blocks freed at the end */
-	struct node **blocks;
-	size_t nblocks, used;
+	struct layer_report *lr;  /* the layer being stacked */
+	struct strmap effs;       /* path -> struct eff* */
 	struct eff **eblocks;
 	size_t neblocks, eused;
+	uint64_t gone;            /* bytes the current entry removed */
+	int rc;                   /* first failure inside an event */
+	struct strata_err *e;
 };
 
 #define BLOCK_N 4096
-
-static struct node *new_node(struct acct *a, struct strata_err *e)
-{
-	if (!a->nodes || a->used == BLOCK_N) {
-		struct node **nb = realloc(a->blocks, (a->nblocks + 1) * sizeof(*nb));
-
-		if (!nb || !(a->nodes = calloc(BLOCK_N, sizeof(*a->nodes)))) {
-			if (nb)
-				a->blocks = nb;
-			err_nomem(e, "merged view");
-			return NULL;
-		}
-		a->blocks = nb;
-		a->blocks[a->nblocks++] = a->nodes;
-		a->used = 0;
-	}
-	return &a->nodes[a->used++];
-}
 
 static struct eff *get_eff(struct acct *a, const char *path, struct strata_err *e)
 {
@@ -135,48 +110,78 @@ static void top_add(struct layer_report *lr, const struct fentry *f)
 	}
 }
 
-static bool under(const char *path, const char *dir, size_t dl)
+/* An entry left the view: its bytes are wasted, charged to the layer that
+ * wrote it; what an opaque directory or a replaced directory removes counts
+ * as deleted by the layer that removed it (dive counts each such path). */
+static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why, int by)
 {
-	return dl == 0 ? path[0] != '\0' : !strncmp(path, dir, dl) && path[dl] == '/';
+	struct acct *a = ctx;
+	const struct fentry *f = data;
+
+	(void)by;
+	a->r->layers[layer].bytes_wasted += f->size;
+	a->gone += f->size;
+	if (why == LFS_BY_WHITEOUT || type == TAR_DIR)
+		return;
+	a->lr->deleted++;
+	if (why == LFS_BY_OPAQUE && a->rc == 0)
+		a->rc = occur(a, f->path, f->size, a->e);
 }
 
-/*
- * Delete `path` (and, with subtree, everything under it) from the merged
- * view; only what layers below `below` wrote when below >= 0.  Returns the
- * bytes deleted; each is charged as wasted to the layer that wrote it, and
- * with per_path each deleted path is also an occurrence (opaque dirs).
- */
-static uint64_t delete_paths(struct acct *a, const char *path, bool self, int below, bool per_path, uint64_t *count,
-			     struct strata_err *e)
+static int entry(void *ctx, const struct fentry *f, int applied, const struct lfs_prev *prev, struct strata_err *e)
 {
-	size_t dl = strlen(path), i;
-	uint64_t total = 0;
-	struct node *n;
+	struct acct *a = ctx;
+	struct layer_report *lr = a->lr;
+	int rc = a->rc;
 
-	if (self && (n = strmap_get(&a->merged, path)) && n->present) {
-		n->present = false;
-		total += n->size;
-		if (n->layer >= 0)
-			a->r->layers[n->layer].bytes_wasted += n->size;
+	if (rc < 0)
+		return rc;
+	if (f->flags & FE_WHITEOUT) {
+		lr->deleted++;
+		rc = occur(a, f->path, a->gone, e);
+		a->gone = 0;
+		return rc;
 	}
-	if (strlen(path) < 4096 && !strmap_get(&a->parents, path))
-		return total;  /* nothing was ever under it */
-	for (i = 0; i < a->merged.len; i++) {
-		const char *p = a->merged.items[i].key;
+	a->gone = 0;
+	if ((f->flags & FE_OPAQUE) || !applied)
+		return 0;
+	if (f->type == TAR_DIR) {
+		/* a directory replaces a file: the file's bytes are wasted */
+		if (prev->present && prev->data && prev->type != TAR_DIR)
+			a->r->layers[prev->layer].bytes_wasted += ((const struct fentry *)prev->data)->size;
+		if ((f->mode & 0002) && !(f->mode & 01000))
+			return list_add(&lr->world_writable, f, e);
+		return 0;
+	}
+	if (prev->present && prev->data) {
+		lr->modified++;
+		a->r->layers[prev->layer].bytes_wasted += ((const struct fentry *)prev->data)->size;
+	} else {
+		lr->added++;
+	}
+	lr->bytes_added += f->size;
+	if ((rc = occur(a, f->path, f->size, e)) < 0)
+		return rc;
+	if (f->type == TAR_FILE) {
+		top_add(lr, f);
+		if (f->mode & 04000)
+			rc = list_add(&lr->setuid, f, e);
+		if (rc == 0 && (f->mode & 02000))
+			rc = list_add(&lr->setgid, f, e);
+	}
+	if (rc == 0 && f->type != TAR_SYMLINK && (f->mode & 0002))
+		rc = list_add(&lr->world_writable, f, e);
+	if (rc == 0 && (f->type == TAR_CHAR || f->type == TAR_BLOCK))
+		rc = list_add(&lr->devices, f, e);
+	return rc;
+}
 
-		n = a->merged.items[i].val;
-		if (!n->present || !under(p, path, dl) || (below >= 0 && n->layer >= below))
-			continue;
-		n->present = false;
-		total += n->size;
-		a->r->layers[n->layer].bytes_wasted += n->size;
-		if (per_path && n->type != TAR_DIR) {
-			occur(a, p, n->size, e);
-			if (count)
-				(*count)++;
-		}
-	}
-	return total;
+static void count_file(void *ctx, const void *data, int layer)
+{
+	const struct fentry *f = data;
+
+	(void)layer;
+	((struct image_report *)ctx)->files += f->type != TAR_DIR;
 }
 
 static int cmp_ineff(const void *x, const void *y)
@@ -231,6 +236,8 @@ static int align_history(struct image_report *r, struct strata_err *e)
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e)
 {
 	struct acct a = { 0 };
+	struct lfs_events ev = { &a, gone, NULL };
+	struct lfs *v = NULL;
 	struct pkgdb dpkg = { 0 }, apk = { 0 };
 	struct strmap dpkg_d = STRMAP_INIT;  /* status.d: name -> latest struct package */
 	size_t li, i;
@@ -239,9 +246,12 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	memset(r, 0, sizeof(*r));
 	r->im = im;
 	a.r = r;
+	a.e = e;
 	if (im->nlayers && !(r->layers = calloc(im->nlayers, sizeof(*r->layers))))
 		return err_nomem(e, "report");
 	r->nlayers = im->nlayers;  /* only now: image_report_release() walks them */
+	if ((rc = lfs_new(&v, &ev, e)) < 0)
+		return rc;
 	for (li = 0; li < im->nlayers && rc == 0; li++) {
 		struct layer_report *lr = &r->layers[li];
 		const struct layer_files *lf = im->layers[li].m ? im->layers[li].m->walk : NULL;
@@ -253,79 +263,9 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		r->size += lf->file_bytes;
 		if (li > 0)
 			r->user_size += lf->file_bytes;
-		for (i = 0; i < lf->len && rc == 0; i++) {
-			const struct fentry *f = &lf->v[i];
-			struct node *n;
-
-			if (f->flags & FE_WHITEOUT) {
-				uint64_t gone;
-
-				lr->deleted++;
-				gone = delete_paths(&a, f->path, true, -1, false, NULL, e);
-				rc = occur(&a, f->path, gone, e);
-				continue;
-			}
-			if (f->flags & FE_OPAQUE) {
-				delete_paths(&a, f->path, false, (int)li, true, &lr->deleted, e);
-				continue;
-			}
-			n = strmap_get(&a.merged, f->path);
-			if ((rc = note_parents(&a.parents, f->path, e)) < 0)
-				break;
-			if (f->type == TAR_DIR) {
-				if (!n) {
-					if (!(n = new_node(&a, e)) || strmap_put(&a.merged, f->path, n, e) < 0) {
-						rc = -e->code;
-						break;
-					}
-					n->layer = (int)li;
-				} else if (n->present && n->type != TAR_DIR) {
-					/* a directory replaces a file: the file's bytes are wasted */
-					if (n->layer >= 0)
-						r->layers[n->layer].bytes_wasted += n->size;
-					n->layer = (int)li;
-				}
-				n->present = true;
-				n->type = TAR_DIR;
-				n->size = 0;
-				if ((f->mode & 0002) && !(f->mode & 01000))
-					rc = list_add(&lr->world_writable, f, e);
-				continue;
-			}
-			if (n && n->present) {
-				lr->modified++;
-				if (n->layer >= 0)
-					r->layers[n->layer].bytes_wasted += n->size;
-				if (n->type == TAR_DIR)  /* a file or link replaces a directory and all under it */
-					delete_paths(&a, f->path, false, -1, false, NULL, e);
-			} else {
-				lr->added++;
-			}
-			if (!n) {
-				if (!(n = new_node(&a, e)) || strmap_put(&a.merged, f->path, n, e) < 0) {
-					rc = -e->code;
-					break;
-				}
-			}
-			n->size = f->size;
-			n->layer = (int)li;
-			n->type = f->type;
-			n->present = true;
-			lr->bytes_added += f->size;
-			if ((rc = occur(&a, f->path, f->size, e)) < 0)
-				break;
-			if (f->type == TAR_FILE) {
-				top_add(lr, f);
-				if (f->mode & 04000)
-					rc = list_add(&lr->setuid, f, e);
-				if (rc == 0 && (f->mode & 02000))
-					rc = list_add(&lr->setgid, f, e);
-			}
-			if (rc == 0 && f->type != TAR_SYMLINK && (f->mode & 0002))
-				rc = list_add(&lr->world_writable, f, e);
-			if (rc == 0 && (f->type == TAR_CHAR || f->type == TAR_BLOCK))
-				rc = list_add(&lr->devices, f, e);
-		}
+		a.lr = lr;
+		if ((rc = layer_files_apply(v, lf, (int)li, NULL, entry, &a, e)) < 0)
+			break;
 		/* packages: a full database replaces the one before; status.d adds to its set */
 		if (rc == 0 && lf->has_dpkg) {
 			rc = pkgdb_delta("dpkg", &dpkg, &lf->dpkg, &lr->pkgs, &lr->npkgs, e);
@@ -348,11 +288,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		}
 	}
 	/* final filesystem and dive's numbers */
-	for (i = 0; i < a.merged.len; i++) {
-		const struct node *n = a.merged.items[i].val;
-
-		r->files += n->present && n->type != TAR_DIR;
-	}
+	lfs_each(v, count_file, r);
 	if (rc == 0) {
 		uint64_t min = 0, cum = 0;
 		size_t k = 0;
@@ -389,14 +325,10 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	}
 	if (rc == 0)
 		rc = align_history(r, e);
-	for (i = 0; i < a.nblocks; i++)
-		free(a.blocks[i]);
-	free(a.blocks);
+	lfs_free(v);
 	for (i = 0; i < a.neblocks; i++)
 		free(a.eblocks[i]);
 	free(a.eblocks);
-	strmap_release(&a.merged);
-	strmap_release(&a.parents);
 	strmap_release(&a.effs);
 	strmap_release(&dpkg_d);
 	return rc;

@@ -5,60 +5,54 @@
 
 #include "analyze/diff.h"
 #include "common/strmap.h"
+#include "formats/layerfs.h"
 #include "formats/json.h"
 
-/* The final filesystem: path -> entry (NULL once deleted), and the package sets. */
+/* The final filesystem (path -> entry), as the layer model stacks it, and the package sets. */
 struct view {
 	struct strmap files;
-	struct strmap parents;  /* directory prefixes that ever had an entry under them */
 	const struct pkgdb *dpkg, *apk;
+	int rc;
+	struct strata_err *e;
 };
 
-/* Delete dir (with self) and everything under it from the view. */
-static void unset_under(struct view *v, const char *dir, bool self)
+static void keep(void *ctx, const void *data, int layer)
 {
-	struct strmap *m = &v->files;
-	struct strata_err ignore = STRATA_ERR_INIT;
-	size_t dl = strlen(dir), i;
+	struct view *v = ctx;
+	const struct fentry *f = data;
 
-	if (self && strmap_get(m, dir))
-		strmap_put(m, dir, NULL, &ignore);  /* replaces: cannot fail */
-	if (dl < 4096 && !strmap_get(&v->parents, dir))
-		return;  /* nothing was ever under it */
-	for (i = 0; i < m->len; i++) {
-		const char *p = m->items[i].key;
-
-		if (dl == 0 ? *p != '\0' : !strncmp(p, dir, dl) && p[dl] == '/')
-			m->items[i].val = NULL;
-	}
+	(void)layer;
+	if (v->rc == 0 && strmap_put(&v->files, f->path, (void *)f, v->e) < 0)
+		v->rc = -v->e->code;
 }
 
 static int build_view(const struct image *im, struct view *v, struct strata_err *e)
 {
-	size_t li, i;
+	struct lfs *fs;
+	size_t li;
+	int r;
 
 	memset(v, 0, sizeof(*v));
-	for (li = 0; li < im->nlayers; li++) {
+	v->e = e;
+	if ((r = lfs_new(&fs, NULL, e)) < 0)
+		return r;
+	for (li = 0; li < im->nlayers && r == 0; li++) {
 		const struct layer_files *lf = im->layers[li].m ? im->layers[li].m->walk : NULL;
 
 		if (!lf)
 			continue;
-		for (i = 0; i < lf->len; i++) {
-			const struct fentry *f = &lf->v[i];
-
-			if (f->flags & FE_WHITEOUT)
-				unset_under(v, f->path, true);
-			else if (f->flags & FE_OPAQUE)
-				unset_under(v, f->path, false);
-			else if (strmap_put(&v->files, f->path, (void *)f, e) < 0 || note_parents(&v->parents, f->path, e) < 0)
-				return -e->code;
-		}
+		r = layer_files_apply(fs, lf, (int)li, NULL, NULL, NULL, e);
 		if (lf->has_dpkg)
 			v->dpkg = &lf->dpkg;
 		if (lf->has_apk)
 			v->apk = &lf->apk;
 	}
-	return 0;
+	if (r == 0) {
+		lfs_each(fs, keep, v);
+		r = v->rc;
+	}
+	lfs_free(fs);
+	return r;
 }
 
 static int add_change(struct image_diff *d, const char *path, const struct fentry *a, const struct fentry *b,
@@ -186,8 +180,6 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 out:
 	strmap_release(&va.files);
 	strmap_release(&vb.files);
-	strmap_release(&va.parents);
-	strmap_release(&vb.parents);
 	return r;
 }
 

@@ -17,8 +17,8 @@
 enum { FE_WHITEOUT = 1, FE_OPAQUE = 2 };
 
 struct fentry {
-	char *path;            /* for a whiteout: the path it deletes; for an opaque marker: the dir */
-	char *link;            /* symlink or hardlink target, or NULL */
+	char *path;            /* clean, relative ("." the root); a whiteout: the path it deletes; an opaque marker: the dir */
+	char *link;            /* symlink target as stored, hardlink target clean; else NULL */
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	uint8_t type;          /* enum tar_type */
@@ -67,6 +67,19 @@ int pkgdb_delta(const char *db, const struct pkgdb *a, const struct pkgdb *b, st
 		struct strata_err *e);
 
 void layer_files_free(struct layer_files *lf);
+
+/*
+ * Stack one layer's kept entries onto v (formats/layerfs.h): its whiteouts
+ * and opaque markers first (they act on the layers below only), then the
+ * other entries in order.  fn (may be NULL) sees every entry after it was
+ * applied (applied: 1, or 0 when the stack refused it) with what it replaced.
+ */
+struct lfs;
+struct lfs_prev;
+typedef int (*layer_apply_fn)(void *ctx, const struct fentry *f, int applied, const struct lfs_prev *prev,
+			      struct strata_err *e);
+int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname, layer_apply_fn fn,
+		      void *ctx, struct strata_err *e);
 
 struct strmap;
 /* Add every directory above path ("a/b/c" -> "a/b", "a", "") to parents,

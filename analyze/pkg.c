@@ -160,25 +160,3 @@ void layer_files_free(struct layer_files *lf)
 	pkgdb_release(&lf->dpkg_d);
 	free(lf);
 }
-
-int note_parents(struct strmap *parents, const char *path, struct strata_err *e)
-{
-	char buf[4096];
-	size_t n = strlen(path), i;
-
-	if (n >= sizeof(buf))
-		return 0;  /* longer than PATH_MAX: callers scan for such paths */
-	memcpy(buf, path, n + 1);
-	for (i = n; i > 0; i--) {
-		if (buf[i] != '/')
-			continue;
-		buf[i] = '\0';
-		if (strmap_get(parents, buf))
-			break;  /* and so are all above it */
-		if (strmap_put(parents, buf, (void *)1, e) < 0)
-			return -e->code;
-	}
-	if (!strmap_get(parents, "") && strmap_put(parents, "", (void *)1, e) < 0)
-		return -e->code;
-	return 0;
-}

@@ -11,6 +11,7 @@
 #include "common/fsutil.h"
 #include "common/strmap.h"
 #include "common/tar.h"
+#include "formats/layerfs.h"
 
 #define DEFAULT_MAX_PROBLEMS 50
 
@@ -29,6 +30,7 @@ void walker_init(struct walker *w, struct diag *d)
 {
 	memset(w, 0, sizeof(*w));
 	w->d = d;
+	w->unsafe_sev = SEV_ERROR;
 }
 
 static void problem(struct layer_walk *lw, enum severity sev, const char *fmt, ...)
@@ -60,117 +62,11 @@ static void *walk_begin(void *ctx, struct member *m)
 		return NULL;
 	lw->w = ctx;
 	lw->local.max = 100000;
-	if (lw->w->collect && !(lw->lf = calloc(1, sizeof(*lw->lf)))) {
+	if (!(lw->lf = calloc(1, sizeof(*lw->lf)))) {
 		free(lw);
 		return NULL;
 	}
 	return lw;
-}
-
-/* The first proper prefix of `rel` that is a symlink of this layer (malloc'd), or NULL. */
-static char *through_symlink(struct layer_walk *lw, char *rel)
-{
-	char *p, *hit = NULL;
-
-	for (p = strchr(rel, '/'); p && !hit; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (strmap_get(&lw->symlinks, rel))
-			hit = strdup(rel);
-		*p = '/';
-	}
-	return hit;
-}
-
-/*
- * Does resolving `target` from directory `dir` (a layer-relative path, "" for
- * the root) climb above the root?  Symlinks of this layer met on the way are
- * followed (absolute ones from the root, as in a container), so a chain such
- * as `t -> .` then `x -> t/t/../../../tmp` is caught: lexical cleaning alone
- * would call it harmless.  A loop or more than 40 links counts as escaping.
- */
-static bool resolve_escapes(struct layer_walk *lw, const char *dir, const char *target)
-{
-	struct buf cur = BUF_INIT(1u << 20), rest = BUF_INIT(1u << 20);
-	struct strata_err e = STRATA_ERR_INIT;
-	bool esc = false;
-	int hops = 0;
-
-	if ((dir[0] && strcmp(dir, ".") && buf_addstr(&cur, dir, &e) < 0) || buf_addstr(&rest, target, &e) < 0)
-		goto fail;
-	if (target[0] == '/')
-		buf_reset(&cur);
-	while (rest.len) {
-		char *slash = memchr(rest.data, '/', rest.len), comp[256];
-		size_t n = slash ? (size_t)(slash - rest.data) : rest.len;
-		const char *link;
-
-		if (n >= sizeof(comp))
-			goto fail;
-		memcpy(comp, rest.data, n);
-		comp[n] = '\0';
-		memmove(rest.data, rest.data + n + (slash ? 1 : 0), rest.len - n - (slash ? 1 : 0));
-		rest.len -= n + (slash ? 1 : 0);
-		rest.data[rest.len] = '\0';
-		if (!n || !strcmp(comp, "."))
-			continue;
-		if (!strcmp(comp, "..")) {
-			char *up;
-
-			if (!cur.len) {
-				esc = true;
-				break;
-			}
-			up = strrchr(cur.data, '/');
-			cur.len = up ? (size_t)(up - cur.data) : 0;
-			cur.data[cur.len] = '\0';
-			continue;
-		}
-		if ((cur.len && buf_addstr(&cur, "/", &e) < 0) || buf_addstr(&cur, comp, &e) < 0)
-			goto fail;
-		if ((link = strmap_get(&lw->symlinks, cur.data))) {
-			struct buf nr = BUF_INIT(1u << 20);
-
-			if (++hops > 40)
-				goto fail;
-			if (buf_addstr(&nr, link, &e) < 0 || (rest.len && (buf_addstr(&nr, "/", &e) < 0 ||
-									   buf_add(&nr, rest.data, rest.len, &e) < 0))) {
-				buf_release(&nr);
-				goto fail;
-			}
-			buf_release(&rest);
-			rest = nr;
-			/* drop the link's own name: it is replaced by its target */
-			{
-				char *up = strrchr(cur.data, '/');
-
-				cur.len = up ? (size_t)(up - cur.data) : 0;
-				cur.data[cur.len] = '\0';
-			}
-			if (link[0] == '/')
-				buf_reset(&cur);
-		}
-	}
-	buf_release(&cur);
-	buf_release(&rest);
-	return esc;
-fail:
-	buf_release(&cur);
-	buf_release(&rest);
-	return true;
-}
-
-static void check_whiteout(struct layer_walk *lw, const struct tar_entry *ent, const char *base)
-{
-	const char *rest = base + 4;
-
-	if (!*rest)
-		problem(lw, SEV_ERROR, "invalid whiteout '%s': '.wh.' names nothing", ent->path);
-	else if (!strncmp(rest, ".wh.", 4))
-		return;  /* .wh..wh..opq (opaque dir) and AUFS .wh..wh.plnk/.wh..wh.aufs */
-	else if (!strcmp(rest, ".") || !strcmp(rest, ".."))
-		problem(lw, SEV_ERROR, "whiteout '%s' escapes its directory", ent->path);
-	else if (ent->type != TAR_FILE)
-		problem(lw, SEV_WARNING, "whiteout '%s' is not a regular file", ent->path);
 }
 
 /* Read an entry's content: into b (capped) and/or through a sha256. */
@@ -206,46 +102,41 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 	return r;
 }
 
-static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, const char *rel,
+/* Keep one classified entry (taking nm's strings) and, when asked, the
+ * package databases and content digests. */
+static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, struct lfs_name *nm,
 		   const char *base, struct strata_err *e)
 {
 	struct layer_files *lf = lw->lf;
+	const char *rel = nm->name;
 	struct fentry *f;
 	struct buf db = BUF_INIT(MAX_PKGDB);
 	bool is_db;
 	int r = 0;
 
+	(void)base;
 	if (lf->len == lf->alloc) {
 		size_t na = lf->alloc ? lf->alloc * 2 : 256;
 
-		if (!(f = realloc(lf->v, na * sizeof(*f))))
+		if (!(f = realloc(lf->v, na * sizeof(*f)))) {
+			lfs_name_release(nm);
 			return err_nomem(e, "file list");
+		}
 		lf->v = f;
 		lf->alloc = na;
 	}
 	f = &lf->v[lf->len];
 	memset(f, 0, sizeof(*f));
-	if (!strncmp(base, ".wh.", 4)) {
-		size_t dl = (size_t)(base - rel);
-
-		if (!strcmp(base, ".wh..wh..opq")) {
-			f->flags = FE_OPAQUE;
-			f->path = dl ? strndup(rel, dl - 1) : strdup("");
-			lf->opaques++;
-		} else if (!strncmp(base, ".wh..wh.", 8)) {
-			return 0;  /* AUFS bookkeeping */
-		} else {
-			f->flags = FE_WHITEOUT;
-			if ((f->path = malloc(strlen(rel))))
-				snprintf(f->path, strlen(rel), "%.*s%s", (int)dl, rel, base + 4);
-			lf->whiteouts++;
-		}
-	} else {
-		f->path = strdup(rel);
-	}
-	if (!f->path)
-		return err_nomem(e, "file list");
-	if (ent->link[0] && !(f->link = strdup(ent->link))) {
+	f->path = nm->name;
+	f->link = nm->link;  /* hardlinks: the clean target */
+	nm->name = nm->link = NULL;
+	if (nm->kind == LFS_OPAQUE) {
+		f->flags = FE_OPAQUE;
+		lf->opaques++;
+	} else if (nm->kind == LFS_WHITEOUT) {
+		f->flags = FE_WHITEOUT;
+		lf->whiteouts++;
+	} else if (ent->type == TAR_SYMLINK && !(f->link = strdup(ent->link))) {
 		free(f->path);
 		return err_nomem(e, "file list");
 	}
@@ -263,7 +154,7 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	lf->file_bytes += ent->size;
 	is_db = !strcmp(rel, "var/lib/dpkg/status") || !strcmp(rel, "lib/apk/db/installed") ||
 		!strncmp(rel, "var/lib/dpkg/status.d/", 22);
-	if (!is_db && !lw->w->content)
+	if ((!is_db || !lw->w->collect) && !lw->w->content)
 		return 0;
 	if ((r = read_content(t, is_db ? &db : NULL, lw->w->content ? f->digest : NULL, e)) < 0) {
 		buf_release(&db);
@@ -287,81 +178,36 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	return r;
 }
 
+static void say(void *ctx, enum severity sev, const char *msg)
+{
+	struct layer_walk *lw = ctx;
+
+	problem(lw, sev == SEV_ERROR ? lw->w->unsafe_sev : sev, "%s", msg);
+}
+
 static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, struct strata_err *e)
 {
 	struct layer_walk *lw = walk;
-	char *clean, *rel, *via, *dir = NULL, *target = NULL;
+	struct lfs_report rep = { lw, say };
+	struct lfs_name nm;
 	const char *base;
-	int r = 0;
+	int r;
 
-	(void)t;
-	if (!(clean = path_clean(ent->path)))
-		return err_nomem(e, "path");
-	/* Judge everything relative to the layer root; an absolute name is
-	 * itself an error, but what it would do is still checked. */
-	rel = clean[0] == '/' ? clean + 1 : clean;
-	if (!*rel)
-		goto out;  /* "/" itself: the root directory (kaniko writes it) */
-	if (ent->path[0] == '/') {
-		problem(lw, SEV_ERROR, "unsafe path '%s': absolute path in layer", ent->path);
-	} else if (!path_is_local(clean)) {
-		problem(lw, SEV_ERROR, "unsafe path '%s': leaves the root", ent->path);
-		goto out;
+	if ((r = lfs_classify(ent, &nm, &rep, e)) < 0)
+		return r;
+	if (nm.kind == LFS_SKIP || nm.kind == LFS_ROOT || nm.kind == LFS_META) {
+		lfs_name_release(&nm);
+		return 0;
 	}
-	if (!*rel || !strcmp(rel, "."))
-		goto out;
-	if ((via = through_symlink(lw, rel))) {
-		problem(lw, SEV_ERROR, "unsafe path '%s': written through symlink '%s' of the same layer", ent->path, via);
-		free(via);
-	}
-	base = strrchr(rel, '/');
-	base = base ? base + 1 : rel;
-	if (!strncmp(base, ".wh.", 4))
-		check_whiteout(lw, ent, base);
-	if (ent->type == TAR_SYMLINK) {
-		if (!ent->link[0]) {
-			problem(lw, SEV_WARNING, "symlink '%s' has an empty target", ent->path);
-		} else {
-			if (!(dir = path_dir(rel))) {
-				r = err_nomem(e, "path");
-				goto out;
-			}
-			if (resolve_escapes(lw, dir, ent->link))
-				problem(lw, SEV_ERROR, "symlink '%s' -> '%s' points outside the root", ent->path, ent->link);
-		}
-		if (!(target = strdup(ent->link)) || strmap_put(&lw->symlinks, rel, target, e) < 0) {
-			free(target);
-			r = target ? -e->code : err_nomem(e, "link");
-			target = NULL;
-			goto out;
-		}
-		target = NULL;  /* owned by the map now */
-	} else if (ent->type == TAR_HARDLINK) {
-		/* kaniko writes absolute hardlink targets; Docker maps them into the root. */
-		const char *l = ent->link;
-
-		while (*l == '/')
-			l++;
-		if (!(target = path_clean(l))) {
-			r = err_nomem(e, "path");
-			goto out;
-		}
-		if (!*l || !path_is_local(target) || resolve_escapes(lw, "", target))
-			problem(lw, SEV_ERROR, "hardlink '%s' -> '%s' points outside the root", ent->path, ent->link);
-	}
-	if (ent->sparse)
-		problem(lw, SEV_WARNING, "sparse file '%s' (OCI layers should not use sparse members)", ent->path);
-	if (ent->type != TAR_DIR && strmap_get(&lw->seen, rel))
+	if (nm.kind == LFS_ENTRY && ent->type != TAR_DIR && strmap_get(&lw->seen, nm.name))
 		problem(lw, SEV_WARNING, "duplicate entry '%s' in layer (the last one wins)", ent->path);
-	if (strmap_put(&lw->seen, rel, (void *)1, e) < 0)
-		r = -e->code;
-	if (r == 0 && lw->lf)
-		r = collect(lw, t, ent, rel, base, e);
-out:
-	free(dir);
-	free(target);
-	free(clean);
-	return r;
+	if (nm.kind == LFS_ENTRY && strmap_put(&lw->seen, nm.name, (void *)1, e) < 0) {
+		lfs_name_release(&nm);
+		return -e->code;
+	}
+	base = strrchr(nm.name, '/');
+	base = base ? base + 1 : nm.name;
+	return collect(lw, t, ent, &nm, base, e);
 }
 
 static void walk_end(void *walk, struct member *m, int status, const struct strata_err *e, bool discard,
@@ -395,11 +241,102 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 	free(lw);
 }
 
+int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname,
+		      layer_apply_fn fn, void *ctx, struct strata_err *e)
+{
+	struct lfs_prev prev;
+	int pass, r;
+	size_t i;
+
+	lfs_layer(v, layer, lname);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < lf->len; i++) {
+			const struct fentry *f = &lf->v[i];
+			struct lfs_in in = { LFS_ENTRY, f->path, f->type, f->link, f };
+
+			if ((f->flags != 0) != (pass == 0))
+				continue;  /* whiteouts and opaque markers first: they act on the layers below */
+			if (f->flags & FE_WHITEOUT)
+				in.kind = LFS_WHITEOUT;
+			else if (f->flags & FE_OPAQUE)
+				in.kind = LFS_OPAQUE;
+			if ((r = lfs_apply(v, &in, &prev, e)) < 0)
+				return r;
+			if (fn && (r = fn(ctx, f, r, &prev, e)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+struct stack_check {
+	struct walker *w;
+	struct diag *d;
+	const char *member;
+	unsigned problems, suppressed;
+};
+
+static void stack_problem(void *ctx, enum severity sev, const char *msg)
+{
+	struct stack_check *sc = ctx;
+	unsigned max = sc->w->max_problems ? sc->w->max_problems : DEFAULT_MAX_PROBLEMS;
+	size_t i;
+
+	if (sev == SEV_ERROR)
+		sev = sc->w->unsafe_sev;
+	for (i = 0; i < sc->d->len; i++)  /* images that share layers: say it once */
+		if (!strcmp(sc->d->v[i].msg, msg) && !strcmp(sc->d->v[i].member, sc->member))
+			return;
+	if (sc->problems++ >= max) {
+		sc->suppressed++;
+		return;
+	}
+	diag_add(sc->d, sev, STRATA_EFORMAT, sc->member, "%s", msg);
+}
+
+/* The layers of one image stacked: what no single layer shows (writes
+ * through a lower layer's symlink, hardlinks to what a layer above the
+ * target changed, symlinks that leave the root through other layers). */
+static void walk_image(void *ctx, const struct image *im, struct diag *d)
+{
+	struct stack_check sc = { ctx, d, "", 0, 0 };
+	struct strata_err e = STRATA_ERR_INIT;
+	struct lfs *v = NULL;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < im->nlayers; i++)
+		if (!im->layers[i].m || !im->layers[i].m->walk)
+			return;  /* absent or unreadable: reported already, and the stack is unknown */
+	{
+		struct lfs_events ev = { &sc, NULL, stack_problem };
+
+		if ((r = lfs_new(&v, &ev, &e)) < 0)
+			goto out;
+	}
+	for (i = 0; i < im->nlayers && r == 0; i++) {
+		const struct member *m = im->layers[i].m;
+		char lname[64];
+
+		snprintf(lname, sizeof(lname), "layer %zu (%.19s)", i + 1, m->digest);
+		sc.member = m->name;
+		r = layer_files_apply(v, m->walk, (int)i, lname, NULL, NULL, &e);
+	}
+	if (sc.suppressed)
+		diag_add(d, SEV_WARNING, STRATA_EFORMAT, sc.member, "%u more problems in the stacked layers not shown",
+			 sc.suppressed);
+out:
+	if (r < 0)
+		diag_add(d, SEV_ERROR, e.code, "", "stacking the layers: %s", e.msg);
+	lfs_free(v);
+}
+
 void walker_hooks(struct walker *w, struct layer_hooks *h)
 {
 	h->ctx = w;
 	h->begin = walk_begin;
 	h->entry = walk_entry;
 	h->end = walk_end;
-	h->free_result = w->collect ? (void (*)(void *))layer_files_free : NULL;
+	h->image = walk_image;
+	h->free_result = (void (*)(void *))layer_files_free;
 }

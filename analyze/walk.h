@@ -23,9 +23,10 @@
 
 struct walker {
 	struct diag *d;
-	bool collect;             /* keep every entry and package database (struct layer_files in member->walk) */
+	bool collect;             /* also parse the package databases (analyze, diff) */
 	bool content;             /* with collect: sha256 of every regular file's content */
 	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
+	enum severity unsafe_sev; /* of unsafe entries: SEV_ERROR, or SEV_WARNING (--allow-unsafe-layers) */
 };
 
 void walker_init(struct walker *w, struct diag *d);

@@ -89,6 +89,9 @@ struct layer_hooks {
 	 * keeps it in m->walk. */
 	void (*end)(void *walk, struct member *m, int status, const struct strata_err *e, bool discard,
 		    struct diag *d);
+	/* The source is loaded: one (selected) image whose layers all were
+	 * walked may be judged as a stack; problems go to d.  May be NULL. */
+	void (*image)(void *ctx, const struct image *im, struct diag *d);
 	/* Frees what end() left in m->walk (called by catalog_release); may be NULL. */
 	void (*free_result)(void *result);
 };

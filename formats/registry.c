@@ -116,6 +116,9 @@ int source_open(struct source **out, const char *refstr, const struct load_opts 
 		goto fail;
 	if ((r = select_images(s, e)) < 0)
 		goto fail;
+	if (o->hooks && o->hooks->image)
+		for (i = 0; i < s->images.len; i++)
+			o->hooks->image(o->hooks->ctx, s->images.v[i], d);
 	*out = s;
 	return 0;
 fail:

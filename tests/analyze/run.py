@@ -247,9 +247,11 @@ def truth(img):
                     r["modified"] += 1
                     if merged[p][2]:
                         # a non-directory replacing a directory: what lower layers put under
-                        # it goes too (docker's applier removes the whole directory)
+                        # it goes too (docker's applier removes the whole directory),
+                        # each non-directory counted as deleted by this layer
                         for q in [q for q in under(p) if merged[q][1] < li]:
-                            remove(q)
+                            if not remove(q)[2]:
+                                r["deleted"] += 1
                     remove(p)
                 else:
                     r["added"] += 1

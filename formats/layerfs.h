@@ -1,0 +1,135 @@
+/*
+ * layerfs.h - what the entries of a layer tar mean, alone and stacked.
+ *
+ * The one model of the layered filesystem: verify's walker, analyze's
+ * accounting, diff, and merge (flatten, unpack, convert --squash) all judge
+ * layers by it.
+ *
+ * 1. One entry: lfs_classify() turns a tar entry into a clean, root-relative
+ *    name and says what it is: an entry, a whiteout of a path, an opaque
+ *    marker of a directory, AUFS bookkeeping, or the root itself.  Problems
+ *    of the entry alone are reported (errors unless said otherwise):
+ *      - an absolute name (judged as if relative, so the rest is still checked);
+ *      - a name that leaves the root with `..` (not applied: LFS_SKIP);
+ *      - a root entry ("/", "./") that is not a directory (LFS_SKIP);
+ *      - a whiteout that names nothing or leaves its directory (LFS_SKIP);
+ *        a whiteout that is not a regular file (warning);
+ *      - a hardlink whose target is empty, the root, or leaves the root
+ *        (LFS_SKIP); kaniko's absolute targets are mapped into the root;
+ *      - a symlink with an empty target (warning); a sparse member (warning).
+ *
+ * 2. The stack: struct lfs applies the classified entries of layers 0..n-1,
+ *    bottom first, as overlayfs shows them to a container and as a
+ *    sequential applier (containerd, umoci) builds them:
+ *      - a layer's whiteouts and opaque markers remove only what the layers
+ *        below it hold (OCI image-spec, "Whiteouts"); the caller applies them
+ *        before the layer's other entries (lfs_apply() takes either, in the
+ *        order given, and the caller keeps that order);
+ *      - an entry replaces what is at its path; a non-directory replacing a
+ *        directory removes everything below it; a directory over a
+ *        directory keeps what is below;
+ *      - missing parent directories are implied;
+ *      - a hardlink names the content its target has when the link is
+ *        applied (merge.h: what flatten emits for it).
+ *    Refused (errors; the entry is not applied): an entry or whiteout below a
+ *    symlink or other non-directory of any layer (a write through a
+ *    symlink), a non-directory with entries of its own layer below it,
+ *    a hardlink to nothing, to a directory or below a symlink, a symlink
+ *    whose target leaves the root (following the symlinks of the view, at
+ *    most 40, absolute ones from the root).
+ *    Every present entry that leaves the view is reported to gone(), so a
+ *    caller can charge its bytes (analyze) or list it (diff).
+ *
+ * Cost: each path component is stored once (a tree of names), every
+ * operation is linear in the length of its names, and a removed subtree is
+ * visited once; symlink resolution is linear in the length of the targets
+ * it follows.  The stack checks strata_cancel every few thousand entries.
+ *
+ * Ownership: struct lfs owns its tree; entries' names, link targets and data
+ * pointers given to lfs_apply() are borrowed and must outlive the lfs.
+ */
+#ifndef STRATA_LAYERFS_H
+#define STRATA_LAYERFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/diag.h"
+#include "common/err.h"
+#include "common/tar.h"
+
+enum lfs_kind {
+	LFS_ENTRY,      /* a file, link, directory, device or fifo at name */
+	LFS_WHITEOUT,   /* removes name (and what is below it) from the layers below */
+	LFS_OPAQUE,     /* removes what the layers below hold under directory name */
+	LFS_META,       /* AUFS bookkeeping (.wh..wh.*) or below it: not part of the tree */
+	LFS_ROOT,       /* the root directory itself ("/", "./") */
+	LFS_SKIP,       /* unsafe: reported, not applied */
+};
+
+/* Problems go here; msg names the entry as stored. */
+struct lfs_report {
+	void *ctx;
+	void (*fn)(void *ctx, enum severity sev, const char *msg);
+};
+
+struct lfs_name {
+	enum lfs_kind kind;
+	char *name;     /* malloc'd; clean, relative, "." for the root; whiteout: the path it removes */
+	char *link;     /* hardlinks: the clean relative target (malloc'd); else NULL */
+};
+
+/* Classify one entry.  0 with *out filled (release with lfs_name_release),
+ * or <0 when out of memory. */
+int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct lfs_report *rep,
+		 struct strata_err *e);
+void lfs_name_release(struct lfs_name *n);
+/* Does a name have a ".wh." component (a whiteout, or AUFS bookkeeping)? */
+bool lfs_meta_name(const char *clean);
+
+/* ---- the stack ---- */
+
+struct lfs;
+
+/* What an applied entry replaced at its path (present: something was there). */
+struct lfs_prev {
+	bool present;
+	bool implied;         /* only an implied parent directory was there */
+	uint8_t type;         /* enum tar_type */
+	int layer;
+	const void *data;
+};
+
+enum lfs_cause { LFS_BY_WHITEOUT, LFS_BY_OPAQUE, LFS_BY_REPLACE };
+
+struct lfs_events {
+	void *ctx;
+	/* A present entry (data NULL: an implied directory) written by `layer`
+	 * left the view because of what layer `by` did.  May be NULL. */
+	void (*gone)(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why, int by);
+	/* A problem of the stack (message names layer and entry).  May be NULL. */
+	void (*problem)(void *ctx, enum severity sev, const char *msg);
+};
+
+struct lfs_in {
+	enum lfs_kind kind;   /* LFS_ENTRY, LFS_WHITEOUT, LFS_OPAQUE (others are ignored) */
+	const char *name;     /* as lfs_name.name */
+	uint8_t type;         /* LFS_ENTRY: enum tar_type */
+	const char *link;     /* symlink: target as stored; hardlink: clean target; else NULL */
+	const void *data;     /* the caller's, handed back by gone() and lfs_each() */
+};
+
+int lfs_new(struct lfs **out, const struct lfs_events *ev, struct strata_err *e);
+void lfs_free(struct lfs *v);
+/* Layers are applied in order; `layer` is the index used in messages (0 = bottom). */
+void lfs_layer(struct lfs *v, int layer, const char *lname);
+/* Apply one entry of the current layer.  Returns 1 when applied, 0 when
+ * refused (reported to problem()), <0 on out of memory or cancellation.
+ * prev (may be NULL) gets what the entry replaced. */
+int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e);
+/* Every present entry that has data, in the order the paths were first seen. */
+void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int layer), void *ctx);
+/* Problems reported so far (errors). */
+size_t lfs_errors(const struct lfs *v);
+
+#endif
