@@ -7,6 +7,7 @@
 
 #include "common/fsutil.h"
 #include "common/strmap.h"
+#include "formats/layerfs.h"
 
 #define NONE (-1)
 
@@ -396,85 +397,81 @@ static int ancestors(struct merge *m, const char *name, int32_t layer, const cha
 	return 0;
 }
 
-static bool meta_name(const char *name)
+/* An opaque marker in `dir`: the directory's lower contents are gone. */
+static int opaque(struct merge *m, const char *dir, int32_t layer, const char *lname, struct strata_err *e)
 {
-	const char *p = name;
-
-	for (;;) {
-		if (!strncmp(p, ".wh.", 4))
-			return true;
-		if (!(p = strchr(p, '/')))
-			return false;
-		p++;
-	}
-}
-
-static int whiteout(struct merge *m, const char *name, const char *base, int32_t layer, const char *lname,
-		    struct strata_err *e)
-{
-	const char *rest = base + 4;
-	size_t dl = (size_t)(base - name);
 	bool hidden = false;
 	struct node *n;
-	char *dir, *target;
+	char *marker = strcmp(dir, ".") ? path_join(dir, ".wh..wh..opq") : strdup(".wh..wh..opq");
 	int r;
 
-	if (!*rest)
-		return err_set(e, STRATA_EFORMAT, "%s: invalid whiteout '%s': '.wh.' names nothing", lname, name);
-	if (!strcmp(rest, ".") || !strcmp(rest, ".."))
-		return err_set(e, STRATA_EFORMAT, "%s: whiteout '%s' leaves its directory", lname, name);
-	if (!(dir = dl ? strndup(name, dl - 1) : strdup(".")))
+	if (!marker)
 		return err_nomem(e, "merge");
-	if (!strcmp(rest, ".wh..opq")) {
-		/* opaque: the directory's lower contents are gone */
-		r = ancestors(m, name, layer, lname, &hidden, e);
-		if (r == 0 && (n = node_get(m, dir, true, e, &r)))
-			set_once(&n->opq, layer);
-		if (r == 0)
-			r = pending_hidden(m, dir, false, layer, lname, e);
-		free(dir);
-		return r;
-	}
-	if (!strncmp(rest, ".wh.", 4)) {
-		free(dir);
-		return 0;  /* AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs) */
-	}
-	target = strcmp(dir, ".") ? path_join(dir, rest) : strdup(rest);
-	free(dir);
-	if (!target)
-		return err_nomem(e, "merge");
+	r = ancestors(m, marker, layer, lname, &hidden, e);
+	free(marker);
+	if (r == 0 && (n = node_get(m, dir, true, e, &r)))
+		set_once(&n->opq, layer);
+	if (r == 0)
+		r = pending_hidden(m, dir, false, layer, lname, e);
+	return r;
+}
+
+/* A whiteout of `target`: the path and what is below it, in the layers below. */
+static int whiteout(struct merge *m, const char *target, int32_t layer, const char *lname, struct strata_err *e)
+{
+	bool hidden = false;
+	struct node *n;
+	int r;
+
 	r = ancestors(m, target, layer, lname, &hidden, e);
 	if (r == 0 && (n = node_get(m, target, true, e, &r)))
 		set_once(&n->wh, layer);
 	if (r == 0)
 		r = pending_hidden(m, target, true, layer, lname, e);
-	free(target);
 	return r;
+}
+
+/* The layer model's verdict on one entry alone: the first error refuses it. */
+struct verdict {
+	char msg[STRATA_ERR_MAX];
+	bool bad;
+};
+
+static void judge(void *ctx, enum severity sev, const char *msg)
+{
+	struct verdict *v = ctx;
+
+	if (sev == SEV_ERROR && !v->bad) {
+		v->bad = true;
+		snprintf(v->msg, sizeof(v->msg), "%s", msg);
+	}
 }
 
 static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, const struct tar_entry *ent,
 		 const char *lname, struct strata_err *e)
 {
-	char *name = NULL, *tgt = NULL;
-	const char *base;
+	struct verdict vd = { "", false };
+	struct lfs_report rep = { &vd, judge };
+	struct lfs_name nm;
+	const char *name, *tgt;
 	bool hidden = false, visible, is_dir = ent->type == TAR_DIR;
 	struct node *n;
 	struct lnode *l;
 	size_t gi = 0;
 	int r = 0;
 
-	if (ent->path[0] == '/' && ent->path[strspn(ent->path, "/")])
-		return err_set(e, STRATA_EFORMAT, "%s: unsafe path '%s': absolute path in layer", lname, ent->path);
-	if (!(name = path_clean(ent->path[0] == '/' ? "." : ent->path)))
-		return err_nomem(e, "path");
-	if (!path_is_local(name)) {
-		r = err_set(e, STRATA_EFORMAT, "%s: unsafe path '%s': leaves the root", lname, ent->path);
+	if ((r = lfs_classify(ent, &nm, &rep, e)) < 0)
+		return r;
+	name = nm.name;
+	tgt = nm.link;
+	if (vd.bad) {
+		r = err_set(e, STRATA_EFORMAT, "%s: %s", lname, vd.msg);
 		goto out;
 	}
-	base = strrchr(name, '/');
-	base = base ? base + 1 : name;
-	if (!strncmp(base, ".wh.", 4)) {
-		r = whiteout(m, name, base, layer, lname, e);
+	if (nm.kind == LFS_META)
+		goto out;  /* AUFS bookkeeping: not part of the tree */
+	if (nm.kind == LFS_WHITEOUT || nm.kind == LFS_OPAQUE) {
+		r = nm.kind == LFS_OPAQUE ? opaque(m, name, layer, lname, e) : whiteout(m, name, layer, lname, e);
 		goto out;
 	}
 	if ((r = ancestors(m, name, layer, lname, &hidden, e)) < 0)
@@ -495,22 +492,12 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		if ((r = pending_hidden(m, name, false, layer, lname, e)) < 0)
 			goto out;
 	}
-	visible = !hidden && !meta_name(name);
+	visible = !hidden;
 	if (!visible)
 		m->st->hidden++;
 	if (ent->type == TAR_HARDLINK) {
-		const char *lk = ent->link + strspn(ent->link, "/");  /* kaniko: absolute targets */
 		size_t ti;
 
-		if (!(tgt = path_clean(lk))) {
-			r = err_nomem(e, "path");
-			goto out;
-		}
-		if (!*lk || !path_is_local(tgt) || !strcmp(tgt, ".")) {
-			r = err_set(e, STRATA_EFORMAT, "%s: hardlink '%s' -> '%s' points outside the root", lname, name,
-				    ent->link);
-			goto out;
-		}
 		gi = pending_take(m, name, layer, e, &r);
 		if (r < 0)
 			goto out;
@@ -608,8 +595,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 			l->out = (char *)strmap_key(&m->cur, name);
 	}
 out:
-	free(tgt);
-	free(name);
+	lfs_name_release(&nm);
 	return r;
 }
 
