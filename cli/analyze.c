@@ -81,9 +81,8 @@ int cmd_analyze(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage("analyze", "needs exactly one SRC");
 	src = argv[optind];
-	walker_init(&w, &d);
+	cli_walker(&w, &hooks, &d, &lo.limits);
 	w.collect = true;
-	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;
 	progress_init(&pg, src, "analyzing");

@@ -53,11 +53,14 @@ int cli_int_arg(const char *arg, int lo, int hi, int *out);
  * to its help text, and lets cli_limit_option() look at each option first:
  *   if ((r = cli_limit_option(cmd, c, optarg, &lim)) < 0) return -r; if (r) continue;
  */
-enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER };
+enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER, O_STRICT, O_ALLOW_UNSAFE,
+       O_ALLOW_MISSING };
 #define LIMIT_OPTIONS \
 	{ "max-size", required_argument, NULL, O_MAX_SIZE }, { "max-ratio", required_argument, NULL, O_MAX_RATIO }, \
 	{ "max-entries", required_argument, NULL, O_MAX_ENTRIES }, { "max-json", required_argument, NULL, O_MAX_JSON }, \
-	{ "max-header", required_argument, NULL, O_MAX_HEADER }
+	{ "max-header", required_argument, NULL, O_MAX_HEADER }, { "strict", no_argument, NULL, O_STRICT }, \
+	{ "allow-unsafe-layers", no_argument, NULL, O_ALLOW_UNSAFE }, \
+	{ "allow-missing-blobs", no_argument, NULL, O_ALLOW_MISSING }
 #define LIMIT_HELP \
 	"\nLimits (input beyond one stops the run, exit code 4; raise a limit to read such input):\n" \
 	"  --max-size SIZE    bytes of one blob or layer, and of a compressed archive, after\n" \
@@ -67,10 +70,20 @@ enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER
 	"  --max-entries N    entries of one layer, members of the archive (default 1000000)\n" \
 	"  --max-json SIZE    one JSON document (default 4M; all of them: 16 times that)\n" \
 	"  --max-header SIZE  one pax extended header or GNU long name (default 1M)\n" \
-	"  SIZE: bytes, or with K, M, G, T (KiB, MiB, ...); KB, MB, ... are powers of 1000\n"
+	"  SIZE: bytes, or with K, M, G, T (KiB, MiB, ...); KB, MB, ... are powers of 1000\n" \
+	"Judging:\n" \
+	"  --strict               every warning is an error\n" \
+	"  --allow-unsafe-layers  unsafe layer entries (absolute or escaping names, writes through\n" \
+	"                         symlinks, ...) are warnings, not errors: to move such images on purpose\n" \
+	"  --allow-missing-blobs  convert: write images whose blobs (foreign layers) the source lacks\n"
 /* 1: c was a limit option, stored in *lim; 0: not one; <0: a usage error
  * (printed), whose exit code is -r. */
 int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim);
+/* The layer walker for a command that reads a source, judging by lim's
+ * policy (--allow-unsafe-layers: one warning line says so). */
+struct walker;
+struct layer_hooks;
+void cli_walker(struct walker *w, struct layer_hooks *h, struct diag *d, const struct limits *lim);
 /* "1.5 MiB" */
 const char *human_size(uint64_t n, char buf[32]);
 /* Handle --help inside a command: prints its help, returns true. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyze/walk.h"
 #include "cli/cli.h"
 #include "common/cancel.h"
 #include "convert/convert.h"
@@ -108,6 +109,8 @@ int cmd_convert(int argc, char **argv)
 	const char *tags[64];
 	char sz[32];
 	struct progress pg;
+	struct layer_hooks hooks;
+	struct walker w;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0, false, { 0 } };
 	int c, r;
@@ -142,6 +145,8 @@ int cmd_convert(int argc, char **argv)
 	o.limits = lo.limits;
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
+	cli_walker(&w, &hooks, &d, &o.limits);
+	o.hooks = &hooks;
 	cli_catch_signals();
 	progress_init(&pg, o.src, "converting");
 	o.progress = progress_update;
@@ -183,6 +188,8 @@ int cmd_import(int argc, char **argv)
 	const char *tags[64], *env[256], *labels[256];
 	char sz[32];
 	struct progress pg;
+	struct layer_hooks hooks;
+	struct walker w;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	struct layer_opts lo = { TARGET_NONE, LAYERS_KEEP, 0, nproc > 0 ? (int)nproc : 1, 0, false, { 0 } };
 	int c, r;
@@ -232,6 +239,8 @@ int cmd_import(int argc, char **argv)
 	o.limits = lo.limits;
 	o.src = argv[optind];
 	o.dst = argv[optind + 1];
+	cli_walker(&w, &hooks, &d, &o.limits);
+	o.hooks = &hooks;
 	cli_catch_signals();
 	progress_init(&pg, o.src, "importing");
 	o.progress = progress_update;

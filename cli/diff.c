@@ -17,10 +17,9 @@ static int open_one(const char *src, const struct limits *lim, struct source **s
 	size_t i, n = 0;
 	int r;
 
-	walker_init(&w, d);
+	cli_walker(&w, &hooks, d, lim);
 	w.collect = true;
 	w.content = true;
-	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;
 	lo.limits = *lim;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/walk.h"
 #include "cli/cli.h"
 
 struct cli cli = { "strata", false, false };
@@ -338,9 +339,30 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
 		else
 			lim->max_header = v;
 		return 1;
+	case O_STRICT:
+		lim->strict = true;
+		return 1;
+	case O_ALLOW_UNSAFE:
+		lim->allow_unsafe = true;
+		return 1;
+	case O_ALLOW_MISSING:
+		lim->allow_missing = true;
+		return 1;
 	default:
 		return 0;
 	}
+}
+
+void cli_walker(struct walker *w, struct layer_hooks *h, struct diag *d, const struct limits *lim)
+{
+	walker_init(w, d);
+	if (lim->allow_unsafe) {
+		w->unsafe_sev = SEV_WARNING;
+		if (!cli.quiet)
+			fprintf(stderr, "strata: warning: --allow-unsafe-layers: unsafe layer entries are reported as "
+					"warnings and kept\n");
+	}
+	walker_hooks(w, h);
 }
 
 int cli_fail(const char *src, const struct strata_err *e)

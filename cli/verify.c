@@ -38,8 +38,7 @@ int cmd_verify(int argc, char **argv)
 	if ((r = cli_json_args("verify", argc, argv, 1, &json, &lo.limits)) != 0)
 		return r;
 	src = argv[optind];
-	walker_init(&w, &d);
-	walker_hooks(&w, &hooks);
+	cli_walker(&w, &hooks, &d, &lo.limits);
 	lo.decode = true;
 	lo.hooks = &hooks;
 	progress_init(&pg, src, "verifying");

@@ -64,7 +64,7 @@ int diag_exit_code(const struct diag *d)
 		io |= d->v[i].code == STRATA_EIO;
 		ver |= d->v[i].code == STRATA_EVERIFY;
 	}
-	return fmt ? STRATA_EFORMAT : io ? STRATA_EIO : ver ? STRATA_EVERIFY : 0;
+	return ver ? STRATA_EVERIFY : fmt ? STRATA_EFORMAT : io ? STRATA_EIO : 0;
 }
 
 size_t diag_count(const struct diag *d, enum severity sev)
@@ -87,4 +87,23 @@ void diag_release(struct diag *d)
 	free(d->v);
 	d->v = NULL;
 	d->len = d->alloc = 0;
+}
+
+void diag_settle(struct diag *d, bool strict)
+{
+	struct problem *v;
+	size_t i, n = 0;
+
+	for (i = 0; strict && i < d->len; i++)
+		d->v[i].sev = SEV_ERROR;
+	if (d->len < 2 || !(v = malloc(d->len * sizeof(*v))))
+		return;  /* the order is only cosmetic: keep it when memory is short */
+	for (i = 0; i < d->len; i++)
+		if (d->v[i].sev == SEV_ERROR && d->v[i].code == STRATA_EVERIFY)
+			v[n++] = d->v[i];
+	for (i = 0; i < d->len; i++)
+		if (!(d->v[i].sev == SEV_ERROR && d->v[i].code == STRATA_EVERIFY))
+			v[n++] = d->v[i];
+	memcpy(d->v, v, d->len * sizeof(*v));
+	free(v);
 }

@@ -9,6 +9,7 @@
 #ifndef STRATA_DIAG_H
 #define STRATA_DIAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "err.h"
 
@@ -33,10 +34,15 @@ struct diag {
 /* Record a problem; out of memory drops it silently (counted). */
 void diag_add(struct diag *d, enum severity sev, int code, const char *member, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* The exit class the problems imply: 0, or the most serious class among errors
- * (EFORMAT over EVERIFY: input we cannot trust the structure of comes first). */
+/* The exit class the problems imply: 0, or the most serious class among errors:
+ * EVERIFY first (content that is not what its digest says is the problem,
+ * whatever else is wrong inside it), then EFORMAT, then EIO. */
 int diag_exit_code(const struct diag *d);
 size_t diag_count(const struct diag *d, enum severity sev);
+/* The list as a reader leaves it: with strict, every warning becomes an
+ * error; then the content mismatches (STRATA_EVERIFY errors) come first,
+ * the rest keeping their order. */
+void diag_settle(struct diag *d, bool strict);
 void diag_release(struct diag *d);
 
 #endif

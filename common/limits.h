@@ -13,6 +13,7 @@
 #ifndef STRATA_LIMITS_H
 #define STRATA_LIMITS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct limits {
@@ -31,6 +32,12 @@ struct limits {
 	uint64_t max_json;
 	/* bytes of one pax extended header or GNU long name/link record */
 	uint64_t max_header;
+	/* Not bounds but the policy of judging what is read, carried with them
+	 * because every reader gets them: --strict makes every warning an
+	 * error; --allow-unsafe-layers makes unsafe layer entries warnings;
+	 * --allow-missing-blobs lets convert write an image whose blobs (a
+	 * foreign layer, say) the source does not hold. */
+	bool strict, allow_unsafe, allow_missing;
 };
 
 /*

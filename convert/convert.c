@@ -504,6 +504,34 @@ static bool layer_seen(const struct out_set *set, size_t upto, const char *diges
 	return false;
 }
 
+/* Blobs the images name but the source does not hold (foreign layers, say):
+ * refused as skopeo does, naming them, unless --allow-missing-blobs. */
+static int missing_blobs(const struct source *s, struct strata_err *e)
+{
+	struct buf b = BUF_INIT(4096);
+	size_t i, j, n = 0;
+	int r = 0;
+
+	for (i = 0; i < s->images.len; i++)
+		for (j = 0; j < s->images.v[i]->nlayers; j++) {
+			const struct layer *l = &s->images.v[i]->layers[j];
+
+			if (l->m)
+				continue;
+			if (n++ < 4 && buf_printf(&b, e, "%s%s", b.len ? ", " : "", l->desc.digest[0] ? l->desc.digest :
+							   l->path ? l->path : "?") < 0) {
+				buf_release(&b);
+				return -e->code;
+			}
+		}
+	if (n)
+		r = err_set(e, STRATA_EFORMAT, "%zu blob%s the images name %s not in the source (%s%s); "
+			    "--allow-missing-blobs writes the images without them", n, n == 1 ? "" : "s",
+			    n == 1 ? "is" : "are", b.data, n > 4 ? ", ..." : "");
+	buf_release(&b);
+	return r;
+}
+
 int convert_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e)
 {
 	struct conv c = { 0 };
@@ -545,6 +573,8 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	if ((r = source_open(&s, o->src, &lo, d, e)) < 0 || (o->image && (r = source_select(s, o->image, e)) < 0))
 		goto fail;
 	res->format = s->format_name;
+	if (!o->limits.allow_missing && (r = missing_blobs(s, e)) < 0)
+		goto fail;
 	if (diag_count(d, SEV_ERROR)) {
 		r = err_set(e, diag_exit_code(d), "'%s' did not verify (%zu error%s above); nothing was written", o->src,
 			    diag_count(d, SEV_ERROR), diag_count(d, SEV_ERROR) == 1 ? "" : "s");

@@ -66,6 +66,7 @@ struct import_opts {
 	const char **labels; size_t nlabels;  /* KEY=VALUE */
 	const char *workdir, *user, *platform, *created, *history;
 	bool sync;
+	const struct layer_hooks *hooks; /* optional layer walk during the pass (the unsafe-entry checks) */
 	struct limits limits;            /* bounds of reading the rootfs (zero: defaults) */
 	stream_progress_fn progress;
 	void *progress_ctx;

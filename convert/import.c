@@ -171,6 +171,7 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 	lo.decode = true;
 	lo.writer = &bw;
 	lo.limits = o->limits;
+	lo.hooks = o->hooks;
 	lo.progress = o->progress;
 	lo.progress_ctx = o->progress_ctx;
 	if ((r = source_open(&s, ref, &lo, d, e)) < 0)

@@ -62,6 +62,11 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name,
 			 "%s media type '%s' says %s-compressed, but the data is not compressed", what,
 			 l->desc.media_type, compression_name(want));
+	/* digest first: bytes that are not what the config says are the problem,
+	 * whatever else is wrong inside them */
+	if (m->decoded && l->diff_id && strcmp(l->diff_id, m->diff_id))
+		diag_add(d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s diff_id mismatch: config says %s, content is %s",
+			 what, l->diff_id, m->diff_id);
 	if (m->blob_error) {
 		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s: %s", what, m->blob_error);
 		return;
@@ -69,9 +74,6 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 	if (m->tar == TARST_NOT_TAR)
 		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s is not a tar archive (after %s decoding)", what,
 			 compression_name(m->comp));
-	if (m->decoded && l->diff_id && strcmp(l->diff_id, m->diff_id))
-		diag_add(d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s diff_id mismatch: config says %s, content is %s",
-			 what, l->diff_id, m->diff_id);
 }
 
 void check_images(struct source *s, struct image_set *set, bool presence_only, struct diag *d)

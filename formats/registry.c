@@ -119,6 +119,7 @@ int source_open(struct source **out, const char *refstr, const struct load_opts 
 	if (o->hooks && o->hooks->image)
 		for (i = 0; i < s->images.len; i++)
 			o->hooks->image(o->hooks->ctx, s->images.v[i], d);
+	diag_settle(d, o->limits.strict);
 	*out = s;
 	return 0;
 fail:

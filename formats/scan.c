@@ -128,7 +128,7 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 	uint64_t count;
 	struct buf hold = BUF_INIT(JSON_MAX_DOC), dhold = BUF_INIT(JSON_MAX_DOC);
 	void *wctx = NULL;
-	bool writing = false, is_doc, keep;
+	bool writing = false, is_doc, keep, decoded = false;
 	int r = 0;
 
 	if (!(tap = stream_tap_new(in, alg, e)) || !(dec = stream_decode_new(tap, e))) {
@@ -214,6 +214,7 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 			*e = ie;
 			goto out;
 		}
+		decoded = r == 0;  /* to its end: the diff_id is known even when the tar inside is broken */
 		if (r < 0 && !m->blob_error)
 			m->blob_error = strdup(ie.msg);
 		r = 0;
@@ -232,7 +233,7 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 		memcpy(m->diff_id, m->digest, sizeof(m->diff_id));
 		m->tar_size = m->size;
 		m->decoded = true;
-	} else if (tap2 && !m->blob_error) {
+	} else if (tap2 && decoded) {
 		stream_tap_result(tap2, m->diff_id, &m->tar_size);
 		m->decoded = true;
 	}

@@ -1,0 +1,198 @@
+/* Unit tests of the layer model (formats/layerfs.h) with in-memory entries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/layerfs.h"
+#include "tests/unit/unit.h"
+
+struct seen {
+	int errors, warnings;
+	char last[512];
+};
+
+static void note(void *ctx, enum severity sev, const char *msg)
+{
+	struct seen *s = ctx;
+
+	if (sev == SEV_ERROR)
+		s->errors++;
+	else
+		s->warnings++;
+	snprintf(s->last, sizeof(s->last), "%s", msg);
+}
+
+static enum lfs_kind classify(const char *path, enum tar_type type, const char *link, struct seen *s, char *name,
+			      size_t n)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct tar_entry ent = { 0 };
+	struct lfs_report rep = { s, note };
+	struct lfs_name nm;
+	enum lfs_kind k;
+
+	ent.path = path;
+	ent.link = link ? link : "";
+	ent.type = type;
+	CHECK_OK(lfs_classify(&ent, &nm, &rep, &e), &e);
+	k = nm.kind;
+	snprintf(name, n, "%s", nm.name ? nm.name : "");
+	lfs_name_release(&nm);
+	return k;
+}
+
+TEST(layerfs_classify)
+{
+	struct seen s = { 0 };
+	char name[256];
+
+	CHECK_INT(classify("./usr/bin/sh", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_ENTRY);
+	CHECK_STR(name, "usr/bin/sh");
+	CHECK_INT(classify("etc/.wh.passwd", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_WHITEOUT);
+	CHECK_STR(name, "etc/passwd");
+	CHECK_INT(classify("var/.wh..wh..opq", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_OPAQUE);
+	CHECK_STR(name, "var");
+	CHECK_INT(classify(".wh..wh..opq", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_OPAQUE);
+	CHECK_STR(name, ".");
+	CHECK_INT(classify(".wh..wh.plnk/123", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_META);
+	CHECK_INT(s.errors, 0);
+	CHECK_INT(classify("/", TAR_DIR, NULL, &s, name, sizeof(name)), LFS_ROOT);
+	CHECK_INT(classify("./", TAR_SYMLINK, "/etc", &s, name, sizeof(name)), LFS_SKIP);
+	CHECK_INT(s.errors, 1);
+	CHECK_INT(classify("a/../../x", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_SKIP);
+	CHECK_INT(s.errors, 2);
+	CHECK_INT(classify("etc/.wh.", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_SKIP);
+	CHECK_INT(classify("etc/.wh..", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_SKIP);
+	CHECK_INT(s.errors, 4);
+	CHECK_INT(classify("/abs", TAR_FILE, NULL, &s, name, sizeof(name)), LFS_ENTRY);  /* judged as relative */
+	CHECK_INT(s.errors, 5);
+	CHECK_INT(classify("l", TAR_HARDLINK, "/usr/bin/x", &s, name, sizeof(name)), LFS_ENTRY);  /* kaniko */
+	CHECK_INT(classify("l", TAR_HARDLINK, "../x", &s, name, sizeof(name)), LFS_SKIP);
+	CHECK_INT(s.errors, 6);
+	CHECK_INT(classify("s", TAR_SYMLINK, "", &s, name, sizeof(name)), LFS_ENTRY);
+	CHECK_INT(s.warnings, 1);
+}
+
+struct tally {
+	int gone, replaced;
+	struct seen s;
+};
+
+static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why, int by)
+{
+	struct tally *t = ctx;
+
+	(void)data, (void)type, (void)layer, (void)by;
+	t->gone++;
+	t->replaced += why == LFS_BY_REPLACE;
+}
+
+static void problem(void *ctx, enum severity sev, const char *msg)
+{
+	note(&((struct tally *)ctx)->s, sev, msg);
+}
+
+static int put(struct lfs *v, enum lfs_kind k, const char *name, enum tar_type type, const char *link)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct lfs_in in = { k, name, (uint8_t)type, link, name };
+	int r = lfs_apply(v, &in, NULL, &e);
+
+	CHECK(r >= 0);
+	return r;
+}
+
+static void add_one(void *ctx, const void *data, int layer)
+{
+	(void)data, (void)layer;
+	(*(int *)ctx)++;
+}
+
+static int present(const struct lfs *v)
+{
+	int n = 0;
+
+	lfs_each(v, add_one, &n);
+	return n;
+}
+
+TEST(layerfs_stack)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct tally t = { 0 };
+	struct lfs_events ev = { &t, gone, problem };
+	struct lfs *v;
+
+	CHECK_OK(lfs_new(&v, &ev, &e), &e);
+	lfs_layer(v, 0, "layer 1");
+	CHECK_INT(put(v, LFS_ENTRY, "d", TAR_DIR, NULL), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "d/a", TAR_FILE, NULL), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "d/sub/b", TAR_FILE, NULL), 1);  /* d/sub implied */
+	CHECK_INT(put(v, LFS_ENTRY, "s", TAR_SYMLINK, "/etc"), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "f", TAR_FILE, NULL), 1);
+	CHECK_INT(present(v), 5);
+	lfs_layer(v, 1, "layer 2");
+	/* a file replaces directory d: what was below it leaves */
+	CHECK_INT(put(v, LFS_ENTRY, "d", TAR_FILE, NULL), 1);
+	CHECK_INT(t.replaced, 2);
+	CHECK_INT(present(v), 3);
+	/* a hardlink to f, one below the symlink, one to nothing */
+	CHECK_INT(put(v, LFS_ENTRY, "g", TAR_HARDLINK, "f"), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "h", TAR_HARDLINK, "s/passwd"), 0);
+	CHECK_INT(put(v, LFS_ENTRY, "i", TAR_HARDLINK, "nothing"), 0);
+	CHECK_INT(t.s.errors, 2);
+	lfs_layer(v, 2, "layer 3");
+	/* written through the symlink of layer 1: refused */
+	CHECK_INT(put(v, LFS_ENTRY, "s/evil", TAR_FILE, NULL), 0);
+	CHECK(strstr(t.s.last, "written through symlink 's' of layer 1") != NULL);
+	/* a whiteout of the file d, then d a directory again */
+	CHECK_INT(put(v, LFS_WHITEOUT, "d", TAR_FILE, NULL), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "d", TAR_DIR, NULL), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "d/c", TAR_FILE, NULL), 1);
+	/* a non-directory with entries of its own layer below it */
+	CHECK_INT(put(v, LFS_ENTRY, "d", TAR_SYMLINK, "/x"), 0);
+	CHECK_INT(t.s.errors, 4);
+	/* a symlink chain out: t -> . then x -> t/t/../../../tmp */
+	CHECK_INT(put(v, LFS_ENTRY, "t", TAR_SYMLINK, "."), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "x", TAR_SYMLINK, "t/t/../../../tmp"), 1);
+	CHECK_INT(t.s.errors, 5);
+	CHECK(strstr(t.s.last, "points outside the root") != NULL);
+	lfs_free(v);
+}
+
+/* Hostile shapes stay linear: a path of 100,000 components, a symlink
+ * target of 200,000 "./", 20,000 whiteouts of a directory re-created each time. */
+TEST(layerfs_linear)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct tally t = { 0 };
+	struct lfs_events ev = { &t, gone, problem };
+	struct lfs *v;
+	size_t n = 100000, i;
+	char *deep = malloc(2 * n + 1), *dots = malloc(2 * 2 * n + 8);
+
+	CHECK(deep && dots);
+	if (!deep || !dots)
+		return;
+	for (i = 0; i < n; i++)
+		deep[2 * i] = 'a', deep[2 * i + 1] = '/';
+	deep[2 * n - 1] = '\0';
+	for (i = 0; i < 2 * n; i++)
+		dots[2 * i] = '.', dots[2 * i + 1] = '/';
+	strcpy(dots + 4 * n, "etc");
+	CHECK_OK(lfs_new(&v, &ev, &e), &e);
+	lfs_layer(v, 0, "layer 1");
+	CHECK_INT(put(v, LFS_ENTRY, deep, TAR_FILE, NULL), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "l", TAR_SYMLINK, dots), 1);
+	CHECK_INT(t.s.errors, 0);
+	for (i = 0; i < 20000; i++) {
+		lfs_layer(v, (int)i + 1, "layer");
+		CHECK_INT(put(v, LFS_WHITEOUT, "a", TAR_FILE, NULL), 1);
+		put(v, LFS_ENTRY, "a", TAR_DIR, NULL);
+		put(v, LFS_ENTRY, "a/x", TAR_FILE, NULL);
+	}
+	CHECK_INT(present(v), 3);
+	lfs_free(v);
+	free(deep);
+	free(dots);
+}
