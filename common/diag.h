@@ -37,6 +37,9 @@ void diag_add(struct diag *d, enum severity sev, int code, const char *member, c
  * (EFORMAT over EVERIFY: input we cannot trust the structure of comes first). */
 int diag_exit_code(const struct diag *d);
 size_t diag_count(const struct diag *d, enum severity sev);
+/* Forget the problems recorded after the list had len of them and dropped
+ * others (a source read again from its start). */
+void diag_truncate(struct diag *d, size_t len, size_t dropped);
 void diag_release(struct diag *d);
 
 #endif

@@ -132,6 +132,7 @@ struct source {
 	const char *format_name;           /* as reported: docker-archive, oci-layout, oci-archive, rootfs */
 	bool is_dir;
 	bool plain_file;                   /* a regular, uncompressed tar file: members can be re-read */
+	bool rescan;                       /* taken for a rootfs, but holds manifest.json or the like: read again */
 	uint64_t dir_bytes;                /* directory sources: bytes read so far */
 	enum compression outer;            /* compression of the outer archive */
 	struct catalog cat;
