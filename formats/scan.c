@@ -650,6 +650,7 @@ int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, 
 	int fd, r;
 
 	lo.limits = limits_resolve(&opts->limits);
+	s->limits = lo.limits;
 
 	if (o->hooks)
 		s->cat.walk_free = o->hooks->free_result;
