@@ -37,6 +37,8 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 	int want;
 
 	snprintf(what, sizeof(what), "layer %zu", i + 1);
+	if (!m && !l->path && !l->desc.digest[0])
+		return;  /* its descriptor was refused, and reported, when the document was read */
 	if (!m) {
 		char bp[DIGEST_STR_MAX + 8];
 		const char *name = l->path ? l->path : blob_path(l->desc.digest, bp);

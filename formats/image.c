@@ -99,7 +99,7 @@ int descriptor_parse(const cJSON *o, struct descriptor *d, const char **why)
 	}
 	memcpy(d->digest, dg, strlen(dg) + 1);  /* length checked by digest_valid */
 	if (!json_uint(o, "size", &d->size)) {
-		*why = "descriptor size is missing or not a non-negative integer";
+		*why = "descriptor size is missing or not a non-negative integer (written as one: no fraction or exponent)";
 		return -1;
 	}
 	d->urls = json_get(o, "urls");

@@ -222,8 +222,9 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 {
 	struct member *lay = catalog_get(&s->cat, "oci-layout"), *ix = catalog_get(&s->cat, "index.json");
 	struct walk w = { s, set, d, { NULL, NULL }, 0, NULL, { NULL }, 0 };
-	const cJSON *mans, *c, *sv;
+	const cJSON *mans, *c;
 	const char *ver, *mt;
+	int64_t ver_n;
 	char where[32];
 	cJSON *doc;
 	size_t i = 0;
@@ -250,8 +251,7 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 		return 0;
 	if ((r = image_set_keep(set, doc, e)) < 0)
 		return r;
-	sv = json_get(doc, "schemaVersion");
-	if (!cJSON_IsNumber(sv) || sv->valuedouble != 2)
+	if (!json_uint(doc, "schemaVersion", &ver_n) || ver_n != 2)
 		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "index.json: schemaVersion must be 2");
 	mt = json_str(doc, "mediaType");
 	if (mt && strcmp(mt, MT_OCI_INDEX))

@@ -43,6 +43,32 @@ TEST(json_case_sensitive)
 	cJSON_Delete(v);
 }
 
+TEST(json_integer_syntax)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	cJSON *v;
+	int64_t n;
+
+	/* the same value 5632 written four ways; strings and keys that look like
+	 * numbers, escaped quotes and true/false/null do not shift the count */
+	const char *doc = "{\"a\":5632,\"b\":5.632e3,\"c\":5632.0,\"d\":5632E0,\"s\":\"1.5e3 \\\" 2.0\","
+			  "\"1.0\":[true,false,null,-0.5,{\"e\":7,\"f\":1e1}],\"g\":0,\"h\":-3,\"i\":12}";
+
+	CHECK_OK(json_parse(doc, strlen(doc), &v, &e), &e);
+	CHECK(json_uint(v, "a", &n) && n == 5632);
+	CHECK(!json_uint(v, "b", &n));
+	CHECK(!json_uint(v, "c", &n));
+	CHECK(!json_uint(v, "d", &n));
+	CHECK(json_uint(json_get(v, "1.0")->child->next->next->next->next, "e", &n) && n == 7);
+	CHECK(!json_uint(json_get(v, "1.0")->child->next->next->next->next, "f", &n));
+	CHECK(json_uint(v, "g", &n) && n == 0);
+	CHECK(!json_uint(v, "h", &n));
+	CHECK(json_uint(v, "i", &n) && n == 12);
+	/* the mark is a flag cJSON ignores: the value and its type tests are intact */
+	CHECK(cJSON_IsNumber(json_get(v, "b")) && json_get(v, "b")->valuedouble == 5632);
+	cJSON_Delete(v);
+}
+
 TEST(ref_parse_forms)
 {
 	struct strata_err e = STRATA_ERR_INIT;
