@@ -309,6 +309,15 @@ static int build_image(struct conv *c, const struct image *im, struct out_image 
 		return err_nomem(e, "layers");
 	if (!im->config_m)
 		return err_set(e, STRATA_EFORMAT, "%s: no config", im->where);
+	if ((im->has_manifest && strncmp(im->manifest.digest, "sha256:", 7)) ||
+	    (im->config.digest[0] && strncmp(im->config.digest, "sha256:", 7)))
+		return err_set(e, STRATA_EFORMAT, "%s: %s: " SINK_SHA256_ONLY, im->where,
+			       im->has_manifest && strncmp(im->manifest.digest, "sha256:", 7) ? im->manifest.digest
+											: im->config.digest);
+	for (i = 0; i < im->nlayers; i++)
+		if (im->layers[i].desc.digest[0] && strncmp(im->layers[i].desc.digest, "sha256:", 7))
+			return err_set(e, STRATA_EFORMAT, "%s: layer %zu %s: " SINK_SHA256_ONLY, im->where, i + 1,
+				       im->layers[i].desc.digest);
 	oi->config.media_type = im->config.media_type ? im->config.media_type : MT_OCI_CONFIG;
 	if ((r = put_doc(c, im->config_m, &oi->config, e)) < 0)
 		return r;

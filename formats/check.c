@@ -71,7 +71,11 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 	if (m->tar == TARST_NOT_TAR)
 		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s is not a tar archive (after %s decoding)", what,
 			 compression_name(m->comp));
-	if (m->decoded && l->diff_id && strcmp(l->diff_id, m->diff_id))
+	if (m->decoded && l->diff_id && digest_alg_of(l->diff_id) != DIGEST_SHA256)
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name,
+			 "%s diff_id %.16s...: only sha256 diff_ids are supported (Docker, containerd and skopeo "
+			 "compute them so)", what, l->diff_id);
+	else if (m->decoded && l->diff_id && strcmp(l->diff_id, m->diff_id))
 		diag_add(d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s diff_id mismatch: config says %s, content is %s",
 			 what, l->diff_id, m->diff_id);
 }

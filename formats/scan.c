@@ -155,7 +155,9 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 	if (is_doc && m->size > o->limits.max_json)
 		m->doc_too_large = true;
 	out = dec;
-	if (m->comp != COMP_NONE && o->decode) {
+	/* The diff_id is a sha256 of the tar: of the decoded bytes, and of the
+	 * stored ones too when they are not compressed but named by a sha512. */
+	if ((m->comp != COMP_NONE && o->decode) || (m->comp == COMP_NONE && alg != DIGEST_SHA256)) {
 		if (!(tap2 = stream_tap_new(dec, DIGEST_SHA256, e))) {
 			r = -e->code;
 			goto out;
@@ -228,11 +230,11 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 			    (unsigned long long)count, (unsigned long long)m->size);
 		goto out;
 	}
-	if (m->comp == COMP_NONE) {
+	if (m->comp == COMP_NONE && !tap2) {
 		memcpy(m->diff_id, m->digest, sizeof(m->diff_id));
 		m->tar_size = m->size;
 		m->decoded = true;
-	} else if (tap2 && !m->blob_error) {
+	} else if (tap2 && (m->comp == COMP_NONE || !m->blob_error)) {
 		stream_tap_result(tap2, m->diff_id, &m->tar_size);
 		m->decoded = true;
 	}

@@ -399,7 +399,11 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 		digest_final(&b->d, digest);
 	else if (known && digest_valid(known) && !strncmp(known, "sha256:", 7))
 		memcpy(digest, known, strlen(known) + 1);
-	else {
+	else if (known && digest_valid(known)) {
+		sink_blob_abort(b);
+		return err_set(e, STRATA_EFORMAT, "named by a %.*s digest: " SINK_SHA256_ONLY,
+			       (int)(strchr(known, ':') - known), known);
+	} else {
 		sink_blob_abort(b);
 		return err_set(e, STRATA_EIO, "blob committed without a digest");
 	}
