@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 char *path_clean(const char *p)
@@ -171,4 +172,65 @@ void atomic_abort(struct atomic_file *f)
 	free(f->tmp);
 	free(f->final);
 	f->tmp = f->final = NULL;
+}
+
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+	       : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symlink" : "not a regular file";
+}
+
+int output_resolve(const char *dest, char **path, int *stream_fd, struct strata_err *e)
+{
+	struct stat st;
+	char *real;
+
+	*path = NULL;
+	*stream_fd = -1;
+	if (lstat(dest, &st) < 0) {
+		if (errno != ENOENT)
+			return err_sys(e, errno, "cannot stat '%s'", dest);
+		if (!(*path = strdup(dest)))
+			return err_nomem(e, "path");
+		return 0;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(dest, &st) < 0)
+			return err_set(e, STRATA_EUSAGE, "'%s' is a symlink to nothing (%s): name the file itself", dest,
+				       strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return err_set(e, STRATA_EUSAGE,
+				       "'%s' is a symlink to %s: strata writes through a symlink only to a regular file "
+				       "(name %s itself, or - for stdout)", dest, file_kind(st.st_mode),
+				       S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ? "the device or FIFO" : "the target");
+		if (!(real = realpath(dest, NULL)))
+			return err_sys(e, errno, "cannot resolve '%s'", dest);
+		*path = real;
+		return 0;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (!(*path = strdup(dest)))
+			return err_nomem(e, "path");
+		return 0;
+	}
+	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		if ((*stream_fd = open(dest, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0)
+			return err_sys(e, errno, "cannot open '%s' for writing", dest);
+		return 0;
+	}
+	return err_set(e, STRATA_EUSAGE, "'%s' is %s: strata writes a regular file, a character device, a FIFO or -",
+		       dest, file_kind(st.st_mode));
+}
+
+int output_not_source(const char *src, const char *dest, struct strata_err *e)
+{
+	struct stat a, b;
+
+	if (!src || !dest || !strcmp(dest, "-") || stat(dest, &b) < 0)
+		return 0;
+	if (!strcmp(src, "-") ? fstat(STDIN_FILENO, &a) < 0 : stat(src, &a) < 0)
+		return 0;
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino && S_ISREG(a.st_mode))
+		return err_set(e, STRATA_EUSAGE, "'%s': destination is the source", dest);
+	return 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/encode.h"
+#include "common/fsutil.h"
 #include "formats/json.h"
 #include "formats/sink.h"
 #include "formats/target.h"
@@ -452,10 +453,20 @@ static int build_groups(struct conv *c, struct source *s, struct out_set *set, s
 	return 0;
 }
 
-int conv_open_sink(struct conv *c, const struct ref *dref, struct strata_err *e)
+int conv_open_sink(struct conv *c, const struct ref *dref, const char *src, struct strata_err *e)
 {
+	struct ref sref;
+	int r;
+
 	if (c->target == TARGET_OCI)
 		return sink_open_dir(&c->sink, dref->path, e);
+	/* checked before anything is read or written: the source stays untouched */
+	if ((r = ref_parse(src, &sref, e)) < 0)
+		return r;
+	r = output_not_source(sref.path, dref->path, e);
+	ref_release(&sref);
+	if (r < 0)
+		return r;
 	return sink_open_tar(&c->sink, dref->path, e);
 }
 
@@ -542,7 +553,7 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	}
 	if (o->platform && (r = platform_parse(o->platform, pbuf, sizeof(pbuf), &want, e)) < 0)
 		goto out;
-	if ((r = conv_open_sink(&c, &dref, e)) < 0)
+	if ((r = conv_open_sink(&c, &dref, o->src, e)) < 0)
 		goto out;
 	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;

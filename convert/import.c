@@ -165,7 +165,7 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 		goto out;
 	}
 	snprintf(ref, strlen(o->src) + 8, "rootfs:%s", o->src);
-	if ((r = conv_open_sink(&c, &dref, e)) < 0)
+	if ((r = conv_open_sink(&c, &dref, ref, e)) < 0)
 		goto out;
 	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;

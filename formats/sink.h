@@ -38,7 +38,9 @@ struct sink_blob;
 /* oci:DIR.  An existing DIR must be an OCI layout (its index.json is returned
  * through sink_existing_index() so images can be added to it). */
 int sink_open_dir(struct sink **s, const char *dir, struct strata_err *e);
-/* A tar at path, or "-" for stdout. */
+/* A tar at path, or "-" for stdout.  An existing character device or FIFO is
+ * written as a stream, like stdout; a symlink only when it resolves to a
+ * regular file; nothing but a regular file is ever replaced (output_resolve). */
 int sink_open_tar(struct sink **s, const char *path, struct strata_err *e);
 
 /* Make every file durable (fsync before each rename, and the directory
