@@ -271,7 +271,8 @@ int conv_image_names(const struct convert_opts *o, const char *dst_name, struct 
 
 	if (o->ntags || dst_name) {
 		for (i = 0; i < o->ntags && r == 0; i++)
-			r = conv_add_user_tag(oi, o->tags[i], e);
+			if ((r = ref_check_name(o->tags[i], e)) == 0)
+				r = conv_add_user_tag(oi, o->tags[i], e);
 		if (dst_name && r == 0)
 			r = conv_add_user_tag(oi, dst_name, e);
 		return r;
@@ -477,6 +478,11 @@ int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, en
 
 	if ((r = ref_parse(dst, dref, e)) < 0)
 		return r;
+	if (dref->name && (r = ref_check_name(dref->name, e)) < 0) {
+		err_wrap(e, "'%s'", dst);
+		ref_release(dref);
+		return r;
+	}
 	switch (dref->transport) {
 	case REF_OCI: *target = TARGET_OCI; break;
 	case REF_OCI_ARCHIVE: *target = TARGET_OCI_ARCHIVE; break;
