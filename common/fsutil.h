@@ -57,6 +57,16 @@ int output_resolve(const char *dest, char **path, int *stream_fd, struct strata_
  * also when either is absent. */
 int output_not_source(const char *src, const char *dest, struct strata_err *e);
 
+/*
+ * Remove path and everything below it, never following a symlink, at any
+ * depth with a fixed number of file descriptors: it descends with openat and
+ * climbs back through "..", checking each parent is the one it came from.
+ * Directories are made writable first (a tree strata made may hold 0555
+ * directories).  0, also when path is absent; STRATA_EIO naming the entry
+ * that could not be removed.
+ */
+int remove_tree(const char *path, struct strata_err *e);
+
 /* write(2) all of it, retrying on EINTR and short writes. */
 int write_all(int fd, const void *p, size_t n, const char *what, struct strata_err *e);
 
