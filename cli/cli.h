@@ -53,12 +53,14 @@ int cli_int_arg(const char *arg, int lo, int hi, int *out);
  * to its help text, and lets cli_limit_option() look at each option first:
  *   if ((r = cli_limit_option(cmd, c, optarg, &lim)) < 0) return -r; if (r) continue;
  */
-enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER, O_STRICT, O_ALLOW_UNSAFE,
-       O_ALLOW_MISSING };
+enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER, O_MAX_DESCRIPTORS, O_MAX_LAYERS,
+       O_STRICT, O_ALLOW_UNSAFE, O_ALLOW_MISSING };
 #define LIMIT_OPTIONS \
 	{ "max-size", required_argument, NULL, O_MAX_SIZE }, { "max-ratio", required_argument, NULL, O_MAX_RATIO }, \
 	{ "max-entries", required_argument, NULL, O_MAX_ENTRIES }, { "max-json", required_argument, NULL, O_MAX_JSON }, \
-	{ "max-header", required_argument, NULL, O_MAX_HEADER }, { "strict", no_argument, NULL, O_STRICT }, \
+	{ "max-header", required_argument, NULL, O_MAX_HEADER }, \
+	{ "max-descriptors", required_argument, NULL, O_MAX_DESCRIPTORS }, \
+	{ "max-layers", required_argument, NULL, O_MAX_LAYERS }, { "strict", no_argument, NULL, O_STRICT }, \
 	{ "allow-unsafe-layers", no_argument, NULL, O_ALLOW_UNSAFE }, \
 	{ "allow-missing-blobs", no_argument, NULL, O_ALLOW_MISSING }
 #define LIMIT_HELP \
@@ -70,6 +72,9 @@ enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER
 	"  --max-entries N    entries of one layer, members of the archive (default 1000000)\n" \
 	"  --max-json SIZE    one JSON document (default 4M; all of them: 16 times that)\n" \
 	"  --max-header SIZE  one pax extended header or GNU long name (default 1M)\n" \
+	"  --max-descriptors N  descriptors the documents lead to, each time one is reached:\n" \
+	"                     index and manifest.json entries, configs, layers (default 10000)\n" \
+	"  --max-layers N     layers of one image (default 1000)\n" \
 	"  SIZE: bytes, or with K, M, G, T (KiB, MiB, ...); KB, MB, ... are powers of 1000\n" \
 	"Judging:\n" \
 	"  --strict               every warning is an error\n" \

@@ -127,6 +127,8 @@ int cmd_convert(int argc, char **argv)
 		case O_TAG:
 			if (o.ntags == sizeof(tags) / sizeof(tags[0]))
 				return cli_usage("convert", "too many --tag");
+			if (ref_check_name(optarg, &e) < 0)
+				return cli_usage("convert", "--tag: %s", e.msg);
 			tags[o.ntags++] = optarg;
 			break;
 		case O_PLATFORM: o.platform = optarg; break;
@@ -207,6 +209,8 @@ int cmd_import(int argc, char **argv)
 		case O_TAG:
 			if (o.ntags == 64)
 				return cli_usage("import", "too many --tag");
+			if (ref_check_name(optarg, &e) < 0)
+				return cli_usage("import", "--tag: %s", e.msg);
 			tags[o.ntags++] = optarg;
 			break;
 		case O_ENV:

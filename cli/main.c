@@ -329,6 +329,16 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
 			return -cli_usage(cmd, "--max-entries takes a whole number of at least 1, not '%s'", arg);
 		lim->max_entries = v;
 		return 1;
+	case O_MAX_DESCRIPTORS:
+	case O_MAX_LAYERS:
+		if (parse_count(arg, &v) < 0 || !v)
+			return -cli_usage(cmd, "%s takes a whole number of at least 1, not '%s'",
+					  c == O_MAX_LAYERS ? "--max-layers" : "--max-descriptors", arg);
+		if (c == O_MAX_LAYERS)
+			lim->max_layers = v;
+		else
+			lim->max_descriptors = v;
+		return 1;
 	case O_MAX_JSON:
 	case O_MAX_HEADER:
 		if (parse_size(arg, &v) < 0 || !v || v > in_memory)

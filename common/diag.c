@@ -76,6 +76,16 @@ size_t diag_count(const struct diag *d, enum severity sev)
 	return n;
 }
 
+void diag_truncate(struct diag *d, size_t len, size_t dropped)
+{
+	while (d->len > len) {
+		d->len--;
+		free(d->v[d->len].member);
+		free(d->v[d->len].msg);
+	}
+	d->dropped = dropped;
+}
+
 void diag_release(struct diag *d)
 {
 	size_t i;

@@ -43,6 +43,9 @@ size_t diag_count(const struct diag *d, enum severity sev);
  * error; then the content mismatches (STRATA_EVERIFY errors) come first,
  * the rest keeping their order. */
 void diag_settle(struct diag *d, bool strict);
+/* Forget the problems recorded after the list had len of them and dropped
+ * others (a source read again from its start). */
+void diag_truncate(struct diag *d, size_t len, size_t dropped);
 void diag_release(struct diag *d);
 
 #endif

@@ -2,11 +2,13 @@
 #include "fsutil.h"
 #include "cancel.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 char *path_clean(const char *p)
@@ -171,4 +173,183 @@ void atomic_abort(struct atomic_file *f)
 	free(f->tmp);
 	free(f->final);
 	f->tmp = f->final = NULL;
+}
+
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+	       : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symlink" : "not a regular file";
+}
+
+int output_resolve(const char *dest, char **path, int *stream_fd, struct strata_err *e)
+{
+	struct stat st;
+	char *real;
+
+	*path = NULL;
+	*stream_fd = -1;
+	if (lstat(dest, &st) < 0) {
+		if (errno != ENOENT)
+			return err_sys(e, errno, "cannot stat '%s'", dest);
+		if (!(*path = strdup(dest)))
+			return err_nomem(e, "path");
+		return 0;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(dest, &st) < 0)
+			return err_set(e, STRATA_EUSAGE, "'%s' is a symlink to nothing (%s): name the file itself", dest,
+				       strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return err_set(e, STRATA_EUSAGE,
+				       "'%s' is a symlink to %s: strata writes through a symlink only to a regular file "
+				       "(name %s itself, or - for stdout)", dest, file_kind(st.st_mode),
+				       S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ? "the device or FIFO" : "the target");
+		if (!(real = realpath(dest, NULL)))
+			return err_sys(e, errno, "cannot resolve '%s'", dest);
+		*path = real;
+		return 0;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (!(*path = strdup(dest)))
+			return err_nomem(e, "path");
+		return 0;
+	}
+	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		if ((*stream_fd = open(dest, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0)
+			return err_sys(e, errno, "cannot open '%s' for writing", dest);
+		return 0;
+	}
+	return err_set(e, STRATA_EUSAGE, "'%s' is %s: strata writes a regular file, a character device, a FIFO or -",
+		       dest, file_kind(st.st_mode));
+}
+
+int output_not_source(const char *src, const char *dest, struct strata_err *e)
+{
+	struct stat a, b;
+
+	if (!src || !dest || !strcmp(dest, "-") || stat(dest, &b) < 0)
+		return 0;
+	if (!strcmp(src, "-") ? fstat(STDIN_FILENO, &a) < 0 : stat(src, &a) < 0)
+		return 0;
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino && S_ISREG(a.st_mode))
+		return err_set(e, STRATA_EUSAGE, "'%s': destination is the source", dest);
+	return 0;
+}
+
+struct dir_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/*
+ * One pass over the directory fd: remove what can be removed; 1 with *sub
+ * (malloc'd) the name of a non-empty subdirectory to descend into, 0 when
+ * the directory is empty now, <0 on error.
+ */
+static int empty_dir_pass(int fd, const char *where, char **sub, struct strata_err *e)
+{
+	struct dirent *de;
+	int dfd = dup(fd), r = 0;
+	DIR *dir;
+
+	*sub = NULL;
+	if (dfd < 0 || !(dir = fdopendir(dfd))) {
+		r = err_sys(e, errno, "cannot read directory '%s'", where);
+		if (dfd >= 0)
+			close(dfd);
+		return r;
+	}
+	rewinddir(dir);  /* the dup shares its offset with earlier passes */
+	while (!r && (errno = 0, de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EISDIR && errno != EPERM)
+			r = err_sys(e, errno, "cannot remove '%s/%s'", where, de->d_name);
+		else if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+			continue;
+		else if (errno != ENOTEMPTY && errno != EEXIST)
+			r = err_sys(e, errno, "cannot remove '%s/%s'", where, de->d_name);
+		else if (!(*sub = strdup(de->d_name)))
+			r = err_nomem(e, "path");
+		else
+			r = 1;
+	}
+	if (!r && errno)
+		r = err_sys(e, errno, "cannot read directory '%s'", where);
+	closedir(dir);
+	return r;
+}
+
+int remove_tree(const char *path, struct strata_err *e)
+{
+	struct dir_id *up = NULL, *nu;
+	size_t depth = 0, alloc = 0;
+	struct stat st;
+	char *sub = NULL;
+	int fd, nfd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : err_sys(e, errno, "cannot remove '%s'", path);
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) == 0 || errno == ENOENT ? 0 : err_sys(e, errno, "cannot remove '%s'", path);
+	chmod(path, 0700);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return err_sys(e, errno, "cannot open '%s'", path);
+	for (;;) {
+		if ((r = empty_dir_pass(fd, path, &sub, e)) < 0)
+			break;
+		if (r == 1) {
+			/* down one level, remembering where we came from */
+			if (fstat(fd, &st) < 0) {
+				r = err_sys(e, errno, "cannot stat a directory below '%s'", path);
+				break;
+			}
+			if (depth == alloc) {
+				alloc = alloc ? 2 * alloc : 64;
+				if (!(nu = realloc(up, alloc * sizeof(*up)))) {
+					r = err_nomem(e, "directory stack");
+					break;
+				}
+				up = nu;
+			}
+			up[depth].dev = st.st_dev;
+			up[depth].ino = st.st_ino;
+			fchmodat(fd, sub, 0700, 0);
+			nfd = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (nfd < 0) {
+				r = err_sys(e, errno, "cannot open '%s' below '%s'", sub, path);
+				break;
+			}
+			free(sub);
+			sub = NULL;
+			close(fd);
+			fd = nfd;
+			depth++;
+			continue;
+		}
+		if (!depth)
+			break;
+		/* empty: back up, where the next pass removes it */
+		nfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		depth--;
+		if (nfd < 0 || fstat(nfd, &st) < 0 || st.st_dev != up[depth].dev || st.st_ino != up[depth].ino) {
+			r = nfd < 0 ? err_sys(e, errno, "cannot climb back below '%s'", path)
+				    : err_set(e, STRATA_EIO, "'%s' was moved while it was being removed", path);
+			if (nfd >= 0)
+				close(nfd);
+			break;
+		}
+		close(fd);
+		fd = nfd;
+	}
+	close(fd);
+	free(sub);
+	free(up);
+	if (r < 0)
+		return r;
+	if (rmdir(path) < 0 && errno != ENOENT)
+		return err_sys(e, errno, "cannot remove '%s'", path);
+	return 0;
 }

@@ -39,6 +39,34 @@ int atomic_commit(struct atomic_file *f, struct strata_err *e);
 /* close and unlink the temp file; safe to call twice. */
 void atomic_abort(struct atomic_file *f);
 
+/*
+ * How an output path other than "-" is written; only a regular file is ever
+ * replaced.  An existing character device, FIFO or socket is a stream: 0
+ * with *stream_fd open on it for writing (never created, truncated or
+ * replaced; the caller writes into it as into stdout and closes it).  Absent
+ * or a regular file: 0 with *stream_fd -1 and *path (malloc'd) the file to
+ * write atomically (atomic_open).  A symlink is written through only when it
+ * resolves to an existing regular file: *path is then the resolved path (the
+ * file is replaced, the link stays a link).  Anything else - a symlink to a
+ * device, a FIFO, a directory or nothing, a directory, a block device - is
+ * STRATA_EUSAGE naming what it is.
+ */
+int output_resolve(const char *dest, char **path, int *stream_fd, struct strata_err *e);
+/* STRATA_EUSAGE "destination is the source" when dest is the regular file
+ * src names ("-": stdin) - the same inode, through any link; 0 otherwise,
+ * also when either is absent. */
+int output_not_source(const char *src, const char *dest, struct strata_err *e);
+
+/*
+ * Remove path and everything below it, never following a symlink, at any
+ * depth with a fixed number of file descriptors: it descends with openat and
+ * climbs back through "..", checking each parent is the one it came from.
+ * Directories are made writable first (a tree strata made may hold 0555
+ * directories).  0, also when path is absent; STRATA_EIO naming the entry
+ * that could not be removed.
+ */
+int remove_tree(const char *path, struct strata_err *e);
+
 /* write(2) all of it, retrying on EINTR and short writes. */
 int write_all(int fd, const void *p, size_t n, const char *what, struct strata_err *e);
 

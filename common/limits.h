@@ -5,7 +5,8 @@
  * walks.  Each bound below stops what would go past it with STRATA_EFORMAT
  * (exit code 4) and a message that names the member, the bound and the
  * option that raises it.  The CLI fills the struct from --max-size,
- * --max-ratio, --max-entries, --max-json and --max-header; struct load_opts
+ * --max-ratio, --max-entries, --max-json, --max-header, --max-descriptors
+ * and --max-layers; struct load_opts
  * carries it to the scan, which hands each bound to the stage enforcing it
  * (decoder, tar reader, layer walk, document capture).  A zero field means
  * the default, so a zeroed struct is the defaults.
@@ -32,6 +33,13 @@ struct limits {
 	uint64_t max_json;
 	/* bytes of one pax extended header or GNU long name/link record */
 	uint64_t max_header;
+	/* descriptors the documents of one source lead to, counted each time
+	 * one is reached: index entries (nested too), manifest.json entries,
+	 * configs and layers.  Indexes that list indexes that list manifests
+	 * many times would otherwise cost far more than their bytes. */
+	uint64_t max_descriptors;
+	/* layers of one image */
+	uint64_t max_layers;
 	/* Not bounds but the policy of judging what is read, carried with them
 	 * because every reader gets them: --strict makes every warning an
 	 * error; --allow-unsafe-layers makes unsafe layer entries warnings;
@@ -54,10 +62,19 @@ struct limits {
 #define LIMIT_MAX_ENTRIES 1000000
 #define LIMIT_MAX_JSON (4ull << 20)
 #define LIMIT_MAX_HEADER (1ull << 20)
+/* Far above real sources (a hybrid `docker save` of 100 images of 20 layers
+ * counts about 4,500) and far below what costs seconds or memory. */
+#define LIMIT_MAX_DESCRIPTORS 10000
+/* Eight times the deepest chain moby's layer store accepts (maxLayerDepth
+ * 125): an image is not a list of thousands of references to one layer. */
+#define LIMIT_MAX_LAYERS 1000
 /* Output below this is never judged by its ratio: tiny layers of tar
  * headers and zero padding compress far beyond any bound. */
 #define LIMIT_RATIO_GRACE (16ull << 20)
 #define LIMIT_JSON_TOTAL 16
+/* JSON bytes parsed for one source, counting each parse: twice the kept
+ * documents (the Docker 25 hybrid reads configs in both views). */
+#define LIMIT_JSON_PARSED (2 * LIMIT_JSON_TOTAL)
 
 /* l with every zero field replaced by its default. */
 static inline struct limits limits_resolve(const struct limits *l)
@@ -76,6 +93,10 @@ static inline struct limits limits_resolve(const struct limits *l)
 		r.max_json = LIMIT_MAX_JSON;
 	if (!r.max_header)
 		r.max_header = LIMIT_MAX_HEADER;
+	if (!r.max_descriptors)
+		r.max_descriptors = LIMIT_MAX_DESCRIPTORS;
+	if (!r.max_layers)
+		r.max_layers = LIMIT_MAX_LAYERS;
 	return r;
 }
 

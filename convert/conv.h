@@ -22,7 +22,9 @@ struct conv {
 
 /* The blob writer the scan calls: re-encodes per c->layers into c->sink. */
 void conv_writer(struct conv *c, struct blob_writer *bw);
-int conv_open_sink(struct conv *c, const struct ref *dref, struct strata_err *e);
+/* The sink for dref; STRATA_EUSAGE when a tar destination is the file the
+ * source reference src names. */
+int conv_open_sink(struct conv *c, const struct ref *dref, const char *src, struct strata_err *e);
 /* Parse the destination and tell its format (the transport's, else fallback);
  * STRATA_EUSAGE when neither says one (dref is then released). */
 int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, enum target_format *target,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/encode.h"
+#include "common/fsutil.h"
 #include "formats/json.h"
 #include "formats/sink.h"
 #include "formats/target.h"
@@ -270,7 +271,8 @@ int conv_image_names(const struct convert_opts *o, const char *dst_name, struct 
 
 	if (o->ntags || dst_name) {
 		for (i = 0; i < o->ntags && r == 0; i++)
-			r = conv_add_user_tag(oi, o->tags[i], e);
+			if ((r = ref_check_name(o->tags[i], e)) == 0)
+				r = conv_add_user_tag(oi, o->tags[i], e);
 		if (dst_name && r == 0)
 			r = conv_add_user_tag(oi, dst_name, e);
 		return r;
@@ -309,6 +311,15 @@ static int build_image(struct conv *c, const struct image *im, struct out_image 
 		return err_nomem(e, "layers");
 	if (!im->config_m)
 		return err_set(e, STRATA_EFORMAT, "%s: no config", im->where);
+	if ((im->has_manifest && strncmp(im->manifest.digest, "sha256:", 7)) ||
+	    (im->config.digest[0] && strncmp(im->config.digest, "sha256:", 7)))
+		return err_set(e, STRATA_EFORMAT, "%s: %s: " SINK_SHA256_ONLY, im->where,
+			       im->has_manifest && strncmp(im->manifest.digest, "sha256:", 7) ? im->manifest.digest
+											: im->config.digest);
+	for (i = 0; i < im->nlayers; i++)
+		if (im->layers[i].desc.digest[0] && strncmp(im->layers[i].desc.digest, "sha256:", 7))
+			return err_set(e, STRATA_EFORMAT, "%s: layer %zu %s: " SINK_SHA256_ONLY, im->where, i + 1,
+				       im->layers[i].desc.digest);
 	oi->config.media_type = im->config.media_type ? im->config.media_type : MT_OCI_CONFIG;
 	if ((r = put_doc(c, im->config_m, &oi->config, e)) < 0)
 		return r;
@@ -443,10 +454,20 @@ static int build_groups(struct conv *c, struct source *s, struct out_set *set, s
 	return 0;
 }
 
-int conv_open_sink(struct conv *c, const struct ref *dref, struct strata_err *e)
+int conv_open_sink(struct conv *c, const struct ref *dref, const char *src, struct strata_err *e)
 {
+	struct ref sref;
+	int r;
+
 	if (c->target == TARGET_OCI)
 		return sink_open_dir(&c->sink, dref->path, e);
+	/* checked before anything is read or written: the source stays untouched */
+	if ((r = ref_parse(src, &sref, e)) < 0)
+		return r;
+	r = output_not_source(sref.path, dref->path, e);
+	ref_release(&sref);
+	if (r < 0)
+		return r;
 	return sink_open_tar(&c->sink, dref->path, e);
 }
 
@@ -457,6 +478,11 @@ int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, en
 
 	if ((r = ref_parse(dst, dref, e)) < 0)
 		return r;
+	if (dref->name && (r = ref_check_name(dref->name, e)) < 0) {
+		err_wrap(e, "'%s'", dst);
+		ref_release(dref);
+		return r;
+	}
 	switch (dref->transport) {
 	case REF_OCI: *target = TARGET_OCI; break;
 	case REF_OCI_ARCHIVE: *target = TARGET_OCI_ARCHIVE; break;
@@ -516,8 +542,8 @@ static int missing_blobs(const struct source *s, struct strata_err *e)
 		for (j = 0; j < s->images.v[i]->nlayers; j++) {
 			const struct layer *l = &s->images.v[i]->layers[j];
 
-			if (l->m)
-				continue;
+			if (l->m || (!l->path && !l->desc.digest[0]))
+				continue;  /* present, or its descriptor was refused (and reported) */
 			if (n++ < 4 && buf_printf(&b, e, "%s%s", b.len ? ", " : "", l->desc.digest[0] ? l->desc.digest :
 							   l->path ? l->path : "?") < 0) {
 				buf_release(&b);
@@ -561,7 +587,7 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	}
 	if (o->platform && (r = platform_parse(o->platform, pbuf, sizeof(pbuf), &want, e)) < 0)
 		goto out;
-	if ((r = conv_open_sink(&c, &dref, e)) < 0)
+	if ((r = conv_open_sink(&c, &dref, o->src, e)) < 0)
 		goto out;
 	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;
@@ -573,13 +599,13 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	if ((r = source_open(&s, o->src, &lo, d, e)) < 0 || (o->image && (r = source_select(s, o->image, e)) < 0))
 		goto fail;
 	res->format = s->format_name;
-	if (!o->limits.allow_missing && (r = missing_blobs(s, e)) < 0)
-		goto fail;
 	if (diag_count(d, SEV_ERROR)) {
 		r = err_set(e, diag_exit_code(d), "'%s' did not verify (%zu error%s above); nothing was written", o->src,
 			    diag_count(d, SEV_ERROR), diag_count(d, SEV_ERROR) == 1 ? "" : "s");
 		goto fail;
 	}
+	if (!o->limits.allow_missing && (r = missing_blobs(s, e)) < 0)
+		goto fail;
 	if (!(set.v = calloc(s->images.len + 1, sizeof(*set.v)))) {
 		r = err_nomem(e, "images");
 		goto fail;

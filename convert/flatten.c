@@ -1,6 +1,7 @@
 /* flatten.c - the merged root filesystem as one tar; see convert.h. */
 #include "convert/convert.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "common/fsutil.h"
 #include "common/tar.h"
 #include "convert/merge.h"
+#include "formats/ref.h"
 
 struct tarout {
 	encode_out_fn fn;         /* where the (compressed) bytes go */
@@ -143,11 +145,23 @@ int flatten_run(const struct flatten_opts *o, struct flatten_result *res, struct
 	struct tar_result tr;
 	struct atomic_file af = { 0 };
 	bool to_stdout = !strcmp(o->dst, "-");
-	int r;
+	char *file = NULL;
+	int sfd = -1, r;
+	struct ref sref;
 
 	memset(res, 0, sizeof(*res));
 	af.fd = -1;
-	ts.comp = o->compression >= 0 ? (enum compression)o->compression : to_stdout ? COMP_NONE : by_name(o->dst);
+	/* Before anything is read or written: only a regular file is replaced,
+	 * a device or FIFO is a stream, and the source is never the destination. */
+	if ((r = ref_parse(o->src, &sref, e)) < 0)
+		return r;
+	r = output_not_source(sref.path, o->dst, e);
+	ref_release(&sref);
+	if (r < 0 || (!to_stdout && (r = output_resolve(o->dst, &file, &sfd, e)) < 0))
+		return r;
+	if (sfd >= 0)
+		to_stdout = true;
+	ts.comp = o->compression >= 0 ? (enum compression)o->compression : !strcmp(o->dst, "-") ? COMP_NONE : by_name(o->dst);
 	ts.level = o->level;
 	ts.threads = o->threads;
 	if ((r = image_layers_open(&il, &lo, d, e)) < 0)
@@ -157,8 +171,8 @@ int flatten_run(const struct flatten_opts *o, struct flatten_result *res, struct
 	if ((r = aw_new(&aw, e)) < 0)
 		goto out;
 	if (to_stdout) {
-		r = aw_set_fd(aw, STDOUT_FILENO, "stdout", e);
-	} else if ((r = atomic_open(&af, o->dst, e)) == 0) {
+		r = aw_set_fd(aw, sfd >= 0 ? sfd : STDOUT_FILENO, sfd >= 0 ? o->dst : "stdout", e);
+	} else if ((r = atomic_open(&af, file, e)) == 0) {
 		af.sync = o->sync;
 		r = aw_set_fd(aw, af.fd, o->dst, e);
 	}
@@ -186,6 +200,9 @@ out:
 			atomic_abort(&af);
 	}
 	aw_free(aw);
+	if (sfd >= 0 && close(sfd) < 0 && r == 0)
+		r = err_sys(e, errno, "close '%s'", o->dst);
+	free(file);
 	image_layers_free(il);
 	return r;
 }

@@ -165,7 +165,7 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 		goto out;
 	}
 	snprintf(ref, strlen(o->src) + 8, "rootfs:%s", o->src);
-	if ((r = conv_open_sink(&c, &dref, e)) < 0)
+	if ((r = conv_open_sink(&c, &dref, ref, e)) < 0)
 		goto out;
 	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;
@@ -207,7 +207,8 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 	if ((r = sink_put_blob(c.sink, cfg, strlen(cfg), oi.config.digest, e)) < 0)
 		goto fail;
 	for (i = 0; i < o->ntags && r == 0; i++)
-		r = conv_add_user_tag(&oi, o->tags[i], e);
+		if ((r = ref_check_name(o->tags[i], e)) == 0)
+			r = conv_add_user_tag(&oi, o->tags[i], e);
 	if (r == 0 && dref.name)
 		r = conv_add_user_tag(&oi, dref.name, e);
 	if (r < 0)

@@ -116,7 +116,7 @@ int squash_run(const struct convert_opts *o, struct convert_result *res, struct 
 		goto out;
 	im = image_layers_image(il);
 	res->format = image_layers_format(il);
-	if ((r = conv_open_sink(&c, &dref, e)) < 0)
+	if ((r = conv_open_sink(&c, &dref, o->src, e)) < 0)
 		goto out;
 	sink_set_sync(c.sink, o->sync);
 	if ((r = sink_blob_begin(c.sink, &b, NULL, -1, true, e)) < 0)

@@ -395,29 +395,6 @@ static int finish_dirs(struct unpacker *u, struct strata_err *e)
 	return r;
 }
 
-/* Remove a tree we made, without following symlinks. */
-static void remove_tree(int pfd, const char *name)
-{
-	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *dir;
-	struct dirent *de;
-
-	if (fd < 0) {
-		unlinkat(pfd, name, 0);
-		return;
-	}
-	fchmod(fd, 0700);
-	if (!(dir = fdopendir(fd))) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(dir)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			remove_tree(dirfd(dir), de->d_name);
-	closedir(dir);
-	unlinkat(pfd, name, AT_REMOVEDIR);
-}
-
 /* DIR must be absent or an empty directory. */
 static int check_dest(const char *dir, struct strata_err *e)
 {
@@ -511,7 +488,11 @@ out:
 	if (u.root >= 0)
 		close(u.root);
 	if (tmp) {
-		remove_tree(AT_FDCWD, tmp);
+		/* at any depth (common/fsutil.c), and said when it fails */
+		struct strata_err re = STRATA_ERR_INIT;
+
+		if (remove_tree(tmp, &re) < 0)
+			diag_add(d, SEV_ERROR, STRATA_EIO, "", "the temporary tree is left behind: %s", re.msg);
 		free(tmp);
 	}
 	for (i = 0; i < u.ndirs; i++)

@@ -37,6 +37,8 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 	int want;
 
 	snprintf(what, sizeof(what), "layer %zu", i + 1);
+	if (!m && !l->path && !l->desc.digest[0])
+		return;  /* its descriptor was refused, and reported, when the document was read */
 	if (!m) {
 		char bp[DIGEST_STR_MAX + 8];
 		const char *name = l->path ? l->path : blob_path(l->desc.digest, bp);
@@ -64,7 +66,11 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 			 l->desc.media_type, compression_name(want));
 	/* digest first: bytes that are not what the config says are the problem,
 	 * whatever else is wrong inside them */
-	if (m->decoded && l->diff_id && strcmp(l->diff_id, m->diff_id))
+	if (m->decoded && l->diff_id && digest_alg_of(l->diff_id) != DIGEST_SHA256)
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name,
+			 "%s diff_id %.16s...: only sha256 diff_ids are supported (Docker, containerd and skopeo "
+			 "compute them so)", what, l->diff_id);
+	else if (m->decoded && l->diff_id && strcmp(l->diff_id, m->diff_id))
 		diag_add(d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s diff_id mismatch: config says %s, content is %s",
 			 what, l->diff_id, m->diff_id);
 	if (m->blob_error) {

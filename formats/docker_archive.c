@@ -153,6 +153,8 @@ static int load_item(struct source *s, const cJSON *item, size_t idx, struct dia
 		layers = NULL;
 	}
 	im->nlayers = layers ? (size_t)cJSON_GetArraySize(layers) : 0;
+	if (source_check_layers(s, im->nlayers, where, e) < 0 || source_count_descriptors(s, im->nlayers + 2, where, e) < 0)
+		return -e->code;
 	if (im->nlayers && !(im->layers = calloc(im->nlayers, sizeof(*im->layers))))
 		return err_nomem(e, "layers");
 	i = 0;
@@ -177,6 +179,8 @@ static int load_item(struct source *s, const cJSON *item, size_t idx, struct dia
 					 "layer %zu digest mismatch: name says %s, content is %s", i, want, ly->m->digest);
 		}
 	}
+	if (im->config_m && source_count_parse(s, im->config_m, e) < 0)
+		return -e->code;
 	image_read_config(im, d);
 	/* A missing layer may be a foreign one that LayerSources describes. */
 	for (i = 0; i < im->nlayers; i++) {
@@ -238,6 +242,8 @@ static int docker_load(struct source *s, struct diag *d, struct strata_err *e)
 	if (mj->kind != MEM_FILE)
 		return err_set(e, STRATA_EFORMAT, "manifest.json: not a regular file");
 	mj->refs++;
+	if ((r = source_count_parse(s, mj, e)) < 0)
+		return r;
 	if (!(doc = member_json(mj, d, "manifest.json")))
 		return 0;
 	if ((r = image_set_keep(&s->images, doc, e)) < 0)

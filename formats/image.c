@@ -99,7 +99,7 @@ int descriptor_parse(const cJSON *o, struct descriptor *d, const char **why)
 	}
 	memcpy(d->digest, dg, strlen(dg) + 1);  /* length checked by digest_valid */
 	if (!json_uint(o, "size", &d->size)) {
-		*why = "descriptor size is missing or not a non-negative integer";
+		*why = "descriptor size is missing or not a non-negative integer (written as one: no fraction or exponent)";
 		return -1;
 	}
 	d->urls = json_get(o, "urls");
@@ -113,6 +113,43 @@ int descriptor_parse(const cJSON *o, struct descriptor *d, const char **why)
 		d->platform.arch = json_str(p, "architecture");
 		d->platform.variant = json_str(p, "variant");
 	}
+	return 0;
+}
+
+/* A source not made by the scan (tests, fuzz targets) has zero limits: the defaults. */
+int source_count_descriptors(struct source *s, uint64_t n, const char *where, struct strata_err *e)
+{
+	struct limits l = limits_resolve(&s->limits);
+
+	s->descriptors += n;
+	if (s->descriptors > l.max_descriptors)
+		return err_set(e, STRATA_EFORMAT,
+			       "%s: too many descriptors: the documents lead to more than %llu (indexes or manifests listed "
+			       "over and over?); raise the limit with --max-descriptors", where,
+			       (unsigned long long)l.max_descriptors);
+	return 0;
+}
+
+int source_count_parse(struct source *s, const struct member *m, struct strata_err *e)
+{
+	uint64_t cap = limits_resolve(&s->limits).max_json * LIMIT_JSON_PARSED;
+
+	s->json_parsed += m->size;
+	if (s->json_parsed > cap)
+		return err_set(e, STRATA_EFORMAT,
+			       "%s: too much JSON parsed: more than %llu bytes in all, %d times the limit of one document "
+			       "(documents listed over and over?); raise it with --max-json", m->name,
+			       (unsigned long long)cap, LIMIT_JSON_PARSED);
+	return 0;
+}
+
+int source_check_layers(const struct source *s, size_t nlayers, const char *where, struct strata_err *e)
+{
+	uint64_t max = limits_resolve(&s->limits).max_layers;
+
+	if (nlayers > max)
+		return err_set(e, STRATA_EFORMAT, "%s: too many layers: %zu, over the limit of %llu (raise it with --max-layers)",
+			       where, nlayers, (unsigned long long)max);
 	return 0;
 }
 

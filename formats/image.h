@@ -135,11 +135,15 @@ struct source {
 	const char *format_name;           /* as reported: docker-archive, oci-layout, oci-archive, rootfs */
 	bool is_dir;
 	bool plain_file;                   /* a regular, uncompressed tar file: members can be re-read */
+	bool rescan;                       /* taken for a rootfs, but holds manifest.json or the like: read again */
 	uint64_t dir_bytes;                /* directory sources: bytes read so far */
 	enum compression outer;            /* compression of the outer archive */
 	struct catalog cat;
 	struct image_set images;           /* what the chosen format found */
 	struct image_set extra;            /* a second view (index.json in a docker-archive), checked too */
+	struct limits limits;              /* resolved (no zero field): the scan sets it */
+	uint64_t descriptors;              /* reached so far by the documents, against limits.max_descriptors */
+	uint64_t json_parsed;              /* JSON bytes parsed so far, each parse counted */
 };
 
 /*
@@ -184,6 +188,16 @@ struct image *image_new(struct image_set *set, const char *where, struct strata_
 int image_set_keep(struct image_set *set, cJSON *doc, struct strata_err *e);
 void image_free(struct image *im);
 void image_set_release(struct image_set *set);
+
+/*
+ * The bounds on what documents make a loader do (common/limits.h): count n
+ * more descriptors reached from `where`, a document m about to be parsed, an
+ * image of nlayers layers.  0, or STRATA_EFORMAT past the bound, naming the
+ * option that raises it: the load stops there.
+ */
+int source_count_descriptors(struct source *s, uint64_t n, const char *where, struct strata_err *e);
+int source_count_parse(struct source *s, const struct member *m, struct strata_err *e);
+int source_check_layers(const struct source *s, size_t nlayers, const char *where, struct strata_err *e);
 
 /* Parse a descriptor object (mediaType, digest, size, urls, annotations, platform). */
 int descriptor_parse(const cJSON *o, struct descriptor *d, const char **why);

@@ -58,9 +58,70 @@ static int check_dups(const cJSON *v, int depth, struct strata_err *e)
 	return r;
 }
 
+/*
+ * cJSON keeps a number's value, not its text, so "5632", "5.632e3" and
+ * "5632.0" parse alike; the OCI specs make sizes int64 and Go's decoder
+ * (skopeo, containerd) refuses the other two.  The text is looked at here:
+ * the ordinal (in document order) of every number written with a fraction or
+ * an exponent, into *out (NULL when there is none, the usual case).
+ */
+static int non_integer_numbers(const char *p, size_t n, size_t **out, size_t *nout, struct strata_err *e)
+{
+	size_t i = 0, ord = 0, alloc = 0;
+	size_t *v = NULL, *nv;
+	bool odd;
+
+	*out = NULL;
+	*nout = 0;
+	while (i < n) {
+		if (p[i] == '"') {
+			for (i++; i < n && p[i] != '"'; i++)
+				if (p[i] == '\\')
+					i++;
+			i++;
+		} else if (p[i] == '-' || (p[i] >= '0' && p[i] <= '9')) {
+			for (odd = false; i < n && (strchr("+-.eE", p[i]) || (p[i] >= '0' && p[i] <= '9')); i++)
+				odd |= p[i] == '.' || p[i] == 'e' || p[i] == 'E';
+			if (odd) {
+				if (*nout == alloc) {
+					alloc = alloc ? 2 * alloc : 8;
+					if (!(nv = realloc(v, alloc * sizeof(*v)))) {
+						free(v);
+						return err_nomem(e, "JSON numbers");
+					}
+					v = nv;
+				}
+				v[(*nout)++] = ord;
+			}
+			ord++;
+		} else {
+			i++;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* Mark, in document order, the number items the text wrote as non-integers. */
+static void mark_numbers(cJSON *v, const size_t *odd, size_t nodd, size_t *ord, size_t *k)
+{
+	cJSON *c;
+
+	if (cJSON_IsNumber(v)) {
+		if (*k < nodd && odd[*k] == *ord) {
+			v->type |= JSON_NOT_INTEGER;
+			(*k)++;
+		}
+		(*ord)++;
+	}
+	for (c = v->child; c; c = c->next)
+		mark_numbers(c, odd, nodd, ord, k);
+}
+
 int json_parse(const char *p, size_t n, cJSON **out, struct strata_err *e)
 {
 	const char *end = NULL;
+	size_t *odd, nodd, ord = 0, k = 0;
 	cJSON *v;
 	size_t i;
 	int r;
@@ -82,10 +143,13 @@ int json_parse(const char *p, size_t n, cJSON **out, struct strata_err *e)
 			cJSON_Delete(v);
 			return err_set(e, STRATA_EFORMAT, "invalid JSON: trailing data at byte %zu", i);
 		}
-	if ((r = check_dups(v, 0, e)) < 0) {
+	if ((r = check_dups(v, 0, e)) < 0 || (r = non_integer_numbers(p, n, &odd, &nodd, e)) < 0) {
 		cJSON_Delete(v);
 		return r;
 	}
+	if (odd)
+		mark_numbers(v, odd, nodd, &ord, &k);
+	free(odd);
 	*out = v;
 	return 0;
 }
@@ -107,7 +171,7 @@ bool json_uint(const cJSON *obj, const char *key, int64_t *out)
 	const cJSON *v = json_get(obj, key);
 	double d;
 
-	if (!cJSON_IsNumber(v))
+	if (!cJSON_IsNumber(v) || (v->type & JSON_NOT_INTEGER))
 		return false;
 	d = v->valuedouble;
 	if (d < 0 || d > 9007199254740992.0 || d != (double)(int64_t)d)

@@ -7,6 +7,9 @@
  * (I-JSON; cJSON keeps the first, Go the last, so a duplicate would let two
  * tools see two images), size capped by the caller, and keys are always
  * looked up case-sensitively (json_get) - cJSON_GetObjectItem is not.
+ * Numbers written with a fraction or an exponent ("5.632e3", "2.0") are
+ * marked JSON_NOT_INTEGER, so that json_uint refuses them where a spec says
+ * integer, as Go's decoder does.
  */
 #ifndef STRATA_JSON_H
 #define STRATA_JSON_H
@@ -18,6 +21,9 @@
 #include "common/err.h"
 
 #define JSON_MAX_DOC (4u << 20)
+/* A bit of cJSON's type field cJSON itself never sets (its flags are 256 and
+ * 512; type tests mask with 0xFF): this number's text was not an integer. */
+#define JSON_NOT_INTEGER (1 << 12)
 
 /* Parse; on failure STRATA_EFORMAT with "invalid JSON ..." or "duplicate key 'K'". */
 int json_parse(const char *p, size_t n, cJSON **out, struct strata_err *e);
@@ -25,7 +31,8 @@ int json_parse(const char *p, size_t n, cJSON **out, struct strata_err *e);
 const cJSON *json_get(const cJSON *obj, const char *key);
 /* String member or NULL (absent or not a string). */
 const char *json_str(const cJSON *obj, const char *key);
-/* Non-negative integral number member; false when absent or not such a number. */
+/* Non-negative integer member, written as one (no fraction or exponent);
+ * false when absent or not such a number. */
 bool json_uint(const cJSON *obj, const char *key, int64_t *out);
 /* A short name for the JSON type of v ("string", "null", ...). */
 const char *json_type_name(const cJSON *v);

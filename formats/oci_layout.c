@@ -93,6 +93,9 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 		layers = NULL;
 	}
 	im->nlayers = layers ? (size_t)cJSON_GetArraySize(layers) : 0;
+	if (source_check_layers(w->s, im->nlayers, m->name, e) < 0 ||
+	    source_count_descriptors(w->s, im->nlayers + 1, m->name, e) < 0)
+		return -e->code;
 	if (im->nlayers && !(im->layers = calloc(im->nlayers, sizeof(*im->layers))))
 		return err_nomem(e, "layers");
 	i = 0;
@@ -108,6 +111,8 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 		if (media_type_compression(ly->desc.media_type) < 0 && im->kind == IMAGE_CONTAINER)
 			im->kind = IMAGE_ARTIFACT;
 	}
+	if (im->config_m && im->kind == IMAGE_CONTAINER && source_count_parse(w->s, im->config_m, e) < 0)
+		return -e->code;
 	if (im->kind == IMAGE_CONTAINER)
 		image_read_config(im, w->d);
 	else if (im->config_m)
@@ -158,6 +163,8 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 	bool idx, man;
 	int r;
 
+	if ((r = source_count_descriptors(w->s, 1, parent, e)) < 0)
+		return r;
 	if (descriptor_parse(jd, &desc, &why) < 0) {
 		diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, parent, "%s: %s", where, why);
 		return 0;
@@ -190,6 +197,8 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 			 desc.digest, m->digest);
 		return 0;  /* do not interpret bytes that are not what was referenced */
 	}
+	if ((r = source_count_parse(w->s, m, e)) < 0)
+		return r;
 	if (!(doc = member_json(m, w->d, idx ? "index" : "manifest")))
 		return 0;
 	if ((r = image_set_keep(w->set, doc, e)) < 0)
@@ -213,8 +222,9 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 {
 	struct member *lay = catalog_get(&s->cat, "oci-layout"), *ix = catalog_get(&s->cat, "index.json");
 	struct walk w = { s, set, d, { NULL, NULL }, 0, NULL, { NULL }, 0 };
-	const cJSON *mans, *c, *sv;
+	const cJSON *mans, *c;
 	const char *ver, *mt;
+	int64_t ver_n;
 	char where[32];
 	cJSON *doc;
 	size_t i = 0;
@@ -235,12 +245,13 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 	if (!ix)
 		return err_set(e, STRATA_EFORMAT, "index.json: missing (required by the OCI image layout)");
 	ix->refs++;
+	if ((r = source_count_parse(s, ix, e)) < 0)
+		return r;
 	if (!(doc = member_json(ix, d, "index.json")))
 		return 0;
 	if ((r = image_set_keep(set, doc, e)) < 0)
 		return r;
-	sv = json_get(doc, "schemaVersion");
-	if (!cJSON_IsNumber(sv) || sv->valuedouble != 2)
+	if (!json_uint(doc, "schemaVersion", &ver_n) || ver_n != 2)
 		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "index.json: schemaVersion must be 2");
 	mt = json_str(doc, "mediaType");
 	if (mt && strcmp(mt, MT_OCI_INDEX))

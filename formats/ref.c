@@ -1,6 +1,7 @@
 /* ref.c - reference parsing; see ref.h. */
 #include "ref.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,4 +83,150 @@ void ref_release(struct ref *r)
 	free(r->path);
 	free(r->name);
 	r->path = r->name = NULL;
+}
+
+/* ---- names: distribution's reference grammar (reference/regexp.go) ---- */
+
+static bool lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool alnum(char c)
+{
+	return lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* path-component := [a-z0-9]+ (separator [a-z0-9]+)*, separator := [_.] | __ | -+ */
+static bool path_component_valid(const char *p, size_t n)
+{
+	size_t i = 0, k;
+
+	if (!n || !lower_alnum(p[0]) || !lower_alnum(p[n - 1]))
+		return false;
+	while (i < n) {
+		if (lower_alnum(p[i])) {
+			i++;
+			continue;
+		}
+		for (k = i; k < n && !lower_alnum(p[k]); k++)
+			;
+		/* a run of separators between two alphanumerics */
+		if (!((k - i == 1 && (p[i] == '.' || p[i] == '_')) || (k - i == 2 && p[i] == '_' && p[i + 1] == '_') ||
+		      strspn(p + i, "-") >= k - i))
+			return false;
+		i = k;
+	}
+	return true;
+}
+
+/* domain := host [":" port]; host := domain-component ("." domain-component)* | "[" IPv6 "]";
+ * domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9] */
+static bool domain_valid(const char *p, size_t n)
+{
+	const char *colon = NULL;
+	size_t i, start, hn;
+
+	if (n && p[0] == '[') {
+		const char *close = memchr(p, ']', n);
+
+		if (!close || close == p + 1)
+			return false;
+		for (i = 1; p + i < close; i++)
+			if (!(alnum(p[i]) || p[i] == ':' || p[i] == '.'))
+				return false;
+		hn = (size_t)(close - p) + 1;
+	} else {
+		for (i = 0; i < n && p[i] != ':'; i++)
+			;
+		hn = i;
+		for (start = 0, i = 0; i <= hn; i++) {
+			if (i < hn && p[i] != '.')
+				continue;
+			if (i == start || !alnum(p[start]) || !alnum(p[i - 1]))
+				return false;
+			for (size_t j = start; j < i; j++)
+				if (!alnum(p[j]) && p[j] != '-')
+					return false;
+			start = i + 1;
+		}
+	}
+	if (hn == n)
+		return true;
+	colon = p + hn;
+	if (*colon != ':' || hn + 1 == n)
+		return false;
+	for (i = hn + 1; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return true;
+}
+
+bool ref_tag_valid(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (!n || n > 128 || !(alnum(t[0]) || t[0] == '_'))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!(alnum(t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
+			return false;
+	return true;
+}
+
+bool ref_repo_valid(const char *name)
+{
+	const char *p = name, *sl;
+	size_t n = strlen(name), len;
+	bool first = true;
+
+	if (!n || n > 255)
+		return false;
+	while (1) {
+		sl = strchr(p, '/');
+		len = sl ? (size_t)(sl - p) : strlen(p);
+		/* as docker: the first of several components is a domain when it
+		 * has a dot or a port, is localhost, or has capitals */
+		if (first && sl &&
+		    (memchr(p, '.', len) || memchr(p, ':', len) || (len == 9 && !strncmp(p, "localhost", 9)) ||
+		     strcspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") < len)) {
+			if (!domain_valid(p, len))
+				return false;
+		} else if (!path_component_valid(p, len)) {
+			return false;
+		}
+		first = false;
+		if (!sl)
+			return true;
+		p = sl + 1;
+	}
+}
+
+int ref_check_name(const char *s, struct strata_err *e)
+{
+	const char *c = strrchr(s, ':'), *sl = strrchr(s, '/');
+	char *repo;
+	bool ok;
+
+	if (strchr(s, '@'))
+		return err_set(e, STRATA_EUSAGE, "bad image name '%.300s': a digest (@) cannot name a written image", s);
+	if (!c || (sl && c < sl)) {
+		if (!ref_tag_valid(s))
+			return err_set(e, STRATA_EUSAGE,
+				       "bad image name '%.300s': a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with . or -",
+				       s);
+		return 0;
+	}
+	if (!(repo = strndup(s, (size_t)(c - s))))
+		return err_nomem(e, "name");
+	ok = ref_repo_valid(repo);
+	free(repo);
+	if (!ok)
+		return err_set(e, STRATA_EUSAGE,
+			       "bad image name '%.300s': a repository is lowercase [a-z0-9] components joined by '/', "
+			       "with separators '.', '_', '__' or '-' inside, after an optional registry host[:port]", s);
+	if (!ref_tag_valid(c + 1))
+		return err_set(e, STRATA_EUSAGE,
+			       "bad image name '%.300s': a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with . or -", s);
+	return 0;
 }

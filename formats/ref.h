@@ -9,6 +9,7 @@
 #ifndef STRATA_REF_H
 #define STRATA_REF_H
 
+#include <stdbool.h>
 #include "common/err.h"
 
 enum ref_transport { REF_AUTO, REF_DOCKER_ARCHIVE, REF_OCI, REF_OCI_ARCHIVE, REF_ROOTFS };
@@ -24,5 +25,19 @@ struct ref {
 int ref_parse(const char *s, struct ref *r, struct strata_err *e);
 void ref_release(struct ref *r);
 const char *ref_transport_name(enum ref_transport t);
+
+/*
+ * Names written into an image (--tag, a destination's NAME:TAG), checked
+ * against distribution's reference grammar (distribution/reference):
+ * repository = [domain "/"] path-component ("/" path-component)*, where a
+ * path-component is lowercase [a-z0-9]+ joined by ".", "_", "__" or "-"s and
+ * the domain is host[:port] (a first component with a dot or a port,
+ * "localhost", or capitals, as docker decides), 255 bytes at most; tag =
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
+ */
+bool ref_tag_valid(const char *tag);
+bool ref_repo_valid(const char *repo);
+/* s is NAME:TAG, or a bare TAG (OCI ref.name); STRATA_EUSAGE naming s when not. */
+int ref_check_name(const char *s, struct strata_err *e);
 
 #endif

@@ -155,7 +155,9 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 	if (is_doc && m->size > o->limits.max_json)
 		m->doc_too_large = true;
 	out = dec;
-	if (m->comp != COMP_NONE && o->decode) {
+	/* The diff_id is a sha256 of the tar: of the decoded bytes, and of the
+	 * stored ones too when they are not compressed but named by a sha512. */
+	if ((m->comp != COMP_NONE && o->decode) || (m->comp == COMP_NONE && alg != DIGEST_SHA256)) {
 		if (!(tap2 = stream_tap_new(dec, DIGEST_SHA256, e))) {
 			r = -e->code;
 			goto out;
@@ -229,11 +231,11 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 			    (unsigned long long)count, (unsigned long long)m->size);
 		goto out;
 	}
-	if (m->comp == COMP_NONE) {
+	if (m->comp == COMP_NONE && !tap2) {
 		memcpy(m->diff_id, m->digest, sizeof(m->diff_id));
 		m->tar_size = m->size;
 		m->decoded = true;
-	} else if (tap2 && decoded) {
+	} else if (tap2 && (m->comp == COMP_NONE || decoded)) {
 		stream_tap_result(tap2, m->diff_id, &m->tar_size);
 		m->decoded = true;
 	}
@@ -326,13 +328,51 @@ out:
 
 enum scan_mode { MODE_SPECULATE, MODE_ROOTFS, MODE_ARCHIVE };
 
-static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct diag *d, struct strata_err *e)
+/*
+ * 1 when a member of what was taken for a rootfs is a document only image
+ * archives have at their top (manifest.json, index.json, oci-layout), 0 when
+ * not, <0 out of memory.  The first file decides the speculation, so an image
+ * archive whose first member is a README would otherwise be read as a rootfs
+ * and none of its digests checked.
+ */
+static int names_image_doc(const char *path, struct strata_err *e)
+{
+	char *c;
+	int yes;
+
+	if (!strstr(path, "manifest.json") && !strstr(path, "index.json") && !strstr(path, "oci-layout"))
+		return 0;
+	if (!(c = path_clean(path)))
+		return err_nomem(e, "path");
+	yes = !strcmp(c, "manifest.json") || !strcmp(c, "index.json") || !strcmp(c, "oci-layout");
+	free(c);
+	return yes;
+}
+
+/* Sets s->rescan when the input can be read again from its start. */
+static int image_doc_in_rootfs(struct source *s, int fd, const char *doc, const char *first, struct strata_err *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0) {
+		s->rescan = true;
+		return err_set(e, STRATA_EFORMAT, "'%s' found after '%s': read again as an image archive", doc, first);
+	}
+	return err_set(e, STRATA_EFORMAT,
+		       "'%s' is in the archive, but its first file '%s' made it look like a root filesystem; on a "
+		       "stream strata cannot read it again: name what it is (docker-archive:%s, oci-archive:%s or "
+		       "rootfs:%s)", doc, first, s->ref.path, s->ref.path, s->ref.path);
+}
+
+static int scan_tar(struct source *s, int fd, enum scan_mode mode, const struct load_opts *o, struct diag *d,
+		    struct strata_err *e)
 {
 	struct stream *src = NULL, *raw = NULL, *dec = NULL, *tap2 = NULL, *top;
 	struct tar *t = NULL;
 	struct tar_entry *ent;
 	struct member *rm = NULL;
-	enum scan_mode mode;
+	bool speculated = mode == MODE_SPECULATE;
+	char *first = NULL;
 	void *walk = NULL;
 	struct strata_err we = STRATA_ERR_INIT;
 	uint64_t members = 0;
@@ -343,8 +383,6 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 	bool writing = false;
 	int r;
 
-	mode = s->ref.transport == REF_AUTO ? MODE_SPECULATE
-	       : s->ref.transport == REF_ROOTFS ? MODE_ROOTFS : MODE_ARCHIVE;
 	if (!(src = stream_fd_new(fd, READ_BUF, e)) || !(raw = stream_tap_new(src, DIGEST_SHA256, e)) ||
 	    !(dec = stream_decode_new(raw, e))) {
 		r = -e->code;
@@ -423,7 +461,7 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 				goto out;
 			}
 			mode = image_member_name(c) ? MODE_ARCHIVE : MODE_ROOTFS;
-			free(c);
+			first = c;
 			if (mode == MODE_ARCHIVE) {
 				stream_tap_enable(raw, false);
 				if (tap2)
@@ -431,6 +469,13 @@ static int scan_tar(struct source *s, int fd, const struct load_opts *o, struct 
 				if (walk)
 					o->hooks->end(walk, rm, 0, &we, true, d);
 				walk = NULL;
+			}
+		} else if (speculated && mode == MODE_ROOTFS && ent->type != TAR_DIR) {
+			if ((r = names_image_doc(ent->path, e)) < 0)
+				goto out;
+			if (r) {
+				r = image_doc_in_rootfs(s, fd, ent->path, first, e);
+				goto out;
 			}
 		}
 		if (mode != MODE_ARCHIVE && o->hooks) {
@@ -497,6 +542,7 @@ out:
 		free(rm->name);
 		free(rm);
 	}
+	free(first);
 	tar_free(t);
 	stream_free(tap2);
 	stream_free(dec);
@@ -600,33 +646,59 @@ static int scan_dir_rec(struct source *s, const char *root, const char *rel, int
 int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, struct strata_err *e)
 {
 	struct load_opts lo = *opts, *o = &lo;
+	enum scan_mode mode;
+	size_t dlen, ddropped;
 	struct stat st;
+	off_t start;
 	int fd, r;
 
 	lo.limits = limits_resolve(&opts->limits);
+	s->limits = lo.limits;
 
 	if (o->hooks)
 		s->cat.walk_free = o->hooks->free_result;
 	if (!strcmp(s->ref.path, "-")) {
 		if (s->ref.transport == REF_OCI)
 			return err_set(e, STRATA_EUSAGE, "oci: needs a directory, not stdin");
-		return scan_tar(s, 0, o, d, e);
+		fd = STDIN_FILENO;
+	} else {
+		if (stat(s->ref.path, &st) < 0)
+			return err_sys(e, errno, "cannot open '%s'", s->ref.path);
+		if (S_ISDIR(st.st_mode)) {
+			if (s->ref.transport != REF_AUTO && s->ref.transport != REF_OCI &&
+			    s->ref.transport != REF_DOCKER_ARCHIVE)
+				return err_set(e, STRATA_EUSAGE, "'%s' is a directory; %s: needs a file", s->ref.path,
+					       ref_transport_name(s->ref.transport));
+			s->is_dir = true;
+			return scan_dir_rec(s, s->ref.path, "", 0, o, d, e);
+		}
+		if (s->ref.transport == REF_OCI)
+			return err_set(e, STRATA_EUSAGE, "'%s' is not a directory; use oci-archive: for a tar",
+				       s->ref.path);
+		if ((fd = open(s->ref.path, O_RDONLY | O_CLOEXEC)) < 0)
+			return err_sys(e, errno, "cannot open '%s'", s->ref.path);
 	}
-	if (stat(s->ref.path, &st) < 0)
-		return err_sys(e, errno, "cannot open '%s'", s->ref.path);
-	if (S_ISDIR(st.st_mode)) {
-		if (s->ref.transport != REF_AUTO && s->ref.transport != REF_OCI &&
-		    s->ref.transport != REF_DOCKER_ARCHIVE)
-			return err_set(e, STRATA_EUSAGE, "'%s' is a directory; %s: needs a file", s->ref.path,
-				       ref_transport_name(s->ref.transport));
-		s->is_dir = true;
-		return scan_dir_rec(s, s->ref.path, "", 0, o, d, e);
+	mode = s->ref.transport == REF_AUTO ? MODE_SPECULATE
+	       : s->ref.transport == REF_ROOTFS ? MODE_ROOTFS : MODE_ARCHIVE;
+	start = lseek(fd, 0, SEEK_CUR);
+	dlen = d->len;
+	ddropped = d->dropped;
+	r = scan_tar(s, fd, mode, o, d, e);
+	if (r < 0 && s->rescan) {
+		/* A seekable input taken for a rootfs that holds an image
+		 * archive's documents: read it again from its start, as what it
+		 * is, forgetting what the first reading found. */
+		err_clear(e);
+		catalog_release(&s->cat);
+		if (o->hooks)
+			s->cat.walk_free = o->hooks->free_result;
+		diag_truncate(d, dlen, ddropped);
+		if (lseek(fd, start, SEEK_SET) != start)
+			r = err_sys(e, errno, "cannot read '%s' again", s->ref.path);
+		else
+			r = scan_tar(s, fd, MODE_ARCHIVE, o, d, e);
 	}
-	if (s->ref.transport == REF_OCI)
-		return err_set(e, STRATA_EUSAGE, "'%s' is not a directory; use oci-archive: for a tar", s->ref.path);
-	if ((fd = open(s->ref.path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_sys(e, errno, "cannot open '%s'", s->ref.path);
-	r = scan_tar(s, fd, o, d, e);
-	close(fd);
+	if (fd != STDIN_FILENO)
+		close(fd);
 	return r;
 }

@@ -26,7 +26,8 @@ struct sink {
 	bool existing;
 	struct buf old_index;
 	/* tar */
-	bool to_stdout;
+	bool to_stdout;               /* stdout, or a stream: a character device, a FIFO */
+	int stream_fd;                /* that stream's own fd (closed at the end), or -1 */
 	struct atomic_file af;
 	int fd;
 	uint64_t off;
@@ -115,6 +116,7 @@ int sink_open_dir(struct sink **out, const char *dir, struct strata_err *e)
 		return err_nomem(e, "sink");
 	s->is_dir = true;
 	s->fd = -1;
+	s->stream_fd = -1;
 	buf_init(&s->old_index, 4u << 20);
 	if (!(s->final_dir = strdup(dir))) {
 		free(s);
@@ -206,18 +208,36 @@ int sink_open_tar(struct sink **out, const char *path, struct strata_err *e)
 		return err_nomem(e, "sink");
 	s->fd = -1;
 	s->af.fd = -1;
+	s->stream_fd = -1;
 	buf_init(&s->old_index, 0);
 	if (!strcmp(path, "-")) {
 		s->to_stdout = true;
 		s->fd = 1;
 	} else {
-		if ((r = atomic_open(&s->af, path, e)) < 0) {
+		char *file;
+		int sfd;
+
+		/* a character device or a FIFO is written like stdout; only a
+		 * regular file is replaced */
+		if ((r = output_resolve(path, &file, &sfd, e)) < 0) {
 			free(s);
 			return r;
 		}
-		s->fd = s->af.fd;
+		if (sfd >= 0) {
+			s->to_stdout = true;
+			s->fd = s->stream_fd = sfd;
+		} else {
+			r = atomic_open(&s->af, file, e);
+			free(file);
+			if (r < 0) {
+				free(s);
+				return r;
+			}
+			s->fd = s->af.fd;
+		}
 	}
-	if ((r = aw_new(&s->aw, e)) < 0 || (r = aw_set_fd(s->aw, s->fd, s->to_stdout ? "stdout" : s->af.tmp, e)) < 0) {
+	if ((r = aw_new(&s->aw, e)) < 0 ||
+	    (r = aw_set_fd(s->aw, s->fd, s->stream_fd >= 0 ? path : s->to_stdout ? "stdout" : s->af.tmp, e)) < 0) {
 		sink_abort(s);
 		return r;
 	}
@@ -399,7 +419,11 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 		digest_final(&b->d, digest);
 	else if (known && digest_valid(known) && !strncmp(known, "sha256:", 7))
 		memcpy(digest, known, strlen(known) + 1);
-	else {
+	else if (known && digest_valid(known)) {
+		sink_blob_abort(b);
+		return err_set(e, STRATA_EFORMAT, "named by a %.*s digest: " SINK_SHA256_ONLY,
+			       (int)(strchr(known, ':') - known), known);
+	} else {
 		sink_blob_abort(b);
 		return err_set(e, STRATA_EIO, "blob committed without a digest");
 	}
@@ -639,6 +663,8 @@ void sink_free(struct sink *s)
 	if (!s)
 		return;
 	aw_free(s->aw);
+	if (s->stream_fd >= 0)
+		close(s->stream_fd);
 	strmap_release(&s->blobs);
 	strmap_release(&s->files);
 	buf_release(&s->old_index);

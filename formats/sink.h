@@ -29,10 +29,18 @@
 struct sink;
 struct sink_blob;
 
+/* The sink names blobs by sha256 only: a blob or document named by another
+ * algorithm (sha512, which the readers verify) is refused, exit 4. */
+#define SINK_SHA256_ONLY \
+	"only sha256 blobs can be written: convert does not re-address sha512 ones (verify, inspect, flatten " \
+	"and unpack read them)"
+
 /* oci:DIR.  An existing DIR must be an OCI layout (its index.json is returned
  * through sink_existing_index() so images can be added to it). */
 int sink_open_dir(struct sink **s, const char *dir, struct strata_err *e);
-/* A tar at path, or "-" for stdout. */
+/* A tar at path, or "-" for stdout.  An existing character device or FIFO is
+ * written as a stream, like stdout; a symlink only when it resolves to a
+ * regular file; nothing but a regular file is ever replaced (output_resolve). */
 int sink_open_tar(struct sink **s, const char *path, struct strata_err *e);
 
 /* Make every file durable (fsync before each rename, and the directory

@@ -43,6 +43,32 @@ TEST(json_case_sensitive)
 	cJSON_Delete(v);
 }
 
+TEST(json_integer_syntax)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	cJSON *v;
+	int64_t n;
+
+	/* the same value 5632 written four ways; strings and keys that look like
+	 * numbers, escaped quotes and true/false/null do not shift the count */
+	const char *doc = "{\"a\":5632,\"b\":5.632e3,\"c\":5632.0,\"d\":5632E0,\"s\":\"1.5e3 \\\" 2.0\","
+			  "\"1.0\":[true,false,null,-0.5,{\"e\":7,\"f\":1e1}],\"g\":0,\"h\":-3,\"i\":12}";
+
+	CHECK_OK(json_parse(doc, strlen(doc), &v, &e), &e);
+	CHECK(json_uint(v, "a", &n) && n == 5632);
+	CHECK(!json_uint(v, "b", &n));
+	CHECK(!json_uint(v, "c", &n));
+	CHECK(!json_uint(v, "d", &n));
+	CHECK(json_uint(json_get(v, "1.0")->child->next->next->next->next, "e", &n) && n == 7);
+	CHECK(!json_uint(json_get(v, "1.0")->child->next->next->next->next, "f", &n));
+	CHECK(json_uint(v, "g", &n) && n == 0);
+	CHECK(!json_uint(v, "h", &n));
+	CHECK(json_uint(v, "i", &n) && n == 12);
+	/* the mark is a flag cJSON ignores: the value and its type tests are intact */
+	CHECK(cJSON_IsNumber(json_get(v, "b")) && json_get(v, "b")->valuedouble == 5632);
+	cJSON_Delete(v);
+}
+
 TEST(ref_parse_forms)
 {
 	struct strata_err e = STRATA_ERR_INIT;
@@ -66,4 +92,49 @@ TEST(ref_parse_forms)
 	CHECK_INT(ref_parse("docker-archive:x.tar:notag", &r, &e), -STRATA_EUSAGE);
 	CHECK_INT(ref_parse("oci:", &r, &e), -STRATA_EUSAGE);
 	CHECK_INT(ref_parse("oci:d:@1", &r, &e), -STRATA_EUSAGE);
+}
+
+TEST(ref_name_grammar)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	static const char *const good[] = {
+		"app:1", "library/busybox:latest", "docker.io/library/busybox:1.36", "localhost/app:2",
+		"localhost:5000/team/app:v1.2.3", "registry.example.com:443/a/b/c:tag_1", "a.b_c__d-e--f:x",
+		"[::1]:5000/app:1", "Registry.Example.COM/app:1", "app:_x", "app:A-B.c", "v1", "latest",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		"0123456789abcdef0123456789abcdef",  /* a 128-character bare tag */
+	};
+	static const char *const bad[] = {
+		"Bad Tag!!:x y", "App:1", "app:x y", "app:", ":1", "app:.x", "app:-x", "app/:1", "/app:1", "a//b:1",
+		"a..b:1", "a___b:1", "a._b:1", "-app:1", "app-:1", "a_:1", "host:port/app:1", "host:/app:1",
+		"-host.com/app:1", "host.com-/app:1", "app@sha256:0000", "bad tag", "", ".x", "x y",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		"0123456789abcdef0123456789abcdef0",  /* 129 characters */
+	};
+	char longname[300];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (ref_check_name(good[i], &e) < 0)
+			fprintf(stderr, "  refused good name '%s': %s\n", good[i], e.msg);
+		CHECK(ref_check_name(good[i], &e) == 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = ref_check_name(bad[i], &e);
+
+		if (r == 0)
+			fprintf(stderr, "  accepted bad name '%s'\n", bad[i]);
+		CHECK_INT(r, -STRATA_EUSAGE);
+	}
+	CHECK(strstr((ref_check_name("Bad Tag!!:x y", &e), e.msg), "'Bad Tag!!:x y'") != NULL);
+	/* a repository is at most 255 bytes */
+	memset(longname, 'a', sizeof(longname));
+	memcpy(longname + 256, ":1", 3);
+	CHECK_INT(ref_check_name(longname, &e), -STRATA_EUSAGE);
+	memcpy(longname + 255, ":1", 3);
+	CHECK_INT(ref_check_name(longname, &e), 0);
+	CHECK(ref_repo_valid("a/b-c/d_e"));
+	CHECK(!ref_repo_valid("a/B"));
+	CHECK(ref_tag_valid("_"));
+	CHECK(!ref_tag_valid("."));
 }

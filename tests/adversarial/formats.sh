@@ -1,0 +1,295 @@
+#!/bin/bash
+# tests/adversarial/formats.sh STRATA OUTDIR - hostile inputs that steer detection, cost,
+# number syntax, digest algorithms, destinations, names and temp-tree removal (issue 11).
+#
+# Inputs come from tests/adversarial/formats.py, made at test time.  Every command runs in a
+# fresh directory under OUTDIR/work, under `timeout 60` and `ulimit -v` (STRATA_TEST_VLIMIT_KB,
+# default 1048576, or `unlimited`), and must end with the expected exit code, one error line on
+# stderr naming what is wrong, and nothing left behind but what the case expects.
+# Prints `ok - adversarial-formats NAME`, `not ok - ...: reason` or `skip - ...`.
+set -u
+if [ $# -ne 2 ]; then
+	echo "usage: $0 STRATA OUTDIR" >&2
+	exit 2
+fi
+S=$(realpath "$1")
+OUT=$2
+VL=${STRATA_TEST_VLIMIT_KB:-1048576}
+HERE=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$OUT"
+mkdir -p "$OUT/work"
+OUT=$(realpath "$OUT")
+IN=$OUT/in
+if ! python3 "$HERE/formats.py" "$IN"; then
+	echo "not ok - adversarial-formats generate: formats.py failed"
+	exit 1
+fi
+pass=0
+fail=0
+skips=0
+
+ok() { echo "ok - adversarial-formats $1"; pass=$((pass + 1)); }
+notok() { echo "not ok - adversarial-formats $1: $2"; fail=$((fail + 1)); }
+skip() { echo "skip - adversarial-formats $1: $2"; skips=$((skips + 1)); }
+
+# A fresh working directory for case $1, with IMG (a docker-archive) and ROOTFS in it.
+W=
+fresh() {
+	W=$OUT/work/$1
+	rm -rf "$W"
+	mkdir -p "$W"
+	cp "$IN/readme-first-ok.tar" "$W/img.tar"
+	cp "$IN/plain-rootfs.tar" "$W/rootfs.tar"
+}
+
+snapshot() {
+	(cd "$W" && find . -printf '%p %y %s %i\n' | LC_ALL=C sort)
+}
+
+# run NAME WANT_RC STDIN_MODE STDOUT_MODE -- ARGS...
+#   STDIN_MODE: none | pipe:FILE (through cat, not seekable) | file:FILE
+#   STDOUT_MODE: file (captured) | pipe (through cat, captured)
+# Sets RC, OUTF, ERRF; runs in $W.
+RC=0
+OUTF=
+ERRF=
+run() {
+	local name=$1 inmode=$3 outmode=$4
+	shift 5
+	OUTF=$OUT/$name.out
+	ERRF=$OUT/$name.err
+	local lim="ulimit -v $VL"
+	(
+		cd "$W" || exit 99
+		ulimit -c 0
+		eval "$lim" || exit 98
+		case $inmode in
+		none) in=/dev/null ;;
+		file:*) in=${inmode#file:} ;;
+		pipe:*) in=${inmode#pipe:} ;;
+		esac
+		if [ "${inmode%%:*}" = pipe ]; then
+			if [ "$outmode" = pipe ]; then
+				cat "$in" | timeout 60 "$S" "$@" 2>"$ERRF" | cat >"$OUTF"
+				exit "${PIPESTATUS[1]}"
+			fi
+			cat "$in" | timeout 60 "$S" "$@" >"$OUTF" 2>"$ERRF"
+			exit "${PIPESTATUS[1]}"
+		fi
+		if [ "$outmode" = pipe ]; then
+			timeout 60 "$S" "$@" <"$in" 2>"$ERRF" | cat >"$OUTF"
+			exit "${PIPESTATUS[0]}"
+		fi
+		timeout 60 "$S" "$@" <"$in" >"$OUTF" 2>"$ERRF"
+	)
+	RC=$?
+}
+
+# The error lines strata printed (usage errors add "usage:" and "Try" lines; convert ends a
+# refusal with its "did not verify ... nothing was written" summary).
+error_lines() {
+	grep -v -e '^usage: ' -e '^Try ' -e '^strata: warning: ' -e 'did not verify (' "$ERRF" | grep -c .
+}
+
+# check NAME WANT_RC PATTERN [NEW...]: exit code, one error line matching PATTERN (for a
+# non-zero code; PATTERN also searched in stdout when the error is on stdout), and the
+# working directory as before plus exactly the NEW names.
+BEFORE=
+check() {
+	local name=$1 want=$2 pat=$3
+	shift 3
+	local after expect n
+	if [ "$RC" -eq 124 ]; then
+		notok "$name" "timed out (60 s)"
+		return
+	fi
+	if grep -q -e 'Sanitizer' -e 'runtime error:' "$ERRF"; then
+		notok "$name" "sanitizer report: $(grep -m1 -e 'Sanitizer' -e 'runtime error:' "$ERRF")"
+		return
+	fi
+	if [ "$RC" -ne "$want" ]; then
+		notok "$name" "exit $RC, expected $want ($(head -c 300 "$ERRF" | tr '\n' ' '))"
+		return
+	fi
+	if [ "$want" -ne 0 ] && [ "$want" -ne 1 ]; then
+		n=$(error_lines)
+		if [ "$n" -ne 1 ]; then
+			notok "$name" "$n error lines, expected 1: $(head -c 300 "$ERRF" | tr '\n' ' ')"
+			return
+		fi
+	fi
+	if [ -n "$pat" ] && ! grep -q -e "$pat" "$ERRF" "$OUTF"; then
+		notok "$name" "no '$pat' in the output: $(head -c 300 "$ERRF" | tr '\n' ' ')"
+		return
+	fi
+	after=$(snapshot | awk '{print $1}')
+	expect=$( (printf '%s\n' "$BEFORE" | awk '{print $1}'; for f in "$@"; do echo "./$f"; done) | LC_ALL=C sort -u)
+	if [ "$after" != "$expect" ]; then
+		notok "$name" "left behind or missing: $(diff <(echo "$expect") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')"
+		return
+	fi
+	ok "$name"
+}
+
+# case NAME WANT_RC PATTERN STDIN STDOUT [NEW...] -- ARGS...: fresh dir, run, check.
+case_() {
+	local name=$1 want=$2 pat=$3 inmode=$4 outmode=$5
+	shift 5
+	local new=()
+	while [ "$1" != -- ]; do
+		new+=("$1")
+		shift
+	done
+	shift
+	fresh "$name"
+	BEFORE=$(snapshot)
+	run "$name" "$want" "$inmode" "$outmode" -- "$@"
+	check "$name" "$want" "$pat" "${new[@]}"
+}
+
+# ---- 1. detection: a README first must not turn an image archive into a rootfs ----
+case_ detect-readme-file 1 'docker-archive, 1 image' none file -- verify "$IN/readme-first-bad-diffid.tar"
+grep -q 'diff_id mismatch' "$ERRF" || notok detect-readme-file-message "the wrong diff_id is not reported"
+case_ detect-readme-ok 0 ': docker-archive, 1 image, 1 layer' none file -- verify "$IN/readme-first-ok.tar"
+case_ detect-readme-oci 1 ': oci-archive, 1 image' none file -- verify "$IN/readme-first-oci.tar"
+case_ detect-readme-stdin-file 1 ': docker-archive, 1 image' "file:$IN/readme-first-bad-diffid.tar" file -- verify -
+case_ detect-readme-stdin-pipe 4 "name what it is (docker-archive:-" "pipe:$IN/readme-first-bad-diffid.tar" file -- verify -
+case_ detect-readme-stdin-named 1 ': docker-archive, 1 image' "pipe:$IN/readme-first-bad-diffid.tar" file -- verify docker-archive:-
+case_ detect-rootfs-explicit 0 ': rootfs, 1 image' none file -- verify "rootfs:$IN/readme-first-bad-diffid.tar"
+case_ detect-rootfs-stated-verify 0 ': rootfs, 1 image' none file -- verify "$IN/plain-rootfs.tar"
+case_ detect-rootfs-stated-inspect 0 ': rootfs' none file -- inspect "$IN/plain-rootfs.tar"
+case_ detect-readme-convert 1 'diff_id mismatch' none file -- convert "$IN/readme-first-bad-diffid.tar" oci-archive:out.tar
+
+# ---- 2. cost that grows faster than the input ----
+case_ cost-fanout 4 'raise the limit with --max-descriptors' none file -- verify "$IN/fanout.tar"
+case_ cost-fanout-parsed 4 'raise it with --max-json' none file -- verify --max-descriptors 1000000000 "$IN/fanout.tar"
+case_ cost-layers-oci 4 'too many layers: 5000, over the limit of 1000 (raise it with --max-layers)' none file -- \
+	verify "$IN/many-layers-oci.tar"
+case_ cost-layers-docker 4 'too many layers: 5000, over the limit of 1000 (raise it with --max-layers)' none file -- \
+	inspect "$IN/many-layers-docker.tar"
+case_ cost-layers-raised 0 ': docker-archive, 1 image, 5000 layers' none file -- \
+	verify --max-layers 5000 "$IN/many-layers-docker.tar"
+case_ cost-option-usage 2 '--max-layers takes a whole number' none file -- verify --max-layers 0 "$IN/plain-rootfs.tar"
+
+# ---- 3. sizes are plain JSON integers ----
+case_ size-exponent 4 'no fraction or exponent' none file -- verify "$IN/size-exponent.tar"
+case_ size-fraction 4 'no fraction or exponent' none file -- verify "$IN/size-fraction.tar"
+case_ size-exponent-convert 4 'no fraction or exponent' none file -- convert "$IN/size-exponent.tar" oci:out
+case_ size-plain 0 'OK (0 errors' none file -- verify "$IN/size-plain.tar"
+
+# ---- 4. sha512 blobs: verified with sha512, never a false diff_id mismatch ----
+case_ sha512-ok 0 ': oci-archive, 1 image, 1 layer, 5 blobs hashed: OK' none file -- verify "$IN/sha512-ok.tar"
+case_ sha512-bad-diffid 1 'diff_id mismatch' none file -- verify "$IN/sha512-bad-diffid.tar"
+case_ sha512-flatten 0 '' none file out.tar -- flatten "$IN/sha512-ok.tar" out.tar
+case_ sha512-convert 4 'only sha256 blobs can be written' none file -- convert "$IN/sha512-ok.tar" docker-archive:out.tar
+
+# ---- 5. destinations: only a regular file is ever replaced ----
+name=dest-fifo
+fresh $name
+mkfifo "$W/fifo"
+BEFORE=$(snapshot)
+(cat "$W/fifo" >"$OUT/$name.fifo-read") &
+reader=$!
+run $name 0 none file -- flatten img.tar fifo
+wait $reader
+check $name 0 ''
+[ -p "$W/fifo" ] || notok $name-kind "the FIFO was replaced"
+tar -tf "$OUT/$name.fifo-read" | grep -q '^hello$' || notok $name-content "the FIFO did not get the tar"
+
+if [ "$(id -u)" = 0 ]; then
+	for cmd in flatten convert analyze; do
+		name=dest-chardev-$cmd
+		fresh $name
+		mknod "$W/null" c 1 3
+		BEFORE=$(snapshot)
+		case $cmd in
+		flatten) run $name 0 none file -- flatten img.tar null ;;
+		convert) run $name 0 none file -- convert img.tar docker-archive:null ;;
+		analyze) run $name 0 none file -- analyze img.tar -o null ;;
+		esac
+		check $name 0 ''
+		[ -c "$W/null" ] || notok $name-kind "the character device was replaced"
+	done
+	name=dest-symlink-chardev
+	fresh $name
+	mknod "$W/null" c 1 3
+	ln -s null "$W/lnull"
+	BEFORE=$(snapshot)
+	run $name 2 none file -- flatten img.tar lnull
+	check $name 2 "'lnull' is a symlink to a character device"
+	[ -L "$W/lnull" ] && [ -c "$W/null" ] || notok $name-kind "the symlink or the device was replaced"
+else
+	skip dest-chardev "not root: mknod needs it"
+fi
+
+name=dest-symlink-procfd
+fresh $name
+ln -s /proc/self/fd/1 "$W/lfd"
+BEFORE=$(snapshot)
+run $name 2 none pipe -- flatten img.tar lfd
+check $name 2 "'lfd' is a symlink to a FIFO"
+[ -L "$W/lfd" ] || notok $name-kind "the symlink was replaced"
+
+name=dest-symlink-regular
+fresh $name
+echo old >"$W/target.tar"
+ln -s target.tar "$W/link"
+BEFORE=$(snapshot | grep -v target.tar)
+run $name 0 none file -- flatten img.tar link
+check $name 0 '' target.tar
+[ -L "$W/link" ] || notok $name-kind "the symlink was replaced"
+tar -tf "$W/target.tar" | grep -q '^hello$' || notok $name-content "the symlink's target did not get the tar"
+
+name=dest-dangling-symlink
+fresh $name
+ln -s nowhere/x.tar "$W/link"
+BEFORE=$(snapshot)
+run $name 2 none file -- flatten img.tar link
+check $name 2 "'link' is a symlink to nothing"
+
+name=dest-directory
+fresh $name
+mkdir "$W/d"
+BEFORE=$(snapshot)
+run $name 2 none file -- flatten img.tar d
+check $name 2 "'d' is a directory"
+
+for c in "flatten img.tar img.tar" "flatten img.tar ./img.tar" "flatten img.tar limg" \
+	"convert img.tar docker-archive:img.tar" "convert docker-archive:img.tar oci-archive:limg" \
+	"import rootfs.tar docker-archive:rootfs.tar" "flatten - img.tar"; do
+	name=dest-is-source-$(echo "$c" | tr -c 'a-z0-9\n' '-' | sed 's/-*$//')
+	fresh "$name"
+	ln -s img.tar "$W/limg"
+	BEFORE=$(snapshot)
+	sums=$(cd "$W" && sha256sum img.tar rootfs.tar)
+	# shellcheck disable=SC2086
+	run "$name" 2 "file:$W/img.tar" file -- $c
+	check "$name" 2 'destination is the source'
+	[ "$(cd "$W" && sha256sum img.tar rootfs.tar)" = "$sums" ] || notok "$name-content" "the source changed"
+done
+
+# ---- 6. names follow distribution's reference grammar ----
+case_ name-bad-tag-convert 2 "bad image name 'Bad Tag!!:x y'" none file -- \
+	convert img.tar docker-archive:out.tar --tag 'Bad Tag!!:x y'
+case_ name-bad-tag-import 2 "bad image name 'team/App:1'" none file -- \
+	import rootfs.tar oci-archive:out.tar --tag team/App:1
+case_ name-bad-dest 2 "bad image name 'app:x y'" none file -- convert img.tar 'docker-archive:out.tar:app:x y'
+case_ name-bad-tag-chars 2 "bad image name 'app:-x'" none file -- convert img.tar oci:out --tag app:-x
+case_ name-good 0 '' none file out.tar -- \
+	convert img.tar docker-archive:out.tar --tag registry.example.com:5000/team/app_x:v1.2-rc_3
+run name-good-inspect 0 none file -- inspect out.tar
+grep -q 'registry.example.com:5000/team/app_x:v1.2-rc_3' "$OUTF" && ok name-good-inspect ||
+	notok name-good-inspect "the tag is not in the written archive"
+
+# ---- 7. a temp tree deeper than the open-file limit is removed ----
+name=remove-deep-tree
+fresh $name
+BEFORE=$(snapshot)
+(ulimit -n 24 && run $name 4 none file -- unpack "rootfs:$IN/deep-bad-link.tar" tree && exit $RC)
+RC=$?
+OUTF=$OUT/$name.out
+ERRF=$OUT/$name.err
+check $name 4 "hardlink 'zlink' -> 'nothing/here'"
+
+echo "# adversarial-formats: $pass passed, $fail failed, $skips skipped"
+[ "$fail" -eq 0 ]
