@@ -144,36 +144,23 @@ int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct
 	return 0;
 }
 
-/* ---- the stack ---- */
+/* ---- the tree of names ---- */
 
-#define NIL 0u          /* no node (the root is never a child, a sibling or a chain) */
-#define MAX_HOPS 40
+#define NIL 0u          /* in child and sibling links: none (the root is never a child) */
 
-struct node {
-	uint32_t parent;
-	uint32_t child, next, prev;   /* live children: first; siblings */
+struct tnode {
+	uint32_t parent, first, next;  /* first child, next sibling: every child ever made */
 	uint32_t name_len;
 	size_t name_off;
-	int32_t layer;                /* the layer that wrote the present entry */
-	int32_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
-	const void *data;
-	const char *link;             /* symlinks: the target */
-	uint8_t type;
-	bool present, implied;
 };
 
-struct lfs {
-	struct lfs_events ev;
-	struct node *n;
+struct ntree {
+	struct tnode *n;
 	size_t len, alloc;
 	char *names;
 	size_t nlen, nalloc;
-	uint32_t *slots;              /* node index, NIL = empty (open addressing) */
+	uint32_t *slots;               /* node index, NIL = empty (open addressing) */
 	size_t nslots;
-	int layer;
-	const char *lname;
-	size_t errors;
-	unsigned tick;
 };
 
 static uint64_t hash(uint32_t parent, const char *s, size_t n)
@@ -186,90 +173,209 @@ static uint64_t hash(uint32_t parent, const char *s, size_t n)
 	return h ^ (h >> 29);
 }
 
-static bool same(const struct lfs *v, uint32_t i, uint32_t parent, const char *s, size_t n)
+int ntree_new(struct ntree **out, struct strata_err *e)
 {
-	const struct node *x = &v->n[i];
+	struct ntree *t = calloc(1, sizeof(*t));
 
-	return x->parent == parent && x->name_len == n && !memcmp(v->names + x->name_off, s, n);
+	*out = NULL;
+	if (!t)
+		return err_nomem(e, "name tree");
+	t->alloc = 1024;
+	t->nalloc = 16384;
+	t->nslots = 2048;
+	t->n = calloc(t->alloc, sizeof(*t->n));
+	t->names = malloc(t->nalloc);
+	t->slots = calloc(t->nslots, sizeof(*t->slots));
+	if (!t->n || !t->names || !t->slots) {
+		ntree_free(t);
+		return err_nomem(e, "name tree");
+	}
+	t->len = 1;  /* the root */
+	*out = t;
+	return 0;
 }
 
-static uint32_t child_of(const struct lfs *v, uint32_t parent, const char *s, size_t n)
+void ntree_free(struct ntree *t)
 {
-	size_t mask = v->nslots - 1, k = (size_t)hash(parent, s, n) & mask;
-
-	for (; v->slots[k] != NIL; k = (k + 1) & mask)
-		if (same(v, v->slots[k], parent, s, n))
-			return v->slots[k];
-	return NIL;
+	if (!t)
+		return;
+	free(t->n);
+	free(t->names);
+	free(t->slots);
+	free(t);
 }
 
-static int grow_slots(struct lfs *v, struct strata_err *e)
+size_t ntree_len(const struct ntree *t)
 {
-	size_t ns = v->nslots * 2, i;
+	return t->len;
+}
+
+uint32_t ntree_parent(const struct ntree *t, uint32_t i)
+{
+	return t->n[i].parent;
+}
+
+uint32_t ntree_first(const struct ntree *t, uint32_t i)
+{
+	return t->n[i].first ? t->n[i].first : NTREE_NONE;
+}
+
+uint32_t ntree_next(const struct ntree *t, uint32_t i)
+{
+	return t->n[i].next ? t->n[i].next : NTREE_NONE;
+}
+
+static int grow_slots(struct ntree *t, struct strata_err *e)
+{
+	size_t ns = t->nslots * 2, i;
 	uint32_t *s = calloc(ns, sizeof(*s));
 
 	if (!s)
-		return err_nomem(e, "layer tree");
-	for (i = 1; i < v->len; i++) {
-		const struct node *x = &v->n[i];
-		size_t k = (size_t)hash(x->parent, v->names + x->name_off, x->name_len) & (ns - 1);
+		return err_nomem(e, "name tree");
+	for (i = 1; i < t->len; i++) {
+		const struct tnode *x = &t->n[i];
+		size_t k = (size_t)hash(x->parent, t->names + x->name_off, x->name_len) & (ns - 1);
 
 		while (s[k] != NIL)
 			k = (k + 1) & (ns - 1);
 		s[k] = (uint32_t)i;
 	}
-	free(v->slots);
-	v->slots = s;
-	v->nslots = ns;
+	free(t->slots);
+	t->slots = s;
+	t->nslots = ns;
 	return 0;
 }
 
-static uint32_t child_new(struct lfs *v, uint32_t parent, const char *s, size_t n, struct strata_err *e)
+uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, bool create, struct strata_err *e)
 {
-	struct node *x;
-	size_t k;
+	size_t mask = t->nslots - 1, k = (size_t)hash(parent, s, n) & mask;
+	struct tnode *x;
 
-	if (v->len >= UINT32_MAX - 1 || n >= UINT32_MAX)
-		return err_set(e, STRATA_EFORMAT, "too many paths in the layers"), NIL;
-	if ((v->len + 1) * 2 > v->nslots && grow_slots(v, e) < 0)
-		return NIL;
-	if (v->len == v->alloc) {
-		size_t na = v->alloc * 2;
+	for (; t->slots[k] != NIL; k = (k + 1) & mask) {
+		x = &t->n[t->slots[k]];
+		if (x->parent == parent && x->name_len == n && !memcmp(t->names + x->name_off, s, n))
+			return t->slots[k];
+	}
+	if (!create)
+		return NTREE_NONE;
+	if (t->len >= UINT32_MAX - 1 || n >= UINT32_MAX)
+		return err_set(e, STRATA_EFORMAT, "too many paths in the layers"), NTREE_NONE;
+	if ((t->len + 1) * 2 > t->nslots) {
+		if (grow_slots(t, e) < 0)
+			return NTREE_NONE;
+		for (k = (size_t)hash(parent, s, n) & (t->nslots - 1); t->slots[k] != NIL; k = (k + 1) & (t->nslots - 1))
+			;
+	}
+	if (t->len == t->alloc) {
+		struct tnode *nv = realloc(t->n, t->alloc * 2 * sizeof(*nv));
+
+		if (!nv)
+			return err_nomem(e, "name tree"), NTREE_NONE;
+		t->n = nv;
+		t->alloc *= 2;
+	}
+	if (t->nlen + n > t->nalloc) {
+		size_t na = t->nalloc * 2;
+		char *nn;
+
+		while (na < t->nlen + n)
+			na *= 2;
+		if (!(nn = realloc(t->names, na)))
+			return err_nomem(e, "name tree"), NTREE_NONE;
+		t->names = nn;
+		t->nalloc = na;
+	}
+	memcpy(t->names + t->nlen, s, n);
+	x = &t->n[t->len];
+	x->parent = parent;
+	x->name_off = t->nlen;
+	x->name_len = (uint32_t)n;
+	x->first = NIL;
+	x->next = t->n[parent].first;
+	t->n[parent].first = (uint32_t)t->len;
+	t->nlen += n;
+	t->slots[k] = (uint32_t)t->len;
+	return (uint32_t)t->len++;
+}
+
+/* Length of the component of s at *i (advancing *i past it and its slash). */
+static size_t component(const char *s, size_t *i, size_t n)
+{
+	const char *slash = memchr(s + *i, '/', n - *i);
+	size_t len = slash ? (size_t)(slash - (s + *i)) : n - *i;
+
+	*i += len + (slash ? 1 : 0);
+	return len;
+}
+
+uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strata_err *e)
+{
+	size_t i = 0, n = strlen(path);
+	uint32_t cur = 0;
+
+	if (!strcmp(path, "."))
+		return 0;
+	while (i < n) {
+		size_t at = i, len = component(path, &i, n);
+
+		if ((cur = ntree_child(t, cur, path + at, len, create, e)) == NTREE_NONE)
+			return NTREE_NONE;
+	}
+	return cur;
+}
+
+/* ---- the stack ---- */
+
+#define MAX_HOPS 40
+
+/* The view's state of one tree node. */
+struct node {
+	uint32_t child, next, prev;   /* live children: first; siblings */
+	int32_t layer;                /* the layer that wrote the present entry */
+	int32_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
+	const void *data;
+	const char *link;             /* symlinks: the target */
+	uint8_t type;
+	bool present, implied;
+};
+
+struct lfs {
+	struct lfs_events ev;
+	struct ntree *t;
+	struct node *n;               /* by tree index */
+	size_t alloc;
+	int layer;
+	const char *lname;
+	size_t errors;
+	unsigned tick;
+};
+
+/* The child of parent, made (with its state) when create; NTREE_NONE when absent or on error. */
+static uint32_t child(struct lfs *v, uint32_t parent, const char *s, size_t n, bool create, struct strata_err *e)
+{
+	uint32_t i = ntree_child(v->t, parent, s, n, create, e);
+
+	if (i == NTREE_NONE || i < v->alloc)
+		return i;
+	{
+		size_t na = v->alloc * 2, k;
 		struct node *nv = realloc(v->n, na * sizeof(*nv));
 
 		if (!nv)
-			return err_nomem(e, "layer tree"), NIL;
+			return err_nomem(e, "layer tree"), NTREE_NONE;
+		for (k = v->alloc; k < na; k++) {
+			memset(&nv[k], 0, sizeof(nv[k]));
+			nv[k].desc = -1;
+		}
 		v->n = nv;
 		v->alloc = na;
 	}
-	if (v->nlen + n > v->nalloc) {
-		size_t na = v->nalloc * 2;
-		char *nn;
-
-		while (na < v->nlen + n)
-			na *= 2;
-		if (!(nn = realloc(v->names, na)))
-			return err_nomem(e, "layer tree"), NIL;
-		v->names = nn;
-		v->nalloc = na;
-	}
-	memcpy(v->names + v->nlen, s, n);
-	x = &v->n[v->len];
-	memset(x, 0, sizeof(*x));
-	x->parent = parent;
-	x->name_off = v->nlen;
-	x->name_len = (uint32_t)n;
-	x->desc = -1;
-	v->nlen += n;
-	for (k = (size_t)hash(parent, s, n) & (v->nslots - 1); v->slots[k] != NIL; k = (k + 1) & (v->nslots - 1))
-		;
-	v->slots[k] = (uint32_t)v->len;
-	return (uint32_t)v->len++;
+	return i;
 }
 
 static void link_live(struct lfs *v, uint32_t i)
 {
-	struct node *x = &v->n[i], *p = &v->n[x->parent];
+	struct node *x = &v->n[i], *p = &v->n[ntree_parent(v->t, i)];
 
 	x->prev = NIL;
 	x->next = p->child;
@@ -285,7 +391,7 @@ static void unlink_live(struct lfs *v, uint32_t i)
 	if (x->prev)
 		v->n[x->prev].next = x->next;
 	else
-		v->n[x->parent].child = x->next;
+		v->n[ntree_parent(v->t, i)].child = x->next;
 	if (x->next)
 		v->n[x->next].prev = x->prev;
 	x->next = x->prev = NIL;
@@ -304,7 +410,7 @@ static void leave(struct lfs *v, uint32_t i, enum lfs_cause why, bool report)
 	unlink_live(v, i);
 }
 
-/* Everything below i leaves the view; each node is visited once. */
+/* Everything below top leaves the view; each node is visited once. */
 static void remove_below(struct lfs *v, uint32_t top, enum lfs_cause why)
 {
 	uint32_t cur = v->n[top].child;
@@ -316,7 +422,7 @@ static void remove_below(struct lfs *v, uint32_t top, enum lfs_cause why)
 			cur = v->n[cur].child;
 			continue;
 		}
-		p = v->n[cur].parent;
+		p = ntree_parent(v->t, cur);
 		leave(v, cur, why, true);
 		cur = p == top ? v->n[top].child : p;
 	}
@@ -325,6 +431,7 @@ static void remove_below(struct lfs *v, uint32_t top, enum lfs_cause why)
 int lfs_new(struct lfs **out, const struct lfs_events *ev, struct strata_err *e)
 {
 	struct lfs *v = calloc(1, sizeof(*v));
+	size_t k;
 
 	*out = NULL;
 	if (!v)
@@ -332,20 +439,14 @@ int lfs_new(struct lfs **out, const struct lfs_events *ev, struct strata_err *e)
 	if (ev)
 		v->ev = *ev;
 	v->alloc = 1024;
-	v->nalloc = 16384;
-	v->nslots = 2048;
-	v->n = malloc(v->alloc * sizeof(*v->n));
-	v->names = malloc(v->nalloc);
-	v->slots = calloc(v->nslots, sizeof(*v->slots));
-	if (!v->n || !v->names || !v->slots) {
+	if (ntree_new(&v->t, e) < 0 || !(v->n = calloc(v->alloc, sizeof(*v->n)))) {
 		lfs_free(v);
-		return err_nomem(e, "layer tree");
+		return e->code ? -e->code : err_nomem(e, "layer tree");
 	}
-	memset(&v->n[0], 0, sizeof(v->n[0]));
+	for (k = 0; k < v->alloc; k++)
+		v->n[k].desc = -1;
 	v->n[0].type = TAR_DIR;
 	v->n[0].present = v->n[0].implied = true;
-	v->n[0].desc = -1;
-	v->len = 1;
 	v->lname = "layer";
 	*out = v;
 	return 0;
@@ -355,9 +456,8 @@ void lfs_free(struct lfs *v)
 {
 	if (!v)
 		return;
+	ntree_free(v->t);
 	free(v->n);
-	free(v->names);
-	free(v->slots);
 	free(v);
 }
 
@@ -388,23 +488,13 @@ static void refuse(struct lfs *v, const char *fmt, ...)
 		v->ev.problem(v->ev.ctx, SEV_ERROR, msg);
 }
 
-/* Length of the component of s at *i (advancing *i past it and its slash). */
-static size_t component(const char *s, size_t *i, size_t n)
-{
-	const char *slash = memchr(s + *i, '/', n - *i);
-	size_t len = slash ? (size_t)(slash - (s + *i)) : n - *i;
-
-	*i += len + (slash ? 1 : 0);
-	return len;
-}
-
 /*
  * Would resolving `target` from directory node `dir` climb above the root?
  * Symlinks of the view met on the way are followed (absolute ones from the
  * root); components that are absent or not directories are taken lexically.
  * More than MAX_HOPS links (or a loop) counts as escaping.
  */
-static bool escapes(const struct lfs *v, uint32_t dir, const char *target)
+static bool escapes(struct lfs *v, uint32_t dir, const char *target)
 {
 	struct frame {
 		const char *s;
@@ -434,15 +524,15 @@ static bool escapes(const struct lfs *v, uint32_t dir, const char *target)
 			else if (!cur)
 				return true;
 			else
-				cur = v->n[cur].parent;
+				cur = ntree_parent(v->t, cur);
 			continue;
 		}
 		if (virt) {
 			virt++;
 			continue;
 		}
-		ch = child_of(v, cur, c, len);
-		if (ch && v->n[ch].present && v->n[ch].type == TAR_SYMLINK && v->n[ch].link) {
+		ch = ntree_child(v->t, cur, c, len, false, NULL);
+		if (ch != NTREE_NONE && v->n[ch].present && v->n[ch].type == TAR_SYMLINK && v->n[ch].link) {
 			const char *l = v->n[ch].link;
 
 			if (++hops > MAX_HOPS || depth > MAX_HOPS)
@@ -450,7 +540,7 @@ static bool escapes(const struct lfs *v, uint32_t dir, const char *target)
 			if (l[0] == '/')
 				cur = 0;
 			st[depth++] = (struct frame){ l, 0, strlen(l) };
-		} else if (ch && v->n[ch].present && v->n[ch].type == TAR_DIR) {
+		} else if (ch != NTREE_NONE && v->n[ch].present && v->n[ch].type == TAR_DIR) {
 			cur = ch;
 		} else {
 			virt++;
@@ -464,7 +554,7 @@ static const char *kind_of(uint8_t type)
 	return type == TAR_SYMLINK ? "symlink" : type_name((enum tar_type)type);
 }
 
-/* The target of a hardlink in the view: its node, or NIL (reported). */
+/* The target of a hardlink in the view: its node, or NTREE_NONE (reported). */
 static uint32_t link_target(struct lfs *v, const struct lfs_in *in)
 {
 	const char *t = in->link;
@@ -473,22 +563,22 @@ static uint32_t link_target(struct lfs *v, const struct lfs_in *in)
 
 	while (i < n) {
 		size_t at = i, len = component(t, &i, n);
-		uint32_t ch = child_of(v, cur, t + at, len);
+		uint32_t ch = ntree_child(v->t, cur, t + at, len, false, NULL);
 
-		if (!ch || !v->n[ch].present) {
+		if (ch == NTREE_NONE || !v->n[ch].present) {
 			refuse(v, "hardlink '%s' -> '%s': the target is in no layer below", in->name, t);
-			return NIL;
+			return NTREE_NONE;
 		}
 		if (i < n && v->n[ch].type != TAR_DIR) {
 			refuse(v, "hardlink '%s' -> '%s': '%.*s' (layer %d) is a %s, not a directory", in->name, t,
 			       (int)(at + len), t, v->n[ch].layer + 1, kind_of(v->n[ch].type));
-			return NIL;
+			return NTREE_NONE;
 		}
 		cur = ch;
 	}
 	if (v->n[cur].type == TAR_DIR) {
 		refuse(v, "hardlink '%s' points to the directory '%s'", in->name, t);
-		return NIL;
+		return NTREE_NONE;
 	}
 	return cur;
 }
@@ -521,7 +611,7 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 			i = at;
 			break;
 		}
-		if (!(ch = child_of(v, cur, name + at, len)) && !(ch = child_new(v, cur, name + at, len, e)))
+		if ((ch = child(v, cur, name + at, len, true, e)) == NTREE_NONE)
 			return -e->code;
 		x = &v->n[ch];
 		if (x->present && x->type != TAR_DIR) {
@@ -551,12 +641,8 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 			remove_below(v, cur, LFS_BY_OPAQUE);
 		return 1;
 	}
-	{
-		size_t len = n - i;
-
-		if (!(t = child_of(v, cur, name + i, len)) && !(t = child_new(v, cur, name + i, len, e)))
-			return -e->code;
-	}
+	if ((t = child(v, cur, name + i, n - i, true, e)) == NTREE_NONE)
+		return -e->code;
 	x = &v->n[t];
 	if (in->kind == LFS_WHITEOUT) {
 		if (x->present) {
@@ -572,7 +658,7 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		       kind_of(in->type));
 		return 0;
 	}
-	if (in->type == TAR_HARDLINK && in->link && !link_target(v, in))
+	if (in->type == TAR_HARDLINK && in->link && link_target(v, in) == NTREE_NONE)
 		return 0;
 	x = &v->n[t];
 	if (prev && x->present) {
@@ -599,9 +685,9 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 
 void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int layer), void *ctx)
 {
-	size_t i;
+	size_t i, n = ntree_len(v->t);
 
-	for (i = 1; i < v->len; i++)
+	for (i = 1; i < n; i++)
 		if (v->n[i].present && v->n[i].data)
 			fn(ctx, v->n[i].data, v->n[i].layer);
 }

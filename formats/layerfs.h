@@ -87,6 +87,31 @@ void lfs_name_release(struct lfs_name *n);
 /* Does a name have a ".wh." component (a whiteout, or AUFS bookkeeping)? */
 bool lfs_meta_name(const char *clean);
 
+/* ---- the tree of names the stack and merge keep ----
+ *
+ * Each path component is stored once, under its parent: memory is linear in
+ * the names, and walking a path is linear in its length.  Nodes are dense
+ * indexes (0 is the root) that never move, so a caller keeps its own state
+ * per node in an array beside the tree. */
+struct ntree;
+
+#define NTREE_NONE UINT32_MAX
+
+int ntree_new(struct ntree **out, struct strata_err *e);
+void ntree_free(struct ntree *t);
+/* The child comp[0..len) of parent: its index, or NTREE_NONE when absent
+ * (create false) or on error (create true: out of memory, e set). */
+uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *comp, size_t len, bool create,
+		     struct strata_err *e);
+/* The node of a clean relative path ("." is the root), made with its parents when create. */
+uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strata_err *e);
+uint32_t ntree_parent(const struct ntree *t, uint32_t i);
+/* Children, every one ever made: the first, then the next sibling; NTREE_NONE at the end. */
+uint32_t ntree_first(const struct ntree *t, uint32_t i);
+uint32_t ntree_next(const struct ntree *t, uint32_t i);
+/* Nodes so far, the root included: indexes are below this. */
+size_t ntree_len(const struct ntree *t);
+
 /* ---- the stack ---- */
 
 struct lfs;
