@@ -15,7 +15,8 @@ struct tar {
 	struct tar_entry ent;
 	struct buf path, link, uname, gname;
 	/* pending overrides from pax 'x' and GNU 'L'/'K' records */
-	struct buf pax_path, pax_link, gnu_path, gnu_link;
+	struct buf pax_path, pax_link, pax_uname, pax_gname, gnu_path, gnu_link;
+	bool pax_pending;          /* an 'x' header was read for the coming entry */
 	bool have_pax_size;
 	uint64_t pax_size;
 	bool pax_uid, pax_gid, pax_mtime;
@@ -77,10 +78,12 @@ int tar_open(struct tar **tp, struct stream *s, const struct limits *lim, struct
 	names = t->lim.max_header < BLOCK ? BLOCK : (size_t)t->lim.max_header;
 	buf_init(&t->path, names);
 	buf_init(&t->link, names);
-	buf_init(&t->uname, 256);
-	buf_init(&t->gname, 256);
+	buf_init(&t->uname, names);
+	buf_init(&t->gname, names);
 	buf_init(&t->pax_path, names);
 	buf_init(&t->pax_link, names);
+	buf_init(&t->pax_uname, names);
+	buf_init(&t->pax_gname, names);
 	buf_init(&t->gnu_path, names);
 	buf_init(&t->gnu_link, names);
 	buf_init(&t->xbuf, names);
@@ -98,6 +101,8 @@ void tar_free(struct tar *t)
 	buf_release(&t->gname);
 	buf_release(&t->pax_path);
 	buf_release(&t->pax_link);
+	buf_release(&t->pax_uname);
+	buf_release(&t->pax_gname);
 	buf_release(&t->gnu_path);
 	buf_release(&t->gnu_link);
 	buf_release(&t->xbuf);
@@ -288,7 +293,23 @@ static int add_xattr(struct tar *t, const char *name, size_t nlen, const char *v
 	return 0;
 }
 
-static int parse_pax(struct tar *t, const struct buf *b, bool global, struct strata_err *e)
+/* A pax string record: a path, link or owner name.  Go's archive/tar
+ * refuses the header when one holds a NUL byte (validPAXRecord); cutting the
+ * string there, as C readers do, would name another file than Go's. */
+static int pax_string(struct buf *into, const char *key, const char *val, size_t vlen, uint64_t off,
+		      struct strata_err *e)
+{
+	if (memchr(val, '\0', vlen))
+		return err_set(e, STRATA_EFORMAT, "pax record '%s' at offset %llu holds a NUL byte", key,
+			       (unsigned long long)off);
+	buf_reset(into);
+	return buf_add(into, val, vlen, e);
+}
+
+/* The records of a pax header (the header block at offset off).  As in Go,
+ * a record with an empty value keeps the header's own field: it cancels an
+ * earlier record of the same key. */
+static int parse_pax(struct tar *t, const struct buf *b, bool global, uint64_t off, struct strata_err *e)
 {
 	const char *p = b->data ? b->data : "", *end = p + b->len;
 
@@ -305,12 +326,15 @@ static int parse_pax(struct tar *t, const struct buf *b, bool global, struct str
 				break;
 		}
 		if (sp == p || sp >= end || *sp != ' ' || len > (size_t)(end - rec) || len < 5 || rec[len - 1] != '\n')
-			return err_set(e, STRATA_EFORMAT, "malformed pax extended header record");
+			return err_set(e, STRATA_EFORMAT, "malformed pax extended header record at offset %llu",
+				       (unsigned long long)off);
 		sp++;
 		eq = memchr(sp, '=', (size_t)(rec + len - 1 - sp));
-		if (!eq)
-			return err_set(e, STRATA_EFORMAT, "malformed pax extended header record");
-		klen = (size_t)(eq - sp);
+		klen = eq ? (size_t)(eq - sp) : 0;
+		/* Go refuses an empty key and a NUL byte in any key */
+		if (!eq || !klen || memchr(sp, '\0', klen))
+			return err_set(e, STRATA_EFORMAT, "malformed pax extended header record at offset %llu",
+				       (unsigned long long)off);
 		val = eq + 1;
 		vlen = (size_t)(rec + len - 1 - val);
 		p = rec + len;
@@ -318,12 +342,16 @@ static int parse_pax(struct tar *t, const struct buf *b, bool global, struct str
 			continue;  /* global records: accepted, not applied (rare; no image writer uses them) */
 #define KEY(s) (klen == sizeof(s) - 1 && !memcmp(sp, s, klen))
 		if (KEY("path")) {
-			buf_reset(&t->pax_path);
-			if (buf_add(&t->pax_path, val, vlen, e) < 0)
+			if (pax_string(&t->pax_path, "path", val, vlen, off, e) < 0)
 				return -e->code;
 		} else if (KEY("linkpath")) {
-			buf_reset(&t->pax_link);
-			if (buf_add(&t->pax_link, val, vlen, e) < 0)
+			if (pax_string(&t->pax_link, "linkpath", val, vlen, off, e) < 0)
+				return -e->code;
+		} else if (KEY("uname")) {
+			if (pax_string(&t->pax_uname, "uname", val, vlen, off, e) < 0)
+				return -e->code;
+		} else if (KEY("gname")) {
+			if (pax_string(&t->pax_gname, "gname", val, vlen, off, e) < 0)
 				return -e->code;
 		} else if (KEY("size") || KEY("uid") || KEY("gid")) {
 			uint64_t v = 0;
@@ -331,21 +359,22 @@ static int parse_pax(struct tar *t, const struct buf *b, bool global, struct str
 
 			for (i = 0; i < vlen; i++) {
 				if (val[i] < '0' || val[i] > '9' || v > (UINT64_MAX - 9) / 10)
-					return err_set(e, STRATA_EFORMAT, "malformed pax '%.*s' record", (int)klen, sp);
+					return err_set(e, STRATA_EFORMAT, "malformed pax '%.*s' record at offset %llu",
+						       (int)klen, sp, (unsigned long long)off);
 				v = v * 10 + (uint64_t)(val[i] - '0');
 			}
 			if (KEY("size")) {
-				t->have_pax_size = true;
+				t->have_pax_size = vlen > 0;
 				t->pax_size = v;
 			} else if (KEY("uid")) {
-				t->pax_uid = true;
+				t->pax_uid = vlen > 0;
 				t->v_uid = v;
 			} else {
-				t->pax_gid = true;
+				t->pax_gid = vlen > 0;
 				t->v_gid = v;
 			}
 		} else if (KEY("mtime")) {
-			t->pax_mtime = true;
+			t->pax_mtime = vlen > 0;
 			t->v_mtime = strtoll(val, NULL, 10);
 		} else if (klen > 10 && !memcmp(sp, "GNU.sparse", 10)) {
 			t->pax_sparse = true;
@@ -366,8 +395,11 @@ static void reset_pending(struct tar *t)
 {
 	buf_reset(&t->pax_path);
 	buf_reset(&t->pax_link);
+	buf_reset(&t->pax_uname);
+	buf_reset(&t->pax_gname);
 	buf_reset(&t->gnu_path);
 	buf_reset(&t->gnu_link);
+	t->pax_pending = false;
 	t->have_pax_size = t->pax_uid = t->pax_gid = t->pax_mtime = false;
 	t->pax_sparse = t->pax_cap = false;
 	t->pax_xattrs = 0;
@@ -399,17 +431,66 @@ static int read_block(struct tar *t, uint8_t blk[BLOCK], size_t *got, struct str
 	return r;
 }
 
-int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
+/*
+ * After a zero block at offset off.  Go's archive/tar takes a zero block
+ * followed by the end of the stream, or by a second zero block, as the end;
+ * a zero block followed by anything else is ErrHeader (libarchive instead
+ * stops at the first zero block, GNU tar -i reads on), so it is refused here
+ * rather than read one way.  What follows the two blocks is read here, to
+ * the end of the stream: zero padding to a record size (GNU tar pads to
+ * 10 KiB records, `tar -b 2048` to 1 MiB) is accepted up to TAR_TRAILER_MAX
+ * bytes; any other byte, or more zeros (`strata verify - < /dev/zero`), is
+ * refused, so no stream is read without end.
+ */
+static int read_end(struct tar *t, uint64_t off, struct strata_err *e)
 {
 	uint8_t blk[BLOCK];
-	struct tar_entry *ent = &t->ent;
-	uint64_t v, skipped;
-	size_t got;
+	const uint8_t *p;
+	uint64_t trail = 0;
+	size_t got, n, i;
 	int r;
 
-	if (t->ended)
+	t->started = true;
+	t->ended = true;
+	if ((r = read_block(t, blk, &got, e)) < 0)
+		return r;
+	if (got == 0)
 		return 0;
-	/* Skip what the caller left of the previous entry, then its padding. */
+	if (got < BLOCK)
+		return err_set(e, STRATA_EFORMAT, "truncated: archive ends inside the end-of-archive blocks at offset %llu",
+			       (unsigned long long)(off + BLOCK));
+	if (!is_zero_block(blk))
+		return err_set(e, STRATA_EFORMAT,
+			       "corrupt tar archive: the zero block at offset %llu is followed by a non-zero block "
+			       "(readers disagree on where the archive ends)", (unsigned long long)off);
+	for (;;) {
+		if ((r = stream_get(t->up, &p, &n, 64 << 10, e)) < 0)
+			return r;
+		if (n == 0)
+			return 0;
+		for (i = 0; i < n && !p[i]; i++)
+			;
+		if (i < n)
+			return err_set(e, STRATA_EFORMAT,
+				       "data follows the end of the archive: a non-zero byte at offset %llu",
+				       (unsigned long long)(t->offset + i));
+		t->offset += n;
+		trail += n;
+		if (trail > TAR_TRAILER_MAX)
+			return err_set(e, STRATA_EFORMAT, t->entries
+				       ? "more than %llu bytes follow the end of the archive at offset %llu"
+				       : "not a tar archive: more than %llu zero bytes and no header (from offset %llu)",
+				       (unsigned long long)TAR_TRAILER_MAX, (unsigned long long)(off + 2 * BLOCK));
+	}
+}
+
+/* Skip what the caller left of the previous entry, then its padding.  Sets
+ * t->ended when the stream stops inside the padding. */
+static int skip_rest(struct tar *t, struct strata_err *e)
+{
+	uint64_t skipped;
+	int r;
+
 	if (t->left || t->data.cur_len) {
 		if ((r = stream_drain(&t->data, e)) < 0)
 			return r;
@@ -426,9 +507,159 @@ int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
 			 * of the archive is noted as missing. */
 			t->missing_end = true;
 			t->ended = true;
-			return 0;
 		}
 	}
+	return 0;
+}
+
+/* One name of the entry: the pax record, else the GNU record, else the
+ * header field.  Go lets a GNU long name/link win over a pax path/linkpath,
+ * libarchive applies them in the order they come: when both are present and
+ * differ, the readers disagree, and the entry is refused. */
+static int pick_name(struct buf *into, const struct buf *pax, const struct buf *gnu, const char *what,
+		     uint64_t off, const struct buf *field, struct strata_err *e)
+{
+	const struct buf *from = pax->len ? pax : gnu->len ? gnu : field;
+
+	if (pax->len && gnu->len && (pax->len != gnu->len || memcmp(pax->data, gnu->data, pax->len)))
+		return err_set(e, STRATA_EFORMAT,
+			       "entry at offset %llu has a pax %s '%.200s' and a GNU long %s '%.200s' (readers disagree on which counts)",
+			       (unsigned long long)off, what, pax->data, what, gnu->data);
+	buf_reset(into);
+	return buf_add(into, from->data ? from->data : "", from->len, e);
+}
+
+/* The names of the entry whose header is blk (at offset off). */
+static int entry_names(struct tar *t, const uint8_t *blk, uint64_t off, struct strata_err *e)
+{
+	struct buf field = BUF_INIT(256 + 1);
+	int r;
+
+	if (!memcmp(blk + 257, "ustar\0", 6) && blk[345]) {
+		/* POSIX ustar: prefix "/" name.  star's headers (trailer "tar\0")
+		 * end the prefix at 131 bytes, atime and ctime follow (Go). */
+		size_t pl = strnlen((const char *)blk + 345, memcmp(blk + 508, "tar\0", 4) ? 155 : 131);
+
+		r = buf_add(&field, blk + 345, pl, e);
+		if (r == 0)
+			r = buf_add(&field, "/", 1, e);
+		if (r == 0)
+			r = buf_add(&field, blk, strnlen((const char *)blk, 100), e);
+	} else {
+		r = set_field(&field, blk, 100, e);
+	}
+	if (r == 0)
+		r = pick_name(&t->path, &t->pax_path, &t->gnu_path, "path", off, &field, e);
+	if (r == 0 && (r = set_field(&field, blk + 157, 100, e)) == 0)
+		r = pick_name(&t->link, &t->pax_link, &t->gnu_link, "linkpath", off, &field, e);
+	buf_release(&field);
+	if (r < 0)
+		return r;
+	if (t->pax_uname.len) {
+		buf_reset(&t->uname);
+		r = buf_add(&t->uname, t->pax_uname.data, t->pax_uname.len, e);
+	} else {
+		r = set_field(&t->uname, blk + 265, 32, e);
+	}
+	if (r == 0 && t->pax_gname.len) {
+		buf_reset(&t->gname);
+		r = buf_add(&t->gname, t->pax_gname.data, t->pax_gname.len, e);
+	} else if (r == 0) {
+		r = set_field(&t->gname, blk + 297, 32, e);
+	}
+	return r;
+}
+
+/* Numbers, sparse and xattrs of the entry whose header is blk. */
+static int entry_fields(struct tar *t, struct tar_entry *ent, const uint8_t *blk, struct strata_err *e)
+{
+	uint64_t v;
+	bool neg;
+
+	parse_num(blk + 100, 8, &v, NULL);
+	ent->mode = (uint32_t)(v & 07777);
+	parse_num(blk + 108, 8, &ent->uid, NULL);
+	parse_num(blk + 116, 8, &ent->gid, NULL);
+	parse_num(blk + 136, 12, &v, &neg);
+	ent->mtime = (int64_t)v;
+	if (t->pax_uid)
+		ent->uid = t->v_uid;
+	if (t->pax_gid)
+		ent->gid = t->v_gid;
+	if (t->pax_mtime)
+		ent->mtime = t->v_mtime;
+	parse_num(blk + 329, 8, &v, NULL);
+	ent->devmajor = (uint32_t)v;
+	parse_num(blk + 337, 8, &v, NULL);
+	ent->devminor = (uint32_t)v;
+	ent->sparse = ent->typeflag == 'S' || t->pax_sparse;
+	ent->nxattrs = t->pax_xattrs;
+	ent->has_capability = t->pax_cap;
+	if (t->nx) {
+		size_t i;
+		void *p = realloc(t->xv, t->nx * sizeof(*t->xv));
+
+		if (!p)
+			return err_nomem(e, "xattrs");
+		t->xv = p;
+		for (i = 0; i < t->nx; i++) {
+			t->xv[i].name = t->xbuf.data + t->xoff[i].name;
+			t->xv[i].value = t->xbuf.data + t->xoff[i].value;
+			t->xv[i].len = t->xoff[i].len;
+		}
+		ent->xattrs = t->xv;
+		ent->nxattr_v = (unsigned)t->nx;
+	}
+	return 0;
+}
+
+/* A pax 'x'/'g' or GNU 'L'/'K' record (header blk at offset off, size v):
+ * read and kept for the entry that follows. */
+static int ext_record(struct tar *t, const uint8_t *blk, uint64_t off, uint64_t v, struct strata_err *e)
+{
+	char flag = (char)blk[156];
+	int r;
+
+	if (flag == 'x' || flag == 'g') {
+		struct buf b = BUF_INIT(t->lim.max_header);
+
+		/* Go keeps the records of the last 'x' header only, libarchive
+		 * applies all; and Go returns a 'g' header as an entry of its own,
+		 * which the 'x' before it describes.  Two in a row: refused. */
+		if (t->pax_pending)
+			return err_set(e, STRATA_EFORMAT,
+				       "pax header at offset %llu follows another pax header (readers disagree on which counts)",
+				       (unsigned long long)off);
+		r = read_ext(t, blk, off, v, &b, "pax extended header", e);
+		if (r == 0)
+			r = parse_pax(t, &b, flag == 'g', off, e);
+		buf_release(&b);
+		t->pax_pending = flag == 'x';
+		return r;
+	}
+	{
+		struct buf *into = flag == 'L' ? &t->gnu_path : &t->gnu_link;
+
+		if ((r = read_ext(t, blk, off, v, into, flag == 'L' ? "GNU long name" : "GNU long link", e)) < 0)
+			return r;
+		/* the record carries a trailing NUL */
+		into->len = strnlen(into->data ? into->data : "", into->len);
+		return 0;
+	}
+}
+
+int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
+{
+	uint8_t blk[BLOCK];
+	struct tar_entry *ent = &t->ent;
+	uint64_t v;
+	size_t got;
+	int r;
+
+	if (t->ended)
+		return 0;
+	if ((r = skip_rest(t, e)) < 0 || t->ended)
+		return r;
 	reset_pending(t);
 	for (;;) {
 		uint64_t hdr_off = t->offset;
@@ -449,14 +680,8 @@ int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
 		if (got < BLOCK)
 			return err_set(e, STRATA_EFORMAT, t->started ? "truncated: archive ends inside a header"
 							  : "not a tar archive (shorter than one block)");
-		if (is_zero_block(blk)) {
-			/* End of archive.  A second zero block normally follows; it and
-			 * any blocking padding are left for the caller to drain. */
-			if (!t->started)
-				t->started = true;
-			t->ended = true;
-			return 0;
-		}
+		if (is_zero_block(blk))
+			return read_end(t, hdr_off, e);
 		if (!tar_block_is_header(blk))
 			return err_set(e, STRATA_EFORMAT, t->started
 				       ? "corrupt tar header at offset %llu (bad checksum)"
@@ -467,120 +692,52 @@ int tar_next(struct tar *t, struct tar_entry **entp, struct strata_err *e)
 		if (!parse_num(blk + 124, 12, &v, NULL))
 			return err_set(e, STRATA_EFORMAT, "corrupt size field in tar header at offset %llu",
 				       (unsigned long long)hdr_off);
-		if (flag == 'x' || flag == 'g') {
-			struct buf b = BUF_INIT(t->lim.max_header);
-
-			r = read_ext(t, blk, hdr_off, v, &b, "pax extended header", e);
-			if (r == 0)
-				r = parse_pax(t, &b, flag == 'g', e);
-			buf_release(&b);
-			if (r < 0)
+		if (flag == 'x' || flag == 'g' || flag == 'L' || flag == 'K') {
+			if ((r = ext_record(t, blk, hdr_off, v, e)) < 0)
 				return r;
-			continue;
-		}
-		if (flag == 'L' || flag == 'K') {
-			struct buf *into = flag == 'L' ? &t->gnu_path : &t->gnu_link;
-
-			if ((r = read_ext(t, blk, hdr_off, v, into, flag == 'L' ? "GNU long name" : "GNU long link", e)) < 0)
-				return r;
-			/* the record carries a trailing NUL */
-			into->len = strnlen(into->data ? into->data : "", into->len);
 			continue;
 		}
 		/* A real entry. */
 		memset(ent, 0, sizeof(*ent));
 		ent->offset = hdr_off;
 		ent->typeflag = flag;
-		ent->type = type_of(flag);
-		ent->size = t->have_pax_size ? t->pax_size : v;
-		{
-			const struct buf *pp = t->pax_path.len ? &t->pax_path : t->gnu_path.len ? &t->gnu_path : NULL;
-
-			if (pp) {
-				buf_reset(&t->path);
-				r = buf_add(&t->path, pp->data, pp->len, e);
-			} else if (!memcmp(blk + 257, "ustar\0", 6) && blk[345]) {
-				/* POSIX ustar: prefix "/" name */
-				char full[256 + 1];
-				size_t pl = strnlen((char *)blk + 345, 155), nl = strnlen((char *)blk, 100);
-
-				memcpy(full, blk + 345, pl);
-				full[pl] = '/';
-				memcpy(full + pl + 1, blk, nl);
-				buf_reset(&t->path);
-				r = buf_add(&t->path, full, pl + 1 + nl, e);
-			} else {
-				r = set_field(&t->path, blk, 100, e);
-			}
-			if (r < 0)
-				return r;
-		}
-		if (t->pax_link.len) {
-			buf_reset(&t->link);
-			r = buf_add(&t->link, t->pax_link.data, t->pax_link.len, e);
-		} else if (t->gnu_link.len) {
-			buf_reset(&t->link);
-			r = buf_add(&t->link, t->gnu_link.data, t->gnu_link.len, e);
-		} else {
-			r = set_field(&t->link, blk + 157, 100, e);
-		}
-		if (r < 0)
-			return r;
-		if ((r = set_field(&t->uname, blk + 265, 32, e)) < 0 ||
-		    (r = set_field(&t->gname, blk + 297, 32, e)) < 0)
+		if ((r = entry_names(t, blk, hdr_off, e)) < 0)
 			return r;
 		ent->path = t->path.data ? t->path.data : "";
 		ent->link = t->link.data ? t->link.data : "";
 		ent->uname = t->uname.data ? t->uname.data : "";
 		ent->gname = t->gname.data ? t->gname.data : "";
+		ent->type = type_of(flag);
+		/* An old-style regular file named with a trailing slash is a
+		 * directory (Go, libarchive). */
+		if (flag == '\0' && t->path.len && ent->path[t->path.len - 1] == '/')
+			ent->type = TAR_DIR;
 		if (++t->entries > t->lim.max_entries)
 			return err_set(e, STRATA_EFORMAT,
 				       "too many entries: '%.200s' is entry %llu, over the limit of %llu (raise it with --max-entries)",
 				       ent->path, (unsigned long long)t->entries, (unsigned long long)t->lim.max_entries);
-		parse_num(blk + 100, 8, &v, NULL);
-		ent->mode = (uint32_t)(v & 07777);
-		parse_num(blk + 108, 8, &ent->uid, NULL);
-		parse_num(blk + 116, 8, &ent->gid, NULL);
-		{
-			bool neg;
-
-			parse_num(blk + 136, 12, &v, &neg);
-			ent->mtime = (int64_t)v;
-		}
-		if (t->pax_uid)
-			ent->uid = t->v_uid;
-		if (t->pax_gid)
-			ent->gid = t->v_gid;
-		if (t->pax_mtime)
-			ent->mtime = t->v_mtime;
-		parse_num(blk + 329, 8, &v, NULL);
-		ent->devmajor = (uint32_t)v;
-		parse_num(blk + 337, 8, &v, NULL);
-		ent->devminor = (uint32_t)v;
-		ent->sparse = flag == 'S' || t->pax_sparse;
-		ent->nxattrs = t->pax_xattrs;
-		ent->has_capability = t->pax_cap;
-		if (t->nx) {
-			size_t i;
-			void *p = realloc(t->xv, t->nx * sizeof(*t->xv));
-
-			if (!p)
-				return err_nomem(e, "xattrs");
-			t->xv = p;
-			for (i = 0; i < t->nx; i++) {
-				t->xv[i].name = t->xbuf.data + t->xoff[i].name;
-				t->xv[i].value = t->xbuf.data + t->xoff[i].value;
-				t->xv[i].len = t->xoff[i].len;
-			}
-			ent->xattrs = t->xv;
-			ent->nxattr_v = (unsigned)t->nx;
-		}
-		/* Links, devices, dirs and fifos carry no data, whatever the size field says
-		 * (ustar); but a pax/GNU size on them would still be consumed by most readers.
-		 * Follow libarchive: hardlinks may carry data (pax "hardlink with data"). */
-		if (ent->type == TAR_SYMLINK || ent->type == TAR_CHAR || ent->type == TAR_BLOCK ||
-		    ent->type == TAR_DIR || ent->type == TAR_FIFO)
-			ent->size = t->have_pax_size ? t->pax_size : 0;
+		/* Old GNU sparse: a set extension flag means more sparse map blocks
+		 * follow the header, before the data; Go reads them, a reader that
+		 * does not would take them for data.  Not read here: refused. */
+		if (flag == 'S' && blk[482])
+			return err_set(e, STRATA_EFORMAT,
+				       "old GNU sparse file '%.200s' at offset %llu has sparse map extension blocks, which strata does not read",
+				       ent->path, (unsigned long long)hdr_off);
+		/* star writes 'S' with another layout; Go refuses it outright */
+		if (flag == 'S' && memcmp(blk + 257, "ustar  \0", 8))
+			return err_set(e, STRATA_EFORMAT, "sparse file '%.200s' at offset %llu is not in the GNU format",
+				       ent->path, (unsigned long long)hdr_off);
+		if ((r = entry_fields(t, ent, blk, e)) < 0)
+			return r;
+		/* Links, devices, dirs and fifos carry no data, whatever the size
+		 * field or a pax size record says: Go (isHeaderOnlyType) reads the
+		 * next header right after them, so whatever such a size would cover
+		 * is read as entries, here as by the extractors. */
+		if (ent->type == TAR_HARDLINK || ent->type == TAR_SYMLINK || ent->type == TAR_CHAR ||
+		    ent->type == TAR_BLOCK || ent->type == TAR_DIR || ent->type == TAR_FIFO)
+			ent->size = 0;
+		else
+			ent->size = t->have_pax_size ? t->pax_size : v;
 		t->left = ent->size;
 		t->pad = (BLOCK - ent->size % BLOCK) % BLOCK;
 		t->data.cur_len = 0;

@@ -10,6 +10,24 @@
  * sparse entries.  A pax `size` record overrides the header size, as
  * libarchive and Go do.
  *
+ * Where readers disagree, this one reads as Go's archive/tar does (the reader
+ * of containerd, Docker, podman and umoci: what they extract is what strata
+ * sees), or refuses with STRATA_EFORMAT and the offset:
+ *  - hardlinks, symlinks, devices, dirs and fifos carry no data whatever
+ *    their size field or a pax `size` record says (ent->size is 0): the
+ *    next header follows; an old-style ('\0') file named "x/" is a dir;
+ *  - a pax record with an empty value keeps the header's field; a NUL byte
+ *    in a pax path, linkpath, uname or gname, an empty key or a NUL in a
+ *    key: refused (Go: ErrHeader);
+ *  - refused because readers differ: two pax headers in a row, a pax path
+ *    (linkpath) and a GNU long name (link) that differ, old GNU sparse
+ *    files with sparse map extension blocks or not in the GNU format;
+ *  - the end: a zero block then the end of the stream, or two zero blocks;
+ *    a zero block followed by a non-zero block is refused.  After the two
+ *    blocks, tar_next() reads the rest of the stream itself: zero padding up
+ *    to TAR_TRAILER_MAX bytes is accepted, any non-zero byte or more padding
+ *    refused, so an endless stream of zeros ends.
+ *
  * Why our own reader and not libarchive's: we need the data of each member as
  * a zero-copy stream feeding further stages, our own caps on pax and long-name
  * records (libarchive allows 1 GiB), and the exact count of bytes consumed so
@@ -44,7 +62,7 @@ struct tar_entry {
 	const char *link;       /* link target for hardlinks and symlinks, else "" */
 	enum tar_type type;
 	char typeflag;          /* the raw typeflag byte */
-	uint64_t size;          /* data bytes that follow the header */
+	uint64_t size;          /* data bytes that follow the header (0 unless TAR_FILE or TAR_OTHER) */
 	uint32_t mode;          /* permission bits and setuid/setgid/sticky */
 	uint64_t uid, gid;
 	int64_t mtime;
@@ -64,11 +82,16 @@ struct tar;
  * max_header (pax extended headers and GNU long names/links) and
  * max_entries (entries returned). */
 int tar_open(struct tar **t, struct stream *s, const struct limits *lim, struct strata_err *e);
+/* Zero bytes accepted after the two end-of-archive blocks (record padding). */
+#define TAR_TRAILER_MAX (1u << 20)
+
 /*
- * Next entry: returns 1 with *ent set, 0 at the end of the archive, <0 on
- * error ("truncated" when the stream ends inside a header or data; "too
- * many entries" past lim->max_entries).  Unread data of the previous entry is skipped.  The first call fails with
- * STRATA_EFORMAT "not a tar archive" when the first block is not a header.
+ * Next entry: returns 1 with *ent set, 0 at the end of the archive (the
+ * stream is then read to its end), <0 on error ("truncated" when the stream
+ * ends inside a header or data; "too many entries" past lim->max_entries;
+ * the refusals above).  Unread data of the previous entry is skipped.  The
+ * first call fails with STRATA_EFORMAT "not a tar archive" when the first
+ * block is not a header.
  */
 int tar_next(struct tar *t, struct tar_entry **ent, struct strata_err *e);
 /* The current entry's data as a stream (owned by the reader). */
