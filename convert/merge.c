@@ -20,6 +20,19 @@ struct node {
 	int32_t wh;      /* a whiteout of this path */
 	int32_t opq;     /* an opaque marker in this directory */
 	int32_t desc;    /* an entry or whiteout below this path */
+	int32_t now;     /* the layer of the last entry here, read in order ... */
+	bool now_nondir; /* ... and whether it was a non-directory (the later one wins) */
+	uint32_t hides;  /* what hid this path or below, every layer: a hide index + 1, or 0 */
+};
+
+/* One hide, on a path's list: a whiteout (the path and below), an opaque
+ * marker or a non-directory (below only), by a layer.  Hardlinks waiting in
+ * a layer above for a target below are checked against these when the
+ * target is found, so no hide ever scans the waiting links. */
+struct hide {
+	int32_t layer;
+	bool self;
+	uint32_t next;
 };
 
 /* A regular file or hardlink of the layer being read: where its content is. */
@@ -50,45 +63,83 @@ struct merge {
 	struct merge_stats *st;
 	struct diag *d;
 	struct limits lim;
-	struct strmap seen;           /* path -> node index + 1 */
-	struct node *nodes;
-	size_t nnodes, anodes;
+	struct ntree *tree;           /* every path seen, each name once */
+	struct node *nodes;           /* by tree index */
+	size_t anodes;
+	struct hide *hides;
+	size_t nhides, ahides;
 	struct strmap cur;            /* path -> lnode index + 1 (current layer) */
 	struct lnode *ln;
 	size_t nln, aln;
 	struct strmap pending;        /* target -> first pending group + 1 */
 	struct group *g;
-	size_t ng, ag, open_pending;
-	struct buf scratch;
+	size_t ng, ag;
 };
 
 #define IDX(p) ((size_t)(uintptr_t)(p))
 #define PTR(i) ((void *)(uintptr_t)(i))
 
-static struct node *node_get(struct merge *m, const char *path, bool create, struct strata_err *e, int *r)
+/* The node of child comp of parent (made when missing); NTREE_NONE on error. */
+static uint32_t node_child(struct merge *m, uint32_t parent, const char *comp, size_t len, struct strata_err *e)
 {
-	size_t i = IDX(strmap_get(&m->seen, path));
+	uint32_t i = ntree_child(m->tree, parent, comp, len, true, e);
 
-	*r = 0;
-	if (i)
-		return &m->nodes[i - 1];
-	if (!create)
-		return NULL;
-	if (m->nnodes == m->anodes) {
-		size_t na = m->anodes ? m->anodes * 2 : 1024;
+	if (i == NTREE_NONE || i < m->anodes)
+		return i;
+	{
+		size_t na = m->anodes * 2, k;
 		struct node *v = realloc(m->nodes, na * sizeof(*v));
 
-		if (!v) {
-			*r = err_nomem(e, "merge");
-			return NULL;
-		}
+		if (!v)
+			return err_nomem(e, "merge"), NTREE_NONE;
+		for (k = m->anodes; k < na; k++)
+			v[k] = (struct node){ NONE, NONE, NONE, NONE, NONE, NONE, false, 0 };
 		m->nodes = v;
 		m->anodes = na;
 	}
-	if ((*r = strmap_put(&m->seen, path, PTR(m->nnodes + 1), e)) < 0)
-		return NULL;
-	m->nodes[m->nnodes] = (struct node){ NONE, NONE, NONE, NONE, NONE };
-	return &m->nodes[m->nnodes++];
+	return i;
+}
+
+static int hide_add(struct merge *m, uint32_t node, int32_t layer, bool self, struct strata_err *e)
+{
+	struct hide *h;
+
+	if (m->nhides == m->ahides) {
+		size_t na = m->ahides ? m->ahides * 2 : 256;
+
+		if (na > UINT32_MAX - 1 || !(h = realloc(m->hides, na * sizeof(*h))))
+			return err_nomem(e, "merge");
+		m->hides = h;
+		m->ahides = na;
+	}
+	h = &m->hides[m->nhides];
+	h->layer = layer;
+	h->self = self;
+	h->next = m->nodes[node].hides;
+	m->nodes[node].hides = (uint32_t)++m->nhides;
+	return 0;
+}
+
+/* The layer strictly between below and above that hid `target` (node t),
+ * or NONE. */
+static int32_t hidden_between(const struct merge *m, uint32_t t, int32_t below, int32_t above)
+{
+	bool self = true;
+
+	for (;;) {
+		uint32_t hi;
+
+		for (hi = m->nodes[t].hides; hi; hi = m->hides[hi - 1].next) {
+			const struct hide *h = &m->hides[hi - 1];
+
+			if ((self ? h->self : true) && h->layer > below && h->layer < above)
+				return h->layer;
+		}
+		if (!t)
+			return NONE;
+		t = ntree_parent(m->tree, t);
+		self = false;
+	}
 }
 
 static void set_once(int32_t *f, int32_t layer)
@@ -151,8 +202,6 @@ static size_t group_new(struct merge *m, const char *target, int32_t layer, bool
 	g->layer = layer;
 	g->pending = pending;
 	g->open = true;
-	if (pending)
-		m->open_pending++;
 	return ++m->ng;
 }
 
@@ -207,7 +256,10 @@ static size_t pending_for(struct merge *m, const char *target, int32_t layer, st
 
 /* Take every open pending group (of a layer above `layer`) waiting for
  * `path`, merged into one; 0 when none. */
-static size_t pending_take(struct merge *m, const char *path, int32_t layer, struct strata_err *e, int *r)
+/* Take every open pending group (of a layer above `layer`) waiting for
+ * `path` (node t), merged into one; 0 when none.  A group whose target a
+ * layer in between hid has lost it: an error when its names are visible. */
+static size_t pending_take(struct merge *m, const char *path, uint32_t t, int32_t layer, struct strata_err *e, int *r)
 {
 	size_t gi = IDX(strmap_get(&m->pending, path)), head = 0, tail = 0, taken = 0;
 
@@ -217,14 +269,20 @@ static size_t pending_take(struct merge *m, const char *path, int32_t layer, str
 	while (gi) {
 		struct group *g = &m->g[gi - 1];
 		size_t next = g->next;
+		int32_t h;
 
-		if (g->open && g->layer > layer) {
+		if (g->open && g->layer > layer && (h = hidden_between(m, t, layer, g->layer)) != NONE) {
+			if (g->n) {
+				*r = err_set(e, STRATA_EFORMAT, "%s removes '%s', the target of hardlink '%s' above it",
+					     m->ml->name(m->ml->ctx, (size_t)h), g->target, g->names[0]);
+				return 0;
+			}
+			g->open = false;  /* its links are hidden too: nothing waits for it */
+		} else if (g->open && g->layer > layer) {
 			if (!taken) {
 				taken = gi;
-			} else {
-				if ((*r = group_move(m, gi, taken, e)) < 0)
-					return 0;
-				m->open_pending--;
+			} else if ((*r = group_move(m, gi, taken, e)) < 0) {
+				return 0;
 			}
 		} else if (g->open) {
 			g->next = 0;
@@ -238,45 +296,9 @@ static size_t pending_take(struct merge *m, const char *path, int32_t layer, str
 	}
 	if ((*r = strmap_put(&m->pending, path, PTR(head), e)) < 0)
 		return 0;
-	if (taken) {
+	if (taken)
 		m->g[taken - 1].open = false;
-		m->open_pending--;
-	}
 	return taken;
-}
-
-static bool below(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (!strcmp(dir, "."))
-		return strcmp(path, ".") != 0;
-	return !strncmp(path, dir, n) && path[n] == '/';
-}
-
-/* A hide at `path` in `layer` (whiteout: the path and below; opaque or a
- * non-directory: below only) removes what pending links above wanted. */
-static int pending_hidden(struct merge *m, const char *path, bool self, int32_t layer, const char *lname,
-			  struct strata_err *e)
-{
-	size_t i;
-
-	if (!m->open_pending)
-		return 0;
-	for (i = 0; i < m->ng; i++) {
-		struct group *g = &m->g[i];
-
-		if (!g->open || !g->pending || g->layer <= layer)
-			continue;
-		if ((self && !strcmp(g->target, path)) || below(g->target, path)) {
-			if (g->n)
-				return err_set(e, STRATA_EFORMAT, "%s removes '%s', the target of hardlink '%s' above it",
-					       lname, g->target, g->names[0]);
-			g->open = false;
-			m->open_pending--;
-		}
-	}
-	return 0;
 }
 
 static int emit(struct merge *m, const char *name, const struct tar_entry *ent, struct stream *data,
@@ -362,73 +384,87 @@ static int deliver(struct merge *m, int32_t layer, struct lnode *t, const char *
 	return 0;
 }
 
-/* Walk the proper ancestors of `name` ("." first): are they hiding it, and
- * is one a non-directory of this very layer?  Marks them as having entries below. */
+/* Walk the proper ancestors of `name` (the root first): are they hiding
+ * it, and is one a non-directory of this very layer (the last entry there
+ * so far)?  Marks them as having entries below; *parent gets the last one. */
 static int ancestors(struct merge *m, const char *name, int32_t layer, const char *lname, bool *hidden,
-		     struct strata_err *e)
+		     uint32_t *parent, struct strata_err *e)
 {
-	struct node *n;
-	char *p;
-	int r;
+	size_t i = 0, n = strlen(name);
+	struct node *nd = &m->nodes[0];
+	uint32_t cur = 0;
 
-	buf_reset(&m->scratch);
-	if ((r = buf_addstr(&m->scratch, name, e)) < 0)
-		return r;
+	*parent = 0;
 	if (!strcmp(name, "."))
 		return 0;
-	if (!(n = node_get(m, ".", true, e, &r)))
-		return r;
-	if (n->opq > layer || n->wh > layer)
+	if (nd->opq > layer || nd->wh > layer)
 		*hidden = true;
-	set_once(&n->desc, layer);
-	for (p = strchr(m->scratch.data, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (!(n = node_get(m, m->scratch.data, true, e, &r)))
-			return r;
-		if (n->nondir > layer || n->wh > layer || n->opq > layer)
+	set_once(&nd->desc, layer);
+	for (;;) {
+		const char *slash = memchr(name + i, '/', n - i);
+		size_t len = slash ? (size_t)(slash - (name + i)) : n - i;
+
+		if (!slash)
+			break;  /* the last component is not an ancestor */
+		if ((cur = node_child(m, cur, name + i, len, e)) == NTREE_NONE)
+			return -e->code;
+		nd = &m->nodes[cur];
+		i += len + 1;
+		if (nd->nondir > layer || nd->wh > layer || nd->opq > layer)
 			*hidden = true;
-		else if (n->nondir == layer && !*hidden)
+		else if (nd->now == layer && nd->now_nondir && !*hidden)
 			return err_set(e, STRATA_EFORMAT,
-				       "%s: '%s' lies below '%s', which is not a directory (a write through a symlink?)",
-				       lname, name, m->scratch.data);
-		set_once(&n->desc, layer);
-		*p = '/';
+				       "%s: '%s' lies below '%.*s', which is not a directory (a write through a symlink?)",
+				       lname, name, (int)(i - 1), name);
+		set_once(&nd->desc, layer);
 	}
+	*parent = cur;
 	return 0;
+}
+
+/* The node of the last component of name, below parent. */
+static uint32_t last_node(struct merge *m, uint32_t parent, const char *name, struct strata_err *e)
+{
+	const char *base = strrchr(name, '/');
+
+	if (!strcmp(name, "."))
+		return 0;
+	base = base ? base + 1 : name;
+	return node_child(m, parent, base, strlen(base), e);
 }
 
 /* An opaque marker in `dir`: the directory's lower contents are gone. */
 static int opaque(struct merge *m, const char *dir, int32_t layer, const char *lname, struct strata_err *e)
 {
 	bool hidden = false;
-	struct node *n;
+	uint32_t parent, d;
 	char *marker = strcmp(dir, ".") ? path_join(dir, ".wh..wh..opq") : strdup(".wh..wh..opq");
 	int r;
 
 	if (!marker)
 		return err_nomem(e, "merge");
-	r = ancestors(m, marker, layer, lname, &hidden, e);
+	r = ancestors(m, marker, layer, lname, &hidden, &parent, e);
 	free(marker);
-	if (r == 0 && (n = node_get(m, dir, true, e, &r)))
-		set_once(&n->opq, layer);
-	if (r == 0)
-		r = pending_hidden(m, dir, false, layer, lname, e);
-	return r;
+	if (r < 0)
+		return r;
+	d = parent;  /* the marker's parent is the directory */
+	set_once(&m->nodes[d].opq, layer);
+	return hide_add(m, d, layer, false, e);
 }
 
 /* A whiteout of `target`: the path and what is below it, in the layers below. */
 static int whiteout(struct merge *m, const char *target, int32_t layer, const char *lname, struct strata_err *e)
 {
 	bool hidden = false;
-	struct node *n;
+	uint32_t parent, t;
 	int r;
 
-	r = ancestors(m, target, layer, lname, &hidden, e);
-	if (r == 0 && (n = node_get(m, target, true, e, &r)))
-		set_once(&n->wh, layer);
-	if (r == 0)
-		r = pending_hidden(m, target, true, layer, lname, e);
-	return r;
+	if ((r = ancestors(m, target, layer, lname, &hidden, &parent, e)) < 0)
+		return r;
+	if ((t = last_node(m, parent, target, e)) == NTREE_NONE)
+		return -e->code;
+	set_once(&m->nodes[t].wh, layer);
+	return hide_add(m, t, layer, true, e);
 }
 
 /* The layer model's verdict on one entry alone: the first error refuses it. */
@@ -457,6 +493,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 	bool hidden = false, visible, is_dir = ent->type == TAR_DIR;
 	struct node *n;
 	struct lnode *l;
+	uint32_t parent, ni;
 	size_t gi = 0;
 	int r = 0;
 
@@ -474,10 +511,13 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		r = nm.kind == LFS_OPAQUE ? opaque(m, name, layer, lname, e) : whiteout(m, name, layer, lname, e);
 		goto out;
 	}
-	if ((r = ancestors(m, name, layer, lname, &hidden, e)) < 0)
+	if ((r = ancestors(m, name, layer, lname, &hidden, &parent, e)) < 0)
 		goto out;
-	if (!(n = node_get(m, name, true, e, &r)))
+	if ((ni = last_node(m, parent, name, e)) == NTREE_NONE) {
+		r = -e->code;
 		goto out;
+	}
+	n = &m->nodes[ni];
 	if (n->any > layer || n->wh > layer)
 		hidden = true;
 	if (!hidden && !is_dir && n->desc >= layer) {
@@ -487,9 +527,11 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		goto out;
 	}
 	set_once(&n->any, layer);
+	n->now = layer;
+	n->now_nondir = !is_dir;
 	if (!is_dir) {
 		set_once(&n->nondir, layer);
-		if ((r = pending_hidden(m, name, false, layer, lname, e)) < 0)
+		if ((r = hide_add(m, ni, layer, false, e)) < 0)
 			goto out;
 	}
 	visible = !hidden;
@@ -498,7 +540,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 	if (ent->type == TAR_HARDLINK) {
 		size_t ti;
 
-		gi = pending_take(m, name, layer, e, &r);
+		gi = pending_take(m, name, ni, layer, e, &r);
 		if (r < 0)
 			goto out;
 		ti = IDX(strmap_get(&m->cur, tgt));  /* an index + 1: ln_add may move the array */
@@ -532,7 +574,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		}
 		goto out;
 	}
-	gi = pending_take(m, name, layer, e, &r);
+	gi = pending_take(m, name, ni, layer, e, &r);
 	if (r < 0)
 		goto out;
 	if (ent->type == TAR_FILE) {
@@ -702,7 +744,13 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	m.st = st;
 	m.d = d;
 	m.lim = limits_resolve(lim);
-	buf_init(&m.scratch, 1u << 20);
+	m.anodes = 1024;
+	if (ntree_new(&m.tree, e) < 0 || !(m.nodes = malloc(m.anodes * sizeof(*m.nodes)))) {
+		ntree_free(m.tree);
+		return e->code ? -e->code : err_nomem(e, "merge");
+	}
+	for (i = 0; i < m.anodes; i++)
+		m.nodes[i] = (struct node){ NONE, NONE, NONE, NONE, NONE, NONE, false, 0 };
 	for (layer = (int32_t)ml->n - 1; layer >= 0 && r == 0; layer--) {
 		if ((r = pass(&m, layer, false, NULL, 0, e)) == 0)
 			r = reread(&m, layer, e);
@@ -723,9 +771,9 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	free(m.g);
 	cur_reset(&m);
 	free(m.ln);
-	strmap_release(&m.seen);
+	ntree_free(m.tree);
+	free(m.hides);
 	strmap_release(&m.pending);
 	free(m.nodes);
-	buf_release(&m.scratch);
 	return r;
 }

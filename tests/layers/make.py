@@ -26,6 +26,11 @@ CASES = {
     "sym-replaced-by-dir": ("ok", [[D("etc"), S("etc/x", "/tmp")], [F("a", 1)], [D("etc/x"), F("etc/x/evil", 4)]]),
     "sym-through-rel": ("unsafe", [[S("up", "../../..")], [F("b", 1)], [F("up/evil", 4)]]),
     "file-through-file": ("unsafe", [[D("etc"), F("etc/x", 2)], [F("a", 1)], [F("etc/x/evil", 4)]]),
+    # a symlink, then a directory of the same name in one layer: the later entry wins (Docker,
+    # containerd), so what follows goes into the directory
+    "sym-then-dir": ("ok", [[F("keep", 1)], [S("d", "/etc"), D("d"), F("d/x", 2)]]),
+    # and the other way round: a directory with an entry, then a symlink over it in one layer
+    "dir-then-sym": ("unsafe", [[F("keep", 1)], [D("d"), F("d/x", 2), S("d", "/etc")]]),
     # a hardlink to a path whose parent a lower layer turned into a symlink
     "link-below-symlink": ("unsafe", [[D("p"), F("p/f", 3)], [WH("p"), S("p", "/etc")], [H("h", "p/f")]]),
     # a whiteout below a lower layer's symlink

@@ -65,6 +65,15 @@ run flatten "$W/img/dir-file-dir.tar" "$W/dfd.tar"
 got=$(tar -tf "$W/dfd.tar" 2>/dev/null | sed 's|^\./||; s|/$||' | grep -v '^\.\?$' | LC_ALL=C sort | tr '\n' ' ')
 [ "$got" = "d d/c keep " ] && ok "dir-file-dir flattens to d, d/c, keep" || bad "dir-file-dir flatten" "got '$got'"
 
+# sym-then-dir: unpack holds d as a directory with d/x
+rm -rf "$W/std"
+run unpack "$W/img/sym-then-dir.tar" "$W/std"
+if [ $rc = 0 ] && [ -d "$W/std/d" ] && [ ! -L "$W/std/d" ] && [ -f "$W/std/d/x" ]; then
+	ok "sym-then-dir: unpack makes d a directory holding x"
+else
+	bad "sym-then-dir unpack" "exit $rc"
+fi
+
 # diff: a directory replaced by a file lists what was under it as removed
 run diff "$W/img/dfd-base.tar" "$W/img/dfd-file.tar"
 if [ $rc = 0 ] && grep -q '^  - d/a$' "$W/out" && grep -q '^  - d/b$' "$W/out" && grep -q '^  ~ d (' "$W/out"; then
