@@ -13,6 +13,12 @@
  *   - a hardlink names a file, symlink, device or fifo emitted before it;
  *   - a file is not sparse (merge refuses those) and its data stream holds
  *     its size in bytes.
+ * The same layers are then stacked by the layer model (formats/layerfs.h),
+ * as verify stacks them: every entry classified and applied, whiteouts
+ * first; every entry the stack keeps must have a clean, local name with no
+ * ".wh." component, and when the stack and the classifier find nothing
+ * wrong, merge must not have refused the layers for a name, a whiteout or a
+ * write through a symlink.
  * A broken invariant aborts, so libFuzzer reports it.
  */
 #include <stdlib.h>
@@ -22,6 +28,7 @@
 #include "common/strmap.h"
 #include "common/tar.h"
 #include "convert/merge.h"
+#include "formats/layerfs.h"
 #include "fuzz/fuzz.h"
 
 #define SEP "\n--strata-merge-layer--\n"
@@ -201,6 +208,97 @@ static bool layer_has_dups(const uint8_t *p, size_t n)
 	return dup;
 }
 
+static void count_error(void *ctx, enum severity sev, const char *msg)
+{
+	(void)msg;
+	*(unsigned *)ctx += sev == SEV_ERROR;
+}
+
+static void kept(void *ctx, const void *data, int layer)
+{
+	const char *name = data;
+
+	(void)ctx, (void)layer;
+	if (!name[0] || !path_is_local(name) || lfs_meta_name(name))
+		abort();
+}
+
+/* Stack the layers with the layer model; returns the errors it reported. */
+static unsigned stack(struct layers *l, const struct limits *lim)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	unsigned errors = 0;
+	struct lfs_report rep = { &errors, count_error };
+	struct lfs_events ev = { &errors, NULL, count_error };
+	struct lfs_name *names = NULL;
+	uint8_t *types = NULL;
+	char **links = NULL;
+	size_t n = 0, alloc = 0, i, first;
+	struct lfs *v = NULL;
+
+	if (lfs_new(&v, &ev, &e) < 0)
+		return 1;
+	for (i = 0; i < l->count; i++) {
+		struct stream *s;
+		struct tar *t = NULL;
+		struct tar_entry *ent;
+		size_t k;
+		int pass;
+
+		first = n;
+		if (l_open(l, i, false, &s, &e) < 0)
+			break;
+		if (tar_open(&t, s, lim, &e) == 0)
+			while (tar_next(t, &ent, &e) == 1) {
+				if (n == alloc) {
+					size_t na = alloc ? alloc * 2 : 64;
+					void *a = realloc(names, na * sizeof(*names)), *b, *c;
+
+					if (a)
+						names = a;
+					b = realloc(types, na);
+					if (b)
+						types = b;
+					c = realloc(links, na * sizeof(*links));
+					if (c)
+						links = c;
+					if (!a || !b || !c)
+						break;
+					alloc = na;
+				}
+				if (lfs_classify(ent, &names[n], &rep, &e) < 0)
+					break;
+				types[n] = (uint8_t)ent->type;
+				links[n] = ent->type == TAR_SYMLINK ? strdup(ent->link) : NULL;
+				n++;
+			}
+		tar_free(t);
+		l_close(l, i, false, true, &e);
+		lfs_layer(v, (int)i, "layer");
+		for (pass = 0; pass < 2; pass++)
+			for (k = first; k < n; k++) {
+				struct lfs_name *nm = &names[k];
+				struct lfs_in in = { nm->kind, nm->name, types[k], nm->link ? nm->link : links[k], nm->name };
+				bool wh = nm->kind == LFS_WHITEOUT || nm->kind == LFS_OPAQUE;
+
+				if (nm->kind == LFS_SKIP || nm->kind == LFS_META || nm->kind == LFS_ROOT || wh != (pass == 0))
+					continue;
+				if (lfs_apply(v, &in, NULL, &e) < 0)
+					errors++;
+			}
+	}
+	lfs_each(v, kept, NULL);
+	lfs_free(v);
+	for (i = 0; i < n; i++) {
+		lfs_name_release(&names[i]);
+		free(links[i]);
+	}
+	free(names);
+	free(types);
+	free(links);
+	return errors;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct strata_err e = STRATA_ERR_INIT;
@@ -213,6 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct diag d = DIAG_INIT;
 	const uint8_t *p = data, *end = data + size;
 	size_t i;
+	int mr;
 
 	while (l.count < MAX_LAYERS) {
 		const uint8_t *sep = l.count + 1 < MAX_LAYERS ? memmem(p, (size_t)(end - p), SEP, sizeof(SEP) - 1) : NULL;
@@ -230,9 +329,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	l.chunk = fuzz_chunk_for(size);
 	ml.n = l.count;
 	lim.max_entries = 10000;
-	merge_run(&ml, &mo, &lim, &st, &d, &e);
+	mr = merge_run(&ml, &mo, &lim, &st, &d, &e);
 	if (l.cur)
 		abort();
+	if (!stack(&l, &lim) && mr < 0 && e.code == STRATA_EFORMAT &&
+	    (strstr(e.msg, "unsafe path") || strstr(e.msg, "whiteout") || strstr(e.msg, "write through")))
+		abort();  /* merge refused, for a reason of the model, what the model accepts */
 	strmap_release(&c.seen);
 	buf_release(&c.hdr);
 	buf_release(&c.path);
