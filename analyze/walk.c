@@ -18,7 +18,6 @@
 struct layer_walk {
 	struct walker *w;
 	struct diag local;       /* moved into w->d at the end, unless discarded */
-	struct strmap symlinks;  /* symlinks of this layer, by cleaned path */
 	struct strmap seen;      /* every path of this layer */
 	unsigned problems, suppressed;
 	struct layer_files *lf;  /* when collecting */
@@ -105,7 +104,7 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 /* Keep one classified entry (taking nm's strings) and, when asked, the
  * package databases and content digests. */
 static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, struct lfs_name *nm,
-		   const char *base, struct strata_err *e)
+		   struct strata_err *e)
 {
 	struct layer_files *lf = lw->lf;
 	const char *rel = nm->name;
@@ -114,7 +113,6 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	bool is_db;
 	int r = 0;
 
-	(void)base;
 	if (lf->len == lf->alloc) {
 		size_t na = lf->alloc ? lf->alloc * 2 : 256;
 
@@ -190,7 +188,6 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 	struct layer_walk *lw = walk;
 	struct lfs_report rep = { lw, say };
 	struct lfs_name nm;
-	const char *base;
 	int r;
 
 	if ((r = lfs_classify(ent, &nm, &rep, e)) < 0)
@@ -205,9 +202,7 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 		lfs_name_release(&nm);
 		return -e->code;
 	}
-	base = strrchr(nm.name, '/');
-	base = base ? base + 1 : nm.name;
-	return collect(lw, t, ent, &nm, base, e);
+	return collect(lw, t, ent, &nm, e);
 }
 
 static void walk_end(void *walk, struct member *m, int status, const struct strata_err *e, bool discard,
@@ -234,9 +229,6 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 		}
 	}
 	diag_release(&lw->local);
-	for (i = 0; i < lw->symlinks.len; i++)
-		free(lw->symlinks.items[i].val);
-	strmap_release(&lw->symlinks);
 	strmap_release(&lw->seen);
 	free(lw);
 }

@@ -128,7 +128,7 @@ int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct
 	if (!strcmp(rest, ".wh..opq")) {
 		out->kind = LFS_OPAQUE;
 		if (base == clean)
-			strcpy(clean, ".");
+			memcpy(clean, ".", 2);  /* the name was at least ".wh..wh..opq" */
 		else
 			clean[base - clean - 1] = '\0';
 		return 0;
@@ -346,7 +346,6 @@ struct lfs {
 	size_t alloc;
 	int layer;
 	const char *lname;
-	size_t errors;
 	unsigned tick;
 };
 
@@ -467,11 +466,6 @@ void lfs_layer(struct lfs *v, int layer, const char *lname)
 	v->lname = lname ? lname : "layer";
 }
 
-size_t lfs_errors(const struct lfs *v)
-{
-	return v->errors;
-}
-
 static void refuse(struct lfs *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void refuse(struct lfs *v, const char *fmt, ...)
@@ -483,7 +477,6 @@ static void refuse(struct lfs *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	v->errors++;
 	if (v->ev.problem)
 		v->ev.problem(v->ev.ctx, SEV_ERROR, msg);
 }

@@ -154,7 +154,5 @@ void lfs_layer(struct lfs *v, int layer, const char *lname);
 int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e);
 /* Every present entry that has data, in the order the paths were first seen. */
 void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int layer), void *ctx);
-/* Problems reported so far (errors). */
-size_t lfs_errors(const struct lfs *v);
 
 #endif
