@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """bench/complexity.py [STRATA] [WORKDIR] - cost that must not grow faster than the input.
+   bench/complexity.py --write DIR N        only write the inputs at size N
 
 For each class of hostile input of issue 11, make the input at size n and at 4n, run the
 commands that read it, and print the time and peak RSS of each run with the growth factor
@@ -133,7 +134,18 @@ def median(xs):
     return sorted(xs)[len(xs) // 2]
 
 
+def write(outdir, n):
+    """Only write the inputs at size n (tests/adversarial/cost.sh runs them in make check)."""
+    os.makedirs(outdir, exist_ok=True)
+    for name, data, _ in cases(n):
+        with open(os.path.join(outdir, name + ".tar"), "wb") as f:
+            f.write(data)
+    return 0
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--write":
+        return write(sys.argv[2], int(sys.argv[3]))
     strata = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, "strata"))
     work = sys.argv[2] if len(sys.argv) > 2 else "/tmp/strata-complexity"
     n = int(os.environ.get("COMPLEXITY_N", "50000"))

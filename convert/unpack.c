@@ -24,6 +24,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/fsutil.h"
 #include "convert/merge.h"
 
@@ -67,6 +68,10 @@ static int open_dir(struct unpacker *u, const char *dir, bool create, struct str
 		return r;
 	}
 	for (comp = u->scratch.data; comp; comp = p) {
+		if (strata_cancel) {
+			close(fd);
+			return err_set(e, STRATA_EIO, "interrupted");
+		}
 		if ((p = strchr(comp, '/')))
 			*p++ = '\0';
 		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -80,6 +80,14 @@ int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct
 	}
 	if (abs)  /* judged as if relative, so what it would do is still checked */
 		say(rep, SEV_ERROR, "unsafe path '%s': absolute path in layer", raw);
+	/* Linux takes no longer name or link target (PATH_MAX): no runtime can
+	 * create it, and every tool would read such a layer differently */
+	if (strlen(raw) >= LFS_PATH_MAX)
+		say(rep, SEV_ERROR, "name of %zu bytes ('%.64s...') is longer than PATH_MAX (%d): no extractor can create it",
+		    strlen(raw), raw, LFS_PATH_MAX);
+	else if (strlen(ent->link) >= LFS_PATH_MAX)
+		say(rep, SEV_ERROR, "link target of '%s' has %zu bytes, more than PATH_MAX (%d): no extractor can create it",
+		    raw, strlen(ent->link), LFS_PATH_MAX);
 	base = strrchr(clean, '/');
 	base = base ? base + 1 : clean;
 	if (strncmp(base, ".wh.", 4)) {

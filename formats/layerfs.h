@@ -16,6 +16,8 @@
  *        a whiteout that is not a regular file (warning);
  *      - a hardlink whose target is empty, the root, or leaves the root
  *        (LFS_SKIP); kaniko's absolute targets are mapped into the root;
+ *      - a name or link target of LFS_PATH_MAX bytes or more (judged as if it
+ *        were shorter: Linux, so every runtime, refuses to create it);
  *      - a symlink with an empty target (warning); a sparse member (warning).
  *
  * 2. The stack: struct lfs applies the classified entries of layers 0..n-1,
@@ -57,6 +59,8 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/tar.h"
+
+#define LFS_PATH_MAX 4096  /* Linux's PATH_MAX, the terminating NUL included */
 
 enum lfs_kind {
 	LFS_ENTRY,      /* a file, link, directory, device or fifo at name */

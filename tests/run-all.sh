@@ -47,7 +47,8 @@ run_with() {  # run_with BUILD_DIR LABEL
 	suite "flatten$2" bash tests/flatten/run.sh "$top/$bin" "$fixtures" "$out/flatten$2" "$out/interop" "$realworld"
 	suite "adversarial-tar$2" bash tests/adversarial/tar.sh "$bin" "$out/adversarial-tar$2"
 	suite "adversarial-formats$2" bash tests/adversarial/formats.sh "$top/$bin" "$out/adversarial$2"
-	suite "layers$2" env STRATA_REALWORLD="$realworld" bash tests/layers/run.sh "$top/$bin" "$out/layers$2" "$fixtures"
+	suite "adversarial-cost$2" bash tests/adversarial/cost.sh "$top/$bin" "$out/adversarial-cost$2"
+	suite "layers$2" env STRATA_REALWORLD="$realworld" STRATA_INTEROP="$out/interop" bash tests/layers/run.sh "$top/$bin" "$out/layers$2" "$fixtures"
 }
 
 suite lint sh tests/deps-lint.sh

@@ -26,6 +26,9 @@ CASES = {
     "sym-replaced-by-dir": ("ok", [[D("etc"), S("etc/x", "/tmp")], [F("a", 1)], [D("etc/x"), F("etc/x/evil", 4)]]),
     "sym-through-rel": ("unsafe", [[S("up", "../../..")], [F("b", 1)], [F("up/evil", 4)]]),
     "file-through-file": ("unsafe", [[D("etc"), F("etc/x", 2)], [F("a", 1)], [F("etc/x/evil", 4)]]),
+    # a root entry that is not a directory: flatten, unpack and verify all refuse it
+    "root-symlink": ("unsafe", [[F("keep", 1)], [S("./", "/etc"), F("x", 1)]]),
+    "root-file": ("unsafe", [[F("keep", 1)], [F("./", 3)]]),
     # a symlink, then a directory of the same name in one layer: the later entry wins (Docker,
     # containerd), so what follows goes into the directory
     "sym-then-dir": ("ok", [[F("keep", 1)], [S("d", "/etc"), D("d"), F("d/x", 2)]]),
