@@ -54,9 +54,36 @@ void image_free(struct image *im)
 		return;
 	free(im->where);
 	free(im->tags);
+	free(im->tops);
 	free(im->layers);
 	cJSON_Delete(im->config_json);
 	free(im);
+}
+
+int image_add_tag(struct image *im, const char *tag, struct strata_err *e)
+{
+	const char **v;
+	size_t i;
+
+	for (i = 0; i < im->ntags; i++)
+		if (!strcmp(im->tags[i], tag))
+			return 0;
+	if (!(v = realloc(im->tags, (im->ntags + 1) * sizeof(*v))))
+		return err_nomem(e, "tags");
+	im->tags = v;
+	v[im->ntags++] = tag;
+	return 0;
+}
+
+int image_add_top(struct image *im, const cJSON *top, struct strata_err *e)
+{
+	const cJSON **v;
+
+	if (!(v = realloc(im->tops, (im->ntops + 1) * sizeof(*v))))
+		return err_nomem(e, "index entries");
+	im->tops = v;
+	v[im->ntops++] = top;
+	return 0;
 }
 
 void image_set_release(struct image_set *set)
