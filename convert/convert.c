@@ -736,6 +736,13 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	if ((r = source_open(&s, o->src, &lo, d, e)) < 0 || (o->image && (r = source_select(s, o->image, e)) < 0))
 		goto fail;
 	res->format = s->format_name;
+	if (s->fmt == &rootfs_format) {
+		/* convert keeps configs; a rootfs has none to keep */
+		r = err_set(e, STRATA_EUSAGE,
+			    "a plain root filesystem, not an image (no config): `strata import %s %s` makes a "
+			    "one-layer image of it (with --cmd, --env, ...)", o->src, o->dst);
+		goto fail;
+	}
 	if (diag_count(d, SEV_ERROR)) {
 		r = err_set(e, diag_exit_code(d), "'%s' did not verify (%zu error%s above); nothing was written", o->src,
 			    diag_count(d, SEV_ERROR), diag_count(d, SEV_ERROR) == 1 ? "" : "s");

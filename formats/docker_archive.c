@@ -284,7 +284,7 @@ static int docker_load(struct source *s, struct diag *d, struct strata_err *e)
 	if ((r = image_set_keep(&s->images, doc, e)) < 0)
 		return r;
 	if (!cJSON_IsArray(doc)) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "manifest.json", "manifest.json must be a JSON array, not %s",
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "manifest.json", "must be a JSON array, not %s",
 			 json_type_name(doc));
 		return 0;
 	}

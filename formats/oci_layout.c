@@ -273,12 +273,12 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 	int r = 0;
 
 	if (!lay) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "oci-layout: missing (required by the OCI image layout)");
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "missing (required by the OCI image layout)");
 	} else if ((doc = member_json(lay, d, "oci-layout"))) {
 		lay->refs++;
 		ver = json_str(doc, "imageLayoutVersion");
 		if (!ver)
-			diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "oci-layout: required field 'imageLayoutVersion' missing");
+			diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "required field 'imageLayoutVersion' missing");
 		else if (strcmp(ver, "1.0.0"))
 			diag_add(d, SEV_WARNING, STRATA_EFORMAT, "oci-layout",
 				 "imageLayoutVersion is '%.40s', containerd accepts only '1.0.0'", ver);
@@ -294,16 +294,16 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 	if ((r = image_set_keep(set, doc, e)) < 0)
 		return r;
 	if (!json_uint(doc, "schemaVersion", &ver_n) || ver_n != 2)
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "index.json: schemaVersion must be 2");
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "schemaVersion must be 2");
 	mt = json_str(doc, "mediaType");
 	if (mt && strcmp(mt, MT_OCI_INDEX))
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "index.json: media type is '%.100s', not an image index", mt);
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "media type is '%.100s', not an image index", mt);
 	mans = json_get(doc, "manifests");
 	if (!cJSON_IsArray(mans)) {
 		/* Docker 25 saving an untagged image writes "manifests": null; in
 		 * the hybrid that is a flaw of the second view only. */
 		diag_add(d, set == &s->extra ? SEV_WARNING : SEV_ERROR, STRATA_EFORMAT, "index.json",
-			 "index.json: required field 'manifests' is %s, not an array%s", json_type_name(mans),
+			 "required field 'manifests' is %s, not an array%s", json_type_name(mans),
 			 set == &s->extra ? " (containerd and skopeo will not read this OCI view)" : "");
 		return 0;
 	}
