@@ -92,7 +92,7 @@ static int layer_option(const char *cmd, int c, const char *arg, struct layer_op
 
 int cmd_convert(int argc, char **argv)
 {
-	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH };
+	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE };
 	static const struct option opts[] = {
 		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
@@ -100,6 +100,7 @@ int cmd_convert(int argc, char **argv)
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "squash", no_argument, NULL, O_SQUASH },
+		{ "replace", no_argument, NULL, O_REPLACE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct convert_opts o = { 0 };
@@ -134,6 +135,7 @@ int cmd_convert(int argc, char **argv)
 		case O_PLATFORM: o.platform = optarg; break;
 		case O_IMAGE: o.image = optarg; break;
 		case O_SQUASH: o.squash = true; break;
+		case O_REPLACE: o.replace = true; break;
 		default: return cli_usage("convert", "bad option");
 		}
 	}

@@ -130,7 +130,7 @@ int atomic_open(struct atomic_file *f, const char *dest, struct strata_err *e)
 	snprintf(f->tmp, n, "%s.strata-tmp-%ld-%u", dest, (long)getpid(), seq++);
 	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (f->fd < 0) {
-		int r = err_sys(e, errno, "create '%s'", f->tmp);
+		int r = err_sys(e, errno, "cannot create '%s'", f->final);
 
 		free(f->final);
 		free(f->tmp);
@@ -149,9 +149,9 @@ int atomic_commit(struct atomic_file *f, struct strata_err *e)
 	if (strata_oom_seen())
 		r = err_set(e, STRATA_EIO, "out of memory before '%s' was complete", f->final);
 	if (!r && f->sync && fsync(f->fd) < 0 && errno != EINVAL)
-		r = err_sys(e, errno, "fsync '%s'", f->tmp);
+		r = err_sys(e, errno, "fsync '%s'", f->final);
 	if (close(f->fd) < 0 && !r)
-		r = err_sys(e, errno, "close '%s'", f->tmp);
+		r = err_sys(e, errno, "close '%s'", f->final);
 	f->fd = -1;
 	if (!r && rename(f->tmp, f->final) < 0)
 		r = err_sys(e, errno, "rename '%s'", f->final);

@@ -18,6 +18,8 @@ struct conv {
 	enum compression last_out;
 	size_t reencoded;
 	uint64_t bytes_out;
+	const char *dst_path;          /* the destination (oci: layout), for messages and --replace */
+	bool replace;                  /* --replace: a reused name replaces the old image */
 };
 
 /* The blob writer the scan calls: re-encodes per c->layers into c->sink. */
@@ -30,14 +32,21 @@ int conv_open_sink(struct conv *c, const struct ref *dref, const char *src, stru
 int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, enum target_format *target,
 	      struct strata_err *e);
 const char *conv_layer_mt(enum compression c);
-/* "name:tag" gives a full name and a ref.name; a bare "tag" only a ref.name. */
-int conv_add_user_tag(struct out_image *oi, const char *t, struct strata_err *e);
+/* One name of an output image: a full name (as given: "app:1", written
+ * normalised as io.containerd.image.name and as a RepoTag) and/or a ref.name
+ * (NULL: chosen on writing, see target_choose_ref_names). */
+int conv_add_entry(struct out_image *oi, const char *full, const char *ref, struct strata_err *e);
+/* Names the user gave (--tag, and the destination's reference, which is kept
+ * verbatim as ref.name): a full NAME:TAG is a name; a bare TAG is a ref.name
+ * paired with src_full (the source's name) unless the user gave a full name. */
+int conv_user_names(const char *const *tags, size_t ntags, const char *dst_name, const char *src_full,
+		    struct out_image *oi, struct strata_err *e);
 
 /* The names an output image gets: --tag, the destination's NAME:TAG, else the source's. */
 int conv_image_names(const struct convert_opts *o, const char *dst_name, struct out_image *oi, struct strata_err *e);
 /* Write the documents of the target format (merging into an existing OCI
  * layout's index.json) and finish the sink; on error it is aborted. */
-int conv_finish(struct conv *c, const struct out_set *set, struct strata_err *e);
+int conv_finish(struct conv *c, struct out_set *set, struct strata_err *e);
 /* convert --squash: one image, its layers merged into one (squash.c). */
 int squash_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e);
 

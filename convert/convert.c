@@ -12,6 +12,7 @@
 #include "convert/convert.h"
 #include "convert/conv.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,92 +206,120 @@ static int put_doc(struct conv *c, struct member *m, struct out_desc *d, struct 
 	return 0;
 }
 
-static bool has_str(char **v, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(v[i], s))
-			return true;
-	return false;
-}
-
-static int add_name(struct out_image *oi, const char *full, const char *ref, struct strata_err *e)
-{
-	char **v;
-
-	if (full) {
-		char *norm = target_normalize_name(full);
-
-		if (!norm)
-			return err_nomem(e, "names");
-		if (has_str(oi->names, oi->nnames, norm)) {
-			free(norm);
-			full = NULL;  /* already there */
-		} else {
-			free(norm);
-		}
-	}
-	if (ref && has_str(oi->ref_names, oi->nref_names, ref))
-		ref = NULL;
-	/* the grown array is kept at once: realloc() freed the old one */
-	if (full) {
-		if (!(v = realloc(oi->names, (oi->nnames + 1) * sizeof(*v))))
-			return err_nomem(e, "names");
-		oi->names = v;
-		if (!(v[oi->nnames] = target_normalize_name(full)))
-			return err_nomem(e, "names");
-		oi->nnames++;
-	}
-	if (ref) {
-		if (!(v = realloc(oi->ref_names, (oi->nref_names + 1) * sizeof(*v))))
-			return err_nomem(e, "names");
-		oi->ref_names = v;
-		if (!(v[oi->nref_names] = strdup(ref)))
-			return err_nomem(e, "names");
-		oi->nref_names++;
-	}
-	return 0;
-}
-
-/* A tag given by the user: "name:tag" gives both forms, a bare "tag" only ref.name. */
-int conv_add_user_tag(struct out_image *oi, const char *t, struct strata_err *e)
+/* "name:tag" (a tag after the last '/'): the user or the source gave a full name. */
+static bool is_full(const char *t)
 {
 	const char *c = strrchr(t, ':'), *sl = strrchr(t, '/');
 
-	if (c && (!sl || c > sl))
-		return add_name(oi, t, c + 1, e);
-	return add_name(oi, NULL, t, e);
+	return c && (!sl || c > sl);
+}
+
+int conv_add_entry(struct out_image *oi, const char *full, const char *ref, struct strata_err *e)
+{
+	char **v;
+	size_t i;
+
+	for (i = 0; i < oi->nnames; i++)
+		if (target_same_name(oi->names[i], full) &&
+		    ((!ref && !oi->ref_names[i]) || (ref && oi->ref_names[i] && !strcmp(ref, oi->ref_names[i]))))
+			return 0;  /* already there */
+	/* the grown arrays are kept at once: realloc() freed the old ones */
+	if (!(v = realloc(oi->names, (oi->nnames + 1) * sizeof(*v))))
+		return err_nomem(e, "names");
+	oi->names = v;
+	v[oi->nnames] = NULL;
+	if (!(v = realloc(oi->ref_names, (oi->nnames + 1) * sizeof(*v))))
+		return err_nomem(e, "names");
+	oi->ref_names = v;
+	v[oi->nnames] = NULL;
+	oi->nnames++;
+	oi->nref_names = oi->nnames;
+	if ((full && !(oi->names[oi->nnames - 1] = strdup(full))) ||
+	    (ref && !(oi->ref_names[oi->nnames - 1] = strdup(ref))))
+		return err_nomem(e, "names");
+	return 0;
+}
+
+int conv_user_names(const char *const *tags, size_t ntags, const char *dst_name, const char *src_full,
+		    struct out_image *oi, struct strata_err *e)
+{
+	bool user_full = dst_name && is_full(dst_name);
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ntags; i++)
+		user_full |= is_full(tags[i]);
+	if (user_full)
+		src_full = NULL;  /* the user named the repository */
+	for (i = 0; i < ntags && r == 0; i++)
+		if ((r = ref_check_name(tags[i], e)) == 0)
+			r = is_full(tags[i]) ? conv_add_entry(oi, tags[i], NULL, e) : conv_add_entry(oi, src_full, tags[i], e);
+	/* the destination's reference is written as the user wrote it, as skopeo does */
+	if (r == 0 && dst_name)
+		r = conv_add_entry(oi, is_full(dst_name) ? dst_name : src_full, dst_name, e);
+	return r;
+}
+
+/* The first full name the source gives an image (familiar form), or NULL. */
+static const char *source_full(const struct image *im, char **owned)
+{
+	size_t i;
+
+	*owned = NULL;
+	for (i = 0; i < im->ntops; i++) {
+		const cJSON *ann = json_get(im->tops[i], "annotations");
+		const char *cn = json_str(ann, "io.containerd.image.name");
+		const char *rn = json_str(ann, "org.opencontainers.image.ref.name");
+
+		if (cn && is_full(cn))
+			return *owned = target_familiar_name(cn);
+		if (rn && is_full(rn))
+			return rn;
+	}
+	if (im->ntops)
+		return NULL;
+	for (i = 0; i < im->ntags; i++)
+		if (is_full(im->tags[i]))
+			return im->tags[i];
+	return NULL;
 }
 
 int conv_image_names(const struct convert_opts *o, const char *dst_name, struct out_image *oi, struct strata_err *e)
 {
 	const struct image *im = oi->src;
+	char *owned = NULL;
 	size_t i;
 	int r = 0;
 
 	if (o->ntags || dst_name) {
-		for (i = 0; i < o->ntags && r == 0; i++)
-			if ((r = ref_check_name(o->tags[i], e)) == 0)
-				r = conv_add_user_tag(oi, o->tags[i], e);
-		if (dst_name && r == 0)
-			r = conv_add_user_tag(oi, dst_name, e);
+		const char *sf = source_full(im, &owned);
+
+		r = conv_user_names(o->tags, o->ntags, dst_name, sf, oi, e);
+		free(owned);
 		return r;
 	}
-	if (im->top_annotations) {
-		const char *cn = json_str(im->top_annotations, "io.containerd.image.name");
-		const char *rn = json_str(im->top_annotations, "org.opencontainers.image.ref.name");
+	for (i = 0; i < im->ntops && r == 0; i++) {
+		const cJSON *ann = json_get(im->tops[i], "annotations");
+		const char *cn = json_str(ann, "io.containerd.image.name");
+		const char *rn = json_str(ann, "org.opencontainers.image.ref.name");
+		char *fam = cn ? target_familiar_name(cn) : NULL;
 
-		/* podman and skopeo put a whole reference in ref.name ("localhost/app:2") */
-		if (!cn && rn && strchr(rn, ':') && (!strchr(rn, '/') || strrchr(rn, ':') > strrchr(rn, '/')))
-			return conv_add_user_tag(oi, rn, e);
-		return add_name(oi, cn, rn, e);
+		if (cn && !fam)
+			return err_nomem(e, "names");
+		/* podman and skopeo put a whole reference in ref.name ("localhost/app:2");
+		 * a ref.name that is only the name's tag is chosen again on writing */
+		if (!fam && rn && is_full(rn))
+			r = conv_add_entry(oi, rn, NULL, e);
+		else if (fam && rn && is_full(fam) && !strcmp(strrchr(fam, ':') + 1, rn))
+			r = conv_add_entry(oi, fam, NULL, e);
+		else if (fam || rn)
+			r = conv_add_entry(oi, fam, rn, e);
+		free(fam);
 	}
-	for (i = 0; i < im->ntags && r == 0; i++) {
-		const char *t = im->tags[i], *c = strrchr(t, ':'), *sl = strrchr(t, '/');
-
-		r = add_name(oi, t, c && (!sl || c > sl) ? c + 1 : NULL, e);
-	}
+	if (im->ntops)
+		return r;
+	for (i = 0; i < im->ntags && r == 0; i++)
+		r = conv_add_entry(oi, im->tags[i], NULL, e);
 	return r;
 }
 
@@ -459,6 +488,8 @@ int conv_open_sink(struct conv *c, const struct ref *dref, const char *src, stru
 	struct ref sref;
 	int r;
 
+	c->dst_path = dref->path;
+	c->replace = c->o && c->o->replace;
 	if (c->target == TARGET_OCI)
 		return sink_open_dir(&c->sink, dref->path, e);
 	/* checked before anything is read or written: the source stays untouched */
@@ -496,25 +527,131 @@ int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, en
 		       dst);
 }
 
-int conv_finish(struct conv *c, const struct out_set *set, struct strata_err *e)
+/* ---- --replace: blobs only the dropped entries used are removed ---- */
+
+#define GC_DOC_MAX (4u << 20)
+
+/* Mark digest and, for a manifest or index, everything it names (in layout dir). */
+static int gc_mark(const char *dir, const cJSON *desc, struct strmap *seen, int depth, struct strata_err *e)
 {
+	const char *dg = json_str(desc, "digest"), *mt = json_str(desc, "mediaType");
+	const cJSON *k;
+	char path[4096];
+	char *buf = NULL;
+	cJSON *doc = NULL;
+	size_t n = 0;
+	FILE *f;
 	int r;
 
-	if (c->target == TARGET_DOCKER_ARCHIVE) {
-		r = target_write_docker(c->sink, set, e);
+	if (!dg || !digest_valid(dg) || strmap_get(seen, dg))
+		return 0;
+	if ((r = strmap_put(seen, dg, (void *)1, e)) < 0)
+		return r;
+	if (depth > 16 || !mt || (strcmp(mt, MT_OCI_INDEX) && strcmp(mt, MT_DOCKER_LIST) && strcmp(mt, MT_OCI_MANIFEST) &&
+				  strcmp(mt, MT_DOCKER_MANIFEST)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, digest_hex(dg));
+	if (strncmp(dg, "sha256:", 7) || !(f = fopen(path, "rb")))
+		return 0;  /* not ours to read: what it names is kept anyway (nothing else is removed) */
+	if ((buf = malloc(GC_DOC_MAX + 1)))
+		n = fread(buf, 1, GC_DOC_MAX + 1, f);
+	fclose(f);
+	if (!buf)
+		return err_nomem(e, "index");
+	if (n <= GC_DOC_MAX && json_parse(buf, n, &doc, e) == 0) {
+		cJSON_ArrayForEach(k, json_get(doc, "manifests"))
+			if ((r = gc_mark(dir, k, seen, depth + 1, e)) < 0)
+				break;
+		if (r == 0 && json_get(doc, "config"))
+			r = gc_mark(dir, json_get(doc, "config"), seen, depth + 1, e);
+		cJSON_ArrayForEach(k, (r == 0 ? json_get(doc, "layers") : NULL))
+			if ((r = gc_mark(dir, k, seen, depth + 1, e)) < 0)
+				break;
+		cJSON_Delete(doc);
 	} else {
-		size_t old_len = 0;
-		const char *old = c->target == TARGET_OCI ? sink_existing_index(c->sink, &old_len) : NULL;
-
-		r = target_write_oci(c->sink, set, old, old_len, e);
+		err_clear(e);
+		r = 0;
+		/* unreadable: keep what it would name by marking nothing more; the
+		 * blobs of the dropped image are then only removed when unnamed */
 	}
+	free(buf);
+	return r;
+}
+
+/* After the new index.json is in place: remove the blobs the dropped entries
+ * reached that no entry of the index reaches. */
+static int gc_dropped(const char *dir, const cJSON *dropped, struct strata_err *e)
+{
+	struct strmap keep = { 0 }, gone = { 0 };
+	struct buf b = BUF_INIT(GC_DOC_MAX);
+	char path[4096];
+	cJSON *ix = NULL;
+	const cJSON *c;
+	size_t i;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/index.json", dir);
+	{
+		FILE *f = fopen(path, "rb");
+		char chunk[65536];
+		size_t n;
+
+		if (!f)
+			return err_sys(e, errno, "cannot read '%s' again", path);
+		r = 0;
+		while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			r = buf_add(&b, chunk, n, e);
+		fclose(f);
+	}
+	if (r == 0 && (r = json_parse(b.data ? b.data : "", b.len, &ix, e)) == 0) {
+		cJSON_ArrayForEach(c, json_get(ix, "manifests"))
+			if ((r = gc_mark(dir, c, &keep, 0, e)) < 0)
+				break;
+		cJSON_ArrayForEach(c, (r == 0 ? dropped : NULL))
+			if ((r = gc_mark(dir, c, &gone, 0, e)) < 0)
+				break;
+	}
+	for (i = 0; r == 0 && i < gone.len; i++) {
+		const char *dg = gone.items[i].key;
+
+		if (strmap_get(&keep, dg) || strncmp(dg, "sha256:", 7))
+			continue;
+		snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, digest_hex(dg));
+		if (unlink(path) < 0 && errno != ENOENT)
+			r = err_sys(e, errno, "cannot remove '%s'", path);
+	}
+	cJSON_Delete(ix);
+	buf_release(&b);
+	strmap_release(&keep);
+	strmap_release(&gone);
+	return r;
+}
+
+int conv_finish(struct conv *c, struct out_set *set, struct strata_err *e)
+{
+	struct oci_write_opts wo = { 0 };
+	int r;
+
+	if (c->target == TARGET_OCI)
+		wo.old_index = sink_existing_index(c->sink, &wo.old_len);
+	wo.layout = c->dst_path;
+	wo.replace = c->replace;
+	r = target_choose_ref_names(set, wo.old_index, wo.old_len, e);
+	if (r == 0 && c->target == TARGET_DOCKER_ARCHIVE)
+		r = target_write_docker(c->sink, set, e);
+	else if (r == 0)
+		r = target_write_oci(c->sink, set, &wo, e);
 	if (r < 0) {
+		cJSON_Delete(wo.dropped);
 		sink_abort(c->sink);
 		c->sink = NULL;
 		return r;
 	}
 	r = sink_finish(c->sink, e);
 	c->sink = NULL;
+	if (r == 0 && wo.dropped && c->dst_path && (r = gc_dropped(c->dst_path, wo.dropped, e)) < 0)
+		err_wrap(e, "'%s': the old image was replaced, but removing its blobs failed", c->dst_path);
+	cJSON_Delete(wo.dropped);
 	return r;
 }
 
@@ -599,6 +736,13 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	if ((r = source_open(&s, o->src, &lo, d, e)) < 0 || (o->image && (r = source_select(s, o->image, e)) < 0))
 		goto fail;
 	res->format = s->format_name;
+	if (s->fmt == &rootfs_format) {
+		/* convert keeps configs; a rootfs has none to keep */
+		r = err_set(e, STRATA_EUSAGE,
+			    "a plain root filesystem, not an image (no config): `strata import %s %s` makes a "
+			    "one-layer image of it (with --cmd, --env, ...)", o->src, o->dst);
+		goto fail;
+	}
 	if (diag_count(d, SEV_ERROR)) {
 		r = err_set(e, diag_exit_code(d), "'%s' did not verify (%zu error%s above); nothing was written", o->src,
 			    diag_count(d, SEV_ERROR), diag_count(d, SEV_ERROR) == 1 ? "" : "s");
@@ -655,6 +799,14 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 		}
 	} else if ((r = build_groups(&c, s, &set, e)) < 0) {
 		goto fail;
+	} else if (o->ntags + (dref.name ? 1 : 0) > 0) {
+		/* a name names one image: one index.json entry (an index of platforms is one) */
+		for (i = 1, n = 1; i < set.len; i++)
+			n += set.v[i].group < 0 || set.v[i].group != set.v[i - 1].group;
+		if (n > 1) {
+			r = err_set(e, STRATA_EUSAGE, "a name given names one image, but %zu are converted; pick one with --image", n);
+			goto fail;
+		}
 	}
 	if ((r = conv_finish(&c, &set, e)) < 0)
 		goto out;

@@ -34,6 +34,7 @@ struct convert_opts {
 	const char *platform;            /* os/arch[/variant] or NULL */
 	const char *image;               /* keep only this image: "@N", "NAME:TAG" or "TAG"; NULL = all */
 	bool squash;                     /* one image, its layers merged into one (see flatten) */
+	bool replace;                    /* a name already in the oci: layout replaces that image (else refused) */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
 	struct limits limits;            /* bounds of reading the source (zero: defaults) */
 	stream_progress_fn progress;     /* optional: bytes of the source read */

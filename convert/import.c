@@ -147,7 +147,6 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 	char pbuf[128], created[32], *ref = NULL, *cfg = NULL;
 	struct member *m;
 	struct ref dref;
-	size_t i;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -206,12 +205,7 @@ int import_run(const struct import_opts *o, struct convert_result *res, struct d
 	oi.config.size = (int64_t)strlen(cfg);
 	if ((r = sink_put_blob(c.sink, cfg, strlen(cfg), oi.config.digest, e)) < 0)
 		goto fail;
-	for (i = 0; i < o->ntags && r == 0; i++)
-		if ((r = ref_check_name(o->tags[i], e)) == 0)
-			r = conv_add_user_tag(&oi, o->tags[i], e);
-	if (r == 0 && dref.name)
-		r = conv_add_user_tag(&oi, dref.name, e);
-	if (r < 0)
+	if ((r = conv_user_names(o->tags, o->ntags, dref.name, NULL, &oi, e)) < 0)
 		goto fail;
 	{
 		char *man = target_oci_manifest(&oi);

@@ -222,6 +222,41 @@ static void link_views(struct source *s, struct diag *d)
 	}
 }
 
+/* Two manifest.json entries with the same config and layers are one image
+ * with the names of both (as podman save -m merges them). */
+static bool same_image(const struct image *a, const struct image *b)
+{
+	size_t i;
+
+	if (!a->config.digest[0] || strcmp(a->config.digest, b->config.digest) || a->nlayers != b->nlayers)
+		return false;
+	for (i = 0; i < a->nlayers; i++)
+		if (!a->layers[i].desc.digest[0] || strcmp(a->layers[i].desc.digest, b->layers[i].desc.digest))
+			return false;
+	return true;
+}
+
+static int merge_items(struct image_set *set, struct strata_err *e)
+{
+	size_t i, j, k, t;
+
+	for (j = 1; j < set->len; j++)
+		for (i = 0; i < j; i++) {
+			if (!same_image(set->v[i], set->v[j]))
+				continue;
+			for (t = 0; t < set->v[j]->ntags; t++)
+				if (image_add_tag(set->v[i], set->v[j]->tags[t], e) < 0)
+					return -e->code;
+			image_free(set->v[j]);
+			for (k = j; k + 1 < set->len; k++)
+				set->v[k] = set->v[k + 1];
+			set->len--;
+			j--;
+			break;
+		}
+	return 0;
+}
+
 int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struct strata_err *e);
 
 static int docker_load(struct source *s, struct diag *d, struct strata_err *e)
@@ -249,7 +284,7 @@ static int docker_load(struct source *s, struct diag *d, struct strata_err *e)
 	if ((r = image_set_keep(&s->images, doc, e)) < 0)
 		return r;
 	if (!cJSON_IsArray(doc)) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "manifest.json", "manifest.json must be a JSON array, not %s",
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "manifest.json", "must be a JSON array, not %s",
 			 json_type_name(doc));
 		return 0;
 	}
@@ -257,6 +292,8 @@ static int docker_load(struct source *s, struct diag *d, struct strata_err *e)
 		if ((r = load_item(s, item, i++, d, e)) < 0)
 			return r;
 	}
+	if ((r = merge_items(&s->images, e)) < 0)
+		return r;
 	check_images(s, &s->images, false, d);
 	if (catalog_get(&s->cat, "index.json") && catalog_get(&s->cat, "oci-layout")) {
 		if ((r = oci_load_view(s, &s->extra, d, e)) < 0)

@@ -54,9 +54,36 @@ void image_free(struct image *im)
 		return;
 	free(im->where);
 	free(im->tags);
+	free(im->tops);
 	free(im->layers);
 	cJSON_Delete(im->config_json);
 	free(im);
+}
+
+int image_add_tag(struct image *im, const char *tag, struct strata_err *e)
+{
+	const char **v;
+	size_t i;
+
+	for (i = 0; i < im->ntags; i++)
+		if (!strcmp(im->tags[i], tag))
+			return 0;
+	if (!(v = realloc(im->tags, (im->ntags + 1) * sizeof(*v))))
+		return err_nomem(e, "tags");
+	im->tags = v;
+	v[im->ntags++] = tag;
+	return 0;
+}
+
+int image_add_top(struct image *im, const cJSON *top, struct strata_err *e)
+{
+	const cJSON **v;
+
+	if (!(v = realloc(im->tops, (im->ntops + 1) * sizeof(*v))))
+		return err_nomem(e, "index entries");
+	im->tops = v;
+	v[im->ntops++] = top;
+	return 0;
 }
 
 void image_set_release(struct image_set *set)
@@ -156,20 +183,23 @@ int source_check_layers(const struct source *s, size_t nlayers, const char *wher
 cJSON *member_json(struct member *m, struct diag *d, const char *what)
 {
 	struct strata_err e = STRATA_ERR_INIT;
+	const char *sep = ": ";
 	cJSON *v;
 
+	if (!strcmp(what, m->name))
+		what = sep = "";  /* "manifest.json: invalid JSON", named once */
 	if (m->doc_too_large) {
 		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name,
-			 "%s: too large: %llu bytes, over the JSON document limit of %zu (raise it with --max-json)", what,
+			 "%s%stoo large: %llu bytes, over the JSON document limit of %zu (raise it with --max-json)", what, sep,
 			 (unsigned long long)m->size, m->doc.cap);
 		return NULL;
 	}
 	if (!m->doc_kept) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s: not a JSON document (invalid JSON)", what);
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s%snot a JSON document (invalid JSON)", what, sep);
 		return NULL;
 	}
 	if (json_parse(m->doc.data, m->doc.len, &v, &e) < 0) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s: %s", what, e.msg);
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s%s%s", what, sep, e.msg);
 		return NULL;
 	}
 	return v;

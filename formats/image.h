@@ -52,6 +52,7 @@ struct image {
 	const char **tags; size_t ntags;   /* borrowed strings */
 	const cJSON *top_annotations;      /* OCI: annotations of the index.json entry that led here */
 	const cJSON *top_desc;             /* OCI: that index.json entry */
+	const cJSON **tops; size_t ntops;  /* OCI: every index.json entry naming this manifest (top_desc first) */
 	bool has_manifest;
 	struct descriptor manifest;        /* the manifest document, when one exists */
 	struct member *manifest_m;
@@ -187,6 +188,10 @@ struct image *image_new(struct image_set *set, const char *where, struct strata_
 /* Keep a parsed document alive as long as the set. */
 int image_set_keep(struct image_set *set, cJSON *doc, struct strata_err *e);
 void image_free(struct image *im);
+/* Add a name (borrowed) unless the image has it already. */
+int image_add_tag(struct image *im, const char *tag, struct strata_err *e);
+/* Add an index.json entry that names the image (OCI). */
+int image_add_top(struct image *im, const cJSON *top, struct strata_err *e);
 void image_set_release(struct image_set *set);
 
 /*

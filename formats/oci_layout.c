@@ -58,10 +58,11 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 
 	if (!(im = image_new(w->set, where, e)))
 		return -e->code;
-	if (w->ntags && !(im->tags = calloc(w->ntags, sizeof(*im->tags))))
-		return err_nomem(e, "tags");
 	for (i = 0; i < w->ntags; i++)
-		im->tags[im->ntags++] = w->tags[i];
+		if (image_add_tag(im, w->tags[i], e) < 0)
+			return -e->code;
+	if (w->top && image_add_top(im, w->top, e) < 0)
+		return -e->code;
 	im->top_desc = w->top;
 	im->top_annotations = json_get(w->top, "annotations");
 	im->has_manifest = true;
@@ -218,6 +219,47 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 
 int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struct strata_err *e);
 
+/*
+ * An index.json entry naming the same manifest (or index) as an earlier one
+ * adds names to the images that one made: one manifest is one image, with
+ * several tags (a layout tagged "1.0" and "latest").  Returns true when
+ * merged; first[k]..last[k] are the images entry k made.
+ */
+static bool merge_top(struct walk *w, const cJSON *mans, const cJSON *c, size_t k, const size_t *first,
+		      const size_t *last, int *r, struct strata_err *e)
+{
+	const char *dg = json_str(c, "digest"), *mt = json_str(c, "mediaType");
+	const cJSON *o;
+	size_t j = 0, i;
+
+	if (!dg || !mt || !digest_valid(dg))
+		return false;
+	cJSON_ArrayForEach(o, mans) {
+		const char *odg, *omt;
+
+		if (j >= k)
+			break;
+		odg = json_str(o, "digest");
+		omt = json_str(o, "mediaType");
+		if (odg && omt && first[j] < last[j] && !strcmp(odg, dg) && !strcmp(omt, mt) &&
+		    json_get(o, "size") && json_get(c, "size") &&
+		    cJSON_GetNumberValue(json_get(o, "size")) == cJSON_GetNumberValue(json_get(c, "size"))) {
+			for (i = first[j]; i < last[j] && *r == 0; i++) {
+				struct image *im = w->set->v[i];
+				size_t t;
+
+				for (t = 0; t < w->ntags && *r == 0; t++)
+					*r = image_add_tag(im, w->tags[t], e) < 0 ? -e->code : 0;
+				if (*r == 0 && image_add_top(im, c, e) < 0)
+					*r = -e->code;
+			}
+			return true;
+		}
+		j++;
+	}
+	return false;
+}
+
 int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struct strata_err *e)
 {
 	struct member *lay = catalog_get(&s->cat, "oci-layout"), *ix = catalog_get(&s->cat, "index.json");
@@ -227,16 +269,16 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 	int64_t ver_n;
 	char where[32];
 	cJSON *doc;
-	size_t i = 0;
-	int r;
+	size_t i = 0, n, *first, *last;
+	int r = 0;
 
 	if (!lay) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "oci-layout: missing (required by the OCI image layout)");
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "missing (required by the OCI image layout)");
 	} else if ((doc = member_json(lay, d, "oci-layout"))) {
 		lay->refs++;
 		ver = json_str(doc, "imageLayoutVersion");
 		if (!ver)
-			diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "oci-layout: required field 'imageLayoutVersion' missing");
+			diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "required field 'imageLayoutVersion' missing");
 		else if (strcmp(ver, "1.0.0"))
 			diag_add(d, SEV_WARNING, STRATA_EFORMAT, "oci-layout",
 				 "imageLayoutVersion is '%.40s', containerd accepts only '1.0.0'", ver);
@@ -252,18 +294,26 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 	if ((r = image_set_keep(set, doc, e)) < 0)
 		return r;
 	if (!json_uint(doc, "schemaVersion", &ver_n) || ver_n != 2)
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "index.json: schemaVersion must be 2");
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "schemaVersion must be 2");
 	mt = json_str(doc, "mediaType");
 	if (mt && strcmp(mt, MT_OCI_INDEX))
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "index.json: media type is '%.100s', not an image index", mt);
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "index.json", "media type is '%.100s', not an image index", mt);
 	mans = json_get(doc, "manifests");
 	if (!cJSON_IsArray(mans)) {
 		/* Docker 25 saving an untagged image writes "manifests": null; in
 		 * the hybrid that is a flaw of the second view only. */
 		diag_add(d, set == &s->extra ? SEV_WARNING : SEV_ERROR, STRATA_EFORMAT, "index.json",
-			 "index.json: required field 'manifests' is %s, not an array%s", json_type_name(mans),
+			 "required field 'manifests' is %s, not an array%s", json_type_name(mans),
 			 set == &s->extra ? " (containerd and skopeo will not read this OCI view)" : "");
 		return 0;
+	}
+	n = (size_t)cJSON_GetArraySize(mans);
+	first = calloc(n + 1, sizeof(*first));
+	last = calloc(n + 1, sizeof(*last));
+	if (!first || !last) {
+		free(first);
+		free(last);
+		return err_nomem(e, "index.json");
 	}
 	cJSON_ArrayForEach(c, mans) {
 		const cJSON *ann = json_get(c, "annotations");
@@ -275,12 +325,22 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 			w.tags[w.ntags++] = cn;
 		if (rn && (!cn || strcmp(rn, cn)))
 			w.tags[w.ntags++] = rn;
-		snprintf(where, sizeof(where), "index.json[%zu]", i++);
+		first[i] = last[i] = set->len;
+		if (merge_top(&w, mans, c, i, first, last, &r, e)) {
+			if (r < 0 || (r = source_count_descriptors(s, 1, "index.json", e)) < 0)
+				break;
+			i++;
+			continue;
+		}
+		snprintf(where, sizeof(where), "index.json[%zu]", i);
 		w.top = c;
 		if ((r = visit(&w, c, "index.json", where, NULL, e)) < 0)
-			return r;
+			break;
+		last[i++] = set->len;
 	}
-	return 0;
+	free(first);
+	free(last);
+	return r < 0 ? r : 0;
 }
 
 static int oci_load(struct source *s, struct diag *d, struct strata_err *e)

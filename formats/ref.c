@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const struct {
 	const char *prefix;
@@ -26,6 +27,42 @@ const char *ref_transport_name(enum ref_transport t)
 	}
 }
 
+size_t ref_transport_word(const char *s)
+{
+	size_t n = 0;
+
+	if (!(s[0] >= 'a' && s[0] <= 'z'))
+		return 0;
+	while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '-')
+		n++;
+	return s[n] == ':' ? n + 1 : 0;
+}
+
+/* Transports of skopeo that strata does not read, and what does. */
+static int foreign_transport(const char *s, size_t n, struct strata_err *e)
+{
+	const char *rest = s + n;
+
+	if (n == 7 && !strncmp(s, "docker:", 7))
+		return err_set(e, STRATA_EUSAGE,
+			       "strata reads files offline and does not pull from a registry; "
+			       "`skopeo copy %.300s oci-archive:image.tar` fetches it into a file strata reads", s);
+	if (n == 14 && !strncmp(s, "docker-daemon:", 14))
+		return err_set(e, STRATA_EUSAGE,
+			       "strata does not talk to a Docker daemon; `docker save -o image.tar %.300s` "
+			       "writes a file strata reads", rest);
+	if (n == 19 && !strncmp(s, "containers-storage:", 19))
+		return err_set(e, STRATA_EUSAGE,
+			       "strata does not read podman's storage; `podman save -o image.tar %.300s` "
+			       "writes a file strata reads", rest);
+	if (n == 4 && !strncmp(s, "dir:", 4))
+		return err_set(e, STRATA_EUSAGE,
+			       "strata does not read skopeo's dir: format; `skopeo copy %.300s oci:layout` "
+			       "turns it into an OCI layout strata reads", s);
+	return err_set(e, STRATA_EUSAGE, "unknown transport '%.*s' (known: docker-archive, oci, oci-archive, rootfs)",
+		       (int)(n > 64 ? 64 : n), s);
+}
+
 int ref_parse(const char *s, struct ref *r, struct strata_err *e)
 {
 	const char *rest = s, *colon;
@@ -41,6 +78,15 @@ int ref_parse(const char *s, struct ref *r, struct strata_err *e)
 			rest = s + n;
 			break;
 		}
+	}
+	/* a word and a colon that is no transport we know: a mistyped or
+	 * foreign transport, unless the whole string is an existing path
+	 * ("./a:b.tar" never looks like one) */
+	if (r->transport == REF_AUTO && ref_transport_word(s)) {
+		struct stat st;
+
+		if (lstat(s, &st) < 0)
+			return foreign_transport(s, ref_transport_word(s), e);
 	}
 	if (!*rest)
 		return err_set(e, STRATA_EUSAGE, "reference '%s' has no path", s);

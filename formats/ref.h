@@ -10,6 +10,7 @@
 #define STRATA_REF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "common/err.h"
 
 enum ref_transport { REF_AUTO, REF_DOCKER_ARCHIVE, REF_OCI, REF_OCI_ARCHIVE, REF_ROOTFS };
@@ -21,9 +22,17 @@ struct ref {
 	long index;       /* @N, or -1 */
 };
 
-/* STRATA_EUSAGE on a malformed reference. */
+/*
+ * STRATA_EUSAGE on a malformed reference.  A string that starts with a
+ * transport-like word ([a-z][a-z0-9-]*:) that is not one of ours is a usage
+ * error ("unknown transport", or what to use instead for skopeo's docker:,
+ * docker-daemon:, containers-storage:, dir:), unless the whole string is an
+ * existing path: "./a:b.tar" or an existing "a:b.tar" are files.
+ */
 int ref_parse(const char *s, struct ref *r, struct strata_err *e);
 void ref_release(struct ref *r);
+/* The length of a transport-like prefix "word:" at the start of s, or 0. */
+size_t ref_transport_word(const char *s);
 const char *ref_transport_name(enum ref_transport t);
 
 /*

@@ -149,7 +149,7 @@ int sink_open_dir(struct sink **out, const char *dir, struct strata_err *e)
 		if ((s->root = malloc(n)))
 			snprintf(s->root, n, "%s.strata-tmp-%ld", dir, (long)getpid());
 		if (s->root && mkdir(s->root, 0755) < 0) {
-			r = err_sys(e, errno, "cannot create '%s'", s->root);
+			r = err_sys(e, errno, "cannot create '%s'", dir);
 			free(s->root);
 			s->root = NULL;
 			sink_free(s);
@@ -296,7 +296,8 @@ static int open_temp(struct sink *s, struct sink_blob *b, struct strata_err *e)
 		b->fd = mkstemp(b->tmp);
 	}
 	if (b->fd < 0) {
-		int r = err_sys(e, errno, "cannot create '%s'", b->tmp);
+		int r = s->is_dir ? err_sys(e, errno, "cannot write a blob into '%s'", s->final_dir)
+				  : err_sys(e, errno, "cannot create a spool file in '%s' (TMPDIR)", dir && *dir ? dir : "/tmp");
 
 		free(b->tmp);
 		b->tmp = NULL;
@@ -393,12 +394,12 @@ static int copy_spool(struct sink *s, struct sink_blob *b, struct strata_err *e)
 	if (!buf)
 		return err_nomem(e, "copy buffer");
 	if (lseek(b->fd, 0, SEEK_SET) < 0)
-		r = err_sys(e, errno, "seek '%s'", b->tmp);
+		r = err_sys(e, errno, "seek the spool file");
 	while (!r && (k = read(b->fd, buf, COPY_BUF)) != 0) {
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			r = err_sys(e, errno, "read '%s'", b->tmp);
+			r = err_sys(e, errno, "read the spool file");
 			break;
 		}
 		r = tar_write(s, buf, (size_t)k, e);
@@ -456,14 +457,14 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 		if (dup) {
 			/* drop it again: cut the file back to where its header was */
 			if (ftruncate(s->fd, (off_t)b->hdr_off) < 0 || lseek(s->fd, (off_t)b->hdr_off, SEEK_SET) < 0)
-				r = err_sys(e, errno, "truncate '%s'", s->af.tmp);
+				r = err_sys(e, errno, "truncate '%s'", s->af.final);
 			s->off = b->hdr_off;
 		} else {
 			uint8_t h[512];
 
 			if ((r = tar_header_build(h, name, '0', b->n, 0644, e)) == 0 && (r = tar_pad(s, b->n, e)) == 0 &&
 			    pwrite(s->fd, h, 512, (off_t)b->hdr_off) != 512)
-				r = err_sys(e, errno, "write '%s'", s->af.tmp);
+				r = err_sys(e, errno, "write '%s'", s->af.final);
 		}
 	} else if (b->direct) {
 		r = tar_pad(s, b->n, e);
@@ -577,7 +578,7 @@ int sink_finish(struct sink *s, struct strata_err *e)
 			sync_dir(s->root);
 		}
 		if (!s->existing && rename(s->root, s->final_dir) < 0)
-			r = err_sys(e, errno, "cannot rename '%s' to '%s'", s->root, s->final_dir);
+			r = err_sys(e, errno, "cannot put the new layout in place as '%s'", s->final_dir);
 		if (r == 0 && s->sync) {
 			char *parent = path_dir(s->final_dir);
 

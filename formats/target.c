@@ -82,76 +82,223 @@ char *target_normalize_name(const char *ref)
 	return out;
 }
 
-/* One index.json descriptor per name (Docker 25 and containerd do so); a bare one if untagged. */
-static void add_top(cJSON *arr, const struct out_desc *d, const struct out_image *im)
+char *target_familiar_name(const char *ref)
 {
-	size_t i, n = im->nnames > im->nref_names ? im->nnames : im->nref_names;
+	const char *p = ref;
 
-	if (!n) {
-		json_push(arr, desc_json(d, im->group < 0 && im->has_platform ? &im->platform : NULL));
-		return;
+	if (!strncmp(p, "docker.io/", 10)) {
+		p += 10;
+		if (!strncmp(p, "library/", 8) && !strchr(p + 8, '/'))
+			p += 8;
 	}
-	for (i = 0; i < n; i++) {
+	return strdup(p);
+}
+
+bool target_same_name(const char *a, const char *b)
+{
+	char *na, *nb;
+	bool same;
+
+	if (!a || !b)
+		return !a && !b;
+	na = target_normalize_name(a);
+	nb = target_normalize_name(b);
+	same = na && nb && !strcmp(na, nb);
+	free(na);
+	free(nb);
+	return same;
+}
+
+/* The tag of a full name, or NULL. */
+static const char *tag_of(const char *full)
+{
+	const char *c = full ? strrchr(full, ':') : NULL, *sl = full ? strrchr(full, '/') : NULL;
+
+	return c && (!sl || c > sl) ? c + 1 : NULL;
+}
+
+/* Is the image listed in index.json (the first of its group)? */
+static bool listed(const struct out_set *set, size_t i)
+{
+	return set->v[i].group < 0 || i == 0 || set->v[i - 1].group != set->v[i].group;
+}
+
+/* Another name of the index written uses ref name `want`: a fixed one, or a
+ * tag still to be chosen, of another entry; or an old entry naming another image. */
+static bool ref_taken(const struct out_set *set, size_t oi, size_t ok, const char *want, const cJSON *old)
+{
+	const cJSON *c;
+	size_t i, k;
+
+	for (i = 0; i < set->len; i++) {
+		if (!listed(set, i))
+			continue;
+		for (k = 0; k < set->v[i].nnames; k++) {
+			const char *r = set->v[i].ref_names[k] ? set->v[i].ref_names[k] : tag_of(set->v[i].names[k]);
+
+			if ((i != oi || k != ok) && r && !strcmp(r, want))
+				return true;
+		}
+	}
+	cJSON_ArrayForEach(c, json_get(old, "manifests")) {
+		const cJSON *ann = json_get(c, "annotations");
+		const char *rn = json_str(ann, "org.opencontainers.image.ref.name");
+		const char *cn = json_str(ann, "io.containerd.image.name");
+
+		if (rn && !strcmp(rn, want) && !target_same_name(cn, set->v[oi].names[ok]))
+			return true;
+	}
+	return false;
+}
+
+int target_choose_ref_names(struct out_set *set, const char *old_index, size_t old_len, struct strata_err *e)
+{
+	cJSON *old = NULL;
+	char **chosen;
+	size_t i, k, n = 0, at;
+	int r = 0;
+
+	if (old_index && json_parse(old_index, old_len, &old, e) < 0)
+		return err_wrap(e, "existing index.json");
+	for (i = 0; i < set->len; i++)
+		n += set->v[i].nnames;
+	/* decided on the names as given, then set: one choice does not sway another */
+	if (!(chosen = calloc(n + 1, sizeof(*chosen)))) {
+		cJSON_Delete(old);
+		return err_nomem(e, "names");
+	}
+	for (i = 0, at = 0; i < set->len; i++)
+		for (k = 0; k < set->v[i].nnames; k++, at++) {
+			const char *full = set->v[i].names[k], *t = tag_of(full);
+
+			if (set->v[i].ref_names[k] || !t)
+				continue;
+			if (!(chosen[at] = strdup(listed(set, i) && ref_taken(set, i, k, t, old) ? full : t)))
+				r = err_nomem(e, "names");
+		}
+	for (i = 0, at = 0; i < set->len; i++)
+		for (k = 0; k < set->v[i].nnames; k++, at++)
+			if (chosen[at])
+				set->v[i].ref_names[k] = chosen[at];
+	free(chosen);
+	cJSON_Delete(old);
+	return r;
+}
+
+/* One index.json descriptor per name (Docker 25 and containerd do so); a bare one if untagged. */
+static int add_top(cJSON *arr, const struct out_desc *d, const struct out_image *im, struct strata_err *e)
+{
+	size_t i;
+
+	if (!im->nnames) {
+		json_push(arr, desc_json(d, im->group < 0 && im->has_platform ? &im->platform : NULL));
+		return 0;
+	}
+	for (i = 0; i < im->nnames; i++) {
 		cJSON *o = desc_json(d, im->group < 0 && im->has_platform ? &im->platform : NULL);
 		cJSON *ann = cJSON_AddObjectToObject(o, "annotations");
 
-		if (i < im->nnames)
-			cJSON_AddStringToObject(ann, "io.containerd.image.name", im->names[i]);
-		if (i < im->nref_names)
+		if (im->names[i] && tag_of(im->names[i])) {
+			char *norm = target_normalize_name(im->names[i]);
+
+			if (!norm) {
+				cJSON_Delete(o);
+				return err_nomem(e, "names");
+			}
+			cJSON_AddStringToObject(ann, "io.containerd.image.name", norm);
+			free(norm);
+		}
+		if (im->ref_names[i])
 			cJSON_AddStringToObject(ann, "org.opencontainers.image.ref.name", im->ref_names[i]);
 		json_push(arr, o);
 	}
+	return 0;
 }
 
-static bool same_ref(const cJSON *old, const cJSON *fresh)
+/* Does a new entry reuse a name of an old one?  Returns the name, or NULL:
+ * the same ref.name, or the same io.containerd.image.name for another
+ * manifest (the same manifest may be listed under several ref.names). */
+static const char *reused(const cJSON *old, const cJSON *fresh, bool *same)
 {
-	const char *a = json_str(json_get(old, "annotations"), "org.opencontainers.image.ref.name");
-	const char *b = json_str(json_get(fresh, "annotations"), "org.opencontainers.image.ref.name");
+	const cJSON *oa = json_get(old, "annotations"), *fa = json_get(fresh, "annotations");
+	const char *a = json_str(oa, "org.opencontainers.image.ref.name");
+	const char *b = json_str(fa, "org.opencontainers.image.ref.name");
+	const char *ca = json_str(oa, "io.containerd.image.name"), *cb = json_str(fa, "io.containerd.image.name");
+	const char *da = json_str(old, "digest"), *db = json_str(fresh, "digest");
 
-	return a && b && !strcmp(a, b);
+	*same = da && db && !strcmp(da, db);
+	if (a && b && !strcmp(a, b))
+		return b;
+	if (!*same && ca && cb && !strcmp(ca, cb))
+		return cb;
+	return NULL;
 }
 
-static int write_index(struct sink *s, const struct out_set *set, const char *old_index, size_t old_len,
-		       struct strata_err *e)
+static int write_index(struct sink *s, const struct out_set *set, struct oci_write_opts *wo, struct strata_err *e)
 {
 	cJSON *o = cJSON_CreateObject(), *fresh = cJSON_CreateArray(), *arr, *old = NULL, *c, *f;
 	size_t i;
 	char *txt;
-	int r;
+	int r = 0;
 
 	if (!o || !fresh) {
 		cJSON_Delete(o);
 		cJSON_Delete(fresh);
 		return err_nomem(e, "index.json");
 	}
-	for (i = 0; i < set->len; i++) {
+	for (i = 0; i < set->len && r == 0; i++) {
 		const struct out_image *im = &set->v[i];
 
-		if (im->group >= 0 && i > 0 && set->v[i - 1].group == im->group)
+		if (!listed(set, i))
 			continue;  /* the group's index is listed once */
-		add_top(fresh, im->group >= 0 ? &im->index : &im->manifest, im);
+		r = add_top(fresh, im->group >= 0 ? &im->index : &im->manifest, im, e);
 	}
 	cJSON_AddNumberToObject(o, "schemaVersion", 2);
 	cJSON_AddStringToObject(o, "mediaType", MT_OCI_INDEX);
 	arr = cJSON_AddArrayToObject(o, "manifests");
-	if (old_index && (r = json_parse(old_index, old_len, &old, e)) < 0) {
-		cJSON_Delete(o);
-		cJSON_Delete(fresh);
-		return err_wrap(e, "existing index.json");
-	}
-	/* keep the images already there, except those a new image replaces by tag */
-	cJSON_ArrayForEach(c, json_get(old, "manifests")) {
-		bool replaced = false;
+	if (r == 0 && wo && wo->old_index && (r = json_parse(wo->old_index, wo->old_len, &old, e)) < 0)
+		err_wrap(e, "existing index.json");
+	/* keep the images already there; a name used again replaces the old
+	 * entry only with --replace (the same image under the same name is
+	 * simply listed once) */
+	cJSON_ArrayForEach(c, (r == 0 ? json_get(old, "manifests") : NULL)) {
+		const char *name = NULL, *od = json_str(c, "digest");
+		bool same = false;
 
-		cJSON_ArrayForEach(f, fresh)
-			replaced |= same_ref(c, f);
-		if (!replaced)
+		cJSON_ArrayForEach(f, fresh) {
+			bool s1;
+			const char *n = reused(c, f, &s1);
+
+			if (n && !name) {
+				name = n;
+				same = s1;
+			}
+		}
+		if (!name) {
 			json_push(arr, cJSON_Duplicate(c, 1));
+			continue;
+		}
+		if (same)
+			continue;
+		if (!wo->replace) {
+			r = err_set(e, STRATA_EUSAGE, "'%s' already holds an image named '%s' (%s); --replace replaces it",
+				    wo->layout ? wo->layout : "the layout", name, od ? od : "?");
+			break;
+		}
+		if (!wo->dropped && !(wo->dropped = cJSON_CreateArray())) {
+			r = err_nomem(e, "index.json");
+			break;
+		}
+		json_push(wo->dropped, cJSON_Duplicate(c, 1));
 	}
 	cJSON_Delete(old);
 	while (fresh->child)
 		json_push(arr, cJSON_DetachItemFromArray(fresh, 0));
 	cJSON_Delete(fresh);
+	if (r < 0) {
+		cJSON_Delete(o);
+		return r;
+	}
 	if (!(txt = print_free(o)))
 		return err_nomem(e, "index.json");
 	r = sink_file(s, "index.json", txt, strlen(txt), e);
@@ -159,14 +306,13 @@ static int write_index(struct sink *s, const struct out_set *set, const char *ol
 	return r;
 }
 
-int target_write_oci(struct sink *s, const struct out_set *set, const char *old_index, size_t old_len,
-		     struct strata_err *e)
+int target_write_oci(struct sink *s, const struct out_set *set, struct oci_write_opts *wo, struct strata_err *e)
 {
 	int r;
 
 	if ((r = sink_file(s, "oci-layout", oci_layout, sizeof(oci_layout) - 1, e)) < 0)
 		return r;
-	return write_index(s, set, old_index, old_len, e);
+	return write_index(s, set, wo, e);
 }
 
 /* "repo:tag" -> repo and tag (the tag is after the last ':' past the last '/'). */
@@ -200,25 +346,32 @@ int target_write_docker(struct sink *s, const struct out_set *set, struct strata
 
 		snprintf(path, sizeof(path), "blobs/sha256/%s", digest_hex(im->config.digest));
 		cJSON_AddStringToObject(o, "Config", path);
-		if (im->nnames) {
-			tags = cJSON_AddArrayToObject(o, "RepoTags");
-			for (j = 0; j < im->nnames; j++) {
-				char *repo;
-				const char *tag;
-				cJSON *rp;
+		tags = NULL;
+		for (j = 0; j < im->nnames; j++) {
+			char *repo;
+			const char *tag;
+			cJSON *rp;
+			size_t k;
 
-				json_push(tags, cJSON_CreateString(im->names[j]));
-				if (!split_tag(im->names[j], &repo, &tag) || !im->nlayers || !im->diff_ids[im->nlayers - 1])
-					continue;
-				if (!(rp = cJSON_GetObjectItemCaseSensitive(repos, repo)))
-					rp = cJSON_AddObjectToObject(repos, repo);
-				if (!cJSON_GetObjectItemCaseSensitive(rp, tag))
-					cJSON_AddStringToObject(rp, tag, digest_hex(im->diff_ids[im->nlayers - 1]));
-				free(repo);
-			}
-		} else {
-			cJSON_AddNullToObject(o, "RepoTags");
+			if (!im->names[j] || !tag_of(im->names[j]))
+				continue;
+			for (k = 0; k < j && !(im->names[k] && !strcmp(im->names[k], im->names[j])); k++)
+				;
+			if (k < j)
+				continue;  /* RepoTags lists a name once */
+			if (!tags)
+				tags = cJSON_AddArrayToObject(o, "RepoTags");
+			json_push(tags, cJSON_CreateString(im->names[j]));
+			if (!im->nlayers || !im->diff_ids[im->nlayers - 1] || !split_tag(im->names[j], &repo, &tag))
+				continue;
+			if (!(rp = cJSON_GetObjectItemCaseSensitive(repos, repo)))
+				rp = cJSON_AddObjectToObject(repos, repo);
+			if (!cJSON_GetObjectItemCaseSensitive(rp, tag))
+				cJSON_AddStringToObject(rp, tag, digest_hex(im->diff_ids[im->nlayers - 1]));
+			free(repo);
 		}
+		if (!tags)
+			cJSON_AddNullToObject(o, "RepoTags");
 		layers = cJSON_AddArrayToObject(o, "Layers");
 		for (j = 0; j < im->nlayers; j++) {
 			snprintf(path, sizeof(path), "blobs/sha256/%s", digest_hex(im->layers[j].digest));
@@ -226,7 +379,7 @@ int target_write_docker(struct sink *s, const struct out_set *set, struct strata
 		}
 		json_push(man, o);
 	}
-	r = target_write_oci(s, set, NULL, 0, e);
+	r = target_write_oci(s, set, NULL, e);
 	if (r == 0) {
 		txt = print_free(man);  /* frees man, printed or not */
 		man = NULL;

@@ -32,10 +32,10 @@ struct out_image {
 	size_t nlayers;
 	struct platform platform;
 	bool has_platform;
-	char **names;                 /* full references "host/repo:tag" (owned) */
+	char **names;                 /* per name: the full reference as given ("app:1"), or NULL (owned) */
 	size_t nnames;
-	char **ref_names;             /* OCI ref.name values (owned) */
-	size_t nref_names;
+	char **ref_names;             /* per name: its OCI ref.name, NULL until chosen (owned) */
+	size_t nref_names;            /* == nnames */
 	int group;                    /* images of one index share a group >= 0; -1 alone */
 	struct out_desc index;        /* the group's index, when group >= 0 */
 };
@@ -52,9 +52,34 @@ char *target_oci_index(const struct out_set *set, size_t from, size_t to);
 /* Normalise a docker name:tag ("alpine:3" -> "docker.io/library/alpine:3"); caller frees. */
 char *target_normalize_name(const char *ref);
 
+/* The familiar form of a normalised name ("docker.io/library/x:1" -> "x:1",
+ * "docker.io/a/b:1" -> "a/b:1"), as docker save writes RepoTags; caller frees. */
+char *target_familiar_name(const char *ref);
+/* Do two full names (or two NULLs) name the same repository:tag once normalised? */
+bool target_same_name(const char *a, const char *b);
+
+/*
+ * The ref.name of every name that has none yet: its tag ("1.0") when no
+ * other entry of the index written (the new images, and the entries of
+ * old_index that stay and name another image) uses that tag, else the full
+ * name as given ("corpus/multi-b:1.0"), so that every image stays
+ * addressable by umoci, skopeo and oci-image-tool.  A name without a tag gets
+ * no ref.name.
+ */
+int target_choose_ref_names(struct out_set *set, const char *old_index, size_t old_len, struct strata_err *e);
+
+/* What write_oci did to an existing layout: the old entries that named a
+ * reused tag and were dropped (--replace), as a JSON array; caller frees. */
+struct oci_write_opts {
+	const char *old_index;        /* the existing layout's index.json, or NULL */
+	size_t old_len;
+	const char *layout;           /* its name, for messages */
+	bool replace;                 /* a reused name replaces the old entry (else STRATA_EUSAGE) */
+	cJSON *dropped;               /* out: old entries dropped, or NULL */
+};
+
 /* oci-layout + index.json (merged with an existing index.json when given). */
-int target_write_oci(struct sink *s, const struct out_set *set, const char *old_index, size_t old_len,
-		     struct strata_err *e);
+int target_write_oci(struct sink *s, const struct out_set *set, struct oci_write_opts *wo, struct strata_err *e);
 /* manifest.json + repositories + oci-layout + index.json. */
 int target_write_docker(struct sink *s, const struct out_set *set, struct strata_err *e);
 

@@ -1,8 +1,12 @@
 /* Unit tests of formats/: strict JSON and references. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "formats/json.h"
 #include "formats/ref.h"
+#include "formats/target.h"
+#include "convert/conv.h"
 #include "tests/unit/unit.h"
 
 static int parse(const char *s)
@@ -85,9 +89,9 @@ TEST(ref_parse_forms)
 	CHECK_OK(ref_parse("oci:dir:v1", &r, &e), &e);
 	CHECK_STR(r.name, "v1");
 	ref_release(&r);
-	CHECK_OK(ref_parse("some:path.tar", &r, &e), &e);
+	CHECK_OK(ref_parse("./some:path.tar", &r, &e), &e);
 	CHECK_INT(r.transport, REF_AUTO);
-	CHECK_STR(r.path, "some:path.tar");
+	CHECK_STR(r.path, "./some:path.tar");
 	ref_release(&r);
 	CHECK_INT(ref_parse("docker-archive:x.tar:notag", &r, &e), -STRATA_EUSAGE);
 	CHECK_INT(ref_parse("oci:", &r, &e), -STRATA_EUSAGE);
@@ -137,4 +141,104 @@ TEST(ref_name_grammar)
 	CHECK(!ref_repo_valid("a/B"));
 	CHECK(ref_tag_valid("_"));
 	CHECK(!ref_tag_valid("."));
+}
+
+/* Transport-like words that are not ours are usage errors, unless the whole string is a file. */
+TEST(ref_parse_unknown_transports)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct ref r;
+	FILE *f;
+
+	CHECK(ref_parse("docker-archve:x.tar", &r, &e) == -STRATA_EUSAGE);
+	CHECK(strstr(e.msg, "unknown transport 'docker-archve:' (known: docker-archive, oci, oci-archive, rootfs)") != NULL);
+	CHECK(ref_parse("docker://alpine", &r, &e) == -STRATA_EUSAGE);
+	CHECK(strstr(e.msg, "skopeo copy docker://alpine") != NULL);
+	CHECK(ref_parse("docker-daemon:alpine:3", &r, &e) == -STRATA_EUSAGE);
+	CHECK(ref_parse("containers-storage:alpine", &r, &e) == -STRATA_EUSAGE);
+	CHECK(ref_parse("dir:/tmp", &r, &e) == -STRATA_EUSAGE);
+	CHECK(ref_parse("x:", &r, &e) == -STRATA_EUSAGE);
+	CHECK_INT((long)ref_transport_word("oci-archive:x"), 12);
+	CHECK_INT((long)ref_transport_word("./a:b.tar"), 0);
+	CHECK_INT((long)ref_transport_word("C:x"), 0);
+	CHECK_INT((long)ref_transport_word("-"), 0);
+	/* a path with a colon: not a transport when it starts otherwise, or exists */
+	CHECK_OK(ref_parse("./a:b.tar", &r, &e), &e);
+	CHECK_INT(r.transport, REF_AUTO);
+	CHECK_STR(r.path, "./a:b.tar");
+	ref_release(&r);
+	CHECK_OK(ref_parse("C:img.tar", &r, &e), &e);
+	ref_release(&r);
+	CHECK((f = fopen("a:b.tar", "w")) != NULL);
+	fclose(f);
+	CHECK_OK(ref_parse("a:b.tar", &r, &e), &e);
+	CHECK_STR(r.path, "a:b.tar");
+	ref_release(&r);
+	CHECK_OK(ref_parse("oci:dir:example.com/foo:1", &r, &e), &e);
+	CHECK_STR(r.name, "example.com/foo:1");
+	ref_release(&r);
+}
+
+static void names_of(struct out_image *oi, const char *a, const char *b)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+
+	memset(oi, 0, sizeof(*oi));
+	oi->group = -1;
+	if (a)
+		conv_add_entry(oi, a, NULL, &e);
+	if (b)
+		conv_add_entry(oi, b, NULL, &e);
+}
+
+/* ref.name: the tag when unique in the index written, else the full name. */
+TEST(ref_name_choice)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct out_image v[3];
+	struct out_set set = { v, 3 };
+	static const char old[] =
+		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":\"sha256:00\",\"size\":1,"
+		"\"annotations\":{\"org.opencontainers.image.ref.name\":\"v2\","
+		"\"io.containerd.image.name\":\"docker.io/library/other:v2\"}}]}";
+	char *fam;
+
+	names_of(&v[0], "corpus/multi-a:1.0", "corpus/multi-a:latest");
+	names_of(&v[1], "corpus/multi-b:1.0", NULL);
+	names_of(&v[2], "app:v2", "app");
+	CHECK_OK(target_choose_ref_names(&set, old, sizeof(old) - 1, &e), &e);
+	CHECK_STR(v[0].ref_names[0], "corpus/multi-a:1.0");  /* 1.0 collides */
+	CHECK_STR(v[0].ref_names[1], "latest");
+	CHECK_STR(v[1].ref_names[0], "corpus/multi-b:1.0");
+	CHECK_STR(v[2].ref_names[0], "app:v2");              /* v2 names another image in the layout */
+	CHECK(v[2].ref_names[1] == NULL);                    /* no tag, no ref.name */
+	for (size_t i = 0; i < 3; i++)
+		out_image_release(&v[i]);
+	/* one image: the short tag */
+	set.len = 1;
+	names_of(&v[0], "corpus/multi-a:1.0", NULL);
+	CHECK_OK(target_choose_ref_names(&set, NULL, 0, &e), &e);
+	CHECK_STR(v[0].ref_names[0], "1.0");
+	out_image_release(&v[0]);
+	/* an explicit ref.name stays as given */
+	memset(&v[0], 0, sizeof(v[0]));
+	v[0].group = -1;
+	CHECK_OK(conv_user_names(NULL, 0, "example.com/foo:1", NULL, &v[0], &e), &e);
+	CHECK_OK(target_choose_ref_names(&set, NULL, 0, &e), &e);
+	CHECK_STR(v[0].ref_names[0], "example.com/foo:1");
+	CHECK_STR(v[0].names[0], "example.com/foo:1");
+	out_image_release(&v[0]);
+	/* a bare tag keeps the source's full name */
+	memset(&v[0], 0, sizeof(v[0]));
+	v[0].group = -1;
+	CHECK_OK(conv_user_names(NULL, 0, "dive", "wagoodman/dive:latest", &v[0], &e), &e);
+	CHECK_STR(v[0].names[0], "wagoodman/dive:latest");
+	CHECK_STR(v[0].ref_names[0], "dive");
+	out_image_release(&v[0]);
+	CHECK((fam = target_familiar_name("docker.io/library/busybox:1")) != NULL);
+	CHECK_STR(fam, "busybox:1");
+	free(fam);
+	CHECK((fam = target_familiar_name("docker.io/corpus/multi-a:1.0")) != NULL);
+	CHECK_STR(fam, "corpus/multi-a:1.0");
+	free(fam);
 }
