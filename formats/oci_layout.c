@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strmap.h"
 #include "formats/image.h"
 #include "formats/json.h"
 
@@ -42,6 +43,7 @@ struct walk {
 	const cJSON *top;  /* the index.json entry being walked */
 	const char *path[MAX_INDEX_DEPTH + 1];  /* digests of the indexes above, for loop detection */
 	int depth;
+	struct strmap seen;  /* documents reached from the index.json entry being walked */
 };
 
 static int visit(struct walk *w, const cJSON *jd, const char *parent, const char *where, const char *index_digest,
@@ -198,6 +200,13 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 			 desc.digest, m->digest);
 		return 0;  /* do not interpret bytes that are not what was referenced */
 	}
+	/* A document reached again from the same index.json entry (an index
+	 * listing an index many times that lists a manifest many times) is the
+	 * same image: read once, so the cost follows the distinct documents. */
+	if (strmap_get(&w->seen, m->digest))
+		return 0;
+	if ((r = strmap_put(&w->seen, m->digest, (void *)1, e)) < 0)
+		return r;
 	if ((r = source_count_parse(w->s, m, e)) < 0)
 		return r;
 	if (!(doc = member_json(m, w->d, idx ? "index" : "manifest")))
@@ -263,7 +272,7 @@ static bool merge_top(struct walk *w, const cJSON *mans, const cJSON *c, size_t 
 int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struct strata_err *e)
 {
 	struct member *lay = catalog_get(&s->cat, "oci-layout"), *ix = catalog_get(&s->cat, "index.json");
-	struct walk w = { s, set, d, { NULL, NULL }, 0, NULL, { NULL }, 0 };
+	struct walk w = { s, set, d, { NULL, NULL }, 0, NULL, { NULL }, 0, STRMAP_INIT };
 	const cJSON *mans, *c;
 	const char *ver, *mt;
 	int64_t ver_n;
@@ -334,12 +343,14 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 		}
 		snprintf(where, sizeof(where), "index.json[%zu]", i);
 		w.top = c;
+		strmap_release(&w.seen);
 		if ((r = visit(&w, c, "index.json", where, NULL, e)) < 0)
 			break;
 		last[i++] = set->len;
 	}
 	free(first);
 	free(last);
+	strmap_release(&w.seen);
 	return r < 0 ? r : 0;
 }
 

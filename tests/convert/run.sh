@@ -451,7 +451,10 @@ else
 			fi
 			want_n=$(full_names "$T/pl.json")
 			[ -n "$names" ] && want_n=$(tr ' ' '\n' <<<"$names" | sort -u)
-			got_n=$(P images --format '{{.Repository}}:{{.Tag}}' 2>&1 | sort -u)
+			# a short name as the source wrote it (RepoTags "strata/multi:a") is docker.io's for
+			# Docker and localhost's for podman 4.3 loading a docker-archive: either is that name
+			got_n=$(P images --format '{{.Repository}}:{{.Tag}}' 2>&1 | sed -E 's#^(docker\.io|localhost)/##' | sort -u)
+			want_n=$(sed -E 's#^(docker\.io|localhost)/##' <<<"$want_n" | sort -u)
 			want_id=$(jq -r '.images[].config.digest' "$T/pl.json" | sed 's/^sha256://' | sort -u)
 			got_id=$(P images --no-trunc --format '{{.ID}}' 2>&1 | sed 's/^sha256://' | sort -u)
 			missing=$(comm -23 <(echo "$want_n") <(echo "$got_n") | tr '\n' ' ')
