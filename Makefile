@@ -20,7 +20,7 @@ COMMON := err buf digest stream decode encode tar tarw strmap fsutil diag awrite
 FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry sink target
 ANALYZE := walk pkg account render html diff
 CONVERT := convert import merge layers flatten unpack squash
-CLI := main report progress inspect verify convert flatten analyze diff
+CLI := main args completion report progress inspect verify convert flatten analyze diff
 
 LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)
 CLI_SRC := $(CLI:%=cli/%.c)
