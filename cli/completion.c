@@ -98,7 +98,7 @@ static void bash(FILE *f)
 	      "\t\tw=${cur%:*}:\n"
 	      "\t\tfor i in \"${!COMPREPLY[@]}\"; do\n"
 	      "\t\t\tCOMPREPLY[i]=$t${COMPREPLY[i]}\n"
-	      "\t\t\tCOMPREPLY[i]=${COMPREPLY[i]#\"$w\"}\n"
+	      "\t\t\t[[ $COMP_WORDBREAKS == *:* ]] && COMPREPLY[i]=${COMPREPLY[i]#\"$w\"}\n"
 	      "\t\tdone\n"
 	      "\telse\n"
 	      "\t\tCOMPREPLY=($(compgen -W '" TRANSPORTS "' -- \"$cur\") $(compgen -f -- \"$cur\"))\n"
