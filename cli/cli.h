@@ -11,6 +11,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/size.h"
 
 struct cli {
 	const char *prog;     /* "strata" */
@@ -130,8 +131,13 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
 struct walker;
 struct layer_hooks;
 void cli_walker(struct walker *w, struct layer_hooks *h, struct diag *d, const struct limits *lim);
-/* "1.5 MiB" */
-const char *human_size(uint64_t n, char buf[32]);
+/* The container images of s chosen by image (@N, NAME:TAG or TAG) and
+ * platform (os/arch[/variant]), either NULL for all, into *out (freed by
+ * the caller; NULL on error).  STRATA_EUSAGE when nothing matches. */
+struct source;
+struct image;
+int cli_pick(struct source *s, const char *image, const char *platform, const struct image ***out, size_t *n,
+	     struct strata_err *e);
 /* Handle --help inside a command: prints its help, returns true. */
 bool cli_want_help(const char *cmd, int argc, char **argv);
 

@@ -45,7 +45,8 @@ const struct command cli_commands[] = {
 	  "  $ strata verify image.tar\n"
 	  "  $ docker save app:1 | strata verify -\n"
 	  "  $ strata verify --json oci-archive:app.tar > report.json\n" },
-	{ "analyze", cmd_analyze, "analyze SRC [--format text|json|html] [-o FILE] [--files] [--fail-on RULES]",
+	{ "analyze", cmd_analyze,
+	  "analyze SRC [--format text|json|html] [-o FILE] [--files] [--image REF] [--platform P] [--fail-on RULES]",
 	  "what each layer holds, wastes and changes; dive's efficiency; CI rules",
 	  "Reads SRC in the same single verified pass as verify and reports, per\n"
 	  "layer: stored and tar size, digest and diff_id, the history line, entries by\n"
@@ -59,22 +60,30 @@ const struct command cli_commands[] = {
 	  "  --json             the same as --format json\n"
 	  "  -o, --output FILE  write the report to FILE (atomically) instead of stdout\n"
 	  "  --files            JSON: list every entry of every layer\n"
+	  "  --image REF        only this image of SRC: @N, NAME:TAG or TAG (default: all)\n"
+	  "  --platform P       only the images of this os/arch[/variant]\n"
 	  "  --fail-on RULES    exit 1 when a rule fails, with dive's names, e.g.\n"
 	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1\n",
 	  true,
 	  "  $ strata analyze app.tar\n"
 	  "  $ strata analyze --format html -o report.html app.tar\n"
 	  "  $ strata analyze --fail-on lowestEfficiency=0.95 app.tar\n" },
-	{ "diff", cmd_diff, "diff SRC_A SRC_B [--json]",
+	{ "diff", cmd_diff, "diff SRC_A SRC_B [--json] [--exit-code] [--image[-a|-b] REF] [--platform[-a|-b] P]",
 	  "two images: shared layers, files added/removed/changed, packages, config",
-	  "Reads both images (one each: name it with a reference when a source holds\n"
-	  "several) and compares their final filesystems: files added, removed and\n"
-	  "changed (type, size, mode, owner, content sha256, link target), the layers\n"
-	  "they share (same diff_id, from the bottom), dpkg and apk packages added,\n"
-	  "removed and upgraded, and config changes (env, cmd, entrypoint, labels,\n"
-	  "user, working dir, exposed ports, volumes, stop signal, platform).\n"
+	  "Compares one image of each source: their manifest and config digests, the\n"
+	  "layers they share (same diff_id from the bottom, named by digest), files\n"
+	  "added, removed and changed (type, size, mode, owner, content, link target),\n"
+	  "dpkg and apk packages, and config changes (env, cmd, entrypoint, labels,\n"
+	  "user, working dir, ports, volumes, stop signal, platform).\n"
 	  "\n"
-	  "  --json     machine-readable output (\"schema\": 1)\n",
+	  "  --json             machine-readable output (\"schema\": 1)\n"
+	  "  --exit-code        exit 1 when the images differ, 0 when identical (git diff's)\n"
+	  "  --image REF        the image of each source: @N, NAME:TAG or TAG\n"
+	  "  --image-a REF      the image of SRC_A only (--image-b: of SRC_B)\n"
+	  "  --image-b REF      the image of SRC_B only\n"
+	  "  --platform P       os/arch[/variant]: the platform of each source's index\n"
+	  "  --platform-a P     the platform of SRC_A only (--platform-b: of SRC_B)\n"
+	  "  --platform-b P     the platform of SRC_B only\n",
 	  true,
 	  "  $ strata diff app-1.tar app-2.tar\n"
 	  "  $ strata diff --platform-a linux/amd64 --platform-b linux/arm64 oci:multi oci:multi\n"
@@ -450,24 +459,6 @@ int cli_int_arg(const char *arg, int lo, int hi, int *out)
 		return -1;
 	*out = (int)v;
 	return 0;
-}
-
-const char *human_size(uint64_t n, char buf[32])
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int u = 0;
-
-	if (n < 1024) {
-		snprintf(buf, 32, "%llu B", (unsigned long long)n);
-		return buf;
-	}
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, 32, "%.1f %s", v, units[u]);
-	return buf;
 }
 
 static int no_command(const char *word)

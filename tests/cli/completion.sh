@@ -46,6 +46,8 @@ check "strata verify ap" app.tar app2.tar
 check "strata verify -q --max-size 1G --str" --strict
 check "strata --max-size 1G ver" verify
 check "strata -q analyze -" --format --output -o --fail-on --max-size --quiet
+check "strata diff --exit" --exit-code
+check "strata diff --platform-" --platform-a --platform-b
 check "strata help ex" exit-codes
 check "strata completion " bash zsh fish
 check "strata convert app.tar oci:lay" layout
