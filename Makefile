@@ -16,11 +16,11 @@ LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
 LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 BUILD ?= build
-COMMON := err buf digest stream decode encode tar tarw strmap fsutil diag awrite alloc
+COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc
 FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry sink target
 ANALYZE := walk pkg account render html diff
 CONVERT := convert import merge layers flatten unpack squash
-CLI := main report progress inspect verify convert flatten analyze diff
+CLI := main args completion pick report progress inspect verify convert flatten analyze diff
 
 LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)
 CLI_SRC := $(CLI:%=cli/%.c)
@@ -60,7 +60,7 @@ $(BUILD)/%.o: %.c
 
 # Debian packages the build and the tests need; installed when root.
 DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev
-DEB_TEST := clang python3 zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium valgrind
+DEB_TEST := clang python3 zsh fish python3-jsonschema zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium valgrind
 DEB_DEMO := python3 xz-utils
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)
@@ -106,10 +106,19 @@ check-valgrind: deps
 lint:
 	@sh tests/deps-lint.sh | tee /dev/stderr | grep -q '^not ok' && exit 1 || true
 
+# The completion scripts are made by the binary from its command table.
+COMPDIR_BASH ?= $(PREFIX)/share/bash-completion/completions
+COMPDIR_ZSH ?= $(PREFIX)/share/zsh/site-functions
+COMPDIR_FISH ?= $(PREFIX)/share/fish/vendor_completions.d
 install: strata
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(COMPDIR_BASH) $(DESTDIR)$(COMPDIR_ZSH) $(DESTDIR)$(COMPDIR_FISH)
 	install -m 0755 strata $(DESTDIR)$(BINDIR)/strata
 	install -m 0644 strata.1 $(DESTDIR)$(MANDIR)/man1/strata.1
+	./strata completion bash > $(DESTDIR)$(COMPDIR_BASH)/strata
+	./strata completion zsh > $(DESTDIR)$(COMPDIR_ZSH)/_strata
+	./strata completion fish > $(DESTDIR)$(COMPDIR_FISH)/strata.fish
+	chmod 0644 $(DESTDIR)$(COMPDIR_BASH)/strata $(DESTDIR)$(COMPDIR_ZSH)/_strata $(DESTDIR)$(COMPDIR_FISH)/strata.fish
 
 clean:
 	rm -rf build build-asan build-fuzz build-valgrind strata demo tests/out

@@ -6,6 +6,7 @@
 #include "analyze/diff.h"
 #include "common/strmap.h"
 #include "formats/layerfs.h"
+#include "common/size.h"
 #include "formats/json.h"
 
 /* The final filesystem (path -> entry), as the layer model stacks it, and the package sets. */
@@ -120,6 +121,8 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 
 	memset(d, 0, sizeof(*d));
 	memset(&vb, 0, sizeof(vb));  /* released below even when va could not be built */
+	d->a = ia;
+	d->b = ib;
 	d->layers_a = ia->nlayers;
 	d->layers_b = ib->nlayers;
 	while (d->shared_layers < ia->nlayers && d->shared_layers < ib->nlayers &&
@@ -192,6 +195,27 @@ static const char *what_str(unsigned w, char *buf, size_t n)
 	return buf;
 }
 
+bool diff_differs(const struct image_diff *d)
+{
+	return d->n || d->npkgs || cJSON_GetArraySize(d->config) || d->shared_layers != d->layers_a ||
+	       d->shared_layers != d->layers_b;
+}
+
+static cJSON *digest_or_null(const char *digest)
+{
+	return digest && digest[0] ? cJSON_CreateString(digest) : cJSON_CreateNull();
+}
+
+/* {"manifest": digest or null (docker-archive stores none), "config": digest} */
+static cJSON *image_json(const struct image *im)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	json_put(o, "manifest", digest_or_null(im->has_manifest ? im->manifest.digest : NULL));
+	json_put(o, "config", digest_or_null(im->config.digest));
+	return o;
+}
+
 cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *d)
 {
 	cJSON *o = cJSON_CreateObject(), *l, *a, *f;
@@ -201,10 +225,24 @@ cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *
 	cJSON_AddNumberToObject(o, "schema", 1);
 	cJSON_AddStringToObject(o, "a", src_a);
 	cJSON_AddStringToObject(o, "b", src_b);
+	cJSON_AddBoolToObject(o, "identical", !diff_differs(d));
+	f = cJSON_AddObjectToObject(o, "images");
+	json_put(f, "a", image_json(d->a));
+	json_put(f, "b", image_json(d->b));
 	l = cJSON_AddObjectToObject(o, "layers");
 	cJSON_AddNumberToObject(l, "shared", (double)d->shared_layers);
 	cJSON_AddNumberToObject(l, "only_a", (double)(d->layers_a - d->shared_layers));
 	cJSON_AddNumberToObject(l, "only_b", (double)(d->layers_b - d->shared_layers));
+	a = cJSON_AddArrayToObject(l, "shared_layers");
+	for (i = 0; i < d->shared_layers; i++) {
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(x, "diff_id", d->a->layers[i].diff_id);
+		/* the same content may be stored compressed differently on each side */
+		json_put(x, "digest_a", digest_or_null(d->a->layers[i].desc.digest));
+		json_put(x, "digest_b", digest_or_null(d->b->layers[i].desc.digest));
+		json_push(a, x);
+	}
 	f = cJSON_AddObjectToObject(o, "summary");
 	cJSON_AddNumberToObject(f, "added", (double)d->added);
 	cJSON_AddNumberToObject(f, "removed", (double)d->removed);
@@ -243,21 +281,36 @@ cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *
 int diff_text(struct buf *b, const char *src_a, const char *src_b, const struct image_diff *d, struct strata_err *e)
 {
 	const cJSON *c;
-	char w[64];
+	char w[64], sz[32];
 	size_t i;
 	int r = 0;
 
 #define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
-	P("a: %s\nb: %s\n", src_a, src_b);
+	P("a: %s\n   manifest %s\n   config   %s\n", src_a,
+	  d->a->has_manifest && d->a->manifest.digest[0] ? d->a->manifest.digest : "(none stored)",
+	  d->a->config.digest[0] ? d->a->config.digest : "?");
+	P("b: %s\n   manifest %s\n   config   %s\n", src_b,
+	  d->b->has_manifest && d->b->manifest.digest[0] ? d->b->manifest.digest : "(none stored)",
+	  d->b->config.digest[0] ? d->b->config.digest : "?");
 	P("layers: %zu shared, %zu only in a, %zu only in b\n", d->shared_layers, d->layers_a - d->shared_layers,
 	  d->layers_b - d->shared_layers);
-	P("files: %zu added, %zu removed, %zu changed; file bytes %+lld\n", d->added, d->removed, d->changed,
-	  (long long)d->size_delta);
+	for (i = 0; i < d->shared_layers; i++) {
+		const char *la = d->a->layers[i].desc.digest, *lb = d->b->layers[i].desc.digest;
+
+		if (!strcmp(la, lb))
+			P("  = %s\n", la);
+		else
+			P("  = %s (diff_id; stored as %s in a, %s in b)\n", d->a->layers[i].diff_id, la[0] ? la : "?",
+			  lb[0] ? lb : "?");
+	}
+	P("files: %zu added, %zu removed, %zu changed; file bytes %s%s\n", d->added, d->removed, d->changed,
+	  d->size_delta < 0 ? "-" : "+",
+	  human_size(d->size_delta < 0 ? (uint64_t)-d->size_delta : (uint64_t)d->size_delta, sz));
 	for (i = 0; i < d->n; i++) {
 		const struct file_change *x = &d->v[i];
 
 		if (!x->a)
-			P("  + %s (%llu bytes)\n", x->path, (unsigned long long)x->b->size);
+			P("  + %s (%s)\n", x->path, human_size(x->b->size, sz));
 		else if (!x->b)
 			P("  - %s\n", x->path);
 		else

@@ -23,6 +23,7 @@ struct file_change {
 };
 
 struct image_diff {
+	const struct image *a, *b;    /* borrowed: their digests and layers are reported */
 	size_t shared_layers;         /* leading layers with equal diff_ids */
 	size_t layers_a, layers_b;
 	struct file_change *v;
@@ -36,6 +37,9 @@ struct image_diff {
 int diff_images(const struct image *a, const struct image *b, struct image_diff *d, struct strata_err *e);
 cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *d);
 int diff_text(struct buf *out, const char *src_a, const char *src_b, const struct image_diff *d, struct strata_err *e);
+/* Anything differs: a file, a package, the config, or a layer not shared
+ * (what `diff --exit-code` exits 1 for). */
+bool diff_differs(const struct image_diff *d);
 void diff_release(struct image_diff *d);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "common/size.h"
 #include "formats/json.h"
 
 #define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
@@ -38,17 +39,10 @@ static double num(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-static const char *hs(double n, char buf[24])
+/* JSON numbers are bytes; the text is IEC (common/size.h), as everywhere. */
+static const char *hs(double n, char buf[32])
 {
-	static const char *const u[] = { "B", "kB", "MB", "GB", "TB" };
-	int i = 0;
-
-	while (n >= 1000 && i < 4) {
-		n /= 1000;
-		i++;
-	}
-	snprintf(buf, 24, i ? "%.1f %s" : "%.0f %s", n, u[i]);
-	return buf;
+	return human_size(n > 0 ? (uint64_t)n : 0, buf);
 }
 
 static const char style[] =
@@ -74,7 +68,7 @@ static int chart(struct buf *b, const cJSON *layers, struct strata_err *e)
 	const cJSON *l;
 	double max = 1;
 	int n = cJSON_GetArraySize(layers), i = 0, r = 0, w = 900, bar = 26, h = n * (bar + 8) + 30;
-	char s1[24];
+	char s1[32];
 
 	cJSON_ArrayForEach(l, layers) {
 		if (num(l, "size") > max) max = num(l, "size");
@@ -104,7 +98,7 @@ static int chart(struct buf *b, const cJSON *layers, struct strata_err *e)
 static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 {
 	const cJSON *sum = json_get(im, "summary"), *layers = json_get(im, "layers"), *l, *t, *x;
-	char s1[24], s2[24], s3[24];
+	char s1[32], s2[32], s3[32];
 	int r = 0, idx = (int)num(im, "index");
 
 	P("<h1>image %d", idx);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "common/size.h"
 #include "formats/json.h"
 
 /* ---- --fail-on ---- */
@@ -311,20 +312,6 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 
 /* ---- text ---- */
 
-static const char *hsize(uint64_t n, char buf[16])
-{
-	static const char *const u[] = { "B", "kB", "MB", "GB", "TB" };
-	double v = (double)n;
-	int i = 0;
-
-	while (v >= 1000 && i < 4) {
-		v /= 1000;
-		i++;
-	}
-	snprintf(buf, 16, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-	return buf;
-}
-
 /* Cut a history line to fit, dropping Docker's "/bin/sh -c #(nop) " noise. */
 static void short_cmd(const char *cb, char *out, size_t n)
 {
@@ -357,7 +344,7 @@ static const char *fit(const char *p, size_t width, char *buf, size_t n)
 int analyze_text(struct buf *b, const struct source *s, const struct image_report *reps, size_t n,
 		 const struct fail_rules *rules, struct strata_err *e)
 {
-	char s1[16], s2[16], s3[16], cmd[34], fp[128];
+	char s1[32], s2[32], s3[32], cmd[34], fp[128];
 	size_t i, j, k;
 	int r = 0;
 
@@ -374,7 +361,7 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 		P(" (%s, %s/%s)\n", s->format_name, im->platform.os ? im->platform.os : "?",
 		  im->platform.arch ? im->platform.arch : "?");
 		P("  size %s in %zu layers, %llu files; wasted %s (%.1f%% of user layers); efficiency %.2f%%\n",
-		  hsize(rp->size, s1), rp->nlayers, (unsigned long long)rp->files, hsize(rp->wasted, s2),
+		  human_size(rp->size, s1), rp->nlayers, (unsigned long long)rp->files, human_size(rp->wasted, s2),
 		  100 * rp->user_wasted_percent, 100 * rp->efficiency);
 		P("\n   #      stored        size   added  modif.  delet.      wasted  created by\n");
 		for (j = 0; j < rp->nlayers; j++) {
@@ -382,14 +369,14 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 
 			short_cmd(lr->created_by, cmd, sizeof(cmd));
 			P("  %2zu %11s %11s %7llu %7llu %7llu %11s  %s\n", j + 1,
-			  lr->layer->desc.size >= 0 ? hsize((uint64_t)lr->layer->desc.size, s1) : "?",
-			  lr->lf ? hsize(lr->lf->file_bytes, s2) : "missing", (unsigned long long)lr->added,
-			  (unsigned long long)lr->modified, (unsigned long long)lr->deleted, hsize(lr->bytes_wasted, s3), cmd);
+			  lr->layer->desc.size >= 0 ? human_size((uint64_t)lr->layer->desc.size, s1) : "?",
+			  lr->lf ? human_size(lr->lf->file_bytes, s2) : "missing", (unsigned long long)lr->added,
+			  (unsigned long long)lr->modified, (unsigned long long)lr->deleted, human_size(lr->bytes_wasted, s3), cmd);
 		}
 		if (rp->nineff) {
 			P("\n  wasted space (paths in more than one layer):\n     count      wasted  path\n");
 			for (j = 0; j < rp->nineff && j < 10; j++)
-				P("  %8u %11s  %s\n", rp->ineff[j].count, hsize(rp->ineff[j].cumulative, s1),
+				P("  %8u %11s  %s\n", rp->ineff[j].count, human_size(rp->ineff[j].cumulative, s1),
 				  fit(rp->ineff[j].path, 76, fp, sizeof(fp)));
 			if (rp->nineff > 10)
 				P("  ... and %zu more\n", rp->nineff - 10);
@@ -402,7 +389,7 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 			if (lr->n_largest) {
 				P("\n  layer %zu largest files:\n", j + 1);
 				for (k = 0; k < lr->n_largest && k < 5; k++)
-					P("  %11s  %s\n", hsize(lr->largest[k].size, s1), fit(lr->largest[k].path, 85, fp, sizeof(fp)));
+					P("  %11s  %s\n", human_size(lr->largest[k].size, s1), fit(lr->largest[k].path, 85, fp, sizeof(fp)));
 			}
 			for (k = 0; k < 4; k++) {
 				size_t q;
@@ -438,7 +425,7 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 				  rp->efficiency, rules->lowest_efficiency);
 			if (rules->has_wasted)
 				P("    %s highestWastedBytes: %s (limit %s)\n", fail_wasted(rp, rules) ? "FAIL" : "PASS",
-				  hsize(rp->wasted, s1), hsize(rules->highest_wasted, s2));
+				  human_size(rp->wasted, s1), human_size(rules->highest_wasted, s2));
 			if (rules->has_pct)
 				P("    %s highestUserWastedPercent: %.4f (limit %.4f)\n", fail_pct(rp, rules) ? "FAIL" : "PASS",
 				  rp->user_wasted_percent, rules->highest_user_wasted_percent);

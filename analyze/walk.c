@@ -32,10 +32,10 @@ void walker_init(struct walker *w, struct diag *d)
 	w->unsafe_sev = SEV_ERROR;
 }
 
-static void problem(struct layer_walk *lw, enum severity sev, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void problem(struct layer_walk *lw, enum severity sev, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static void problem(struct layer_walk *lw, enum severity sev, const char *fmt, ...)
+static void problem(struct layer_walk *lw, enum severity sev, const char *id, const char *fmt, ...)
 {
 	unsigned max = lw->w->max_problems ? lw->w->max_problems : DEFAULT_MAX_PROBLEMS;
 	char msg[STRATA_ERR_MAX];
@@ -49,7 +49,7 @@ static void problem(struct layer_walk *lw, enum severity sev, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_add(&lw->local, sev, STRATA_EFORMAT, "", "%s", msg);
+	diag_add_id(&lw->local, sev, STRATA_EFORMAT, id, "", "%s", msg);
 }
 
 static void *walk_begin(void *ctx, struct member *m)
@@ -180,7 +180,7 @@ static void say(void *ctx, enum severity sev, const char *msg)
 {
 	struct layer_walk *lw = ctx;
 
-	problem(lw, sev == SEV_ERROR ? lw->w->unsafe_sev : sev, "%s", msg);
+	problem(lw, sev == SEV_ERROR ? lw->w->unsafe_sev : sev, PROBLEM_UNSAFE_ENTRY, "%s", msg);
 }
 
 static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, struct strata_err *e)
@@ -197,7 +197,7 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 		return 0;
 	}
 	if (nm.kind == LFS_ENTRY && ent->type != TAR_DIR && strmap_get(&lw->seen, nm.name))
-		problem(lw, SEV_WARNING, "duplicate entry '%s' in layer (the last one wins)", ent->path);
+		problem(lw, SEV_WARNING, PROBLEM_DUPLICATE, "duplicate entry '%s' in layer (the last one wins)", ent->path);
 	if (nm.kind == LFS_ENTRY && strmap_put(&lw->seen, nm.name, (void *)1, e) < 0) {
 		lfs_name_release(&nm);
 		return -e->code;
@@ -216,7 +216,8 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 	(void)e;  /* a broken layer tar is recorded on the member by the scan */
 	if (!discard && m) {
 		for (i = 0; i < lw->local.len; i++)
-			diag_add(lw->w->d, lw->local.v[i].sev, lw->local.v[i].code, m->name, "%s", lw->local.v[i].msg);
+			diag_add_id(lw->w->d, lw->local.v[i].sev, lw->local.v[i].code, lw->local.v[i].id, m->name, "%s",
+				    lw->local.v[i].msg);
 		if (lw->suppressed)
 			diag_add(lw->w->d, SEV_WARNING, STRATA_EFORMAT, m->name, "%u more problems in this layer not shown",
 				 lw->suppressed);
@@ -283,7 +284,7 @@ static void stack_problem(void *ctx, enum severity sev, const char *msg)
 		sc->suppressed++;
 		return;
 	}
-	diag_add(sc->d, sev, STRATA_EFORMAT, sc->member, "%s", msg);
+	diag_add_id(sc->d, sev, STRATA_EFORMAT, PROBLEM_UNSAFE_ENTRY, sc->member, "%s", msg);
 }
 
 /* The layers of one image stacked: what no single layer shows (writes

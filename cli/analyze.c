@@ -44,13 +44,15 @@ static int emit(const char *path, const char *p, size_t n, struct strata_err *e)
 
 int cmd_analyze(int argc, char **argv)
 {
-	enum { O_FORMAT = 256, O_JSON, O_FILES, O_FAIL };
+	enum { O_FORMAT = 256, O_JSON, O_FILES, O_FAIL, O_IMAGE, O_PLATFORM };
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "files", no_argument, NULL, O_FILES },
 		{ "fail-on", required_argument, NULL, O_FAIL },
 		{ "output", required_argument, NULL, 'o' },
+		{ "image", required_argument, NULL, O_IMAGE },
+		{ "platform", required_argument, NULL, O_PLATFORM },
 		LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -64,9 +66,10 @@ int cmd_analyze(int argc, char **argv)
 	struct buf out = BUF_INIT(1u << 30);
 	struct source *s = NULL;
 	struct progress pg;
-	const char *format = "text", *output = NULL, *src;
+	const char *format = "text", *output = NULL, *src, *image = NULL, *platform = NULL;
+	const struct image **picked = NULL;
 	bool files = false;
-	size_t i, n = 0;
+	size_t i, n = 0, npicked = 0;
 	int c, r, failed = 0;
 
 	optind = 1;
@@ -83,6 +86,8 @@ int cmd_analyze(int argc, char **argv)
 			break;
 		case O_JSON: format = "json"; break;
 		case O_FILES: files = true; break;
+		case O_IMAGE: image = optarg; break;
+		case O_PLATFORM: platform = optarg; break;
 		case 'o': output = optarg; break;
 		case O_FAIL:
 			if (rules_parse(optarg, &rules, &e) < 0)
@@ -110,14 +115,14 @@ int cmd_analyze(int argc, char **argv)
 		diag_release(&d);
 		return cli_fail(src, &e);
 	}
-	if (!(reps = calloc(s->images.len + 1, sizeof(*reps)))) {
+	if ((r = cli_pick(s, image, platform, &picked, &npicked, &e)) < 0)
+		goto fail;
+	if (!(reps = calloc(npicked + 1, sizeof(*reps)))) {
 		r = err_nomem(&e, "report");
 		goto fail;
 	}
-	for (i = 0; i < s->images.len; i++) {
-		if (s->images.v[i]->kind != IMAGE_CONTAINER)
-			continue;  /* attestations and artifacts have no filesystem */
-		if ((r = analyze_image(s->images.v[i], &reps[n], &e)) < 0) {
+	for (i = 0; i < npicked; i++) {
+		if ((r = analyze_image(picked[i], &reps[n], &e)) < 0) {
 			n++;
 			goto fail;
 		}
@@ -159,6 +164,7 @@ out:
 	for (i = 0; i < n; i++)
 		image_report_release(&reps[i]);
 	free(reps);
+	free(picked);
 	buf_release(&out);
 	diag_release(&d);
 	source_free(s);

@@ -11,6 +11,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/size.h"
 
 struct cli {
 	const char *prog;     /* "strata" */
@@ -19,6 +20,46 @@ struct cli {
 };
 
 extern struct cli cli;
+
+/* The command table (cli/main.c): help, option checking and the completion
+ * scripts are all made from it.  An option is a line of help (or of
+ * LIMIT_HELP when limits) that starts "  -": "  -o, --output FILE" takes an
+ * argument (one space, then a capital), "  --gzip[=LEVEL]" an optional one. */
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+	const char *help;      /* what it does, then its own options */
+	bool limits;           /* takes LIMIT_OPTIONS (strata help limits) */
+	const char *examples;
+};
+
+extern const struct command cli_commands[];
+extern const size_t cli_ncommands;
+
+enum opt_arg { OPT_NONE, OPT_REQUIRED, OPT_OPTIONAL };
+
+struct cli_opt {
+	char name[32];         /* "output", without dashes; "" when only short */
+	char short_name;       /* 'o', or 0 */
+	enum opt_arg arg;
+	char desc[80];         /* the first line of its description */
+};
+
+/* The options a command takes, its own then the limits then --quiet and
+ * --help; c NULL: the global ones (before the command).  Returns how many
+ * (at most max). */
+size_t cli_options(const struct command *c, struct cli_opt *out, size_t max);
+const struct command *cli_find(const char *name);
+/* Check a command's arguments against its options, take out --quiet, and
+ * put the global options seen before the command (pre, npre) first.  *out
+ * (freed by the caller) and *nargc get the new argv.  0, or the usage exit code
+ * (one line printed). */
+int cli_args(const struct command *c, char **pre, int npre, int argc, char **argv, int *nargc, char ***out);
+/* The nearest of n names to word (a prefix of it, or a few edits away), or NULL. */
+const char *cli_suggest(const char *word, const char *const *names, size_t n);
+int cmd_completion(int argc, char **argv);
 
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
@@ -49,8 +90,9 @@ int cli_int_arg(const char *arg, int lo, int hi, int *out);
 
 /*
  * The resource bounds (common/limits.h) every command that reads a source
- * takes.  A command adds LIMIT_OPTIONS to its getopt_long table, LIMIT_HELP
- * to its help text, and lets cli_limit_option() look at each option first:
+ * takes.  A command adds LIMIT_OPTIONS to its getopt_long table, sets limits
+ * in its cli_commands entry (LIMIT_HELP is `strata help limits`), and lets
+ * cli_limit_option() look at each option first:
  *   if ((r = cli_limit_option(cmd, c, optarg, &lim)) < 0) return -r; if (r) continue;
  */
 enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER, O_MAX_DESCRIPTORS, O_MAX_LAYERS,
@@ -89,8 +131,13 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
 struct walker;
 struct layer_hooks;
 void cli_walker(struct walker *w, struct layer_hooks *h, struct diag *d, const struct limits *lim);
-/* "1.5 MiB" */
-const char *human_size(uint64_t n, char buf[32]);
+/* The container images of s chosen by image (@N, NAME:TAG or TAG) and
+ * platform (os/arch[/variant]), either NULL for all, into *out (freed by
+ * the caller; NULL on error).  STRATA_EUSAGE when nothing matches. */
+struct source;
+struct image;
+int cli_pick(struct source *s, const char *image, const char *platform, const struct image ***out, size_t *n,
+	     struct strata_err *e);
 /* Handle --help inside a command: prints its help, returns true. */
 bool cli_want_help(const char *cmd, int argc, char **argv);
 

@@ -1,4 +1,4 @@
-/* diff.c - `strata diff SRC_A SRC_B [--json]`. */
+/* diff.c - `strata diff SRC_A SRC_B [--json] [--exit-code] [--image[-a|-b] REF] [--platform[-a|-b] P]`. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,70 +7,108 @@
 #include "analyze/walk.h"
 #include "cli/cli.h"
 
+/* One side: its source, and the image --image / --platform choose there. */
+struct side {
+	const char *src, *image, *platform;
+	struct source *s;
+	const struct image *im;
+	struct diag d;
+};
+
 /* Read one source with content digests and pick its (single) runnable image. */
-static int open_one(const char *src, const struct limits *lim, struct source **s, const struct image **im,
-		    struct diag *d, struct strata_err *e)
+static int open_one(struct side *sd, const struct limits *lim, struct strata_err *e)
 {
 	struct layer_hooks hooks;
 	struct walker w;
 	struct load_opts lo = { 0 };
-	size_t i, n = 0;
+	const struct image **v = NULL;
+	size_t n;
 	int r;
 
-	cli_walker(&w, &hooks, d, lim);
+	cli_walker(&w, &hooks, &sd->d, lim);
 	w.collect = true;
 	w.content = true;
 	lo.decode = true;
 	lo.hooks = &hooks;
 	lo.limits = *lim;
-	if ((r = source_open(s, src, &lo, d, e)) < 0)
+	if ((r = source_open(&sd->s, sd->src, &lo, &sd->d, e)) < 0)
 		return r;
-	for (i = 0; i < (*s)->images.len; i++)
-		if ((*s)->images.v[i]->kind == IMAGE_CONTAINER) {
-			if (!n++)
-				*im = (*s)->images.v[i];
-		}
+	if ((r = cli_pick(sd->s, sd->image, sd->platform, &v, &n, e)) < 0)
+		goto out;
 	if (n == 0)
-		return err_set(e, STRATA_EFORMAT, "no image in '%s'", src);
-	if (n > 1)
-		return err_set(e, STRATA_EUSAGE, "'%s' holds %zu images; name one (docker-archive:PATH:NAME:TAG, oci:DIR:TAG, @N)",
-			       src, n);
-	return 0;
+		r = err_set(e, STRATA_EFORMAT, "no image in '%s'", sd->src);
+	else if (n > 1)
+		r = err_set(e, STRATA_EUSAGE,
+			    "'%s' holds %zu images; name one (--image @N, --image NAME:TAG, --platform os/arch, "
+			    "or a reference: docker-archive:PATH:NAME:TAG, oci:DIR:TAG)", sd->src, n);
+	else
+		sd->im = v[0];
+out:
+	free(v);
+	return r;
 }
 
 int cmd_diff(int argc, char **argv)
 {
+	enum { O_JSON = 256, O_EXIT, O_IMAGE, O_IMAGE_A, O_IMAGE_B, O_PLATFORM, O_PLATFORM_A, O_PLATFORM_B };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, O_JSON }, { "exit-code", no_argument, NULL, O_EXIT },
+		{ "image", required_argument, NULL, O_IMAGE }, { "image-a", required_argument, NULL, O_IMAGE_A },
+		{ "image-b", required_argument, NULL, O_IMAGE_B }, { "platform", required_argument, NULL, O_PLATFORM },
+		{ "platform-a", required_argument, NULL, O_PLATFORM_A },
+		{ "platform-b", required_argument, NULL, O_PLATFORM_B },
+		LIMIT_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
 	struct strata_err e = STRATA_ERR_INIT;
-	struct diag da = DIAG_INIT, db = DIAG_INIT;
-	struct source *sa = NULL, *sb = NULL;
-	const struct image *ia = NULL, *ib = NULL;
+	struct side a = { .d = DIAG_INIT }, b = { .d = DIAG_INIT };
 	struct image_diff d = { 0 };
 	struct buf out = BUF_INIT(1u << 30);
 	struct limits lim = { 0 };
-	bool json;
-	int r;
+	bool json = false, exit_code = false;
+	int c, r;
 
-	if ((r = cli_json_args("diff", argc, argv, 2, &json, &lim)) != 0)
-		return r;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = cli_limit_option("diff", c, optarg, &lim)) < 0)
+			return -r;
+		if (r)
+			continue;
+		switch (c) {
+		case O_JSON: json = true; break;
+		case O_EXIT: exit_code = true; break;
+		case O_IMAGE: a.image = b.image = optarg; break;
+		case O_IMAGE_A: a.image = optarg; break;
+		case O_IMAGE_B: b.image = optarg; break;
+		case O_PLATFORM: a.platform = b.platform = optarg; break;
+		case O_PLATFORM_A: a.platform = optarg; break;
+		case O_PLATFORM_B: b.platform = optarg; break;
+		default: return cli_usage("diff", "bad option");
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage("diff", "needs SRC_A and SRC_B");
+	a.src = argv[optind];
+	b.src = argv[optind + 1];
 	cli_catch_signals();
-	r = open_one(argv[optind], &lim, &sa, &ia, &da, &e);
-	cli_print_problems(argv[optind], &da);
+	r = open_one(&a, &lim, &e);
+	cli_print_problems(a.src, &a.d);
 	if (r < 0) {
-		r = cli_fail(argv[optind], &e);
+		r = cli_fail(a.src, &e);
 		goto out;
 	}
-	r = open_one(argv[optind + 1], &lim, &sb, &ib, &db, &e);
-	cli_print_problems(argv[optind + 1], &db);
+	r = open_one(&b, &lim, &e);
+	cli_print_problems(b.src, &b.d);
 	if (r < 0) {
-		r = cli_fail(argv[optind + 1], &e);
+		r = cli_fail(b.src, &e);
 		goto out;
 	}
-	if ((r = diff_images(ia, ib, &d, &e)) < 0) {
-		r = cli_fail(argv[optind], &e);
+	if ((r = diff_images(a.im, b.im, &d, &e)) < 0) {
+		r = cli_fail(a.src, &e);
 		goto out;
 	}
 	if (json) {
-		cJSON *doc = diff_json(argv[optind], argv[optind + 1], &d);
+		cJSON *doc = diff_json(a.src, b.src, &d);
 		char *txt = cJSON_Print(doc);
 
 		cJSON_Delete(doc);
@@ -78,21 +116,24 @@ int cmd_diff(int argc, char **argv)
 			puts(txt);
 			free(txt);
 		}
-	} else if ((r = diff_text(&out, argv[optind], argv[optind + 1], &d, &e)) == 0) {
+	} else if ((r = diff_text(&out, a.src, b.src, &d, &e)) == 0) {
 		fputs(out.data ? out.data : "", stdout);
 	} else {
-		r = cli_fail(argv[optind], &e);
+		r = cli_fail(a.src, &e);
 		goto out;
 	}
-	r = diag_exit_code(&da);
+	r = diag_exit_code(&a.d);
 	if (!r)
-		r = diag_exit_code(&db);
+		r = diag_exit_code(&b.d);
+	/* as git diff --exit-code: 1 when there are differences */
+	if (!r && exit_code && diff_differs(&d))
+		r = STRATA_EVERIFY;
 out:
 	diff_release(&d);
 	buf_release(&out);
-	diag_release(&da);
-	diag_release(&db);
-	source_free(sa);
-	source_free(sb);
+	diag_release(&a.d);
+	diag_release(&b.d);
+	source_free(a.s);
+	source_free(b.s);
 	return r;
 }

@@ -16,15 +16,7 @@
 
 struct cli cli = { "strata", false, false };
 
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *usage;
-	const char *summary;
-	const char *help;   /* options and details */
-};
-
-static const struct command commands[] = {
+const struct command cli_commands[] = {
 	{ "inspect", cmd_inspect, "inspect SRC [--json]",
 	  "what is in it: images, tags, platforms, layers, digests",
 	  "Reads SRC in one pass and prints its format and, per image, its tags,\n"
@@ -32,8 +24,11 @@ static const struct command commands[] = {
 	  "working dir, user and labels, and per layer its digest, media type,\n"
 	  "stored size and diff_id.  Stored bytes are hashed; layers are not decoded.\n"
 	  "\n"
-	  "  --json     machine-readable output (\"schema\": 1, stable key order)\n"
-	  LIMIT_HELP },
+	  "  --json     machine-readable output (\"schema\": 1, stable key order)\n",
+	  true,
+	  "  $ strata inspect image.tar\n"
+	  "  $ strata inspect --json oci:layout | jq '.images[].config.digest'\n"
+	  "  $ strata inspect docker-archive:multi.tar:app:2\n" },
 	{ "verify", cmd_verify, "verify SRC [--json]",
 	  "check every digest, size, diff_id and reference; report all problems",
 	  "Reads SRC in one pass, hashing every blob, decoding every compressed\n"
@@ -45,9 +40,13 @@ static const struct command commands[] = {
 	  "paths, symlinks and hardlinks leaving the root, escaping whiteouts).\n"
 	  "Every problem is printed on stderr as one line naming the member.\n"
 	  "\n"
-	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n"
-	  LIMIT_HELP },
-	{ "analyze", cmd_analyze, "analyze SRC [--format text|json|html] [-o FILE] [--files] [--fail-on RULES]",
+	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n",
+	  true,
+	  "  $ strata verify image.tar\n"
+	  "  $ docker save app:1 | strata verify -\n"
+	  "  $ strata verify --json oci-archive:app.tar > report.json\n" },
+	{ "analyze", cmd_analyze,
+	  "analyze SRC [--format text|json|html] [-o FILE] [--files] [--image REF] [--platform P] [--fail-on RULES]",
 	  "what each layer holds, wastes and changes; dive's efficiency; CI rules",
 	  "Reads SRC in the same single verified pass as verify and reports, per\n"
 	  "layer: stored and tar size, digest and diff_id, the history line, entries by\n"
@@ -61,20 +60,34 @@ static const struct command commands[] = {
 	  "  --json             the same as --format json\n"
 	  "  -o, --output FILE  write the report to FILE (atomically) instead of stdout\n"
 	  "  --files            JSON: list every entry of every layer\n"
+	  "  --image REF        only this image of SRC: @N, NAME:TAG or TAG (default: all)\n"
+	  "  --platform P       only the images of this os/arch[/variant]\n"
 	  "  --fail-on RULES    exit 1 when a rule fails, with dive's names, e.g.\n"
-	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1\n"
-	  LIMIT_HELP },
-	{ "diff", cmd_diff, "diff SRC_A SRC_B [--json]",
+	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1\n",
+	  true,
+	  "  $ strata analyze app.tar\n"
+	  "  $ strata analyze --format html -o report.html app.tar\n"
+	  "  $ strata analyze --fail-on lowestEfficiency=0.95 app.tar\n" },
+	{ "diff", cmd_diff, "diff SRC_A SRC_B [--json] [--exit-code] [--image[-a|-b] REF] [--platform[-a|-b] P]",
 	  "two images: shared layers, files added/removed/changed, packages, config",
-	  "Reads both images (one each: name it with a reference when a source holds\n"
-	  "several) and compares their final filesystems: files added, removed and\n"
-	  "changed (type, size, mode, owner, content sha256, link target), the layers\n"
-	  "they share (same diff_id, from the bottom), dpkg and apk packages added,\n"
-	  "removed and upgraded, and config changes (env, cmd, entrypoint, labels,\n"
-	  "user, working dir, exposed ports, volumes, stop signal, platform).\n"
+	  "Compares one image of each source: their manifest and config digests, the\n"
+	  "layers they share (same diff_id from the bottom, named by digest), files\n"
+	  "added, removed and changed (type, size, mode, owner, content, link target),\n"
+	  "dpkg and apk packages, and config changes (env, cmd, entrypoint, labels,\n"
+	  "user, working dir, ports, volumes, stop signal, platform).\n"
 	  "\n"
-	  "  --json     machine-readable output (\"schema\": 1)\n"
-	  LIMIT_HELP },
+	  "  --json             machine-readable output (\"schema\": 1)\n"
+	  "  --exit-code        exit 1 when the images differ, 0 when identical (git diff's)\n"
+	  "  --image REF        the image of each source: @N, NAME:TAG or TAG\n"
+	  "  --image-a REF      the image of SRC_A only (--image-b: of SRC_B)\n"
+	  "  --image-b REF      the image of SRC_B only\n"
+	  "  --platform P       os/arch[/variant]: the platform of each source's index\n"
+	  "  --platform-a P     the platform of SRC_A only (--platform-b: of SRC_B)\n"
+	  "  --platform-b P     the platform of SRC_B only\n",
+	  true,
+	  "  $ strata diff app-1.tar app-2.tar\n"
+	  "  $ strata diff --platform-a linux/amd64 --platform-b linux/arm64 oci:multi oci:multi\n"
+	  "  $ strata diff --json --exit-code old.tar new.tar > changes.json\n" },
 	{ "convert", cmd_convert, "convert SRC DST [options]",
 	  "any supported shape into an OCI layout, oci-archive or docker-archive",
 	  "Converts SRC into DST in one verified streaming pass: every blob is hashed\n"
@@ -98,10 +111,15 @@ static const struct command commands[] = {
 	  "  --tag REF          name the image REF (NAME:TAG, or a bare TAG for OCI); repeatable\n"
 	  "  --platform P       os/arch[/variant]: keep only that platform of an index\n"
 	  "  --image REF        keep only this image of SRC: @N, NAME:TAG or TAG\n"
+	  "  --replace          a name already in the OCI layout moves to the new image; blobs no\n"
+	  "                     image of the layout uses any more are removed\n"
 	  "  --squash           one image (pick it with --image or --platform) with its layers\n"
 	  "                     merged into one, as flatten writes it (gzip unless --zstd or\n"
-	  "                     --decompress); diff_ids and history updated\n"
-	  LIMIT_HELP },
+	  "                     --decompress); diff_ids and history updated\n",
+	  true,
+	  "  $ strata convert app.tar oci:layout:1\n"
+	  "  $ strata convert --gzip oci:layout oci-archive:app.tar\n"
+	  "  $ docker save app:1 | strata convert - oci-archive:- > app-oci.tar\n" },
 	{ "flatten", cmd_flatten, "flatten SRC DST [options]",
 	  "the merged root filesystem of an image as one tar (.gz, .zst, .xz)",
 	  "Writes the filesystem a container of SRC's image would see (overlay's\n"
@@ -121,8 +139,10 @@ static const struct command commands[] = {
 	  "  --xz[=LEVEL]       xz the output (single-threaded, slow; default level 6)\n"
 	  "  --no-compress      a plain tar, whatever DST's name\n"
 	  "  --threads N        gzip threads (default: all cores); output is identical for any N\n"
-	  "  --sync             fsync the output before renaming it\n"
-	  LIMIT_HELP },
+	  "  --sync             fsync the output before renaming it\n",
+	  true,
+	  "  $ strata flatten app.tar rootfs.tar.gz\n"
+	  "  $ strata flatten --platform linux/arm64 oci:multi - | tar -tvf -\n" },
 	{ "unpack", cmd_unpack, "unpack SRC DIR [options]",
 	  "extract the merged root filesystem into a directory, safely",
 	  "Extracts the filesystem flatten would write into DIR, which must not exist\n"
@@ -135,8 +155,10 @@ static const struct command commands[] = {
 	  "\n"
 	  "  --image REF        the image to unpack when SRC holds several: @N, NAME:TAG or TAG\n"
 	  "  --platform P       os/arch[/variant]: the platform to unpack from an index\n"
-	  "  --no-same-owner    do not apply the owners of the image, even as root\n"
-	  LIMIT_HELP },
+	  "  --no-same-owner    do not apply the owners of the image, even as root\n",
+	  true,
+	  "  $ strata unpack app.tar ./root\n"
+	  "  $ strata unpack --image @1 docker-archive:multi.tar ./root\n" },
 	{ "import", cmd_import, "import ROOTFS DST [options]",
 	  "a root filesystem tarball becomes a one-layer image",
 	  "Makes a one-layer image from ROOTFS (a tar, .tar.gz, .tar.xz or .tar.zst; a\n"
@@ -162,11 +184,22 @@ static const struct command commands[] = {
 	  "  --zstd[=LEVEL]     zstd the layer\n"
 	  "  --decompress       store the layer uncompressed\n"
 	  "  --threads N        gzip threads (default: all cores)\n"
-	  "  --sync             fsync the output before renaming it\n"
-	  LIMIT_HELP },
+	  "  --sync             fsync the output before renaming it\n",
+	  true,
+	  "  $ strata import rootfs.tar.xz oci:layout:base --cmd /bin/sh\n"
+	  "  $ cat rootfs.tar | strata import - docker-archive:base.tar --tag base:1\n" },
+	{ "completion", cmd_completion, "completion bash|zsh|fish",
+	  "print the shell completion script for bash, zsh or fish",
+	  "Prints a completion script made from this command table: commands, their\n"
+	  "options, the transports (docker-archive: oci: oci-archive: rootfs:) and\n"
+	  "file names.  make install puts them where the shells look.\n",
+	  false,
+	  "  $ source <(strata completion bash)\n"
+	  "  $ strata completion zsh > ~/.zfunc/_strata\n"
+	  "  $ strata completion fish > ~/.config/fish/completions/strata.fish\n" },
 };
 
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
 static const char references_help[] =
 	"References (skopeo's syntax):\n"
@@ -179,36 +212,48 @@ static const char references_help[] =
 static const char exit_help[] =
 	"Exit codes:\n"
 	"  0  ok\n"
-	"  1  verification failed: content does not match its digest, size or diff_id\n"
+	"  1  verification failed: content does not match its digest, size or diff_id;\n"
+	"     analyze --fail-on: a rule failed; diff --exit-code: the images differ\n"
 	"  2  usage error\n"
 	"  3  I/O or system error\n"
 	"  4  malformed or unsupported input\n";
+
+/* `strata help TOPIC`: what every command shares. */
+static const struct topic {
+	const char *name, *summary, *text;
+} topics[] = {
+	{ "limits", "the limits and judging options every command that reads a source takes",
+	  "The limits and judging options below are taken by every command that reads\n"
+	  "a source, before or after the command name:\n"
+	  "  strata --max-size 1G verify X   is   strata verify --max-size 1G X\n" LIMIT_HELP },
+	{ "references", "how sources and destinations are named", references_help },
+	{ "exit-codes", "what strata's exit status means", exit_help },
+};
 
 static void print_main_help(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: strata [--quiet] COMMAND [ARGS]\n"
-		   "       strata help COMMAND | strata COMMAND --help | strata --version\n\n"
+	fprintf(f, "usage: strata [-q] [LIMITS] COMMAND [ARGS]\n"
+		   "       strata help COMMAND|TOPIC | strata COMMAND --help | strata --version\n\n"
 		   "Reads, verifies and inspects container image archives offline.\n\nCommands:\n");
-	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n%s\n%s", references_help, exit_help);
-}
-
-static const struct command *find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < NCOMMANDS; i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
-	return NULL;
+	for (i = 0; i < cli_ncommands; i++)
+		fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+	fprintf(f, "\nHelp topics (strata help TOPIC):\n");
+	for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		fprintf(f, "  %-10s %s\n", topics[i].name, topics[i].summary);
+	fprintf(f, "\nGlobal options (before or after the command):\n"
+		   "  -q, --quiet  no progress, summaries or warnings on stderr\n"
+		   "  LIMITS       the options of 'strata help limits'\n"
+		   "\n%s\n%s", references_help, exit_help);
 }
 
 static void print_command_help(const struct command *c, FILE *f)
 {
-	fprintf(f, "usage: strata %s\n\n%s\n%s\n%s", c->usage, c->help, references_help, exit_help);
+	fprintf(f, "usage: strata %s\n\n%s\n", c->usage, c->help);
+	if (c->limits)
+		fprintf(f, "Also: -q, and the limits of 'strata help limits'.  Sources: 'strata help references'.\n\n");
+	fprintf(f, "Examples:\n%s", c->examples);
 }
 
 bool cli_want_help(const char *cmd, int argc, char **argv)
@@ -219,7 +264,7 @@ bool cli_want_help(const char *cmd, int argc, char **argv)
 		if (!strcmp(argv[i], "--"))
 			break;
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			print_command_help(find(cmd), stdout);
+			print_command_help(cli_find(cmd), stdout);
 			return true;
 		}
 	}
@@ -234,7 +279,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: strata %s\nTry 'strata %s --help'.\n", find(cmd) ? find(cmd)->usage : cmd, cmd);
+	fprintf(stderr, "\nusage: strata %s\nTry 'strata %s --help'.\n", cli_find(cmd) ? cli_find(cmd)->usage : cmd, cmd);
 	return STRATA_EUSAGE;
 }
 
@@ -418,70 +463,146 @@ int cli_int_arg(const char *arg, int lo, int hi, int *out)
 	return 0;
 }
 
-const char *human_size(uint64_t n, char buf[32])
+static int no_command(const char *word)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int u = 0;
+	const char *names[32];
+	const char *s;
+	size_t i, n = 0;
 
-	if (n < 1024) {
-		snprintf(buf, 32, "%llu B", (unsigned long long)n);
-		return buf;
+	for (i = 0; i < cli_ncommands && n < 30; i++)
+		names[n++] = cli_commands[i].name;
+	names[n++] = "help";
+	s = cli_suggest(word, names, n);
+	fprintf(stderr, "strata: no command '%s'%s%s%s; try 'strata --help'\n", word, s ? " (did you mean " : "",
+		s ? s : "", s ? "?)" : "");
+	return STRATA_EUSAGE;
+}
+
+static int help(const char *what)
+{
+	const struct command *c;
+	size_t i;
+
+	if (!what) {
+		print_main_help(stdout);
+		return 0;
 	}
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
+	for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (!strcmp(topics[i].name, what)) {
+			fputs(topics[i].text, stdout);
+			return 0;
+		}
+	if (!(c = cli_find(what)))
+		return no_command(what);
+	print_command_help(c, stdout);
+	return 0;
+}
+
+/*
+ * The global options before the command word: --help, --version, -q and
+ * the limits, which are handed to the command as if given after it.  *pre
+ * gets them; returns the index of the command word, or -1 - exit code.
+ */
+static int global_args(int argc, char **argv, char **pre, int *npre)
+{
+	struct cli_opt opts[32];
+	size_t n = cli_options(NULL, opts, sizeof(opts) / sizeof(opts[0])), j;
+	int i;
+
+	*npre = 0;
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i];
+		const struct cli_opt *o = NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			print_main_help(stdout);
+			return -1;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("strata %s\n", STRATA_VERSION);
+			return -1;
+		}
+		if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			cli.quiet = true;
+			continue;
+		}
+		for (j = 0; j < n && !o; j++)
+			if (a[1] == '-' && !strncmp(opts[j].name, a + 2, strcspn(a + 2, "=")) &&
+			    !opts[j].name[strcspn(a + 2, "=")])
+				o = &opts[j];
+		if (!o) {
+			const char *names[32], *near;
+			char word[64];
+			size_t k = 0;
+			int len = (int)strcspn(a, "=");
+
+			snprintf(word, sizeof(word), "%.*s", len, a);
+			for (j = 0; j < n; j++)
+				names[k++] = opts[j].name;
+			near = a[1] == '-' ? cli_suggest(word + 2, names, k) : NULL;
+			fprintf(stderr, "strata: unknown option '%.*s'%s%s%s; try 'strata --help'\n", len, a,
+				near ? " (did you mean --" : "", near ? near : "", near ? "?)" : "");
+			return -1 - STRATA_EUSAGE;
+		}
+		pre[(*npre)++] = argv[i];
+		if (o->arg == OPT_REQUIRED && !strchr(a, '=')) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "strata: option '%s' needs a value; try 'strata help limits'\n", a);
+				return -1 - STRATA_EUSAGE;
+			}
+			pre[(*npre)++] = argv[++i];
+		}
 	}
-	snprintf(buf, 32, "%.1f %s", v, units[u]);
-	return buf;
+	return i;
 }
 
 int main(int argc, char **argv)
 {
 	const struct command *c;
-	int i = 1, r;
+	char **pre, **nargv;
+	int i, r, npre, nargc;
 
 	/* A write past RLIMIT_FSIZE fails with EFBIG, reported and unwound like
 	 * any full disk, instead of killing the run with its temp files left. */
 	signal(SIGXFSZ, SIG_IGN);
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			print_main_help(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--version")) {
-			printf("strata %s\n", STRATA_VERSION);
-			return 0;
-		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
-			cli.quiet = true;
-		} else {
-			fprintf(stderr, "strata: unknown option '%s'\nTry 'strata --help'.\n", argv[i]);
-			return STRATA_EUSAGE;
-		}
+	if (!(pre = calloc((size_t)argc, sizeof(*pre)))) {
+		fprintf(stderr, "strata: error: out of memory\n");
+		return STRATA_EIO;
+	}
+	if ((i = global_args(argc, argv, pre, &npre)) < 0) {
+		free(pre);
+		return -1 - i;
 	}
 	if (i >= argc) {
+		free(pre);
 		print_main_help(stderr);
 		return STRATA_EUSAGE;
 	}
 	if (!strcmp(argv[i], "help")) {
-		if (i + 1 >= argc) {
-			print_main_help(stdout);
-			return 0;
-		}
-		if (!(c = find(argv[i + 1]))) {
-			fprintf(stderr, "strata: no command '%s'\nTry 'strata --help'.\n", argv[i + 1]);
-			return STRATA_EUSAGE;
-		}
-		print_command_help(c, stdout);
+		free(pre);
+		return help(i + 1 < argc ? argv[i + 1] : NULL);
+	}
+	if (!(c = cli_find(argv[i]))) {
+		free(pre);
+		return no_command(argv[i]);
+	}
+	if (npre && !c->limits) {
+		r = cli_usage(c->name, "takes no limits (%s)", pre[0]);
+		free(pre);
+		return r;
+	}
+	if (cli_want_help(c->name, argc - i, argv + i)) {
+		free(pre);
 		return 0;
 	}
-	if (!(c = find(argv[i]))) {
-		fprintf(stderr, "strata: no command '%s'\nTry 'strata --help'.\n", argv[i]);
-		return STRATA_EUSAGE;
-	}
-	if (cli_want_help(c->name, argc - i, argv + i))
-		return 0;
-	r = c->fn(argc - i, argv + i);
+	r = cli_args(c, pre, npre, argc - i, argv + i, &nargc, &nargv);
+	free(pre);
+	if (r)
+		return r;
+	opterr = 0;  /* every bad option was reported above, in one line */
+	r = c->fn(nargc, nargv);
+	free(nargv);
 	/* Output that did not reach stdout is a failure (a full disk, a closed
 	 * pipe); so is a run during which memory ran out, whatever it found. */
 	errno = 0;

@@ -109,6 +109,7 @@ cJSON *report_problems_json(const struct diag *d)
 
 		cJSON_AddStringToObject(o, "severity", p->sev == SEV_ERROR ? "error" : "warning");
 		cJSON_AddStringToObject(o, "class", p->code == STRATA_EVERIFY ? "verify" : p->code == STRATA_EIO ? "io" : "format");
+		cJSON_AddStringToObject(o, "id", p->id);
 		cJSON_AddStringToObject(o, "member", p->member);
 		cJSON_AddStringToObject(o, "message", p->msg);
 		json_push(a, o);

@@ -21,6 +21,50 @@ static void count(const struct source *s, size_t *layers, size_t *blobs)
 		(*blobs)++;
 }
 
+/* Add digest to the array a once. */
+static void add_once(cJSON *a, const char *digest)
+{
+	const cJSON *x;
+
+	cJSON_ArrayForEach(x, a)
+		if (!strcmp(x->valuestring, digest))
+			return;
+	json_push(a, cJSON_CreateString(digest));
+}
+
+/*
+ * What the run proved: every descriptor digest (manifests, configs, layers)
+ * whose blob was hashed and matched, and every diff_id the decoded layer
+ * matched.  A digest that did not match is a problem instead.
+ */
+static cJSON *verified_json(const struct source *s)
+{
+	cJSON *o = cJSON_CreateObject(), *blobs = cJSON_AddArrayToObject(o, "blobs"),
+	      *ids = cJSON_AddArrayToObject(o, "diff_ids");
+	size_t i, j;
+
+	for (i = 0; i < s->images.len; i++) {
+		const struct image *im = s->images.v[i];
+
+		if (im->has_manifest && im->manifest_m && im->manifest.digest[0] &&
+		    !strcmp(im->manifest.digest, im->manifest_m->digest))
+			add_once(blobs, im->manifest.digest);
+		if (im->config_m && im->config.digest[0] && !strcmp(im->config.digest, im->config_m->digest))
+			add_once(blobs, im->config.digest);
+		for (j = 0; j < im->nlayers; j++) {
+			const struct layer *l = &im->layers[j];
+
+			if (!l->m)
+				continue;
+			if (l->desc.digest[0] && !strcmp(l->desc.digest, l->m->digest))
+				add_once(blobs, l->desc.digest);
+			if (l->diff_id && l->m->diff_id[0] && !strcmp(l->diff_id, l->m->diff_id))
+				add_once(ids, l->diff_id);
+		}
+	}
+	return o;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	struct strata_err e = STRATA_ERR_INIT;
@@ -68,6 +112,7 @@ int cmd_verify(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "blobs", (double)blobs);
 		cJSON_AddNumberToObject(o, "errors", (double)diag_count(&d, SEV_ERROR));
 		cJSON_AddNumberToObject(o, "warnings", (double)diag_count(&d, SEV_WARNING));
+		json_put(o, "verified", verified_json(s));
 		json_put(o, "problems", report_problems_json(&d));
 		if (report_print_json(o))
 			r = STRATA_EIO;

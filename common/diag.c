@@ -7,11 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void add(struct diag *d, enum severity sev, int code, const char *id, const char *member, const char *fmt,
+		va_list ap) __attribute__((format(printf, 6, 0)));
+
 void diag_add(struct diag *d, enum severity sev, int code, const char *member, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add(d, sev, code, PROBLEM_OTHER, member, fmt, ap);
+	va_end(ap);
+}
+
+void diag_add_id(struct diag *d, enum severity sev, int code, const char *id, const char *member, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add(d, sev, code, id, member, fmt, ap);
+	va_end(ap);
+}
+
+static void add(struct diag *d, enum severity sev, int code, const char *id, const char *member, const char *fmt,
+		va_list ap)
 {
 	char msg[STRATA_ERR_MAX];
 	struct problem *p;
-	va_list ap;
 	char *s;
 
 	if (d->len >= d->max) {
@@ -29,15 +50,14 @@ void diag_add(struct diag *d, enum severity sev, int code, const char *member, c
 		d->v = p;
 		d->alloc = na;
 	}
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	for (s = msg; *s; s++)
 		if ((unsigned char)*s < 0x20)
 			*s = '?';
 	p = &d->v[d->len];
 	p->sev = sev;
 	p->code = code;
+	p->id = id ? id : PROBLEM_OTHER;
 	p->member = strdup(member ? member : "");
 	p->msg = strdup(msg);
 	if (!p->member || !p->msg) {

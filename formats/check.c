@@ -22,10 +22,10 @@ static const char *short_digest(const char *dg, char buf[24])
 static void check_desc(const struct descriptor *desc, const struct member *m, const char *what, struct diag *d)
 {
 	if (desc->size >= 0 && (uint64_t)desc->size != m->size)
-		diag_add(d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s size mismatch: descriptor says %lld bytes, content is %llu",
+		diag_add_id(d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_SIZE_MISMATCH, m->name, "%s size mismatch: descriptor says %lld bytes, content is %llu",
 			 what, (long long)desc->size, (unsigned long long)m->size);
 	if (desc->digest[0] && strcmp(desc->digest, m->digest))
-		diag_add(d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s digest mismatch: expected %s, content is %s", what,
+		diag_add_id(d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, m->name, "%s digest mismatch: expected %s, content is %s", what,
 			 desc->digest, m->digest);
 }
 
@@ -44,10 +44,10 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 		const char *name = l->path ? l->path : blob_path(l->desc.digest, bp);
 
 		if (l->desc.urls && cJSON_GetArraySize(l->desc.urls) > 0)
-			diag_add(d, SEV_WARNING, STRATA_EFORMAT, name,
+			diag_add_id(d, SEV_WARNING, STRATA_EFORMAT, PROBLEM_FOREIGN_LAYER, name,
 				 "%s is a foreign layer not stored in the archive (fetched from its urls)", what);
 		else
-			diag_add(d, SEV_ERROR, STRATA_EFORMAT, name, "%s is missing from the archive (%s)", what,
+			diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, name, "%s is missing from the archive (%s)", what,
 				 short_digest(l->desc.digest, sd));
 		return;
 	}
@@ -57,28 +57,28 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 		return;
 	want = media_type_compression(l->desc.media_type);
 	if (want >= 0 && (enum compression)want != m->comp && m->comp != COMP_NONE)
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s media type '%s' says %s, but the data is %s-compressed",
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MEDIA_TYPE, m->name, "%s media type '%s' says %s, but the data is %s-compressed",
 			 what, l->desc.media_type, want == COMP_NONE ? "uncompressed" : compression_name(want),
 			 compression_name(m->comp));
 	else if (want >= 0 && (enum compression)want != m->comp)
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name,
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MEDIA_TYPE, m->name,
 			 "%s media type '%s' says %s-compressed, but the data is not compressed", what,
 			 l->desc.media_type, compression_name(want));
 	/* digest first: bytes that are not what the config says are the problem,
 	 * whatever else is wrong inside them */
 	if (m->decoded && l->diff_id && digest_alg_of(l->diff_id) != DIGEST_SHA256)
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name,
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_UNSUPPORTED, m->name,
 			 "%s diff_id %.16s...: only sha256 diff_ids are supported (Docker, containerd and skopeo "
 			 "compute them so)", what, l->diff_id);
 	else if (m->decoded && l->diff_id && strcmp(l->diff_id, m->diff_id))
-		diag_add(d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s diff_id mismatch: config says %s, content is %s",
+		diag_add_id(d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIFF_ID_MISMATCH, m->name, "%s diff_id mismatch: config says %s, content is %s",
 			 what, l->diff_id, m->diff_id);
 	if (m->blob_error) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s: %s", what, m->blob_error);
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_BAD_LAYER, m->name, "%s: %s", what, m->blob_error);
 		return;
 	}
 	if (m->tar == TARST_NOT_TAR)
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s is not a tar archive (after %s decoding)", what,
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_BAD_LAYER, m->name, "%s is not a tar archive (after %s decoding)", what,
 			 compression_name(m->comp));
 }
 

@@ -142,7 +142,7 @@ static int load_item(struct source *s, const cJSON *item, size_t idx, struct dia
 			memcpy(im->config.digest, im->config_m->digest, DIGEST_STR_MAX);
 			im->config.size = (int64_t)im->config_m->size;
 			if (name_digest(cfg, want) && strcmp(want, im->config_m->digest))
-				diag_add(d, SEV_ERROR, STRATA_EVERIFY, cfg, "config digest mismatch: name says %s, content is %s",
+				diag_add_id(d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, cfg, "config digest mismatch: name says %s, content is %s",
 					 want, im->config_m->digest);
 		}
 	}
@@ -175,7 +175,7 @@ static int load_item(struct source *s, const cJSON *item, size_t idx, struct dia
 			ly->desc.size = (int64_t)ly->m->size;
 			ly->desc.media_type = layer_media_type(ly->m->comp);
 			if (name_digest(l->valuestring, want) && strcmp(want, ly->m->digest))
-				diag_add(d, SEV_ERROR, STRATA_EVERIFY, ly->m->name,
+				diag_add_id(d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, ly->m->name,
 					 "layer %zu digest mismatch: name says %s, content is %s", i, want, ly->m->digest);
 		}
 	}

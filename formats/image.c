@@ -189,17 +189,17 @@ cJSON *member_json(struct member *m, struct diag *d, const char *what)
 	if (!strcmp(what, m->name))
 		what = sep = "";  /* "manifest.json: invalid JSON", named once */
 	if (m->doc_too_large) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name,
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_LIMIT, m->name,
 			 "%s%stoo large: %llu bytes, over the JSON document limit of %zu (raise it with --max-json)", what, sep,
 			 (unsigned long long)m->size, m->doc.cap);
 		return NULL;
 	}
 	if (!m->doc_kept) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s%snot a JSON document (invalid JSON)", what, sep);
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_BAD_JSON, m->name, "%s%snot a JSON document (invalid JSON)", what, sep);
 		return NULL;
 	}
 	if (json_parse(m->doc.data, m->doc.len, &v, &e) < 0) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, m->name, "%s%s%s", what, sep, e.msg);
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_BAD_JSON, m->name, "%s%s%s", what, sep, e.msg);
 		return NULL;
 	}
 	return v;
@@ -235,7 +235,7 @@ void image_read_config(struct image *im, struct diag *d)
 	if (!(im->config_json = member_json(im->config_m, d, what)))
 		return;
 	if (!cJSON_IsObject(im->config_json)) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name, "image config is not a JSON object");
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_BAD_CONFIG, im->config_m->name, "image config is not a JSON object");
 		return;
 	}
 	im->platform.os = json_str(im->config_json, "os");
@@ -246,19 +246,19 @@ void image_read_config(struct image *im, struct diag *d)
 	rootfs = json_get(im->config_json, "rootfs");
 	ids = json_get(rootfs, "diff_ids");
 	if (!cJSON_IsArray(ids)) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name,
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_BAD_CONFIG, im->config_m->name,
 			 "image config: required field 'rootfs.diff_ids' missing or not an array");
 		return;
 	}
 	if (json_str(rootfs, "type") && strcmp(json_str(rootfs, "type"), "layers"))
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name, "image config: rootfs.type is not 'layers'");
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_BAD_CONFIG, im->config_m->name, "image config: rootfs.type is not 'layers'");
 	n = (size_t)cJSON_GetArraySize(ids);
 	if (n != im->nlayers)
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name,
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_LAYER_COUNT, im->config_m->name,
 			 "layer count mismatch: %s lists %zu layers, the config %zu diff_ids", im->where, im->nlayers, n);
 	for (i = 0, v = ids->child; v && i < im->nlayers; v = v->next, i++) {
 		if (!cJSON_IsString(v) || !digest_valid(v->valuestring)) {
-			diag_add(d, SEV_ERROR, STRATA_EFORMAT, im->config_m->name,
+			diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_BAD_CONFIG, im->config_m->name,
 				 "image config: diff_ids[%zu] is an invalid digest", i);
 			continue;
 		}

@@ -76,7 +76,7 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 	} else {
 		im->config_m = catalog_blob(&w->s->cat, im->config.digest);
 		if (!im->config_m)
-			diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, blob_path(im->config.digest, bp),
+			diag_add_id(w->d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, blob_path(im->config.digest, bp),
 				 "config of %s is missing from the archive", where);
 	}
 	/* An artifact, not a runnable image: artifactType set, a config that is
@@ -179,12 +179,12 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 		if (!idx && !man)
 			return 0;  /* not a document we read: its absence is not ours to judge */
 		if (w->depth > 0 && desc.has_platform)
-			diag_add(w->d, SEV_WARNING, STRATA_EFORMAT, blob_path(desc.digest, bp),
+			diag_add_id(w->d, SEV_WARNING, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, blob_path(desc.digest, bp),
 				 "manifest for platform %s/%s%s%s is not in the archive (other platform, skipped)",
 				 desc.platform.os ? desc.platform.os : "?", desc.platform.arch ? desc.platform.arch : "?",
 				 desc.platform.variant ? "/" : "", desc.platform.variant ? desc.platform.variant : "");
 		else
-			diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, blob_path(desc.digest, bp), "%s: %s is missing from the archive", where,
+			diag_add_id(w->d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, blob_path(desc.digest, bp), "%s: %s is missing from the archive", where,
 				 idx ? "index" : "manifest");
 		return 0;
 	}
@@ -192,11 +192,11 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 	if (!idx && !man)
 		return 0;  /* unknown media type: must not be an error (image-layout.md) */
 	if (desc.size >= 0 && (uint64_t)desc.size != m->size) {
-		diag_add(w->d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s size mismatch: descriptor says %lld bytes, content is %llu",
+		diag_add_id(w->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_SIZE_MISMATCH, m->name, "%s size mismatch: descriptor says %lld bytes, content is %llu",
 			 where, (long long)desc.size, (unsigned long long)m->size);
 	}
 	if (strcmp(desc.digest, m->digest)) {
-		diag_add(w->d, SEV_ERROR, STRATA_EVERIFY, m->name, "%s digest mismatch: expected %s, content is %s", where,
+		diag_add_id(w->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, m->name, "%s digest mismatch: expected %s, content is %s", where,
 			 desc.digest, m->digest);
 		return 0;  /* do not interpret bytes that are not what was referenced */
 	}
@@ -216,7 +216,7 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 	doc_mt = json_str(doc, "mediaType");
 	if ((doc_mt && strcmp(doc_mt, desc.media_type)) || (idx && json_get(doc, "layers")) ||
 	    (man && json_get(doc, "manifests"))) {
-		diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, m->name,
+		diag_add_id(w->d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MEDIA_TYPE, m->name,
 			 "media type mismatch: descriptor says '%s', document is '%s' (media type confusion)", desc.media_type,
 			 doc_mt ? doc_mt : idx ? "a manifest" : "an index");
 		return 0;

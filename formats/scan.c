@@ -291,7 +291,7 @@ static int tar_member(struct source *s, struct tar *t, const struct tar_entry *e
 	if (!name)
 		return err_nomem(e, "path");
 	if (!path_is_local(name)) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, ent->path, "unsafe path in archive (leaves the archive root)");
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_UNSAFE_PATH, ent->path, "unsafe path in archive (leaves the archive root)");
 		goto out;
 	}
 	if (!strcmp(name, "."))
@@ -299,7 +299,7 @@ static int tar_member(struct source *s, struct tar *t, const struct tar_entry *e
 	old = catalog_get(&s->cat, name);
 	if (old && !(old->kind == MEM_DIR && ent->type == TAR_DIR)) {
 		old->dups++;
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, name,
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_DUPLICATE, name,
 			 "duplicate member: the name appears more than once in the archive (readers disagree on which counts)");
 		goto out;
 	}
@@ -501,7 +501,7 @@ static int scan_tar(struct source *s, int fd, enum scan_mode mode, const struct 
 	if (mode == MODE_SPECULATE)
 		mode = members ? MODE_ROOTFS : MODE_ARCHIVE;
 	if (tar_missing_end(t))
-		diag_add(d, SEV_WARNING, STRATA_EFORMAT, "",
+		diag_add_id(d, SEV_WARNING, STRATA_EFORMAT, PROBLEM_TRUNCATED, "",
 			 "archive ends without the end-of-archive blocks (truncated at a member boundary?)");
 	/* Padding after the end blocks: hashed too (it is part of a rootfs layer). */
 	if ((r = stream_drain(top, e)) < 0)
@@ -568,7 +568,7 @@ static int scan_dir_rec(struct source *s, const char *root, const char *rel, int
 	if (!dirpath)
 		return err_nomem(e, "path");
 	if (depth > MAX_DIR_DEPTH) {
-		diag_add(d, SEV_ERROR, STRATA_EFORMAT, rel, "directory nesting deeper than %d", MAX_DIR_DEPTH);
+		diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_LIMIT, rel, "directory nesting deeper than %d", MAX_DIR_DEPTH);
 		free(dirpath);
 		return 0;
 	}

@@ -38,6 +38,7 @@ run_with() {  # run_with BUILD_DIR LABEL
 	bin=$1/strata
 	suite "unit$2" "$1/unit"
 	suite "cli$2" sh tests/cli/run.sh "$bin" "$fixtures"
+	suite "completion$2" sh tests/cli/completion.sh "$bin"
 	if [ -d "$realworld" ]; then
 		suite "realworld$2" python3 tests/realworld/run.py "$bin" "$realworld"
 	else
@@ -53,6 +54,7 @@ run_with() {  # run_with BUILD_DIR LABEL
 
 suite lint sh tests/deps-lint.sh
 suite manpage sh tests/cli/manpage.sh build/strata strata.1
+suite schemas python3 tests/cli/schemas.py
 if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	# archives written by the real tools (read by the interop, convert and flatten suites)
 	bash tests/interop/make-archives.sh "$out/interop" > "$out/interop-make.log" 2>&1 ||
