@@ -85,19 +85,6 @@ static enum tar_type type_back(enum tar_type t)
 	return t == TAR_OTHER ? TAR_FILE : t;
 }
 
-static bool has_whiteout(const char *name)
-{
-	const char *p = name;
-
-	for (;;) {
-		if (!strncmp(p, ".wh.", 4))
-			return true;
-		if (!(p = strchr(p, '/')))
-			return false;
-		p++;
-	}
-}
-
 /* The header of one entry, as flatten writes it (tar_hdr_of), read back. */
 static void round_trip(struct check *c, const char *name, const struct tar_entry *ent)
 {
@@ -146,7 +133,7 @@ static int out_entry(void *ctx, const char *name, const struct tar_entry *ent, s
 
 	if (!clean)
 		return err_nomem(e, "fuzz");
-	if (strcmp(clean, name) || !path_is_local(clean) || has_whiteout(name))
+	if (strcmp(clean, name) || !path_is_local(clean) || lfs_meta_name(name))
 		abort();
 	free(clean);
 	prev = (size_t)(uintptr_t)strmap_get(&c->seen, name);
