@@ -433,7 +433,11 @@ static int build_groups(struct conv *c, struct source *s, struct out_set *set, s
 		bool raw = true;
 		size_t children = 0;
 
-		for (j = i + 1; j < set->len && ix[0] && !strcmp(set->v[j].src->index_digest, ix); j++)
+		/* one group: the images of one index, reached from one index.json entry (two
+		 * entries may reach the same index, one through another index: each keeps its names) */
+		for (j = i + 1; j < set->len && ix[0] && !strcmp(set->v[j].src->index_digest, ix) &&
+				set->v[j].src->top_desc == set->v[i].src->top_desc;
+		     j++)
 			;
 		if (!ix[0]) {
 			i = j;

@@ -123,8 +123,17 @@ static bool listed(const struct out_set *set, size_t i)
 	return set->v[i].group < 0 || i == 0 || set->v[i - 1].group != set->v[i].group;
 }
 
-/* Another name of the index written uses ref name `want`: a fixed one, or a
- * tag still to be chosen, of another entry; or an old entry naming another image. */
+/* Does a ref name (a bare tag, or a full name) use tag `want`? */
+static bool uses_tag(const char *ref, const char *want)
+{
+	const char *t = tag_of(ref);
+
+	return ref && (!strcmp(ref, want) || (t && !strcmp(t, want)));
+}
+
+/* Another name of the index written uses tag `want`: as its ref name or as
+ * its tag (a fixed one, or one still to be chosen, of another entry), or an
+ * old entry naming another image does. */
 static bool ref_taken(const struct out_set *set, size_t oi, size_t ok, const char *want, const cJSON *old)
 {
 	const cJSON *c;
@@ -134,9 +143,9 @@ static bool ref_taken(const struct out_set *set, size_t oi, size_t ok, const cha
 		if (!listed(set, i))
 			continue;
 		for (k = 0; k < set->v[i].nnames; k++) {
-			const char *r = set->v[i].ref_names[k] ? set->v[i].ref_names[k] : tag_of(set->v[i].names[k]);
+			const char *r = set->v[i].ref_names[k] ? set->v[i].ref_names[k] : set->v[i].names[k];
 
-			if ((i != oi || k != ok) && r && !strcmp(r, want))
+			if ((i != oi || k != ok) && uses_tag(r, want))
 				return true;
 		}
 	}
@@ -145,7 +154,7 @@ static bool ref_taken(const struct out_set *set, size_t oi, size_t ok, const cha
 		const char *rn = json_str(ann, "org.opencontainers.image.ref.name");
 		const char *cn = json_str(ann, "io.containerd.image.name");
 
-		if (rn && !strcmp(rn, want) && !target_same_name(cn, set->v[oi].names[ok]))
+		if ((uses_tag(rn, want) || uses_tag(cn, want)) && !target_same_name(cn, set->v[oi].names[ok]))
 			return true;
 	}
 	return false;

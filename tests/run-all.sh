@@ -65,6 +65,7 @@ suite analyze sh -c "python3 tests/analyze/make.py '$out/analyze' > '$out/analyz
 if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite interop bash tests/interop/run.sh "$top/build/strata" "$out/interop"
 	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"
+	suite names bash tests/names/run.sh "$top/build/strata" "$out/names" "$fixtures" "$out/interop"
 fi
 suite fuzz sh fuzz/run.sh "${STRATA_FUZZ_SECONDS:-10}" "$fixtures"
 asan_bin=
