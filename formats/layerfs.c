@@ -102,8 +102,10 @@ int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct
 			/* kaniko writes absolute hardlink targets; Docker maps them into the root */
 			const char *l = ent->link + strspn(ent->link, "/");
 
-			if (!(out->link = path_clean(l)))
+			if (!(out->link = path_clean(l))) {
+				lfs_name_release(out);
 				return err_nomem(e, "path");
+			}
 			if (!*l || !path_is_local(out->link) || !strcmp(out->link, ".")) {
 				say(rep, SEV_ERROR, "hardlink '%s' -> '%s' points outside the root", raw, ent->link);
 				out->kind = LFS_SKIP;

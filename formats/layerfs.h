@@ -84,7 +84,7 @@ struct lfs_name {
 };
 
 /* Classify one entry.  0 with *out filled (release with lfs_name_release),
- * or <0 when out of memory. */
+ * or <0 when out of memory (with nothing left to release). */
 int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct lfs_report *rep,
 		 struct strata_err *e);
 void lfs_name_release(struct lfs_name *n);
