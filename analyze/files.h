@@ -29,6 +29,10 @@ struct fentry {
 
 struct package {
 	char *name, *version;
+	char *arch;             /* dpkg Architecture:, apk A:; "" when absent */
+	char *license;          /* apk L:; "" when absent */
+	char *files;            /* apk F:/R: as "dir/name\n" lines; NULL when none */
+	size_t entry;           /* status.d: 1 + index of the fragment's entry in its layer_files */
 };
 
 enum pkgdb_kind { PKGDB_NONE, PKGDB_DPKG, PKGDB_DPKG_D, PKGDB_APK };
@@ -50,6 +54,11 @@ struct layer_files {
 	struct pkgdb dpkg, apk, dpkg_d;
 	bool has_dpkg, has_apk;
 	char **status_d_files; size_t n_status_d;   /* names of status.d entries (for whiteouts) */
+	/* walker.sbom: small files the SBOM reads (dpkg info/ *.list, os-release:
+	 * the content; usr/share/doc/NAME/copyright: its DEP-5 License: names,
+	 * one a line), each with the index of its entry in v */
+	struct kept_file { size_t entry; char *data; size_t len; } *kept;
+	size_t nkept;
 };
 
 /* A package change between two databases; strings borrowed from them. */
@@ -86,6 +95,9 @@ struct strmap;
  * so that deleting a path nothing was ever under needs no scan. */
 int note_parents(struct strmap *parents, const char *path, struct strata_err *e);
 int pkgdb_parse(struct pkgdb *db, enum pkgdb_kind kind, const char *text, size_t n, struct strata_err *e);
+/* The same, each package remembering entry (struct package). */
+int pkgdb_parse_at(struct pkgdb *db, enum pkgdb_kind kind, const char *text, size_t n, size_t entry,
+		   struct strata_err *e);
 const struct package *pkgdb_find(const struct pkgdb *db, const char *name);
 void pkgdb_release(struct pkgdb *db);
 /* Sort by name (for stable output and lookups). */

@@ -9,9 +9,19 @@
 #include <string.h>
 
 #include "analyze/files.h"
+#include "common/buf.h"
 #include "common/strmap.h"
 
-static int add(struct pkgdb *db, const char *name, size_t nl, const char *ver, size_t vl, struct strata_err *e)
+/* One paragraph's fields, pointing into the text. */
+struct para {
+	const char *name, *ver, *arch, *lic;
+	size_t nl, vl, al, ll;
+	struct buf files;        /* apk F:/R: as "dir/name\n" */
+	const char *dir;         /* the last F: */
+	size_t dl;
+};
+
+static int add(struct pkgdb *db, struct para *pa, size_t entry, struct strata_err *e)
 {
 	struct package *p;
 
@@ -24,45 +34,84 @@ static int add(struct pkgdb *db, const char *name, size_t nl, const char *ver, s
 		db->alloc = na;
 	}
 	p = &db->v[db->len];
-	p->name = strndup(name, nl);
-	p->version = strndup(ver ? ver : "", ver ? vl : 0);
-	if (!p->name || !p->version) {
+	memset(p, 0, sizeof(*p));
+	p->name = strndup(pa->name, pa->nl);
+	p->version = strndup(pa->ver ? pa->ver : "", pa->ver ? pa->vl : 0);
+	p->arch = strndup(pa->arch ? pa->arch : "", pa->arch ? pa->al : 0);
+	p->license = strndup(pa->lic ? pa->lic : "", pa->lic ? pa->ll : 0);
+	p->entry = entry;
+	if (pa->files.len && !(p->files = strndup(pa->files.data, pa->files.len)))
+		p->name = (free(p->name), NULL);
+	if (!p->name || !p->version || !p->arch || !p->license) {
 		free(p->name);
 		free(p->version);
+		free(p->arch);
+		free(p->license);
+		free(p->files);
 		return err_nomem(e, "packages");
 	}
 	db->len++;
 	return 0;
 }
 
+static void para_reset(struct para *pa)
+{
+	struct buf f = pa->files;
+
+	buf_reset(&f);
+	memset(pa, 0, sizeof(*pa));
+	pa->files = f;
+}
+
 /* Walk "Key: value" (dpkg) or "K:value" (apk) paragraphs. */
 int pkgdb_parse(struct pkgdb *db, enum pkgdb_kind kind, const char *t, size_t n, struct strata_err *e)
 {
-	const char *end = t + n, *name = NULL, *ver = NULL;
-	size_t nl = 0, vl = 0;
-	bool installed = kind == PKGDB_APK;
-	int r;
+	return pkgdb_parse_at(db, kind, t, n, 0, e);
+}
 
+int pkgdb_parse_at(struct pkgdb *db, enum pkgdb_kind kind, const char *t, size_t n, size_t entry,
+		   struct strata_err *e)
+{
+	const char *end = t + n;
+	struct para pa = { 0 };
+	bool installed = kind == PKGDB_APK;
+	int r = 0;
+
+	buf_init(&pa.files, 64u << 20);
 	db->kind = kind;
-	while (t <= end) {
+	while (t <= end && r == 0) {
 		const char *eol = memchr(t, '\n', (size_t)(end - t));
 		size_t len = eol ? (size_t)(eol - t) : (size_t)(end - t);
 
 		if (len == 0 || t == end) {
-			if (name && installed && (r = add(db, name, nl, ver, vl, e)) < 0)
-				return r;
-			name = ver = NULL;
+			if (pa.name && installed)
+				r = add(db, &pa, entry, e);
+			para_reset(&pa);
 			installed = kind == PKGDB_APK;
 		} else if (kind == PKGDB_APK) {
 			if (len > 2 && !memcmp(t, "P:", 2))
-				name = t + 2, nl = len - 2;
+				pa.name = t + 2, pa.nl = len - 2;
 			else if (len > 2 && !memcmp(t, "V:", 2))
-				ver = t + 2, vl = len - 2;
+				pa.ver = t + 2, pa.vl = len - 2;
+			else if (len > 2 && !memcmp(t, "A:", 2))
+				pa.arch = t + 2, pa.al = len - 2;
+			else if (len > 2 && !memcmp(t, "L:", 2))
+				pa.lic = t + 2, pa.ll = len - 2;
+			else if (len > 2 && !memcmp(t, "F:", 2))
+				pa.dir = t + 2, pa.dl = len - 2;
+			else if (len > 2 && !memcmp(t, "R:", 2)) {
+				if (pa.dl && (buf_add(&pa.files, pa.dir, pa.dl, e) < 0 || buf_add(&pa.files, "/", 1, e) < 0))
+					r = -e->code;
+				else if (buf_add(&pa.files, t + 2, len - 2, e) < 0 || buf_add(&pa.files, "\n", 1, e) < 0)
+					r = -e->code;
+			}
 		} else {
 			if (len > 9 && !memcmp(t, "Package: ", 9))
-				name = t + 9, nl = len - 9;
+				pa.name = t + 9, pa.nl = len - 9;
 			else if (len > 9 && !memcmp(t, "Version: ", 9))
-				ver = t + 9, vl = len - 9;
+				pa.ver = t + 9, pa.vl = len - 9;
+			else if (len > 14 && !memcmp(t, "Architecture: ", 14))
+				pa.arch = t + 14, pa.al = len - 14;
 			else if (len > 8 && !memcmp(t, "Status: ", 8))
 				installed = len >= 18 && !memcmp(t + len - 10, " installed", 10);
 		}
@@ -70,10 +119,11 @@ int pkgdb_parse(struct pkgdb *db, enum pkgdb_kind kind, const char *t, size_t n,
 			break;
 		t = eol + 1;
 	}
-	if (name && installed && (r = add(db, name, nl, ver, vl, e)) < 0)
-		return r;
+	if (r == 0 && pa.name && installed)
+		r = add(db, &pa, entry, e);
+	buf_release(&pa.files);
 	pkgdb_sort(db);
-	return 0;
+	return r;
 }
 
 static int cmp_pkg(const void *a, const void *b)
@@ -89,7 +139,7 @@ void pkgdb_sort(struct pkgdb *db)
 
 const struct package *pkgdb_find(const struct pkgdb *db, const char *name)
 {
-	struct package key = { (char *)name, NULL };
+	struct package key = { .name = (char *)name };
 
 	return db->len ? bsearch(&key, db->v, db->len, sizeof(*db->v), cmp_pkg) : NULL;
 }
@@ -136,6 +186,9 @@ void pkgdb_release(struct pkgdb *db)
 	for (i = 0; i < db->len; i++) {
 		free(db->v[i].name);
 		free(db->v[i].version);
+		free(db->v[i].arch);
+		free(db->v[i].license);
+		free(db->v[i].files);
 	}
 	free(db->v);
 	memset(db, 0, sizeof(*db));
@@ -154,6 +207,9 @@ void layer_files_free(struct layer_files *lf)
 	for (i = 0; i < lf->n_status_d; i++)
 		free(lf->status_d_files[i]);
 	free(lf->status_d_files);
+	for (i = 0; i < lf->nkept; i++)
+		free(lf->kept[i].data);
+	free(lf->kept);
 	free(lf->v);
 	pkgdb_release(&lf->dpkg);
 	pkgdb_release(&lf->apk);

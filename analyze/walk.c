@@ -1,5 +1,6 @@
 /* walk.c - the layer walker; see walk.h. */
 #include "analyze/walk.h"
+#include "analyze/sbom.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -101,6 +102,33 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 	return r;
 }
 
+/* Keep what the SBOM reads of the entry just added (db: its content). */
+static int keep_file(struct layer_files *lf, enum sbom_keep kind, struct buf *db, struct strata_err *e)
+{
+	struct kept_file *k = realloc(lf->kept, (lf->nkept + 1) * sizeof(*k));
+	struct buf out = BUF_INIT(SBOM_KEEP_MAX);
+	int r = 0;
+
+	if (!k)
+		return err_nomem(e, "sbom");
+	lf->kept = k;
+	if (kind == SBOM_KEEP_COPYRIGHT)
+		r = sbom_copyright_licenses(db->data ? db->data : "", db->len, &out, e);
+	else
+		r = buf_add(&out, db->data ? db->data : "", db->len, e) < 0 ? -e->code : 0;
+	if (r == 0 && buf_add(&out, "", 1, e) < 0)  /* a terminating NUL: read as a string */
+		r = -e->code;
+	if (r < 0) {
+		buf_release(&out);
+		return r;
+	}
+	k = &lf->kept[lf->nkept++];
+	k->entry = lf->len - 1;
+	k->len = out.len - 1;
+	k->data = buf_detach(&out, NULL);
+	return k->data ? 0 : err_nomem(e, "sbom");
+}
+
 /* Keep one classified entry (taking nm's strings) and, when asked, the
  * package databases and content digests. */
 static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, struct lfs_name *nm,
@@ -110,6 +138,7 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	const char *rel = nm->name;
 	struct fentry *f;
 	struct buf db = BUF_INIT(MAX_PKGDB);
+	enum sbom_keep keep;
 	bool is_db;
 	int r = 0;
 
@@ -152,13 +181,22 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	lf->file_bytes += ent->size;
 	is_db = !strcmp(rel, "var/lib/dpkg/status") || !strcmp(rel, "lib/apk/db/installed") ||
 		!strncmp(rel, "var/lib/dpkg/status.d/", 22);
-	if ((!is_db || !lw->w->collect) && !lw->w->content)
+	keep = lw->w->sbom && lw->w->collect && !is_db ? sbom_kept_kind(rel) : SBOM_KEEP_NONE;
+	if (keep != SBOM_KEEP_NONE && ent->size > SBOM_KEEP_MAX)
+		keep = SBOM_KEEP_NONE;  /* not what a package database writes: left out */
+	if ((!is_db || !lw->w->collect) && !lw->w->content && keep == SBOM_KEEP_NONE)
 		return 0;
-	if ((r = read_content(t, is_db ? &db : NULL, lw->w->content ? f->digest : NULL, e)) < 0) {
+	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE ? &db : NULL, lw->w->content ? f->digest : NULL,
+			      e)) < 0) {
 		buf_release(&db);
 		return r;
 	}
 	f->has_digest = lw->w->content;
+	if (keep != SBOM_KEEP_NONE) {
+		r = keep_file(lf, keep, &db, e);
+		buf_release(&db);
+		return r;
+	}
 	if (is_db && db.len) {
 		if (!strcmp(rel, "var/lib/dpkg/status")) {
 			pkgdb_release(&lf->dpkg);
@@ -169,7 +207,7 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 			lf->has_apk = true;
 			r = pkgdb_parse(&lf->apk, PKGDB_APK, db.data, db.len, e);
 		} else {
-			r = pkgdb_parse(&lf->dpkg_d, PKGDB_DPKG_D, db.data, db.len, e);
+			r = pkgdb_parse_at(&lf->dpkg_d, PKGDB_DPKG_D, db.data, db.len, lf->len, e);
 		}
 	}
 	buf_release(&db);

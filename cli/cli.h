@@ -69,6 +69,7 @@ int cmd_flatten(int argc, char **argv);
 int cmd_unpack(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 /* SIGINT/SIGTERM set strata_cancel (see common/cancel.h); SIGPIPE ignored. */
 void cli_catch_signals(void);
 

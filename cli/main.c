@@ -88,6 +88,25 @@ const struct command cli_commands[] = {
 	  "  $ strata diff app-1.tar app-2.tar\n"
 	  "  $ strata diff --platform-a linux/amd64 --platform-b linux/arm64 oci:multi oci:multi\n"
 	  "  $ strata diff --json --exit-code old.tar new.tar > changes.json\n" },
+	{ "sbom", cmd_sbom, "sbom SRC [--format cyclonedx-json|spdx-json] [-o FILE] [--image REF] [--platform P]",
+	  "the packages of an image: CycloneDX 1.6 or SPDX 2.3 JSON",
+	  "Reads SRC in the same single verified pass as verify and lists every package\n"
+	  "of the image's final filesystem (layers stacked: a package removed above is\n"
+	  "gone) from dpkg (status, distroless status.d/) and apk databases: name,\n"
+	  "version, architecture, PURL, the layers that introduced and last changed it,\n"
+	  "licenses (DEP-5 copyright files, apk L:) and its files with their sha256.\n"
+	  "The same input gives the same bytes: the time is SOURCE_DATE_EPOCH or the\n"
+	  "image's created, the serial number comes from the config digest.  A source\n"
+	  "that fails verification gets no SBOM (the exit code says why).\n"
+	  "\n"
+	  "  --format F         cyclonedx-json (default) or spdx-json\n"
+	  "  -o, --output FILE  write the SBOM to FILE (atomically) instead of stdout\n"
+	  "  --image REF        the image of SRC when it holds several: @N, NAME:TAG or TAG\n"
+	  "  --platform P       os/arch[/variant]: the platform to describe from an index\n",
+	  true,
+	  "  $ strata sbom app.tar > app.cdx.json\n"
+	  "  $ strata sbom --format spdx-json -o app.spdx.json oci:layout:1\n"
+	  "  $ SOURCE_DATE_EPOCH=0 strata sbom --platform linux/arm64 oci-archive:multi.tar\n" },
 	{ "convert", cmd_convert, "convert SRC DST [options]",
 	  "any supported shape into an OCI layout, oci-archive or docker-archive",
 	  "Converts SRC into DST in one verified streaming pass: every blob is hashed\n"

@@ -21,6 +21,9 @@ for name in ("inspect", "verify", "analyze", "diff"):
     schemas[name] = s
     print("ok - schema %s.schema.json is a valid draft 2020-12 schema" % name)
 
+sys.path.insert(0, os.path.join(root, "tests", "sbom"))
+import check as sbom_check  # noqa: E402
+
 bad = 0
 with open(os.path.join(here, "cases.txt")) as f:
     for line in f:
@@ -35,6 +38,18 @@ with open(os.path.join(here, "cases.txt")) as f:
             continue  # not JSON output
         # the command whose output reaches stdout: the last one of a pipeline
         cmds = re.findall(r"\$S (?:-q |--quiet )?([a-z]+)", cmd)
+        if cmds and cmds[-1] == "sbom":
+            spdx = "spdxVersion" in doc
+            errs = sbom_check.spdx_errors(doc) if spdx else sbom_check.cyclonedx_errors(doc)
+            what = "SPDX 2.3's required fields" if spdx else "the CycloneDX 1.6 schema"
+            if errs is None:
+                print("skip - schema %s: no CycloneDX schema folder or python3-jsonschema" % case)
+            elif errs:
+                bad += 1
+                print("not ok - schema %s (sbom): %s" % (case, "; ".join(errs[:3])))
+            else:
+                print("ok - schema %s matches %s" % (case, what))
+            continue
         if not cmds or cmds[-1] not in schemas:
             print("not ok - schema %s: no schema for '%s'" % (case, cmd))
             bad += 1

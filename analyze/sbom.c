@@ -1,0 +1,723 @@
+/*
+ * sbom.c - the packages of an image's final filesystem; see sbom.h.
+ *
+ * The layers are stacked once to know the final filesystem (path -> the
+ * entry that shows there and its layer).  A database counts when its file is
+ * in that view: the status file of the layer that wrote the one shown, each
+ * status.d fragment shown, the apk database shown.  Which layer introduced
+ * and last changed a package is read from the databases layer by layer, as
+ * analyze reads them (a full database replaces the one below; status.d
+ * fragments add to theirs).
+ */
+#include "analyze/sbom.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "formats/json.h"
+#include "formats/layerfs.h"
+
+struct sbom_fin {
+	const struct fentry *f;
+	int layer;
+};
+
+enum sbom_keep sbom_kept_kind(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (!strcmp(p, "etc/os-release") || !strcmp(p, "usr/lib/os-release"))
+		return SBOM_KEEP_OSREL;
+	if (!strncmp(p, "var/lib/dpkg/info/", 18) && n > 23 && !strcmp(p + n - 5, ".list") && !strchr(p + 18, '/'))
+		return SBOM_KEEP_LIST;
+	if (!strncmp(p, "usr/share/doc/", 14) && n > 24 && !strcmp(p + n - 10, "/copyright")) {
+		const char *d = p + 14;
+
+		if (strchr(d, '/') == p + n - 10 && d < p + n - 10)
+			return SBOM_KEEP_COPYRIGHT;
+	}
+	return SBOM_KEEP_NONE;
+}
+
+/* Is line l (n bytes) already one of the lines of b? */
+static bool has_line(const struct buf *b, const char *l, size_t n)
+{
+	const char *p = b->data, *end = b->data + b->len;
+
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+
+		if (len == n && !memcmp(p, l, n))
+			return true;
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	return false;
+}
+
+int sbom_copyright_licenses(const char *t, size_t n, struct buf *out, struct strata_err *e)
+{
+	const char *end = t + n;
+
+	/* DEP-5: the first paragraph starts with Format: (the spec's URL) */
+	if (n < 7 || memcmp(t, "Format:", 7))
+		return 0;
+	while (t < end) {
+		const char *eol = memchr(t, '\n', (size_t)(end - t));
+		size_t len = eol ? (size_t)(eol - t) : (size_t)(end - t);
+
+		if (len > 8 && !memcmp(t, "License:", 8)) {
+			const char *v = t + 8, *ve = t + len;
+
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r'))
+				ve--;
+			if (ve > v && !has_line(out, v, (size_t)(ve - v)) &&
+			    (buf_add(out, v, (size_t)(ve - v), e) < 0 || buf_add(out, "\n", 1, e) < 0))
+				return -e->code;
+		}
+		if (!eol)
+			break;
+		t = eol + 1;
+	}
+	return 0;
+}
+
+static int enc(struct buf *out, const char *s, struct strata_err *e)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		int r = isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~' ? buf_add(out, s, 1, e)
+										  : buf_printf(out, e, "%%%02X", c);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int sbom_purl(struct buf *out, const char *type, const char *ns, const char *name, const char *version,
+	      const char *arch, struct strata_err *e)
+{
+	if (buf_printf(out, e, "pkg:%s/", type) < 0 || enc(out, ns, e) < 0 || buf_addstr(out, "/", e) < 0 ||
+	    enc(out, name, e) < 0)
+		return -e->code;
+	if (version && *version && (buf_addstr(out, "@", e) < 0 || enc(out, version, e) < 0))
+		return -e->code;
+	if (arch && *arch && (buf_addstr(out, "?arch=", e) < 0 || enc(out, arch, e) < 0))
+		return -e->code;
+	return 0;
+}
+
+int sbom_uuid(const char *digest, char out[37])
+{
+	uint8_t b[16];
+	size_t i;
+	int o = 0;
+
+	if (!digest || strncmp(digest, "sha256:", 7) || strlen(digest) != 71)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)digest[7 + 2 * i]) || !isxdigit((unsigned char)digest[8 + 2 * i]) ||
+		    sscanf(digest + 7 + 2 * i, "%2x", &v) != 1)
+			return -1;
+		b[i] = (uint8_t)v;
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x50);  /* version 5: name-based */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);  /* RFC 4122 variant */
+	for (i = 0; i < 16; i++)
+		o += snprintf(out + o, 37 - (size_t)o, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", b[i]);
+	return 0;
+}
+
+int sbom_time(const char *created, const char *sde, char out[32])
+{
+	struct tm tm = { 0 };
+	long long t = 0;
+
+	if (sde && *sde) {
+		char *end;
+
+		t = strtoll(sde, &end, 10);
+		if (*end || t < 0)
+			return -1;
+	} else if (created) {
+		int y, mo, d, h, mi, s, n = 0;
+		const char *p;
+
+		if (sscanf(created, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) == 6 && n == 19) {
+			tm.tm_year = y - 1900;
+			tm.tm_mon = mo - 1;
+			tm.tm_mday = d;
+			tm.tm_hour = h;
+			tm.tm_min = mi;
+			tm.tm_sec = s;
+			t = (long long)timegm(&tm);
+			p = created + 19;
+			if (*p == '.')
+				for (p++; isdigit((unsigned char)*p); p++)
+					;
+			if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &h, &mi) == 2)
+				t -= (*p == '+' ? 1 : -1) * (h * 3600LL + mi * 60LL);
+			if (t < 0)
+				t = 0;
+		}
+	}
+	{
+		time_t tt = (time_t)t;
+
+		if (!gmtime_r(&tt, &tm))
+			return -1;
+	}
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return 0;
+}
+
+/* ---- building ---- */
+
+static void note_final(void *ctx, const void *data, int layer)
+{
+	struct sbom *s = ctx;
+	struct sbom_fin *fins = s->fins;
+	const struct fentry *f = data;
+	struct sbom_fin *x = &fins[s->final.len];
+	struct strata_err e = STRATA_ERR_INIT;
+
+	x->f = f;
+	x->layer = layer;
+	(void)strmap_put(&s->final, f->path, x, &e);  /* out of memory: seen by the caller's count */
+}
+
+static const struct sbom_fin *final_file(const struct sbom *s, const char *path)
+{
+	const struct sbom_fin *x = strmap_get(&s->final, path);
+
+	return x && x->f->type == TAR_FILE ? x : NULL;
+}
+
+static int cmp_kept(const void *k, const void *x)
+{
+	size_t a = *(const size_t *)k, b = ((const struct kept_file *)x)->entry;
+
+	return a < b ? -1 : a > b;
+}
+
+/* What the walker kept of the final file at path, or NULL. */
+static const char *kept(const struct sbom *s, const char *path)
+{
+	const struct sbom_fin *x = final_file(s, path);
+	const struct layer_files *lf;
+	const struct kept_file *k;
+	size_t i;
+
+	if (!x)
+		return NULL;
+	lf = s->im->layers[x->layer].m->walk;
+	i = (size_t)(x->f - lf->v);
+	k = lf->nkept ? bsearch(&i, lf->kept, lf->nkept, sizeof(*lf->kept), cmp_kept) : NULL;
+	return k ? k->data : NULL;
+}
+
+/* os-release's ID= (etc/ first, then usr/lib/), lowercased; def when absent. */
+static void distro(const struct sbom *s, const char *def, char out[64])
+{
+	const char *t = kept(s, "etc/os-release");
+
+	snprintf(out, 64, "%s", def);
+	if (!t)
+		t = kept(s, "usr/lib/os-release");
+	for (; t && *t; t = strchr(t, '\n') ? strchr(t, '\n') + 1 : "") {
+		size_t n = strcspn(t, "\n"), i = 0, o = 0;
+
+		if (n < 4 || strncmp(t, "ID=", 3))
+			continue;
+		for (i = 3; i < n && o < 63; i++) {
+			char c = (char)tolower((unsigned char)t[i]);
+
+			if (isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_')
+				out[o++] = c;
+		}
+		if (o) {
+			out[o] = 0;
+			return;
+		}
+		snprintf(out, 64, "%s", def);
+		return;
+	}
+}
+
+/* The package's state at each layer: its version (NULL: absent). */
+static const char *state(const struct image *im, enum pkgdb_kind kind, const char *name, size_t li,
+			 const struct pkgdb **cur, const char **frag)
+{
+	const struct layer_files *lf = im->layers[li].m->walk;
+	const struct package *p;
+
+	if (kind == PKGDB_DPKG_D) {
+		if ((p = pkgdb_find(&lf->dpkg_d, name)))
+			*frag = p->version;
+		return *frag;
+	}
+	if (kind == PKGDB_DPKG && lf->has_dpkg)
+		*cur = &lf->dpkg;
+	if (kind == PKGDB_APK && lf->has_apk)
+		*cur = &lf->apk;
+	p = *cur ? pkgdb_find(*cur, name) : NULL;
+	return p ? p->version : NULL;
+}
+
+static void attribute(const struct image *im, enum pkgdb_kind kind, struct sbom_pkg *sp)
+{
+	const struct pkgdb *cur = NULL;
+	const char *frag = NULL, *prev = NULL;
+	size_t i;
+
+	sp->introduced = sp->changed = (int)im->nlayers - 1;
+	for (i = 0; i < im->nlayers; i++) {
+		const char *v = state(im, kind, sp->p->name, i, &cur, &frag);
+
+		if (v && !prev)
+			sp->introduced = (int)i;
+		if (v && (!prev || strcmp(v, prev)))
+			sp->changed = (int)i;
+		prev = v;
+	}
+}
+
+static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path, size_t n, struct strata_err *e)
+{
+	char clean[LFS_PATH_MAX];
+	const struct sbom_fin *x;
+	struct sbom_file *nf;
+
+	while (n && *path == '/')
+		path++, n--;
+	if (!n || n >= sizeof(clean))
+		return 0;
+	memcpy(clean, path, n);
+	clean[n] = 0;
+	if (!(x = final_file(s, clean)))
+		return 0;  /* directories, and what the image no longer has */
+	if (!(nf = realloc(sp->files, (sp->nfiles + 1) * sizeof(*nf))))
+		return err_nomem(e, "sbom");
+	sp->files = nf;
+	nf[sp->nfiles].path = x->f->path;
+	nf[sp->nfiles].sha256 = x->f->has_digest ? x->f->digest : NULL;
+	sp->nfiles++;
+	return 0;
+}
+
+static int add_lines(struct sbom_pkg *sp, const struct sbom *s, const char *t, struct strata_err *e)
+{
+	int r = 0;
+
+	while (t && *t && r == 0) {
+		size_t n = strcspn(t, "\n");
+
+		r = add_file(sp, s, t, n, e);
+		t += n + (t[n] == '\n');
+	}
+	return r;
+}
+
+static int add_license(struct sbom_pkg *sp, const char *l, size_t n, struct strata_err *e)
+{
+	char **v = realloc(sp->licenses, (sp->nlic + 1) * sizeof(*v));
+
+	if (!v)
+		return err_nomem(e, "sbom");
+	sp->licenses = v;
+	if (!(v[sp->nlic] = strndup(l, n)))
+		return err_nomem(e, "sbom");
+	sp->nlic++;
+	return 0;
+}
+
+static bool listed(const struct sbom *s, const char *type, const struct package *p)
+{
+	size_t i;
+
+	for (i = 0; i < s->len; i++)
+		if (!strcmp(s->v[i].type, type) && !strcmp(s->v[i].p->name, p->name) &&
+		    !strcmp(s->v[i].p->arch, p->arch))
+			return true;
+	return false;
+}
+
+static int add_pkg(struct sbom *s, enum pkgdb_kind kind, const struct package *p, const char *ns,
+		   struct strata_err *e)
+{
+	const char *type = kind == PKGDB_APK ? "apk" : "deb";
+	struct buf b = BUF_INIT(1u << 20);
+	struct sbom_pkg *sp, *nv;
+	char path[LFS_PATH_MAX];
+	int r = 0;
+
+	if (listed(s, type, p))
+		return 0;
+	if (!(nv = realloc(s->v, (s->len + 1) * sizeof(*nv))))
+		return err_nomem(e, "sbom");
+	s->v = nv;
+	sp = &s->v[s->len++];
+	memset(sp, 0, sizeof(*sp));
+	sp->type = type;
+	sp->db = kind == PKGDB_APK ? "lib/apk/db/installed" : kind == PKGDB_DPKG ? "var/lib/dpkg/status"
+										: "var/lib/dpkg/status.d";
+	sp->p = p;
+	if (sbom_purl(&b, type, ns, p->name, p->version, p->arch, e) < 0 || buf_add(&b, "", 1, e) < 0) {
+		buf_release(&b);
+		return -e->code;
+	}
+	sp->purl = buf_detach(&b, NULL);
+	if (!sp->purl)
+		return err_nomem(e, "sbom");
+	attribute(s->im, kind, sp);
+	if (kind == PKGDB_APK) {
+		if (*p->license)
+			r = add_license(sp, p->license, strlen(p->license), e);
+		if (r == 0)
+			r = add_lines(sp, s, p->files, e);
+		return r;
+	}
+	snprintf(path, sizeof(path), "usr/share/doc/%s/copyright", p->name);
+	{
+		const char *t = kept(s, path);
+
+		while (t && *t && r == 0) {
+			size_t n = strcspn(t, "\n");
+
+			r = add_license(sp, t, n, e);
+			t += n + (t[n] == '\n');
+		}
+	}
+	snprintf(path, sizeof(path), "var/lib/dpkg/info/%s:%s.list", p->name, p->arch);
+	if (r == 0 && (!*p->arch || !kept(s, path)))
+		snprintf(path, sizeof(path), "var/lib/dpkg/info/%s.list", p->name);
+	if (r == 0)
+		r = add_lines(sp, s, kept(s, path), e);
+	return r;
+}
+
+static int cmp_pkgs(const void *x, const void *y)
+{
+	const struct sbom_pkg *a = x, *b = y;
+	int c = strcmp(a->type, b->type);
+
+	if (!c)
+		c = strcmp(a->p->name, b->p->name);
+	if (!c)
+		c = strcmp(a->p->arch, b->p->arch);
+	return c;
+}
+
+/* The full database (status or installed) the final filesystem shows. */
+static const struct pkgdb *final_db(const struct sbom *s, const char *path, enum pkgdb_kind kind)
+{
+	const struct sbom_fin *x = final_file(s, path);
+	const struct layer_files *lf;
+
+	if (!x)
+		return NULL;
+	lf = s->im->layers[x->layer].m->walk;
+	if (kind == PKGDB_APK)
+		return lf->has_apk ? &lf->apk : NULL;
+	return lf->has_dpkg ? &lf->dpkg : NULL;
+}
+
+int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
+{
+	struct lfs_events ev = { NULL, NULL, NULL };
+	const struct pkgdb *db;
+	struct lfs *v = NULL;
+	char deb[64], apk[64];
+	size_t i, j, total = 0;
+	int r = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->im = im;
+	for (i = 0; i < im->nlayers; i++) {
+		if (!im->layers[i].m || !im->layers[i].m->walk)
+			return err_set(e, STRATA_EFORMAT, "layer %zu is not in the source or not readable", i + 1);
+		total += ((const struct layer_files *)im->layers[i].m->walk)->len;
+	}
+	if (total && !(s->fins = calloc(total, sizeof(struct sbom_fin))))
+		return err_nomem(e, "sbom");
+	if ((r = lfs_new(&v, &ev, e)) < 0)
+		return r;
+	for (i = 0; i < im->nlayers && r == 0; i++)
+		r = layer_files_apply(v, im->layers[i].m->walk, (int)i, NULL, NULL, NULL, e);
+	if (r == 0)
+		lfs_each(v, note_final, s);
+	lfs_free(v);
+	if (r < 0)
+		return r;
+	distro(s, "debian", deb);
+	distro(s, "alpine", apk);
+	if ((db = final_db(s, "var/lib/dpkg/status", PKGDB_DPKG)))
+		for (i = 0; i < db->len && r == 0; i++)
+			r = add_pkg(s, PKGDB_DPKG, &db->v[i], deb, e);
+	for (i = im->nlayers; i-- > 0 && r == 0;) {  /* status.d: the top fragment of a name first */
+		const struct layer_files *lf = im->layers[i].m->walk;
+
+		for (j = 0; j < lf->dpkg_d.len && r == 0; j++) {
+			const struct package *p = &lf->dpkg_d.v[j];
+			const struct sbom_fin *x;
+
+			if (!p->entry || p->entry > lf->len)
+				continue;
+			x = strmap_get(&s->final, lf->v[p->entry - 1].path);
+			if (x && x->f == &lf->v[p->entry - 1])
+				r = add_pkg(s, PKGDB_DPKG_D, p, deb, e);
+		}
+	}
+	if (r == 0 && (db = final_db(s, "lib/apk/db/installed", PKGDB_APK)))
+		for (i = 0; i < db->len && r == 0; i++)
+			r = add_pkg(s, PKGDB_APK, &db->v[i], apk, e);
+	if (s->len > 1)
+		qsort(s->v, s->len, sizeof(*s->v), cmp_pkgs);
+	return r;
+}
+
+void sbom_release(struct sbom *s)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->len; i++) {
+		for (j = 0; j < s->v[i].nlic; j++)
+			free(s->v[i].licenses[j]);
+		free(s->v[i].licenses);
+		free(s->v[i].files);
+		free(s->v[i].purl);
+	}
+	free(s->v);
+	free(s->fins);
+	strmap_release(&s->final);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- output ---- */
+
+static void hex(const uint8_t *d, char out[65])
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static const char *image_name(const struct image *im)
+{
+	return im->ntags ? im->tags[0] : im->config.digest[0] ? im->config.digest : "image";
+}
+
+static const char *layer_digest(const struct image *im, int li)
+{
+	const struct layer *l = &im->layers[li];
+
+	return l->desc.digest[0] ? l->desc.digest : l->m->digest;
+}
+
+static void prop(cJSON *props, const char *name, const char *value)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddStringToObject(o, "value", value);
+	json_push(props, o);
+}
+
+cJSON *sbom_cyclonedx(const struct sbom *s, const char *ts)
+{
+	const struct image *im = s->im;
+	cJSON *doc = cJSON_CreateObject(), *meta, *tools, *comp, *comps, *deps, *dep, *on, *props;
+	char uuid[37], urn[64], h[65];
+	size_t i, j;
+
+	cJSON_AddStringToObject(doc, "bomFormat", "CycloneDX");
+	cJSON_AddStringToObject(doc, "specVersion", "1.6");
+	if (sbom_uuid(im->config.digest, uuid) == 0) {
+		snprintf(urn, sizeof(urn), "urn:uuid:%s", uuid);
+		cJSON_AddStringToObject(doc, "serialNumber", urn);
+	}
+	cJSON_AddNumberToObject(doc, "version", 1);
+	meta = cJSON_AddObjectToObject(doc, "metadata");
+	cJSON_AddStringToObject(meta, "timestamp", ts);
+	tools = cJSON_AddArrayToObject(cJSON_AddObjectToObject(meta, "tools"), "components");
+	comp = cJSON_CreateObject();
+	cJSON_AddStringToObject(comp, "type", "application");
+	cJSON_AddStringToObject(comp, "name", "strata");
+	cJSON_AddStringToObject(comp, "version", STRATA_VERSION);
+	json_push(tools, comp);
+	comp = cJSON_AddObjectToObject(meta, "component");
+	cJSON_AddStringToObject(comp, "type", "container");
+	cJSON_AddStringToObject(comp, "bom-ref", "image");
+	cJSON_AddStringToObject(comp, "name", image_name(im));
+	if (im->config.digest[0])
+		cJSON_AddStringToObject(comp, "version", im->config.digest);
+	props = cJSON_AddArrayToObject(comp, "properties");
+	if (im->config.digest[0])
+		prop(props, "strata:image:config", im->config.digest);
+	for (i = 0; i < im->nlayers; i++)
+		prop(props, "strata:image:layer", layer_digest(im, (int)i));
+	comps = cJSON_AddArrayToObject(doc, "components");
+	for (i = 0; i < s->len; i++) {
+		const struct sbom_pkg *sp = &s->v[i];
+		cJSON *c = cJSON_CreateObject(), *lic, *files;
+
+		cJSON_AddStringToObject(c, "bom-ref", sp->purl);
+		cJSON_AddStringToObject(c, "type", "library");
+		cJSON_AddStringToObject(c, "name", sp->p->name);
+		cJSON_AddStringToObject(c, "version", sp->p->version);
+		if (sp->nlic) {
+			lic = cJSON_AddArrayToObject(c, "licenses");
+			for (j = 0; j < sp->nlic; j++) {
+				cJSON *l = cJSON_CreateObject();
+
+				cJSON_AddStringToObject(cJSON_AddObjectToObject(l, "license"), "name", sp->licenses[j]);
+				json_push(lic, l);
+			}
+		}
+		cJSON_AddStringToObject(c, "purl", sp->purl);
+		props = cJSON_AddArrayToObject(c, "properties");
+		prop(props, "strata:package:database", sp->db);
+		if (*sp->p->arch)
+			prop(props, "strata:package:architecture", sp->p->arch);
+		prop(props, "strata:layer:introduced", layer_digest(im, sp->introduced));
+		prop(props, "strata:layer:changed", layer_digest(im, sp->changed));
+		if (sp->nfiles) {
+			files = cJSON_AddArrayToObject(c, "components");
+			for (j = 0; j < sp->nfiles; j++) {
+				cJSON *f = cJSON_CreateObject();
+
+				cJSON_AddStringToObject(f, "type", "file");
+				cJSON_AddStringToObject(f, "name", sp->files[j].path);
+				if (sp->files[j].sha256) {
+					cJSON *hs = cJSON_AddArrayToObject(f, "hashes"), *x = cJSON_CreateObject();
+
+					hex(sp->files[j].sha256, h);
+					cJSON_AddStringToObject(x, "alg", "SHA-256");
+					cJSON_AddStringToObject(x, "content", h);
+					json_push(hs, x);
+				}
+				json_push(files, f);
+			}
+		}
+		json_push(comps, c);
+	}
+	deps = cJSON_AddArrayToObject(doc, "dependencies");
+	dep = cJSON_CreateObject();
+	cJSON_AddStringToObject(dep, "ref", "image");
+	on = cJSON_AddArrayToObject(dep, "dependsOn");
+	for (i = 0; i < s->len; i++)
+		json_push(on, cJSON_CreateString(s->v[i].purl));
+	json_push(deps, dep);
+	return doc;
+}
+
+/* An SPDX license expression of the names: each an idstring (other bytes
+ * become '-'), joined with AND. */
+static void spdx_license(const struct sbom_pkg *sp, struct buf *b, struct strata_err *e)
+{
+	size_t i;
+	const char *c;
+
+	for (i = 0; i < sp->nlic; i++) {
+		bool ref = false;
+
+		for (c = sp->licenses[i]; *c; c++)
+			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && !(*c == '+' && !c[1]))
+				ref = true;
+		if (i)
+			buf_addstr(b, " AND ", e);
+		if (ref)
+			buf_addstr(b, "LicenseRef-", e);
+		for (c = sp->licenses[i]; *c; c++)
+			buf_add(b, isalnum((unsigned char)*c) || *c == '.' || (*c == '+' && !ref) ? c : "-", 1, e);
+	}
+	buf_add(b, "", 1, e);
+}
+
+static void spdx_common(cJSON *p, const char *declared)
+{
+	cJSON_AddStringToObject(p, "downloadLocation", "NOASSERTION");
+	cJSON_AddBoolToObject(p, "filesAnalyzed", false);
+	cJSON_AddStringToObject(p, "licenseConcluded", "NOASSERTION");
+	cJSON_AddStringToObject(p, "licenseDeclared", declared);
+	cJSON_AddStringToObject(p, "copyrightText", "NOASSERTION");
+}
+
+static void rel(cJSON *rels, const char *a, const char *type, const char *b)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "spdxElementId", a);
+	cJSON_AddStringToObject(o, "relationshipType", type);
+	cJSON_AddStringToObject(o, "relatedSpdxElement", b);
+	json_push(rels, o);
+}
+
+cJSON *sbom_spdx(const struct sbom *s, const char *ts)
+{
+	const struct image *im = s->im;
+	cJSON *doc = cJSON_CreateObject(), *ci, *pkgs, *p, *rels, *refs, *x;
+	struct strata_err e = STRATA_ERR_INIT;
+	char uuid[37] = "00000000-0000-5000-8000-000000000000", ns[128], id[64], comment[512];
+	size_t i;
+
+	(void)sbom_uuid(im->config.digest, uuid);
+	cJSON_AddStringToObject(doc, "spdxVersion", "SPDX-2.3");
+	cJSON_AddStringToObject(doc, "dataLicense", "CC0-1.0");
+	cJSON_AddStringToObject(doc, "SPDXID", "SPDXRef-DOCUMENT");
+	cJSON_AddStringToObject(doc, "name", image_name(im));
+	snprintf(ns, sizeof(ns), "https://strata.invalid/spdx/%s", uuid);
+	cJSON_AddStringToObject(doc, "documentNamespace", ns);
+	ci = cJSON_AddObjectToObject(doc, "creationInfo");
+	cJSON_AddStringToObject(ci, "created", ts);
+	x = cJSON_AddArrayToObject(ci, "creators");
+	json_push(x, cJSON_CreateString("Tool: strata-" STRATA_VERSION));
+	pkgs = cJSON_AddArrayToObject(doc, "packages");
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "SPDXID", "SPDXRef-Image");
+	cJSON_AddStringToObject(p, "name", image_name(im));
+	if (im->config.digest[0])
+		cJSON_AddStringToObject(p, "versionInfo", im->config.digest);
+	spdx_common(p, "NOASSERTION");
+	cJSON_AddStringToObject(p, "primaryPackagePurpose", "CONTAINER");
+	json_push(pkgs, p);
+	rels = cJSON_CreateArray();
+	rel(rels, "SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Image");
+	for (i = 0; i < s->len; i++) {
+		const struct sbom_pkg *sp = &s->v[i];
+		struct buf lic = BUF_INIT(1u << 20);
+
+		snprintf(id, sizeof(id), "SPDXRef-Package-%s-%zu", sp->type, i + 1);
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "SPDXID", id);
+		cJSON_AddStringToObject(p, "name", sp->p->name);
+		cJSON_AddStringToObject(p, "versionInfo", sp->p->version);
+		spdx_license(sp, &lic, &e);
+		spdx_common(p, sp->nlic && lic.data ? lic.data : "NOASSERTION");
+		buf_release(&lic);
+		snprintf(comment, sizeof(comment), "introduced by layer %s; last changed by layer %s",
+			 layer_digest(im, sp->introduced), layer_digest(im, sp->changed));
+		cJSON_AddStringToObject(p, "comment", comment);
+		refs = cJSON_AddArrayToObject(p, "externalRefs");
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "referenceCategory", "PACKAGE-MANAGER");
+		cJSON_AddStringToObject(x, "referenceType", "purl");
+		cJSON_AddStringToObject(x, "referenceLocator", sp->purl);
+		json_push(refs, x);
+		json_push(pkgs, p);
+		rel(rels, "SPDXRef-Image", "CONTAINS", id);
+	}
+	json_put(doc, "relationships", rels);
+	return doc;
+}

@@ -1,0 +1,74 @@
+/*
+ * sbom.h - the packages of an image's final filesystem, for an SBOM
+ * (CycloneDX 1.6 JSON, SPDX 2.3 JSON).
+ *
+ * The walker keeps (walker.sbom, with collect and content) the package
+ * databases, dpkg's info/NAME.list files, the DEP-5 License: names of
+ * usr/share/doc/NAME/copyright and os-release; sbom_build() stacks the
+ * layers (formats/layerfs.h) and reads them as the final image shows them:
+ * a database entry removed in an upper layer is not there.  Ecosystems: dpkg
+ * (status and distroless status.d/) and apk (lib/apk/db/installed).
+ *
+ * Ownership: a struct sbom borrows from the image (names, digests, file
+ * entries); sbom_release() frees what it allocated.  Nothing here prints.
+ */
+#ifndef STRATA_SBOM_H
+#define STRATA_SBOM_H
+
+#include <cJSON.h>
+#include <stdint.h>
+#include "analyze/files.h"
+#include "common/buf.h"
+#include "common/strmap.h"
+#include "formats/image.h"
+
+/* What the walker keeps of an entry for the SBOM (files.h: kept). */
+enum sbom_keep { SBOM_KEEP_NONE, SBOM_KEEP_LIST, SBOM_KEEP_COPYRIGHT, SBOM_KEEP_OSREL };
+#define SBOM_KEEP_MAX (16u << 20)  /* larger files are not kept */
+
+enum sbom_keep sbom_kept_kind(const char *path);
+/* The License: names of a machine-readable (DEP-5) copyright file, once
+ * each, in order, one a line, into out; nothing when it is not DEP-5. */
+int sbom_copyright_licenses(const char *text, size_t n, struct buf *out, struct strata_err *e);
+
+struct sbom_file {
+	const char *path;           /* clean, relative */
+	const uint8_t *sha256;      /* NULL when not computed */
+};
+
+struct sbom_pkg {
+	const char *type;           /* purl type: "deb", "apk" */
+	const char *db;             /* the database it is listed in */
+	const struct package *p;    /* name, version, arch (borrowed) */
+	char *purl;
+	char **licenses; size_t nlic;
+	int introduced, changed;    /* layer indexes */
+	struct sbom_file *files; size_t nfiles;
+};
+
+struct sbom {
+	const struct image *im;
+	struct sbom_pkg *v;
+	size_t len;
+	struct strmap final;        /* path -> struct sbom_fin* of the final filesystem */
+	void *fins;
+};
+
+int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e);
+void sbom_release(struct sbom *s);
+
+/* pkg:TYPE/NS/NAME@VERSION?arch=ARCH, percent-encoded (arch left out when empty). */
+int sbom_purl(struct buf *out, const char *type, const char *ns, const char *name, const char *version,
+	      const char *arch, struct strata_err *e);
+/* A name-based UUID from a sha256 digest string: its first 16 bytes with the
+ * version (5) and variant bits set.  -1 when digest is not sha256:HEX64. */
+int sbom_uuid(const char *digest, char out[37]);
+/* The SBOM's time, "YYYY-MM-DDThh:mm:ssZ": SOURCE_DATE_EPOCH (sde, seconds)
+ * when given, else the image's created (RFC 3339, any offset), else the epoch.
+ * -1 when sde is not a number. */
+int sbom_time(const char *created, const char *sde, char out[32]);
+
+cJSON *sbom_cyclonedx(const struct sbom *s, const char *timestamp);
+cJSON *sbom_spdx(const struct sbom *s, const char *timestamp);
+
+#endif
