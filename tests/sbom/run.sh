@@ -1,0 +1,61 @@
+#!/bin/sh
+# tests/sbom/run.sh STRATA OUTDIR - `strata sbom` on the archives of tests/sbom/make.py OUTDIR:
+# CycloneDX valid against the official 1.6 schema, SPDX 2.3 with its required fields, the
+# package sets equal to the oracles' (dpkg-query on `strata unpack`'s tree; status.d and apk
+# parsed in Python), licenses, layers and file sha256 as planted, reproducible bytes, and no
+# SBOM for a source that fails verification.  Prints `ok - sbom ...` / `not ok - sbom ...`.
+S=$1
+D=$2
+here=$(cd "$(dirname "$0")" && pwd)
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+res() {  # res OK WHAT
+	if [ "$1" = 0 ]; then echo "ok - sbom $2"; else echo "not ok - sbom $2"; fi
+}
+for n in deb distroless alpine; do
+	"$S" -q sbom "$D/$n.tar" > "$t/$n.cdx"; res $? "$n: cyclonedx-json exits 0"
+	"$S" -q sbom --format spdx-json -o "$t/$n.spdx" "$D/$n.tar"; res $? "$n: spdx-json -o exits 0"
+	out=$(python3 "$here/check.py" cyclonedx "$t/$n.cdx"); rc=$?
+	if [ $rc = 77 ]; then
+		echo "skip - sbom $n: CycloneDX schema folder or python3-jsonschema missing"
+	else
+		res $rc "$n: CycloneDX valid against the official 1.6 schema"
+		[ -n "$out" ] && echo "$out" | sed 's/^/#   /'
+	fi
+	out=$(python3 "$here/check.py" spdx "$t/$n.spdx"); rc=$?
+	res $rc "$n: SPDX 2.3 has every required field"
+	[ -n "$out" ] && echo "$out" | sed 's/^/#   /'
+	python3 "$here/compare.py" expect "$t/$n.cdx" "$D/expect.json" $n
+	# the oracles, on the unpacked final filesystem
+	"$S" -q unpack "$D/$n.tar" "$t/$n.root"; res $? "$n: unpack for the oracle"
+	case $n in
+	deb)
+		if command -v dpkg-query > /dev/null; then
+			dpkg-query --admindir="$t/$n.root/var/lib/dpkg" -W -f '${db:Status-Abbrev} ${Package} ${Version}\n' |
+				awk '$1 == "ii" {print $2, $3}' > "$t/$n.oracle"
+			python3 "$here/compare.py" oracle "$t/$n.cdx" "$t/$n.oracle" "$n (dpkg-query)"
+		else
+			echo "skip - sbom $n: dpkg-query not installed"
+		fi ;;
+	distroless) python3 "$here/compare.py" statusd "$t/$n.root" > "$t/$n.oracle"
+		python3 "$here/compare.py" oracle "$t/$n.cdx" "$t/$n.oracle" "$n (status.d)" ;;
+	alpine) python3 "$here/compare.py" apk "$t/$n.root" > "$t/$n.oracle"
+		python3 "$here/compare.py" oracle "$t/$n.cdx" "$t/$n.oracle" "$n (apk installed)" ;;
+	esac
+	[ $n = distroless ] || python3 "$here/compare.py" files "$t/$n.cdx" "$t/$n.root" $n
+	# reproducible
+	"$S" -q sbom "$D/$n.tar" > "$t/$n.cdx2"
+	cmp -s "$t/$n.cdx" "$t/$n.cdx2"; res $? "$n: two cyclonedx runs give the same bytes"
+	"$S" -q sbom --format spdx-json "$D/$n.tar" > "$t/$n.spdx2"
+	cmp -s "$t/$n.spdx" "$t/$n.spdx2"; res $? "$n: two spdx runs give the same bytes"
+	SOURCE_DATE_EPOCH=86400 "$S" -q sbom "$D/$n.tar" > "$t/$n.cdx3"
+	python3 "$here/compare.py" sde "$t/$n.cdx" "$t/$n.cdx3" "$n cyclonedx"
+	grep -q '"timestamp":	"1970-01-02T00:00:00Z"' "$t/$n.cdx3"; res $? "$n: SOURCE_DATE_EPOCH=86400 is 1970-01-02T00:00:00Z"
+	SOURCE_DATE_EPOCH=86400 "$S" -q sbom --format spdx-json "$D/$n.tar" > "$t/$n.spdx3"
+	python3 "$here/compare.py" sde "$t/$n.spdx" "$t/$n.spdx3" "$n spdx"
+done
+"$S" -q sbom -o "$t/tampered.cdx" "$D/tampered.tar" 2> "$t/tampered.err"; rc=$?
+[ $rc = 1 ] && [ ! -e "$t/tampered.cdx" ] && grep -q 'diff_id mismatch' "$t/tampered.err"
+res $? "tampered: exit 1 (got $rc), the verification error on stderr, no SBOM written"
+SOURCE_DATE_EPOCH=yesterday "$S" -q sbom "$D/deb.tar" > /dev/null 2>&1; rc=$?
+[ $rc = 2 ]; res $? "a SOURCE_DATE_EPOCH that is not a number is a usage error (got $rc)"
