@@ -111,7 +111,7 @@ int cmd_sbom(int argc, char **argv)
 	}
 	/* a source that fails verification gets no SBOM: its content is not what it claims */
 	if ((r = diag_exit_code(&d)) != 0) {
-		if (!cli.quiet)
+		if (!cli.quiet && !strata_oom_seen())  /* else main says only that memory ran out */
 			fprintf(stderr, "strata: %s failed verification: no SBOM written\n", src);
 		goto out;
 	}

@@ -6,7 +6,7 @@
 #   OUTDIR       work dir; this script owns OUTDIR/fault (wiped at start, kept for a look)
 #
 # 1. every allocation of a run failed in turn (tests/fault/inject.c, LD_PRELOAD): inspect, verify,
-#    analyze, diff, convert (new and existing destinations) and import;
+#    analyze, diff, sbom, convert (new and existing destinations) and import;
 # 2. reads failing with EIO part way through a source (the same shim);
 # 3. a full disk: outputs on a small tmpfs, in a private mount namespace (root only);
 # 4. RLIMIT_FSIZE (ulimit -f): writes fail with EFBIG, SIGXFSZ must not kill the run;
@@ -178,6 +178,7 @@ alloc_case convert-stdout - - "convert docker-skopeo.tar oci-archive:-"
 alloc_case import @W@/imp.tar - "import rootfs.tar.gz oci-archive:@W@/imp.tar --tag base:1 --cmd sh"
 alloc_case flatten @W@/flat.tar.gz - "flatten --gzip --threads 2 docker-classic.tar @W@/flat.tar.gz"
 alloc_case unpack @W@/root - "unpack oci-zstd @W@/root"
+alloc_case sbom @W@/s.json - "sbom -o @W@/s.json docker-classic.tar"
 alloc_case convert-squash @W@/sq - "convert --squash docker-archive:docker-multi.tar:strata/multi:b oci:@W@/sq"
 
 # ============================================================ 2. read errors
