@@ -88,7 +88,7 @@ const struct command cli_commands[] = {
 	  "  $ strata diff app-1.tar app-2.tar\n"
 	  "  $ strata diff --platform-a linux/amd64 --platform-b linux/arm64 oci:multi oci:multi\n"
 	  "  $ strata diff --json --exit-code old.tar new.tar > changes.json\n" },
-	{ "convert", cmd_convert, "convert SRC DST [options]",
+	{ "convert", cmd_convert, "convert SRC... DST [options]",
 	  "any supported shape into an OCI layout, oci-archive or docker-archive",
 	  "Converts SRC into DST in one verified streaming pass: every blob is hashed\n"
 	  "and every layer decoded on the way, and any problem stops the conversion\n"
@@ -99,6 +99,9 @@ const struct command cli_commands[] = {
 	  "blobs/sha256/ for containerd and Docker 25+.  Writing into an existing OCI\n"
 	  "layout adds images and keeps those there.  Output appears only when\n"
 	  "complete; on error or SIGINT/SIGTERM the destination is left as it was.\n"
+	  "Several sources (and --from) make a bundle: every image of every source\n"
+	  "in one DST, each keeping its names, a blob shared by several stored once;\n"
+	  "all are verified, and a problem in any writes nothing.\n"
 	  "\n"
 	  "  --format F         oci, oci-archive or docker-archive (for - or a bare path)\n"
 	  "  --keep             layers as stored (default): every digest is preserved\n"
@@ -111,6 +114,7 @@ const struct command cli_commands[] = {
 	  "  --tag REF          name the image REF (NAME:TAG, or a bare TAG for OCI); repeatable\n"
 	  "  --platform P       os/arch[/variant]: keep only that platform of an index\n"
 	  "  --image REF        keep only this image of SRC: @N, NAME:TAG or TAG\n"
+	  "  --from FILE        the sources, one reference a line (# comments), after any SRC\n"
 	  "  --replace          a name already in the OCI layout moves to the new image; blobs no\n"
 	  "                     image of the layout uses any more are removed\n"
 	  "  --squash           one image (pick it with --image or --platform) with its layers\n"
@@ -119,7 +123,8 @@ const struct command cli_commands[] = {
 	  true,
 	  "  $ strata convert app.tar oci:layout:1\n"
 	  "  $ strata convert --gzip oci:layout oci-archive:app.tar\n"
-	  "  $ docker save app:1 | strata convert - oci-archive:- > app-oci.tar\n" },
+	  "  $ docker save app:1 | strata convert - oci-archive:- > app-oci.tar\n"
+	  "  $ strata convert base.tar app.tar oci:app:1 oci-archive:bundle.tar\n" },
 	{ "flatten", cmd_flatten, "flatten SRC DST [options]",
 	  "the merged root filesystem of an image as one tar (.gz, .zst, .xz)",
 	  "Writes the filesystem a container of SRC's image would see (overlay's\n"
