@@ -194,7 +194,7 @@ static void on_source(void *ctx, size_t i, const char *src, struct diag *d, bool
 
 int cmd_convert(int argc, char **argv)
 {
-	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM };
+	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST };
 	static const struct option opts[] = {
 		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
@@ -204,6 +204,7 @@ int cmd_convert(int argc, char **argv)
 		{ "squash", no_argument, NULL, O_SQUASH },
 		{ "replace", no_argument, NULL, O_REPLACE },
 		{ "from", required_argument, NULL, O_FROM },
+		{ "manifest", no_argument, NULL, O_MANIFEST },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct convert_opts o = { 0 };
@@ -244,6 +245,7 @@ int cmd_convert(int argc, char **argv)
 		case O_SQUASH: o.squash = true; break;
 		case O_REPLACE: o.replace = true; break;
 		case O_FROM: from = optarg; break;
+		case O_MANIFEST: o.manifest = true; break;
 		default: return cli_usage("convert", "bad option");
 		}
 	}

@@ -39,12 +39,16 @@ const struct command cli_commands[] = {
 	  "paths safe, duplicate members, and unsafe layer entries (.. or absolute\n"
 	  "paths, symlinks and hardlinks leaving the root, escaping whiteouts).\n"
 	  "Every problem is printed on stderr as one line naming the member.\n"
+	  "SRC named *.manifest.json is a transfer manifest (convert --manifest):\n"
+	  "every file it lists is checked (missing, corrupt, and for a layout extra\n"
+	  "files named), then the content is verified and every image it lists found.\n"
 	  "\n"
 	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n",
 	  true,
 	  "  $ strata verify image.tar\n"
 	  "  $ docker save app:1 | strata verify -\n"
-	  "  $ strata verify --json oci-archive:app.tar > report.json\n" },
+	  "  $ strata verify --json oci-archive:app.tar > report.json\n"
+	  "  $ strata verify bundle.tar.manifest.json\n" },
 	{ "analyze", cmd_analyze,
 	  "analyze SRC [--format text|json|html] [-o FILE] [--files] [--image REF] [--platform P] [--fail-on RULES]",
 	  "what each layer holds, wastes and changes; dive's efficiency; CI rules",
@@ -115,6 +119,8 @@ const struct command cli_commands[] = {
 	  "  --platform P       os/arch[/variant]: keep only that platform of an index\n"
 	  "  --image REF        keep only this image of SRC: @N, NAME:TAG or TAG\n"
 	  "  --from FILE        the sources, one reference a line (# comments), after any SRC\n"
+	  "  --manifest         also write DST.manifest.json and DST.sha256 beside DST (a\n"
+	  "                     transfer manifest: strata verify DST.manifest.json checks it)\n"
 	  "  --replace          a name already in the OCI layout moves to the new image; blobs no\n"
 	  "                     image of the layout uses any more are removed\n"
 	  "  --squash           one image (pick it with --image or --platform) with its layers\n"

@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/encode.h"
 #include "common/fsutil.h"
+#include "convert/transfer.h"
 #include "formats/json.h"
 #include "formats/sink.h"
 #include "formats/target.h"
@@ -832,6 +834,8 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	size_t i, n, k;
 	int r, groups = 0;
 
+	if (o->squash && o->manifest)
+		return err_set(e, STRATA_EUSAGE, "--manifest is not written for --squash");
 	if (o->squash && nsrc == 1)
 		return squash_run(o, res, d, e);
 	memset(res, 0, sizeof(*res));
@@ -848,6 +852,15 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	}
 	if ((r = bundle_check(o, &dref, c.target, srcs, nsrc, e)) < 0)
 		goto out;
+	if (o->manifest) {
+		struct stat st;
+
+		if (!strcmp(dref.path, "-") || (stat(dref.path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+			r = err_set(e, STRATA_EUSAGE, "--manifest is written beside a file or a directory, not a stream ('%s')",
+				    dref.path);
+			goto out;
+		}
+	}
 	if (o->platform && (r = platform_parse(o->platform, pbuf, sizeof(pbuf), &want, e)) < 0)
 		goto out;
 	if (!(sv = calloc(nsrc, sizeof(*sv)))) {
@@ -883,6 +896,11 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 		}
 	}
 	if ((r = conv_finish(&c, &set, e)) < 0)
+		goto out;
+	/* after the output is complete: a failure here leaves the output without its manifest */
+	if (o->manifest && (r = transfer_write(dref.path, c.target == TARGET_OCI,
+					       c.target == TARGET_OCI ? "oci" : c.target == TARGET_OCI_ARCHIVE ? "oci-archive" :
+										"docker-archive", &set, e)) < 0)
 		goto out;
 	res->images = set.len;
 	for (i = 0; i < set.len; i++)

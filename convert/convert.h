@@ -44,6 +44,7 @@ struct convert_opts {
 	const char *image;               /* keep only this image: "@N", "NAME:TAG" or "TAG"; NULL = all */
 	bool squash;                     /* one image, its layers merged into one (see flatten) */
 	bool replace;                    /* a name already in the oci: layout replaces that image (else refused) */
+	bool manifest;                   /* write DST.manifest.json and DST.sha256 beside DST (transfer.h) */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
 	struct limits limits;            /* bounds of reading the source (zero: defaults) */
 	stream_progress_fn progress;     /* optional: bytes of the source read */

@@ -4,6 +4,8 @@
 # docker-archive: every name is there, every blob is stored once, skopeo and oci-image-tool take
 # the layout; --from FILE gives the same bytes as the arguments; a bundle into an existing layout
 # keeps its images; a missing source writes nothing; --tag with two sources is a usage error.
+# --manifest: OUT.manifest.json (canonical, reproducible with SOURCE_DATE_EPOCH) and OUT.sha256
+# (sha256sum -c) beside the output; verify OUT.manifest.json names what is corrupt, missing, extra.
 # Every run is under `timeout` and `ulimit -v`.  One line per check.
 set -u
 S=$1
@@ -135,6 +137,65 @@ for i in $ino; do case " $ino2 " in *" $i "*) ;; *) miss="$miss $i" ;; esac; don
 [ -z "$miss" ] && ok "the old blobs are not written again" || bad "existing layout" "old blobs replaced"
 run verify "$W/ex"
 [ $rc = 0 ] && ok "existing layout verifies" || bad "existing layout verify" "exit $rc"
+
+# --manifest: OUT.manifest.json and OUT.sha256 beside each output
+for t in oci oci-archive docker-archive; do
+	case $t in oci) out=$W/m-$t ;; *) out=$W/m-$t.tar ;; esac
+	rm -rf "$out" "$out.manifest.json" "$out.sha256"
+	SOURCE_DATE_EPOCH=1700000000 run convert --manifest "$A" "$B" "$C" "$t:$out"
+	if [ $rc != 0 ] || [ ! -f "$out.manifest.json" ] || [ ! -f "$out.sha256" ]; then bad "$t --manifest" "exit $rc"; continue; fi
+	(cd "$(dirname "$out")" && sha256sum -c --quiet "$(basename "$out").sha256") > "$W/err" 2>&1 &&
+		ok "$t: sha256sum -c OUT.sha256 passes" || bad "$t: sha256sum -c" "failed"
+	if [ $t = oci ]; then
+		n=$(wc -l < "$out.sha256"); f=$(find "$out" -type f | wc -l)
+		[ "$n" = "$f" ] && [ -f "$out/oci-layout" ] && [ ! -e "$out/$(basename "$out").sha256" ] &&
+			ok "oci: OUT.sha256 lists all $f files of the layout, beside it" || bad "oci: sha256 list" "$n lines, $f files"
+	fi
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == 1 and d["kind"] == "strata-transfer-manifest" and d["created"] == "2023-11-14T22:13:20Z", d
+assert list(d) == ["schema", "kind", "strata", "created", "output", "files", "images", "blobs"], list(d)
+assert len(d["images"]) == 4 and all(i["manifest"] and i["config"] and i["layers"] and i["platform"] for i in d["images"])
+assert len({b["digest"] for b in d["blobs"]}) == len(d["blobs"]) > 0
+assert open(sys.argv[1]).read() == json.dumps(d, separators=(",", ":")) + "\n"
+' "$out.manifest.json" > "$W/err" 2>&1 && ok "$t: the manifest holds schema, kind, files, 4 images, blobs; canonical" ||
+		bad "$t: manifest content" "$(tail -1 "$W/err")"
+	run verify "$out.manifest.json"
+	[ $rc = 0 ] && grep -q ": OK (0 errors" "$W/out" && ok "$t: verify OUT.manifest.json OK" || bad "$t: verify manifest" "exit $rc"
+	cp "$out.manifest.json" "$W/m1.json"
+	rm -rf "$out"
+	SOURCE_DATE_EPOCH=1700000000 run convert --manifest --from "$W/list" "$t:$out"
+	cmp -s "$out.manifest.json" "$W/m1.json" && ok "$t: --from, a second run: the manifest is byte-identical" ||
+		bad "$t: reproducible manifest" "differs"
+done
+# damage the layout: each problem named, exit 1
+L=$W/m-oci
+blob=$(ls "$L/blobs/sha256" | head -1)
+cp -r "$L" "$W/m-oci.bak"
+printf 'x' >> "$L/blobs/sha256/$blob"
+run verify "$L.manifest.json"
+[ $rc = 1 ] && grep -q "m-oci/blobs/sha256/$blob: corrupt" "$W/err" && ok "a corrupt blob: named, exit 1" || bad "corrupt blob" "exit $rc"
+rm -rf "$L"; cp -r "$W/m-oci.bak" "$L"
+rm "$L/blobs/sha256/$blob"
+run verify "$L.manifest.json"
+[ $rc = 1 ] && grep -q "m-oci/blobs/sha256/$blob: missing" "$W/err" && ok "a missing blob: named, exit 1" || bad "missing blob" "exit $rc"
+rm -rf "$L"; cp -r "$W/m-oci.bak" "$L"
+echo hi > "$L/blobs/sha256/notes.txt"
+run verify "$L.manifest.json"
+[ $rc = 1 ] && grep -q "m-oci/blobs/sha256/notes.txt: extra" "$W/err" && ok "an extra file in the layout: named, exit 1" || bad "extra file" "exit $rc"
+rm -rf "$L"; cp -r "$W/m-oci.bak" "$L"
+run verify "$L.manifest.json"
+[ $rc = 0 ] && ok "the restored layout verifies again" || bad "restored" "exit $rc"
+A2=$W/m-oci-archive.tar
+printf 'x' | dd of="$A2" bs=1 seek=2000 conv=notrunc 2> /dev/null
+run verify "$A2.manifest.json"
+[ $rc = 1 ] && grep -q "m-oci-archive.tar: corrupt" "$W/err" && ok "a damaged archive: named, exit 1" || bad "damaged archive" "exit $rc"
+echo '{"schema":1}' > "$W/x.manifest.json"
+run verify "$W/x.manifest.json"
+[ $rc = 4 ] && ok "not a transfer manifest: exit 4" || bad "not a manifest" "exit $rc"
+run convert --manifest "$A" oci-archive:- --format oci-archive
+[ $rc = 2 ] && ok "--manifest to stdout: exit 2" || bad "--manifest stdout" "exit $rc"
 
 # bad input: nothing written
 rm -rf "$W/bad"
