@@ -1,6 +1,8 @@
 /* convert.c - `strata convert SRC DST [options]`. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,9 +92,109 @@ static int layer_option(const char *cmd, int c, const char *arg, struct layer_op
 	return 1;
 }
 
+/* The sources of a bundle: SRC arguments, then --from FILE's lines. */
+struct srclist {
+	const char **v;
+	char **owned;
+	size_t len, nowned;
+};
+
+static int srclist_add(struct srclist *l, const char *src, bool own)
+{
+	const char **v = realloc(l->v, (l->len + 1) * sizeof(*v));
+	char **o;
+
+	if (!v)
+		return -1;
+	l->v = v;
+	if (own) {
+		if (!(o = realloc(l->owned, (l->nowned + 1) * sizeof(*o))))
+			return -1;
+		l->owned = o;
+		if (!(src = o[l->nowned] = strdup(src)))
+			return -1;
+		l->nowned++;
+	}
+	l->v[l->len++] = src;
+	return 0;
+}
+
+static void srclist_release(struct srclist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nowned; i++)
+		free(l->owned[i]);
+	free(l->owned);
+	free(l->v);
+}
+
+/* --from FILE: one reference a line; blank lines and # comments skipped.
+ * Returns 0, or the exit code (printed). */
+static int read_from(const char *path, struct srclist *l)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	unsigned lineno = 0;
+	int r = 0;
+
+	if (!f) {
+		fprintf(stderr, "strata: convert: --from '%s': %s\n", path, strerror(errno));
+		return STRATA_EIO;
+	}
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			r = cli_usage("convert", "--from '%s': line %u is too long", path, lineno);
+			break;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strlen(p);
+		while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!*p || *p == '#')
+			continue;
+		if (!strcmp(p, "-"))
+			r = cli_usage("convert", "--from '%s': line %u: '-' (stdin) is given on the command line, not in a list",
+				      path, lineno);
+		else if (srclist_add(l, p, true) < 0)
+			r = cli_usage("convert", "out of memory");
+	}
+	if (r == 0 && ferror(f)) {
+		fprintf(stderr, "strata: convert: --from '%s': %s\n", path, strerror(errno));
+		r = STRATA_EIO;
+	}
+	fclose(f);
+	return r;
+}
+
+struct bundle_progress {
+	struct progress *pg;
+	size_t n;
+};
+
+/* Each source of a bundle: its own progress line and its own problems. */
+static void on_source(void *ctx, size_t i, const char *src, struct diag *d, bool done)
+{
+	struct bundle_progress *bp = ctx;
+
+	if (!done) {
+		if (!cli.quiet)
+			fprintf(stderr, "strata: source %zu of %zu: %s\n", i + 1, bp->n, src);
+		progress_init(bp->pg, src, "converting");
+		return;
+	}
+	progress_done(bp->pg);
+	cli_print_problems(src, d);
+	diag_truncate(d, 0, 0);
+}
+
 int cmd_convert(int argc, char **argv)
 {
-	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE };
+	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST };
 	static const struct option opts[] = {
 		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
@@ -101,9 +203,15 @@ int cmd_convert(int argc, char **argv)
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "squash", no_argument, NULL, O_SQUASH },
 		{ "replace", no_argument, NULL, O_REPLACE },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "manifest", no_argument, NULL, O_MANIFEST },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct convert_opts o = { 0 };
+	struct srclist srcs = { 0 };
+	struct bundle_progress bp;
+	const char *from = NULL;
+	size_t i;
 	struct convert_result res;
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
@@ -136,35 +244,74 @@ int cmd_convert(int argc, char **argv)
 		case O_IMAGE: o.image = optarg; break;
 		case O_SQUASH: o.squash = true; break;
 		case O_REPLACE: o.replace = true; break;
+		case O_FROM: from = optarg; break;
+		case O_MANIFEST: o.manifest = true; break;
 		default: return cli_usage("convert", "bad option");
 		}
 	}
-	if (argc - optind != 2)
-		return cli_usage("convert", "needs SRC and DST");
+	if (argc - optind < (from ? 1 : 2))
+		return cli_usage("convert", from ? "needs DST" : "needs SRC and DST");
+	for (i = (size_t)optind; i + 1 < (size_t)argc; i++)
+		if (srclist_add(&srcs, argv[i], false) < 0) {
+			srclist_release(&srcs);
+			return cli_usage("convert", "out of memory");
+		}
+	if (from && (r = read_from(from, &srcs)) != 0) {
+		srclist_release(&srcs);
+		return r;
+	}
+	if (!srcs.len) {
+		srclist_release(&srcs);
+		return cli_usage("convert", "--from '%s' names no source", from);
+	}
+	if (srcs.len > 1 && o.ntags) {
+		srclist_release(&srcs);
+		return cli_usage("convert", "--tag names one image, but %zu sources are given: each keeps its own names",
+				 srcs.len);
+	}
 	o.format = lo.format;
 	o.layers = lo.layers;
 	o.level = lo.level;
 	o.threads = lo.threads;
 	o.sync = lo.sync;
 	o.limits = lo.limits;
-	o.src = argv[optind];
-	o.dst = argv[optind + 1];
+	o.src = srcs.v[0];
+	o.dst = argv[argc - 1];
 	cli_walker(&w, &hooks, &d, &o.limits);
 	o.hooks = &hooks;
 	cli_catch_signals();
-	progress_init(&pg, o.src, "converting");
 	o.progress = progress_update;
 	o.progress_ctx = &pg;
-	r = convert_run(&o, &res, &d, &e);
-	progress_done(&pg);
-	cli_print_problems(o.src, &d);
+	if (srcs.len > 1) {
+		o.srcs = srcs.v;
+		o.nsrcs = srcs.len;
+		bp.pg = &pg;
+		bp.n = srcs.len;
+		o.on_source = on_source;
+		o.source_ctx = &bp;
+		r = convert_run(&o, &res, &d, &e);
+		cli_print_problems(o.dst, &d);
+	} else {
+		progress_init(&pg, o.src, "converting");
+		r = convert_run(&o, &res, &d, &e);
+		progress_done(&pg);
+		cli_print_problems(o.src, &d);
+	}
 	diag_release(&d);
-	if (r < 0)
-		return cli_fail(o.src, &e);
-	if (!cli.quiet)
+	if (r < 0) {
+		r = cli_fail(srcs.len > 1 ? o.dst : o.src, &e);
+		srclist_release(&srcs);
+		return r;
+	}
+	if (!cli.quiet && srcs.len > 1)
+		fprintf(stderr, "strata: converted %zu sources (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
+			srcs.len, res.format, o.dst, res.images, res.images == 1 ? "" : "s", res.layers,
+			res.layers == 1 ? "" : "s", res.layers_reencoded, human_size(res.bytes_out, sz));
+	else if (!cli.quiet)
 		fprintf(stderr, "strata: converted %s (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
 			o.src, res.format, o.dst, res.images, res.images == 1 ? "" : "s", res.layers,
 			res.layers == 1 ? "" : "s", res.layers_reencoded, human_size(res.bytes_out, sz));
+	srclist_release(&srcs);
 	return 0;
 }
 

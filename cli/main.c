@@ -39,12 +39,16 @@ const struct command cli_commands[] = {
 	  "paths safe, duplicate members, and unsafe layer entries (.. or absolute\n"
 	  "paths, symlinks and hardlinks leaving the root, escaping whiteouts).\n"
 	  "Every problem is printed on stderr as one line naming the member.\n"
+	  "SRC named *.manifest.json is a transfer manifest (convert --manifest):\n"
+	  "every file it lists is checked (missing, corrupt, and for a layout extra\n"
+	  "files named), then the content is verified and every image it lists found.\n"
 	  "\n"
 	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n",
 	  true,
 	  "  $ strata verify image.tar\n"
 	  "  $ docker save app:1 | strata verify -\n"
-	  "  $ strata verify --json oci-archive:app.tar > report.json\n" },
+	  "  $ strata verify --json oci-archive:app.tar > report.json\n"
+	  "  $ strata verify bundle.tar.manifest.json\n" },
 	{ "analyze", cmd_analyze,
 	  "analyze SRC [--format text|json|html] [-o FILE] [--files] [--image REF] [--platform P] [--fail-on RULES]",
 	  "what each layer holds, wastes and changes; dive's efficiency; CI rules",
@@ -107,7 +111,7 @@ const struct command cli_commands[] = {
 	  "  $ strata sbom app.tar > app.cdx.json\n"
 	  "  $ strata sbom --format spdx-json -o app.spdx.json oci:layout:1\n"
 	  "  $ SOURCE_DATE_EPOCH=0 strata sbom --platform linux/arm64 oci-archive:multi.tar\n" },
-	{ "convert", cmd_convert, "convert SRC DST [options]",
+	{ "convert", cmd_convert, "convert SRC... DST [options]",
 	  "any supported shape into an OCI layout, oci-archive or docker-archive",
 	  "Converts SRC into DST in one verified streaming pass: every blob is hashed\n"
 	  "and every layer decoded on the way, and any problem stops the conversion\n"
@@ -118,6 +122,9 @@ const struct command cli_commands[] = {
 	  "blobs/sha256/ for containerd and Docker 25+.  Writing into an existing OCI\n"
 	  "layout adds images and keeps those there.  Output appears only when\n"
 	  "complete; on error or SIGINT/SIGTERM the destination is left as it was.\n"
+	  "Several sources (and --from) make a bundle: every image of every source\n"
+	  "in one DST, each keeping its names, a blob shared by several stored once;\n"
+	  "all are verified, and a problem in any writes nothing.\n"
 	  "\n"
 	  "  --format F         oci, oci-archive or docker-archive (for - or a bare path)\n"
 	  "  --keep             layers as stored (default): every digest is preserved\n"
@@ -130,6 +137,9 @@ const struct command cli_commands[] = {
 	  "  --tag REF          name the image REF (NAME:TAG, or a bare TAG for OCI); repeatable\n"
 	  "  --platform P       os/arch[/variant]: keep only that platform of an index\n"
 	  "  --image REF        keep only this image of SRC: @N, NAME:TAG or TAG\n"
+	  "  --from FILE        the sources, one reference a line (# comments), after any SRC\n"
+	  "  --manifest         also write DST.manifest.json and DST.sha256 beside DST (a\n"
+	  "                     transfer manifest: strata verify DST.manifest.json checks it)\n"
 	  "  --replace          a name already in the OCI layout moves to the new image; blobs no\n"
 	  "                     image of the layout uses any more are removed\n"
 	  "  --squash           one image (pick it with --image or --platform) with its layers\n"
@@ -138,7 +148,8 @@ const struct command cli_commands[] = {
 	  true,
 	  "  $ strata convert app.tar oci:layout:1\n"
 	  "  $ strata convert --gzip oci:layout oci-archive:app.tar\n"
-	  "  $ docker save app:1 | strata convert - oci-archive:- > app-oci.tar\n" },
+	  "  $ docker save app:1 | strata convert - oci-archive:- > app-oci.tar\n"
+	  "  $ strata convert base.tar app.tar oci:app:1 oci-archive:bundle.tar\n" },
 	{ "flatten", cmd_flatten, "flatten SRC DST [options]",
 	  "the merged root filesystem of an image as one tar (.gz, .zst, .xz)",
 	  "Writes the filesystem a container of SRC's image would see (overlay's\n"

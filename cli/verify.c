@@ -5,6 +5,7 @@
 #include "analyze/walk.h"
 #include "cli/cli.h"
 #include "cli/report.h"
+#include "convert/transfer.h"
 #include "formats/json.h"
 
 static void count(const struct source *s, size_t *layers, size_t *blobs)
@@ -65,6 +66,29 @@ static cJSON *verified_json(const struct source *s)
 	return o;
 }
 
+/* verify OUT.manifest.json: the files it lists, then the content they make up. */
+static int verify_transfer(const char *path, struct load_opts *lo, struct diag *d)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct transfer_check res;
+	int r;
+
+	r = transfer_check(path, lo, &res, d, &e);
+	cli_print_problems(path, d);
+	if (r < 0) {
+		diag_release(d);
+		return cli_fail(path, &e);
+	}
+	r = diag_exit_code(d);
+	printf("%s: transfer manifest (%s), %zu file%s, %zu image%s, %zu blob%s: %s (%zu error%s, %zu warning%s)\n",
+	       path, res.format, res.files, res.files == 1 ? "" : "s", res.images, res.images == 1 ? "" : "s", res.blobs,
+	       res.blobs == 1 ? "" : "s", r ? "FAILED" : "OK", diag_count(d, SEV_ERROR),
+	       diag_count(d, SEV_ERROR) == 1 ? "" : "s", diag_count(d, SEV_WARNING),
+	       diag_count(d, SEV_WARNING) == 1 ? "" : "s");
+	diag_release(d);
+	return r;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	struct strata_err e = STRATA_ERR_INIT;
@@ -89,6 +113,12 @@ int cmd_verify(int argc, char **argv)
 	lo.progress = progress_update;
 	lo.progress_ctx = &pg;
 	cli_catch_signals();
+	if (transfer_is_manifest(src)) {
+		if (json)
+			return cli_usage("verify", "--json does not report on a transfer manifest yet");
+		lo.progress = NULL;
+		return verify_transfer(src, &lo, &d);
+	}
 	r = source_open(&s, src, &lo, &d, &e);
 	progress_done(&pg);
 	if (r < 0) {

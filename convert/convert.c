@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/encode.h"
 #include "common/fsutil.h"
+#include "convert/transfer.h"
 #include "formats/json.h"
 #include "formats/sink.h"
 #include "formats/target.h"
@@ -422,10 +424,11 @@ static int build_image(struct conv *c, const struct image *im, struct out_image 
 
 /* Images of one source index stay together under an index: the raw one when
  * complete and unchanged, else a new one; a lone survivor stands alone. */
-static int build_groups(struct conv *c, struct source *s, struct out_set *set, struct strata_err *e)
+static int build_groups(struct conv *c, struct source *s, struct out_set *set, size_t from, int *groups,
+			struct strata_err *e)
 {
-	size_t i = 0, j, k;
-	int group = 0, r;
+	size_t i = from, j, k;
+	int group = *groups, r;
 
 	while (i < set->len) {
 		const char *ix = set->v[i].src->index_digest;
@@ -484,6 +487,7 @@ static int build_groups(struct conv *c, struct source *s, struct out_set *set, s
 		group++;
 		i = j;
 	}
+	*groups = group;
 	return 0;
 }
 
@@ -699,20 +703,140 @@ static int missing_blobs(const struct source *s, struct strata_err *e)
 	return r;
 }
 
+/* Checks of a bundle before anything is read: names that name one image,
+ * stdin twice, a tar destination that is one of the sources. */
+static int bundle_check(const struct convert_opts *o, const struct ref *dref, enum target_format target,
+			const char *const *srcs, size_t nsrc, struct strata_err *e)
+{
+	size_t i, stdin_n = 0;
+	int r;
+
+	if (nsrc < 2)
+		return 0;
+	if (o->ntags || dref->name)
+		return err_set(e, STRATA_EUSAGE, "%s names one image, but a bundle of %zu sources keeps each image's own names",
+			       o->ntags ? "--tag" : "a destination NAME:TAG", nsrc);
+	if (o->squash)
+		return err_set(e, STRATA_EUSAGE, "--squash makes one image of one source, not of a bundle of %zu", nsrc);
+	for (i = 0; i < nsrc; i++) {
+		struct ref sref;
+
+		if (!strcmp(srcs[i], "-") && ++stdin_n > 1)
+			return err_set(e, STRATA_EUSAGE, "'-' (stdin) can be read once: it is given %zu times", stdin_n);
+		if (target == TARGET_OCI || i == 0)
+			continue;  /* the first is checked on opening the sink */
+		if ((r = ref_parse(srcs[i], &sref, e)) < 0)
+			return r;
+		r = output_not_source(sref.path, dref->path, e);
+		ref_release(&sref);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* One docker-archive image per index: the platforms of [from, set->len) that share one. */
+static int docker_one_platform(const struct out_set *set, size_t from, struct strata_err *e)
+{
+	char pstr[64];
+	size_t i, n;
+	int r;
+
+	for (i = from; i + 1 < set->len; i++)
+		if (set->v[i].src->index_digest[0] && !strcmp(set->v[i].src->index_digest, set->v[i + 1].src->index_digest)) {
+			struct buf b = BUF_INIT(4096);
+
+			for (n = from; n < set->len; n++)
+				if (!strcmp(set->v[n].src->index_digest, set->v[i].src->index_digest)) {
+					platform_str(&set->v[n].platform, pstr, sizeof(pstr));
+					buf_printf(&b, e, "%s%s", b.len ? ", " : "", pstr);
+				}
+			r = err_set(e, STRATA_EUSAGE,
+				    "a docker-archive holds one platform of an index; choose one of %s with --platform",
+				    b.data ? b.data : "?");
+			buf_release(&b);
+			return r;
+		}
+	return 0;
+}
+
+/* Read one source into the sink and add its images to set. */
+static int read_source(struct conv *c, const char *src, size_t idx, struct load_opts *lo, const char *dst_name,
+		       const struct platform *want, struct source **sp, struct out_set *set, int *groups, struct diag *d,
+		       struct strata_err *e)
+{
+	const struct convert_opts *o = c->o;
+	struct out_image *v;
+	struct source *s;
+	size_t i, from = set->len, nerr;
+	int r, code;
+
+	if (o->on_source)
+		o->on_source(o->source_ctx, idx, src, d, false);
+	r = source_open(sp, src, lo, d, e);
+	if (r == 0 && o->image)
+		r = source_select(*sp, o->image, e);
+	nerr = diag_count(d, SEV_ERROR);
+	code = diag_exit_code(d);
+	if (o->on_source)
+		o->on_source(o->source_ctx, idx, src, d, true);
+	if (r < 0)
+		return o->nsrcs > 1 ? err_wrap(e, "source %zu '%s'", idx + 1, src) : r;
+	s = *sp;
+	if (s->fmt == &rootfs_format)  /* convert keeps configs; a rootfs has none to keep */
+		return err_set(e, STRATA_EUSAGE,
+			       "a plain root filesystem, not an image (no config): `strata import %s %s` makes a "
+			       "one-layer image of it (with --cmd, --env, ...)", src, o->dst);
+	if (nerr)
+		return err_set(e, code, "'%s' did not verify (%zu error%s above); nothing was written", src, nerr,
+			       nerr == 1 ? "" : "s");
+	if (!o->limits.allow_missing && (r = missing_blobs(s, e)) < 0)
+		return r;
+	if (!(v = realloc(set->v, (set->len + s->images.len + 1) * sizeof(*v))))
+		return err_nomem(e, "images");
+	set->v = v;
+	memset(v + set->len, 0, (s->images.len + 1) * sizeof(*v));
+	for (i = 0; i < s->images.len; i++) {
+		const struct image *im = s->images.v[i];
+
+		if (c->target == TARGET_DOCKER_ARCHIVE && im->kind != IMAGE_CONTAINER)
+			continue;  /* attestations and artifacts have no place in a docker-archive */
+		if (o->platform && (im->kind != IMAGE_CONTAINER || !platform_match(want, &im->platform)))
+			continue;
+		set->v[set->len].src = im;
+		r = build_image(c, im, &set->v[set->len], d, e);
+		if (r == 0)
+			r = conv_image_names(o, dst_name, &set->v[set->len], e);
+		set->len++;
+		if (r < 0)
+			return r;
+	}
+	if (set->len == from)
+		return err_set(e, STRATA_EUSAGE, o->platform ? "no image for platform %s in '%s'" : "%s'%s' holds no image to convert",
+			       o->platform ? o->platform : "", src);
+	if (c->target == TARGET_DOCKER_ARCHIVE)
+		return docker_one_platform(set, from, e);
+	return build_groups(c, s, set, from, groups, e);
+}
+
 int convert_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e)
 {
 	struct conv c = { 0 };
 	struct blob_writer bw;
 	struct load_opts lo = { 0 };
 	struct out_set set = { 0 };
-	struct source *s = NULL;
+	struct source **sv = NULL;
+	const char *const *srcs = o->nsrcs ? o->srcs : &o->src;
+	size_t nsrc = o->nsrcs ? o->nsrcs : 1;
 	struct platform want;
-	char pbuf[128], pstr[64];
+	char pbuf[128];
 	struct ref dref;
-	size_t i, n;
-	int r;
+	size_t i, n, k;
+	int r, groups = 0;
 
-	if (o->squash)
+	if (o->squash && o->manifest)
+		return err_set(e, STRATA_EUSAGE, "--manifest is not written for --squash");
+	if (o->squash && nsrc == 1)
 		return squash_run(o, res, d, e);
 	memset(res, 0, sizeof(*res));
 	c.o = o;
@@ -726,9 +850,24 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 		r = err_set(e, STRATA_EUSAGE, "'%s': an image index (@N) cannot name a destination", o->dst);
 		goto out;
 	}
+	if ((r = bundle_check(o, &dref, c.target, srcs, nsrc, e)) < 0)
+		goto out;
+	if (o->manifest) {
+		struct stat st;
+
+		if (!strcmp(dref.path, "-") || (stat(dref.path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+			r = err_set(e, STRATA_EUSAGE, "--manifest is written beside a file or a directory, not a stream ('%s')",
+				    dref.path);
+			goto out;
+		}
+	}
 	if (o->platform && (r = platform_parse(o->platform, pbuf, sizeof(pbuf), &want, e)) < 0)
 		goto out;
-	if ((r = conv_open_sink(&c, &dref, o->src, e)) < 0)
+	if (!(sv = calloc(nsrc, sizeof(*sv)))) {
+		r = err_nomem(e, "sources");
+		goto out;
+	}
+	if ((r = conv_open_sink(&c, &dref, srcs[0], e)) < 0)
 		goto out;
 	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;
@@ -737,82 +876,31 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	lo.hooks = o->hooks;
 	lo.progress = o->progress;
 	lo.progress_ctx = o->progress_ctx;
-	if ((r = source_open(&s, o->src, &lo, d, e)) < 0 || (o->image && (r = source_select(s, o->image, e)) < 0))
-		goto fail;
-	res->format = s->format_name;
-	if (s->fmt == &rootfs_format) {
-		/* convert keeps configs; a rootfs has none to keep */
-		r = err_set(e, STRATA_EUSAGE,
-			    "a plain root filesystem, not an image (no config): `strata import %s %s` makes a "
-			    "one-layer image of it (with --cmd, --env, ...)", o->src, o->dst);
-		goto fail;
-	}
-	if (diag_count(d, SEV_ERROR)) {
-		r = err_set(e, diag_exit_code(d), "'%s' did not verify (%zu error%s above); nothing was written", o->src,
-			    diag_count(d, SEV_ERROR), diag_count(d, SEV_ERROR) == 1 ? "" : "s");
-		goto fail;
-	}
-	if (!o->limits.allow_missing && (r = missing_blobs(s, e)) < 0)
-		goto fail;
-	if (!(set.v = calloc(s->images.len + 1, sizeof(*set.v)))) {
-		r = err_nomem(e, "images");
-		goto fail;
-	}
-	for (i = 0; i < s->images.len; i++) {
-		const struct image *im = s->images.v[i];
-
-		if (c.target == TARGET_DOCKER_ARCHIVE && im->kind != IMAGE_CONTAINER)
-			continue;  /* attestations and artifacts have no place in a docker-archive */
-		if (o->platform && im->kind == IMAGE_CONTAINER && !platform_match(&want, &im->platform))
-			continue;
-		if (o->platform && im->kind != IMAGE_CONTAINER)
-			continue;
-		set.v[set.len].src = im;
-		if ((r = build_image(&c, im, &set.v[set.len], d, e)) < 0 ||
-		    (r = conv_image_names(o, dref.name, &set.v[set.len], e)) < 0) {
-			set.len++;
+	for (k = 0; k < nsrc; k++) {
+		if ((r = read_source(&c, srcs[k], k, &lo, dref.name, &want, &sv[k], &set, &groups, d, e)) < 0)
 			goto fail;
-		}
-		set.len++;
+		if (!res->format || !strcmp(res->format, sv[k]->format_name))
+			res->format = sv[k]->format_name;
+		else
+			res->format = "several formats";
 	}
-	if (!set.len) {
-		r = err_set(e, STRATA_EUSAGE, o->platform ? "no image for platform %s in '%s'" : "%s'%s' holds no image to convert",
-			    o->platform ? o->platform : "", o->src);
-		goto fail;
-	}
-	if (c.target == TARGET_DOCKER_ARCHIVE) {
-		/* one platform per index: docker-archive cannot hold an index */
-		for (i = 0; i + 1 < set.len; i++)
-			if (set.v[i].src->index_digest[0] && !strcmp(set.v[i].src->index_digest, set.v[i + 1].src->index_digest)) {
-				struct buf b = BUF_INIT(4096);
-
-				for (n = 0; n < set.len; n++)
-					if (!strcmp(set.v[n].src->index_digest, set.v[i].src->index_digest)) {
-						platform_str(&set.v[n].platform, pstr, sizeof(pstr));
-						buf_printf(&b, e, "%s%s", b.len ? ", " : "", pstr);
-					}
-				r = err_set(e, STRATA_EUSAGE,
-					    "a docker-archive holds one platform of an index; choose one of %s with --platform",
-					    b.data ? b.data : "?");
-				buf_release(&b);
-				goto fail;
-			}
-		if (o->ntags + (dref.name ? 1 : 0) > 0 && set.len > 1) {
-			r = err_set(e, STRATA_EUSAGE, "--tag names one image, but %zu are converted; pick one with a reference", set.len);
-			goto fail;
-		}
-	} else if ((r = build_groups(&c, s, &set, e)) < 0) {
-		goto fail;
-	} else if (o->ntags + (dref.name ? 1 : 0) > 0) {
+	if (o->ntags + (dref.name ? 1 : 0) > 0) {
 		/* a name names one image: one index.json entry (an index of platforms is one) */
 		for (i = 1, n = 1; i < set.len; i++)
 			n += set.v[i].group < 0 || set.v[i].group != set.v[i - 1].group;
 		if (n > 1) {
-			r = err_set(e, STRATA_EUSAGE, "a name given names one image, but %zu are converted; pick one with --image", n);
+			r = err_set(e, STRATA_EUSAGE, c.target == TARGET_DOCKER_ARCHIVE ?
+				    "--tag names one image, but %zu are converted; pick one with a reference" :
+				    "a name given names one image, but %zu are converted; pick one with --image", n);
 			goto fail;
 		}
 	}
 	if ((r = conv_finish(&c, &set, e)) < 0)
+		goto out;
+	/* after the output is complete: a failure here leaves the output without its manifest */
+	if (o->manifest && (r = transfer_write(dref.path, c.target == TARGET_OCI,
+					       c.target == TARGET_OCI ? "oci" : c.target == TARGET_OCI_ARCHIVE ? "oci-archive" :
+										"docker-archive", &set, e)) < 0)
 		goto out;
 	res->images = set.len;
 	for (i = 0; i < set.len; i++)
@@ -827,7 +915,9 @@ fail:
 	sink_abort(c.sink);
 out:
 	out_set_release(&set);
-	source_free(s);
+	for (k = 0; sv && k < nsrc; k++)
+		source_free(sv[k]);
+	free(sv);
 	ref_release(&dref);
 	return r;
 }

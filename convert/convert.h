@@ -20,8 +20,17 @@
 enum layer_mode { LAYERS_KEEP, LAYERS_GZIP, LAYERS_ZSTD, LAYERS_DECOMPRESS };
 enum target_format { TARGET_NONE, TARGET_OCI, TARGET_OCI_ARCHIVE, TARGET_DOCKER_ARCHIVE };
 
+/* A bundle's sources, one at a time: done is false before the source is
+ * read and true after (its problems are in d; the hook may print them and
+ * empty d with diag_truncate(d, 0, 0)). */
+typedef void (*convert_source_fn)(void *ctx, size_t i, const char *src, struct diag *d, bool done);
+
 struct convert_opts {
-	const char *src;                 /* source reference */
+	const char *src;                 /* source reference (when nsrcs is 0) */
+	const char *const *srcs;         /* a bundle: several sources into one destination, in this order */
+	size_t nsrcs;                    /* 0: src alone */
+	convert_source_fn on_source;     /* optional, for a bundle */
+	void *source_ctx;
 	const char *dst;                 /* destination reference (oci:, oci-archive:, docker-archive:, or -) */
 	enum target_format format;       /* for "-" or a bare path; TARGET_NONE = from the prefix */
 	enum layer_mode layers;
@@ -35,6 +44,7 @@ struct convert_opts {
 	const char *image;               /* keep only this image: "@N", "NAME:TAG" or "TAG"; NULL = all */
 	bool squash;                     /* one image, its layers merged into one (see flatten) */
 	bool replace;                    /* a name already in the oci: layout replaces that image (else refused) */
+	bool manifest;                   /* write DST.manifest.json and DST.sha256 beside DST (transfer.h) */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
 	struct limits limits;            /* bounds of reading the source (zero: defaults) */
 	stream_progress_fn progress;     /* optional: bytes of the source read */
@@ -47,7 +57,14 @@ struct convert_result {
 	const char *format;              /* the source's format */
 };
 
-/* 0, or <0 with e (and the source's problems in d).  See the exit codes. */
+/*
+ * 0, or <0 with e (and the source's problems in d).  See the exit codes.
+ * A bundle reads every source in turn into the one sink (a blob shared by
+ * several is stored once) and writes the documents once, every image
+ * keeping its own names; a problem in any source stops the run with nothing
+ * written.  --tag, a destination name and --squash name one image: refused
+ * for a bundle, as is "-" given twice.
+ */
 int convert_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e);
 
 /*

@@ -50,6 +50,7 @@ run_with() {  # run_with BUILD_DIR LABEL
 	suite "adversarial-formats$2" bash tests/adversarial/formats.sh "$top/$bin" "$out/adversarial$2"
 	suite "adversarial-cost$2" bash tests/adversarial/cost.sh "$top/$bin" "$out/adversarial-cost$2"
 	suite "sbom$2" sh -c "python3 tests/sbom/make.py '$out/sbom$2' > '$out/sbom-make$2.log' 2>&1 || echo 'not ok - sbom images could not be made (see $out/sbom-make$2.log)'; sh tests/sbom/run.sh '$top/$bin' '$out/sbom$2'"
+	suite "bundle$2" bash tests/bundle/run.sh "$top/$bin" "$out/bundle$2" "$fixtures"
 	suite "layers$2" env STRATA_REALWORLD="$realworld" STRATA_INTEROP="$out/interop" bash tests/layers/run.sh "$top/$bin" "$out/layers$2" "$fixtures"
 }
 

@@ -1,0 +1,566 @@
+/*
+ * transfer.c - write and check the transfer manifest of an output; see
+ * transfer.h.
+ */
+#define _XOPEN_SOURCE 700
+#include "convert/transfer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/digest.h"
+#include "common/fsutil.h"
+#include "common/strmap.h"
+#include "formats/json.h"
+
+#ifndef STRATA_VERSION
+#define STRATA_VERSION "unknown"
+#endif
+
+#define MANIFEST_MAX (256u << 20)
+
+struct tfile {
+	char *rel;                    /* as listed: relative to the manifest's directory */
+	uint64_t size;
+	char hex[65];
+};
+
+struct tfiles {
+	struct tfile *v;
+	size_t len, alloc;
+};
+
+static void tfiles_release(struct tfiles *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->len; i++)
+		free(f->v[i].rel);
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+static int tfiles_add(struct tfiles *f, const char *rel, struct strata_err *e)
+{
+	if (f->len == f->alloc) {
+		size_t n = f->alloc ? f->alloc * 2 : 64;
+		struct tfile *v = realloc(f->v, n * sizeof(*v));
+
+		if (!v)
+			return err_nomem(e, "files");
+		f->v = v;
+		f->alloc = n;
+	}
+	memset(&f->v[f->len], 0, sizeof(f->v[0]));
+	if (!(f->v[f->len].rel = strdup(rel)))
+		return err_nomem(e, "files");
+	f->len++;
+	return 0;
+}
+
+static int tfile_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tfile *)a)->rel, ((const struct tfile *)b)->rel);
+}
+
+/* The regular files under dir (rel names prefixed with prefix), recursively. */
+static int list_dir(const char *dir, const char *prefix, struct tfiles *f, struct strata_err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return err_sys(e, errno, "cannot read '%s'", dir);
+	while (r == 0 && (de = readdir(d))) {
+		char *p, *rel;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = path_join(dir, de->d_name);
+		rel = path_join(prefix, de->d_name);
+		if (!p || !rel)
+			r = err_nomem(e, "files");
+		else if (lstat(p, &st) < 0)
+			r = err_sys(e, errno, "cannot stat '%s'", p);
+		else if (S_ISDIR(st.st_mode))
+			r = list_dir(p, rel, f, e);
+		else
+			r = tfiles_add(f, rel, e);  /* anything else is listed (and then checked) as a file */
+		free(p);
+		free(rel);
+	}
+	closedir(d);
+	return r;
+}
+
+/* sha256 (hex) and size of a file. */
+static int hash_file(const char *path, char hex[65], uint64_t *size, struct strata_err *e)
+{
+	struct digest_ctx dc;
+	char dg[DIGEST_STR_MAX];
+	unsigned char chunk[1 << 16];
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+	int r;
+
+	if (!fp)
+		return err_sys(e, errno, "cannot read '%s'", path);
+	if ((r = digest_init(&dc, DIGEST_SHA256, e)) < 0) {
+		fclose(fp);
+		return r;
+	}
+	*size = 0;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		digest_update(&dc, chunk, n);
+		*size += n;
+	}
+	r = ferror(fp) ? err_sys(e, errno ? errno : EIO, "cannot read '%s'", path) : 0;
+	fclose(fp);
+	digest_final(&dc, dg);
+	digest_release(&dc);
+	snprintf(hex, 65, "%s", digest_hex(dg));
+	return r;
+}
+
+/* The directory a path is in, and its last component. */
+static int split_path(const char *path, char **dir, char **base, struct strata_err *e)
+{
+	char *clean = path_clean(path), *sl;
+
+	*dir = *base = NULL;
+	if (!clean)
+		return err_nomem(e, "path");
+	while (strlen(clean) > 1 && clean[strlen(clean) - 1] == '/')
+		clean[strlen(clean) - 1] = '\0';
+	sl = strrchr(clean, '/');
+	if (!sl) {
+		*dir = strdup(".");
+		*base = strdup(clean);
+	} else {
+		*base = strdup(sl + 1);
+		*dir = sl == clean ? strdup("/") : strndup(clean, (size_t)(sl - clean));
+	}
+	free(clean);
+	if (!*dir || !*base || !**base) {
+		free(*dir);
+		free(*base);
+		return err_set(e, STRATA_EUSAGE, "'%s': no file name for a transfer manifest", path);
+	}
+	return 0;
+}
+
+static int with_suffix(const char *out, const char *suffix, char **p, struct strata_err *e)
+{
+	size_t n = strlen(out);
+
+	while (n > 1 && out[n - 1] == '/')
+		n--;
+	if (!(*p = malloc(n + strlen(suffix) + 1)))
+		return err_nomem(e, "path");
+	memcpy(*p, out, n);
+	memcpy(*p + n, suffix, strlen(suffix) + 1);
+	return 0;
+}
+
+static int write_atomic(const char *path, const char *txt, struct strata_err *e)
+{
+	struct atomic_file af;
+	int r;
+
+	if ((r = atomic_open(&af, path, e)) < 0)
+		return r;
+	if ((r = write_all(af.fd, txt, strlen(txt), path, e)) < 0) {
+		atomic_abort(&af);
+		return r;
+	}
+	return atomic_commit(&af, e);
+}
+
+static void created_now(char *buf, size_t n)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	time_t t = time(NULL);
+	struct tm tm;
+	char *end;
+
+	if (sde && *sde) {
+		long long v = strtoll(sde, &end, 10);
+
+		if (!*end && v >= 0)
+			t = (time_t)v;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static cJSON *strs(char *const *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		if (v[i])
+			json_push(a, cJSON_CreateString(v[i]));
+	return a;
+}
+
+static cJSON *image_json(const struct out_image *oi)
+{
+	cJSON *o = cJSON_CreateObject(), *l = cJSON_CreateArray();
+	char pstr[128];
+	size_t i;
+
+	json_put(o, "names", strs(oi->names, oi->nnames));
+	json_put(o, "ref_names", strs(oi->ref_names, oi->nref_names));
+	cJSON_AddStringToObject(o, "manifest", oi->manifest.digest);
+	cJSON_AddStringToObject(o, "config", oi->config.digest);
+	for (i = 0; i < oi->nlayers; i++)
+		json_push(l, cJSON_CreateString(oi->layers[i].digest));
+	json_put(o, "layers", l);
+	if (oi->has_platform) {
+		snprintf(pstr, sizeof(pstr), "%s/%s%s%s", oi->platform.os, oi->platform.arch, oi->platform.variant ? "/" : "",
+			 oi->platform.variant ? oi->platform.variant : "");
+		cJSON_AddStringToObject(o, "platform", pstr);
+	}
+	return o;
+}
+
+static int add_blob(struct strmap *m, const struct out_desc *d, struct strata_err *e)
+{
+	if (!d->digest[0] || strmap_get(m, d->digest))
+		return 0;
+	return strmap_put(m, d->digest, (void *)(intptr_t)(d->size + 1), e);
+}
+
+static int blob_cmp(const void *a, const void *b)
+{
+	return strcmp(json_str(*(cJSON *const *)a, "digest"), json_str(*(cJSON *const *)b, "digest"));
+}
+
+static cJSON *blobs_json(const struct out_set *set, struct strata_err *e)
+{
+	struct strmap m = { 0 };
+	cJSON *a = NULL, **v = NULL;
+	size_t i, j;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < set->len; i++) {
+		const struct out_image *oi = &set->v[i];
+
+		r = add_blob(&m, &oi->manifest, e);
+		if (r == 0)
+			r = add_blob(&m, &oi->config, e);
+		for (j = 0; r == 0 && j < oi->nlayers; j++)
+			r = add_blob(&m, &oi->layers[j], e);
+		if (r == 0 && oi->group >= 0)
+			r = add_blob(&m, &oi->index, e);
+	}
+	if (r == 0 && (v = calloc(m.len + 1, sizeof(*v))) && (a = cJSON_CreateArray())) {
+		for (i = 0; i < m.len; i++) {
+			v[i] = cJSON_CreateObject();
+			cJSON_AddStringToObject(v[i], "digest", m.items[i].key);
+			cJSON_AddNumberToObject(v[i], "size", (double)((intptr_t)m.items[i].val - 1));
+		}
+		qsort(v, m.len, sizeof(*v), blob_cmp);
+		for (i = 0; i < m.len; i++)
+			json_push(a, v[i]);
+	} else if (r == 0) {
+		err_nomem(e, "blobs");
+	}
+	free(v);
+	strmap_release(&m);
+	return a;
+}
+
+int transfer_write(const char *out, bool dir, const char *format, const struct out_set *set, struct strata_err *e)
+{
+	struct tfiles f = { 0 };
+	struct buf sums = BUF_INIT(1u << 30);
+	char *outdir = NULL, *base = NULL, *mpath = NULL, *spath = NULL, *txt = NULL;
+	cJSON *doc = NULL, *files, *images, *blobs, *o;
+	char created[32];
+	size_t i;
+	int r;
+
+	if ((r = split_path(out, &outdir, &base, e)) < 0)
+		return r;
+	if ((r = dir ? list_dir(out, base, &f, e) : tfiles_add(&f, base, e)) < 0)
+		goto out;
+	qsort(f.v, f.len, sizeof(*f.v), tfile_cmp);
+	for (i = 0; i < f.len; i++) {
+		char *p = path_join(outdir, f.v[i].rel);
+
+		if (!p) {
+			r = err_nomem(e, "path");
+			goto out;
+		}
+		r = hash_file(p, f.v[i].hex, &f.v[i].size, e);
+		free(p);
+		if (r < 0 || (r = buf_printf(&sums, e, "%s  %s\n", f.v[i].hex, f.v[i].rel)) < 0)
+			goto out;
+	}
+	created_now(created, sizeof(created));
+	doc = cJSON_CreateObject();
+	cJSON_AddNumberToObject(doc, "schema", TRANSFER_SCHEMA);
+	cJSON_AddStringToObject(doc, "kind", TRANSFER_KIND);
+	cJSON_AddStringToObject(doc, "strata", STRATA_VERSION);
+	cJSON_AddStringToObject(doc, "created", created);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "path", base);
+	cJSON_AddStringToObject(o, "format", format);
+	json_put(doc, "output", o);
+	files = cJSON_CreateArray();
+	for (i = 0; i < f.len; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", f.v[i].rel);
+		cJSON_AddNumberToObject(o, "size", (double)f.v[i].size);
+		cJSON_AddStringToObject(o, "sha256", f.v[i].hex);
+		json_push(files, o);
+	}
+	json_put(doc, "files", files);
+	images = cJSON_CreateArray();
+	for (i = 0; i < set->len; i++)
+		json_push(images, image_json(&set->v[i]));
+	json_put(doc, "images", images);
+	if (!(blobs = blobs_json(set, e))) {
+		r = -(e->code ? e->code : STRATA_EIO);
+		goto out;
+	}
+	json_put(doc, "blobs", blobs);
+	if (!(txt = cJSON_PrintUnformatted(doc)) || (r = buf_add(&sums, "", 0, e)) < 0) {
+		r = r < 0 ? r : err_nomem(e, "manifest");
+		goto out;
+	}
+	if ((r = with_suffix(out, TRANSFER_SUFFIX, &mpath, e)) < 0 || (r = with_suffix(out, ".sha256", &spath, e)) < 0)
+		goto out;
+	{
+		size_t n = strlen(txt);
+		char *t2 = realloc(txt, n + 2);
+
+		if (!t2) {
+			r = err_nomem(e, "manifest");
+			goto out;
+		}
+		txt = t2;
+		memcpy(txt + n, "\n", 2);
+	}
+	if ((r = write_atomic(spath, sums.data ? sums.data : "", e)) == 0)
+		r = write_atomic(mpath, txt, e);
+out:
+	if (r < 0)
+		err_wrap(e, "transfer manifest of '%s'", out);
+	cJSON_Delete(doc);
+	free(txt);
+	free(mpath);
+	free(spath);
+	free(outdir);
+	free(base);
+	buf_release(&sums);
+	tfiles_release(&f);
+	return r;
+}
+
+bool transfer_is_manifest(const char *path)
+{
+	size_t n = strlen(path), k = strlen(TRANSFER_SUFFIX);
+
+	return n > k && !strcmp(path + n - k, TRANSFER_SUFFIX);
+}
+
+/* ---- check ---- */
+
+static int read_doc(const char *path, cJSON **doc, struct strata_err *e)
+{
+	struct buf b = BUF_INIT(MANIFEST_MAX);
+	char chunk[65536];
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+	int r = 0;
+
+	if (!fp)
+		return err_sys(e, errno, "cannot read '%s'", path);
+	while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		r = buf_add(&b, chunk, n, e);
+	fclose(fp);
+	if (r == 0)
+		r = json_parse(b.data ? b.data : "", b.len, doc, e);
+	buf_release(&b);
+	if (r < 0)
+		return err_wrap(e, "'%s'", path);
+	if (!json_get(*doc, "schema") || !cJSON_IsNumber(json_get(*doc, "schema")) ||
+	    json_get(*doc, "schema")->valuedouble != TRANSFER_SCHEMA || !json_str(*doc, "kind") ||
+	    strcmp(json_str(*doc, "kind"), TRANSFER_KIND)) {
+		cJSON_Delete(*doc);
+		*doc = NULL;
+		return err_set(e, STRATA_EFORMAT, "'%s' is not a strata transfer manifest (schema %d, kind \"%s\")", path,
+			       TRANSFER_SCHEMA, TRANSFER_KIND);
+	}
+	return 0;
+}
+
+/* Each listed file: there, its size, its sha256; a directory output: nothing unlisted. */
+static int check_files(const char *mdir, const cJSON *doc, bool dir, const char *outrel, struct transfer_check *res,
+		       struct diag *d, struct strata_err *e)
+{
+	struct strmap listed = { 0 };
+	struct tfiles have = { 0 };
+	const cJSON *f;
+	size_t i;
+	int r = 0;
+
+	cJSON_ArrayForEach(f, json_get(doc, "files")) {
+		const char *rel = json_str(f, "path"), *hex = json_str(f, "sha256");
+		char *clean = rel ? path_clean(rel) : NULL, *p = NULL, got[65];
+		int64_t size = -1;
+		uint64_t gsize = 0;
+		struct stat st;
+		struct strata_err fe = STRATA_ERR_INIT;
+
+		res->files++;
+		json_uint(f, "size", &size);
+		if (!rel || !hex || size < 0 || !clean || !path_is_local(clean) || strcmp(clean, rel)) {
+			diag_add(d, SEV_ERROR, STRATA_EFORMAT, "files", "entry %zu: not a local path with size and sha256", res->files);
+			free(clean);
+			continue;
+		}
+		free(clean);
+		if ((r = strmap_put(&listed, rel, (void *)1, e)) < 0 || !(p = path_join(mdir, rel))) {
+			r = r < 0 ? r : err_nomem(e, "path");
+			break;
+		}
+		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
+			diag_add(d, SEV_ERROR, STRATA_EVERIFY, rel, "missing: listed in the transfer manifest, not there");
+		else if ((uint64_t)st.st_size != (uint64_t)size)
+			diag_add_id(d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_SIZE_MISMATCH, rel,
+				    "corrupt: %llu bytes, the transfer manifest says %lld", (unsigned long long)st.st_size,
+				    (long long)size);
+		else if (hash_file(p, got, &gsize, &fe) < 0)
+			diag_add(d, SEV_ERROR, fe.code ? fe.code : STRATA_EIO, rel, "%s", fe.msg);
+		else if (strcmp(got, hex))
+			diag_add_id(d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, rel,
+				    "corrupt: sha256 %s, the transfer manifest says %s", got, hex);
+		free(p);
+	}
+	if (r == 0 && dir) {
+		char *p = path_join(mdir, outrel);
+
+		if (!p)
+			r = err_nomem(e, "path");
+		else if (list_dir(p, outrel, &have, e) < 0) {
+			diag_add(d, SEV_ERROR, STRATA_EVERIFY, outrel, "%s", e->msg);
+			err_clear(e);
+		}
+		free(p);
+		qsort(have.v, have.len, sizeof(*have.v), tfile_cmp);
+		for (i = 0; r == 0 && i < have.len; i++)
+			if (!strmap_get(&listed, have.v[i].rel))
+				diag_add(d, SEV_ERROR, STRATA_EVERIFY, have.v[i].rel, "extra: in the layout, not in the transfer manifest");
+	}
+	tfiles_release(&have);
+	strmap_release(&listed);
+	return r;
+}
+
+static bool same_layers(const struct image *im, const cJSON *layers)
+{
+	const cJSON *l;
+	size_t i = 0;
+
+	cJSON_ArrayForEach(l, layers) {
+		if (i >= im->nlayers || !cJSON_IsString(l) || strcmp(im->layers[i].desc.digest, l->valuestring))
+			return false;
+		i++;
+	}
+	return i == im->nlayers;
+}
+
+/* Every image listed is in the content, with its manifest, config and layer digests. */
+static void check_images_listed(const struct source *s, const cJSON *doc, struct transfer_check *res, struct diag *d)
+{
+	const cJSON *im;
+	size_t i;
+
+	cJSON_ArrayForEach(im, json_get(doc, "images")) {
+		const char *man = json_str(im, "manifest"), *cfg = json_str(im, "config");
+		const cJSON *names = json_get(im, "names");
+		const char *name = cJSON_GetArraySize(names) > 0 && cJSON_IsString(cJSON_GetArrayItem(names, 0)) ?
+					   cJSON_GetArrayItem(names, 0)->valuestring : NULL;
+		bool found = false, cfg_found = false;
+		char what[320];
+
+		res->images++;
+		snprintf(what, sizeof(what), "image %zu (%s)", res->images, name ? name : man ? man : "?");
+		for (i = 0; !found && i < s->images.len; i++) {
+			const struct image *x = s->images.v[i];
+
+			if (!cfg || strcmp(x->config.digest, cfg))
+				continue;
+			cfg_found = true;
+			found = same_layers(x, json_get(im, "layers")) &&
+				(!man || !x->has_manifest || !strcmp(x->manifest.digest, man));
+		}
+		for (i = 0; !found && man && i < s->extra.len; i++) {
+			const struct image *x = s->extra.v[i];
+
+			found = x->has_manifest && !strcmp(x->manifest.digest, man) && cfg && !strcmp(x->config.digest, cfg) &&
+				same_layers(x, json_get(im, "layers"));
+		}
+		if (!found)
+			diag_add(d, SEV_ERROR, STRATA_EVERIFY, what, cfg_found ? "its manifest or layers differ from the transfer manifest's" :
+										 "not in the content (config %s)", cfg ? cfg : "?");
+	}
+}
+
+int transfer_check(const char *path, const struct load_opts *lo, struct transfer_check *res, struct diag *d,
+		   struct strata_err *e)
+{
+	cJSON *doc = NULL;
+	char *mdir = NULL, *mbase = NULL, *content = NULL, *ref = NULL;
+	const char *outrel, *format;
+	struct source *s = NULL;
+	struct strata_err se = STRATA_ERR_INIT;
+	bool dir;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = read_doc(path, &doc, e)) < 0)
+		return r;
+	outrel = json_str(json_get(doc, "output"), "path");
+	format = json_str(json_get(doc, "output"), "format");
+	if (!outrel || !format || strchr(outrel, '/') || !strcmp(outrel, "..") || !strcmp(outrel, ".") ||
+	    (strcmp(format, "oci") && strcmp(format, "oci-archive") && strcmp(format, "docker-archive"))) {
+		r = err_set(e, STRATA_EFORMAT, "'%s': output is not {\"path\":NAME,\"format\":oci|oci-archive|docker-archive}", path);
+		goto out;
+	}
+	dir = !strcmp(format, "oci");
+	res->format = dir ? "oci-layout" : !strcmp(format, "oci-archive") ? "oci-archive" : "docker-archive";
+	if ((r = split_path(path, &mdir, &mbase, e)) < 0 || (r = check_files(mdir, doc, dir, outrel, res, d, e)) < 0)
+		goto out;
+	res->blobs = (size_t)cJSON_GetArraySize(json_get(doc, "blobs"));
+	if (!(content = path_join(mdir, outrel)) || !(ref = malloc(strlen(content) + 32))) {
+		r = err_nomem(e, "path");
+		goto out;
+	}
+	snprintf(ref, strlen(content) + 32, "%s:%s", format, content);
+	if (source_open(&s, ref, lo, d, &se) < 0) {
+		diag_add(d, SEV_ERROR, se.code ? se.code : STRATA_EIO, outrel, "%s", se.msg);
+		goto out;
+	}
+	check_images_listed(s, doc, res, d);
+out:
+	source_free(s);
+	cJSON_Delete(doc);
+	free(mdir);
+	free(mbase);
+	free(content);
+	free(ref);
+	return r;
+}
