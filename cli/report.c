@@ -35,6 +35,18 @@ static cJSON *desc_json(const struct descriptor *d)
 	return o;
 }
 
+/* An artifact's type: the manifest's artifactType, else (the pre-1.1 way)
+ * a config media type that is not an image config's; NULL for images. */
+static const char *artifact_type(const struct image *im)
+{
+	const char *at = json_str(im->manifest_json, "artifactType");
+
+	if (!at && im->kind != IMAGE_CONTAINER && im->config.media_type &&
+	    strcmp(im->config.media_type, MT_OCI_CONFIG) && strcmp(im->config.media_type, MT_DOCKER_CONFIG))
+		at = im->config.media_type;
+	return at;
+}
+
 static cJSON *image_json(const struct image *im, size_t idx)
 {
 	const cJSON *cfg = json_get(im->config_json, "config");
@@ -63,6 +75,18 @@ static cJSON *image_json(const struct image *im, size_t idx)
 	json_put(o, "user", cJSON_CreateString(json_str(cfg, "User") ? json_str(cfg, "User") : ""));
 	json_put(o, "labels", cJSON_IsObject(json_get(cfg, "Labels")) ? cJSON_Duplicate(json_get(cfg, "Labels"), 1)
 								      : cJSON_CreateObject());
+	/* artifacts and referrers (OCI 1.1): what the manifest says it is and refers to */
+	{
+		const cJSON *subj = json_get(im->manifest_json, "subject"), *ann = json_get(im->manifest_json, "annotations");
+		struct descriptor sd;
+		const char *why;
+
+		json_put(o, "artifact_type", str_or_null(artifact_type(im)));
+		json_put(o, "subject", subj && descriptor_parse(subj, &sd, &why) == 0 ? desc_json(&sd) : cJSON_CreateNull());
+		json_put(o, "annotations", cJSON_IsObject(ann) ? cJSON_Duplicate(ann, 1) : cJSON_CreateObject());
+		json_put(o, "index_annotations", cJSON_IsObject(im->top_annotations) ? cJSON_Duplicate(im->top_annotations, 1)
+										       : cJSON_CreateObject());
+	}
 	a = cJSON_AddArrayToObject(o, "layers");
 	for (i = 0; i < im->nlayers; i++) {
 		const struct layer *l = &im->layers[i];
@@ -180,6 +204,10 @@ void report_source_text(FILE *f, const char *src, const struct source *s)
 			fprintf(f, "  %-11s%s\n", "index", im->index_digest);
 		if (im->config.digest[0])
 			fprintf(f, "  %-11s%s (%lld bytes)\n", "config", im->config.digest, (long long)im->config.size);
+		if (artifact_type(im))
+			fprintf(f, "  %-11s%s\n", "type", artifact_type(im));
+		if (json_str(json_get(im->manifest_json, "subject"), "digest"))
+			fprintf(f, "  %-11s%s\n", "subject", json_str(json_get(im->manifest_json, "subject"), "digest"));
 		fprintf(f, "  %-11s%s/%s%s%s\n", "platform", im->platform.os ? im->platform.os : "?",
 			im->platform.arch ? im->platform.arch : "?", im->platform.variant ? "/" : "",
 			im->platform.variant ? im->platform.variant : "");

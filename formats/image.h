@@ -55,6 +55,7 @@ struct image {
 	const cJSON **tops; size_t ntops;  /* OCI: every index.json entry naming this manifest (top_desc first) */
 	bool has_manifest;
 	struct descriptor manifest;        /* the manifest document, when one exists */
+	const cJSON *manifest_json;        /* its parsed document (kept by the image set), or NULL */
 	struct member *manifest_m;
 	char index_digest[DIGEST_STR_MAX]; /* innermost index that listed the manifest, or "" */
 	struct descriptor config;

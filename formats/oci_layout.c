@@ -69,6 +69,7 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 	im->top_annotations = json_get(w->top, "annotations");
 	im->has_manifest = true;
 	im->manifest = *desc;
+	im->manifest_json = doc;
 	im->manifest_m = m;
 	snprintf(im->index_digest, sizeof(im->index_digest), "%s", index_digest ? index_digest : "");
 	if (descriptor_parse(json_get(doc, "config"), &im->config, &why) < 0) {

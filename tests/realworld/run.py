@@ -83,6 +83,26 @@ for item in facts["items"]:
                 problems.append(f"manifest {wm['digest']}: layers differ")
             if wm.get("diff_ids") and gi["kind"] == "image" and wm["diff_ids"] != [l["diff_id"] for l in gi["layers"]]:
                 problems.append(f"manifest {wm['digest']}: diff_ids differ")
+        # artifacts and referrers as the manifests say them (OCI 1.1 artifactType, subject)
+        for g in got["images"]:
+            if not g["manifest"]:
+                continue
+            src = os.path.join(root, name)
+            path = os.path.join(src, "blobs", "sha256", g["manifest"]["digest"].split(":")[1]) \
+                if os.path.isdir(src) else None
+            if not path or not os.path.exists(path):
+                continue
+            with open(path, "rb") as fh:
+                doc = json.loads(fh.read())
+            want_subject = (doc.get("subject") or {}).get("digest")
+            got_subject = (g.get("subject") or {}).get("digest")
+            if want_subject != got_subject:
+                problems.append(f"manifest {g['manifest']['digest']}: subject {got_subject}, the manifest says {want_subject}")
+            if doc.get("artifactType") and g.get("artifact_type") != doc["artifactType"]:
+                problems.append(f"manifest {g['manifest']['digest']}: artifact_type {g.get('artifact_type')}, "
+                                f"the manifest says {doc['artifactType']}")
+            if (doc.get("annotations") or {}) != g.get("annotations"):
+                problems.append(f"manifest {g['manifest']['digest']}: annotations differ")
     elif "rootfs" in f:
         if got["format"] != "rootfs" or len(got["images"]) != 1:
             problems.append(f"format {got['format']}, {len(got['images'])} images")
