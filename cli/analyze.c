@@ -1,46 +1,11 @@
 /* analyze.c - `strata analyze SRC [--format text|json|html] [-o FILE] [--files] [--fail-on RULES]`. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "analyze/analyze.h"
 #include "analyze/walk.h"
 #include "cli/cli.h"
-#include "common/fsutil.h"
-
-/* Write a whole buffer to FILE atomically, or to stdout. */
-static int emit(const char *path, const char *p, size_t n, struct strata_err *e)
-{
-	struct atomic_file f;
-	char *file;
-	int sfd, r;
-
-	if (!path || !strcmp(path, "-")) {
-		if (fwrite(p, 1, n, stdout) != n || fflush(stdout) == EOF)
-			return err_set(e, STRATA_EIO, "cannot write to stdout");
-		return 0;
-	}
-	/* only a regular file is replaced; a device or FIFO is written into */
-	if ((r = output_resolve(path, &file, &sfd, e)) < 0)
-		return r;
-	if (sfd >= 0) {
-		r = write_all(sfd, p, n, path, e);
-		if (close(sfd) < 0 && !r)
-			r = err_sys(e, errno, "close '%s'", path);
-		return r;
-	}
-	r = atomic_open(&f, file, e);
-	free(file);
-	if (r < 0)
-		return r;
-	if ((r = write_all(f.fd, p, n, path, e)) < 0) {
-		atomic_abort(&f);
-		return r;
-	}
-	return atomic_commit(&f, e);
-}
 
 int cmd_analyze(int argc, char **argv)
 {
@@ -147,7 +112,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 		cJSON_Delete(doc);
 	}
-	if (r < 0 || (r = emit(output, out.data ? out.data : "", out.len, &e)) < 0)
+	if (r < 0 || (r = cli_write_output(output, out.data ? out.data : "", out.len, &e)) < 0)
 		goto fail;
 	if (output && !cli.quiet)
 		fprintf(stderr, "strata: wrote the %s report of %s to %s\n", format, src, output);

@@ -127,6 +127,10 @@ enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER
 /* 1: c was a limit option, stored in *lim; 0: not one; <0: a usage error
  * (printed), whose exit code is -r. */
 int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim);
+/* A whole document to path ("-" or NULL: stdout): a regular file is written
+ * under a temp name and renamed when complete, a device or FIFO is written
+ * into (fsutil's output_resolve); 0, or <0 with e. */
+int cli_write_output(const char *path, const char *p, size_t n, struct strata_err *e);
 /* The layer walker for a command that reads a source, judging by lim's
  * policy (--allow-unsafe-layers: one warning line says so). */
 struct walker;

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyze/walk.h"
 #include "cli/cli.h"
+#include "common/fsutil.h"
 
 struct cli cli = { "strata", false, false };
 
@@ -448,6 +450,37 @@ void cli_walker(struct walker *w, struct layer_hooks *h, struct diag *d, const s
 					"warnings and kept\n");
 	}
 	walker_hooks(w, h);
+}
+
+int cli_write_output(const char *path, const char *p, size_t n, struct strata_err *e)
+{
+	struct atomic_file f;
+	char *file;
+	int sfd, r;
+
+	if (!path || !strcmp(path, "-")) {
+		if (fwrite(p, 1, n, stdout) != n || fflush(stdout) == EOF)
+			return err_set(e, STRATA_EIO, "cannot write to stdout");
+		return 0;
+	}
+	/* only a regular file is replaced; a device or FIFO is written into */
+	if ((r = output_resolve(path, &file, &sfd, e)) < 0)
+		return r;
+	if (sfd >= 0) {
+		r = write_all(sfd, p, n, path, e);
+		if (close(sfd) < 0 && !r)
+			r = err_sys(e, errno, "close '%s'", path);
+		return r;
+	}
+	r = atomic_open(&f, file, e);
+	free(file);
+	if (r < 0)
+		return r;
+	if ((r = write_all(f.fd, p, n, path, e)) < 0) {
+		atomic_abort(&f);
+		return r;
+	}
+	return atomic_commit(&f, e);
 }
 
 int cli_fail(const char *src, const struct strata_err *e)

@@ -1,46 +1,12 @@
 /* sbom.c - `strata sbom SRC [--format cyclonedx-json|spdx-json] [-o FILE] [--image REF] [--platform P]`. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "analyze/sbom.h"
 #include "analyze/walk.h"
 #include "cli/cli.h"
-#include "common/fsutil.h"
 #include "formats/json.h"
-
-/* Write the document to FILE atomically (a device or FIFO is written into), or to stdout. */
-static int emit(const char *path, const char *p, size_t n, struct strata_err *e)
-{
-	struct atomic_file f;
-	char *file;
-	int sfd, r;
-
-	if (!path || !strcmp(path, "-")) {
-		if (fwrite(p, 1, n, stdout) != n || fflush(stdout) == EOF)
-			return err_set(e, STRATA_EIO, "cannot write to stdout");
-		return 0;
-	}
-	if ((r = output_resolve(path, &file, &sfd, e)) < 0)
-		return r;
-	if (sfd >= 0) {
-		r = write_all(sfd, p, n, path, e);
-		if (close(sfd) < 0 && !r)
-			r = err_sys(e, errno, "close '%s'", path);
-		return r;
-	}
-	r = atomic_open(&f, file, e);
-	free(file);
-	if (r < 0)
-		return r;
-	if ((r = write_all(f.fd, p, n, path, e)) < 0) {
-		atomic_abort(&f);
-		return r;
-	}
-	return atomic_commit(&f, e);
-}
 
 int cmd_sbom(int argc, char **argv)
 {
@@ -138,7 +104,7 @@ int cmd_sbom(int argc, char **argv)
 		size_t n = strlen(txt);
 
 		txt[n] = '\n';  /* cJSON_Print's NUL becomes the last newline */
-		r = emit(output, txt, n + 1, &e);
+		r = cli_write_output(output, txt, n + 1, &e);
 	}
 	if (r < 0)
 		goto fail;
