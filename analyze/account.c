@@ -113,12 +113,11 @@ static void top_add(struct layer_report *lr, const struct fentry *f)
 /* An entry left the view: its bytes are wasted, charged to the layer that
  * wrote it; what an opaque directory or a replaced directory removes counts
  * as deleted by the layer that removed it (dive counts each such path). */
-static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why, int by)
+static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why)
 {
 	struct acct *a = ctx;
 	const struct fentry *f = data;
 
-	(void)by;
 	a->r->layers[layer].bytes_wasted += f->size;
 	a->gone += f->size;
 	if (why == LFS_BY_WHITEOUT || type == TAR_DIR)

@@ -63,9 +63,7 @@ struct merge {
 	struct merge_stats *st;
 	struct diag *d;
 	struct limits lim;
-	struct ntree *tree;           /* every path seen, each name once */
-	struct node *nodes;           /* by tree index */
-	size_t anodes;
+	struct ntree *tree;           /* every path seen, each name once; its state a struct node */
 	struct hide *hides;
 	size_t nhides, ahides;
 	struct strmap cur;            /* path -> lnode index + 1 (current layer) */
@@ -79,25 +77,12 @@ struct merge {
 #define IDX(p) ((size_t)(uintptr_t)(p))
 #define PTR(i) ((void *)(uintptr_t)(i))
 
+#define NODE(m, i) ((struct node *)ntree_data((m)->tree, (i)))
+
 /* The node of child comp of parent (made when missing); NTREE_NONE on error. */
 static uint32_t node_child(struct merge *m, uint32_t parent, const char *comp, size_t len, struct strata_err *e)
 {
-	uint32_t i = ntree_child(m->tree, parent, comp, len, true, e);
-
-	if (i == NTREE_NONE || i < m->anodes)
-		return i;
-	{
-		size_t na = m->anodes * 2, k;
-		struct node *v = realloc(m->nodes, na * sizeof(*v));
-
-		if (!v)
-			return err_nomem(e, "merge"), NTREE_NONE;
-		for (k = m->anodes; k < na; k++)
-			v[k] = (struct node){ NONE, NONE, NONE, NONE, NONE, NONE, false, 0 };
-		m->nodes = v;
-		m->anodes = na;
-	}
-	return i;
+	return ntree_child(m->tree, parent, comp, len, true, e);
 }
 
 static int hide_add(struct merge *m, uint32_t node, int32_t layer, bool self, struct strata_err *e)
@@ -115,8 +100,8 @@ static int hide_add(struct merge *m, uint32_t node, int32_t layer, bool self, st
 	h = &m->hides[m->nhides];
 	h->layer = layer;
 	h->self = self;
-	h->next = m->nodes[node].hides;
-	m->nodes[node].hides = (uint32_t)++m->nhides;
+	h->next = NODE(m, node)->hides;
+	NODE(m, node)->hides = (uint32_t)++m->nhides;
 	return 0;
 }
 
@@ -129,7 +114,7 @@ static int32_t hidden_between(const struct merge *m, uint32_t t, int32_t below, 
 	for (;;) {
 		uint32_t hi;
 
-		for (hi = m->nodes[t].hides; hi; hi = m->hides[hi - 1].next) {
+		for (hi = NODE(m, t)->hides; hi; hi = m->hides[hi - 1].next) {
 			const struct hide *h = &m->hides[hi - 1];
 
 			if ((self ? h->self : true) && h->layer > below && h->layer < above)
@@ -391,7 +376,7 @@ static int ancestors(struct merge *m, const char *name, int32_t layer, const cha
 		     uint32_t *parent, struct strata_err *e)
 {
 	size_t i = 0, n = strlen(name);
-	struct node *nd = &m->nodes[0];
+	struct node *nd = NODE(m, 0);
 	uint32_t cur = 0;
 
 	*parent = 0;
@@ -408,7 +393,7 @@ static int ancestors(struct merge *m, const char *name, int32_t layer, const cha
 			break;  /* the last component is not an ancestor */
 		if ((cur = node_child(m, cur, name + i, len, e)) == NTREE_NONE)
 			return -e->code;
-		nd = &m->nodes[cur];
+		nd = NODE(m, cur);
 		i += len + 1;
 		if (nd->nondir > layer || nd->wh > layer || nd->opq > layer)
 			*hidden = true;
@@ -448,7 +433,7 @@ static int opaque(struct merge *m, const char *dir, int32_t layer, const char *l
 	if (r < 0)
 		return r;
 	d = parent;  /* the marker's parent is the directory */
-	set_once(&m->nodes[d].opq, layer);
+	set_once(&NODE(m, d)->opq, layer);
 	return hide_add(m, d, layer, false, e);
 }
 
@@ -463,7 +448,7 @@ static int whiteout(struct merge *m, const char *target, int32_t layer, const ch
 		return r;
 	if ((t = last_node(m, parent, target, e)) == NTREE_NONE)
 		return -e->code;
-	set_once(&m->nodes[t].wh, layer);
+	set_once(&NODE(m, t)->wh, layer);
 	return hide_add(m, t, layer, true, e);
 }
 
@@ -517,7 +502,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		r = -e->code;
 		goto out;
 	}
-	n = &m->nodes[ni];
+	n = NODE(m, ni);
 	if (n->any > layer || n->wh > layer)
 		hidden = true;
 	if (!hidden && !is_dir && n->desc >= layer) {
@@ -744,13 +729,12 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	m.st = st;
 	m.d = d;
 	m.lim = limits_resolve(lim);
-	m.anodes = 1024;
-	if (ntree_new(&m.tree, e) < 0 || !(m.nodes = malloc(m.anodes * sizeof(*m.nodes)))) {
-		ntree_free(m.tree);
-		return e->code ? -e->code : err_nomem(e, "merge");
+	{
+		static const struct node fresh = { NONE, NONE, NONE, NONE, NONE, NONE, false, 0 };
+
+		if ((r = ntree_new(&m.tree, sizeof(struct node), &fresh, e)) < 0)
+			return r;
 	}
-	for (i = 0; i < m.anodes; i++)
-		m.nodes[i] = (struct node){ NONE, NONE, NONE, NONE, NONE, NONE, false, 0 };
 	for (layer = (int32_t)ml->n - 1; layer >= 0 && r == 0; layer--) {
 		if ((r = pass(&m, layer, false, NULL, 0, e)) == 0)
 			r = reread(&m, layer, e);
@@ -774,6 +758,5 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	ntree_free(m.tree);
 	free(m.hides);
 	strmap_release(&m.pending);
-	free(m.nodes);
 	return r;
 }

@@ -167,6 +167,9 @@ struct tnode {
 struct ntree {
 	struct tnode *n;
 	size_t len, alloc;
+	char *data;                    /* the caller's state, dsize bytes a node */
+	size_t dsize;
+	char *init;                    /* what a new node's state starts as */
 	char *names;
 	size_t nlen, nalloc;
 	uint32_t *slots;               /* node index, NIL = empty (open addressing) */
@@ -183,7 +186,7 @@ static uint64_t hash(uint32_t parent, const char *s, size_t n)
 	return h ^ (h >> 29);
 }
 
-int ntree_new(struct ntree **out, struct strata_err *e)
+int ntree_new(struct ntree **out, size_t dsize, const void *init, struct strata_err *e)
 {
 	struct ntree *t = calloc(1, sizeof(*t));
 
@@ -193,16 +196,27 @@ int ntree_new(struct ntree **out, struct strata_err *e)
 	t->alloc = 1024;
 	t->nalloc = 16384;
 	t->nslots = 2048;
+	t->dsize = dsize ? dsize : 1;
 	t->n = calloc(t->alloc, sizeof(*t->n));
+	t->data = malloc(t->alloc * t->dsize);
+	t->init = calloc(1, t->dsize);
 	t->names = malloc(t->nalloc);
 	t->slots = calloc(t->nslots, sizeof(*t->slots));
-	if (!t->n || !t->names || !t->slots) {
+	if (!t->n || !t->data || !t->init || !t->names || !t->slots) {
 		ntree_free(t);
 		return err_nomem(e, "name tree");
 	}
-	t->len = 1;  /* the root */
+	if (init)
+		memcpy(t->init, init, dsize);
+	memcpy(t->data, t->init, t->dsize);  /* the root */
+	t->len = 1;
 	*out = t;
 	return 0;
+}
+
+void *ntree_data(const struct ntree *t, uint32_t i)
+{
+	return t->data + (size_t)i * t->dsize;
 }
 
 void ntree_free(struct ntree *t)
@@ -210,6 +224,8 @@ void ntree_free(struct ntree *t)
 	if (!t)
 		return;
 	free(t->n);
+	free(t->data);
+	free(t->init);
 	free(t->names);
 	free(t->slots);
 	free(t);
@@ -278,10 +294,14 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, 
 	}
 	if (t->len == t->alloc) {
 		struct tnode *nv = realloc(t->n, t->alloc * 2 * sizeof(*nv));
+		char *dv;
 
 		if (!nv)
 			return err_nomem(e, "name tree"), NTREE_NONE;
 		t->n = nv;
+		if (!(dv = realloc(t->data, t->alloc * 2 * t->dsize)))
+			return err_nomem(e, "name tree"), NTREE_NONE;
+		t->data = dv;
 		t->alloc *= 2;
 	}
 	if (t->nlen + n > t->nalloc) {
@@ -305,6 +325,7 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, 
 	t->n[parent].first = (uint32_t)t->len;
 	t->nlen += n;
 	t->slots[k] = (uint32_t)t->len;
+	memcpy(t->data + t->len * t->dsize, t->init, t->dsize);
 	return (uint32_t)t->len++;
 }
 
@@ -346,116 +367,92 @@ struct node {
 	const void *data;
 	const char *link;             /* symlinks: the target */
 	uint8_t type;
-	bool present, implied;
+	bool present;                 /* implied parent directories have no data */
 };
 
 struct lfs {
 	struct lfs_events ev;
-	struct ntree *t;
-	struct node *n;               /* by tree index */
-	size_t alloc;
+	struct ntree *t;              /* each node's state is a struct node */
 	int layer;
 	const char *lname;
 	unsigned tick;
 };
 
-/* The child of parent, made (with its state) when create; NTREE_NONE when absent or on error. */
-static uint32_t child(struct lfs *v, uint32_t parent, const char *s, size_t n, bool create, struct strata_err *e)
-{
-	uint32_t i = ntree_child(v->t, parent, s, n, create, e);
-
-	if (i == NTREE_NONE || i < v->alloc)
-		return i;
-	{
-		size_t na = v->alloc * 2, k;
-		struct node *nv = realloc(v->n, na * sizeof(*nv));
-
-		if (!nv)
-			return err_nomem(e, "layer tree"), NTREE_NONE;
-		for (k = v->alloc; k < na; k++) {
-			memset(&nv[k], 0, sizeof(nv[k]));
-			nv[k].desc = -1;
-		}
-		v->n = nv;
-		v->alloc = na;
-	}
-	return i;
-}
+#define N(v, i) ((struct node *)ntree_data((v)->t, (i)))
 
 static void link_live(struct lfs *v, uint32_t i)
 {
-	struct node *x = &v->n[i], *p = &v->n[ntree_parent(v->t, i)];
+	struct node *x = N(v, i), *p = N(v, ntree_parent(v->t, i));
 
 	x->prev = NIL;
 	x->next = p->child;
 	if (p->child)
-		v->n[p->child].prev = i;
+		N(v, p->child)->prev = i;
 	p->child = i;
 }
 
 static void unlink_live(struct lfs *v, uint32_t i)
 {
-	struct node *x = &v->n[i];
+	struct node *x = N(v, i);
 
 	if (x->prev)
-		v->n[x->prev].next = x->next;
+		N(v, x->prev)->next = x->next;
 	else
-		v->n[ntree_parent(v->t, i)].child = x->next;
+		N(v, ntree_parent(v->t, i))->child = x->next;
 	if (x->next)
-		v->n[x->next].prev = x->prev;
+		N(v, x->next)->prev = x->prev;
 	x->next = x->prev = NIL;
 }
 
 /* i leaves the view (it has no live children left). */
 static void leave(struct lfs *v, uint32_t i, enum lfs_cause why, bool report)
 {
-	struct node *x = &v->n[i];
+	struct node *x = N(v, i);
 
 	if (!x->present)
 		return;
 	x->present = false;
 	if (report && x->data && v->ev.gone)
-		v->ev.gone(v->ev.ctx, x->data, x->type, x->layer, why, v->layer);
+		v->ev.gone(v->ev.ctx, x->data, x->type, x->layer, why);
 	unlink_live(v, i);
 }
 
 /* Everything below top leaves the view; each node is visited once. */
 static void remove_below(struct lfs *v, uint32_t top, enum lfs_cause why)
 {
-	uint32_t cur = v->n[top].child;
+	uint32_t cur = N(v, top)->child;
 
 	while (cur) {
 		uint32_t p;
 
-		if (v->n[cur].child) {
-			cur = v->n[cur].child;
+		if (N(v, cur)->child) {
+			cur = N(v, cur)->child;
 			continue;
 		}
 		p = ntree_parent(v->t, cur);
 		leave(v, cur, why, true);
-		cur = p == top ? v->n[top].child : p;
+		cur = p == top ? N(v, top)->child : p;
 	}
 }
 
 int lfs_new(struct lfs **out, const struct lfs_events *ev, struct strata_err *e)
 {
+	static const struct node fresh = { .desc = -1 };
 	struct lfs *v = calloc(1, sizeof(*v));
-	size_t k;
+	struct node *root;
 
 	*out = NULL;
 	if (!v)
 		return err_nomem(e, "layer tree");
 	if (ev)
 		v->ev = *ev;
-	v->alloc = 1024;
-	if (ntree_new(&v->t, e) < 0 || !(v->n = calloc(v->alloc, sizeof(*v->n)))) {
-		lfs_free(v);
-		return e->code ? -e->code : err_nomem(e, "layer tree");
+	if (ntree_new(&v->t, sizeof(struct node), &fresh, e) < 0) {
+		free(v);
+		return -e->code;
 	}
-	for (k = 0; k < v->alloc; k++)
-		v->n[k].desc = -1;
-	v->n[0].type = TAR_DIR;
-	v->n[0].present = v->n[0].implied = true;
+	root = N(v, 0);
+	root->type = TAR_DIR;
+	root->present = true;
 	v->lname = "layer";
 	*out = v;
 	return 0;
@@ -466,7 +463,6 @@ void lfs_free(struct lfs *v)
 	if (!v)
 		return;
 	ntree_free(v->t);
-	free(v->n);
 	free(v);
 }
 
@@ -535,15 +531,15 @@ static bool escapes(struct lfs *v, uint32_t dir, const char *target)
 			continue;
 		}
 		ch = ntree_child(v->t, cur, c, len, false, NULL);
-		if (ch != NTREE_NONE && v->n[ch].present && v->n[ch].type == TAR_SYMLINK && v->n[ch].link) {
-			const char *l = v->n[ch].link;
+		if (ch != NTREE_NONE && N(v, ch)->present && N(v, ch)->type == TAR_SYMLINK && N(v, ch)->link) {
+			const char *l = N(v, ch)->link;
 
 			if (++hops > MAX_HOPS || depth > MAX_HOPS)
 				return true;
 			if (l[0] == '/')
 				cur = 0;
 			st[depth++] = (struct frame){ l, 0, strlen(l) };
-		} else if (ch != NTREE_NONE && v->n[ch].present && v->n[ch].type == TAR_DIR) {
+		} else if (ch != NTREE_NONE && N(v, ch)->present && N(v, ch)->type == TAR_DIR) {
 			cur = ch;
 		} else {
 			virt++;
@@ -568,18 +564,18 @@ static uint32_t link_target(struct lfs *v, const struct lfs_in *in)
 		size_t at = i, len = component(t, &i, n);
 		uint32_t ch = ntree_child(v->t, cur, t + at, len, false, NULL);
 
-		if (ch == NTREE_NONE || !v->n[ch].present) {
+		if (ch == NTREE_NONE || !N(v, ch)->present) {
 			refuse(v, "hardlink '%s' -> '%s': the target is in no layer below", in->name, t);
 			return NTREE_NONE;
 		}
-		if (i < n && v->n[ch].type != TAR_DIR) {
+		if (i < n && N(v, ch)->type != TAR_DIR) {
 			refuse(v, "hardlink '%s' -> '%s': '%.*s' (layer %d) is a %s, not a directory", in->name, t,
-			       (int)(at + len), t, v->n[ch].layer + 1, kind_of(v->n[ch].type));
+			       (int)(at + len), t, N(v, ch)->layer + 1, kind_of(N(v, ch)->type));
 			return NTREE_NONE;
 		}
 		cur = ch;
 	}
-	if (v->n[cur].type == TAR_DIR) {
+	if (N(v, cur)->type == TAR_DIR) {
 		refuse(v, "hardlink '%s' points to the directory '%s'", in->name, t);
 		return NTREE_NONE;
 	}
@@ -614,9 +610,9 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 			i = at;
 			break;
 		}
-		if ((ch = child(v, cur, name + at, len, true, e)) == NTREE_NONE)
+		if ((ch = ntree_child(v->t, cur, name + at, len, true, e)) == NTREE_NONE)
 			return -e->code;
-		x = &v->n[ch];
+		x = N(v, ch);
 		if (x->present && x->type != TAR_DIR) {
 			if (x->type == TAR_SYMLINK)
 				refuse(v, "unsafe path '%s': written through symlink '%.*s' of layer %d", name,
@@ -627,7 +623,7 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 			return 0;
 		}
 		if (!x->present && entry) {
-			x->present = x->implied = true;
+			x->present = true;
 			x->type = TAR_DIR;
 			x->layer = v->layer;
 			x->data = NULL;
@@ -640,13 +636,13 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 			break;
 	}
 	if (whole) {
-		if (v->n[cur].present)
+		if (N(v, cur)->present)
 			remove_below(v, cur, LFS_BY_OPAQUE);
 		return 1;
 	}
-	if ((t = child(v, cur, name + i, n - i, true, e)) == NTREE_NONE)
+	if ((t = ntree_child(v->t, cur, name + i, n - i, true, e)) == NTREE_NONE)
 		return -e->code;
-	x = &v->n[t];
+	x = N(v, t);
 	if (in->kind == LFS_WHITEOUT) {
 		if (x->present) {
 			remove_below(v, t, LFS_BY_WHITEOUT);
@@ -663,10 +659,9 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 	}
 	if (in->type == TAR_HARDLINK && in->link && link_target(v, in) == NTREE_NONE)
 		return 0;
-	x = &v->n[t];
+	x = N(v, t);
 	if (prev && x->present) {
 		prev->present = true;
-		prev->implied = x->implied;
 		prev->type = x->type;
 		prev->layer = x->layer;
 		prev->data = x->data;
@@ -678,7 +673,6 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		link_live(v, t);
 		x->present = true;
 	}
-	x->implied = false;
 	x->type = in->type;
 	x->layer = v->layer;
 	x->data = in->data;
@@ -691,6 +685,6 @@ void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int l
 	size_t i, n = ntree_len(v->t);
 
 	for (i = 1; i < n; i++)
-		if (v->n[i].present && v->n[i].data)
-			fn(ctx, v->n[i].data, v->n[i].layer);
+		if (N(v, i)->present && N(v, i)->data)
+			fn(ctx, N(v, i)->data, N(v, i)->layer);
 }

@@ -95,13 +95,18 @@ bool lfs_meta_name(const char *clean);
  *
  * Each path component is stored once, under its parent: memory is linear in
  * the names, and walking a path is linear in its length.  Nodes are dense
- * indexes (0 is the root) that never move, so a caller keeps its own state
- * per node in an array beside the tree. */
+ * indexes (0 is the root) that never move; each node carries the caller's
+ * state of a fixed size (the stack's and merge's view of that path). */
 struct ntree;
 
 #define NTREE_NONE UINT32_MAX
 
-int ntree_new(struct ntree **out, struct strata_err *e);
+/* A tree whose nodes each carry dsize bytes of state, set to init (NULL:
+ * zeros) when the node is made, the root included. */
+int ntree_new(struct ntree **out, size_t dsize, const void *init, struct strata_err *e);
+/* Node i's state.  It moves when nodes are added: take it again after
+ * ntree_child() or ntree_path() made one. */
+void *ntree_data(const struct ntree *t, uint32_t i);
 void ntree_free(struct ntree *t);
 /* The child comp[0..len) of parent: its index, or NTREE_NONE when absent
  * (create false) or on error (create true: out of memory, e set). */
@@ -123,19 +128,18 @@ struct lfs;
 /* What an applied entry replaced at its path (present: something was there). */
 struct lfs_prev {
 	bool present;
-	bool implied;         /* only an implied parent directory was there */
 	uint8_t type;         /* enum tar_type */
 	int layer;
-	const void *data;
+	const void *data;     /* NULL: only an implied parent directory was there */
 };
 
 enum lfs_cause { LFS_BY_WHITEOUT, LFS_BY_OPAQUE, LFS_BY_REPLACE };
 
 struct lfs_events {
 	void *ctx;
-	/* A present entry (data NULL: an implied directory) written by `layer`
-	 * left the view because of what layer `by` did.  May be NULL. */
-	void (*gone)(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why, int by);
+	/* A present entry written by `layer` left the view because of what the
+	 * layer being applied did (implied directories are not reported).  May be NULL. */
+	void (*gone)(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why);
 	/* A problem of the stack (message names layer and entry).  May be NULL. */
 	void (*problem)(void *ctx, enum severity sev, const char *msg);
 };

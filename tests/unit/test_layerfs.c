@@ -78,11 +78,11 @@ struct tally {
 	struct seen s;
 };
 
-static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why, int by)
+static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why)
 {
 	struct tally *t = ctx;
 
-	(void)data, (void)type, (void)layer, (void)by;
+	(void)data, (void)type, (void)layer;
 	t->gone++;
 	t->replaced += why == LFS_BY_REPLACE;
 }
