@@ -220,17 +220,18 @@ bool ref_tag_valid(const char *t)
 	return true;
 }
 
-bool ref_repo_valid(const char *name)
+/* The repository name[0..n) (no NUL needed). */
+static bool repo_valid(const char *name, size_t n)
 {
-	const char *p = name, *sl;
-	size_t n = strlen(name), len;
+	const char *p = name, *end = name + n, *sl;
+	size_t len;
 	bool first = true;
 
 	if (!n || n > 255)
 		return false;
 	while (1) {
-		sl = strchr(p, '/');
-		len = sl ? (size_t)(sl - p) : strlen(p);
+		sl = memchr(p, '/', (size_t)(end - p));
+		len = sl ? (size_t)(sl - p) : (size_t)(end - p);
 		/* as docker: the first of several components is a domain when it
 		 * has a dot or a port, is localhost, or has capitals */
 		if (first && sl &&
@@ -248,11 +249,14 @@ bool ref_repo_valid(const char *name)
 	}
 }
 
+bool ref_repo_valid(const char *name)
+{
+	return repo_valid(name, strlen(name));
+}
+
 int ref_check_name(const char *s, struct strata_err *e)
 {
 	const char *c = strrchr(s, ':'), *sl = strrchr(s, '/');
-	char *repo;
-	bool ok;
 
 	if (strchr(s, '@'))
 		return err_set(e, STRATA_EUSAGE, "bad image name '%.300s': a digest (@) cannot name a written image", s);
@@ -263,11 +267,7 @@ int ref_check_name(const char *s, struct strata_err *e)
 				       s);
 		return 0;
 	}
-	if (!(repo = strndup(s, (size_t)(c - s))))
-		return err_nomem(e, "name");
-	ok = ref_repo_valid(repo);
-	free(repo);
-	if (!ok)
+	if (!repo_valid(s, (size_t)(c - s)))
 		return err_set(e, STRATA_EUSAGE,
 			       "bad image name '%.300s': a repository is lowercase [a-z0-9] components joined by '/', "
 			       "with separators '.', '_', '__' or '-' inside, after an optional registry host[:port]", s);
