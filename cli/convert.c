@@ -161,7 +161,7 @@ static int read_from(const char *path, struct srclist *l)
 			r = cli_usage("convert", "--from '%s': line %u: '-' (stdin) is given on the command line, not in a list",
 				      path, lineno);
 		else if (srclist_add(l, p, true) < 0)
-			r = cli_usage("convert", "out of memory");
+			r = STRATA_EIO;  /* memory ran out: main says so */
 	}
 	if (r == 0 && ferror(f)) {
 		fprintf(stderr, "strata: convert: --from '%s': %s\n", path, strerror(errno));
@@ -254,7 +254,7 @@ int cmd_convert(int argc, char **argv)
 	for (i = (size_t)optind; i + 1 < (size_t)argc; i++)
 		if (srclist_add(&srcs, argv[i], false) < 0) {
 			srclist_release(&srcs);
-			return cli_usage("convert", "out of memory");
+			return STRATA_EIO;  /* memory ran out: main says so */
 		}
 	if (from && (r = read_from(from, &srcs)) != 0) {
 		srclist_release(&srcs);

@@ -307,6 +307,10 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* a check that failed for want of memory is no usage error: main says
+	 * the one line a shortage gets (exit 3) */
+	if (strata_oom_seen())
+		return STRATA_EIO;
 	fprintf(stderr, "strata %s: ", cmd);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
