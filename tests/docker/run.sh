@@ -1,0 +1,241 @@
+#!/bin/bash
+# tests/docker/run.sh STRATA OUTDIR FIXTURES — strata against a real Docker engine (Debian's docker.io, 20.10).
+# engine.sh starts dockerd as a plain process with all its state under a temp dir (no network, unix socket
+# only) and this script always stops it. Two directions:
+#  - every docker-archive shape strata writes (one image, several images, several names on one image, an
+#    untagged image, a bundle of several sources, layers kept / --gzip / --zstd, stored zstd) is loaded by
+#    `docker load`: the names Docker reports and keeps (RepoTags) and the image IDs (= config digests)
+#    must be the ones the archive declares; each is also checked to be the hybrid (manifest.json and
+#    index.json naming the same images).
+#  - `docker save` output (of images loaded from the fixtures, of an image built offline by `docker build`
+#    from scratch, of several images in one tarball, of an image by ID only) is verified by strata, and
+#    read and converted (oci, oci-archive, docker-archive, docker-archive --gzip) with every config digest
+#    and layer diff_id equal to `docker image inspect` (Id, RootFS.Layers); the docker-archives strata
+#    writes from it are loaded back by Docker with the same IDs and names.
+# One line per check: ok / not ok / skip. Always exits 0 (the aggregator counts lines).
+# Needs root, dockerd + containerd (apt-get install docker.io), jq. About 15 s.
+set -u
+STRATA=${1:?usage: run.sh STRATA OUTDIR FIXTURES}
+O=${2:?usage: run.sh STRATA OUTDIR FIXTURES}
+F=${3:?usage: run.sh STRATA OUTDIR FIXTURES}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+ok()   { echo "ok - docker $1"; }
+nok()  { local r=${2//$'\n'/ }; echo "not ok - docker $1: ${r:0:600}"; }
+skip() { echo "skip - docker $1: $2"; }
+
+if ! command -v jq >/dev/null 2>&1; then skip "all" "jq not installed"; exit 0; fi
+if [ ! -x "$STRATA" ]; then nok "strata binary" "not executable: $STRATA"; exit 0; fi
+if [ ! -f "$F/docker-classic.tar" ]; then nok "fixtures" "no $F/docker-classic.tar (run fixtures/gen.py)"; exit 0; fi
+F=$(cd "$F" && pwd)
+rm -rf "$O"
+mkdir -p "$O"
+O=$(cd "$O" && pwd)
+
+# shellcheck source=engine.sh
+. "$HERE/engine.sh"
+T=$(mktemp -d /tmp/strata-dk.XXXXXX)  # short: dockerd's unix sockets live under it
+trap 'stop_dockerd "$T"; rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+if ! start_dockerd "$T"; then skip "all" "$DOCKERD_WHY"; exit 0; fi
+ok "engine up: Docker $DOCKERD_VERSION, storage driver $DOCKERD_DRIVER"
+
+TIMEOUT=(); command -v timeout >/dev/null 2>&1 && TIMEOUT=(timeout 120)
+S()  { "${TIMEOUT[@]}" "$STRATA" "$@"; }
+D()  { "${TIMEOUT[@]}" "$DOCKER" "$@"; }
+
+# jq: Docker's familiar form of a name (docker.io/library/x:1 -> x:1, docker.io/a/b:1 -> a/b:1)
+FAM='def fam: sub("^docker\\.io/library/"; "") | sub("^docker\\.io/"; "");'
+
+# sameset LABEL WANT GOT: two JSON values equal (ok/not ok)
+same() {
+	local w g
+	w=$(jq -cS . <<<"$2" 2>/dev/null) || w="(bad json: ${2:0:100})"
+	g=$(jq -cS . <<<"$3" 2>/dev/null) || g="(bad json: ${3:0:100})"
+	if [ "$w" = "$g" ]; then ok "$1"; else nok "$1" "want ${w:0:280} got ${g:0:280}"; fi
+}
+
+# convert LABEL OUT ARGS...: strata convert ARGS, ok/not ok; 0 when it worked
+convert() {
+	local l=$1 out=$2 rc=0
+	shift 2
+	rm -rf "$out"
+	S convert -q "$@" > "$T/convert.out" 2>&1 || rc=$?
+	if [ $rc -ne 0 ]; then nok "$l: strata convert" "exit $rc: $(head -c 300 "$T/convert.out")"; return 1; fi
+	return 0
+}
+
+# verify LABEL REF: strata verify exits 0
+verify() {
+	local rc=0
+	S verify "$2" > "$T/verify.out" 2>&1 || rc=$?
+	if [ $rc -eq 0 ]; then ok "$1: strata verify"; else nok "$1: strata verify" "exit $rc: $(head -c 300 "$T/verify.out")"; fi
+}
+
+# images REF: strata's view, [{id, layers, tags}] sorted by id, tags in Docker's familiar form
+images() {
+	S inspect --json "$1" 2> "$T/inspect.err" |
+		jq -c "$FAM"'[.images[] | {id: .config.digest, layers: [.layers[].diff_id], tags: ([.tags[]? | select(contains(":")) | fam] | unique)}] | unique_by(.id)'
+}
+
+# hybrid LABEL FILE: the docker-archive strata wrote carries manifest.json and an OCI index of the same images
+hybrid() {
+	local l=$1 f=$2 m cfgs=() d
+	if ! tar tf "$f" > "$T/members" 2>/dev/null; then nok "$l: hybrid" "not a tar"; return; fi
+	for m in manifest.json index.json oci-layout; do
+		grep -qx "$m" "$T/members" || { nok "$l: hybrid" "no $m"; return; }
+	done
+	local want got
+	want=$(tar xOf "$f" manifest.json | jq -c '[.[].Config | sub("^blobs/sha256/"; "sha256:")] | unique')
+	for d in $(tar xOf "$f" index.json | jq -r '.manifests[].digest' | sort -u); do
+		cfgs+=("$(tar xOf "$f" "blobs/sha256/${d#sha256:}" | jq -r '.config.digest')")
+	done
+	got=$(printf '%s\n' "${cfgs[@]}" | jq -R . | jq -sc 'unique')
+	same "$l: hybrid (manifest.json and index.json name the same configs)" "$want" "$got"
+}
+
+# rmi IDS...: forget these images (all their names)
+rmi() { [ $# -eq 0 ] || D rmi -f "$@" > /dev/null 2>&1; }
+reset() { local ids; ids=$(D images -aq --no-trunc | sort -u); [ -z "$ids" ] || D rmi -f $ids > /dev/null 2>&1; }
+
+# dload LABEL FILE EXPECT: docker load FILE; EXPECT = [{id, tags}] as images() gives; checks the names
+# Docker reports, the image IDs, and the RepoTags each ID ends up with.
+dload() {
+	local l=$1 f=$2 want=$3 rc=0 got id
+	D load -i "$f" > "$T/load.out" 2>&1 || rc=$?
+	if [ $rc -ne 0 ]; then nok "$l: docker load" "exit $rc: $(head -c 300 "$T/load.out")"; return 1; fi
+	ok "$l: docker load"
+	got=$(sed -n 's/^Loaded image: //p' "$T/load.out" | jq -R . | jq -sc 'unique')
+	same "$l: names docker load reports" "$(jq -c '[.[].tags[]] | unique' <<<"$want")" "$got"
+	if [ "$(jq '[.[] | select(.tags == [])] | length' <<<"$want")" -gt 0 ]; then
+		got=$(sed -n 's/^Loaded image ID: //p' "$T/load.out" | jq -R . | jq -sc 'unique')
+		same "$l: untagged image IDs docker load reports" \
+			"$(jq -c '[.[] | select(.tags == []) | .id] | unique' <<<"$want")" \
+			"$(jq -c --argjson w "$want" '[.[] | select(. as $i | $w | map(select(.tags == [])) | map(.id) | index($i))]' <<<"$got")"
+	fi
+	got='[]'
+	for id in $(jq -r '.[].id' <<<"$want"); do
+		got=$(jq -c --argjson i "$(D image inspect "$id" 2>/dev/null | jq -c '.[0] | {id: .Id, tags: ((.RepoTags // []) | unique)}' || echo null)" '. + [$i]' <<<"$got")
+	done
+	same "$l: image IDs and RepoTags in Docker" "$(jq -c '[.[] | {id, tags}] | sort_by(.id)' <<<"$want")" "$(jq -c 'sort_by(.id)' <<<"$got")"
+}
+
+# ---------------------------------------------------------------- docker load of what strata writes
+# load_case LABEL CONVERT-ARGS... (the last one is the docker-archive: destination)
+load_case() {
+	local l=$1 want dst file
+	shift
+	dst=${*: -1}
+	file=${dst#docker-archive:}
+	file=${file%%:*}
+	convert "$l" "$file" "$@" || return
+	hybrid "$l" "$file"
+	want=$(images "$file")
+	if [ -z "$want" ] || [ "$want" = '[]' ]; then nok "$l: strata inspect" "$(head -c 300 "$T/inspect.err")"; return; fi
+	reset
+	dload "$l" "$file" "$want"
+}
+
+L=$O/load
+mkdir -p "$L"
+load_case "load single" "$F/docker-classic.tar" "docker-archive:$L/single.tar"
+load_case "load from OCI, name in the reference" "$F/oci-gzip" "docker-archive:$L/from-oci.tar:strata/from-oci:2"
+load_case "load several names on one image" --tag strata/x:1 --tag strata/y:2 --tag registry.example:5000/z/w:3 \
+	"$F/docker-classic.tar" "docker-archive:$L/names.tar"
+load_case "load multi-image" "$F/docker-multi.tar" "docker-archive:$L/multi.tar"
+load_case "load untagged" "$F/docker-untagged.tar" "docker-archive:$L/untagged.tar"
+load_case "load bundle of several sources" "$F/docker-multi.tar" "$F/docker-skopeo.tar" "$F/docker-v25.tar" \
+	"$F/oci-gzip" "docker-archive:$L/bundle.tar"
+load_case "load --gzip" --gzip "$F/docker-classic.tar" "docker-archive:$L/gzip.tar"
+# Docker 20.10 decompresses zstd layers on load (pkg/archive has zstd since 20.10.0)
+load_case "load --zstd" --zstd "$F/docker-multi.tar" "docker-archive:$L/zstd.tar"
+load_case "load stored zstd layers (--keep)" "$F/oci-zstd" "docker-archive:$L/keep-zstd.tar:strata/zstd:1"
+load_case "load outer-compressed source" "$F/docker-classic.tar.zst" "docker-archive:$L/outer.tar"
+
+# ---------------------------------------------------------------- docker save, read by strata
+# an image built offline: FROM scratch, ADD of a rootfs tarball (extracted), COPY layers; no RUN
+B=$T/build
+mkdir -p "$B/root/etc" "$B/root/bin" "$B/app/sub"
+echo strata > "$B/root/etc/hostname"
+printf '#!/bin/sh\n' > "$B/root/bin/sh"
+chmod 755 "$B/root/bin/sh"
+ln -s sh "$B/root/bin/ash"
+tar -C "$B/root" --owner=0 --group=0 --numeric-owner -cf "$B/rootfs.tar" .
+rm -rf "$B/root"
+echo one > "$B/app/a.txt"
+echo two > "$B/app/sub/b.txt"
+cat > "$B/Dockerfile" <<'EOF'
+FROM scratch
+ADD rootfs.tar /
+COPY app/ /app/
+COPY app/sub/b.txt /etc/b.txt
+ENV PATH=/bin
+LABEL org.opencontainers.image.title=strata-built
+CMD ["/bin/sh"]
+EOF
+
+reset
+for f in single names multi; do D load -i "$L/$f.tar" > /dev/null 2>&1; done
+rc=0
+DOCKER_BUILDKIT=0 D build -q -t strata/built:1 -t strata/built:latest "$B" > "$T/build.out" 2>&1 || rc=$?
+if [ $rc -eq 0 ]; then ok "build (FROM scratch, ADD rootfs tarball, COPY)"
+else nok "build (FROM scratch, ADD rootfs tarball, COPY)" "exit $rc: $(tail -c 300 "$T/build.out")"; fi
+
+# dimages REF...: Docker's view of REFs as images() gives it; the tags are those of REFs (what docker save
+# writes: only the names asked for, none for an ID)
+dimages() {
+	local refs
+	refs=$(printf '%s\n' "$@" | jq -R . | jq -sc "$FAM"'map(fam)')
+	D image inspect "$@" 2>/dev/null | jq -c --argjson r "$refs" "$FAM"'[.[] | {id: .Id, layers: .RootFS.Layers,
+		tags: ([(.RepoTags // [])[] | fam | select(. as $t | $r | index($t))] | unique)}] | unique_by(.id)'
+}
+
+# save_case LABEL SAVE-ARGS...: docker save, then strata verify/inspect/convert, and load back
+save_case() {
+	local l=$1 want got rc=0 fmt out ids
+	shift
+	local st=$O/save/${l// /-}
+	mkdir -p "$st"
+	restore
+	D save -o "$st/save.tar" "$@" > "$T/save.out" 2>&1 || rc=$?
+	if [ $rc -ne 0 ]; then nok "$l: docker save" "exit $rc: $(head -c 300 "$T/save.out")"; return; fi
+	want=$(dimages "$@")
+	verify "$l" "$st/save.tar"
+	same "$l: strata inspect = docker image inspect (Id, RootFS.Layers, RepoTags)" "$want" "$(images "$st/save.tar")"
+	for fmt in oci oci-archive docker-archive docker-archive-gzip; do
+		case $fmt in
+		oci) out=$st/oci; convert "$l -> $fmt" "$out" "$st/save.tar" "oci:$out" || continue; out=oci:$out ;;
+		oci-archive) out=$st/oci.tar; convert "$l -> $fmt" "$out" "$st/save.tar" "oci-archive:$out" || continue ;;
+		docker-archive) out=$st/docker.tar; convert "$l -> $fmt" "$out" "$st/save.tar" "docker-archive:$out" || continue ;;
+		docker-archive-gzip) out=$st/docker-gz.tar
+			convert "$l -> $fmt" "$out" --gzip "$st/save.tar" "docker-archive:$out" || continue ;;
+		esac
+		verify "$l -> $fmt" "$out"
+		got=$(images "$out")
+		# OCI layouts carry each name as io.containerd.image.name and a ref.name; Docker's names must all be there
+		same "$l -> $fmt: config digests and diff_ids = Docker's" \
+			"$(jq -c '[.[] | {id, layers}]' <<<"$want")" "$(jq -c '[.[] | {id, layers}]' <<<"$got")"
+		same "$l -> $fmt: every Docker name kept" "$(jq -c '[.[].tags[]] | unique' <<<"$want")" \
+			"$(jq -c --argjson w "$want" '[.[].tags[] | select(. as $t | [$w[].tags[]] | index($t))] | unique' <<<"$got")"
+		case $fmt in docker-archive*)
+			hybrid "$l -> $fmt" "$out"
+			ids=$(jq -r '.[].id' <<<"$want")
+			# shellcheck disable=SC2086
+			rmi $ids
+			dload "$l -> $fmt" "$out" "$(jq -c '[.[] | {id, tags}]' <<<"$want")"
+			;;
+		esac
+	done
+}
+
+# every case starts from the same images: a snapshot of them, loaded again before each
+rc=0
+D save -o "$T/all.tar" $(D images --format '{{.Repository}}:{{.Tag}}') > "$T/save.out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || nok "docker save of every image (the snapshot)" "exit $rc: $(head -c 300 "$T/save.out")"
+restore() { reset; D load -i "$T/all.tar" > /dev/null 2>&1; }
+save_case "save of a loaded image" strata/sample:1.0
+save_case "save of the built image" strata/built:1
+save_case "save of several images in one tarball" strata/multi:a strata/multi:b strata/x:1 strata/built:latest
+id=$(D image inspect -f '{{.Id}}' strata/multi:b 2>/dev/null)
+save_case "save by ID only" "${id#sha256:}"
+exit 0
