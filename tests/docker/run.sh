@@ -194,6 +194,8 @@ FROM scratch
 ADD rootfs.tar /
 COPY app/ /app/
 COPY app/sub/b.txt /etc/b.txt
+COPY app/a.txt /dup/a.txt
+COPY app/a.txt /dup/a.txt
 ENV PATH=/bin
 LABEL org.opencontainers.image.title=strata-built
 CMD ["/bin/sh"]
@@ -260,7 +262,30 @@ D save -o "$T/all.tar" $(D images --format '{{.Repository}}:{{.Tag}}') > "$T/sav
 restore() { reset; D load -i "$T/all.tar" > /dev/null 2>&1; }
 save_case "save of a loaded image" strata/sample:1.0
 save_case "save of the built image" strata/built:1
-save_case "save of several images in one tarball" strata/multi:a strata/multi:b strata/x:1 strata/built:latest
+save_case "save of several images in one tarball" strata/multi:a strata/multi:b strata/x:1 strata/built:latest \
+	registry.example:5000/z/w:3
 id=$(D image inspect -f '{{.Id}}' strata/multi:b 2>/dev/null)
 save_case "save by ID only" "${id#sha256:}"
+
+# pipes: docker save | strata convert - DST, and strata convert SRC docker-archive:- | docker load
+l="pipe docker save | strata convert -"
+restore
+want=$(dimages strata/built:1 strata/multi:a)
+rc=0
+{ D save strata/built:1 strata/multi:a | S convert -q - "oci-archive:$O/pipe-oci.tar"; } > "$T/pipe.out" 2>&1 || rc=$?
+if [ $rc -ne 0 ]; then nok "$l" "exit $rc: $(head -c 300 "$T/pipe.out")"
+else
+	verify "$l" "$O/pipe-oci.tar"
+	same "$l: config digests and diff_ids = Docker's" "$(jq -c '[.[] | {id, layers}]' <<<"$want")" \
+		"$(images "$O/pipe-oci.tar" | jq -c '[.[] | {id, layers}]')"
+fi
+l="pipe strata convert docker-archive:- | docker load"
+reset
+rc=0
+{ S convert -q "$O/pipe-oci.tar" docker-archive:- | D load > "$T/load.out"; } 2> "$T/pipe.out" || rc=$?
+if [ $rc -ne 0 ]; then nok "$l" "exit $rc: $(head -c 300 "$T/pipe.out")"
+else
+	got=$(D image inspect strata/built:1 strata/multi:a 2>/dev/null | jq -c '[.[] | {id: .Id, layers: .RootFS.Layers}] | unique_by(.id)')
+	same "$l: the same image IDs and layers" "$(jq -c '[.[] | {id, layers}]' <<<"$want")" "$got"
+fi
 exit 0
