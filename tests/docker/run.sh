@@ -18,7 +18,7 @@ set -u
 STRATA=${1:?usage: run.sh STRATA OUTDIR FIXTURES}
 O=${2:?usage: run.sh STRATA OUTDIR FIXTURES}
 F=${3:?usage: run.sh STRATA OUTDIR FIXTURES}
-HERE=$(cd "$(dirname "$0")" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ok()   { echo "ok - docker $1"; }
 nok()  { local r=${2//$'\n'/ }; echo "not ok - docker $1: ${r:0:600}"; }
@@ -181,10 +181,15 @@ load_case "load outer-compressed source" "$F/docker-classic.tar.zst" "docker-arc
 # an image built offline: FROM scratch, ADD of a rootfs tarball (extracted), COPY layers; no RUN
 B=$T/build
 mkdir -p "$B/root/etc" "$B/root/bin" "$B/app/sub"
-echo strata > "$B/root/etc/hostname"
+echo strata > "$B/root/etc/motd"
 printf '#!/bin/sh\n' > "$B/root/bin/sh"
 chmod 755 "$B/root/bin/sh"
 ln -s sh "$B/root/bin/ash"
+ln "$B/root/bin/sh" "$B/root/bin/dash"  # a hardlink
+long=$B/root/usr/share/a-directory-name-that-is-rather-long/and-another-one-that-is-long-too/and-a-third-one
+mkdir -p "$long"
+echo deep > "$long/file-with-a-name-long-enough-to-need-pax-or-gnu-headers.txt"
+printf 'caf\xc3\xa9\n' > "$B/root/usr/share/caf$(printf '\xc3\xa9').txt"
 tar -C "$B/root" --owner=0 --group=0 --numeric-owner -cf "$B/rootfs.tar" .
 rm -rf "$B/root"
 echo one > "$B/app/a.txt"
@@ -207,6 +212,26 @@ rc=0
 DOCKER_BUILDKIT=0 D build -q -t strata/built:1 -t strata/built:latest "$B" > "$T/build.out" 2>&1 || rc=$?
 if [ $rc -eq 0 ]; then ok "build (FROM scratch, ADD rootfs tarball, COPY)"
 else nok "build (FROM scratch, ADD rootfs tarball, COPY)" "exit $rc: $(tail -c 300 "$T/build.out")"; fi
+
+# flatten vs docker export: the files strata's flatten of the saved built image holds are those of a
+# container Docker creates from it (created, never started: no runtime needed), less Docker's init layer
+l="flatten of the saved built image = docker export"
+rc=0
+cid=$(D create strata/built:1 2> "$T/create.out") || rc=$?
+if [ $rc -ne 0 ]; then nok "$l" "docker create: exit $rc: $(head -c 300 "$T/create.out")"
+else
+	D export -o "$T/export.tar" "$cid" > "$T/export.out" 2>&1 || rc=$?
+	D rm "$cid" > /dev/null 2>&1
+	D save -o "$T/built.tar" strata/built:1 > /dev/null 2>&1 || rc=$?
+	S flatten -q "$T/built.tar" "$T/flat.tar" > "$T/flat.out" 2>&1 || rc=$?
+	if [ $rc -ne 0 ]; then nok "$l" "exit $rc: $(head -c 300 "$T/export.out" "$T/flat.out")"
+	else
+		python3 "$HERE/files.py" "$T/flat.tar" > "$O/flatten-files.txt" 2>&1
+		python3 "$HERE/files.py" "$T/export.tar" > "$O/export-files.txt" 2>&1
+		if cmp -s "$O/export-files.txt" "$O/flatten-files.txt"; then ok "$l ($(wc -l < "$O/export-files.txt") files)"
+		else nok "$l" "$(diff "$O/export-files.txt" "$O/flatten-files.txt" | head -8)"; fi
+	fi
+fi
 
 # dimages REF...: Docker's view of REFs as images() gives it; the tags are those of REFs (what docker save
 # writes: only the names asked for, none for an ID)
@@ -259,7 +284,9 @@ save_case() {
 rc=0
 D save -o "$T/all.tar" $(D images --format '{{.Repository}}:{{.Tag}}') > "$T/save.out" 2>&1 || rc=$?
 [ $rc -eq 0 ] || nok "docker save of every image (the snapshot)" "exit $rc: $(head -c 300 "$T/save.out")"
-restore() { reset; D load -i "$T/all.tar" > /dev/null 2>&1; }
+# (no reset first: the load-backs keep the same IDs, so loading the snapshot only puts the other names back
+# and extracts no layer)
+restore() { D load -i "$T/all.tar" > /dev/null 2>&1; }
 save_case "save of a loaded image" strata/sample:1.0
 save_case "save of the built image" strata/built:1
 save_case "save of several images in one tarball" strata/multi:a strata/multi:b strata/x:1 strata/built:latest \
