@@ -107,11 +107,11 @@ dload() {
 	ok "$l: docker load"
 	got=$(sed -n 's/^Loaded image: //p' "$T/load.out" | jq -R . | jq -sc 'unique')
 	same "$l: names docker load reports" "$(jq -c '[.[].tags[]] | unique' <<<"$want")" "$got"
-	if [ "$(jq '[.[] | select(.tags == [])] | length' <<<"$want")" -gt 0 ]; then
+	# with no name at all, Docker reports the IDs (with names, 20.10 prints them only when the last image of
+	# manifest.json has none; the RepoTags check below covers untagged images whatever it prints)
+	if [ "$(jq '[.[] | select(.tags != [])] | length' <<<"$want")" = 0 ]; then
 		got=$(sed -n 's/^Loaded image ID: //p' "$T/load.out" | jq -R . | jq -sc 'unique')
-		same "$l: untagged image IDs docker load reports" \
-			"$(jq -c '[.[] | select(.tags == []) | .id] | unique' <<<"$want")" \
-			"$(jq -c --argjson w "$want" '[.[] | select(. as $i | $w | map(select(.tags == [])) | map(.id) | index($i))]' <<<"$got")"
+		same "$l: image IDs docker load reports" "$(jq -c '[.[].id] | unique' <<<"$want")" "$got"
 	fi
 	got='[]'
 	for id in $(jq -r '.[].id' <<<"$want"); do
@@ -164,10 +164,19 @@ load_case "load single" "$F/docker-classic.tar" "docker-archive:$L/single.tar"
 load_case "load from OCI, name in the reference" "$F/oci-gzip" "docker-archive:$L/from-oci.tar:strata/from-oci:2"
 load_case "load several names on one image" --tag strata/x:1 --tag strata/y:2 --tag registry.example:5000/z/w:3 \
 	"$F/docker-classic.tar" "docker-archive:$L/names.tar"
+# the corners of the reference grammar Docker 20.10 takes: upper case in a host, an IPv4 host, '__' and '.'
+# in path components, a tag of 128 characters
+load_case "load names at the grammar's corners" --tag Registry.Example:5000/x:1 --tag 127.0.0.1:5000/y:2 \
+	--tag localhost:5000/a__b/c-d.e:v1.0_X --tag "strata/long:$(printf 'x%.0s' $(seq 128))" \
+	"$F/docker-classic.tar" "docker-archive:$L/grammar.tar"
 load_case "load multi-image" "$F/docker-multi.tar" "docker-archive:$L/multi.tar"
 load_case "load untagged" "$F/docker-untagged.tar" "docker-archive:$L/untagged.tar"
 load_case "load bundle of several sources" "$F/docker-multi.tar" "$F/docker-skopeo.tar" "$F/docker-v25.tar" \
 	"$F/oci-gzip" "docker-archive:$L/bundle.tar"
+load_case "load untagged and tagged images together" "$F/docker-untagged.tar" "$F/docker-classic.tar" \
+	"docker-archive:$L/mixed.tar"
+load_case "load one platform of an index (--platform linux/arm64/v8)" --platform linux/arm64/v8 "$F/oci-multiarch" \
+	"docker-archive:$L/arm64.tar:strata/arm64:1"
 load_case "load --gzip" --gzip "$F/docker-classic.tar" "docker-archive:$L/gzip.tar"
 # zstd layers: Docker 20.10's docker load decompresses gzip, bzip2 and xz layers but not zstd (its untar
 # reads the zstd frame as a tar header); later Docker versions decompress zstd as well
