@@ -1,17 +1,23 @@
 # tests/docker/engine.sh — a real Docker engine for the tests, as a plain process under a temp dir.
 # Sourced (bash). Two functions:
-#   start_dockerd T   start containerd and dockerd with all their state under T (data root T/root, exec root
+#   start_dockerd T [DRIVER]
+#                     start containerd and dockerd with all their state under T (data root T/root, exec root
 #                     T/exec, pid T/pid, socket T/sock, containerd in T/ctd); wait until `docker info`
 #                     answers. Returns 0 when the engine is up, 1 otherwise with the reason (one line) in
 #                     DOCKERD_WHY. On success sets: DOCKER_HOST (exported), DOCKER_CONFIG (exported, T/cli),
 #                     DOCKER (the client: Debian's /usr/bin/docker when present, else `docker`),
-#                     DOCKERD_DRIVER (overlay2, or vfs when overlay2 cannot work here), DOCKERD_VERSION.
-#   stop_dockerd T    stop dockerd and containerd (TERM, then KILL), unmount whatever is still mounted
-#                     under T, remove T/root T/exec T/ctd. Safe to call twice and when start failed.
+#                     DOCKERD_DRIVER (DRIVER, else $STRATA_DOCKER_DRIVER, else overlay2; vfs when that
+#                     cannot work here), DOCKERD_VERSION.
+#   stop_dockerd T [keep-root]
+#                     stop dockerd and containerd (TERM, then KILL: dockerd shuts down cleanly on TERM),
+#                     unmount whatever is still mounted under T, remove T/exec T/ctd and, unless
+#                     keep-root is given, T/root. keep-root leaves the stopped engine's data root
+#                     (T/root/image/DRIVER/..., T/root/DRIVER/...) for tests that read it offline.
+#                     Safe to call twice and when start failed.
 # The caller owns T and its trap: `trap 'stop_dockerd "$T"; rm -rf "$T"' EXIT`.
 # No network: --iptables=false --ip6tables=false --bridge=none; only the unix socket T/sock listens.
 # dockerd runs in its own mount namespace (unshare -m) when it can, so its overlay mounts vanish with it.
-# STRATA_DOCKER_DRIVER=vfs forces vfs. Needs root (dockerd does). Paths of T must stay short (unix sockets).
+# STRATA_DOCKER_DRIVER=vfs (or start_dockerd T vfs) starts with vfs. Needs root (dockerd does). Paths of T must stay short (unix sockets).
 
 DOCKERD_PID=
 DOCKERD_CTD_PID=
@@ -105,7 +111,7 @@ EOF
 		_dockerd_kill "$DOCKERD_CTD_PID"; DOCKERD_CTD_PID=
 		return 1
 	fi
-	local first=${STRATA_DOCKER_DRIVER:-overlay2} why1
+	local first=${2:-${STRATA_DOCKER_DRIVER:-overlay2}} why1
 	if _dockerd_try "$T" "$first"; then return 0; fi
 	why1=$DOCKERD_WHY
 	if [ "$first" != vfs ] && _dockerd_try "$T" vfs; then return 0; fi
@@ -115,10 +121,11 @@ EOF
 }
 
 stop_dockerd() {
-	local T=${1:?stop_dockerd T}
+	local T=${1:?stop_dockerd T [keep-root]}
 	_dockerd_kill "$DOCKERD_PID"; DOCKERD_PID=
 	_dockerd_kill "$DOCKERD_CTD_PID"; DOCKERD_CTD_PID=
 	_dockerd_umount_under "$T"
-	rm -rf "$T/root" "$T/exec" "$T/ctd" 2>/dev/null
+	rm -rf "$T/exec" "$T/ctd" 2>/dev/null
+	[ "${2:-}" = keep-root ] || rm -rf "$T/root" 2>/dev/null
 	return 0
 }
