@@ -31,18 +31,18 @@ _dockerd_umount_under() {  # unmount every mount point under $1, deepest first
 }
 
 _dockerd_kill() {  # _dockerd_kill PID: TERM, wait up to 15 s, then KILL
-	local pid=$1 i
+	local pid=$1
 	[ -n "$pid" ] || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; sleep 0.2; fi
 	wait "$pid" 2>/dev/null
 	return 0
 }
 
 _dockerd_try() {  # _dockerd_try T DRIVER: one dockerd start; 0 when `docker info` answers
-	local T=$1 drv=$2 i ns=()
+	local T=$1 drv=$2 ns=()
 	rm -rf "$T/root" "$T/exec"
 	mkdir -p "$T/root" "$T/exec"
 	if unshare -m --propagation private true 2>/dev/null; then ns=(unshare -m --propagation private); fi
@@ -51,7 +51,7 @@ _dockerd_try() {  # _dockerd_try T DRIVER: one dockerd start; 0 when `docker inf
 		--iptables=false --ip6tables=false --bridge=none --storage-driver="$drv" \
 		> "$T/dockerd-$drv.log" 2>&1 &
 	DOCKERD_PID=$!
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		if "$DOCKER" info > "$T/info.txt" 2>/dev/null; then
 			DOCKERD_DRIVER=$(sed -n 's/^ *Storage Driver: *//p' "$T/info.txt")
 			DOCKERD_VERSION=$("$DOCKER" version -f '{{.Server.Version}}' 2>/dev/null)
@@ -66,8 +66,9 @@ _dockerd_try() {  # _dockerd_try T DRIVER: one dockerd start; 0 when `docker inf
 }
 
 start_dockerd() {
-	local T=${1:?start_dockerd T} i
-	DOCKERD_WHY= DOCKERD_DRIVER= DOCKERD_VERSION=
+	local T=${1:?start_dockerd T [DRIVER]}
+	# shellcheck disable=SC2034  # set for the caller
+	DOCKERD_WHY='' DOCKERD_DRIVER='' DOCKERD_VERSION=
 	if [ "$(id -u)" != 0 ]; then DOCKERD_WHY="dockerd needs root (running as uid $(id -u))"; return 1; fi
 	local b
 	for b in dockerd containerd unshare; do
@@ -101,7 +102,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
 EOF
 	containerd --config "$T/ctd/config.toml" > "$T/containerd.log" 2>&1 &
 	DOCKERD_CTD_PID=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -S "$T/ctd/sock" ] && break
 		kill -0 "$DOCKERD_CTD_PID" 2>/dev/null || break
 		sleep 0.1

@@ -291,7 +291,8 @@ save_case() {
 
 # every case starts from the same images: a snapshot of them, loaded again before each
 rc=0
-D save -o "$T/all.tar" $(D images --format '{{.Repository}}:{{.Tag}}') > "$T/save.out" 2>&1 || rc=$?
+mapfile -t refs < <(D images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>')
+D save -o "$T/all.tar" "${refs[@]}" > "$T/save.out" 2>&1 || rc=$?
 [ $rc -eq 0 ] || nok "docker save of every image (the snapshot)" "exit $rc: $(head -c 300 "$T/save.out")"
 # (no reset first: the load-backs keep the same IDs, so loading the snapshot only puts the other names back
 # and extracts no layer)
