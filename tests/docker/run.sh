@@ -173,6 +173,8 @@ load_case "load multi-image" "$F/docker-multi.tar" "docker-archive:$L/multi.tar"
 load_case "load untagged" "$F/docker-untagged.tar" "docker-archive:$L/untagged.tar"
 load_case "load bundle of several sources" "$F/docker-multi.tar" "$F/docker-skopeo.tar" "$F/docker-v25.tar" \
 	"$F/oci-gzip" "docker-archive:$L/bundle.tar"
+load_case "load one image from three sources, each with its names" "$L/names.tar" "$L/single.tar" "$L/grammar.tar" \
+	"docker-archive:$L/same.tar"
 load_case "load untagged and tagged images together" "$F/docker-untagged.tar" "$F/docker-classic.tar" \
 	"docker-archive:$L/mixed.tar"
 load_case "load one platform of an index (--platform linux/arm64/v8)" --platform linux/arm64/v8 "$F/oci-multiarch" \
