@@ -333,9 +333,17 @@ int encoder_new(struct encoder **out, enum compression kind, int level, int thre
 			return err_nomem(e, "zstd encoder");
 		}
 		ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel, level);
-		/* libzstd's single-threaded mode: its multithreaded mode is byte-stable
-		 * across worker counts too, but measured 0.4% larger and 4-5x the
-		 * memory (bench/README.md "Reproducible gzip"). */
+		/* Always libzstd's multithreaded mode, even for one thread: the frame
+		 * is cut in 2 MiB jobs, each primed with the full window before it,
+		 * so the bytes do not depend on the worker count (the single-threaded
+		 * mode, nbWorkers 0, writes others).  At most 2 workers: each costs
+		 * ~8 MiB, and 2 keep a convert under 64 MiB (bench/README.md). */
+		if (ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_nbWorkers, enc->threads > 1 ? 2 : 1)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_jobSize, 2u << 20)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_overlapLog, 9))) {
+			encoder_free(enc);
+			return err_set(e, STRATA_EUSAGE, "zstd: this libzstd has no multithreading (needed for reproducible output)");
+		}
 		*out = enc;
 		return 0;
 	}
