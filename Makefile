@@ -4,7 +4,7 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
-PKGS := libarchive zlib liblzma libzstd libcrypto libcjson
+PKGS := libarchive zlib liblzma libzstd libcrypto libcjson libdeflate
 CC ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -59,7 +59,7 @@ $(BUILD)/%.o: %.c
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
 # Debian packages the build and the tests need; installed when root.
-DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev
+DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev libdeflate-dev
 DEB_TEST := clang python3 zsh fish python3-jsonschema zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium valgrind
 DEB_DEMO := python3 xz-utils
 deps:

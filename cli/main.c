@@ -133,7 +133,7 @@ const struct command cli_commands[] = {
 	  "  --gzip[=LEVEL]     gzip layers that are not gzip (reproducible, parallel)\n"
 	  "  --zstd[=LEVEL]     zstd layers that are not zstd\n"
 	  "  --decompress       store layers uncompressed\n"
-	  "  --threads N        gzip threads (default: all cores); output is identical for any N\n"
+	  "  --threads N        gzip and zstd threads (default: all cores); output is identical for any N\n"
 	  "  --sync             fsync the output before renaming it (durable, not only atomic)\n"
 	  "  --preserve-digests refuse any conversion that would change a digest\n"
 	  "  --tag REF          name the image REF (NAME:TAG, or a bare TAG for OCI); repeatable\n"
@@ -166,11 +166,11 @@ const struct command cli_commands[] = {
 	  "\n"
 	  "  --image REF        the image to flatten when SRC holds several: @N, NAME:TAG or TAG\n"
 	  "  --platform P       os/arch[/variant]: the platform to flatten from an index\n"
-	  "  --gzip[=LEVEL]     gzip the output (reproducible, parallel; default level 3)\n"
+	  "  --gzip[=LEVEL]     gzip the output (reproducible, parallel; default level 2)\n"
 	  "  --zstd[=LEVEL]     zstd the output\n"
 	  "  --xz[=LEVEL]       xz the output (single-threaded, slow; default level 6)\n"
 	  "  --no-compress      a plain tar, whatever DST's name\n"
-	  "  --threads N        gzip threads (default: all cores); output is identical for any N\n"
+	  "  --threads N        gzip and zstd threads (default: all cores); output is identical for any N\n"
 	  "  --sync             fsync the output before renaming it\n",
 	  true,
 	  "  $ strata flatten app.tar rootfs.tar.gz\n"
@@ -215,7 +215,7 @@ const struct command cli_commands[] = {
 	  "  --gzip[=LEVEL]     gzip the layer (reproducible, parallel)\n"
 	  "  --zstd[=LEVEL]     zstd the layer\n"
 	  "  --decompress       store the layer uncompressed\n"
-	  "  --threads N        gzip threads (default: all cores)\n"
+	  "  --threads N        gzip and zstd threads (default: all cores)\n"
 	  "  --sync             fsync the output before renaming it\n",
 	  true,
 	  "  $ strata import rootfs.tar.xz oci:layout:base --cmd /bin/sh\n"

@@ -1,26 +1,25 @@
 /* encode.c - reproducible parallel gzip and zstd encoders; see encode.h. */
 #include "encode.h"
 
-#include <isa-l/crc.h>
-#include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include <lzma.h>
 #include <zstd.h>
 
-#define GZ_BLOCK (128 * 1024)
-#define GZ_DICT (32 * 1024)
+/* 1 MiB blocks: big enough that a block without a dictionary loses little
+ * (bench/README.md "Reproducible gzip"), small enough to keep memory flat. */
+#define GZ_BLOCK (1024 * 1024)
+#define GZ_HDR 10
+#define GZ_TRL 8
 
 struct job {
-	uint8_t *in;          /* dictionary (dict_len bytes) followed by the block */
-	size_t dict_len, in_len;
-	bool last;
-	uint8_t *out;
+	uint8_t *in;
+	size_t in_len;
+	uint8_t *out;         /* one whole gzip member: header, deflate, trailer */
 	size_t out_cap, out_len;
-	uLong crc;
 	int state;            /* 0 free, 1 queued, 2 running, 3 done, -1 failed */
 };
 
@@ -33,13 +32,8 @@ struct encoder {
 	struct job *ring;      /* 2 x threads slots, used in order */
 	size_t nslots, head, count;  /* head: oldest job; count: jobs in the ring */
 	size_t cur;            /* slot being filled, when filling */
-	bool filling;
-	uint8_t dict[GZ_DICT];
-	size_t dict_len;
-	uLong crc;
-	uint64_t total;
-	bool header_done, failed;
-	struct deflater *inline_z;  /* threads == 1 */
+	bool filling, any;
+	struct libdeflate_compressor *inline_z;  /* threads == 1 */
 	pthread_t *tids;
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
@@ -54,60 +48,8 @@ struct encoder {
 	size_t zbuf_size;
 };
 
-/*
- * One compressor per thread.  Levels 1-3 use ISA-L's igzip (several times
- * faster than zlib; see README "Dependencies" for the measurements), 4-9
- * zlib.  Either way a block is primed with the 32 KiB before it and ends
- * with a sync flush, so blocks concatenate into one valid deflate stream.
- */
-struct deflater {
-	int level;
-	z_stream z;
-	bool z_ready;
-	struct isal_zstream iz;
-	uint8_t *level_buf;
-	uint32_t level_buf_size;
-};
-
-static struct deflater *deflater_new(int level)
-{
-	static const uint32_t lvl_size[] = { 0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT };
-	struct deflater *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return NULL;
-	d->level = level;
-	if (level <= 3) {
-		d->level_buf_size = lvl_size[level];
-		/* zeroed: igzip looks at hash entries it has not written yet (the
-		 * output does not depend on them, but valgrind rightly objects) */
-		if (!(d->level_buf = calloc(1, d->level_buf_size))) {
-			free(d);
-			return NULL;
-		}
-		return d;
-	}
-	if (deflateInit2(&d->z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(d);
-		return NULL;
-	}
-	d->z_ready = true;
-	return d;
-}
-
-static void deflater_free(struct deflater *d)
-{
-	if (!d)
-		return;
-	if (d->z_ready)
-		deflateEnd(&d->z);
-	free(d->level_buf);
-	free(d);
-}
-
-/* A stored (uncompressed) deflate block for data that does not compress;
- * it ends byte-aligned, as a sync flush would. */
-static size_t stored_block(const uint8_t *in, size_t n, bool last, uint8_t *out)
+/* A stored (uncompressed) final deflate stream. */
+static size_t stored_block(const uint8_t *in, size_t n, uint8_t *out)
 {
 	size_t o = 0;
 
@@ -115,7 +57,7 @@ static size_t stored_block(const uint8_t *in, size_t n, bool last, uint8_t *out)
 		size_t take = n > 65535 ? 65535 : n;
 
 		n -= take;
-		out[o++] = (uint8_t)(last && !n ? 1 : 0);  /* BFINAL, BTYPE 00, then byte-aligned */
+		out[o++] = (uint8_t)(!n ? 1 : 0);  /* BFINAL on the last, BTYPE 00, then byte-aligned */
 		out[o++] = (uint8_t)take;
 		out[o++] = (uint8_t)(take >> 8);
 		out[o++] = (uint8_t)~take;
@@ -127,62 +69,67 @@ static size_t stored_block(const uint8_t *in, size_t n, bool last, uint8_t *out)
 	return o;
 }
 
-static int deflate_isal(struct deflater *d, struct job *j)
+/*
+ * Data that will not compress (compressed files, random bytes): its byte
+ * histogram is flat.  Integer arithmetic only, so the choice is the same on
+ * every CPU: the collision probability sum(c^2)/n^2 is at most 1/239 (Renyi
+ * entropy >= 7.9 bits a byte; uniform bytes give 1/256).  Deflate would save
+ * under 0.1% on such a block at a fraction of the speed.
+ */
+static bool incompressible(const uint8_t *p, size_t n)
 {
-	struct isal_zstream *z = &d->iz;
+	uint32_t c[4][256] = { { 0 } };
+	uint64_t s = 0;
+	size_t i;
 
-	isal_deflate_init(z);
-	z->level = (uint32_t)d->level;
-	z->level_buf = d->level_buf;
-	z->level_buf_size = d->level_buf_size;
-	if (j->dict_len && isal_deflate_set_dict(z, j->in, (uint32_t)j->dict_len) != COMP_OK)
-		return -1;
-	z->next_in = j->in + j->dict_len;
-	z->avail_in = (uint32_t)j->in_len;
-	z->next_out = j->out;
-	z->avail_out = (uint32_t)j->out_cap;
-	z->flush = SYNC_FLUSH;
-	z->end_of_stream = j->last;
-	if (isal_deflate(z) != COMP_OK || z->avail_in || (j->last && z->internal_state.state != ZSTATE_END))
-		return -1;
-	j->out_len = j->out_cap - z->avail_out;
-	return 0;
+	if (n < 4096)
+		return false;
+	for (i = 0; i + 4 <= n; i += 4) {
+		c[0][p[i]]++;
+		c[1][p[i + 1]]++;
+		c[2][p[i + 2]]++;
+		c[3][p[i + 3]]++;
+	}
+	for (; i < n; i++)
+		c[0][p[i]]++;
+	for (i = 0; i < 256; i++) {
+		uint64_t k = (uint64_t)c[0][i] + c[1][i] + c[2][i] + c[3][i];
+
+		s += k * k;
+	}
+	return s * 239 <= (uint64_t)n * n;
 }
 
-static int deflate_job(struct deflater *d, struct job *j)
+static void put32(uint8_t *p, uint32_t v)
 {
-	z_stream *z = &d->z;
-	int r;
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
 
-	j->crc = crc32_gzip_refl(0, j->in + j->dict_len, j->in_len);
-	if (d->level <= 3) {
-		if (deflate_isal(d, j) < 0)
-			return -1;
-	} else {
-		if (deflateReset(z) != Z_OK)
-			return -1;
-		if (j->dict_len && deflateSetDictionary(z, j->in, (uInt)j->dict_len) != Z_OK)
-			return -1;
-		z->next_in = j->in + j->dict_len;
-		z->avail_in = (uInt)j->in_len;
-		z->next_out = j->out;
-		z->avail_out = (uInt)j->out_cap;
-		r = deflate(z, j->last ? Z_FINISH : Z_SYNC_FLUSH);
-		if ((j->last && r != Z_STREAM_END) || (!j->last && r != Z_OK) || z->avail_in)
-			return -1;
-		j->out_len = j->out_cap - z->avail_out;
-	}
-	/* Data that does not compress (already compressed files, random bytes)
-	 * is stored: smaller, and a reader copies it instead of decoding. */
-	if (j->out_len > j->in_len + 5 * (j->in_len / 65535 + 1))
-		j->out_len = stored_block(j->in + j->dict_len, j->in_len, j->last, j->out);
+/* One block -> one gzip member with a fixed header: magic, deflate, no
+ * flags, MTIME 0, XFL 0, OS 255 (unknown, as Go writes). */
+static int deflate_job(struct libdeflate_compressor *c, struct job *j)
+{
+	static const uint8_t h[GZ_HDR] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255 };
+	size_t n = 0;
+
+	memcpy(j->out, h, GZ_HDR);
+	if (!incompressible(j->in, j->in_len))
+		n = libdeflate_deflate_compress(c, j->in, j->in_len, j->out + GZ_HDR, j->out_cap - GZ_HDR - GZ_TRL);
+	if (!n)
+		n = stored_block(j->in, j->in_len, j->out + GZ_HDR);
+	put32(j->out + GZ_HDR + n, libdeflate_crc32(0, j->in, j->in_len));
+	put32(j->out + GZ_HDR + n + 4, (uint32_t)j->in_len);
+	j->out_len = GZ_HDR + n + GZ_TRL;
 	return 0;
 }
 
 static void *worker(void *arg)
 {
 	struct encoder *enc = arg;
-	struct deflater *z = deflater_new(enc->level);
+	struct libdeflate_compressor *z = libdeflate_alloc_compressor(enc->level);
 
 	pthread_mutex_lock(&enc->mu);
 	for (;;) {
@@ -205,22 +152,14 @@ static void *worker(void *arg)
 		pthread_cond_broadcast(&enc->done);
 	}
 	pthread_mutex_unlock(&enc->mu);
-	deflater_free(z);
+	if (z)
+		libdeflate_free_compressor(z);
 	return NULL;
 }
 
 static int emit(struct encoder *enc, const uint8_t *p, size_t n, struct strata_err *e)
 {
 	return n ? enc->out(enc->ctx, p, n, e) : 0;
-}
-
-static int gz_write_header(struct encoder *enc, struct strata_err *e)
-{
-	/* magic, deflate, no flags, MTIME 0, XFL 0, OS 255 (unknown, as Go writes) */
-	static const uint8_t h[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255 };
-
-	enc->header_done = true;
-	return emit(enc, h, sizeof(h), e);
 }
 
 /* Write out the oldest job (waiting for it); the ring keeps order. */
@@ -237,8 +176,6 @@ static int retire_oldest(struct encoder *enc, struct strata_err *e)
 	}
 	if (j->state != 3)
 		return err_set(e, STRATA_EIO, "gzip: compression failed");
-	enc->crc = enc->total ? crc32_combine(enc->crc, j->crc, (z_off_t)j->in_len) : j->crc;
-	enc->total += j->in_len;
 	if ((r = emit(enc, j->out, j->out_len, e)) < 0)
 		return r;
 	if (enc->threads > 1)
@@ -254,8 +191,9 @@ static int retire_oldest(struct encoder *enc, struct strata_err *e)
 static int alloc_job(struct job *j, struct strata_err *e)
 {
 	if (!j->in) {
-		j->in = malloc(GZ_DICT + GZ_BLOCK);
-		j->out_cap = GZ_BLOCK + GZ_BLOCK / 8 + 1024;  /* worst cases of zlib and igzip, and stored */
+		j->in = malloc(GZ_BLOCK);
+		/* libdeflate's bound for any compressor, at least the stored size */
+		j->out_cap = GZ_HDR + GZ_BLOCK + 5 * (GZ_BLOCK / 65535 + 1) + 4096 + GZ_TRL;
 		j->out = malloc(j->out_cap);
 		if (!j->in || !j->out)
 			return err_nomem(e, "gzip block");
@@ -275,32 +213,17 @@ static int begin_block(struct encoder *enc, struct strata_err *e)
 	j = &enc->ring[enc->cur];
 	if ((r = alloc_job(j, e)) < 0)
 		return r;
-	memcpy(j->in, enc->dict, enc->dict_len);
-	j->dict_len = enc->dict_len;
 	j->in_len = 0;
-	j->last = false;
 	enc->filling = true;
 	return 0;
 }
 
-static int submit_block(struct encoder *enc, bool last, struct strata_err *e)
+static int submit_block(struct encoder *enc, struct strata_err *e)
 {
 	struct job *j = &enc->ring[enc->cur];
-	size_t keep;
 
-	j->last = last;
-	/* the dictionary for the next block: the last 32 KiB of input */
-	keep = j->in_len >= GZ_DICT ? GZ_DICT : j->in_len;
-	if (keep == GZ_DICT) {
-		memcpy(enc->dict, j->in + j->dict_len + j->in_len - GZ_DICT, GZ_DICT);
-	} else {
-		size_t old = enc->dict_len + keep > GZ_DICT ? GZ_DICT - keep : enc->dict_len;
-
-		memmove(enc->dict, enc->dict + enc->dict_len - old, old);
-		memcpy(enc->dict + old, j->in + j->dict_len, keep);
-	}
-	enc->dict_len = enc->dict_len + keep > GZ_DICT ? GZ_DICT : enc->dict_len + keep;
 	enc->filling = false;
+	enc->any = true;
 	if (enc->threads > 1) {
 		pthread_mutex_lock(&enc->mu);
 		j->state = 1;
@@ -318,8 +241,6 @@ static int gz_write(struct encoder *enc, const uint8_t *p, size_t n, struct stra
 {
 	int r;
 
-	if (!enc->header_done && (r = gz_write_header(enc, e)) < 0)
-		return r;
 	while (n) {
 		struct job *j;
 		size_t take;
@@ -328,40 +249,29 @@ static int gz_write(struct encoder *enc, const uint8_t *p, size_t n, struct stra
 			return r;
 		j = &enc->ring[enc->cur];
 		take = GZ_BLOCK - j->in_len < n ? GZ_BLOCK - j->in_len : n;
-		memcpy(j->in + j->dict_len + j->in_len, p, take);
+		memcpy(j->in + j->in_len, p, take);
 		j->in_len += take;
 		p += take;
 		n -= take;
-		if (j->in_len == GZ_BLOCK && n && (r = submit_block(enc, false, e)) < 0)
+		if (j->in_len == GZ_BLOCK && (r = submit_block(enc, e)) < 0)
 			return r;
-		/* a full block with nothing after it yet stays open: it may be the last */
 	}
 	return 0;
 }
 
 static int gz_finish(struct encoder *enc, struct strata_err *e)
 {
-	uint8_t t[8];
 	int r;
 
-	if (!enc->header_done && (r = gz_write_header(enc, e)) < 0)
+	/* the partial last block; an empty input still gets one (empty) member */
+	if (!enc->filling && !enc->any && (r = begin_block(enc, e)) < 0)
 		return r;
-	if (!enc->filling && (r = begin_block(enc, e)) < 0)
-		return r;
-	if ((r = submit_block(enc, true, e)) < 0)
+	if (enc->filling && (r = submit_block(enc, e)) < 0)
 		return r;
 	while (enc->count)
 		if ((r = retire_oldest(enc, e)) < 0)
 			return r;
-	t[0] = (uint8_t)enc->crc;
-	t[1] = (uint8_t)(enc->crc >> 8);
-	t[2] = (uint8_t)(enc->crc >> 16);
-	t[3] = (uint8_t)(enc->crc >> 24);
-	t[4] = (uint8_t)enc->total;
-	t[5] = (uint8_t)(enc->total >> 8);
-	t[6] = (uint8_t)(enc->total >> 16);
-	t[7] = (uint8_t)(enc->total >> 24);
-	return emit(enc, t, 8, e);
+	return 0;
 }
 
 static int xz_push(struct encoder *enc, const uint8_t *p, size_t n, lzma_action act, struct strata_err *e)
@@ -423,6 +333,17 @@ int encoder_new(struct encoder **out, enum compression kind, int level, int thre
 			return err_nomem(e, "zstd encoder");
 		}
 		ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel, level);
+		/* Always libzstd's multithreaded mode, even for one thread: the frame
+		 * is cut in 2 MiB jobs, each primed with the full window before it,
+		 * so the bytes do not depend on the worker count (the single-threaded
+		 * mode, nbWorkers 0, writes others).  At most 2 workers: each costs
+		 * ~8 MiB, and 2 keep a convert under 64 MiB (bench/README.md). */
+		if (ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_nbWorkers, enc->threads > 1 ? 2 : 1)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_jobSize, 2u << 20)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_overlapLog, 9))) {
+			encoder_free(enc);
+			return err_set(e, STRATA_EUSAGE, "zstd: this libzstd has no multithreading (needed for reproducible output)");
+		}
 		*out = enc;
 		return 0;
 	}
@@ -449,7 +370,7 @@ int encoder_new(struct encoder **out, enum compression kind, int level, int thre
 		return err_nomem(e, "gzip encoder");
 	}
 	if (enc->threads == 1) {
-		if (!(enc->inline_z = deflater_new(level))) {
+		if (!(enc->inline_z = libdeflate_alloc_compressor(level))) {
 			encoder_free(enc);
 			return err_nomem(e, "gzip encoder");
 		}
@@ -514,7 +435,8 @@ void encoder_free(struct encoder *enc)
 		free(enc->ring[i].out);
 	}
 	free(enc->ring);
-	deflater_free(enc->inline_z);
+	if (enc->inline_z)
+		libdeflate_free_compressor(enc->inline_z);
 	ZSTD_freeCCtx(enc->zc);
 	if (enc->xz_on)
 		lzma_end(&enc->xz);

@@ -1,16 +1,17 @@
 /*
  * encode.h - compression encoders for re-compressed layers (push model).
  *
- * gzip is written the way pigz writes it: the input is cut into fixed
- * 128 KiB blocks, each deflated independently (primed with the 32 KiB before
- * it as a dictionary) and ended with a sync flush, the last one with finish;
- * the blocks are concatenated into ONE gzip member with the combined CRC.
- * Because each block's output depends only on its input and dictionary, the
- * result is byte-identical for any number of threads, and blocks compress
- * in parallel.  The header is fixed (no name, MTIME 0, OS 255) so the same
- * layer always gets the same digest.  Levels 1-3 use ISA-L's igzip, 4-9
- * zlib; blocks that do not compress are stored.  zstd is single-threaded
- * libzstd; xz (for rootfs tarballs, never layers) is liblzma's easy encoder.
+ * gzip: the input is cut into fixed 1 MiB blocks, each compressed on its
+ * own by libdeflate (level 1-9) into ONE gzip member with a fixed header (no
+ * name, MTIME 0, OS 255); the members are concatenated (a multi-member gzip,
+ * as eStargz and bgzip write, read by every gzip reader).  A block's member
+ * depends only on its bytes, and libdeflate's compressor does not dispatch
+ * on CPU features, so the output is the same for any thread count and any
+ * CPU (tests/repro).  Blocks whose byte histogram is flat are stored.
+ * zstd is libzstd's multithreaded mode (1 or 2 workers, 2 MiB jobs with
+ * full-window overlap), whose frame does not depend on the worker count;
+ * xz (for rootfs tarballs, never layers) is liblzma's single-threaded
+ * easy encoder.
  *
  * Memory is bounded: at most 2 x threads blocks are in flight.
  */
@@ -27,8 +28,8 @@ typedef int (*encode_out_fn)(void *ctx, const uint8_t *p, size_t n, struct strat
 
 struct encoder;
 
-/* kind: COMP_GZIP (level 1-9; 1-3 igzip, 4-9 zlib), COMP_ZSTD (level 1-19) or COMP_XZ
- * (preset 0-9, single-threaded); threads >= 1 (gzip only). */
+/* kind: COMP_GZIP (level 1-9, libdeflate's), COMP_ZSTD (level 1-19) or COMP_XZ
+ * (preset 0-9, single-threaded); threads >= 1 (gzip; zstd: 1 or 2 workers). */
 int encoder_new(struct encoder **out, enum compression kind, int level, int threads, encode_out_fn fn, void *ctx,
 		struct strata_err *e);
 int encoder_write(struct encoder *enc, const uint8_t *p, size_t n, struct strata_err *e);
