@@ -460,13 +460,14 @@ int analyze_verdict_text(struct buf *b, const struct report_meta *m, struct stra
 		  nerr == 1 ? "" : "s", diag_exit_code(m->d));
 	for (i = 0; i < m->d->len && i < 20; i++) {
 		const struct problem *p = &m->d->v[i];
-		char line[160];
+		char line[200];
 
-		snprintf(line, sizeof(line), "%s [%s, exit %d] %s%s%s", p->sev == SEV_ERROR ? "error" : "warning", p->id,
-			 p->code, p->member && *p->member ? p->member : "", p->member && *p->member ? ": " : "", p->msg);
-		if (strlen(line) > 96)
-			memcpy(line + 93, "...", 4);
-		P("  %s\n", line);
+		P("  %s %s (exit %d)%s%s\n", p->sev == SEV_ERROR ? "error" : "warning", p->id, p->code,
+		  p->member && *p->member ? " in " : "", p->member && *p->member ? fit(p->member, 60, fp, sizeof(fp)) : "");
+		snprintf(line, sizeof(line), "%s", p->msg ? p->msg : "");
+		if (strlen(line) > 94)
+			memcpy(line + 91, "...", 4);
+		P("    %s\n", line);
 	}
 	if (m->d->len > 20)
 		P("  ... and %zu more problems (--json lists them all)\n", m->d->len - 20);
