@@ -408,9 +408,8 @@ static bool verdict_ok(const struct report_meta *m)
 
 void analyze_verdict_json(cJSON *doc, const struct report_meta *m)
 {
-	cJSON *tmp = cJSON_CreateObject(), *in, *a, *it;
+	cJSON *tmp = cJSON_CreateObject(), *in, *a, *it, *rest;
 	size_t i;
-	int at = 1;
 
 	if (!tmp)
 		return;
@@ -436,11 +435,22 @@ void analyze_verdict_json(cJSON *doc, const struct report_meta *m)
 	json_put(in, "size", m->has_size ? cJSON_CreateNumber((double)m->size) : cJSON_CreateNull());
 	json_put(in, "sha256", str_or_null(m->sha256));
 	cJSON_AddStringToObject(in, "hashed", m->sha256 && m->hashed ? m->hashed : "nothing");
-	/* after "schema", in this order */
-	while ((it = tmp->child)) {
-		cJSON_DetachItemViaPointer(tmp, it);
-		cJSON_InsertItemInArray(doc, at++, it);
+	/* after "schema", in this order: the items keep their keys when moved */
+	rest = cJSON_CreateArray();
+	while (rest && (it = doc->child)) {
+		cJSON_DetachItemViaPointer(doc, it);
+		cJSON_AddItemToArray(rest, it);
 	}
+	for (i = 0; rest && (it = rest->child); i++) {
+		if (i == 1)
+			while ((in = tmp->child)) {
+				cJSON_DetachItemViaPointer(tmp, in);
+				cJSON_AddItemToArray(doc, in);
+			}
+		cJSON_DetachItemViaPointer(rest, it);
+		cJSON_AddItemToArray(doc, it);
+	}
+	cJSON_Delete(rest);
 	cJSON_Delete(tmp);
 }
 
@@ -475,8 +485,13 @@ int analyze_verdict_text(struct buf *b, const struct report_meta *m, struct stra
 	if (m->has_size)
 		P(", %s (%llu bytes)", human_size(m->size, s1), (unsigned long long)m->size);
 	P("\n");
-	if (m->sha256)
-		P("  sha256 of %s: %s\n", m->hashed ? m->hashed : "the input", m->sha256 + 7);
+	if (m->sha256) {
+		const char *h = m->hashed ? m->hashed : "the input", *paren = strstr(h, " (");
+
+		P("  sha256 of %.*s: %s\n", (int)(paren ? (size_t)(paren - h) : strlen(h)), h, m->sha256 + 7);
+		if (paren)
+			P("  %s\n", paren + 1);
+	}
 	else
 		P("  sha256: not computed (%s)\n", m->hashed ? m->hashed : "no single file");
 #undef P

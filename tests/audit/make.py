@@ -139,7 +139,7 @@ def docker_archive(tag, tars, labels, tamper=None):
         if tamper == i:
             # flip one byte of the first file's content (after the pax and ustar headers)
             b = bytearray(t)
-            k = b.index(b"-----BEGIN RSA") + 20
+            k = b.index(b"-----BEGIN RSA") + 40
             b[k] ^= 0x01
             t = bytes(b)
         files.append((n, t))
