@@ -628,8 +628,10 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 			P(" (+%zu tags)", im->ntags - 2);
 		P(" (%s, %s/%s)\n", s->format_name, im->platform.os ? im->platform.os : "?",
 		  im->platform.arch ? im->platform.arch : "?");
-		P("  manifest %s\n  config   %s\n", im->has_manifest ? im->manifest.digest : "none (docker-archive entry)",
-		  im->config.digest[0] ? im->config.digest : "?");
+		P("  manifest %s\n  config   %s\n",
+		  im->has_manifest ? im->manifest.digest
+		  : !strcmp(s->format_name, "rootfs") ? "none (a rootfs tarball)" : "none (a manifest.json entry has no digest)",
+		  im->config.digest[0] ? im->config.digest : !strcmp(s->format_name, "rootfs") ? "none (a rootfs tarball)" : "none");
 		P("  created  %.40s\n", json_str(im->config_json, "created") ? json_str(im->config_json, "created") : "not set");
 		{
 			cJSON *pv = provenance_json(im), *x;
