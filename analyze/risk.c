@@ -100,8 +100,8 @@ static bool private_key(const uint8_t *d, size_t n, char *out, size_t on)
 		while (nl + k < end && k < 16 && (alnum(nl[k]) || nl[k] == '+' || nl[k] == '/' || nl[k] == '=' ||
 						   nl[k] == ':' || nl[k] == '-'))
 			k++;
-		if (k < 16)
-			continue;
+		if (k < 16 && !(end - nl >= 10 && !memcmp(nl, "Proc-Type:", 10)))
+			continue;  /* base64, or an encrypted PEM key's headers */
 		snprintf(out, on, "-----BEGIN %.*s-----", (int)(q - l), (const char *)l);
 		return true;
 	}

@@ -75,6 +75,8 @@ def layers_risky():
                 ("usr/bin/ping", b"\x7fELF ping" + b"\0" * 64, 0o755, {"security.capability": CAP}),
                 ("usr/bin/su", b"\x7fELF su" + b"\0" * 64, 0o4755),
                 ("usr/share", None), ("usr/share/decoy.c", DECOY),
+                ("etc/ssl", None), ("etc/ssl/enc.key", b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+                                                       b"DEK-Info: AES-128-CBC,0123456789ABCDEF\n\nMIIEow\n-----END RSA PRIVATE KEY-----\n", 0o600),
                 ("tmp", None, 0o1777), ("var", None), ("var/drop", b"anyone\n", 0o666)])
     l2 = layer([("root", None, 0o700), ("root/.ssh", None, 0o700), ("root/.ssh/id_rsa", PEM, 0o600),
                 ("app", None), ("app/.env", b"# settings\nDEBUG=0\nAWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"
@@ -98,6 +100,7 @@ EXPECT_RISKY = [
     ("shadow.empty-password", 1, "etc/shadow", True),
     ("shadow.weak-password", 1, "etc/shadow", True),
     ("perms.capability", 1, "usr/bin/ping", True),
+    ("secrets.private-key", 1, "etc/ssl/enc.key", True),
     ("perms.setuid", 1, "usr/bin/su", True),
     ("perms.world-writable", 1, "var/drop", True),
     ("secrets.private-key", 2, "root/.ssh/id_rsa", False),

@@ -125,7 +125,7 @@ gone = [x for x in im["findings"]["items"] if x["path"] == "root/.ssh/id_rsa"]
 res(len(gone) == 1 and gone[0]["removed_by_layer"] == 3 and gone[0]["in_final_image"] is False,
     "json: the key deleted in layer 3 is reported (removed_by_layer 3, still shipped)", json.dumps(gone))
 cnt = im["findings"]["counts"]
-res(cnt["secrets.private-key"] == 2 and cnt["perms.setgid"] == 0 and sum(cnt.values()) == len(want) and im["findings"]["checked"] is True,
+res(cnt["secrets.private-key"] == 3 and cnt["perms.setgid"] == 0 and sum(cnt.values()) == len(want) and im["findings"]["checked"] is True,
     "json finding counts per rule", json.dumps(cnt))
 res(not any(x["path"] == "usr/share/decoy.c" for x in im["findings"]["items"]),
     "a key header inside a string constant and a key id inside a longer word are no findings", "decoy.c reported")
@@ -158,7 +158,7 @@ grep -q "<code>sha256:$sum</code> of the file" "$OUT/risky.html" && grep -q 'id=
 	grep -q 'https://example.com/app.git' "$OUT/risky.html"
 check "html: input sha256 and provenance table" $? ""
 n=$(grep -o '<table class="sortable" id="findings-0">.*</table>' "$OUT/risky.html" | sed 's/<\/table>.*//' | grep -o '<tr[ >]' | wc -l)
-check "html risky: findings table has the 13 findings (+ header)" "$([ "$n" = 14 ]; echo $?)" "$n rows"
+check "html risky: findings table has the 14 findings (+ header)" "$([ "$n" = 15 ]; echo $?)" "$n rows"
 grep -q 'removed by layer 3, still shipped in layer 2' "$OUT/risky.html"
 check "html: the deleted key marked still shipped" $? ""
 nf=$(grep -o 'class="none">none found' "$OUT/clean.html" | wc -l)
@@ -178,15 +178,15 @@ fo() {  # EXPECTED_RC RULES [SRC]
 	check "--fail-on $rules $(basename "$src") exits $want" "$([ "$rc" = "$want" ]; echo $?)" "exit $rc: $(tail -2 "$OUT/fo.err")"
 }
 fo 1 secrets=0
-grep -q '^    FAIL secrets: 8 findings (limit 0)$' "$OUT/fo.out" && grep -q '^strata: 1 --fail-on rule failed$' "$OUT/fo.err"
+grep -q '^    FAIL secrets: 9 findings (limit 0)$' "$OUT/fo.out" && grep -q '^strata: 1 --fail-on rule failed$' "$OUT/fo.err"
 check "--fail-on secrets=0: FAIL line with the count, one rule failed" $? "$(tail -3 "$OUT/fo.out")"
-fo 0 secrets=8
+fo 0 secrets=9
 fo 1 secrets.private-key=1
 fo 0 perms.setgid=0
 fo 1 perms.capability=0
 fo 1 shadow=1
-fo 1 findings=12
-fo 0 findings=13
+fo 1 findings=13
+fo 0 findings=14
 fo 0 secrets=0,shadow=0,perms=0 "$I/clean.tar"
 fo 1 lowestEfficiency=1.0,secrets=100
 fo 2 secrets=x
@@ -197,7 +197,7 @@ python3 - "$OUT/fo.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 r = d["images"][0]["rules"]
-ok = r == [{"rule": "secrets", "limit": 0, "value": 8, "pass": False}, {"rule": "perms.setgid", "limit": 0, "value": 0, "pass": True}]
+ok = r == [{"rule": "secrets", "limit": 0, "value": 9, "pass": False}, {"rule": "perms.setgid", "limit": 0, "value": 0, "pass": True}]
 print("ok - audit --fail-on in the JSON rules" if ok else "not ok - audit --fail-on in the JSON rules: %s" % r)
 EOF
 
