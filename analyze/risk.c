@@ -248,7 +248,9 @@ int risk_scan(struct layer_files *lf, const char *path, const uint8_t *d, size_t
 		return r;
 	if (aws_key(d, n, det, sizeof(det)) && (r = risk_add(lf, RISK_AWS_KEY, det, e)) < 0)
 		return r;
-	if (has(d, n, "\"private_key\"") && has(d, n, "\"service_account\"") &&
+	for (q = d; q < d + n && isspace(*q); q++)
+		;
+	if (q < d + n && *q == '{' && has(d, n, "\"private_key\"") && has(d, n, "\"service_account\"") &&
 	    (r = risk_add(lf, RISK_GCP_KEY, "service account key file (\"type\": \"service_account\", \"private_key\")", e)) < 0)
 		return r;
 	if ((!strcmp(b, ".env") || (!strncmp(b, ".env.", 5) && !strstr(b, "example") && !strstr(b, "sample") &&
