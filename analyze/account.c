@@ -6,6 +6,7 @@
  * non-directory over a directory removes, is reported to us; overwritten or
  * removed bytes are charged as wasted to the layer that wrote them.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct acct {
 	struct strmap effs;       /* path -> struct eff* */
 	struct eff **eblocks;
 	size_t neblocks, eused;
+	struct strmap hitmap;     /* entry address -> 1 + index of its last risk_hit */
 	uint64_t gone;            /* bytes the current entry removed */
 	int rc;                   /* first failure inside an event */
 	struct strata_err *e;
@@ -92,10 +94,19 @@ static int list_add(struct list *l, const struct fentry *f, struct strata_err *e
 	return 0;
 }
 
-static int hit_add(struct image_report *r, enum risk_rule rule, size_t layer, const struct fentry *f,
-		   const char *detail, struct strata_err *e)
+/* The key of an entry in acct.hitmap: its address (entries outlive the stacking). */
+static void hit_key(const struct fentry *f, char key[32])
 {
+	snprintf(key, 32, "%p", (const void *)f);
+}
+
+static int hit_add(struct acct *a, enum risk_rule rule, size_t layer, const struct fentry *f, const char *detail,
+		   struct strata_err *e)
+{
+	struct image_report *r = a->r;
 	struct risk_hit *h;
+	char key[32];
+	void *last;
 
 	r->risk_count[rule]++;
 	if (r->nhits >= RISK_IMAGE_MAX) {
@@ -110,34 +121,40 @@ static int hit_add(struct image_report *r, enum risk_rule rule, size_t layer, co
 		r->hits = h;
 		r->ahits = na;
 	}
+	hit_key(f, key);
+	last = strmap_get(&a->hitmap, key);
+	if (strmap_put(&a->hitmap, key, (void *)(uintptr_t)(r->nhits + 1), e) < 0)
+		return -e->code;
 	h = &r->hits[r->nhits++];
 	h->rule = (uint8_t)rule;
 	h->layer = layer;
 	h->f = f;
 	h->detail = detail ? detail : "";
 	h->removed_by = -1;
+	h->same = last ? (long)(uintptr_t)last - 1 : -1;
 	return 0;
 }
 
 /* An entry that may carry findings left the view (removed or replaced by the current layer). */
 static void hits_removed(struct acct *a, const struct fentry *f)
 {
-	size_t i;
+	char key[32];
+	void *v;
+	long i;
 
 	if (!f->risky && !(f->mode & 06002))
 		return;
-	for (i = 0; i < a->r->nhits; i++)
-		if (a->r->hits[i].f == f && a->r->hits[i].removed_by < 0)
+	hit_key(f, key);
+	if (!(v = strmap_get(&a->hitmap, key)))
+		return;
+	for (i = (long)(uintptr_t)v - 1; i >= 0; i = a->r->hits[i].same)
+		if (a->r->hits[i].removed_by < 0)
 			a->r->hits[i].removed_by = a->lr - a->r->layers;
 }
 
 static int perm_hit(struct acct *a, enum risk_rule rule, const struct fentry *f, struct strata_err *e)
 {
-	char det[32];
-
-	snprintf(det, sizeof(det), "mode %04o", f->mode & 07777);
-	(void)det;
-	return hit_add(a->r, rule, (size_t)(a->lr - a->r->layers), f, rule == RISK_SETUID ? "setuid"
+	return hit_add(a, rule, (size_t)(a->lr - a->r->layers), f, rule == RISK_SETUID ? "setuid"
 				 : rule == RISK_SETGID ? "setgid" : "world-writable", e);
 }
 
@@ -320,7 +337,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 			continue;
 		/* the layer's own findings, before stacking it: what it replaces of itself is seen */
 		for (i = 0; i < lf->nfindings && rc == 0; i++)
-			rc = hit_add(r, (enum risk_rule)lf->findings[i].rule, li, &lf->v[lf->findings[i].entry],
+			rc = hit_add(&a, (enum risk_rule)lf->findings[i].rule, li, &lf->v[lf->findings[i].entry],
 				     lf->findings[i].detail, e);
 		r->hits_dropped += lf->findings_dropped;
 		if (rc < 0)
@@ -395,6 +412,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		free(a.eblocks[i]);
 	free(a.eblocks);
 	strmap_release(&a.effs);
+	strmap_release(&a.hitmap);
 	strmap_release(&dpkg_d);
 	return rc;
 }

@@ -73,6 +73,7 @@ struct risk_hit {
 	const struct fentry *f;
 	const char *detail;          /* borrowed from the layer's findings, or "" */
 	long removed_by;             /* -1: in the final filesystem; else the 0-based layer that removed or replaced it */
+	long same;                   /* the previous hit on the same entry, or -1 */
 };
 
 #define RISK_IMAGE_MAX 5000      /* hits listed per image (the rest are counted) */
