@@ -13,6 +13,7 @@ Deterministic, python3 stdlib only.  Writes to OUTDIR:
                          home/u/.ssh/id_ed25519 (OpenSSH key)
                 layer 3: deletes root/.ssh/id_rsa (whiteout) - still shipped in layer 2
   tampered.tar  risky.tar with one content byte of layer 2 flipped (diff_id mismatch)
+  missing.tar   risky.tar without layer 3's member: its findings "not checked"
   clean.tar     one layer of harmless files, no labels: every section "none found"
   oci/          OCI layout, one layer, provenance as manifest annotations
   expect.json   the findings each image must have (rule, layer, path, in_final_image)
@@ -133,7 +134,7 @@ def config(tars, labels):
     return json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()
 
 
-def docker_archive(tag, tars, labels, tamper=None):
+def docker_archive(tag, tars, labels, tamper=None, drop=None):
     cfg = config(tars, labels)
     files = []
     names = []
@@ -145,7 +146,8 @@ def docker_archive(tag, tars, labels, tamper=None):
             k = b.index(b"-----BEGIN RSA") + 40
             b[k] ^= 0x01
             t = bytes(b)
-        files.append((n, t))
+        if drop != i:
+            files.append((n, t))
         names.append(n)
     cname = hashlib.sha256(cfg).hexdigest() + ".json"
     manifest = json.dumps([{"Config": cname, "RepoTags": [tag], "Layers": names}]).encode()
@@ -193,6 +195,7 @@ def main():
                     ("usr/bin/app", b"\x7fELF app" + b"\0" * 100, 0o755)])]
     for name, data in (("risky.tar", docker_archive("audit/risky:1", risky, LABELS)),
                        ("tampered.tar", docker_archive("audit/risky:1", risky, LABELS, tamper=1)),
+                       ("missing.tar", docker_archive("audit/risky:1", risky, LABELS, drop=2)),
                        ("clean.tar", docker_archive("audit/clean:1", clean, None))):
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)

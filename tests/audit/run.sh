@@ -170,6 +170,21 @@ else
 	ok "html: no empty table body in any report"
 fi
 
+# --- a layer missing: its content is not checked, and the reports say so ---
+for f in text json html; do run missing $f "$I/missing.tar"; done
+rc=$(cat "$OUT/missing.text.rc")
+[ "$rc" = 4 ] && grep -q '^  error missing-blob (exit 4)' "$OUT/missing.text" &&
+	grep -q '^  not checked: layer 3 (not in the archive or unreadable)$' "$OUT/missing.text" &&
+	grep -q 'not checked: layer 3: not in the archive' "$OUT/missing.html" &&
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = d["images"][0]["findings"]
+sys.exit(not (d["verified"] is False and d["problems"][0]["id"] == "missing-blob" and f["checked"] is False
+              and f["not_checked"] == ["layer 3: not in the archive"] and len(f["items"]) == 14))' "$OUT/missing.json"
+check "missing layer: exit 4, report written, findings of layer 3 not checked (text, JSON, HTML)" $? \
+	"exit $rc: $(grep -n 'not checked\|missing' "$OUT/missing.text" | head -3)"
+
 # --- --fail-on ---
 fo() {  # EXPECTED_RC RULES [SRC]
 	want=$1 rules=$2 src=${3:-$I/risky.tar}
