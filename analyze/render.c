@@ -411,8 +411,10 @@ void analyze_verdict_json(cJSON *doc, const struct report_meta *m)
 	cJSON *tmp = cJSON_CreateObject(), *in, *a, *it, *rest;
 	size_t i;
 
-	if (!tmp)
-		return;
+	if (!tmp || !doc) {
+		cJSON_Delete(tmp);
+		return;  /* out of memory: noted by cJSON's hooks (common/err.h) */
+	}
 	cJSON_AddStringToObject(tmp, "strata_version", STRATA_VERSION);
 	cJSON_AddBoolToObject(tmp, "verified", verdict_ok(m));
 	a = cJSON_AddArrayToObject(tmp, "problems");
