@@ -638,11 +638,17 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 		{
 			cJSON *pv = provenance_json(im), *x;
 
-			if (!cJSON_GetArraySize(pv))
+			if (!pv)
+				r = err_nomem(e, "report");
+			else if (!cJSON_GetArraySize(pv))
 				P("  provenance: none found (no org.opencontainers.image.* label or annotation)\n");
 			cJSON_ArrayForEach(x, pv) {
 				char line[200];
 
+				if (!json_str(x, "key") || !json_str(x, "value") || !json_str(x, "from")) {
+					r = r ? r : err_nomem(e, "report");  /* a part could not be allocated */
+					break;
+				}
 				snprintf(line, sizeof(line), "  %s = %s (%s)", json_str(x, "key") + 25, json_str(x, "value"),
 					 json_str(x, "from"));
 				if (strlen(line) > 98)
