@@ -226,6 +226,15 @@ f = d["images"][0]["findings"]
 ok = d["verified"] and f["checked"] and [x["rule"] for x in f["items"]] == []
 print(("ok" if ok else "not ok") + " - audit fixtures docker-classic.tar: verified, checked, no findings" + ("" if ok else ": %s" % f))
 EOF
+	# the input's sha256 is of the bytes as stored, whatever wraps them, from a file or stdin
+	for f in docker-classic.tar.gz docker-classic.tar.zst oci-gzip.tar rootfs.tar.xz; do
+		[ -f "$FIX/$f" ] || continue
+		want="sha256:$(sha256sum "$FIX/$f" | cut -d' ' -f1) $(wc -c < "$FIX/$f")"
+		got=$("$BIN" analyze --json "$FIX/$f" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin)["input"]; print(d["sha256"], d["size"])')
+		gotin=$("$BIN" analyze --json - < "$FIX/$f" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin)["input"]; print(d["sha256"], d["size"], d["kind"])')
+		[ "$got" = "$want" ] && [ "$gotin" = "$want stdin" ]
+		check "fixtures $f: input sha256 and size as sha256sum's, from the file and from stdin" $? "got '$got' / '$gotin', want '$want'"
+	done
 else
 	echo "skip - audit fixtures: no FIXTURES directory given (python3 fixtures/gen.py DIR)"
 fi
