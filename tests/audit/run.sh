@@ -185,6 +185,31 @@ sys.exit(not (d["verified"] is False and d["problems"][0]["id"] == "missing-blob
 check "missing layer: exit 4, report written, findings of layer 3 not checked (text, JSON, HTML)" $? \
 	"exit $rc: $(grep -n 'not checked\|missing' "$OUT/missing.text" | head -3)"
 
+# --- the HTML in headless chromium: no console error, the banner and findings in the DOM, a PDF ---
+chromium=
+for c in /usr/bin/chromium /usr/bin/chromium-browser; do [ -x "$c" ] && chromium=$c && break; done
+if [ -z "$chromium" ]; then
+	echo "skip - audit html in chromium: chromium is not installed"
+else
+	browse() {  # URL ARGS...
+		u=$1
+		shift
+		timeout 90 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+			--disable-background-networking --disable-component-update --disable-sync --disable-extensions \
+			--user-data-dir="$(mktemp -d -p "$OUT")" --enable-logging=stderr --v=0 "$@" "$u" 2>> "$OUT/chromium.err"
+	}
+	: > "$OUT/chromium.err"
+	browse "file://$OUT/tampered.html" --dump-dom > "$OUT/tampered.dom" 2>/dev/null
+	console=$(grep -E ':CONSOLE[:(]|Uncaught' "$OUT/chromium.err" | head -3)
+	grep -q '<div class="banner bad" id="verdict"' "$OUT/tampered.dom" && grep -q '<table class="sortable" id="findings-0">' "$OUT/tampered.dom" &&
+		[ -z "$console" ]
+	check "html tampered in chromium: banner and findings table in the DOM, no console error" $? \
+		"$console $(wc -c < "$OUT/tampered.dom") bytes of DOM"
+	browse "file://$OUT/tampered.html" --print-to-pdf="$OUT/tampered.pdf" --no-pdf-header-footer > /dev/null 2>&1
+	[ "$(head -c 5 "$OUT/tampered.pdf" 2>/dev/null)" = "%PDF-" ]
+	check "html tampered prints to PDF (chromium --print-to-pdf: $(wc -c < "$OUT/tampered.pdf" 2>/dev/null) bytes)" $? "no PDF"
+fi
+
 # --- --fail-on ---
 fo() {  # EXPECTED_RC RULES [SRC]
 	want=$1 rules=$2 src=${3:-$I/risky.tar}
