@@ -49,10 +49,8 @@ struct finding {
 	char *detail;         /* owned: what matched, secrets masked ("AKIA****************") */
 };
 
-/* Whether path (clean, relative) gets its content scanned at all: every
- * regular file does (the patterns are content patterns). */
-/* Scan the first bytes of the regular file entry (the last one added to lf);
- * truncated: the file was longer than what data holds. */
+/* Scan the regular file entry last added to lf (path: clean, relative):
+ * data holds its first n bytes, at most RISK_SCAN_MAX of it. */
 int risk_scan(struct layer_files *lf, const char *path, const uint8_t *data, size_t n, struct strata_err *e);
 /* Record a finding on the last entry added to lf. */
 int risk_add(struct layer_files *lf, enum risk_rule rule, const char *detail, struct strata_err *e);
