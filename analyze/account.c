@@ -6,6 +6,8 @@
  * non-directory over a directory removes, is reported to us; overwritten or
  * removed bytes are charged as wasted to the layer that wrote them.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,7 @@ struct acct {
 	struct strmap effs;       /* path -> struct eff* */
 	struct eff **eblocks;
 	size_t neblocks, eused;
+	struct strmap hitmap;     /* entry address -> 1 + index of its last risk_hit */
 	uint64_t gone;            /* bytes the current entry removed */
 	int rc;                   /* first failure inside an event */
 	struct strata_err *e;
@@ -91,6 +94,70 @@ static int list_add(struct list *l, const struct fentry *f, struct strata_err *e
 	return 0;
 }
 
+/* The key of an entry in acct.hitmap: its address (entries outlive the stacking). */
+static void hit_key(const struct fentry *f, char key[32])
+{
+	snprintf(key, 32, "%p", (const void *)f);
+}
+
+static int hit_add(struct acct *a, enum risk_rule rule, size_t layer, const struct fentry *f, const char *detail,
+		   struct strata_err *e)
+{
+	struct image_report *r = a->r;
+	struct risk_hit *h;
+	char key[32];
+	void *last;
+
+	r->risk_count[rule]++;
+	if (r->nhits >= RISK_IMAGE_MAX) {
+		r->hits_dropped++;
+		return 0;
+	}
+	if (r->nhits == r->ahits) {
+		size_t na = r->ahits ? r->ahits * 2 : 16;
+
+		if (!(h = realloc(r->hits, na * sizeof(*h))))
+			return err_nomem(e, "findings");
+		r->hits = h;
+		r->ahits = na;
+	}
+	hit_key(f, key);
+	last = strmap_get(&a->hitmap, key);
+	if (strmap_put(&a->hitmap, key, (void *)(uintptr_t)(r->nhits + 1), e) < 0)
+		return -e->code;
+	h = &r->hits[r->nhits++];
+	h->rule = (uint8_t)rule;
+	h->layer = layer;
+	h->f = f;
+	h->detail = detail ? detail : "";
+	h->removed_by = -1;
+	h->same = last ? (long)(uintptr_t)last - 1 : -1;
+	return 0;
+}
+
+/* An entry that may carry findings left the view (removed or replaced by the current layer). */
+static void hits_removed(struct acct *a, const struct fentry *f)
+{
+	char key[32];
+	void *v;
+	long i;
+
+	if (!f->risky && !(f->mode & 06002))
+		return;
+	hit_key(f, key);
+	if (!(v = strmap_get(&a->hitmap, key)))
+		return;
+	for (i = (long)(uintptr_t)v - 1; i >= 0; i = a->r->hits[i].same)
+		if (a->r->hits[i].removed_by < 0)
+			a->r->hits[i].removed_by = a->lr - a->r->layers;
+}
+
+static int perm_hit(struct acct *a, enum risk_rule rule, const struct fentry *f, struct strata_err *e)
+{
+	return hit_add(a, rule, (size_t)(a->lr - a->r->layers), f, rule == RISK_SETUID ? "setuid"
+				 : rule == RISK_SETGID ? "setgid" : "world-writable", e);
+}
+
 static void top_add(struct layer_report *lr, const struct fentry *f)
 {
 	size_t i = lr->n_largest < REPORT_TOP ? lr->n_largest++ : REPORT_TOP - 1;
@@ -120,6 +187,7 @@ static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_
 
 	a->r->layers[layer].bytes_wasted += f->size;
 	a->gone += f->size;
+	hits_removed(a, f);
 	if (why == LFS_BY_WHITEOUT || type == TAR_DIR)
 		return;
 	a->lr->deleted++;
@@ -148,11 +216,17 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 		/* a directory replaces a file: the file's bytes are wasted */
 		if (prev->present && prev->data && prev->type != TAR_DIR)
 			a->r->layers[prev->layer].bytes_wasted += ((const struct fentry *)prev->data)->size;
-		if ((f->mode & 0002) && !(f->mode & 01000))
+		if (prev->present && prev->data)
+			hits_removed(a, prev->data);
+		if ((f->mode & 0002) && !(f->mode & 01000)) {
+			if ((rc = perm_hit(a, RISK_WORLD_WRITABLE, f, e)) < 0)
+				return rc;
 			return list_add(&lr->world_writable, f, e);
+		}
 		return 0;
 	}
 	if (prev->present && prev->data) {
+		hits_removed(a, prev->data);
 		lr->modified++;
 		a->r->layers[prev->layer].bytes_wasted += ((const struct fentry *)prev->data)->size;
 	} else {
@@ -164,12 +238,12 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 	if (f->type == TAR_FILE) {
 		top_add(lr, f);
 		if (f->mode & 04000)
-			rc = list_add(&lr->setuid, f, e);
+			rc = perm_hit(a, RISK_SETUID, f, e) < 0 ? -e->code : list_add(&lr->setuid, f, e);
 		if (rc == 0 && (f->mode & 02000))
-			rc = list_add(&lr->setgid, f, e);
+			rc = perm_hit(a, RISK_SETGID, f, e) < 0 ? -e->code : list_add(&lr->setgid, f, e);
 	}
 	if (rc == 0 && f->type != TAR_SYMLINK && (f->mode & 0002))
-		rc = list_add(&lr->world_writable, f, e);
+		rc = perm_hit(a, RISK_WORLD_WRITABLE, f, e) < 0 ? -e->code : list_add(&lr->world_writable, f, e);
 	if (rc == 0 && (f->type == TAR_CHAR || f->type == TAR_BLOCK))
 		rc = list_add(&lr->devices, f, e);
 	return rc;
@@ -257,8 +331,17 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 
 		lr->layer = &im->layers[li];
 		lr->lf = lf;
+		if (!lf || !lf->risk_scanned)
+			r->risk_unscanned++;
 		if (!lf)
 			continue;
+		/* the layer's own findings, before stacking it: what it replaces of itself is seen */
+		for (i = 0; i < lf->nfindings && rc == 0; i++)
+			rc = hit_add(&a, (enum risk_rule)lf->findings[i].rule, li, &lf->v[lf->findings[i].entry],
+				     lf->findings[i].detail, e);
+		r->hits_dropped += lf->findings_dropped;
+		if (rc < 0)
+			break;
 		r->size += lf->file_bytes;
 		if (li > 0)
 			r->user_size += lf->file_bytes;
@@ -329,6 +412,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		free(a.eblocks[i]);
 	free(a.eblocks);
 	strmap_release(&a.effs);
+	strmap_release(&a.hitmap);
 	strmap_release(&dpkg_d);
 	return rc;
 }
@@ -350,6 +434,7 @@ void image_report_release(struct image_report *r)
 	for (i = 0; i < r->nineff; i++)
 		free(r->ineff[i].path);
 	free(r->layers);
+	free(r->hits);
 	free(r->ineff);
 	free(r->trailing_history);
 	memset(r, 0, sizeof(*r));

@@ -27,7 +27,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "analyze/files.h"
+#include "analyze/risk.h"
 #include "common/buf.h"
+#include "common/diag.h"
 #include "formats/image.h"
 
 #define REPORT_TOP 10       /* largest files listed per layer */
@@ -64,8 +66,25 @@ struct inefficiency {
 	uint64_t cumulative;
 };
 
+/* A finding placed in the stacked image. */
+struct risk_hit {
+	uint8_t rule;                /* enum risk_rule */
+	size_t layer;                /* 0-based layer that holds the entry */
+	const struct fentry *f;
+	const char *detail;          /* borrowed from the layer's findings, or "" */
+	long removed_by;             /* -1: in the final filesystem; else the 0-based layer that removed or replaced it */
+	long same;                   /* the previous hit on the same entry, or -1 */
+};
+
+#define RISK_IMAGE_MAX 5000      /* hits listed per image (the rest are counted) */
+
 struct image_report {
 	const struct image *im;
+	struct risk_hit *hits;
+	size_t nhits, ahits;
+	uint64_t risk_count[RISK_COUNT];  /* every hit, listed or not */
+	uint64_t hits_dropped;           /* not listed: past RISK_IMAGE_MAX or RISK_LAYER_MAX */
+	size_t risk_unscanned;           /* layers whose content was not scanned (absent or unreadable) */
 	struct layer_report *layers;
 	size_t nlayers;
 	const char **trailing_history; size_t n_trailing;
@@ -79,9 +98,13 @@ struct image_report {
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e);
 void image_report_release(struct image_report *r);
 
-/* --fail-on with dive's rule names. */
+/* --fail-on with dive's rule names, and risk rules: ID=N or CATEGORY=N
+ * fails when more than N findings match. */
+#define FAIL_RISK_MAX 16
 struct fail_rules {
 	bool has_eff, has_wasted, has_pct;
+	struct { char name[48]; uint32_t mask; uint64_t max; } risk[FAIL_RISK_MAX];
+	size_t nrisk;
 	double lowest_efficiency;
 	uint64_t highest_wasted;
 	double highest_user_wasted_percent;
@@ -91,6 +114,21 @@ struct fail_rules {
 int rules_parse(const char *s, struct fail_rules *r, struct strata_err *e);
 /* How many rules fail for the report. */
 int rules_failed(const struct image_report *r, const struct fail_rules *rules);
+
+/* What the report opens with: the verdict of the pass that read the source. */
+struct report_meta {
+	const char *path;          /* as given */
+	const char *kind;          /* "file", "directory" or "stdin" */
+	bool has_size;
+	uint64_t size;             /* bytes of the file (or of what was read from stdin) */
+	const char *sha256;        /* "sha256:..." of what `hashed` names, or NULL */
+	const char *hashed;        /* what sha256 covers ("the file's bytes", "index.json", ...) */
+	const struct diag *d;      /* the problems of the pass */
+};
+
+/* Put the verdict (strata version, verified, problems, input) at the head of doc. */
+void analyze_verdict_json(cJSON *doc, const struct report_meta *m);
+int analyze_verdict_text(struct buf *out, const struct report_meta *m, struct strata_err *e);
 
 /* The report as JSON (schema 1); files: every entry of every layer too. */
 cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, bool files,

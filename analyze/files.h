@@ -23,6 +23,7 @@ struct fentry {
 	uint32_t mode, uid, gid;
 	uint8_t type;          /* enum tar_type */
 	uint8_t flags;         /* FE_WHITEOUT, FE_OPAQUE */
+	uint8_t risky;         /* a finding names this entry (risk.h) */
 	bool has_digest;
 	uint8_t digest[32];    /* sha256 of the content (regular files, when asked for) */
 };
@@ -59,6 +60,11 @@ struct layer_files {
 	 * one a line), each with the index of its entry in v */
 	struct kept_file { size_t entry; char *data; size_t len; } *kept;
 	size_t nkept;
+	/* walker.risks: risky content found in this layer (risk.h) */
+	struct finding *findings;
+	size_t nfindings, afindings;
+	uint64_t findings_dropped;   /* past RISK_LAYER_MAX: counted, not kept */
+	bool risk_scanned;           /* the content was scanned */
 };
 
 /* A package change between two databases; strings borrowed from them. */

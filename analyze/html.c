@@ -52,7 +52,13 @@ static const char style[] =
 	"text-align:left;vertical-align:top}th{background:#f4f4f4;cursor:pointer;user-select:none}"
 	"td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}code{font-size:12px;word-break:break-all}"
 	".fail{color:#b00;font-weight:bold}.pass{color:#070;font-weight:bold}.sum span{margin-right:2em}"
-	".chart text{font-size:11px}";
+	".chart text{font-size:11px}"
+	".banner{padding:.8em 1em;margin:0 0 1em;border-radius:4px;font-size:1.2em;font-weight:bold}"
+	".banner.ok{background:#e6f4e6;color:#060;border:2px solid #070}.banner.bad{background:#b00;color:#fff;border:2px solid #700}"
+	".banner ul{font-size:.8em;font-weight:normal;margin:.4em 0 0}.none{color:#555;font-style:italic;font-weight:normal}"
+	"tr.gone td{color:#777}"
+	"@media print{body{margin:0;max-width:none}th{cursor:auto}.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+	"table,tr,svg{break-inside:avoid}}";
 
 static const char script[] =
 	"document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){"
@@ -61,6 +67,69 @@ static const char script[] =
 	"rows.sort(function(x,y){var a=x.cells[i].dataset.v||x.cells[i].textContent,c=y.cells[i].dataset.v||y.cells[i].textContent,"
 	"p=parseFloat(a),q=parseFloat(c);var d=(!isNaN(p)&&!isNaN(q))?p-q:a.localeCompare(c);return asc?d:-d;});"
 	"rows.forEach(function(r){b.appendChild(r);});});});";
+
+/* A table body that would be empty says so (a <th> row: not a data row). */
+static int none_row(struct buf *b, int cols, bool empty, const char *why, struct strata_err *e)
+{
+	return empty ? buf_printf(b, e, "<tr class=\"none\"><th colspan=\"%d\" class=\"none\">%s</th></tr>", cols, why) : 0;
+}
+
+#define NONE(cols, empty, why) do { if (r == 0) r = none_row(b, (cols), (empty), (why), e); } while (0)
+
+/* The verdict of the pass, the input and its hash: first thing in the file. */
+static int verdict_html(struct buf *b, const cJSON *rep, struct strata_err *e)
+{
+	const cJSON *in = json_get(rep, "input"), *p;
+	bool ok = cJSON_IsTrue(json_get(rep, "verified"));
+	int r = 0;
+
+	if (!json_get(rep, "verified"))
+		return 0;
+	P("<div class=\"banner %s\" id=\"verdict\" role=\"status\">%s", ok ? "ok" : "bad",
+	  ok ? "VERIFIED: every digest, size and diff_id matches" : "FAILED verification: this image is not what its digests say");
+	if (cJSON_GetArraySize(json_get(rep, "problems"))) {
+		P("<ul>");
+		cJSON_ArrayForEach(p, json_get(rep, "problems")) {
+			P("<li>%s <b>", json_str(p, "severity") ? json_str(p, "severity") : "");
+			E(json_str(p, "id"));
+			P("</b> (exit %d) ", (int)num(p, "code"));
+			if (json_str(p, "member") && *json_str(p, "member")) {
+				P("<code>");
+				E(json_str(p, "member"));
+				P("</code>: ");
+			}
+			E(json_str(p, "message"));
+			P("</li>");
+		}
+		P("</ul>");
+	}
+	P("</div><table id=\"input\"><tbody><tr><td>tool</td><td>strata ");
+	E(json_str(rep, "strata_version"));
+	P("</td></tr><tr><td>source</td><td><code>");
+	E(json_str(in, "path"));
+	P("</code> (");
+	E(json_str(in, "kind"));
+	P(", ");
+	E(json_str(rep, "format"));
+	P(")</td></tr><tr><td>size</td><td>");
+	if (cJSON_IsNumber(json_get(in, "size")))
+		P("%.0f bytes", num(in, "size"));
+	else
+		P("<span class=\"none\">not measured (a directory)</span>");
+	P("</td></tr><tr><td>sha256</td><td>");
+	if (json_str(in, "sha256")) {
+		P("<code>");
+		E(json_str(in, "sha256"));
+		P("</code> of ");
+		E(json_str(in, "hashed"));
+	} else {
+		P("<span class=\"none\">not computed (");
+		E(json_str(in, "hashed"));
+		P(")</span>");
+	}
+	P("</td></tr></tbody></table>");
+	return r;
+}
 
 /* Bars of stored size, tar size and wasted bytes per layer. */
 static int chart(struct buf *b, const cJSON *layers, struct strata_err *e)
@@ -110,7 +179,22 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 	E(json_str(im, "platform"));
 	P("</b></span><span>config <code>");
 	E(json_str(im, "config"));
-	P("</code></span></p><p class=\"sum\"><span>%d layers</span><span>%d files</span><span>size <b>%s</b></span>"
+	P("</code></span><span>manifest <code>");
+	E(json_str(im, "manifest") ? json_str(im, "manifest") : "none");
+	P("</code></span><span>created ");
+	E(json_str(im, "created") ? json_str(im, "created") : "not set");
+	P("</span></p><h2>Provenance</h2><table id=\"provenance-%d\"><thead><tr><th>key</th><th>value</th><th>from</th></tr></thead><tbody>", idx);
+	cJSON_ArrayForEach(x, json_get(im, "provenance")) {
+		P("<tr><td><code>");
+		E(json_str(x, "key"));
+		P("</code></td><td>");
+		E(json_str(x, "value"));
+		P("</td><td>");
+		E(json_str(x, "from"));
+		P("</td></tr>");
+	}
+	NONE(3, !cJSON_GetArraySize(json_get(im, "provenance")), "none found (no org.opencontainers.image.* label or annotation)");
+	P("</tbody></table><p class=\"sum\"><span>%d layers</span><span>%d files</span><span>size <b>%s</b></span>"
 	  "<span>stored %s</span><span>wasted <b>%s</b> (%.1f%% of user layers)</span><span>efficiency <b>%.2f%%</b></span></p>",
 	  (int)num(sum, "layers"), (int)num(sum, "files"), hs(num(sum, "size"), s1), hs(num(sum, "stored_size"), s2),
 	  hs(num(sum, "wasted_bytes"), s3), 100 * num(sum, "user_wasted_percent"), 100 * num(sum, "efficiency"));
@@ -136,6 +220,39 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 		E(json_str(l, "digest"));
 		P("</code></td></tr>");
 	}
+	P("</tbody></table><h2>Findings</h2>");
+	{
+		const cJSON *fd = json_get(im, "findings"), *nc;
+
+		P("<p>Risky content: the first %.0f bytes of every regular file are scanned (README: what is and is not looked for).",
+		  num(fd, "scan_bytes_per_file"));
+		cJSON_ArrayForEach(nc, json_get(fd, "not_checked")) {
+			P(" <span class=\"fail\">not checked: ");
+			E(nc->valuestring);
+			P("</span>");
+		}
+		P("</p><table class=\"sortable\" id=\"findings-%d\"><thead><tr><th>rule</th><th class=\"n\">layer</th><th>path</th>"
+		  "<th>detail</th><th>in final image</th></tr></thead><tbody>", idx);
+		cJSON_ArrayForEach(x, json_get(fd, "items")) {
+			bool fin = cJSON_IsTrue(json_get(x, "in_final_image"));
+
+			P("<tr%s><td>", fin ? "" : " class=\"gone\"");
+			E(json_str(x, "rule"));
+			P("</td><td class=\"n\">%d</td><td><code>", (int)num(x, "layer"));
+			E(json_str(x, "path"));
+			P("</code></td><td>");
+			E(json_str(x, "detail"));
+			if (fin)
+				P("</td><td>yes</td></tr>");
+			else
+				P("</td><td class=\"fail\">removed by layer %d, still shipped in layer %d</td></tr>",
+				  (int)num(x, "removed_by_layer"), (int)num(x, "layer"));
+		}
+		NONE(5, !cJSON_GetArraySize(json_get(fd, "items")),
+		     cJSON_IsTrue(json_get(fd, "checked")) ? "none found" : "not checked (see above)");
+		if (num(fd, "not_listed") > 0)
+			P("<tr class=\"none\"><th colspan=\"5\" class=\"none\">%.0f more not listed</th></tr>", num(fd, "not_listed"));
+	}
 	P("</tbody></table><h2>Wasted space</h2><table class=\"sortable\" id=\"wasted-%d\"><thead><tr><th class=\"n\">count</th>"
 	  "<th class=\"n\">wasted</th><th>path</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(x, json_get(im, "inefficiencies")) {
@@ -144,6 +261,7 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 		E(json_str(x, "path"));
 		P("</code></td></tr>");
 	}
+	NONE(3, !cJSON_GetArraySize(json_get(im, "inefficiencies")), "none found (no path in more than one layer)");
 	P("</tbody></table><h2>Largest files</h2><table class=\"sortable\" id=\"largest-%d\"><thead><tr><th class=\"n\">layer</th>"
 	  "<th class=\"n\">size</th><th>path</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(l, layers) {
@@ -153,6 +271,12 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 			E(json_str(x, "path"));
 			P("</code></td></tr>");
 		}
+	}
+	{
+		int nl = 0;
+
+		cJSON_ArrayForEach(l, layers) nl += cJSON_GetArraySize(json_get(l, "largest"));
+		NONE(3, !nl, "none found (no regular files)");
 	}
 	P("</tbody></table><h2>Packages per layer</h2><table class=\"sortable\" id=\"packages-%d\"><thead><tr><th class=\"n\">layer</th>"
 	  "<th>db</th><th>package</th><th>change</th><th>from</th><th>to</th></tr></thead><tbody>", idx);
@@ -171,6 +295,12 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 			P("</td></tr>");
 		}
 	}
+	{
+		int np = 0;
+
+		cJSON_ArrayForEach(l, layers) np += cJSON_GetArraySize(json_get(l, "packages"));
+		NONE(6, !np, "none found (no package changes: no dpkg or apk database, or it lists none)");
+	}
 	P("</tbody></table><h2>Security-relevant entries</h2><table class=\"sortable\" id=\"security-%d\"><thead><tr>"
 	  "<th class=\"n\">layer</th><th>kind</th><th>path</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(l, layers) {
@@ -184,6 +314,16 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 				P("</code></td></tr>");
 			}
 	}
+	{
+		int ns = 0;
+		static const char *kinds2[] = { "setuid", "setgid", "world_writable", "devices" };
+		size_t k;
+
+		cJSON_ArrayForEach(l, layers)
+			for (k = 0; k < 4; k++)
+				ns += cJSON_GetArraySize(json_get(json_get(l, kinds2[k]), "paths"));
+		NONE(3, !ns, "none found (no setuid, setgid, world-writable or device entry)");
+	}
 	P("</tbody></table>");
 	return r;
 }
@@ -195,7 +335,10 @@ int analyze_html(struct buf *b, const cJSON *report, struct strata_err *e)
 
 	P("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>strata analysis: ");
 	E(json_str(report, "source"));
-	P("</title><style>%s</style></head><body><p>strata analysis of <code>", style);
+	P("</title><style>%s</style></head><body>", style);
+	if (r == 0)
+		r = verdict_html(b, report, e);
+	P("<p>strata analysis of <code>");
 	E(json_str(report, "source"));
 	P("</code> (%s)</p>", json_str(report, "format") ? json_str(report, "format") : "?");
 	cJSON_ArrayForEach(im, json_get(report, "images"))

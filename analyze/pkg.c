@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analyze/files.h"
+#include "analyze/risk.h"
 #include "common/buf.h"
 #include "common/strmap.h"
 
@@ -210,6 +211,7 @@ void layer_files_free(struct layer_files *lf)
 	for (i = 0; i < lf->nkept; i++)
 		free(lf->kept[i].data);
 	free(lf->kept);
+	risk_release(lf);
 	free(lf->v);
 	pkgdb_release(&lf->dpkg);
 	pkgdb_release(&lf->apk);

@@ -75,9 +75,27 @@ int rules_parse(const char *s, struct fail_rules *r, struct strata_err *e)
 			r->has_pct = true;
 			if (end == eq || *end || !isfinite(r->highest_user_wasted_percent) || r->highest_user_wasted_percent < 0)
 				rc = err_set(e, STRATA_EUSAGE, "--fail-on: highestUserWastedPercent takes a ratio, not '%s'", eq);
+		} else if (risk_match(item)) {
+			unsigned long long v;
+
+			if (r->nrisk >= FAIL_RISK_MAX) {
+				rc = err_set(e, STRATA_EUSAGE, "--fail-on: at most %d finding rules", FAIL_RISK_MAX);
+				break;
+			}
+			v = strtoull(eq, &end, 10);
+			if (end == eq || *end || *eq == '-' || strlen(item) >= sizeof(r->risk[0].name)) {
+				rc = err_set(e, STRATA_EUSAGE, "--fail-on: %s takes a count of findings allowed (0, 1, ...), not '%s'",
+					     item, eq);
+				break;
+			}
+			snprintf(r->risk[r->nrisk].name, sizeof(r->risk[0].name), "%s", item);
+			r->risk[r->nrisk].mask = risk_match(item);
+			r->risk[r->nrisk].max = v;
+			r->nrisk++;
 		} else {
 			rc = err_set(e, STRATA_EUSAGE,
-				     "--fail-on: unknown rule '%s' (lowestEfficiency, highestWastedBytes, highestUserWastedPercent)",
+				     "--fail-on: unknown rule '%s' (lowestEfficiency, highestWastedBytes, highestUserWastedPercent; "
+				     "findings, secrets, shadow, perms or a finding id such as secrets.private-key)",
 				     item);
 		}
 	}
@@ -100,9 +118,28 @@ static bool fail_pct(const struct image_report *r, const struct fail_rules *x)
 	return x->has_pct && r->user_wasted_percent > x->highest_user_wasted_percent;
 }
 
+static uint64_t risk_total(const struct image_report *r, uint32_t mask)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < RISK_COUNT; i++)
+		if (mask & (1u << i))
+			n += r->risk_count[i];
+	return n;
+}
+
 int rules_failed(const struct image_report *r, const struct fail_rules *x)
 {
-	return x ? fail_eff(r, x) + fail_wasted(r, x) + fail_pct(r, x) : 0;
+	int n;
+	size_t i;
+
+	if (!x)
+		return 0;
+	n = fail_eff(r, x) + fail_wasted(r, x) + fail_pct(r, x);
+	for (i = 0; i < x->nrisk; i++)
+		n += risk_total(r, x->risk[i].mask) > x->risk[i].max;
+	return n;
 }
 
 /* ---- JSON ---- */
@@ -111,6 +148,9 @@ static double round6(double v)
 {
 	return round(v * 1e6) / 1e6;
 }
+
+static cJSON *provenance_json(const struct image *im);
+static cJSON *findings_json(const struct image_report *r);
 
 static cJSON *str_or_null(const char *s)
 {
@@ -219,6 +259,7 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 static cJSON *rules_json(const struct image_report *r, const struct fail_rules *x)
 {
 	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
 
 	if (!x)
 		return a;
@@ -244,6 +285,16 @@ static cJSON *rules_json(const struct image_report *r, const struct fail_rules *
 		cJSON_AddNumberToObject(o, "limit", x->highest_user_wasted_percent);
 		cJSON_AddNumberToObject(o, "value", round6(r->user_wasted_percent));
 		cJSON_AddBoolToObject(o, "pass", !fail_pct(r, x));
+		json_push(a, o);
+	}
+	for (i = 0; i < x->nrisk; i++) {
+		uint64_t v = risk_total(r, x->risk[i].mask);
+
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "rule", x->risk[i].name);
+		cJSON_AddNumberToObject(o, "limit", (double)x->risk[i].max);
+		cJSON_AddNumberToObject(o, "value", (double)v);
+		cJSON_AddBoolToObject(o, "pass", v <= x->risk[i].max);
 		json_push(a, o);
 	}
 	return a;
@@ -278,6 +329,8 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 				 im->platform.variant ? im->platform.variant : "");
 			cJSON_AddStringToObject(o, "platform", plat);
 		}
+		json_put(o, "created", str_or_null(json_str(im->config_json, "created")));
+		json_put(o, "provenance", provenance_json(im));
 		for (j = 0; j < r->nlayers; j++)
 			stored += r->layers[j].layer->desc.size > 0 ? (uint64_t)r->layers[j].layer->desc.size : 0;
 		sum = cJSON_AddObjectToObject(o, "summary");
@@ -305,6 +358,7 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 			json_push(a, f);
 		}
 		json_put(o, "rules", rules_json(r, rules));
+		json_put(o, "findings", findings_json(r));
 		json_push(imgs, o);
 	}
 	return root;
@@ -340,6 +394,222 @@ static const char *fit(const char *p, size_t width, char *buf, size_t n)
 	return buf;
 }
 
+
+/* ---- verdict, provenance, findings ---- */
+
+#ifndef STRATA_VERSION
+#define STRATA_VERSION "unknown"
+#endif
+
+static bool verdict_ok(const struct report_meta *m)
+{
+	return diag_exit_code(m->d) == 0;
+}
+
+void analyze_verdict_json(cJSON *doc, const struct report_meta *m)
+{
+	cJSON *tmp = cJSON_CreateObject(), *in, *a, *it, *rest;
+	size_t i;
+
+	if (!tmp || !doc) {
+		cJSON_Delete(tmp);
+		return;  /* out of memory: noted by cJSON's hooks (common/err.h) */
+	}
+	cJSON_AddStringToObject(tmp, "strata_version", STRATA_VERSION);
+	cJSON_AddBoolToObject(tmp, "verified", verdict_ok(m));
+	a = cJSON_AddArrayToObject(tmp, "problems");
+	for (i = 0; i < m->d->len; i++) {
+		const struct problem *p = &m->d->v[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "id", p->id);
+		cJSON_AddNumberToObject(o, "code", p->code);
+		cJSON_AddStringToObject(o, "severity", p->sev == SEV_ERROR ? "error" : "warning");
+		cJSON_AddStringToObject(o, "member", p->member ? p->member : "");
+		cJSON_AddStringToObject(o, "message", p->msg ? p->msg : "");
+		json_push(a, o);
+	}
+	if (m->d->dropped)
+		cJSON_AddNumberToObject(tmp, "problems_not_listed", (double)m->d->dropped);
+	in = cJSON_AddObjectToObject(tmp, "input");
+	cJSON_AddStringToObject(in, "path", m->path ? m->path : "");
+	cJSON_AddStringToObject(in, "kind", m->kind ? m->kind : "file");
+	json_put(in, "size", m->has_size ? cJSON_CreateNumber((double)m->size) : cJSON_CreateNull());
+	json_put(in, "sha256", str_or_null(m->sha256));
+	cJSON_AddStringToObject(in, "hashed", m->sha256 && m->hashed ? m->hashed : "nothing");
+	/* after "schema", in this order: the items keep their keys when moved */
+	rest = cJSON_CreateArray();
+	while (rest && (it = doc->child)) {
+		cJSON_DetachItemViaPointer(doc, it);
+		cJSON_AddItemToArray(rest, it);
+	}
+	for (i = 0; rest && (it = rest->child); i++) {
+		if (i == 1)
+			while ((in = tmp->child)) {
+				cJSON_DetachItemViaPointer(tmp, in);
+				cJSON_AddItemToArray(doc, in);
+			}
+		cJSON_DetachItemViaPointer(rest, it);
+		cJSON_AddItemToArray(doc, it);
+	}
+	cJSON_Delete(rest);
+	cJSON_Delete(tmp);
+}
+
+int analyze_verdict_text(struct buf *b, const struct report_meta *m, struct strata_err *e)
+{
+	char s1[32], fp[128];
+	size_t i, nerr = diag_count(m->d, SEV_ERROR);
+	int r = 0;
+
+#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+	P("strata %s analysis of %s\n", STRATA_VERSION, fit(m->path ? m->path : "", 70, fp, sizeof(fp)));
+	if (verdict_ok(m))
+		P("verdict: VERIFIED (every digest, size and diff_id matches; %zu warning%s)\n", m->d->len,
+		  m->d->len == 1 ? "" : "s");
+	else
+		P("verdict: FAILED verification (%zu error%s, exit %d); the report below is of what could be read\n", nerr,
+		  nerr == 1 ? "" : "s", diag_exit_code(m->d));
+	for (i = 0; i < m->d->len && i < 20; i++) {
+		const struct problem *p = &m->d->v[i];
+		char line[200];
+
+		P("  %s %s (exit %d)%s%s\n", p->sev == SEV_ERROR ? "error" : "warning", p->id, p->code,
+		  p->member && *p->member ? " in " : "", p->member && *p->member ? fit(p->member, 60, fp, sizeof(fp)) : "");
+		snprintf(line, sizeof(line), "%s", p->msg ? p->msg : "");
+		if (strlen(line) > 94)
+			memcpy(line + 91, "...", 4);
+		P("    %s\n", line);
+	}
+	if (m->d->len > 20)
+		P("  ... and %zu more problems (--json lists them all)\n", m->d->len - 20);
+	P("input: %s", m->kind ? m->kind : "file");
+	if (m->has_size)
+		P(", %s (%llu bytes)", human_size(m->size, s1), (unsigned long long)m->size);
+	P("\n");
+	if (m->sha256) {
+		const char *h = m->hashed ? m->hashed : "the input", *paren = strstr(h, " (");
+
+		P("  sha256 of %.*s: %s\n", (int)(paren ? (size_t)(paren - h) : strlen(h)), h, m->sha256 + 7);
+		if (paren)
+			P("  %s\n", paren + 1);
+	}
+	else
+		P("  sha256: not computed (%s)\n", m->hashed ? m->hashed : "no single file");
+#undef P
+	return r;
+}
+
+static const char *const prov_keys[] = { "source", "revision", "version", "created", "authors", "licenses" };
+
+static cJSON *provenance_json(const struct image *im)
+{
+	const cJSON *sets[3] = { json_get(json_get(im->config_json, "config"), "Labels"),
+				 im->manifest_json ? json_get(im->manifest_json, "annotations") : NULL, im->top_annotations };
+	static const char *const from[3] = { "config label", "manifest annotation", "index annotation" };
+	cJSON *a = cJSON_CreateArray();
+	size_t k, j;
+
+	for (k = 0; k < sizeof(prov_keys) / sizeof(prov_keys[0]); k++)
+		for (j = 0; j < 3; j++) {
+			char key[64];
+			const char *v;
+			cJSON *o;
+
+			snprintf(key, sizeof(key), "org.opencontainers.image.%s", prov_keys[k]);
+			if (!cJSON_IsObject(sets[j]) || !(v = json_str(sets[j], key)))
+				continue;
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "key", key);
+			cJSON_AddStringToObject(o, "value", v);
+			cJSON_AddStringToObject(o, "from", from[j]);
+			json_push(a, o);
+		}
+	return a;
+}
+
+static cJSON *findings_json(const struct image_report *r)
+{
+	cJSON *o = cJSON_CreateObject(), *a, *c;
+	size_t i;
+
+	cJSON_AddBoolToObject(o, "checked", r->risk_unscanned == 0);
+	a = cJSON_AddArrayToObject(o, "not_checked");
+	for (i = 0; i < r->nlayers; i++) {
+		const struct layer_report *lr = &r->layers[i];
+		char why[96];
+
+		if (lr->lf && lr->lf->risk_scanned)
+			continue;
+		snprintf(why, sizeof(why), "layer %zu: %s", i + 1,
+			 !lr->lf ? (lr->layer->m ? "its tar could not be read" : "not in the archive") : "content not scanned");
+		json_push(a, cJSON_CreateString(why));
+	}
+	cJSON_AddNumberToObject(o, "scan_bytes_per_file", RISK_SCAN_MAX);
+	c = cJSON_AddObjectToObject(o, "counts");
+	for (i = 0; i < RISK_COUNT; i++)
+		cJSON_AddNumberToObject(c, risk_ids[i], (double)r->risk_count[i]);
+	cJSON_AddNumberToObject(o, "not_listed", (double)r->hits_dropped);
+	a = cJSON_AddArrayToObject(o, "items");
+	for (i = 0; i < r->nhits; i++) {
+		const struct risk_hit *h = &r->hits[i];
+
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "rule", risk_ids[h->rule]);
+		cJSON_AddNumberToObject(c, "layer", (double)h->layer + 1);
+		cJSON_AddStringToObject(c, "path", h->f->path);
+		cJSON_AddStringToObject(c, "detail", h->detail);
+		cJSON_AddBoolToObject(c, "in_final_image", h->removed_by < 0);
+		json_put(c, "removed_by_layer", h->removed_by < 0 ? cJSON_CreateNull() : cJSON_CreateNumber((double)h->removed_by + 1));
+		json_push(a, c);
+	}
+	return o;
+}
+
+static int findings_text(struct buf *b, const struct image_report *rp, struct strata_err *e)
+{
+	char fp[128], line[200];
+	size_t i, j;
+	int r = 0;
+
+#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+	if (rp->risk_unscanned == rp->nlayers && rp->nlayers) {
+		P("\n  findings: not checked (no layer's content could be read)\n");
+		return r;
+	}
+	if (!rp->nhits && !rp->hits_dropped)
+		P("\n  findings: none found (secrets, credential files, shadow passwords, capabilities, setuid/setgid,\n"
+		  "    world-writable; the first %u MiB of each file scanned)\n", RISK_SCAN_MAX >> 20);
+	else
+		P("\n  findings (%zu; the first %u MiB of each file scanned):\n     layer  rule                             path\n",
+		  rp->nhits + (size_t)rp->hits_dropped, RISK_SCAN_MAX >> 20);
+	for (i = 0; i < rp->nhits && i < 50; i++) {
+		const struct risk_hit *h = &rp->hits[i];
+
+		P("  %8zu  %-32s %s\n", h->layer + 1, risk_ids[h->rule], fit(h->f->path, 55, fp, sizeof(fp)));
+		if (h->removed_by >= 0)
+			snprintf(line, sizeof(line), "%s; %s by layer %ld, still shipped in layer %zu", h->detail,
+				 (size_t)h->removed_by == h->layer ? "replaced" : "removed", h->removed_by + 1, h->layer + 1);
+		else
+			snprintf(line, sizeof(line), "%s", h->detail);
+		if (strlen(line) > 88)
+			memcpy(line + 85, "...", 4);
+		if (*line)
+			P("            %s\n", line);
+	}
+	if (rp->nhits + rp->hits_dropped > 50)
+		P("  ... and %llu more (--json lists %s)\n", (unsigned long long)(rp->nhits + rp->hits_dropped - 50),
+		  rp->hits_dropped ? "the first " "5000" : "them all");
+	for (i = 0, j = 0; i < rp->nlayers; i++)
+		if (!rp->layers[i].lf || !rp->layers[i].lf->risk_scanned) {
+			P("%s%zu", j++ ? ", " : "  not checked: layer ", i + 1);
+		}
+	if (j)
+		P(" (not in the archive or unreadable)\n");
+#undef P
+	return r;
+}
+
 /* Lines are kept within 100 columns: fixed columns, then paths and commands cut to fit. */
 int analyze_text(struct buf *b, const struct source *s, const struct image_report *reps, size_t n,
 		 const struct fail_rules *rules, struct strata_err *e)
@@ -360,6 +630,33 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 			P(" (+%zu tags)", im->ntags - 2);
 		P(" (%s, %s/%s)\n", s->format_name, im->platform.os ? im->platform.os : "?",
 		  im->platform.arch ? im->platform.arch : "?");
+		P("  manifest %s\n  config   %s\n",
+		  im->has_manifest ? im->manifest.digest
+		  : !strcmp(s->format_name, "rootfs") ? "none (a rootfs tarball)" : "none (a manifest.json entry has no digest)",
+		  im->config.digest[0] ? im->config.digest : !strcmp(s->format_name, "rootfs") ? "none (a rootfs tarball)" : "none");
+		P("  created  %.40s\n", json_str(im->config_json, "created") ? json_str(im->config_json, "created") : "not set");
+		{
+			cJSON *pv = provenance_json(im), *x;
+
+			if (!pv)
+				r = err_nomem(e, "report");
+			else if (!cJSON_GetArraySize(pv))
+				P("  provenance: none found (no org.opencontainers.image.* label or annotation)\n");
+			cJSON_ArrayForEach(x, pv) {
+				char line[200];
+
+				if (!json_str(x, "key") || !json_str(x, "value") || !json_str(x, "from")) {
+					r = r ? r : err_nomem(e, "report");  /* a part could not be allocated */
+					break;
+				}
+				snprintf(line, sizeof(line), "  %s = %s (%s)", json_str(x, "key") + 25, json_str(x, "value"),
+					 json_str(x, "from"));
+				if (strlen(line) > 98)
+					memcpy(line + 95, "...", 4);
+				P("  provenance %s\n", line + 2);
+			}
+			cJSON_Delete(pv);
+		}
 		P("  size %s in %zu layers, %llu files; wasted %s (%.1f%% of user layers); efficiency %.2f%%\n",
 		  human_size(rp->size, s1), rp->nlayers, (unsigned long long)rp->files, human_size(rp->wasted, s2),
 		  100 * rp->user_wasted_percent, 100 * rp->efficiency);
@@ -380,6 +677,8 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 				  fit(rp->ineff[j].path, 76, fp, sizeof(fp)));
 			if (rp->nineff > 10)
 				P("  ... and %zu more\n", rp->nineff - 10);
+		} else {
+			P("\n  wasted space: none found (no path in more than one layer)\n");
 		}
 		for (j = 0; j < rp->nlayers; j++) {
 			const struct layer_report *lr = &rp->layers[j];
@@ -418,7 +717,22 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 					P("    ... and %zu more\n", lr->npkgs - 12);
 			}
 		}
-		if (rules && (rules->has_eff || rules->has_wasted || rules->has_pct)) {
+		{
+			bool pk = false, db = false;
+
+			for (j = 0; j < rp->nlayers; j++) {
+				const struct layer_files *lf = rp->layers[j].lf;
+
+				pk = pk || rp->layers[j].npkgs;
+				db = db || (lf && (lf->has_dpkg || lf->has_apk || lf->dpkg_d.len));
+			}
+			if (!pk)
+				P("  packages: %s\n", db ? "none found (the package databases list none)"
+							 : "none found (no dpkg status, status.d or apk database in any layer)");
+		}
+		if (r == 0)
+			r = findings_text(b, rp, e);
+		if (rules && (rules->has_eff || rules->has_wasted || rules->has_pct || rules->nrisk)) {
 			P("\n  rules:\n");
 			if (rules->has_eff)
 				P("    %s lowestEfficiency: %.4f (limit %.4f)\n", fail_eff(rp, rules) ? "FAIL" : "PASS",
@@ -429,6 +743,13 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 			if (rules->has_pct)
 				P("    %s highestUserWastedPercent: %.4f (limit %.4f)\n", fail_pct(rp, rules) ? "FAIL" : "PASS",
 				  rp->user_wasted_percent, rules->highest_user_wasted_percent);
+			for (k = 0; k < rules->nrisk; k++) {
+				uint64_t v = risk_total(rp, rules->risk[k].mask);
+
+				P("    %s %s: %llu finding%s (limit %llu)\n", v > rules->risk[k].max ? "FAIL" : "PASS",
+				  rules->risk[k].name, (unsigned long long)v, v == 1 ? "" : "s",
+				  (unsigned long long)rules->risk[k].max);
+			}
 		}
 	}
 #undef P

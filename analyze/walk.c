@@ -1,5 +1,6 @@
 /* walk.c - the layer walker; see walk.h. */
 #include "analyze/walk.h"
+#include "analyze/risk.h"
 #include "analyze/sbom.h"
 
 #include <stdarg.h>
@@ -22,6 +23,7 @@ struct layer_walk {
 	struct strmap seen;      /* every path of this layer */
 	unsigned problems, suppressed;
 	struct layer_files *lf;  /* when collecting */
+	struct buf scan;         /* walker.risks: the first RISK_SCAN_MAX bytes of the file being read */
 };
 
 #define MAX_PKGDB (64u << 20)
@@ -62,6 +64,7 @@ static void *walk_begin(void *ctx, struct member *m)
 		return NULL;
 	lw->w = ctx;
 	lw->local.max = 100000;
+	buf_init(&lw->scan, RISK_SCAN_MAX);
 	if (!(lw->lf = calloc(1, sizeof(*lw->lf)))) {
 		free(lw);
 		return NULL;
@@ -69,8 +72,10 @@ static void *walk_begin(void *ctx, struct member *m)
 	return lw;
 }
 
-/* Read an entry's content: into b (capped) and/or through a sha256. */
-static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct strata_err *e)
+/* Read an entry's content: into b (capped) and/or through a sha256; the
+ * first RISK_SCAN_MAX bytes into scan (when not NULL; the rest is read
+ * only when b or digest need it). */
+static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct buf *scan, struct strata_err *e)
 {
 	struct stream *s = tar_data(t);
 	struct digest_ctx d;
@@ -80,7 +85,14 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 
 	if (digest && (r = digest_init(&d, DIGEST_SHA256, e)) < 0)
 		return r;
+	if (scan)
+		scan->len = 0;
 	while ((r = stream_get(s, &p, &n, SIZE_MAX, e)) == 0 && n) {
+		if (scan && scan->len < RISK_SCAN_MAX &&
+		    (r = buf_add(scan, p, n < RISK_SCAN_MAX - scan->len ? n : RISK_SCAN_MAX - scan->len, e)) < 0)
+			break;
+		if (!b && !digest && scan && scan->len >= RISK_SCAN_MAX)
+			break;  /* the tar reader skips the rest */
 		if (digest)
 			digest_update(&d, p, n);
 		if (b && (r = buf_add(b, p, n, e)) < 0)
@@ -175,6 +187,8 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	lf->len++;
 	if (f->flags)
 		return 0;
+	if (lw->w->risks && ent->has_capability && (r = risk_add(lf, RISK_CAPABILITY, "security.capability xattr", e)) < 0)
+		return r;
 	lf->counts[ent->type]++;
 	if (ent->type != TAR_FILE)
 		return 0;
@@ -184,14 +198,18 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	keep = lw->w->sbom && lw->w->collect && !is_db ? sbom_kept_kind(rel) : SBOM_KEEP_NONE;
 	if (keep != SBOM_KEEP_NONE && ent->size > SBOM_KEEP_MAX)
 		keep = SBOM_KEEP_NONE;  /* not what a package database writes: left out */
-	if ((!is_db || !lw->w->collect) && !lw->w->content && keep == SBOM_KEEP_NONE)
+	if ((!is_db || !lw->w->collect) && !lw->w->content && keep == SBOM_KEEP_NONE && !lw->w->risks)
 		return 0;
 	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE ? &db : NULL, lw->w->content ? f->digest : NULL,
-			      e)) < 0) {
+			      lw->w->risks ? &lw->scan : NULL, e)) < 0) {
 		buf_release(&db);
 		return r;
 	}
 	f->has_digest = lw->w->content;
+	if (lw->w->risks && (r = risk_scan(lf, rel, (const uint8_t *)lw->scan.data, lw->scan.len, e)) < 0) {
+		buf_release(&db);
+		return r;
+	}
 	if (keep != SBOM_KEEP_NONE) {
 		r = keep_file(lf, keep, &db, e);
 		buf_release(&db);
@@ -269,6 +287,7 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 	}
 	diag_release(&lw->local);
 	strmap_release(&lw->seen);
+	buf_release(&lw->scan);
 	free(lw);
 }
 

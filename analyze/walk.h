@@ -26,6 +26,7 @@ struct walker {
 	bool collect;             /* also parse the package databases (analyze, diff) */
 	bool content;             /* with collect: sha256 of every regular file's content */
 	bool sbom;                /* with collect: keep what the SBOM reads (files.h: kept) */
+	bool risks;               /* with collect: scan content for risky content (risk.h) */
 	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
 	enum severity unsafe_sev; /* of unsafe entries: SEV_ERROR, or SEV_WARNING (--allow-unsafe-layers) */
 };

@@ -27,6 +27,7 @@ int cmd_analyze(int argc, char **argv)
 	struct walker w;
 	struct load_opts lo = { 0 };
 	struct fail_rules rules, *rp = NULL;
+	struct report_meta meta = { 0 };
 	struct image_report *reps = NULL;
 	struct buf out = BUF_INIT(1u << 30);
 	struct source *s = NULL;
@@ -67,7 +68,9 @@ int cmd_analyze(int argc, char **argv)
 	src = argv[optind];
 	cli_walker(&w, &hooks, &d, &lo.limits);
 	w.collect = true;
+	w.risks = true;
 	lo.decode = true;
+	lo.hash_source = true;
 	lo.hooks = &hooks;
 	progress_init(&pg, src, "analyzing");
 	lo.progress = progress_update;
@@ -82,6 +85,33 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if ((r = cli_pick(s, image, platform, &picked, &npicked, &e)) < 0)
 		goto fail;
+	meta.path = src;
+	meta.d = &d;
+	if (s->is_dir) {
+		const struct member *top = catalog_get(&s->cat, "index.json");
+		const char *name = "index.json";
+
+		if (!top || !top->digest[0]) {
+			top = catalog_get(&s->cat, "manifest.json");
+			name = "manifest.json";
+		}
+		meta.kind = "directory";
+		if (top && top->digest[0]) {
+			meta.sha256 = top->digest;
+			meta.hashed = !strcmp(name, "index.json") ? "index.json (a directory: its entry point; every blob is checked against its digest)"
+								  : "manifest.json (a directory: its entry point; every blob is checked against its digest)";
+		} else {
+			meta.hashed = "a directory without index.json or manifest.json";
+		}
+	} else {
+		meta.kind = strcmp(src, "-") ? "file" : "stdin";
+		if (s->sha256[0]) {
+			meta.sha256 = s->sha256;
+			meta.has_size = true;
+			meta.size = s->raw_size;
+			meta.hashed = strcmp(src, "-") ? "the file's bytes" : "the bytes read from stdin";
+		}
+	}
 	if (!(reps = calloc(npicked + 1, sizeof(*reps)))) {
 		r = err_nomem(&e, "report");
 		goto fail;
@@ -95,12 +125,17 @@ int cmd_analyze(int argc, char **argv)
 		n++;
 	}
 	if (!strcmp(format, "text")) {
-		r = analyze_text(&out, s, reps, n, rp, &e);
+		r = analyze_verdict_text(&out, &meta, &e);
+		if (r == 0)
+			r = buf_addstr(&out, "\n", &e) < 0 ? -e.code : 0;
+		if (r == 0)
+			r = analyze_text(&out, s, reps, n, rp, &e);
 	} else {
 		cJSON *doc = analyze_json(s, reps, n, files, rp);
 		char *txt = NULL;
 
 		cJSON_AddStringToObject(doc, "source", src);
+		analyze_verdict_json(doc, &meta);
 		if (!strcmp(format, "json")) {
 			if ((txt = cJSON_Print(doc)))
 				r = buf_addstr(&out, txt, &e) < 0 || buf_addstr(&out, "\n", &e) < 0 ? -e.code : 0;

@@ -60,7 +60,13 @@ const struct command cli_commands[] = {
 	  "the layers below, bytes added and wasted (later overwritten or deleted), the\n"
 	  "largest files, setuid/setgid, world-writable and device entries, and dpkg /\n"
 	  "apk packages added, removed and upgraded; per image: size, wasted bytes and\n"
-	  "efficiency as dive computes them, and the paths that waste space.\n"
+	  "efficiency as dive computes them, and the paths that waste space. Every\n"
+	  "report opens with the verdict of the same pass (VERIFIED, or FAILED with each\n"
+	  "problem; the report is still written and the exit code says it), the input's\n"
+	  "sha256 and the OCI provenance labels, and lists risky content (findings:\n"
+	  "private keys, cloud credentials, credential files, empty or plain shadow\n"
+	  "passwords, file capabilities, setuid/setgid, world-writable), each with a rule\n"
+	  "id, layer and path, also when a layer above deleted it (still shipped).\n"
 	  "\n"
 	  "  --format F         text (default), json or html (one self-contained file)\n"
 	  "  --json             the same as --format json\n"
@@ -69,7 +75,9 @@ const struct command cli_commands[] = {
 	  "  --image REF        only this image of SRC: @N, NAME:TAG or TAG (default: all)\n"
 	  "  --platform P       only the images of this os/arch[/variant]\n"
 	  "  --fail-on RULES    exit 1 when a rule fails, with dive's names, e.g.\n"
-	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1\n",
+	  "                     lowestEfficiency=0.95,highestWastedBytes=20MB,highestUserWastedPercent=0.1;\n"
+	  "                     and ID=N or CATEGORY=N: more than N findings fail, e.g. secrets=0,\n"
+	  "                     shadow=0, perms.setuid=3, findings=10 (ids: see README, analyze)\n",
 	  true,
 	  "  $ strata analyze app.tar\n"
 	  "  $ strata analyze --format html -o report.html app.tar\n"

@@ -127,6 +127,7 @@ struct load_opts {
 	struct limits limits;              /* resource bounds; zero fields are the defaults */
 	stream_progress_fn progress;       /* bytes of the source read so far, or NULL */
 	void *progress_ctx;
+	bool hash_source;                  /* a file or stdin: sha256 of its raw bytes into source.sha256 (same pass) */
 };
 
 struct format_ops;
@@ -146,6 +147,8 @@ struct source {
 	struct limits limits;              /* resolved (no zero field): the scan sets it */
 	uint64_t descriptors;              /* reached so far by the documents, against limits.max_descriptors */
 	uint64_t json_parsed;              /* JSON bytes parsed so far, each parse counted */
+	char sha256[DIGEST_STR_MAX];       /* load_opts.hash_source: "sha256:..." of the file's bytes, else "" */
+	uint64_t raw_size;                 /* ... and how many bytes that was */
 };
 
 /*

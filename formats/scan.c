@@ -432,7 +432,7 @@ static int scan_tar(struct source *s, int fd, enum scan_mode mode, const struct 
 			stream_tap_tee(tap2, wfn, wctx);
 	}
 	if (mode == MODE_ARCHIVE) {
-		stream_tap_enable(raw, false);
+		stream_tap_enable(raw, o->hash_source);
 		if (tap2)
 			stream_tap_enable(tap2, false);
 	}
@@ -463,7 +463,7 @@ static int scan_tar(struct source *s, int fd, enum scan_mode mode, const struct 
 			mode = image_member_name(c) ? MODE_ARCHIVE : MODE_ROOTFS;
 			first = c;
 			if (mode == MODE_ARCHIVE) {
-				stream_tap_enable(raw, false);
+				stream_tap_enable(raw, o->hash_source);
 				if (tap2)
 					stream_tap_enable(tap2, false);
 				if (walk)
@@ -506,8 +506,17 @@ static int scan_tar(struct source *s, int fd, enum scan_mode mode, const struct 
 	/* Padding after the end blocks: hashed too (it is part of a rootfs layer). */
 	if ((r = stream_drain(top, e)) < 0)
 		goto out;
+	if (o->hash_source && mode != MODE_ROOTFS) {
+		if ((r = stream_drain(raw, e)) < 0)  /* whatever follows a compressed stream, too */
+			goto out;
+		stream_tap_result(raw, s->sha256, &s->raw_size);
+	}
 	if (mode == MODE_ROOTFS) {
 		stream_tap_result(raw, rm->digest, &rm->size);
+		if (o->hash_source) {
+			memcpy(s->sha256, rm->digest, sizeof(s->sha256));
+			s->raw_size = rm->size;
+		}
 		rm->kind = MEM_FILE;
 		rm->comp = s->outer;
 		if (tap2)

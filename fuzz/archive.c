@@ -92,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(ref, sizeof(ref), "%s/dev/fd/%d", prefix[size % 8], memfd);
 	walker_init(&w, &d);
 	w.collect = true;
+	w.risks = true;  /* the content scanner sees what the walker sees */
 	w.content = true;
 	walker_hooks(&w, &hooks);
 	lo.decode = true;

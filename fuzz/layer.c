@@ -61,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.size = size;
 	walker_init(&w, &d);
 	w.collect = true;
+	w.risks = true;  /* the content scanner sees what the walker sees */
 	w.content = true;
 	walker_hooks(&w, &h);
 	if (!(src = fuzz_chunked_new(data, size, fuzz_chunk_for(size))) || !(dec = stream_decode_new(src, &e)))

@@ -709,6 +709,11 @@ def main():
             try:
                 doc3 = json.loads(p.stdout)
                 doc3["source"] = doc.get("source")
+                # the input is stdin, its bytes (size, sha256) those of the file
+                i3, i1 = doc3.get("input", {}), doc.get("input", {})
+                if i3.get("kind") == "stdin" and i1.get("kind") == "file" and \
+                        (i3.get("size"), i3.get("sha256")) == (i1.get("size"), i1.get("sha256")):
+                    doc3["input"] = i1
             except ValueError:
                 doc3 = None
             check("%s read from stdin (-) gives the same report" % name, p.returncode == 0 and doc3 == doc,
