@@ -424,7 +424,7 @@ static cJSON *read_doc(struct rt *t, const char *digest, size_t *size)
 static int walk_manifest(struct rt *t, struct repo *rp, const char *digest, struct strmap *want, struct strmap *seen,
 			 int depth, struct strata_err *e)
 {
-	char rpath[PATH_BUF];
+	char rpath[PATH_BUF], lpath[PATH_BUF];
 	const cJSON *k, *arr;
 	cJSON *doc;
 	size_t size;
@@ -445,7 +445,8 @@ static int walk_manifest(struct rt *t, struct repo *rp, const char *digest, stru
 
 			if (!c || strncmp(c, "sha256:", 7) || !digest_valid(c))
 				continue;
-			if (!strmap_get(&rp->revisions, c))
+			pfmt(lpath, "%s/repositories/%s/_manifests/revisions/sha256/%s/link", t->v2, rp->name, c + 7);
+			if (!strmap_get(&rp->revisions, c) && !exists(lpath))  /* a bad link is reported already */
 				problem(t, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, rpath,
 					"index references manifest %s, which has no revision link in the repository%s", c,
 					NULL);
@@ -464,7 +465,8 @@ static int walk_manifest(struct rt *t, struct repo *rp, const char *digest, stru
 				continue;
 			if (json_get(k, "urls") && !blob_present(t, c))
 				continue;  /* a foreign layer, fetched from its urls */
-			if (!strmap_get(&rp->layers, c))
+			pfmt(lpath, "%s/repositories/%s/_layers/sha256/%s/link", t->v2, rp->name, c + 7);
+			if (!strmap_get(&rp->layers, c) && !exists(lpath))
 				problem(t, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, rpath,
 					"manifest references blob %s, which is absent from the repository (no _layers link)%s",
 					c, NULL);
