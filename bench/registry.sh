@@ -52,7 +52,7 @@ echo "== $(date -u +%F) $(nproc) cores, images $(du -ch "$W"/img-*.tar | tail -1
 for fn in strata_seed skopeo_seed; do
 	: > "$W/times"
 	for i in 0 1 2 3; do
-		rm -rf "$W/reg-strata" "$W/reg-skopeo"
+		rm -rf "$W/reg-${fn%_seed}"
 		sync
 		sleep 1
 		s=$(date +%s.%N)
