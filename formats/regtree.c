@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -693,6 +694,32 @@ int regtree_check_name(const char *name, struct strata_err *e)
 	return r;
 }
 
+/* The temp layouts of runs that were killed (their process is gone): removed. */
+static void remove_stale(const char *dir)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct dirent **names;
+	char path[PATH_BUF], *end;
+	int n, i;
+	long pid;
+
+	if (list_dir(dir, &names, &n, &e) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		const char *nm = names[i]->d_name;
+
+		if (strncmp(nm, ".strata-tmp-", 12))
+			continue;
+		errno = 0;
+		pid = strtol(nm + 12, &end, 10);
+		if (*end || pid <= 0 || errno || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if (pfmt(path, "%s/%s", dir, nm) == 0)
+			remove_tree(path, &e);
+	}
+	free_list(names, n);
+}
+
 int regtree_prepare(const char *dir, char **layout, bool *created, struct strata_err *e)
 {
 	char *v2 = path_join(dir, REGTREE_V2), *p;
@@ -722,6 +749,8 @@ int regtree_prepare(const char *dir, char **layout, bool *created, struct strata
 			goto out;
 		}
 	}
+	if (!*created)
+		remove_stale(dir);
 	if (!(p = malloc(strlen(dir) + 64))) {
 		r = err_nomem(e, "path");
 		goto out;

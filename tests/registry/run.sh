@@ -92,9 +92,11 @@ check "writing the same image again succeeds" "$bin" convert -q "$fx/docker-clas
 # interrupted run: the tag links are written last; without them a re-run completes the tree
 tagdir=$reg/docker/registry/v2/repositories/strata/multi/_manifests/tags/b
 rm -rf "$tagdir"
+mkdir -p "$reg/.strata-tmp-999999999/blobs/sha256"  # the temp layout of a killed run
 rm -f "$reg"/docker/registry/v2/repositories/strata/multi/_layers/sha256/*/link.tmp-* 2> /dev/null
 check "a re-run after an interrupted one succeeds" "$bin" convert -q "$fx/docker-multi.tar" "registry:$reg"
 [ "$(snapshot "$reg")" = "$snap0" ] && ok "the re-run completed the tree" || nok "the re-run left another tree"
+test ! -e "$reg/.strata-tmp-999999999" && ok "the re-run removed the killed run's temp layout" || nok "a killed run's temp layout stayed"
 
 # ---- reading: every reading command on registry:DIR/NAME:TAG ----
 while read -r name src dst; do
