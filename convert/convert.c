@@ -864,7 +864,7 @@ static int convert_to_regtree(const struct convert_opts *o, struct convert_resul
 		o2.tags = &name;  /* a name names one image: convert_run refuses more */
 		o2.ntags = 1;
 	}
-	if ((r = convert_run(&o2, res, d, e)) < 0 || (r = regtree_commit(dref.path, layout, name, o->replace, e)) < 0)
+	if ((r = convert_run(&o2, res, d, e)) < 0 || (r = regtree_commit(dref.path, layout, name, o->replace, o->sync, e)) < 0)
 		regtree_discard(dref.path, layout, created);
 out:
 	free(dst);

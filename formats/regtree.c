@@ -47,6 +47,14 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* A directory itself, not a symlink to one: the reader never leaves the tree through a link. */
+static bool is_real_dir(const char *p)
+{
+	struct stat st;
+
+	return lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static bool exists(const char *p)
 {
 	struct stat st;
@@ -211,7 +219,7 @@ static void free_list(struct dirent **names, int n)
 
 static int scan_blobs(struct rt *t, struct strata_err *e)
 {
-	char path[PATH_BUF];
+	char path[PATH_BUF], sub[PATH_BUF];
 	struct dirent **outer, **inner;
 	int no, ni, i, j, r = 0;
 
@@ -224,6 +232,10 @@ static int scan_blobs(struct rt *t, struct strata_err *e)
 		if (xx[0] == '.')
 			continue;
 		pfmt(path, "%s/blobs/sha256/%s", t->v2, xx);
+		if (!is_real_dir(path)) {
+			problem(t, STRATA_EFORMAT, PROBLEM_OTHER, path, "not a directory%s%s", NULL, NULL);
+			continue;
+		}
 		if ((r = list_dir(path, &inner, &ni, e)) < 0)
 			break;
 		for (j = 0; j < ni && r == 0; j++) {
@@ -240,6 +252,9 @@ static int scan_blobs(struct rt *t, struct strata_err *e)
 			else if (!exists(path))
 				problem(t, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, path, "missing: blob directory without data%s%s",
 					NULL, NULL);
+			else if (pfmt(sub, "%s/blobs/sha256/%s/%s", t->v2, xx, hex) < 0 || !is_real_dir(sub))
+				problem(t, STRATA_EFORMAT, PROBLEM_UNSAFE_PATH, sub, "a symlink, not a blob directory%s%s", NULL,
+					NULL);
 			else
 				r = strmap_put(&t->blobs, hex, (void *)1, e);
 		}
@@ -338,9 +353,9 @@ static int scan_repos(struct rt *t, const char *rel, int depth, struct strata_er
 		return 0;
 	}
 	pfmt(sub, "%s/_manifests", path);
-	is_repo = is_dir(sub);
+	is_repo = is_real_dir(sub);
 	pfmt(sub, "%s/_layers", path);
-	is_repo = is_repo || is_dir(sub);
+	is_repo = is_repo || is_real_dir(sub);
 	if (is_repo) {
 		struct repo *rp = calloc(1, sizeof(*rp)), **v;
 
@@ -372,8 +387,10 @@ static int scan_repos(struct rt *t, const char *rel, int depth, struct strata_er
 		if (nm[0] == '.' || nm[0] == '_')
 			continue;
 		pfmt(sub, "%s/%s", path, nm);
-		if (!is_dir(sub))
+		if (!is_real_dir(sub))
 			continue;
+		if ((r = count(t, sub, e)) < 0)
+			break;
 		pfmt(sub, "%s%s%s", rel, rel[0] ? "/" : "", nm);
 		r = scan_repos(t, sub, depth + 1, e);
 	}
@@ -947,7 +964,20 @@ static int move_blobs(const char *layout, const char *v2, struct strata_err *e)
 	return r;
 }
 
-int regtree_commit(const char *dir, const char *layout, const char *name, bool replace, struct strata_err *e)
+/* --sync: everything written so far made durable (blobs before the links that name them). */
+static int sync_tree(const char *v2, struct strata_err *e)
+{
+	int fd = open(v2, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0 || syncfs(fd) < 0)
+		r = err_sys(e, errno, "cannot sync '%s'", v2);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int regtree_commit(const char *dir, const char *layout, const char *name, bool replace, bool sync,
+		   struct strata_err *e)
 {
 	char path[PATH_BUF], old[DIGEST_STR_MAX];
 	char *v2 = path_join(dir, REGTREE_V2), *text = NULL;
@@ -1004,7 +1034,7 @@ int regtree_commit(const char *dir, const char *layout, const char *name, bool r
 			goto out;
 		}
 	}
-	if ((r = mkdirs(v2, e)) < 0 || (r = move_blobs(layout, v2, e)) < 0)
+	if ((r = mkdirs(v2, e)) < 0 || (r = move_blobs(layout, v2, e)) < 0 || (sync && (r = sync_tree(v2, e)) < 0))
 		goto out;
 	for (i = 0; i < np && r == 0; i++) {
 		const char *dg = plan[i].digest;
@@ -1019,6 +1049,8 @@ int regtree_commit(const char *dir, const char *layout, const char *name, bool r
 			 plan[i].tag);
 		r = write_link(path, dg, e);
 	}
+	if (r == 0 && sync)
+		r = sync_tree(v2, e);
 	if (r == 0)
 		r = remove_tree(layout, e);
 out:

@@ -36,9 +36,11 @@ int regtree_prepare(const char *dir, char **layout, bool *created, struct strata
  * for every image) or else by each image's own name (registry host
  * stripped, tag latest when none).  A tag already in the tree naming other
  * content is refused (STRATA_EUSAGE) unless replace, before anything moves.
- * The layout is removed.
+ * The layout is removed.  sync: the blobs are made durable before the
+ * links, and the links before it returns (syncfs).
  */
-int regtree_commit(const char *dir, const char *layout, const char *name, bool replace, struct strata_err *e);
+int regtree_commit(const char *dir, const char *layout, const char *name, bool replace, bool sync,
+		   struct strata_err *e);
 /* The run failed: remove the layout, and DIR when this run created it. */
 void regtree_discard(const char *dir, const char *layout, bool created);
 /* NAME[:TAG] of a destination: a repository path without a registry host,

@@ -86,6 +86,7 @@ PY
 check "verify registry:DIR (every blob and link of the tree written)" "$bin" verify -q "registry:$reg"
 test -z "$(find "$reg" -name '.strata-tmp*' -o -name '*.tmp-*')" && ok "no temp names left in the tree" || nok "temp names left in the tree"
 snap0=$(snapshot "$reg")
+check "convert --sync into a new tree" sh -c "'$bin' convert -q --sync '$fx/docker-classic.tar' registry:$out/synced && '$bin' verify -q registry:$out/synced"
 check "writing the same image again succeeds" "$bin" convert -q "$fx/docker-classic.tar" "registry:$reg"
 [ "$(snapshot "$reg")" = "$snap0" ] && ok "writing the same image again changes nothing" || nok "the tree changed on a second write"
 
@@ -252,6 +253,11 @@ rc=$?
 [ $rc = 4 ] && grep -q "references blob sha256:$sample_cfg, which is absent from the repository" "$out/norepo.err" &&
 	ok "a manifest referencing a blob absent from its repository: exit 4" ||
 	nok "a blob absent from the repository: exit $rc: $(head -c 400 "$out/norepo.err" | tr '\n' ' ')"
+
+bad
+ln -s / "$v2/repositories/strata/evil"
+ln -s "$v2/repositories" "$v2/repositories/loop"
+check "symlinked directories in the tree are not followed" sh -c "'$bin' verify -q registry:$out/bad && test \"\$('$bin' inspect --json registry:$out/bad | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"images\"]))')\" = 8"
 
 expect "an invalid repository name is refused" 2 "not a valid repository name" \
 	"$bin" convert -q "$fx/docker-classic.tar" "registry:$out/new/Bad_Name:1"
