@@ -124,28 +124,121 @@ out:
 	return p;
 }
 
-static int mkdirs(const char *path, struct strata_err *e)
+/*
+ * What a commit changed in the tree, undone in reverse order when it fails
+ * part way: files it created are removed, directories it created removed,
+ * links it replaced written back.  Room for an entry is made before each
+ * change, so recording it cannot fail afterwards.
+ */
+enum undo_kind { UNDO_FILE, UNDO_DIR, UNDO_LINK };
+
+struct undo_item {
+	enum undo_kind kind;
+	char *path;
+	char old[DIGEST_STR_MAX];
+};
+
+struct undo {
+	struct undo_item *v;
+	size_t len, alloc;
+};
+
+/* Room for one more entry, its path copied. */
+static int undo_prep(struct undo *u, const char *path, struct strata_err *e)
 {
-	char *p = strdup(path), *q;
+	if (!u)
+		return 0;
+	if (u->len == u->alloc) {
+		size_t n = u->alloc ? u->alloc * 2 : 64;
+		struct undo_item *v = realloc(u->v, n * sizeof(*v));
+
+		if (!v)
+			return err_nomem(e, "undo log");
+		u->v = v;
+		u->alloc = n;
+	}
+	if (!(u->v[u->len].path = strdup(path)))
+		return err_nomem(e, "undo log");
+	return 0;
+}
+
+/* The change was made (done) or not. */
+static void undo_note(struct undo *u, bool done, enum undo_kind kind, const char *old)
+{
+	if (!u)
+		return;
+	if (!done) {
+		free(u->v[u->len].path);
+		return;
+	}
+	u->v[u->len].kind = kind;
+	snprintf(u->v[u->len].old, sizeof(u->v[u->len].old), "%s", old ? old : "");
+	u->len++;
+}
+
+static void undo_run(struct undo *u)
+{
+	char tmp[PATH_BUF];
+	int fd;
+
+	while (u->len) {
+		struct undo_item *it = &u->v[--u->len];
+
+		if (it->kind == UNDO_FILE) {
+			unlink(it->path);
+		} else if (it->kind == UNDO_DIR) {
+			rmdir(it->path);
+		} else if (pfmt(tmp, "%s.undo-%ld", it->path, (long)getpid()) == 0 &&
+			   (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+			bool ok = write(fd, it->old, strlen(it->old)) == (ssize_t)strlen(it->old);
+
+			if (close(fd) < 0 || !ok || rename(tmp, it->path) < 0)
+				unlink(tmp);
+		}
+		free(it->path);
+	}
+}
+
+static void undo_release(struct undo *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->len; i++)
+		free(u->v[i].path);
+	free(u->v);
+	u->v = NULL;
+	u->len = u->alloc = 0;
+}
+
+/* mkdir -p; every directory made is noted in u (when not NULL). */
+static int mkdirs(const char *path, struct undo *u, struct strata_err *e)
+{
+	char p[PATH_BUF], *q;
 	int r = 0;
 
-	if (!p)
-		return err_nomem(e, "path");
+	if (pfmt(p, "%s", path) < 0)
+		return err_set(e, STRATA_EUSAGE, "path too long: '%.200s...'", path);
 	for (q = p + 1; r == 0; q++) {
 		if (*q != '/' && *q)
 			continue;
 		char c = *q;
+		bool made;
 
 		*q = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			r = err_sys(e, errno, "cannot create directory '%s'", p);
-		else if (!is_dir(p))
-			r = err_set(e, STRATA_EIO, "'%s' is not a directory", p);
+		if (!is_dir(p)) {
+			if ((r = undo_prep(u, p, e)) < 0)
+				break;
+			made = mkdir(p, 0755) == 0;
+			if (!made && errno != EEXIST)
+				r = err_sys(e, errno, "cannot create directory '%s'", p);
+			else if (!is_dir(p))
+				r = err_set(e, STRATA_EIO, "'%s' is not a directory", p);
+			undo_note(u, made, UNDO_DIR, NULL);
+		}
 		*q = c;
 		if (!c)
 			break;
 	}
-	free(p);
 	return r;
 }
 
@@ -748,7 +841,7 @@ int regtree_prepare(const char *dir, char **layout, bool *created, struct strata
 	if (!v2)
 		return err_nomem(e, "path");
 	if (!exists(dir)) {
-		if ((r = mkdirs(dir, e)) < 0)
+		if ((r = mkdirs(dir, NULL, e)) < 0)
 			goto out;
 		*created = true;
 	} else if (!is_dir(dir)) {
@@ -794,37 +887,37 @@ void regtree_discard(const char *dir, const char *layout, bool created)
 }
 
 /* A link, written to a temp name and renamed; one already holding digest is left. */
-static int write_link(const char *path, const char *digest, struct strata_err *e)
+static int write_link(const char *path, const char *digest, struct undo *u, struct strata_err *e)
 {
-	char old[DIGEST_STR_MAX], *tmp, *dir;
+	char old[DIGEST_STR_MAX], tmp[PATH_BUF], dir[PATH_BUF];
 	const char *why;
 	size_t n = strlen(digest);
+	bool had;
 	int fd, r = 0;
 
-	if (link_read(path, old, &why) == 0 && !strcmp(old, digest))
+	had = link_read(path, old, &why) == 0;
+	if (had && !strcmp(old, digest))
 		return 0;
-	if (!(dir = strdup(path)) || !(tmp = malloc(strlen(path) + 32))) {
-		free(dir);
-		return err_nomem(e, "path");
-	}
+	if (pfmt(dir, "%s", path) < 0 || pfmt(tmp, "%s.tmp-%ld", path, (long)getpid()) < 0)
+		return err_set(e, STRATA_EUSAGE, "path too long: '%.200s...'", path);
 	*strrchr(dir, '/') = '\0';
-	sprintf(tmp, "%s.tmp-%ld", path, (long)getpid());
-	if ((r = mkdirs(dir, e)) < 0)
-		goto out;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
-		r = err_sys(e, errno, "cannot create '%s'", tmp);
-		goto out;
-	}
+	if ((r = mkdirs(dir, u, e)) < 0)
+		return r;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return err_sys(e, errno, "cannot create '%s'", tmp);
 	r = write_all(fd, digest, n, tmp, e);
 	if (close(fd) < 0 && r == 0)
 		r = err_sys(e, errno, "cannot write '%s'", tmp);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = err_sys(e, errno, "cannot rename '%s'", tmp);
+	if (r == 0 && (r = undo_prep(u, path, e)) == 0) {
+		bool done = rename(tmp, path) == 0;
+
+		if (!done)
+			r = err_sys(e, errno, "cannot rename '%s'", tmp);
+		/* a broken link that was there is not restored: it named nothing */
+		undo_note(u, done, had ? UNDO_LINK : UNDO_FILE, old);
+	}
 	if (r < 0)
 		unlink(tmp);
-out:
-	free(tmp);
-	free(dir);
 	return r;
 }
 
@@ -880,7 +973,7 @@ static int link_path(char *out, size_t n, const char *v2, const char *repo, cons
 }
 
 /* The links a manifest (or index), its blobs moved into the tree already, needs in repo. */
-static int link_manifest(const char *v2, const char *repo, const char *digest, int depth,
+static int link_manifest(const char *v2, const char *repo, const char *digest, int depth, struct undo *u,
 			 struct strata_err *e)
 {
 	char path[PATH_BUF];
@@ -906,7 +999,7 @@ static int link_manifest(const char *v2, const char *repo, const char *digest, i
 			const char *c = json_str(k, "digest");
 
 			if (c && digest_valid(c) && !strncmp(c, "sha256:", 7) &&
-			    (r = link_manifest(v2, repo, c, depth + 1, e)) < 0)
+			    (r = link_manifest(v2, repo, c, depth + 1, u, e)) < 0)
 				break;
 		}
 	} else {
@@ -925,18 +1018,18 @@ static int link_manifest(const char *v2, const char *repo, const char *digest, i
 			if (link_path(path, sizeof(path), v2, repo, "_layers", c) < 0)
 				r = err_set(e, STRATA_EUSAGE, "repository name too long: '%s'", repo);
 			else
-				r = write_link(path, c, e);
+				r = write_link(path, c, u, e);
 		}
 	}
 	cJSON_Delete(doc);
 	/* after what it references: a revision link names a complete manifest */
 	if (r == 0 && link_path(path, sizeof(path), v2, repo, "_manifests/revisions", digest) == 0)
-		r = write_link(path, digest, e);
+		r = write_link(path, digest, u, e);
 	return r;
 }
 
 /* Move every blob of the layout into the tree; one present already stays. */
-static int move_blobs(const char *layout, const char *v2, struct strata_err *e)
+static int move_blobs(const char *layout, const char *v2, struct undo *u, struct strata_err *e)
 {
 	char src[PATH_BUF], dst[PATH_BUF];
 	struct dirent **names;
@@ -952,13 +1045,16 @@ static int move_blobs(const char *layout, const char *v2, struct strata_err *e)
 			continue;
 		pfmt(src, "%s/blobs/sha256/%s", layout, hex);
 		pfmt(dst, "%s/blobs/sha256/%.2s/%s", v2, hex, hex);
-		if ((r = mkdirs(dst, e)) < 0)
+		if ((r = mkdirs(dst, u, e)) < 0)
 			break;
 		strcat(dst, "/data");
 		if (exists(dst))
 			continue;
+		if ((r = undo_prep(u, dst, e)) < 0)
+			break;
 		if (rename(src, dst) < 0)
 			r = err_sys(e, errno, "cannot move blob into '%s'", dst);
+		undo_note(u, r == 0, UNDO_FILE, NULL);
 	}
 	free_list(names, n);
 	return r;
@@ -982,6 +1078,7 @@ int regtree_commit(const char *dir, const char *layout, const char *name, bool r
 	char path[PATH_BUF], old[DIGEST_STR_MAX];
 	char *v2 = path_join(dir, REGTREE_V2), *text = NULL;
 	struct plan *plan = NULL;
+	struct undo u = { NULL, 0, 0 };
 	size_t np = 0, i, j, n = 0;
 	cJSON *index = NULL;
 	const cJSON *k;
@@ -1034,26 +1131,30 @@ int regtree_commit(const char *dir, const char *layout, const char *name, bool r
 			goto out;
 		}
 	}
-	if ((r = mkdirs(v2, e)) < 0 || (r = move_blobs(layout, v2, e)) < 0 || (sync && (r = sync_tree(v2, e)) < 0))
+	if ((r = mkdirs(v2, &u, e)) < 0 || (r = move_blobs(layout, v2, &u, e)) < 0 ||
+	    (sync && (r = sync_tree(v2, e)) < 0))
 		goto out;
 	for (i = 0; i < np && r == 0; i++) {
 		const char *dg = plan[i].digest;
 
-		if ((r = link_manifest(v2, plan[i].repo, dg, 0, e)) < 0)
+		if ((r = link_manifest(v2, plan[i].repo, dg, 0, &u, e)) < 0)
 			break;
 		pfmt(path, "%s/repositories/%s/_manifests/tags/%s/index/sha256/%s/link", v2,
 			 plan[i].repo, plan[i].tag, dg + 7);
-		if ((r = write_link(path, dg, e)) < 0)
+		if ((r = write_link(path, dg, &u, e)) < 0)
 			break;
 		pfmt(path, "%s/repositories/%s/_manifests/tags/%s/current/link", v2, plan[i].repo,
 			 plan[i].tag);
-		r = write_link(path, dg, e);
+		r = write_link(path, dg, &u, e);
 	}
 	if (r == 0 && sync)
 		r = sync_tree(v2, e);
 	if (r == 0)
 		r = remove_tree(layout, e);
 out:
+	if (r < 0)
+		undo_run(&u);  /* the tree as it was */
+	undo_release(&u);
 	for (i = 0; plan && i < np; i++) {
 		free(plan[i].repo);
 		free(plan[i].tag);

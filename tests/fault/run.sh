@@ -163,7 +163,8 @@ alloc_case() {
 # an existing OCI layout and docker-archive to convert into
 mkdir -p "$W/pre"
 "$STRATA" -q import "$FIX/rootfs.tar" "oci:$W/pre/layout:old" 2> "$W/log/pre.err" &&
-	"$STRATA" -q convert "$FIX/docker-multi.tar" "docker-archive:$W/pre/existing.tar" 2>> "$W/log/pre.err" ||
+	"$STRATA" -q convert "$FIX/docker-multi.tar" "docker-archive:$W/pre/existing.tar" 2>> "$W/log/pre.err" &&
+	"$STRATA" -q convert "$FIX/docker-multi.tar" "registry:$W/pre/reg" 2>> "$W/log/pre.err" ||
 	nok "existing destinations" "$(head -c 300 "$W/log/pre.err")"
 
 alloc_case inspect - - "inspect --json docker-classic.tar"
@@ -180,6 +181,10 @@ alloc_case flatten @W@/flat.tar.gz - "flatten --gzip --threads 2 docker-classic.
 alloc_case unpack @W@/root - "unpack oci-zstd @W@/root"
 alloc_case sbom @W@/s.json - "sbom -o @W@/s.json docker-classic.tar"
 alloc_case convert-squash @W@/sq - "convert --squash docker-archive:docker-multi.tar:strata/multi:b oci:@W@/sq"
+alloc_case convert-new-registry @W@/reg - "convert docker-multi.tar registry:@W@/reg"
+alloc_case convert-existing-registry @W@/reg "$W/pre/reg" "convert oci-multiarch registry:@W@/reg/multi/arch:1"
+alloc_case convert-replace-registry @W@/reg "$W/pre/reg" "convert --replace docker-classic.tar registry:@W@/reg/strata/multi:a"
+alloc_case verify-registry - - "verify --json registry:$W/pre/reg"
 
 # ============================================================ 2. read errors
 # read_case LABEL MATCH EXPECT_DEST PRE ARGS... - fail reads of files whose path contains MATCH after
