@@ -254,6 +254,8 @@ write_check() {
 		case $target in
 		*.html) cmp -s "$target" "$W/src/mid.html" || echo "exit 0 but $target is not the report" ;;
 		*/root) [ "$(tree "$target")" = "$(cat "$W/src/mid.root.tree")" ] || echo "exit 0 but $target is not the tree" ;;
+		*/reg) "$STRATA" -q verify "registry:$target" > /dev/null 2> "$d/verify.err" ||
+			echo "exit 0 but $target does not verify: $(head -c 150 "$d/verify.err")" ;;
 		*) "$STRATA" -q verify "$target" > /dev/null 2> "$d/verify.err" ||
 			echo "exit 0 but $target does not verify: $(head -c 150 "$d/verify.err")" ;;
 		esac
@@ -316,6 +318,7 @@ if [ "$STRATA_FAULT_INNER" = ns ]; then
 	disk_case "mid-gz.tar -> oci-archive (--decompress)" @W@/o.tar - convert --decompress "$W/src/mid-gz.tar" oci-archive:@W@/o.tar
 	disk_case "mid.tar -> docker-archive (--zstd)" @W@/d.tar - convert --zstd "$W/src/mid.tar" docker-archive:@W@/d.tar
 	disk_case "mid.tar -> existing OCI layout (--keep)" @W@/layout "$W/pre/layout" convert "$W/src/mid.tar" oci:@W@/layout:mid
+	disk_case "mid.tar -> existing registry tree" @W@/reg "$W/pre/reg" convert "$W/src/mid.tar" registry:@W@/reg/mid:1
 	disk_case "mid.tar -> stdout (spooled in TMPDIR on the full disk)" - - convert "$W/src/mid.tar" oci-archive:-
 	DISK_STDIN=$W/src/mid-gz.tar disk_case "flatten --gzip of mid-gz.tar on stdin (layers spooled in TMPDIR on the full disk)" \
 		@W@/f.tar.gz - flatten --gzip - @W@/f.tar.gz
@@ -386,6 +389,8 @@ if [ -f "$W/src/big.tar" ]; then
 		sig_case $sig "-> docker-archive" @W@/d.tar - convert --zstd=19 "$W/src/big.tar" docker-archive:@W@/d.tar
 		sig_case $sig "-> existing OCI layout" @W@/layout "$W/pre/layout" convert --zstd=19 "$W/src/big.tar" oci:@W@/layout:big
 		sig_case $sig "-> existing docker-archive" @W@/existing.tar "$W/pre/existing.tar" convert --zstd=19 "$W/src/big.tar" docker-archive:@W@/existing.tar
+		sig_case $sig "-> new registry tree" @W@/reg - convert --zstd=19 "$W/src/big.tar" registry:@W@/reg/big:1
+		sig_case $sig "-> existing registry tree" @W@/reg "$W/pre/reg" convert --zstd=19 "$W/src/big.tar" registry:@W@/reg/big:1
 		sig_case $sig "(flatten --xz)" @W@/f.tar.xz - flatten --xz "$W/src/big.tar" @W@/f.tar.xz
 	done
 else
