@@ -532,7 +532,7 @@ int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, en
 	if (*target != TARGET_NONE)
 		return 0;
 	ref_release(dref);
-	return err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, or --format",
+	return err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:DIR, or --format",
 		       dst);
 }
 
