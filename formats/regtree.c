@@ -172,7 +172,7 @@ static void undo_note(struct undo *u, bool done, enum undo_kind kind, const char
 		return;
 	}
 	u->v[u->len].kind = kind;
-	snprintf(u->v[u->len].old, sizeof(u->v[u->len].old), "%s", old ? old : "");
+	snprintf(u->v[u->len].old, sizeof(u->v[u->len].old), "%s", kind == UNDO_LINK && old ? old : "");
 	u->len++;
 }
 
@@ -889,7 +889,7 @@ void regtree_discard(const char *dir, const char *layout, bool created)
 /* A link, written to a temp name and renamed; one already holding digest is left. */
 static int write_link(const char *path, const char *digest, struct undo *u, struct strata_err *e)
 {
-	char old[DIGEST_STR_MAX], tmp[PATH_BUF], dir[PATH_BUF];
+	char old[DIGEST_STR_MAX] = "", tmp[PATH_BUF], dir[PATH_BUF];
 	const char *why;
 	size_t n = strlen(digest);
 	bool had;
