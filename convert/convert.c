@@ -856,7 +856,7 @@ static int convert_to_regtree(const struct convert_opts *o, struct convert_resul
 		r = err_nomem(e, "path");
 		goto out;
 	}
-	sprintf(dst, "oci:%s", layout);
+	snprintf(dst, strlen(layout) + 8, "oci:%s", layout);
 	o2.dst = dst;
 	o2.format = TARGET_NONE;
 	o2.replace = false;

@@ -89,7 +89,7 @@ static int registry_split(const char *s, const char *rest, struct ref *r, struct
 		if (i < n && rest[i] != '/')
 			continue;
 		memcpy(buf, rest, i);
-		strcpy(buf + i, "/docker/registry/v2");
+		memcpy(buf + i, "/docker/registry/v2", sizeof("/docker/registry/v2"));
 		if (is_dir(buf)) {
 			cut = i;
 			break;

@@ -865,7 +865,7 @@ int regtree_prepare(const char *dir, char **layout, bool *created, struct strata
 		r = err_nomem(e, "path");
 		goto out;
 	}
-	sprintf(p, "%s/.strata-tmp-%ld", dir, (long)getpid());
+	snprintf(p, strlen(dir) + 64, "%s/.strata-tmp-%ld", dir, (long)getpid());
 	if ((r = remove_tree(p, e)) < 0) {
 		free(p);
 		goto out;
@@ -1047,7 +1047,7 @@ static int move_blobs(const char *layout, const char *v2, struct undo *u, struct
 		pfmt(dst, "%s/blobs/sha256/%.2s/%s", v2, hex, hex);
 		if ((r = mkdirs(dst, u, e)) < 0)
 			break;
-		strcat(dst, "/data");
+		pfmt(dst, "%s/blobs/sha256/%.2s/%s/data", v2, hex, hex);
 		if (exists(dst))
 			continue;
 		if ((r = undo_prep(u, dst, e)) < 0)
