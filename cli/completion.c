@@ -9,7 +9,7 @@
 
 #include "cli/cli.h"
 
-#define TRANSPORTS "docker-archive: oci: oci-archive: rootfs:"
+#define TRANSPORTS "docker-archive: oci: oci-archive: rootfs: registry:"
 
 /* "--a --b -o" for words, "--max-size|-o|..." for those taking a value. */
 static void option_words(const struct command *c, FILE *f, bool with_arg)

@@ -231,8 +231,8 @@ const struct command cli_commands[] = {
 	{ "completion", cmd_completion, "completion bash|zsh|fish",
 	  "print the shell completion script for bash, zsh or fish",
 	  "Prints a completion script made from this command table: commands, their\n"
-	  "options, the transports (docker-archive: oci: oci-archive: rootfs:) and\n"
-	  "file names.  make install puts them where the shells look.\n",
+	  "options, the transports (docker-archive: oci: oci-archive: rootfs:\n"
+	  "registry:) and file names.  make install puts them where the shells look.\n",
 	  false,
 	  "  $ source <(strata completion bash)\n"
 	  "  $ strata completion zsh > ~/.zfunc/_strata\n"
@@ -247,6 +247,7 @@ static const char references_help[] =
 	"  oci:DIR[:TAG]                       an OCI image layout directory\n"
 	"  oci-archive:PATH[:TAG]              an OCI image layout as a tar\n"
 	"  rootfs:PATH                         a root filesystem tarball (.tar, .gz, .xz, .zst)\n"
+	"  registry:DIR[/NAME[:TAG]]           a registry's storage tree (docker/registry/v2)\n"
 	"  PATH, or - for stdin                detected by content\n";
 
 static const char exit_help[] =

@@ -23,6 +23,7 @@
 #include "common/fsutil.h"
 #include "convert/transfer.h"
 #include "formats/json.h"
+#include "formats/regtree.h"
 #include "formats/sink.h"
 #include "formats/target.h"
 
@@ -531,7 +532,7 @@ int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, en
 	if (*target != TARGET_NONE)
 		return 0;
 	ref_release(dref);
-	return err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, or --format",
+	return err_set(e, STRATA_EUSAGE, "say what '%s' should be: oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:DIR, or --format",
 		       dst);
 }
 
@@ -819,6 +820,59 @@ static int read_source(struct conv *c, const char *src, size_t idx, struct load_
 	return build_groups(c, s, set, from, groups, e);
 }
 
+/*
+ * registry:DIR[/NAME[:TAG]]: the images are converted into an OCI layout
+ * under a temp name inside DIR, then moved into the registry tree
+ * (regtree.h).  A failure removes the layout (and DIR when this run made it).
+ */
+static int convert_to_regtree(const struct convert_opts *o, struct convert_result *res, struct diag *d,
+			      struct strata_err *e)
+{
+	struct convert_opts o2 = *o;
+	struct ref dref;
+	char *layout = NULL, *dst = NULL;
+	const char *name;
+	bool created = false;
+	int r;
+
+	if ((r = ref_parse(o->dst, &dref, e)) < 0)
+		return r;
+	name = dref.name;
+	if (o->manifest) {
+		r = err_set(e, STRATA_EUSAGE, "--manifest is not written for a registry: destination");
+		goto out;
+	}
+	if (name && (r = regtree_check_name(name, e)) < 0) {
+		err_wrap(e, "'%s'", o->dst);
+		goto out;
+	}
+	if (name && o->ntags) {
+		r = err_set(e, STRATA_EUSAGE, "'%s' names the image already; --tag is not needed", o->dst);
+		goto out;
+	}
+	if ((r = regtree_prepare(dref.path, &layout, &created, e)) < 0)
+		goto out;
+	if (!(dst = malloc(strlen(layout) + 8))) {
+		r = err_nomem(e, "path");
+		goto out;
+	}
+	snprintf(dst, strlen(layout) + 8, "oci:%s", layout);
+	o2.dst = dst;
+	o2.format = TARGET_NONE;
+	o2.replace = false;
+	if (name) {
+		o2.tags = &name;  /* a name names one image: convert_run refuses more */
+		o2.ntags = 1;
+	}
+	if ((r = convert_run(&o2, res, d, e)) < 0 || (r = regtree_commit(dref.path, layout, name, o->replace, o->sync, e)) < 0)
+		regtree_discard(dref.path, layout, created);
+out:
+	free(dst);
+	free(layout);
+	ref_release(&dref);
+	return r;
+}
+
 int convert_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e)
 {
 	struct conv c = { 0 };
@@ -834,6 +888,8 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	size_t i, n, k;
 	int r, groups = 0;
 
+	if (!strncmp(o->dst, "registry:", 9))
+		return convert_to_regtree(o, res, d, e);
 	if (o->squash && o->manifest)
 		return err_set(e, STRATA_EUSAGE, "--manifest is not written for --squash");
 	if (o->squash && nsrc == 1)

@@ -187,6 +187,15 @@ struct format_ops {
 extern const struct format_ops docker_archive_format, oci_layout_format, rootfs_format;
 
 int scan_source(struct source *s, const struct load_opts *o, struct diag *d, struct strata_err *e);
+/* One member's bytes from a file (full path) or from memory, through the scan's chain. */
+int scan_file(struct source *s, struct member *m, const char *full, const struct load_opts *o, struct diag *d,
+	      struct strata_err *e);
+int scan_mem(struct source *s, struct member *m, const void *p, size_t n, const struct load_opts *o, struct diag *d,
+	     struct strata_err *e);
+/* registry:DIR - a registry's storage tree read as an OCI layout (formats/regtree.c). */
+int regtree_scan(struct source *s, const struct load_opts *o, struct diag *d, struct strata_err *e);
+/* DIR/docker/registry/v2/blobs/sha256/<hex[0:2]>/<hex>/data, malloc'd. */
+char *regtree_blob_file(const char *dir, const char *hex);
 
 struct image *image_new(struct image_set *set, const char *where, struct strata_err *e);
 /* Keep a parsed document alive as long as the set. */

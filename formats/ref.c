@@ -14,6 +14,7 @@ static const struct {
 	{ "oci-archive:", REF_OCI_ARCHIVE },
 	{ "oci:", REF_OCI },
 	{ "rootfs:", REF_ROOTFS },
+	{ "registry:", REF_REGISTRY },
 };
 
 const char *ref_transport_name(enum ref_transport t)
@@ -23,6 +24,7 @@ const char *ref_transport_name(enum ref_transport t)
 	case REF_OCI: return "oci";
 	case REF_OCI_ARCHIVE: return "oci-archive";
 	case REF_ROOTFS: return "rootfs";
+	case REF_REGISTRY: return "registry";
 	default: return "auto";
 	}
 }
@@ -59,8 +61,58 @@ static int foreign_transport(const char *s, size_t n, struct strata_err *e)
 		return err_set(e, STRATA_EUSAGE,
 			       "strata does not read skopeo's dir: format; `skopeo copy %.300s oci:layout` "
 			       "turns it into an OCI layout strata reads", s);
-	return err_set(e, STRATA_EUSAGE, "unknown transport '%.*s' (known: docker-archive, oci, oci-archive, rootfs)",
+	return err_set(e, STRATA_EUSAGE, "unknown transport '%.*s' (known: docker-archive, oci, oci-archive, rootfs, registry)",
 		       (int)(n > 64 ? 64 : n), s);
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * registry:DIR[/NAME[:TAG|@DIGEST]]: DIR is the shortest prefix (at a '/')
+ * that is a registry storage tree (holds docker/registry/v2); else the
+ * shortest that does not exist (a new tree); else the whole path.  What
+ * follows is the repository name, checked by the reader or the writer.
+ */
+static int registry_split(const char *s, const char *rest, struct ref *r, struct strata_err *e)
+{
+	size_t n = strlen(rest), i, cut = n, missing = 0;
+	char *buf = malloc(n + sizeof("/docker/registry/v2"));
+
+	if (!buf)
+		return err_nomem(e, "reference");
+	for (i = 1; i <= n; i++) {
+		if (i < n && rest[i] != '/')
+			continue;
+		memcpy(buf, rest, i);
+		memcpy(buf + i, "/docker/registry/v2", sizeof("/docker/registry/v2"));
+		if (is_dir(buf)) {
+			cut = i;
+			break;
+		}
+		buf[i] = '\0';
+		if (!missing && !is_dir(buf))
+			missing = i;
+	}
+	if (i > n && missing)
+		cut = missing;
+	free(buf);
+	while (cut > 1 && rest[cut - 1] == '/')
+		cut--;
+	if (!(r->path = strndup(rest, cut)))
+		return err_nomem(e, "reference");
+	while (rest[cut] == '/')
+		cut++;
+	if (rest[cut] && !(r->name = strdup(rest + cut))) {
+		ref_release(r);
+		return err_nomem(e, "reference");
+	}
+	(void)s;
+	return 0;
 }
 
 int ref_parse(const char *s, struct ref *r, struct strata_err *e)
@@ -90,6 +142,8 @@ int ref_parse(const char *s, struct ref *r, struct strata_err *e)
 	}
 	if (!*rest)
 		return err_set(e, STRATA_EUSAGE, "reference '%s' has no path", s);
+	if (r->transport == REF_REGISTRY)
+		return registry_split(s, rest, r, e);
 	colon = r->transport == REF_AUTO || r->transport == REF_ROOTFS ? NULL : strchr(rest, ':');
 	r->path = colon ? strndup(rest, (size_t)(colon - rest)) : strdup(rest);
 	if (!r->path)

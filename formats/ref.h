@@ -3,6 +3,7 @@
  *
  *   docker-archive:PATH[:NAME:TAG | :@N]   oci:DIR[:TAG]   oci-archive:PATH[:TAG]
  *   rootfs:PATH                            PATH or "-"  (format detected by content)
+ *   registry:DIR[/NAME[:TAG|@DIGEST]]      a registry's storage tree (formats/regtree.h)
  *
  * As in skopeo, a PATH after a transport prefix cannot contain ':'.
  */
@@ -13,12 +14,12 @@
 #include <stddef.h>
 #include "common/err.h"
 
-enum ref_transport { REF_AUTO, REF_DOCKER_ARCHIVE, REF_OCI, REF_OCI_ARCHIVE, REF_ROOTFS };
+enum ref_transport { REF_AUTO, REF_DOCKER_ARCHIVE, REF_OCI, REF_OCI_ARCHIVE, REF_ROOTFS, REF_REGISTRY };
 
 struct ref {
 	enum ref_transport transport;
 	char *path;       /* "-" is stdin/stdout */
-	char *name;       /* NAME:TAG (docker-archive) or TAG (oci), or NULL */
+	char *name;       /* NAME:TAG (docker-archive) or TAG (oci), NAME[:TAG|@DIGEST] (registry), or NULL */
 	long index;       /* @N, or -1 */
 };
 

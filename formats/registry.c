@@ -26,7 +26,7 @@ static const struct format_ops *forced(enum ref_transport t)
 {
 	switch (t) {
 	case REF_DOCKER_ARCHIVE: return &docker_archive_format;
-	case REF_OCI: case REF_OCI_ARCHIVE: return &oci_layout_format;
+	case REF_OCI: case REF_OCI_ARCHIVE: case REF_REGISTRY: return &oci_layout_format;
 	case REF_ROOTFS: return &rootfs_format;
 	default: return NULL;
 	}
@@ -114,6 +114,8 @@ int source_open(struct source **out, const char *refstr, const struct load_opts 
 	s->format_name = best->name;
 	if ((r = best->load(s, d, e)) < 0)
 		goto fail;
+	if (s->ref.transport == REF_REGISTRY)
+		s->format_name = "registry";
 	if ((r = select_images(s, e)) < 0)
 		goto fail;
 	if (o->hooks && o->hooks->image)
@@ -155,7 +157,12 @@ int source_member_fd(const struct source *s, const struct member *m, int *fd, ui
 
 	*fd = -1;
 	*off = 0;
-	if (s->is_dir) {
+	if (s->ref.transport == REF_REGISTRY) {
+		if (strncmp(m->name, "blobs/sha256/", 13) || !(path = regtree_blob_file(s->ref.path, m->name + 13)))
+			return 1;
+		*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		free(path);
+	} else if (s->is_dir) {
 		if (!(path = path_join(s->ref.path, m->name)))
 			return err_nomem(e, "path");
 		*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

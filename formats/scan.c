@@ -567,6 +567,50 @@ static int cmp_names(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+int scan_file(struct source *s, struct member *m, const char *full, const struct load_opts *o, struct diag *d,
+	      struct strata_err *e)
+{
+	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r;
+	struct stream *fs;
+	struct stat st;
+
+	m->kind = MEM_FILE;
+	if (fd < 0)
+		return err_sys(e, errno, "cannot open '%s'", full);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = err_sys(e, errno ? errno : EINVAL, "cannot read '%s'", full);
+		close(fd);
+		return r;
+	}
+	m->size = (uint64_t)st.st_size;
+	if (!(fs = stream_fd_new(fd, READ_BUF, e))) {
+		r = -e->code;
+	} else {
+		if (o->progress)
+			stream_fd_progress(fs, o->progress, o->progress_ctx, s->dir_bytes);
+		r = blob_chain(s, m, fs, fd, 0, o, d, e);
+		s->dir_bytes += m->size;
+	}
+	stream_free(fs);
+	close(fd);
+	return r;
+}
+
+int scan_mem(struct source *s, struct member *m, const void *p, size_t n, const struct load_opts *o, struct diag *d,
+	     struct strata_err *e)
+{
+	struct stream *ms = stream_mem_new(p, n, e);
+	int r;
+
+	m->kind = MEM_FILE;
+	m->size = n;
+	if (!ms)
+		return -e->code;
+	r = blob_chain(s, m, ms, -1, 0, o, d, e);
+	stream_free(ms);
+	return r;
+}
+
 static int scan_dir_rec(struct source *s, const char *root, const char *rel, int depth, const struct load_opts *o,
 			struct diag *d, struct strata_err *e)
 {
@@ -620,25 +664,7 @@ static int scan_dir_rec(struct source *s, const char *root, const char *rel, int
 					r = err_nomem(e, "link");
 			}
 		} else if (S_ISREG(st.st_mode)) {
-			int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			struct stream *fs;
-
-			m->kind = MEM_FILE;
-			m->size = (uint64_t)st.st_size;
-			if (fd < 0) {
-				r = err_sys(e, errno, "cannot open '%s'", full);
-			} else {
-				if (!(fs = stream_fd_new(fd, READ_BUF, e))) {
-					r = -e->code;
-				} else {
-					if (o->progress)
-						stream_fd_progress(fs, o->progress, o->progress_ctx, s->dir_bytes);
-					r = blob_chain(s, m, fs, fd, 0, o, d, e);
-					s->dir_bytes += m->size;
-				}
-				stream_free(fs);
-				close(fd);
-			}
+			r = scan_file(s, m, full, o, d, e);
 		} else {
 			m->kind = MEM_OTHER;
 		}
@@ -666,6 +692,8 @@ int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, 
 
 	if (o->hooks)
 		s->cat.walk_free = o->hooks->free_result;
+	if (s->ref.transport == REF_REGISTRY)
+		return regtree_scan(s, o, d, e);
 	if (!strcmp(s->ref.path, "-")) {
 		if (s->ref.transport == REF_OCI)
 			return err_set(e, STRATA_EUSAGE, "oci: needs a directory, not stdin");

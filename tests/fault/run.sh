@@ -163,7 +163,8 @@ alloc_case() {
 # an existing OCI layout and docker-archive to convert into
 mkdir -p "$W/pre"
 "$STRATA" -q import "$FIX/rootfs.tar" "oci:$W/pre/layout:old" 2> "$W/log/pre.err" &&
-	"$STRATA" -q convert "$FIX/docker-multi.tar" "docker-archive:$W/pre/existing.tar" 2>> "$W/log/pre.err" ||
+	"$STRATA" -q convert "$FIX/docker-multi.tar" "docker-archive:$W/pre/existing.tar" 2>> "$W/log/pre.err" &&
+	"$STRATA" -q convert "$FIX/docker-multi.tar" "registry:$W/pre/reg" 2>> "$W/log/pre.err" ||
 	nok "existing destinations" "$(head -c 300 "$W/log/pre.err")"
 
 alloc_case inspect - - "inspect --json docker-classic.tar"
@@ -180,6 +181,10 @@ alloc_case flatten @W@/flat.tar.gz - "flatten --gzip --threads 2 docker-classic.
 alloc_case unpack @W@/root - "unpack oci-zstd @W@/root"
 alloc_case sbom @W@/s.json - "sbom -o @W@/s.json docker-classic.tar"
 alloc_case convert-squash @W@/sq - "convert --squash docker-archive:docker-multi.tar:strata/multi:b oci:@W@/sq"
+alloc_case convert-new-registry @W@/reg - "convert docker-multi.tar registry:@W@/reg"
+alloc_case convert-existing-registry @W@/reg "$W/pre/reg" "convert oci-multiarch registry:@W@/reg/multi/arch:1"
+alloc_case convert-replace-registry @W@/reg "$W/pre/reg" "convert --replace docker-classic.tar registry:@W@/reg/strata/multi:a"
+alloc_case verify-registry - - "verify --json registry:$W/pre/reg"
 
 # ============================================================ 2. read errors
 # read_case LABEL MATCH EXPECT_DEST PRE ARGS... - fail reads of files whose path contains MATCH after
@@ -249,6 +254,8 @@ write_check() {
 		case $target in
 		*.html) cmp -s "$target" "$W/src/mid.html" || echo "exit 0 but $target is not the report" ;;
 		*/root) [ "$(tree "$target")" = "$(cat "$W/src/mid.root.tree")" ] || echo "exit 0 but $target is not the tree" ;;
+		*/reg) "$STRATA" -q verify "registry:$target" > /dev/null 2> "$d/verify.err" ||
+			echo "exit 0 but $target does not verify: $(head -c 150 "$d/verify.err")" ;;
 		*) "$STRATA" -q verify "$target" > /dev/null 2> "$d/verify.err" ||
 			echo "exit 0 but $target does not verify: $(head -c 150 "$d/verify.err")" ;;
 		esac
@@ -311,6 +318,7 @@ if [ "$STRATA_FAULT_INNER" = ns ]; then
 	disk_case "mid-gz.tar -> oci-archive (--decompress)" @W@/o.tar - convert --decompress "$W/src/mid-gz.tar" oci-archive:@W@/o.tar
 	disk_case "mid.tar -> docker-archive (--zstd)" @W@/d.tar - convert --zstd "$W/src/mid.tar" docker-archive:@W@/d.tar
 	disk_case "mid.tar -> existing OCI layout (--keep)" @W@/layout "$W/pre/layout" convert "$W/src/mid.tar" oci:@W@/layout:mid
+	disk_case "mid.tar -> existing registry tree" @W@/reg "$W/pre/reg" convert "$W/src/mid.tar" registry:@W@/reg/mid:1
 	disk_case "mid.tar -> stdout (spooled in TMPDIR on the full disk)" - - convert "$W/src/mid.tar" oci-archive:-
 	DISK_STDIN=$W/src/mid-gz.tar disk_case "flatten --gzip of mid-gz.tar on stdin (layers spooled in TMPDIR on the full disk)" \
 		@W@/f.tar.gz - flatten --gzip - @W@/f.tar.gz
@@ -381,6 +389,8 @@ if [ -f "$W/src/big.tar" ]; then
 		sig_case $sig "-> docker-archive" @W@/d.tar - convert --zstd=19 "$W/src/big.tar" docker-archive:@W@/d.tar
 		sig_case $sig "-> existing OCI layout" @W@/layout "$W/pre/layout" convert --zstd=19 "$W/src/big.tar" oci:@W@/layout:big
 		sig_case $sig "-> existing docker-archive" @W@/existing.tar "$W/pre/existing.tar" convert --zstd=19 "$W/src/big.tar" docker-archive:@W@/existing.tar
+		sig_case $sig "-> new registry tree" @W@/reg - convert --zstd=19 "$W/src/big.tar" registry:@W@/reg/big:1
+		sig_case $sig "-> existing registry tree" @W@/reg "$W/pre/reg" convert --zstd=19 "$W/src/big.tar" registry:@W@/reg/big:1
 		sig_case $sig "(flatten --xz)" @W@/f.tar.xz - flatten --xz "$W/src/big.tar" @W@/f.tar.xz
 	done
 else

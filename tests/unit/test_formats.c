@@ -151,7 +151,7 @@ TEST(ref_parse_unknown_transports)
 	FILE *f;
 
 	CHECK(ref_parse("docker-archve:x.tar", &r, &e) == -STRATA_EUSAGE);
-	CHECK(strstr(e.msg, "unknown transport 'docker-archve:' (known: docker-archive, oci, oci-archive, rootfs)") != NULL);
+	CHECK(strstr(e.msg, "unknown transport 'docker-archve:' (known: docker-archive, oci, oci-archive, rootfs, registry)") != NULL);
 	CHECK(ref_parse("docker://alpine", &r, &e) == -STRATA_EUSAGE);
 	CHECK(strstr(e.msg, "skopeo copy docker://alpine") != NULL);
 	CHECK(ref_parse("docker-daemon:alpine:3", &r, &e) == -STRATA_EUSAGE);
