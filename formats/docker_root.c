@@ -243,7 +243,7 @@ int docker_root_load(struct store *st, struct strata_err *e)
 		}
 		c = v;
 		memset(&c[nc], 0, sizeof(c[nc]));
-		snprintf(c[nc].id, sizeof(c[nc].id), "sha256:%s", de->d_name);
+		snprintf(c[nc].id, sizeof(c[nc].id), "sha256:%.64s", de->d_name);
 		nc++;
 	}
 	/* names */
