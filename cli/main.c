@@ -439,6 +439,9 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
 	case O_ALLOW_MISSING:
 		lim->allow_missing = true;
 		return 1;
+	case O_ALLOW_REBUILT:
+		lim->allow_rebuilt = true;
+		return 1;
 	default:
 		return 0;
 	}

@@ -239,8 +239,13 @@ static int load_image(struct store *st, const cJSON *img, const cJSON *layers, s
 			goto nomem;
 		snprintf(rel, sizeof(rel), "%s-layers/%s.tar-split.gz", st->driver, lid);
 		if (fstatat(st->rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = err_set(e, STRATA_EFORMAT, "%s: %s has no tar-split (%s): its tar cannot be rebuilt byte for byte",
-				    label, l->what, rel);
+			if (st->allow_rebuilt && strcmp(st->driver, "vfs")) {
+				l->rebuilt = true;
+				continue;
+			}
+			r = err_set(e, STRATA_EFORMAT, "%s: %s has no tar-split (%s): its tar cannot be rebuilt byte for byte%s",
+				    label, l->what, rel, strcmp(st->driver, "vfs") ? " (--allow-rebuilt-layers writes a fresh one)"
+				    : " (and vfs keeps whole trees, not changes)");
 			cJSON_Delete(doc);
 			return r;
 		}

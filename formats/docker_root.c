@@ -198,11 +198,13 @@ static int load_layers(struct store *st, struct store_image *im, const cJSON *cf
 					return err_nomem(e, "layer");
 			} else if (!st->allow_rebuilt) {
 				return err_set(e, STRATA_EFORMAT,
-					       "%s: %s has no tar-split (%s): its tar cannot be rebuilt byte for byte",
-					       label, l->what, rel);
+					       "%s: %s has no tar-split (%s): its tar cannot be rebuilt byte for byte "
+					       "(--allow-rebuilt-layers writes a fresh one)", label, l->what, rel);
+			} else if (!strcmp(st->driver, "vfs")) {
+				return err_set(e, STRATA_EFORMAT, "%s: %s has no tar-split, and vfs keeps whole trees, "
+					       "not changes: it cannot be rebuilt", label, l->what);
 			} else {
-				return err_set(e, STRATA_EFORMAT, "%s: %s has no tar-split; rebuilding a fresh tar is "
-					       "not supported yet", label, l->what);
+				l->rebuilt = true;
 			}
 		}
 		im->layers[n++] = idx;

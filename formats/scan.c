@@ -652,7 +652,8 @@ static int scan_store(struct source *s, const struct load_opts *o, struct diag *
 	struct strata_err pe = STRATA_ERR_INIT;
 	int fd = -1, r, pr;
 
-	r = store_start(&st, s->ref.transport, s->ref.path, s->ref.driver, s->ref.name, s->ref.id, &fd, e);
+	r = store_start(&st, s->ref.transport, s->ref.path, s->ref.driver, s->ref.name, s->ref.id,
+			o->limits.allow_rebuilt, o->limits.max_size, &fd, e);
 	if (r >= 0) {
 		r = scan_tar(s, fd, MODE_ARCHIVE, o, d, e);
 		close(fd);

@@ -23,11 +23,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include "common/buf.h"
 #include "common/tar.h"
 #include "common/tarsplit.h"
 #include "formats/ref.h"
-
-bool store_allow_rebuilt_layers;
 
 #define OUT_BUF (1u << 20)
 
@@ -481,6 +483,286 @@ out:
 	return r;
 }
 
+
+/* ---- a fresh tar of a diff directory (--allow-rebuilt-layers) ---- */
+
+struct inode { dev_t dev; ino_t ino; char *path; };
+
+struct fresh {
+	struct out *o;        /* NULL: only count */
+	struct store_layer *l;
+	uint64_t size;
+	struct inode *inodes; size_t ninodes;
+	struct buf hdr;
+	uint8_t *buf;
+	unsigned depth;
+};
+
+static int name_sort(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int fresh_put(struct fresh *f, const struct tar_hdr *h, struct strata_err *e)
+{
+	int r;
+
+	f->hdr.len = 0;
+	if ((r = tar_hdr_encode(&f->hdr, h, e)) < 0)
+		return r;
+	f->size += f->hdr.len;
+	return f->o ? out_put(f->o, f->hdr.data, f->hdr.len, e) : 0;
+}
+
+/* One directory's entries, sorted, then each subdirectory: what a layer
+ * differ (docker's archive.TarWithOptions) writes, with overlay's whiteouts
+ * (0/0 character devices) and opaque directories turned into .wh. files. */
+static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata_err *e)
+{
+	struct store *st = f->o ? f->o->st : NULL;
+	char **names = NULL, path[8192], target[4096], *slash;
+	size_t n = 0, i;
+	DIR *dp;
+	struct dirent *de;
+	int r = 0, fd;
+
+	(void)st;
+	if (++f->depth > 256)
+		return err_set(e, STRATA_EFORMAT, "%s: directories nested too deep", f->l->what);
+	if ((fd = dup(dfd)) < 0 || !(dp = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return err_sys(e, errno, "cannot list '%s/%s'", prefix, f->l->diffdir);
+	}
+	rewinddir(dp);  /* the dup shares its offset with the last listing */
+	while ((de = readdir(dp))) {
+		char **v;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!(v = realloc(names, (n + 1) * sizeof(*v))) || !(v[n] = strdup(de->d_name))) {
+			if (v)
+				names = v;
+			r = err_nomem(e, "directory");
+			goto out;
+		}
+		names = v;
+		n++;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), name_sort);
+	for (i = 0; i < n && r >= 0; i++) {
+		struct tar_hdr h = { .link = "" };
+		struct stat sb;
+
+		if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = err_sys(e, errno, "cannot stat '%s%s' in %s", prefix, names[i], f->l->diffdir);
+			break;
+		}
+		snprintf(path, sizeof(path), "%s%s", prefix, names[i]);
+		h.path = path;
+		h.mode = sb.st_mode & 07777;
+		h.uid = sb.st_uid;
+		h.gid = sb.st_gid;
+		h.mtime = sb.st_mtime;
+		if (S_ISCHR(sb.st_mode) && sb.st_rdev == 0) {
+			/* an overlay whiteout */
+			snprintf(path, sizeof(path), "%s.wh.%s", prefix, names[i]);
+			h.typeflag = '0';
+			h.mode = 0600;
+			r = fresh_put(f, &h, e);
+		} else if (S_ISDIR(sb.st_mode)) {
+			char v[4];
+			int sub;
+
+			snprintf(path, sizeof(path), "%s%s/", prefix, names[i]);
+			h.typeflag = '5';
+			if ((r = fresh_put(f, &h, e)) < 0)
+				break;
+			if ((sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+				r = err_sys(e, errno, "cannot open '%s' in %s", path, f->l->diffdir);
+				break;
+			}
+			if ((fgetxattr(sub, "trusted.overlay.opaque", v, sizeof(v)) == 1 ||
+			     fgetxattr(sub, "user.overlay.opaque", v, sizeof(v)) == 1) && v[0] == 'y') {
+				struct tar_hdr o = h;
+				char op[8300];
+
+				snprintf(op, sizeof(op), "%s.wh..wh..opq", path);
+				o.path = op;
+				o.typeflag = '0';
+				o.mode = 0600;
+				r = fresh_put(f, &o, e);
+			}
+			if (r >= 0) {
+				char sp[8192];
+
+				snprintf(sp, sizeof(sp), "%s", path);
+				r = fresh_dir(f, sub, sp, e);
+			}
+			close(sub);
+		} else if (S_ISLNK(sb.st_mode)) {
+			ssize_t k = readlinkat(dfd, names[i], target, sizeof(target) - 1);
+
+			if (k < 0) {
+				r = err_sys(e, errno, "cannot read the link '%s' in %s", path, f->l->diffdir);
+				break;
+			}
+			target[k] = 0;
+			h.typeflag = '2';
+			h.link = target;
+			r = fresh_put(f, &h, e);
+		} else if (S_ISREG(sb.st_mode)) {
+			size_t k;
+			uint64_t left;
+
+			if (sb.st_nlink > 1) {
+				for (k = 0; k < f->ninodes; k++)
+					if (f->inodes[k].dev == sb.st_dev && f->inodes[k].ino == sb.st_ino)
+						break;
+				if (k < f->ninodes) {
+					h.typeflag = '1';
+					h.link = f->inodes[k].path;
+					r = fresh_put(f, &h, e);
+					continue;
+				} else {
+					struct inode *v = realloc(f->inodes, (f->ninodes + 1) * sizeof(*v));
+
+					if (!v || !(v[f->ninodes].path = strdup(path))) {
+						if (v)
+							f->inodes = v;
+						r = err_nomem(e, "inodes");
+						break;
+					}
+					f->inodes = v;
+					v[f->ninodes].dev = sb.st_dev;
+					v[f->ninodes].ino = sb.st_ino;
+					f->ninodes++;
+				}
+			}
+			h.typeflag = '0';
+			h.size = (uint64_t)sb.st_size;
+			if ((r = fresh_put(f, &h, e)) < 0)
+				break;
+			f->size += h.size + tar_padding(h.size);
+			if (!f->o)
+				continue;
+			if ((fd = openat(dfd, names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+				r = err_sys(e, errno, "cannot open '%s' in %s", path, f->l->diffdir);
+				break;
+			}
+			for (left = h.size; left && r >= 0;) {
+				ssize_t got = read(fd, f->buf, left < OUT_BUF ? (size_t)left : OUT_BUF);
+
+				if (got < 0 && errno == EINTR)
+					continue;
+				if (got <= 0)
+					break;
+				r = out_put(f->o, f->buf, (size_t)got, e);
+				left -= (uint64_t)got;
+			}
+			close(fd);
+			if (r >= 0)
+				r = out_zeros(f->o, left + tar_padding(h.size), e);
+		} else if (S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) || S_ISFIFO(sb.st_mode)) {
+			h.typeflag = S_ISCHR(sb.st_mode) ? '3' : S_ISBLK(sb.st_mode) ? '4' : '6';
+			h.devmajor = major(sb.st_rdev);
+			h.devminor = minor(sb.st_rdev);
+			r = fresh_put(f, &h, e);
+		}
+		(void)slash;
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(dp);
+	f->depth--;
+	return r;
+}
+
+static void fresh_release(struct fresh *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->ninodes; i++)
+		free(f->inodes[i].path);
+	free(f->inodes);
+	f->inodes = NULL;
+	f->ninodes = 0;
+	buf_release(&f->hdr);
+	free(f->buf);
+	f->buf = NULL;
+}
+
+static int put_rebuilt(struct out *o, struct store_layer *l, struct strata_err *e)
+{
+	struct store *st = o->st;
+	struct fresh f = { .l = l };
+	char name[DIGEST_STR_MAX + 16];
+	int dirfd, r;
+
+	if ((dirfd = store_openat(st, st->rootfd, l->diffdir, O_DIRECTORY, NULL, e)) < 0)
+		return -e->code;
+	buf_init(&f.hdr, 1u << 24);
+	if ((r = fresh_dir(&f, dirfd, "", e)) < 0)
+		goto out;
+	l->tar_size = f.size + 1024;
+	fresh_release(&f);
+	buf_init(&f.hdr, 1u << 24);
+	/* the name is the old diff_id's: the manifest names members, not digests */
+	snprintf(name, sizeof(name), "%s/layer.tar", digest_hex(l->diff_id));
+	if ((r = out_member(o, name, l->tar_size, e)) < 0)
+		goto out;
+	if (!(f.buf = malloc(OUT_BUF))) {
+		r = err_nomem(e, "layer");
+		goto out;
+	}
+	f.o = o;
+	f.size = 0;
+	if ((r = digest_init(&o->dg, DIGEST_SHA256, e)) < 0)
+		goto out;
+	o->hashing = true;
+	r = fresh_dir(&f, dirfd, "", e);
+	if (r >= 0)
+		r = out_zeros(o, 1024, e);
+	o->hashing = false;
+	digest_final(&o->dg, l->new_diff_id);
+	digest_release(&o->dg);
+	if (r >= 0 && f.size + 1024 != l->tar_size)
+		r = err_set(e, STRATA_EIO, "%s: '%s' changed while it was read (%llu, %llu)", l->what, l->diffdir, (unsigned long long)f.size + 1024, (unsigned long long)l->tar_size);
+	if (r >= 0)
+		r = out_zeros(o, tar_padding(l->tar_size), e);
+	if (r >= 0)
+		diag_add(&st->d, SEV_WARNING, 0, l->diffdir,
+			 "%s has no tar-split: rebuilt as a fresh tar of its files, diff_id now %s "
+			 "(the config and image ID change with it)", l->what, l->new_diff_id);
+out:
+	fresh_release(&f);
+	close(dirfd);
+	return r;
+}
+
+/* The config with each rebuilt layer's old diff_id replaced by its new one
+ * (text replaced in place: every other byte stays as the store has it). */
+static int rewrite_config(struct store *st, struct store_image *im, char **cfg, size_t *len, struct strata_err *e)
+{
+	size_t j;
+
+	for (j = 0; j < im->nlayers; j++) {
+		struct store_layer *l = &st->layers[im->layers[j]];
+		char *p;
+
+		if (!l->rebuilt || !*l->new_diff_id)
+			continue;
+		/* same length: sha256 for sha256 */
+		for (p = *cfg; (p = memmem(p, *len - (size_t)(p - *cfg), l->diff_id, strlen(l->diff_id)));
+		     p += strlen(l->diff_id))
+			memcpy(p, l->new_diff_id, strlen(l->new_diff_id));
+	}
+	return digest_buf(*cfg, *len, im->id, e);
+}
+
 static int put_manifest(struct out *o, struct strata_err *e)
 {
 	struct store *st = o->st;
@@ -538,15 +820,7 @@ static int produce(struct store *st, struct strata_err *e)
 
 	if (!(o.buf = malloc(OUT_BUF)))
 		return err_nomem(e, "output");
-	for (i = 0; i < st->nimages && r >= 0; i++) {
-		struct store_image *im = &st->images[i];
-
-		if ((r = store_read(st, im->config, 64u << 20, &cfg, &len, e)) < 0)
-			break;
-		snprintf(nm, sizeof(nm), "%s.json", digest_hex(im->id));
-		r = out_file(&o, nm, cfg, len, e);
-		free(cfg);
-	}
+	/* layers first: a rebuilt one changes the config that names it */
 	for (i = 0; i < st->nimages && r >= 0; i++)
 		for (j = 0; j < st->images[i].nlayers && r >= 0; j++) {
 			struct store_layer *l = &st->layers[st->images[i].layers[j]];
@@ -554,8 +828,19 @@ static int produce(struct store *st, struct strata_err *e)
 			if (l->emitted)
 				continue;
 			l->emitted = true;
-			r = put_layer(&o, l, e);
+			r = l->rebuilt ? put_rebuilt(&o, l, e) : put_layer(&o, l, e);
 		}
+	for (i = 0; i < st->nimages && r >= 0; i++) {
+		struct store_image *im = &st->images[i];
+
+		if ((r = store_read(st, im->config, 64u << 20, &cfg, &len, e)) < 0)
+			break;
+		if ((r = rewrite_config(st, im, &cfg, &len, e)) >= 0) {
+			snprintf(nm, sizeof(nm), "%s.json", digest_hex(im->id));
+			r = out_file(&o, nm, cfg, len, e);
+		}
+		free(cfg);
+	}
 	if (r >= 0)
 		r = put_manifest(&o, e);
 	if (r >= 0)
@@ -628,7 +913,7 @@ static int select_store(struct store *st, const char *sel, const char *id, struc
 }
 
 int store_start(struct store **out, int transport, const char *root, const char *driver, const char *sel,
-		const char *id, int *fd, struct strata_err *e)
+		const char *id, bool allow_rebuilt, uint64_t max_size, int *fd, struct strata_err *e)
 {
 	struct store *st;
 	int sv[2], r;
@@ -644,8 +929,8 @@ int store_start(struct store **out, int transport, const char *root, const char 
 	st->rootfd = -1;
 	st->wfd = -1;
 	st->kind = transport == REF_DOCKER_ROOT ? "docker-root" : "containers-storage";
-	st->allow_rebuilt = store_allow_rebuilt_layers;
-	st->max_size = 1ull << 42;
+	st->allow_rebuilt = allow_rebuilt;
+	st->max_size = max_size ? max_size : 1ull << 42;
 	*out = st;
 	if (driver && !(st->driver = strdup(driver)))
 		return err_nomem(e, "store");

@@ -35,6 +35,7 @@ struct store_layer {
 	char *what;                    /* for messages: "layer sha256:ab12.. (chain ..)" */
 	uint64_t tar_size;             /* the rebuilt tar's size (known before it is written) */
 	bool rebuilt;                  /* no tar-split: a fresh tar (--allow-rebuilt-layers) */
+	char new_diff_id[DIGEST_STR_MAX]; /* a rebuilt layer's digest, once written */
 	bool emitted;
 };
 
@@ -63,14 +64,14 @@ struct store {
 	void *thread;
 };
 
-/* Global option: --allow-rebuilt-layers (set by the CLI before sources open). */
-extern bool store_allow_rebuilt_layers;
-
 /* Open the store named by transport t (REF_DOCKER_ROOT / REF_CSTORAGE) at
  * root, keeping the images sel names (NAME:TAG, or NULL) or id (hex prefix,
- * or NULL), and start streaming them as a docker-archive: *fd is the read end. */
+ * or NULL), and start streaming them as a docker-archive: *fd is the read end.
+ * allow_rebuilt: a layer without tar-split is written as a fresh tar of its
+ * diff directory (a new diff_id, so a new config and image ID; one warning
+ * each) instead of failing.  max_size bounds one layer. */
 int store_start(struct store **out, int transport, const char *root, const char *driver, const char *sel,
-		const char *id, int *fd, struct strata_err *e);
+		const char *id, bool allow_rebuilt, uint64_t max_size, int *fd, struct strata_err *e);
 /* Wait for the producer; move its problems into d.  Returns the producer's
  * error (<0) when it failed before the stream ended, else 0. */
 int store_finish(struct store *st, struct diag *d, struct strata_err *e);

@@ -178,6 +178,26 @@ docker_suite() {
 	check_rc "docker-root[$drv]: a tar-split that lies about a size" 1 S verify "docker-root:$C:strata-wh:v1"
 	check_msg "docker-root[$drv]: ... names the file" "etc/keep' changed size \(9 bytes in the tar-split, 5 on disk\)"
 
+	if [ "$drv" = overlay2 ]; then
+		rm -rf "$C"; cp -a "$root" "$C"
+		for ts in "$C"/image/$drv/layerdb/sha256/*/tar-split.json.gz; do
+			zcat "$ts" | grep -q 'wh\.\.wh\.\.opq' && rm -f "$ts"
+		done
+		ONE=1 check_rc "docker-root[$drv]: a layer without tar-split" 4 S verify "docker-root:$C:strata-wh:v1"
+		ONE=1 check_msg "docker-root[$drv]: ... one line pointing to --allow-rebuilt-layers" "has no tar-split.*--allow-rebuilt-layers"
+		check_rc "docker-root[$drv]: --allow-rebuilt-layers exports it" 0 S convert --allow-rebuilt-layers \
+			"docker-root:$C:strata-wh:v1" "oci:$T/oci-rb"
+		if [ "$(grep -c 'rebuilt as a fresh tar' "$T/err")" = 1 ]; then ok "docker-root[$drv]: ... with one warning for the layer"
+		else nok "docker-root[$drv]: rebuilt warning" "$(head -c 400 "$T/err")"; fi
+		local l2
+		l2=$(python3 "$here/ocidigests.py" "$T/oci-rb" | cut -d' ' -f3 | cut -c8-)
+		if tar -tf "$T/oci-rb/blobs/sha256/$l2" 2>/dev/null | grep -qx 'etc/.wh.gone' &&
+			tar -tf "$T/oci-rb/blobs/sha256/$l2" | grep -qx 'opq/.wh..wh..opq'; then
+			ok "docker-root[$drv]: ... the fresh tar keeps the whiteout and the opaque directory"
+		else nok "docker-root[$drv]: rebuilt whiteouts" "$(tar -tf "$T/oci-rb/blobs/sha256/$l2" 2>&1 | head -c 300)"; fi
+		check_rc "docker-root[$drv]: ... and the export verifies" 0 S verify "oci:$T/oci-rb"
+	fi
+
 	rm -rf "$C"; mkdir -p "$C/image/devicemapper"
 	for dd in devicemapper btrfs zfs; do
 		rm -rf "$C"; mkdir -p "$C/image/$dd"
