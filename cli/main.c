@@ -239,6 +239,8 @@ static const char references_help[] =
 	"  oci:DIR[:TAG]                       an OCI image layout directory\n"
 	"  oci-archive:PATH[:TAG]              an OCI image layout as a tar\n"
 	"  rootfs:PATH                         a root filesystem tarball (.tar, .gz, .xz, .zst)\n"
+	"  docker-root:DIR[:NAME:TAG|:@ID]     Docker's data root, read with no daemon\n"
+	"  containers-storage:DIR[:NAME:TAG|:@ID]  podman/buildah/CRI-O storage, no daemon\n"
 	"  PATH, or - for stdin                detected by content\n";
 
 static const char exit_help[] =
