@@ -131,9 +131,20 @@ docker_suite() {  # docker_suite DRIVER
 	if [ "$before" = "$after" ]; then ok "docker-root[$drv]: the store is unchanged (whole-tree hash)"
 	else nok "docker-root[$drv]: store changed" "$before -> $after"; fi
 
+	# a read-only bind mount of the store, where the kernel lets us make one
+	mkdir -p "$T/ro"
+	if mount --bind "$root" "$T/ro" 2>/dev/null && mount -o remount,ro,bind "$T/ro" 2>/dev/null; then
+		compare_saved "docker-root[$drv] on a read-only mount" "$T/saved-strata-img1.tar" "docker-root:$T/ro:strata-img1:v1"
+		umount "$T/ro"
+	else
+		umount "$T/ro" 2>/dev/null
+		skip "docker-root[$drv] read-only mount" "cannot bind-mount read-only here"
+	fi
+
 	# tampering, on copies
 	local C=$T/copy f diff
 	rm -rf "$C"; cp -a "$root" "$C"
+	compare_saved "docker-root[$drv] a copy of the store (cp -a)" "$T/saved-strata-img2.tar" "docker-root:$C:strata-img2:v2"
 	# vfs keeps a full copy of the tree below in every layer: treat them all
 	local hellos
 	hellos=$(find "$C" -path '*/etc/hello')
