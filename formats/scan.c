@@ -659,11 +659,10 @@ static int scan_store(struct source *s, const struct load_opts *o, struct diag *
 		close(fd);
 	}
 	pr = st ? store_finish(st, d, &pe) : 0;
-	if (pr < 0 && r >= 0) {
+	/* the producer's failure says why the stream broke, unless it failed
+	 * only because the scan had stopped reading (then the scan says why) */
+	if (pr < 0 && (r >= 0 || !st->reader_gone)) {
 		*e = pe;
-		r = pr;
-	} else if (pr < 0 && r < 0) {
-		*e = pe;  /* the producer's failure says why the stream broke */
 		r = pr;
 	}
 	store_free(st);

@@ -267,6 +267,8 @@ static int out_flush(struct out *o, struct strata_err *e)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EPIPE || errno == ECONNRESET)
+				o->st->reader_gone = true;
 			return err_sys(e, errno, "%s: cannot hand the image on", o->st->kind);
 		}
 		off += (size_t)n;

@@ -61,6 +61,7 @@ struct store {
 	bool started;
 	struct strata_err perr;
 	int prc;
+	bool reader_gone;              /* the producer failed because the reader closed its end */
 	void *thread;
 };
 

@@ -131,6 +131,10 @@ docker_suite() {  # docker_suite DRIVER
 	if [ "$before" = "$after" ]; then ok "docker-root[$drv]: the store is unchanged (whole-tree hash)"
 	else nok "docker-root[$drv]: store changed" "$before -> $after"; fi
 
+	# a limit that stops the scan while the layers still stream: the scan's reason, not a broken pipe
+	ONE=1 check_rc "docker-root[$drv]: a limit reached mid-stream" 4 S verify --max-entries 1 "docker-root:$root:strata-img1:v1"
+	ONE=1 check_msg "docker-root[$drv]: ... says which limit" "too many entries"
+
 	# a read-only bind mount of the store, where the kernel lets us make one
 	mkdir -p "$T/ro"
 	if mount --bind "$root" "$T/ro" 2>/dev/null && mount -o remount,ro,bind "$T/ro" 2>/dev/null; then
