@@ -521,14 +521,12 @@ static int fresh_put(struct fresh *f, const struct tar_hdr *h, struct strata_err
  * (0/0 character devices) and opaque directories turned into .wh. files. */
 static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata_err *e)
 {
-	struct store *st = f->o ? f->o->st : NULL;
-	char **names = NULL, path[8192], target[4096], *slash;
+	char **names = NULL, path[8192], target[4096];
 	size_t n = 0, i;
 	DIR *dp;
 	struct dirent *de;
 	int r = 0, fd;
 
-	(void)st;
 	if (++f->depth > 256)
 		return err_set(e, STRATA_EFORMAT, "%s: directories nested too deep", f->l->what);
 	if ((fd = dup(dfd)) < 0 || !(dp = fdopendir(fd))) {
@@ -672,7 +670,6 @@ static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata
 			h.devminor = minor(sb.st_rdev);
 			r = fresh_put(f, &h, e);
 		}
-		(void)slash;
 	}
 out:
 	for (i = 0; i < n; i++)
