@@ -16,8 +16,8 @@ LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
 LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 BUILD ?= build
-COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc
-FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry regtree sink target
+COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc tarsplit
+FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry regtree sink target store docker_root cstorage
 ANALYZE := walk pkg account render html diff sbom risk
 CONVERT := convert import merge layers flatten unpack squash transfer
 CLI := main args completion pick report progress inspect verify convert flatten analyze diff sbom

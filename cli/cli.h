@@ -97,7 +97,7 @@ int cli_int_arg(const char *arg, int lo, int hi, int *out);
  *   if ((r = cli_limit_option(cmd, c, optarg, &lim)) < 0) return -r; if (r) continue;
  */
 enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER, O_MAX_DESCRIPTORS, O_MAX_LAYERS,
-       O_STRICT, O_ALLOW_UNSAFE, O_ALLOW_MISSING };
+       O_STRICT, O_ALLOW_UNSAFE, O_ALLOW_MISSING, O_ALLOW_REBUILT };
 #define LIMIT_OPTIONS \
 	{ "max-size", required_argument, NULL, O_MAX_SIZE }, { "max-ratio", required_argument, NULL, O_MAX_RATIO }, \
 	{ "max-entries", required_argument, NULL, O_MAX_ENTRIES }, { "max-json", required_argument, NULL, O_MAX_JSON }, \
@@ -105,7 +105,8 @@ enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER
 	{ "max-descriptors", required_argument, NULL, O_MAX_DESCRIPTORS }, \
 	{ "max-layers", required_argument, NULL, O_MAX_LAYERS }, { "strict", no_argument, NULL, O_STRICT }, \
 	{ "allow-unsafe-layers", no_argument, NULL, O_ALLOW_UNSAFE }, \
-	{ "allow-missing-blobs", no_argument, NULL, O_ALLOW_MISSING }
+	{ "allow-missing-blobs", no_argument, NULL, O_ALLOW_MISSING }, \
+	{ "allow-rebuilt-layers", no_argument, NULL, O_ALLOW_REBUILT }
 #define LIMIT_HELP \
 	"\nLimits (input beyond one stops the run, exit code 4; raise a limit to read such input):\n" \
 	"  --max-size SIZE    bytes of one blob or layer, and of a compressed archive, after\n" \
@@ -123,7 +124,9 @@ enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER
 	"  --strict               every warning is an error\n" \
 	"  --allow-unsafe-layers  unsafe layer entries (absolute or escaping names, writes through\n" \
 	"                         symlinks, ...) are warnings, not errors: to move such images on purpose\n" \
-	"  --allow-missing-blobs  convert: write images whose blobs (foreign layers) the source lacks\n"
+	"  --allow-missing-blobs  convert: write images whose blobs (foreign layers) the source lacks\n" \
+	"  --allow-rebuilt-layers docker-root:, containers-storage:: a layer without tar-split is\n" \
+	"                         written as a fresh tar of its files (new diff_id and image ID)\n"
 /* 1: c was a limit option, stored in *lim; 0: not one; <0: a usage error
  * (printed), whose exit code is -r. */
 int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim);

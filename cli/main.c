@@ -248,6 +248,8 @@ static const char references_help[] =
 	"  oci-archive:PATH[:TAG]              an OCI image layout as a tar\n"
 	"  rootfs:PATH                         a root filesystem tarball (.tar, .gz, .xz, .zst)\n"
 	"  registry:DIR[/NAME[:TAG]]           a registry's storage tree (docker/registry/v2)\n"
+	"  docker-root:DIR[:NAME:TAG|:@ID]     Docker's data root, read with no daemon\n"
+	"  containers-storage:DIR[:NAME:TAG|:@ID]  podman/buildah/CRI-O storage, no daemon\n"
 	"  PATH, or - for stdin                detected by content\n";
 
 static const char exit_help[] =
@@ -447,6 +449,9 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
 		return 1;
 	case O_ALLOW_MISSING:
 		lim->allow_missing = true;
+		return 1;
+	case O_ALLOW_REBUILT:
+		lim->allow_rebuilt = true;
 		return 1;
 	default:
 		return 0;

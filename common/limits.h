@@ -44,8 +44,10 @@ struct limits {
 	 * because every reader gets them: --strict makes every warning an
 	 * error; --allow-unsafe-layers makes unsafe layer entries warnings;
 	 * --allow-missing-blobs lets convert write an image whose blobs (a
-	 * foreign layer, say) the source does not hold. */
-	bool strict, allow_unsafe, allow_missing;
+	 * foreign layer, say) the source does not hold; --allow-rebuilt-layers
+	 * lets a store (docker-root:, containers-storage:) write a layer that
+	 * lost its tar-split as a fresh tar (formats/store.h). */
+	bool strict, allow_unsafe, allow_missing, allow_rebuilt;
 };
 
 /*

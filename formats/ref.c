@@ -15,6 +15,8 @@ static const struct {
 	{ "oci:", REF_OCI },
 	{ "rootfs:", REF_ROOTFS },
 	{ "registry:", REF_REGISTRY },
+	{ "docker-root:", REF_DOCKER_ROOT },
+	{ "containers-storage:", REF_CSTORAGE },
 };
 
 const char *ref_transport_name(enum ref_transport t)
@@ -25,6 +27,8 @@ const char *ref_transport_name(enum ref_transport t)
 	case REF_OCI_ARCHIVE: return "oci-archive";
 	case REF_ROOTFS: return "rootfs";
 	case REF_REGISTRY: return "registry";
+	case REF_DOCKER_ROOT: return "docker-root";
+	case REF_CSTORAGE: return "containers-storage";
 	default: return "auto";
 	}
 }
@@ -53,15 +57,11 @@ static int foreign_transport(const char *s, size_t n, struct strata_err *e)
 		return err_set(e, STRATA_EUSAGE,
 			       "strata does not talk to a Docker daemon; `docker save -o image.tar %.300s` "
 			       "writes a file strata reads", rest);
-	if (n == 19 && !strncmp(s, "containers-storage:", 19))
-		return err_set(e, STRATA_EUSAGE,
-			       "strata does not read podman's storage; `podman save -o image.tar %.300s` "
-			       "writes a file strata reads", rest);
 	if (n == 4 && !strncmp(s, "dir:", 4))
 		return err_set(e, STRATA_EUSAGE,
 			       "strata does not read skopeo's dir: format; `skopeo copy %.300s oci:layout` "
 			       "turns it into an OCI layout strata reads", s);
-	return err_set(e, STRATA_EUSAGE, "unknown transport '%.*s' (known: docker-archive, oci, oci-archive, rootfs, registry)",
+	return err_set(e, STRATA_EUSAGE, "unknown transport '%.*s' (known: docker-archive, oci, oci-archive, rootfs, registry, docker-root, containers-storage)",
 		       (int)(n > 64 ? 64 : n), s);
 }
 
@@ -115,6 +115,57 @@ static int registry_split(const char *s, const char *rest, struct ref *r, struct
 	return 0;
 }
 
+/* Stores: DIR[:NAME[:TAG] | :@ID], or containers-storage:[DRIVER@ROOT+RUNROOT]NAME[:TAG]. */
+static int store_ref_parse(const char *s, const char *rest, struct ref *r, struct strata_err *e)
+{
+	const char *sel = NULL;
+
+	if (r->transport == REF_CSTORAGE && rest[0] == '[') {
+		const char *close = strchr(rest, ']'), *at = strchr(rest, '@'), *plus = strchr(rest, '+'), *root;
+
+		if (!close || !plus || plus > close)
+			return err_set(e, STRATA_EUSAGE, "reference '%s': [DRIVER@ROOT+RUNROOT] expected", s);
+		root = at && at < plus ? at + 1 : rest + 1;
+		if (at && at < plus && !(r->driver = strndup(rest + 1, (size_t)(at - rest - 1))))
+			return err_nomem(e, "reference");
+		if (!(r->path = strndup(root, (size_t)(plus - root))))
+			return err_nomem(e, "reference");
+		if (close[1])
+			sel = close + 1;
+	} else {
+		const char *colon = strchr(rest, ':');
+
+		if (!(r->path = colon ? strndup(rest, (size_t)(colon - rest)) : strdup(rest)))
+			return err_nomem(e, "reference");
+		if (colon)
+			sel = colon + 1;
+	}
+	if (!*r->path || (sel && !*sel)) {
+		ref_release(r);
+		return err_set(e, STRATA_EUSAGE, "reference '%s': empty path or name", s);
+	}
+	if (sel && sel[0] == '@') {
+		if (!sel[1] || strspn(sel + 1 + (strncmp(sel + 1, "sha256:", 7) ? 0 : 7), "0123456789abcdef") !=
+				       strlen(sel + 1 + (strncmp(sel + 1, "sha256:", 7) ? 0 : 7))) {
+			ref_release(r);
+			return err_set(e, STRATA_EUSAGE, "reference '%s': @ID takes hex digits of an image ID", s);
+		}
+		if (!(r->id = strdup(sel + 1)))
+			return ref_release(r), err_nomem(e, "reference");
+	} else if (sel) {
+		const char *slash = strrchr(sel, '/');
+		size_t n = strlen(sel);
+
+		/* a NAME alone means NAME:latest, as docker and podman take it */
+		if (!(r->name = malloc(n + 8)))
+			return ref_release(r), err_nomem(e, "reference");
+		memcpy(r->name, sel, n + 1);
+		if (!strchr(slash ? slash : sel, ':'))
+			memcpy(r->name + n, ":latest", 8);
+	}
+	return 0;
+}
+
 int ref_parse(const char *s, struct ref *r, struct strata_err *e)
 {
 	const char *rest = s, *colon;
@@ -144,6 +195,8 @@ int ref_parse(const char *s, struct ref *r, struct strata_err *e)
 		return err_set(e, STRATA_EUSAGE, "reference '%s' has no path", s);
 	if (r->transport == REF_REGISTRY)
 		return registry_split(s, rest, r, e);
+	if (r->transport == REF_DOCKER_ROOT || r->transport == REF_CSTORAGE)
+		return store_ref_parse(s, rest, r, e);
 	colon = r->transport == REF_AUTO || r->transport == REF_ROOTFS ? NULL : strchr(rest, ':');
 	r->path = colon ? strndup(rest, (size_t)(colon - rest)) : strdup(rest);
 	if (!r->path)
@@ -182,7 +235,9 @@ void ref_release(struct ref *r)
 {
 	free(r->path);
 	free(r->name);
-	r->path = r->name = NULL;
+	free(r->id);
+	free(r->driver);
+	r->path = r->name = r->id = r->driver = NULL;
 }
 
 /* ---- names: distribution's reference grammar (reference/regexp.go) ---- */

@@ -4,6 +4,8 @@
  *   docker-archive:PATH[:NAME:TAG | :@N]   oci:DIR[:TAG]   oci-archive:PATH[:TAG]
  *   rootfs:PATH                            PATH or "-"  (format detected by content)
  *   registry:DIR[/NAME[:TAG|@DIGEST]]      a registry's storage tree (formats/regtree.h)
+ *   docker-root:DIR[:NAME:TAG | :@ID]      containers-storage:DIR[:NAME:TAG | :@ID]
+ *   containers-storage:[DRIVER@ROOT+RUNROOT]NAME:TAG   (skopeo's spelling)
  *
  * As in skopeo, a PATH after a transport prefix cannot contain ':'.
  */
@@ -14,13 +16,15 @@
 #include <stddef.h>
 #include "common/err.h"
 
-enum ref_transport { REF_AUTO, REF_DOCKER_ARCHIVE, REF_OCI, REF_OCI_ARCHIVE, REF_ROOTFS, REF_REGISTRY };
+enum ref_transport { REF_AUTO, REF_DOCKER_ARCHIVE, REF_OCI, REF_OCI_ARCHIVE, REF_ROOTFS, REF_REGISTRY, REF_DOCKER_ROOT, REF_CSTORAGE };
 
 struct ref {
 	enum ref_transport transport;
 	char *path;       /* "-" is stdin/stdout */
 	char *name;       /* NAME:TAG (docker-archive) or TAG (oci), NAME[:TAG|@DIGEST] (registry), or NULL */
 	long index;       /* @N, or -1 */
+	char *id;         /* docker-root:, containers-storage: @ID (a prefix of the image ID), or NULL */
+	char *driver;     /* containers-storage:[DRIVER@ROOT+RUNROOT]: the driver, or NULL */
 };
 
 /*

@@ -28,6 +28,7 @@ static const struct format_ops *forced(enum ref_transport t)
 	case REF_DOCKER_ARCHIVE: return &docker_archive_format;
 	case REF_OCI: case REF_OCI_ARCHIVE: case REF_REGISTRY: return &oci_layout_format;
 	case REF_ROOTFS: return &rootfs_format;
+	case REF_DOCKER_ROOT: case REF_CSTORAGE: return &docker_archive_format;
 	default: return NULL;
 	}
 }
@@ -111,7 +112,8 @@ int source_open(struct source **out, const char *refstr, const struct load_opts 
 		goto fail;
 	}
 	s->fmt = best;
-	s->format_name = best->name;
+	s->format_name = s->ref.transport == REF_DOCKER_ROOT || s->ref.transport == REF_CSTORAGE
+				 ? ref_transport_name(s->ref.transport) : best->name;
 	if ((r = best->load(s, d, e)) < 0)
 		goto fail;
 	if (s->ref.transport == REF_REGISTRY)

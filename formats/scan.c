@@ -27,6 +27,7 @@
 #include "common/fsutil.h"
 #include "common/tar.h"
 #include "formats/image.h"
+#include "formats/store.h"
 #include "formats/json.h"
 
 #define READ_BUF (1u << 20)
@@ -678,6 +679,31 @@ static int scan_dir_rec(struct source *s, const char *root, const char *rel, int
 	return r;
 }
 
+/* A store (docker-root:, containers-storage:) streams its images as the
+ * docker-archive `docker save` would write (formats/store.c). */
+static int scan_store(struct source *s, const struct load_opts *o, struct diag *d, struct strata_err *e)
+{
+	struct store *st = NULL;
+	struct strata_err pe = STRATA_ERR_INIT;
+	int fd = -1, r, pr;
+
+	r = store_start(&st, s->ref.transport, s->ref.path, s->ref.driver, s->ref.name, s->ref.id,
+			o->limits.allow_rebuilt, o->limits.max_size, &fd, e);
+	if (r >= 0) {
+		r = scan_tar(s, fd, MODE_ARCHIVE, o, d, e);
+		close(fd);
+	}
+	pr = st ? store_finish(st, d, &pe) : 0;
+	/* the producer's failure says why the stream broke, unless it failed
+	 * only because the scan had stopped reading (then the scan says why) */
+	if (pr < 0 && (r >= 0 || !st->reader_gone)) {
+		*e = pe;
+		r = pr;
+	}
+	store_free(st);
+	return r;
+}
+
 int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, struct strata_err *e)
 {
 	struct load_opts lo = *opts, *o = &lo;
@@ -694,6 +720,8 @@ int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, 
 		s->cat.walk_free = o->hooks->free_result;
 	if (s->ref.transport == REF_REGISTRY)
 		return regtree_scan(s, o, d, e);
+	if (s->ref.transport == REF_DOCKER_ROOT || s->ref.transport == REF_CSTORAGE)
+		return scan_store(s, o, d, e);
 	if (!strcmp(s->ref.path, "-")) {
 		if (s->ref.transport == REF_OCI)
 			return err_set(e, STRATA_EUSAGE, "oci: needs a directory, not stdin");

@@ -151,11 +151,25 @@ TEST(ref_parse_unknown_transports)
 	FILE *f;
 
 	CHECK(ref_parse("docker-archve:x.tar", &r, &e) == -STRATA_EUSAGE);
-	CHECK(strstr(e.msg, "unknown transport 'docker-archve:' (known: docker-archive, oci, oci-archive, rootfs, registry)") != NULL);
+	CHECK(strstr(e.msg, "unknown transport 'docker-archve:' (known: docker-archive, oci, oci-archive, rootfs, registry, docker-root, containers-storage)") != NULL);
 	CHECK(ref_parse("docker://alpine", &r, &e) == -STRATA_EUSAGE);
 	CHECK(strstr(e.msg, "skopeo copy docker://alpine") != NULL);
 	CHECK(ref_parse("docker-daemon:alpine:3", &r, &e) == -STRATA_EUSAGE);
-	CHECK(ref_parse("containers-storage:alpine", &r, &e) == -STRATA_EUSAGE);
+	/* the stores: DIR[:NAME[:TAG]|:@ID], and skopeo's [DRIVER@ROOT+RUNROOT]NAME:TAG */
+	CHECK(ref_parse("containers-storage:/s:app:1", &r, &e) == 0);
+	CHECK(r.transport == REF_CSTORAGE && !strcmp(r.path, "/s") && !strcmp(r.name, "app:1"));
+	ref_release(&r);
+	CHECK(ref_parse("docker-root:/d:reg:5000/app", &r, &e) == 0);
+	CHECK(r.transport == REF_DOCKER_ROOT && !strcmp(r.name, "reg:5000/app:latest"));
+	ref_release(&r);
+	CHECK(ref_parse("docker-root:/d:@sha256:ab12", &r, &e) == 0);
+	CHECK(r.id && !strcmp(r.id, "sha256:ab12") && !r.name);
+	ref_release(&r);
+	CHECK(ref_parse("docker-root:/d:@xyz", &r, &e) == -STRATA_EUSAGE);
+	CHECK(ref_parse("containers-storage:[vfs@/r+/rr]x:1", &r, &e) == 0);
+	CHECK(!strcmp(r.driver, "vfs") && !strcmp(r.path, "/r") && !strcmp(r.name, "x:1"));
+	ref_release(&r);
+	CHECK(ref_parse("containers-storage:[/r]x:1", &r, &e) == -STRATA_EUSAGE);
 	CHECK(ref_parse("dir:/tmp", &r, &e) == -STRATA_EUSAGE);
 	CHECK(ref_parse("x:", &r, &e) == -STRATA_EUSAGE);
 	CHECK_INT((long)ref_transport_word("oci-archive:x"), 12);
