@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/digest.h"
 #include "common/fsutil.h"
+#include "common/pieces.h"
 #include "common/strmap.h"
 #include "formats/json.h"
 
@@ -280,7 +281,58 @@ static cJSON *blobs_json(const struct out_set *set, struct strata_err *e)
 	return a;
 }
 
+/* The pieces of a split archive: listed as its files, with the sizes and
+ * sha256s the writer computed (no second read). */
+static int add_pieces(struct tfiles *f, const char *base, const struct pieces *pc, struct strata_err *e)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < pc->len; i++) {
+		char *rel = pieces_name(base, i);
+
+		if (!rel)
+			return err_nomem(e, "files");
+		r = tfiles_add(f, rel, e);
+		free(rel);
+		if (r < 0)
+			return r;
+		f->v[f->len - 1].size = pc->v[i].size;
+		memcpy(f->v[f->len - 1].hex, pc->v[i].hex, sizeof(f->v[0].hex));
+	}
+	return 0;
+}
+
+static int write_manifest(const char *out, bool dir, const char *format, const struct out_set *set,
+			  const struct pieces *pc, struct strata_err *e);
+
+/* "pieces": the piece names in their order (their sizes and sha256s are in "files"). */
+static int pieces_json(cJSON *o, const struct tfiles *f)
+{
+	cJSON *a = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; a && i < f->len; i++)
+		json_push(a, cJSON_CreateString(f->v[i].rel));
+	if (!a)
+		return -1;
+	json_put(o, "pieces", a);
+	return 0;
+}
+
 int transfer_write(const char *out, bool dir, const char *format, const struct out_set *set, struct strata_err *e)
+{
+	return write_manifest(out, dir, format, set, NULL, e);
+}
+
+int transfer_write_pieces(const char *out, const char *format, const struct out_set *set, const struct pieces *pc,
+			  struct strata_err *e)
+{
+	return write_manifest(out, false, format, set, pc, e);
+}
+
+static int write_manifest(const char *out, bool dir, const char *format, const struct out_set *set,
+			  const struct pieces *pc, struct strata_err *e)
 {
 	struct tfiles f = { 0 };
 	struct buf sums = BUF_INIT(1u << 30);
@@ -292,7 +344,7 @@ int transfer_write(const char *out, bool dir, const char *format, const struct o
 
 	if ((r = split_path(out, &outdir, &base, e)) < 0)
 		return r;
-	if ((r = dir ? list_dir(out, base, &f, e) : tfiles_add(&f, base, e)) < 0)
+	if ((r = pc ? add_pieces(&f, base, pc, e) : dir ? list_dir(out, base, &f, e) : tfiles_add(&f, base, e)) < 0)
 		goto out;
 	qsort(f.v, f.len, sizeof(*f.v), tfile_cmp);
 	for (i = 0; i < f.len; i++) {
@@ -302,7 +354,7 @@ int transfer_write(const char *out, bool dir, const char *format, const struct o
 			r = err_nomem(e, "path");
 			goto out;
 		}
-		r = hash_file(p, f.v[i].hex, &f.v[i].size, e);
+		r = pc ? 0 : hash_file(p, f.v[i].hex, &f.v[i].size, e);
 		free(p);
 		if (r < 0 || (r = buf_printf(&sums, e, "%s  %s\n", f.v[i].hex, f.v[i].rel)) < 0)
 			goto out;
@@ -316,6 +368,15 @@ int transfer_write(const char *out, bool dir, const char *format, const struct o
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "path", base);
 	cJSON_AddStringToObject(o, "format", format);
+	if (pc && (r = pieces_json(o, &f)) < 0) {
+		cJSON_Delete(o);
+		r = err_nomem(e, "manifest");
+		goto out;
+	}
+	if (pc) {
+		cJSON_AddNumberToObject(o, "size", (double)pc->size);
+		cJSON_AddStringToObject(o, "sha256", pc->hex);
+	}
 	json_put(doc, "output", o);
 	files = cJSON_CreateArray();
 	for (i = 0; i < f.len; i++) {
