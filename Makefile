@@ -17,7 +17,7 @@ LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=st
 
 BUILD ?= build
 COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc pieces
-FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry sink target
+FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry sink target pieceset
 ANALYZE := walk pkg account render html diff sbom
 CONVERT := convert import merge layers flatten unpack squash transfer split
 CLI := main args completion pick report progress inspect verify convert flatten analyze diff sbom

@@ -19,6 +19,7 @@
 #include "common/pieces.h"
 #include "common/strmap.h"
 #include "formats/json.h"
+#include "formats/pieceset.h"
 
 #ifndef STRATA_VERSION
 #define STRATA_VERSION "unknown"
@@ -580,6 +581,75 @@ static void check_images_listed(const struct source *s, const cJSON *doc, struct
 	}
 }
 
+struct piece_report {
+	const struct pieces *pc;
+	struct diag *d;
+	const char *mdir;
+};
+
+static void piece_problem(void *ctx, size_t i, const char *msg)
+{
+	struct piece_report *pr = ctx;
+	const char *p = pr->pc->v[i].path;
+	size_t n = strlen(pr->mdir);
+
+	/* named as the manifest lists it */
+	if (strcmp(pr->mdir, ".") && !strncmp(p, pr->mdir, n) && p[n] == '/')
+		p += n + 1;
+	if (!strncmp(msg, "missing", 7))
+		diag_add(pr->d, SEV_ERROR, STRATA_EVERIFY, p, "%s", msg);
+	else
+		diag_add_id(pr->d, SEV_ERROR, STRATA_EVERIFY, strstr(msg, " bytes, piece") ? PROBLEM_SIZE_MISMATCH :
+			    PROBLEM_DIGEST_MISMATCH, p, "%s", msg);
+}
+
+/*
+ * A piece set: read in one pass through the pieces, each piece's size and
+ * sha256 checked at its end (common/pieces.h); the content is verified as
+ * it streams.  When a piece fails, what the content said is dropped (it
+ * was not believable) and every piece is checked, so that every missing,
+ * truncated, reordered or corrupt one is named, not only the first.
+ */
+static int check_pieces(const char *path, const char *mdir, const char *format, const cJSON *doc,
+			const struct load_opts *lo, struct transfer_check *res, struct diag *d, struct strata_err *e)
+{
+	struct pieces pc = { 0 };
+	struct piece_report pr;
+	struct source *s = NULL;
+	struct strata_err se = STRATA_ERR_INIT;
+	size_t dlen = d->len, ddropped = d->dropped;
+	char *ref = NULL;
+	int r;
+
+	if ((r = pieceset_load(path, &pc, e)) < 0)
+		return r;
+	res->files = pc.len;
+	res->blobs = (size_t)cJSON_GetArraySize(json_get(doc, "blobs"));
+	if (!(ref = malloc(strlen(path) + 32))) {
+		pieces_release(&pc);
+		return err_nomem(e, "path");
+	}
+	snprintf(ref, strlen(path) + 32, "%s:%s", format, path);
+	if (source_open(&s, ref, lo, d, &se) == 0) {
+		check_images_listed(s, doc, res, d);
+	} else {
+		pr.pc = &pc;
+		pr.d = d;
+		pr.mdir = mdir;
+		if (se.code == STRATA_EVERIFY)
+			diag_truncate(d, dlen, ddropped);
+		r = pieces_check_all(&pc, piece_problem, &pr, e);
+		if (r == 0)
+			diag_add(d, SEV_ERROR, se.code ? se.code : STRATA_EIO, json_str(json_get(doc, "output"), "path"), "%s",
+				 se.msg);
+		r = r < 0 ? r : 0;
+	}
+	source_free(s);
+	free(ref);
+	pieces_release(&pc);
+	return r;
+}
+
 int transfer_check(const char *path, const struct load_opts *lo, struct transfer_check *res, struct diag *d,
 		   struct strata_err *e)
 {
@@ -603,7 +673,13 @@ int transfer_check(const char *path, const struct load_opts *lo, struct transfer
 	}
 	dir = !strcmp(format, "oci");
 	res->format = dir ? "oci-layout" : !strcmp(format, "oci-archive") ? "oci-archive" : "docker-archive";
-	if ((r = split_path(path, &mdir, &mbase, e)) < 0 || (r = check_files(mdir, doc, dir, outrel, res, d, e)) < 0)
+	if ((r = split_path(path, &mdir, &mbase, e)) < 0)
+		goto out;
+	if (!dir && json_get(json_get(doc, "output"), "pieces")) {
+		r = check_pieces(path, mdir, format, doc, lo, res, d, e);
+		goto out;
+	}
+	if ((r = check_files(mdir, doc, dir, outrel, res, d, e)) < 0)
 		goto out;
 	res->blobs = (size_t)cJSON_GetArraySize(json_get(doc, "blobs"));
 	if (!(content = path_join(mdir, outrel)) || !(ref = malloc(strlen(content) + 32))) {

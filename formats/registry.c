@@ -155,6 +155,8 @@ int source_member_fd(const struct source *s, const struct member *m, int *fd, ui
 
 	*fd = -1;
 	*off = 0;
+	if (s->pieces)
+		return 1;  /* spooled on the first read, as from stdin */
 	if (s->is_dir) {
 		if (!(path = path_join(s->ref.path, m->name)))
 			return err_nomem(e, "path");
