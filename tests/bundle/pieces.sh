@@ -145,7 +145,9 @@ check "a transport prefix before the manifest" $([ $rc = 0 ]; echo $?) "exit $rc
 
 # ---- bad pieces ----
 fresh() {  # a copy of the oci-archive set in $W/$1
-	rm -rf "$W/$1" && mkdir -p "$W/$1" && cp "$P".* "$W/$1/" && D=$W/$1 && Q=$D/oci-archive.tar
+	D=$W/$1
+	Q=$D/oci-archive.tar
+	rm -rf "$D" && mkdir -p "$D" && cp "$P".* "$D/"
 }
 exp() { mf "$Q.manifest.json" "$@"; }
 nooutput() { [ ! -e "$W/none.tar" ] && [ -z "$(leftovers "$W")" ] && [ -z "$(leftovers "$D")" ]; }
