@@ -37,6 +37,16 @@ static char *dir_of(const char *path)
 	return sl ? strndup(path, (size_t)(sl - path + 1)) : strdup("");
 }
 
+static char *cat2(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 1;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s%s", a, b);
+	return p;
+}
+
 static int read_all(const char *path, struct buf *b, struct strata_err *e)
 {
 	char chunk[65536];
@@ -104,11 +114,10 @@ int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 		r = err_set(e, STRATA_EFORMAT, "'%s': output.pieces is not a list of 1 to %d piece names", manifest, PIECES_MAX);
 		goto out;
 	}
-	if (!(dir = dir_of(manifest)) || !(np.name = malloc(strlen(dir) + strlen(json_str(out, "path") ? json_str(out, "path") : "") + 1))) {
+	if (!(dir = dir_of(manifest)) || !(np.name = cat2(dir, json_str(out, "path") ? json_str(out, "path") : ""))) {
 		r = err_nomem(e, "pieces");
 		goto out;
 	}
-	sprintf(np.name, "%s%s", dir, json_str(out, "path") ? json_str(out, "path") : "");
 	np.checked = true;
 	if (json_uint(out, "size", &size))
 		np.size = (uint64_t)size;
@@ -132,11 +141,10 @@ int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 			goto out;
 		}
 		free(path);
-		if (!(path = malloc(strlen(dir) + strlen(x->valuestring) + 1))) {
+		if (!(path = cat2(dir, x->valuestring))) {
 			r = err_nomem(e, "pieces");
 			goto out;
 		}
-		sprintf(path, "%s%s", dir, x->valuestring);
 		if ((r = pieces_add(&np, path, (uint64_t)size, hex, e)) < 0)
 			goto out;
 	}
@@ -167,11 +175,10 @@ int pieceset_find(const char *path, struct pieces *p, struct diag *d, struct str
 	}
 	if (!ends_with(path, ".000"))
 		return 0;
-	if (!(base = strndup(path, n - 4)) || !(man = malloc(n + 16))) {
+	if (!(base = strndup(path, n - 4)) || !(man = cat2(base, MANIFEST_SUFFIX))) {
 		r = err_nomem(e, "pieces");
 		goto out;
 	}
-	sprintf(man, "%s%s", base, MANIFEST_SUFFIX);
 	if (is_file(man)) {
 		if ((r = pieceset_load(man, &np, e)) == 0)
 			r = err_set(e, STRATA_EFORMAT, "'%s' is beside '%s' but lists no pieces", man, path);
