@@ -44,6 +44,8 @@ const struct command cli_commands[] = {
 	  "SRC named *.manifest.json is a transfer manifest (convert --manifest):\n"
 	  "every file it lists is checked (missing, corrupt, and for a layout extra\n"
 	  "files named), then the content is verified and every image it lists found.\n"
+	  "A piece set (convert --split) is read by its manifest or its first piece\n"
+	  "(OUT.000), in one pass; every bad piece is named with its expected sha256.\n"
 	  "\n"
 	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n",
 	  true,
