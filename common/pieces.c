@@ -336,6 +336,13 @@ int pieces_writer_commit(struct pieces_writer *w, struct strata_err *e)
 	return 0;
 }
 
+void pieces_writer_reason(struct pieces_writer *w, struct strata_err *e)
+{
+	pw_join(w);
+	if (w->rc < 0)
+		*e = w->err;
+}
+
 void pieces_writer_free(struct pieces_writer *w, bool keep)
 {
 	size_t i;

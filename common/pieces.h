@@ -66,6 +66,10 @@ int pieces_writer_finish(struct pieces_writer *w, struct pieces *res, struct str
 /* Rename every piece into place, and remove stale pieces of an earlier
  * run that continue the sequence (OUT.NNN past the last one). */
 int pieces_writer_commit(struct pieces_writer *w, struct strata_err *e);
+/* After the run failed: when the cutting thread failed first (no space, more
+ * than PIECES_MAX pieces), its error replaces e (the writer only saw a broken
+ * pipe).  Waits for the thread; call it once nothing writes into fd any more. */
+void pieces_writer_reason(struct pieces_writer *w, struct strata_err *e);
 /* keep false: remove what this run wrote (temp files, or the pieces it
  * committed); then free. */
 void pieces_writer_free(struct pieces_writer *w, bool keep);

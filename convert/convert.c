@@ -929,6 +929,8 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 fail:
 	sink_abort(c.sink);
 out:
+	if (r < 0 && pw)
+		pieces_writer_reason(pw, e);
 	pieces_writer_free(pw, pw_ok);
 	out_set_release(&set);
 	for (k = 0; sv && k < nsrc; k++)

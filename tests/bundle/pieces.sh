@@ -251,6 +251,12 @@ run convert "$A" oci-archive:- --split 1M
 check "--split to stdout: usage error" $([ $rc = 2 ] && [ ! -s "$W/out" ]; echo $?) "exit $rc"
 run convert "$W/missing.tar" "oci-archive:$W/none.tar" --split 8K
 check "a failed run leaves no pieces and no temp file" $([ $rc != 0 ] && ! ls "$W"/none.tar* > /dev/null 2>&1 && nooutput; echo $?) "exit $rc"
+# more than 1000 pieces: refused when the 1001st would begin, nothing left behind
+head -c 6000000 /dev/urandom > "$W/noise" && tar -C "$W" -cf "$W/noise.tar" noise
+run import "$W/noise.tar" "oci-archive:$W/big.tar"
+run convert "$W/big.tar" "oci-archive:$W/none.tar" --split 4K
+check "--split making more than 1000 pieces: exit 2 naming the limit, nothing left" \
+	$([ $rc = 2 ] && grep -q "more than 1000 pieces" "$W/err" && ! ls "$W"/none.tar* > /dev/null 2>&1 && nooutput; echo $?) "exit $rc"
 run convert --help
 check "convert --help documents --split" $(grep -q -- "--split SIZE" "$W/out" "$W/err"; echo $?) "not in help"
 exit 0
