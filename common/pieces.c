@@ -372,14 +372,92 @@ void pieces_writer_free(struct pieces_writer *w, bool keep)
 
 /* ---- reading ---- */
 
+/*
+ * The sha256 of each piece is computed on a second thread, so that reading
+ * a piece set costs about what reading the joined file does: the reader
+ * hands each block to the hasher and to its consumer at once, from a ring
+ * of HASH_BUFS buffers (a buffer is read into again only once it is hashed
+ * and the consumer has moved on), and waits for the hasher only at the end
+ * of a piece, to compare its digest before a byte of the next is read.
+ */
+#define HASH_BUFS 4
+
+struct hasher {
+	pthread_t th;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct { int b; size_t n; bool final; } q[HASH_BUFS + 1];
+	size_t qhead, qlen;
+	bool busy[HASH_BUFS];
+	bool quit, ready;
+	char hex[65];
+	struct digest_ctx d;
+	uint8_t *bufs[HASH_BUFS];
+};
+
+static void *hash_thread(void *arg)
+{
+	struct hasher *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		int b;
+		size_t n;
+		bool final;
+
+		while (!h->qlen && !h->quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (!h->qlen)
+			break;
+		b = h->q[h->qhead].b;
+		n = h->q[h->qhead].n;
+		final = h->q[h->qhead].final;
+		h->qhead = (h->qhead + 1) % (HASH_BUFS + 1);
+		h->qlen--;
+		pthread_mutex_unlock(&h->mu);
+		if (final) {
+			char dg[DIGEST_STR_MAX];
+
+			digest_final(&h->d, dg);
+			pthread_mutex_lock(&h->mu);
+			snprintf(h->hex, sizeof(h->hex), "%s", digest_hex(dg));
+			h->ready = true;
+		} else {
+			digest_update(&h->d, h->bufs[b], n);
+			pthread_mutex_lock(&h->mu);
+			h->busy[b] = false;
+		}
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+static void hash_push(struct hasher *h, int b, size_t n, bool final)
+{
+	size_t at;
+
+	pthread_mutex_lock(&h->mu);
+	at = (h->qhead + h->qlen) % (HASH_BUFS + 1);
+	h->q[at].b = b;
+	h->q[at].n = n;
+	h->q[at].final = final;
+	h->qlen++;
+	if (!final)
+		h->busy[b] = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
 struct pieces_stream {
 	struct stream s;
 	const struct pieces *p;
 	size_t i, verified;
-	int fd;
+	int fd, cur;
 	uint64_t got, done;
-	struct digest_ctx d;
-	uint8_t *buf;
+	struct hasher h;             /* checked sets */
+	uint8_t *buf;                /* unchecked sets */
 	stream_progress_fn progress;
 	void *pctx;
 };
@@ -394,6 +472,7 @@ static int ps_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 	struct pieces_stream *ps = (struct pieces_stream *)s;
 	const struct pieces *set = ps->p;
 	char msg[512];
+	uint8_t *buf = ps->buf;
 	ssize_t k;
 
 	for (;;) {
@@ -412,7 +491,16 @@ static int ps_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 			}
 			ps->got = 0;
 		}
-		k = read(ps->fd, ps->buf, PIECE_BUF);
+		if (set->checked) {
+			/* the next buffer of the ring, once the hasher is done with it */
+			ps->cur = (ps->cur + 1) % HASH_BUFS;
+			pthread_mutex_lock(&ps->h.mu);
+			while (ps->h.busy[ps->cur])
+				pthread_cond_wait(&ps->h.cv, &ps->h.mu);
+			pthread_mutex_unlock(&ps->h.mu);
+			buf = ps->h.bufs[ps->cur];
+		}
+		k = read(ps->fd, buf, PIECE_BUF);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
@@ -423,12 +511,12 @@ static int ps_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 				return ps_fail(ps, ps->i, msg, e);
 			}
 			if (set->checked)
-				digest_update(&ps->d, ps->buf, (size_t)k);
+				hash_push(&ps->h, ps->cur, (size_t)k, false);
 			ps->got += (uint64_t)k;
 			ps->done += (uint64_t)k;
 			if (ps->progress)
 				ps->progress(ps->pctx, ps->done);
-			*p = ps->buf;
+			*p = buf;
 			*n = (size_t)k;
 			return 0;
 		}
@@ -436,15 +524,21 @@ static int ps_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 		close(ps->fd);
 		ps->fd = -1;
 		if (set->checked) {
-			char dg[DIGEST_STR_MAX];
+			char hex[65];
 
 			if (ps->got != set->v[ps->i].size) {
 				msg_size(set, ps->i, ps->got, msg, sizeof(msg));
 				return ps_fail(ps, ps->i, msg, e);
 			}
-			digest_final(&ps->d, dg);
-			if (strcmp(digest_hex(dg), set->v[ps->i].hex)) {
-				msg_digest(set, ps->i, digest_hex(dg), msg, sizeof(msg));
+			hash_push(&ps->h, 0, 0, true);
+			pthread_mutex_lock(&ps->h.mu);
+			while (!ps->h.ready)
+				pthread_cond_wait(&ps->h.cv, &ps->h.mu);
+			ps->h.ready = false;
+			memcpy(hex, ps->h.hex, sizeof(hex));
+			pthread_mutex_unlock(&ps->h.mu);
+			if (strcmp(hex, set->v[ps->i].hex)) {
+				msg_digest(set, ps->i, hex, msg, sizeof(msg));
 				return ps_fail(ps, ps->i, msg, e);
 			}
 			ps->verified++;
@@ -456,10 +550,22 @@ static int ps_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 static void ps_free(struct stream *s)
 {
 	struct pieces_stream *ps = (struct pieces_stream *)s;
+	int b;
 
 	if (ps->fd >= 0)
 		close(ps->fd);
-	digest_release(&ps->d);
+	if (ps->h.started) {
+		pthread_mutex_lock(&ps->h.mu);
+		ps->h.quit = true;
+		pthread_cond_broadcast(&ps->h.cv);
+		pthread_mutex_unlock(&ps->h.mu);
+		pthread_join(ps->h.th, NULL);
+		pthread_mutex_destroy(&ps->h.mu);
+		pthread_cond_destroy(&ps->h.cv);
+	}
+	digest_release(&ps->h.d);
+	for (b = 0; b < HASH_BUFS; b++)
+		free(ps->h.bufs[b]);
 	free(ps->buf);
 	free(ps);
 }
@@ -472,6 +578,7 @@ struct stream *pieces_stream_new(const struct pieces *p, struct strata_err *e)
 	char msg[512];
 	struct stat st;
 	size_t i;
+	int b, r;
 
 	if (p->checked)
 		for (i = 0; i < p->len; i++) {
@@ -490,19 +597,41 @@ struct stream *pieces_stream_new(const struct pieces *p, struct strata_err *e)
 			err_set(e, STRATA_EVERIFY, "'%s': %s", p->v[i].path, msg);
 			return NULL;
 		}
-	if (!(ps = calloc(1, sizeof(*ps))) || !(ps->buf = malloc(PIECE_BUF))) {
-		free(ps);
+	if (!(ps = calloc(1, sizeof(*ps)))) {
 		err_nomem(e, "pieces");
 		return NULL;
 	}
 	ps->s.ops = &pieces_ops;
 	ps->p = p;
 	ps->fd = -1;
-	if (p->checked && digest_init(&ps->d, DIGEST_SHA256, e) < 0) {
-		free(ps->buf);
-		free(ps);
+	if (!p->checked) {
+		if (!(ps->buf = malloc(PIECE_BUF))) {
+			ps_free(&ps->s);
+			err_nomem(e, "pieces");
+			return NULL;
+		}
+		return &ps->s;
+	}
+	for (b = 0; b < HASH_BUFS; b++)
+		if (!(ps->h.bufs[b] = malloc(PIECE_BUF))) {
+			ps_free(&ps->s);
+			err_nomem(e, "pieces");
+			return NULL;
+		}
+	if (digest_init(&ps->h.d, DIGEST_SHA256, e) < 0) {
+		ps_free(&ps->s);
 		return NULL;
 	}
+	pthread_mutex_init(&ps->h.mu, NULL);
+	pthread_cond_init(&ps->h.cv, NULL);
+	if ((r = pthread_create(&ps->h.th, NULL, hash_thread, &ps->h)) != 0) {
+		pthread_mutex_destroy(&ps->h.mu);
+		pthread_cond_destroy(&ps->h.cv);
+		ps_free(&ps->s);
+		err_sys(e, r, "cannot start the piece hasher");
+		return NULL;
+	}
+	ps->h.started = true;
 	return &ps->s;
 }
 
