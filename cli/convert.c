@@ -10,6 +10,7 @@
 #include "analyze/walk.h"
 #include "cli/cli.h"
 #include "common/cancel.h"
+#include "common/pieces.h"
 #include "convert/convert.h"
 
 static void on_signal(int sig)
@@ -192,9 +193,20 @@ static void on_source(void *ctx, size_t i, const char *src, struct diag *d, bool
 	diag_truncate(d, 0, 0);
 }
 
+/* --split SIZE: 0, or the usage error (printed, exit 2). */
+static int split_option(const char *arg, uint64_t *size)
+{
+	if (pieces_parse_size(arg, size) < 0)
+		return cli_usage("convert", "--split takes a size above 0 with K, M, G or T (binary units): 4G, 700M, "
+				 "25G, not '%s'", arg);
+	if (*size < PIECES_MIN_SIZE)
+		return cli_usage("convert", "--split %s: pieces are at least %d bytes", arg, PIECES_MIN_SIZE);
+	return 0;
+}
+
 int cmd_convert(int argc, char **argv)
 {
-	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST };
+	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST, O_SPLIT };
 	static const struct option opts[] = {
 		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
@@ -205,6 +217,7 @@ int cmd_convert(int argc, char **argv)
 		{ "replace", no_argument, NULL, O_REPLACE },
 		{ "from", required_argument, NULL, O_FROM },
 		{ "manifest", no_argument, NULL, O_MANIFEST },
+		{ "split", required_argument, NULL, O_SPLIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct convert_opts o = { 0 };
@@ -246,6 +259,11 @@ int cmd_convert(int argc, char **argv)
 		case O_REPLACE: o.replace = true; break;
 		case O_FROM: from = optarg; break;
 		case O_MANIFEST: o.manifest = true; break;
+		case O_SPLIT:
+			if ((r = split_option(optarg, &o.split)) != 0)
+				return r;
+			o.manifest = true;  /* a piece set is checked through its manifest */
+			break;
 		default: return cli_usage("convert", "bad option");
 		}
 	}

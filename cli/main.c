@@ -44,6 +44,8 @@ const struct command cli_commands[] = {
 	  "SRC named *.manifest.json is a transfer manifest (convert --manifest):\n"
 	  "every file it lists is checked (missing, corrupt, and for a layout extra\n"
 	  "files named), then the content is verified and every image it lists found.\n"
+	  "A piece set (convert --split) is read by its manifest or its first piece\n"
+	  "(OUT.000), in one pass; every bad piece is named with its expected sha256.\n"
 	  "\n"
 	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n",
 	  true,
@@ -150,6 +152,10 @@ const struct command cli_commands[] = {
 	  "  --from FILE        the sources, one reference a line (# comments), after any SRC\n"
 	  "  --manifest         also write DST.manifest.json and DST.sha256 beside DST (a\n"
 	  "                     transfer manifest: strata verify DST.manifest.json checks it)\n"
+	  "  --split SIZE       an archive DST as pieces DST.000, DST.001, ... of SIZE bytes\n"
+	  "                     (K, M, G, T: binary units; 4G, 700M, 25G), with --manifest;\n"
+	  "                     cat DST.0* > DST joins them; every command reads the set\n"
+	  "                     named by DST.manifest.json or DST.000\n"
 	  "  --replace          a name already in the OCI layout moves to the new image; blobs no\n"
 	  "                     image of the layout uses any more are removed\n"
 	  "  --squash           one image (pick it with --image or --platform) with its layers\n"

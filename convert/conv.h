@@ -27,6 +27,13 @@ void conv_writer(struct conv *c, struct blob_writer *bw);
 /* The sink for dref; STRATA_EUSAGE when a tar destination is the file the
  * source reference src names. */
 int conv_open_sink(struct conv *c, const struct ref *dref, const char *src, struct strata_err *e);
+/* convert --split (split.c): the sink writes into a piece writer; then the
+ * pieces are renamed into place and their transfer manifest written. */
+struct pieces_writer;
+int conv_open_split(struct conv *c, const struct ref *dref, const char *src, uint64_t size, struct pieces_writer **pw,
+		    struct strata_err *e);
+int conv_split_done(struct pieces_writer *pw, const char *out, const char *format, const struct out_set *set,
+		    struct strata_err *e);
 /* Parse the destination and tell its format (the transport's, else fallback);
  * STRATA_EUSAGE when neither says one (dref is then released). */
 int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, enum target_format *target,

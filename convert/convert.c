@@ -21,6 +21,7 @@
 
 #include "common/encode.h"
 #include "common/fsutil.h"
+#include "common/pieces.h"
 #include "convert/transfer.h"
 #include "formats/json.h"
 #include "formats/regtree.h"
@@ -885,6 +886,8 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	struct platform want;
 	char pbuf[128];
 	struct ref dref;
+	struct pieces_writer *pw = NULL;
+	bool pw_ok = false;
 	size_t i, n, k;
 	int r, groups = 0;
 
@@ -892,6 +895,8 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 		return convert_to_regtree(o, res, d, e);
 	if (o->squash && o->manifest)
 		return err_set(e, STRATA_EUSAGE, "--manifest is not written for --squash");
+	if (o->squash && o->split)
+		return err_set(e, STRATA_EUSAGE, "--split is not written for --squash");
 	if (o->squash && nsrc == 1)
 		return squash_run(o, res, d, e);
 	memset(res, 0, sizeof(*res));
@@ -923,7 +928,12 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 		r = err_nomem(e, "sources");
 		goto out;
 	}
-	if ((r = conv_open_sink(&c, &dref, srcs[0], e)) < 0)
+	if (o->split && c.target == TARGET_OCI) {
+		r = err_set(e, STRATA_EUSAGE, "--split cuts an archive into pieces; '%s' is a directory (oci:): use "
+			    "oci-archive: or docker-archive:", o->dst);
+		goto out;
+	}
+	if ((r = o->split ? conv_open_split(&c, &dref, srcs[0], o->split, &pw, e) : conv_open_sink(&c, &dref, srcs[0], e)) < 0)
 		goto out;
 	sink_set_sync(c.sink, o->sync);
 	lo.decode = true;
@@ -954,7 +964,12 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	if ((r = conv_finish(&c, &set, e)) < 0)
 		goto out;
 	/* after the output is complete: a failure here leaves the output without its manifest */
-	if (o->manifest && (r = transfer_write(dref.path, c.target == TARGET_OCI,
+	if (pw && (r = conv_split_done(pw, dref.path, c.target == TARGET_OCI_ARCHIVE ? "oci-archive" : "docker-archive",
+				       &set, e)) < 0)
+		goto out;
+	if (pw)
+		pw_ok = true;
+	else if (o->manifest && (r = transfer_write(dref.path, c.target == TARGET_OCI,
 					       c.target == TARGET_OCI ? "oci" : c.target == TARGET_OCI_ARCHIVE ? "oci-archive" :
 										"docker-archive", &set, e)) < 0)
 		goto out;
@@ -970,6 +985,9 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 fail:
 	sink_abort(c.sink);
 out:
+	if (r < 0 && pw)
+		pieces_writer_reason(pw, e);
+	pieces_writer_free(pw, pw_ok);
 	out_set_release(&set);
 	for (k = 0; sv && k < nsrc; k++)
 		source_free(sv[k]);

@@ -45,6 +45,7 @@ struct convert_opts {
 	bool squash;                     /* one image, its layers merged into one (see flatten) */
 	bool replace;                    /* a name already in the oci: layout replaces that image (else refused) */
 	bool manifest;                   /* write DST.manifest.json and DST.sha256 beside DST (transfer.h) */
+	uint64_t split;                  /* >0: an archive as pieces DST.000, DST.001, ... of this size (pieces.h), with its manifest */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
 	struct limits limits;            /* bounds of reading the source (zero: defaults) */
 	stream_progress_fn progress;     /* optional: bytes of the source read */

@@ -16,8 +16,10 @@
 #include "common/buf.h"
 #include "common/digest.h"
 #include "common/fsutil.h"
+#include "common/pieces.h"
 #include "common/strmap.h"
 #include "formats/json.h"
+#include "formats/pieceset.h"
 
 #ifndef STRATA_VERSION
 #define STRATA_VERSION "unknown"
@@ -280,7 +282,58 @@ static cJSON *blobs_json(const struct out_set *set, struct strata_err *e)
 	return a;
 }
 
+/* The pieces of a split archive: listed as its files, with the sizes and
+ * sha256s the writer computed (no second read). */
+static int add_pieces(struct tfiles *f, const char *base, const struct pieces *pc, struct strata_err *e)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < pc->len; i++) {
+		char *rel = pieces_name(base, i);
+
+		if (!rel)
+			return err_nomem(e, "files");
+		r = tfiles_add(f, rel, e);
+		free(rel);
+		if (r < 0)
+			return r;
+		f->v[f->len - 1].size = pc->v[i].size;
+		memcpy(f->v[f->len - 1].hex, pc->v[i].hex, sizeof(f->v[0].hex));
+	}
+	return 0;
+}
+
+static int write_manifest(const char *out, bool dir, const char *format, const struct out_set *set,
+			  const struct pieces *pc, struct strata_err *e);
+
+/* "pieces": the piece names in their order (their sizes and sha256s are in "files"). */
+static int pieces_json(cJSON *o, const struct tfiles *f)
+{
+	cJSON *a = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; a && i < f->len; i++)
+		json_push(a, cJSON_CreateString(f->v[i].rel));
+	if (!a)
+		return -1;
+	json_put(o, "pieces", a);
+	return 0;
+}
+
 int transfer_write(const char *out, bool dir, const char *format, const struct out_set *set, struct strata_err *e)
+{
+	return write_manifest(out, dir, format, set, NULL, e);
+}
+
+int transfer_write_pieces(const char *out, const char *format, const struct out_set *set, const struct pieces *pc,
+			  struct strata_err *e)
+{
+	return write_manifest(out, false, format, set, pc, e);
+}
+
+static int write_manifest(const char *out, bool dir, const char *format, const struct out_set *set,
+			  const struct pieces *pc, struct strata_err *e)
 {
 	struct tfiles f = { 0 };
 	struct buf sums = BUF_INIT(1u << 30);
@@ -292,7 +345,7 @@ int transfer_write(const char *out, bool dir, const char *format, const struct o
 
 	if ((r = split_path(out, &outdir, &base, e)) < 0)
 		return r;
-	if ((r = dir ? list_dir(out, base, &f, e) : tfiles_add(&f, base, e)) < 0)
+	if ((r = pc ? add_pieces(&f, base, pc, e) : dir ? list_dir(out, base, &f, e) : tfiles_add(&f, base, e)) < 0)
 		goto out;
 	qsort(f.v, f.len, sizeof(*f.v), tfile_cmp);
 	for (i = 0; i < f.len; i++) {
@@ -302,7 +355,7 @@ int transfer_write(const char *out, bool dir, const char *format, const struct o
 			r = err_nomem(e, "path");
 			goto out;
 		}
-		r = hash_file(p, f.v[i].hex, &f.v[i].size, e);
+		r = pc ? 0 : hash_file(p, f.v[i].hex, &f.v[i].size, e);
 		free(p);
 		if (r < 0 || (r = buf_printf(&sums, e, "%s  %s\n", f.v[i].hex, f.v[i].rel)) < 0)
 			goto out;
@@ -316,6 +369,15 @@ int transfer_write(const char *out, bool dir, const char *format, const struct o
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "path", base);
 	cJSON_AddStringToObject(o, "format", format);
+	if (pc && (r = pieces_json(o, &f)) < 0) {
+		cJSON_Delete(o);
+		r = err_nomem(e, "manifest");
+		goto out;
+	}
+	if (pc) {
+		cJSON_AddNumberToObject(o, "size", (double)pc->size);
+		cJSON_AddStringToObject(o, "sha256", pc->hex);
+	}
 	json_put(doc, "output", o);
 	files = cJSON_CreateArray();
 	for (i = 0; i < f.len; i++) {
@@ -519,6 +581,75 @@ static void check_images_listed(const struct source *s, const cJSON *doc, struct
 	}
 }
 
+struct piece_report {
+	const struct pieces *pc;
+	struct diag *d;
+	const char *mdir;
+};
+
+static void piece_problem(void *ctx, size_t i, const char *msg)
+{
+	struct piece_report *pr = ctx;
+	const char *p = pr->pc->v[i].path;
+	size_t n = strlen(pr->mdir);
+
+	/* named as the manifest lists it */
+	if (strcmp(pr->mdir, ".") && !strncmp(p, pr->mdir, n) && p[n] == '/')
+		p += n + 1;
+	if (!strncmp(msg, "missing", 7))
+		diag_add(pr->d, SEV_ERROR, STRATA_EVERIFY, p, "%s", msg);
+	else
+		diag_add_id(pr->d, SEV_ERROR, STRATA_EVERIFY, strstr(msg, " bytes, piece") ? PROBLEM_SIZE_MISMATCH :
+			    PROBLEM_DIGEST_MISMATCH, p, "%s", msg);
+}
+
+/*
+ * A piece set: read in one pass through the pieces, each piece's size and
+ * sha256 checked at its end (common/pieces.h); the content is verified as
+ * it streams.  When a piece fails, what the content said is dropped (it
+ * was not believable) and every piece is checked, so that every missing,
+ * truncated, reordered or corrupt one is named, not only the first.
+ */
+static int check_pieces(const char *path, const char *mdir, const char *format, const cJSON *doc,
+			const struct load_opts *lo, struct transfer_check *res, struct diag *d, struct strata_err *e)
+{
+	struct pieces pc = { 0 };
+	struct piece_report pr;
+	struct source *s = NULL;
+	struct strata_err se = STRATA_ERR_INIT;
+	size_t dlen = d->len, ddropped = d->dropped;
+	char *ref = NULL;
+	int r;
+
+	if ((r = pieceset_load(path, &pc, e)) < 0)
+		return r;
+	res->files = pc.len;
+	res->blobs = (size_t)cJSON_GetArraySize(json_get(doc, "blobs"));
+	if (!(ref = malloc(strlen(path) + 32))) {
+		pieces_release(&pc);
+		return err_nomem(e, "path");
+	}
+	snprintf(ref, strlen(path) + 32, "%s:%s", format, path);
+	if (source_open(&s, ref, lo, d, &se) == 0) {
+		check_images_listed(s, doc, res, d);
+	} else {
+		pr.pc = &pc;
+		pr.d = d;
+		pr.mdir = mdir;
+		if (se.code == STRATA_EVERIFY)
+			diag_truncate(d, dlen, ddropped);
+		r = pieces_check_all(&pc, piece_problem, &pr, e);
+		if (r == 0)
+			diag_add(d, SEV_ERROR, se.code ? se.code : STRATA_EIO, json_str(json_get(doc, "output"), "path"), "%s",
+				 se.msg);
+		r = r < 0 ? r : 0;
+	}
+	source_free(s);
+	free(ref);
+	pieces_release(&pc);
+	return r;
+}
+
 int transfer_check(const char *path, const struct load_opts *lo, struct transfer_check *res, struct diag *d,
 		   struct strata_err *e)
 {
@@ -542,7 +673,13 @@ int transfer_check(const char *path, const struct load_opts *lo, struct transfer
 	}
 	dir = !strcmp(format, "oci");
 	res->format = dir ? "oci-layout" : !strcmp(format, "oci-archive") ? "oci-archive" : "docker-archive";
-	if ((r = split_path(path, &mdir, &mbase, e)) < 0 || (r = check_files(mdir, doc, dir, outrel, res, d, e)) < 0)
+	if ((r = split_path(path, &mdir, &mbase, e)) < 0)
+		goto out;
+	if (!dir && json_get(json_get(doc, "output"), "pieces")) {
+		r = check_pieces(path, mdir, format, doc, lo, res, d, e);
+		goto out;
+	}
+	if ((r = check_files(mdir, doc, dir, outrel, res, d, e)) < 0)
 		goto out;
 	res->blobs = (size_t)cJSON_GetArraySize(json_get(doc, "blobs"));
 	if (!(content = path_join(mdir, outrel)) || !(ref = malloc(strlen(content) + 32))) {

@@ -6,7 +6,8 @@
  *
  * OUT.manifest.json is canonical JSON (fixed key order, no whitespace):
  *   {"schema":1,"kind":"strata-transfer-manifest","strata":VERSION,"created":RFC3339,
- *    "output":{"path":NAME,"format":"oci"|"oci-archive"|"docker-archive"},
+ *    "output":{"path":NAME,"format":"oci"|"oci-archive"|"docker-archive"
+ *              [,"pieces":[NAME.000,...],"size":N,"sha256":HEX]},   pieces: convert --split
  *    "files":[{"path":P,"size":N,"sha256":HEX}...],        sorted by path
  *    "images":[{"names":[...],"ref_names":[...],"manifest":D,"config":D,"layers":[D...],
  *               "platform":"os/arch[/variant]"}...],       in the order written
@@ -31,6 +32,13 @@
 /* Write out.manifest.json and out.sha256 for the output at path out (a
  * file, or a directory when dir), holding the images of set. */
 int transfer_write(const char *out, bool dir, const char *format, const struct out_set *set, struct strata_err *e);
+
+/* The same for an archive written as pieces (convert --split): "files" lists
+ * the pieces, and "output" also holds "pieces" (their names, in order) and
+ * the joined archive's "size" and "sha256". */
+struct pieces;
+int transfer_write_pieces(const char *out, const char *format, const struct out_set *set, const struct pieces *pc,
+			  struct strata_err *e);
 
 /* Is path a transfer manifest (its name ends in .manifest.json)? */
 bool transfer_is_manifest(const char *path);

@@ -139,6 +139,7 @@ struct source {
 	bool is_dir;
 	bool plain_file;                   /* a regular, uncompressed tar file: members can be re-read */
 	bool rescan;                       /* taken for a rootfs, but holds manifest.json or the like: read again */
+	bool pieces;                       /* a piece set (pieceset.h): read once, members not re-read by offset */
 	uint64_t dir_bytes;                /* directory sources: bytes read so far */
 	enum compression outer;            /* compression of the outer archive */
 	struct catalog cat;

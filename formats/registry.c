@@ -159,6 +159,8 @@ int source_member_fd(const struct source *s, const struct member *m, int *fd, ui
 
 	*fd = -1;
 	*off = 0;
+	if (s->pieces)
+		return 1;  /* spooled on the first read, as from stdin */
 	if (s->ref.transport == REF_REGISTRY) {
 		if (strncmp(m->name, "blobs/sha256/", 13) || !(path = regtree_blob_file(s->ref.path, m->name + 13)))
 			return 1;

@@ -29,6 +29,7 @@
 #include "formats/image.h"
 #include "formats/store.h"
 #include "formats/json.h"
+#include "formats/pieceset.h"
 
 #define READ_BUF (1u << 20)
 #define MAX_DIR_DEPTH 32
@@ -355,7 +356,7 @@ static int image_doc_in_rootfs(struct source *s, int fd, const char *doc, const 
 {
 	struct stat st;
 
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0) {
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0) {
 		s->rescan = true;
 		return err_set(e, STRATA_EFORMAT, "'%s' found after '%s': read again as an image archive", doc, first);
 	}
@@ -365,8 +366,9 @@ static int image_doc_in_rootfs(struct source *s, int fd, const char *doc, const 
 		       "rootfs:%s)", doc, first, s->ref.path, s->ref.path, s->ref.path);
 }
 
-static int scan_tar(struct source *s, int fd, enum scan_mode mode, const struct load_opts *o, struct diag *d,
-		    struct strata_err *e)
+/* The input is fd, or the stream in when given (a piece set: fd is -1). */
+static int scan_tar(struct source *s, int fd, struct stream *in, enum scan_mode mode, const struct load_opts *o,
+		    struct diag *d, struct strata_err *e)
 {
 	struct stream *src = NULL, *raw = NULL, *dec = NULL, *tap2 = NULL, *top;
 	struct tar *t = NULL;
@@ -384,12 +386,12 @@ static int scan_tar(struct source *s, int fd, enum scan_mode mode, const struct 
 	bool writing = false;
 	int r;
 
-	if (!(src = stream_fd_new(fd, READ_BUF, e)) || !(raw = stream_tap_new(src, DIGEST_SHA256, e)) ||
+	if (!(src = in ? in : stream_fd_new(fd, READ_BUF, e)) || !(raw = stream_tap_new(src, DIGEST_SHA256, e)) ||
 	    !(dec = stream_decode_new(raw, e))) {
 		r = -e->code;
 		goto out;
 	}
-	if (o->progress)
+	if (o->progress && !in)
 		stream_fd_progress(src, o->progress, o->progress_ctx, 0);
 	if (mode != MODE_ARCHIVE) {
 		if (!(rm = calloc(1, sizeof(*rm))) || !(rm->name = strdup(""))) {
@@ -442,7 +444,7 @@ static int scan_tar(struct source *s, int fd, enum scan_mode mode, const struct 
 	{
 		struct stat st;
 
-		plain_fd = s->outer == COMP_NONE && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		plain_fd = s->outer == COMP_NONE && fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 				   lseek(fd, 0, SEEK_CUR) >= 0 ? fd : -1;
 		s->plain_file = plain_fd >= 0;
 	}
@@ -557,7 +559,8 @@ out:
 	stream_free(tap2);
 	stream_free(dec);
 	stream_free(raw);
-	stream_free(src);
+	if (src != in)
+		stream_free(src);
 	return r;
 }
 
@@ -690,7 +693,7 @@ static int scan_store(struct source *s, const struct load_opts *o, struct diag *
 	r = store_start(&st, s->ref.transport, s->ref.path, s->ref.driver, s->ref.name, s->ref.id,
 			o->limits.allow_rebuilt, o->limits.max_size, &fd, e);
 	if (r >= 0) {
-		r = scan_tar(s, fd, MODE_ARCHIVE, o, d, e);
+		r = scan_tar(s, fd, NULL, MODE_ARCHIVE, o, d, e);
 		close(fd);
 	}
 	pr = st ? store_finish(st, d, &pe) : 0;
@@ -704,11 +707,55 @@ static int scan_store(struct source *s, const struct load_opts *o, struct diag *
 	return r;
 }
 
+/*
+ * A piece set (pieceset.h), read as one archive in one pass.  A checked
+ * piece that is missing, of the wrong size or whose sha256 differs fails
+ * the read at once (at its end, before a byte of the next one is read);
+ * what was found in the content up to there is forgotten, so that the one
+ * error is the piece's.  The stream is read to its end even when the tar
+ * inside ends early, so the last piece is checked too.
+ */
+static int scan_pieces(struct source *s, struct pieces *pc, const struct load_opts *o, struct diag *d,
+		       struct strata_err *e)
+{
+	enum scan_mode mode = s->ref.transport == REF_AUTO ? MODE_SPECULATE : MODE_ARCHIVE;
+	size_t dlen = d->len, ddropped = d->dropped;
+	struct stream *in;
+	int r;
+
+	s->pieces = true;
+	if (!(in = pieces_stream_new(pc, e))) {
+		pieces_release(pc);
+		return -e->code;
+	}
+	if (o->progress)
+		pieces_stream_progress(in, o->progress, o->progress_ctx);
+	r = scan_tar(s, -1, in, mode, o, d, e);
+	if (r == 0)
+		r = stream_drain(in, e);
+	/* Content that did not check (a blob's digest, a broken tar) may be a
+	 * piece's fault: read on, so that a bad piece is what is named. */
+	if (r < 0 && !in->fail.code && (e->code == STRATA_EVERIFY || e->code == STRATA_EFORMAT)) {
+		struct strata_err pe = STRATA_ERR_INIT;
+
+		stream_drain(in, &pe);
+	}
+	if (r < 0 && in->fail.code == STRATA_EVERIFY) {
+		diag_truncate(d, dlen, ddropped);
+		*e = in->fail;
+		r = -STRATA_EVERIFY;
+	}
+	stream_free(in);
+	pieces_release(pc);
+	return r;
+}
+
 int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, struct strata_err *e)
 {
 	struct load_opts lo = *opts, *o = &lo;
 	enum scan_mode mode;
 	size_t dlen, ddropped;
+	struct pieces pc;
 	struct stat st;
 	off_t start;
 	int fd, r;
@@ -740,6 +787,8 @@ int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, 
 		if (s->ref.transport == REF_OCI)
 			return err_set(e, STRATA_EUSAGE, "'%s' is not a directory; use oci-archive: for a tar",
 				       s->ref.path);
+		if (s->ref.transport != REF_ROOTFS && (r = pieceset_find(s->ref.path, &pc, d, e)) != 0)
+			return r < 0 ? r : scan_pieces(s, &pc, o, d, e);
 		if ((fd = open(s->ref.path, O_RDONLY | O_CLOEXEC)) < 0)
 			return err_sys(e, errno, "cannot open '%s'", s->ref.path);
 	}
@@ -748,7 +797,7 @@ int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, 
 	start = lseek(fd, 0, SEEK_CUR);
 	dlen = d->len;
 	ddropped = d->dropped;
-	r = scan_tar(s, fd, mode, o, d, e);
+	r = scan_tar(s, fd, NULL, mode, o, d, e);
 	if (r < 0 && s->rescan) {
 		/* A seekable input taken for a rootfs that holds an image
 		 * archive's documents: read it again from its start, as what it
@@ -761,7 +810,7 @@ int scan_source(struct source *s, const struct load_opts *opts, struct diag *d, 
 		if (lseek(fd, start, SEEK_SET) != start)
 			r = err_sys(e, errno, "cannot read '%s' again", s->ref.path);
 		else
-			r = scan_tar(s, fd, MODE_ARCHIVE, o, d, e);
+			r = scan_tar(s, fd, NULL, MODE_ARCHIVE, o, d, e);
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);

@@ -250,6 +250,29 @@ int sink_open_tar(struct sink **out, const char *path, struct strata_err *e)
 	return 0;
 }
 
+int sink_open_stream(struct sink **out, int fd, const char *name, struct strata_err *e)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	int r;
+
+	*out = NULL;
+	if (!s)
+		return err_nomem(e, "sink");
+	s->af.fd = -1;
+	s->stream_fd = -1;
+	s->to_stdout = true;
+	s->fd = fd;
+	buf_init(&s->old_index, 0);
+	if ((r = aw_new(&s->aw, e)) < 0 || (r = aw_set_fd(s->aw, fd, name, e)) < 0 ||
+	    (r = tar_entry(s, "blobs/", '5', 0755, NULL, 0, e)) < 0 ||
+	    (r = tar_entry(s, "blobs/sha256/", '5', 0755, NULL, 0, e)) < 0) {
+		sink_abort(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
 const char *sink_existing_index(const struct sink *s, size_t *len)
 {
 	*len = s->old_index.len;

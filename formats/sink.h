@@ -43,6 +43,10 @@ int sink_open_dir(struct sink **s, const char *dir, struct strata_err *e);
  * regular file; nothing but a regular file is ever replaced (output_resolve). */
 int sink_open_tar(struct sink **s, const char *path, struct strata_err *e);
 
+/* A tar written as a stream into fd (not closed: the caller's), as into
+ * stdout; name is for messages.  convert --split writes into its pieces so. */
+int sink_open_stream(struct sink **s, int fd, const char *name, struct strata_err *e);
+
 /* Make every file durable (fsync before each rename, and the directory
  * after) instead of only atomic; off by default, as cp, tar and skopeo. */
 void sink_set_sync(struct sink *s, bool on);
