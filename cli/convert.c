@@ -194,7 +194,8 @@ static void on_source(void *ctx, size_t i, const char *src, struct diag *d, bool
 
 int cmd_convert(int argc, char **argv)
 {
-	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST };
+	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST,
+	       O_EXCLUDE_BLOBS, O_BLOBS_FROM, O_SIGN };
 	static const struct option opts[] = {
 		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
@@ -205,9 +206,13 @@ int cmd_convert(int argc, char **argv)
 		{ "replace", no_argument, NULL, O_REPLACE },
 		{ "from", required_argument, NULL, O_FROM },
 		{ "manifest", no_argument, NULL, O_MANIFEST },
+		{ "exclude-blobs", required_argument, NULL, O_EXCLUDE_BLOBS },
+		{ "blobs-from", required_argument, NULL, O_BLOBS_FROM },
+		{ "sign", required_argument, NULL, O_SIGN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct convert_opts o = { 0 };
+	const char *excl[64], *bfrom[64];
 	struct srclist srcs = { 0 };
 	struct bundle_progress bp;
 	const char *from = NULL;
@@ -246,6 +251,19 @@ int cmd_convert(int argc, char **argv)
 		case O_REPLACE: o.replace = true; break;
 		case O_FROM: from = optarg; break;
 		case O_MANIFEST: o.manifest = true; break;
+		case O_EXCLUDE_BLOBS:
+			if (o.nexclude == 64)
+				return cli_usage("convert", "too many --exclude-blobs");
+			excl[o.nexclude++] = optarg;
+			o.exclude_blobs = excl;
+			break;
+		case O_BLOBS_FROM:
+			if (o.nblobs_from == 64)
+				return cli_usage("convert", "too many --blobs-from");
+			bfrom[o.nblobs_from++] = optarg;
+			o.blobs_from = bfrom;
+			break;
+		case O_SIGN: o.sign_key = optarg; break;
 		default: return cli_usage("convert", "bad option");
 		}
 	}

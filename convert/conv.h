@@ -7,6 +7,7 @@
 #include "convert/convert.h"
 #include "formats/sink.h"
 #include "formats/target.h"
+#include "common/strmap.h"
 
 struct conv {
 	const struct convert_opts *o;  /* NULL for import */
@@ -20,6 +21,8 @@ struct conv {
 	uint64_t bytes_out;
 	const char *dst_path;          /* the destination (oci: layout), for messages and --replace */
 	bool replace;                  /* --replace: a reused name replaces the old image */
+	const struct strmap *exclude;  /* a delta: layer digests left out (NULL: none) */
+	struct strmap *expected;       /* ... those the output names but lacks (digest -> size + 1) */
 };
 
 /* The blob writer the scan calls: re-encodes per c->layers into c->sink. */

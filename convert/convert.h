@@ -45,6 +45,11 @@ struct convert_opts {
 	bool squash;                     /* one image, its layers merged into one (see flatten) */
 	bool replace;                    /* a name already in the oci: layout replaces that image (else refused) */
 	bool manifest;                   /* write DST.manifest.json and DST.sha256 beside DST (transfer.h) */
+	const char *const *exclude_blobs; /* a delta (delta.h): layers these bases hold are left out */
+	size_t nexclude;
+	const char *const *blobs_from;  /* complete a delta: blobs it lacks are taken from these bases */
+	size_t nblobs_from;
+	const char *sign_key;            /* sign DST.manifest.json into DST.manifest.json.sig (sign.h) */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
 	struct limits limits;            /* bounds of reading the source (zero: defaults) */
 	stream_progress_fn progress;     /* optional: bytes of the source read */

@@ -18,6 +18,7 @@
 #include "common/fsutil.h"
 #include "common/strmap.h"
 #include "formats/json.h"
+#include "convert/delta.h"
 
 #ifndef STRATA_VERSION
 #define STRATA_VERSION "unknown"
@@ -282,6 +283,12 @@ static cJSON *blobs_json(const struct out_set *set, struct strata_err *e)
 
 int transfer_write(const char *out, bool dir, const char *format, const struct out_set *set, struct strata_err *e)
 {
+	return transfer_write_expected(out, dir, format, set, NULL, e);
+}
+
+int transfer_write_expected(const char *out, bool dir, const char *format, const struct out_set *set,
+			    const struct strmap *expected, struct strata_err *e)
+{
 	struct tfiles f = { 0 };
 	struct buf sums = BUF_INIT(1u << 30);
 	char *outdir = NULL, *base = NULL, *mpath = NULL, *spath = NULL, *txt = NULL;
@@ -335,6 +342,10 @@ int transfer_write(const char *out, bool dir, const char *format, const struct o
 		goto out;
 	}
 	json_put(doc, "blobs", blobs);
+	if (expected && expected->len && !json_put(doc, "expected", delta_expected_json(expected))) {
+		r = err_nomem(e, "manifest");
+		goto out;
+	}
 	if (!(txt = cJSON_PrintUnformatted(doc)) || (r = buf_add(&sums, "", 0, e)) < 0) {
 		r = r < 0 ? r : err_nomem(e, "manifest");
 		goto out;
@@ -519,6 +530,24 @@ static void check_images_listed(const struct source *s, const cJSON *doc, struct
 	}
 }
 
+/* A delta: the blobs its "expected" list names are missing on purpose, not an error. */
+static size_t expected_left_out(const cJSON *doc, struct diag *d, size_t before, struct strata_err *e)
+{
+	struct strmap exp = STRMAP_INIT, taken = STRMAP_INIT;
+	const cJSON *x;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(x, json_get(doc, "expected"))
+		if (json_str(x, "digest") && digest_valid(json_str(x, "digest")) &&
+		    strmap_put(&exp, json_str(x, "digest"), (void *)1, e) < 0)
+			break;
+	if (exp.len && delta_take_missing(d, before, &exp, &taken))
+		n = taken.len;
+	strmap_release(&exp);
+	strmap_release(&taken);
+	return n;
+}
+
 int transfer_check(const char *path, const struct load_opts *lo, struct transfer_check *res, struct diag *d,
 		   struct strata_err *e)
 {
@@ -527,6 +556,7 @@ int transfer_check(const char *path, const struct load_opts *lo, struct transfer
 	const char *outrel, *format;
 	struct source *s = NULL;
 	struct strata_err se = STRATA_ERR_INIT;
+	size_t before;
 	bool dir;
 	int r;
 
@@ -550,11 +580,13 @@ int transfer_check(const char *path, const struct load_opts *lo, struct transfer
 		goto out;
 	}
 	snprintf(ref, strlen(content) + 32, "%s:%s", format, content);
+	before = d->len;
 	if (source_open(&s, ref, lo, d, &se) < 0) {
 		diag_add(d, SEV_ERROR, se.code ? se.code : STRATA_EIO, outrel, "%s", se.msg);
 		goto out;
 	}
 	check_images_listed(s, doc, res, d);
+	res->left_out = expected_left_out(doc, d, before, e);
 out:
 	source_free(s);
 	cJSON_Delete(doc);
