@@ -146,7 +146,7 @@ int sign_verify_file(const struct sign_key *k, const char *path, const char *sig
 
 	if ((r = slurp(sig_path, SIG_MAX, &sig, &slen, STRATA_EVERIFY, e)) < 0) {
 		if (e->code == STRATA_EVERIFY)
-			return err_set(e, STRATA_EVERIFY, "'%s' is not signed (no '%s')", path, sig_path);
+			return err_set(e, STRATA_EVERIFY, "not signed: no '%s' (convert --sign writes it)", sig_path);
 		return r;
 	}
 	if ((r = slurp(path, SIGNED_MAX, &data, &n, STRATA_EVERIFY, e)) < 0) {
@@ -160,8 +160,8 @@ int sign_verify_file(const struct sign_key *k, const char *path, const char *sig
 		ok = EVP_DigestVerify(ctx, sig, slen, data, n);
 		if (ok != 1)
 			r = err_set(e, STRATA_EVERIFY,
-				    "'%s': the signature '%s' does not match (the file was altered, or signed by another key than the %s key trusted)",
-				    path, sig_path, sign_key_type(k));
+				    "the signature '%s' does not match (the file was altered, or signed by another key than the %s key trusted)",
+				    sig_path, sign_key_type(k));
 	}
 	EVP_MD_CTX_free(ctx);
 	free(data);
