@@ -146,7 +146,7 @@ static int check_trust(const char *trust, const char *mpath)
 
 	if (!sig)
 		return STRATA_EIO;
-	sprintf(sig, "%s.sig", mpath);
+	snprintf(sig, strlen(mpath) + 5, "%s.sig", mpath);
 	if (sign_key_load(&k, trust, 0, &e) < 0) {
 		err_wrap(&e, "--trust");
 		r = cli_fail(mpath, &e);

@@ -1014,7 +1014,7 @@ static int sign_manifest(const char *out, const struct sign_key *key, struct str
 		free(mpath);
 		return err_nomem(e, "path");
 	}
-	sprintf(spath, "%s.sig", mpath);
+	snprintf(spath, strlen(mpath) + 5, "%s.sig", mpath);
 	if (key)
 		r = sign_file(key, mpath, spath, e);
 	else if (unlink(spath) < 0 && errno != ENOENT)

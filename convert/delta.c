@@ -421,7 +421,7 @@ int delta_fill(struct sink *sink, const char *dst_dir, const char *const *bases,
 			r = err_nomem(e, "path");
 			break;
 		}
-		sprintf(p, "%s/blobs/sha256/%s", dst_dir, digest_hex(dg));
+		snprintf(p, strlen(dst_dir) + 80, "%s/blobs/sha256/%s", dst_dir, digest_hex(dg));
 		if ((r = hash_file(p, got, &sz, e)) == 0) {
 			if (!strcmp(got, dg))
 				r = strmap_put(&found, dg, (void *)1, e);
@@ -446,7 +446,7 @@ int delta_fill(struct sink *sink, const char *dst_dir, const char *const *bases,
 					r = err_nomem(e, "path");
 					break;
 				}
-				sprintf(p, "%s/blobs/sha256/%s", bases[k], digest_hex(dg));
+				snprintf(p, strlen(bases[k]) + 80, "%s/blobs/sha256/%s", bases[k], digest_hex(dg));
 				if (stat(p, &bs) == 0 && S_ISREG(bs.st_mode) &&
 				    (r = copy_file(&f, p, dg, sz > 0 ? (int64_t)sz : -1, e)) == 0)
 					r = strmap_put(&found, dg, (void *)1, e);
