@@ -164,7 +164,7 @@ static int check_trust(const char *trust, const char *mpath)
 
 /* verify of a delta's output alone: the blobs its transfer manifest expects
  * on the far side are missing on purpose, not errors. */
-static size_t delta_left_out(const char *src, bool json, struct diag *d, cJSON **list)
+static size_t delta_left_out(const char *src, const struct source *s, bool json, struct diag *d, cJSON **list)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct strmap exp = STRMAP_INIT, taken = STRMAP_INIT;
@@ -172,7 +172,7 @@ static size_t delta_left_out(const char *src, bool json, struct diag *d, cJSON *
 	size_t i, n = 0;
 
 	*list = NULL;
-	if (mpath && delta_expected_read(mpath, &exp, &e) == 0 && exp.len && delta_take_missing(d, 0, &exp, &taken))
+	if (mpath && delta_expected_read(mpath, &exp, &e) == 0 && exp.len && delta_take_missing(d, 0, s, &exp, &taken))
 		n = taken.len;
 	if (n && (*list = cJSON_CreateArray()))
 		for (i = 0; i < taken.len; i++)
@@ -251,7 +251,7 @@ int cmd_verify(int argc, char **argv)
 		diag_release(&d);
 		return cli_fail(src, &e);
 	}
-	delta_left_out(src, json, &d, &left);
+	delta_left_out(src, s, json, &d, &left);
 	cli_print_problems(src, &d);
 	r = diag_exit_code(&d);
 	count(s, &layers, &blobs);

@@ -793,7 +793,7 @@ static int read_source(struct conv *c, const char *src, size_t idx, struct load_
 		o->on_source(o->source_ctx, idx, src, d, false);
 	r = source_open(sp, src, lo, d, e);
 	if (o->nblobs_from)
-		delta_take_missing(d, before, NULL, NULL);  /* a delta: --blobs-from brings them, or says which lack */
+		delta_take_missing(d, before, r == 0 ? *sp : NULL, NULL, NULL);  /* a delta: --blobs-from brings them, or says which lack */
 	if (r == 0 && o->image)
 		r = source_select(*sp, o->image, e);
 	nerr = diag_count(d, SEV_ERROR);

@@ -148,11 +148,29 @@ int delta_load_exclude(const char *base, const struct limits *lim, struct strmap
 	return r;
 }
 
-size_t delta_take_missing(struct diag *d, size_t from, const struct strmap *only, struct strmap *taken)
+/* The layers the images of is name that the source lacks. */
+static void lacking(const struct image_set *is, struct strmap *set, struct strata_err *e)
+{
+	size_t i, j;
+
+	for (i = 0; i < is->len; i++)
+		for (j = 0; j < is->v[i]->nlayers; j++)
+			if (!is->v[i]->layers[j].m)
+				put(set, is->v[i]->layers[j].desc.digest, 0, e);
+}
+
+size_t delta_take_missing(struct diag *d, size_t from, const struct source *s, const struct strmap *only,
+			  struct strmap *taken)
 {
 	struct strata_err e = STRATA_ERR_INIT;
+	struct strmap layers = STRMAP_INIT;
 	size_t i, j, n = 0;
 	char dg[DIGEST_STR_MAX];
+
+	if (!s)
+		return 0;
+	lacking(&s->images, &layers, &e);
+	lacking(&s->extra, &layers, &e);
 
 	for (i = j = from; i < d->len; i++) {
 		struct problem *p = &d->v[i];
@@ -160,7 +178,7 @@ size_t delta_take_missing(struct diag *d, size_t from, const struct strmap *only
 		if (!strcmp(p->id, PROBLEM_MISSING_BLOB) && p->member && !strncmp(p->member, "blobs/sha256/", 13) &&
 		    strlen(p->member + 13) == 64) {
 			snprintf(dg, sizeof(dg), "sha256:%s", p->member + 13);
-			if (digest_valid(dg) && (!only || strmap_get(only, dg))) {
+			if (digest_valid(dg) && strmap_get(&layers, dg) && (!only || strmap_get(only, dg))) {
 				if (taken)
 					put(taken, dg, 0, &e);
 				free(p->member);
@@ -172,6 +190,7 @@ size_t delta_take_missing(struct diag *d, size_t from, const struct strmap *only
 		d->v[j++] = *p;
 	}
 	d->len = j;
+	strmap_release(&layers);
 	return n;
 }
 

@@ -33,9 +33,11 @@ int delta_load_exclude(const char *base, const struct limits *lim, struct strmap
 
 /* Take the missing-blob problems recorded in d from index `from` on out of
  * it (a delta lacks them on purpose, or --blobs-from brings them): only
- * those whose digest is in only (when not NULL).  Their digests go to taken
- * when not NULL.  Returns how many were taken. */
-size_t delta_take_missing(struct diag *d, size_t from, const struct strmap *only, struct strmap *taken);
+ * those of a layer of s that s lacks (never a manifest or config), and whose
+ * digest is in only (when not NULL).  Their digests go to taken when not
+ * NULL.  Returns how many were taken. */
+size_t delta_take_missing(struct diag *d, size_t from, const struct source *s, const struct strmap *only,
+			  struct strmap *taken);
 
 /* The "expected" array of a transfer manifest for the digests of set
  * (value: size + 1), sorted. */

@@ -531,7 +531,8 @@ static void check_images_listed(const struct source *s, const cJSON *doc, struct
 }
 
 /* A delta: the blobs its "expected" list names are missing on purpose, not an error. */
-static size_t expected_left_out(const cJSON *doc, struct diag *d, size_t before, struct strata_err *e)
+static size_t expected_left_out(const cJSON *doc, const struct source *s, struct diag *d, size_t before,
+				struct strata_err *e)
 {
 	struct strmap exp = STRMAP_INIT, taken = STRMAP_INIT;
 	const cJSON *x;
@@ -541,7 +542,7 @@ static size_t expected_left_out(const cJSON *doc, struct diag *d, size_t before,
 		if (json_str(x, "digest") && digest_valid(json_str(x, "digest")) &&
 		    strmap_put(&exp, json_str(x, "digest"), (void *)1, e) < 0)
 			break;
-	if (exp.len && delta_take_missing(d, before, &exp, &taken))
+	if (exp.len && delta_take_missing(d, before, s, &exp, &taken))
 		n = taken.len;
 	strmap_release(&exp);
 	strmap_release(&taken);
@@ -586,7 +587,7 @@ int transfer_check(const char *path, const struct load_opts *lo, struct transfer
 		goto out;
 	}
 	check_images_listed(s, doc, res, d);
-	res->left_out = expected_left_out(doc, d, before, e);
+	res->left_out = expected_left_out(doc, s, d, before, e);
 out:
 	source_free(s);
 	cJSON_Delete(doc);
