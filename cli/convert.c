@@ -329,6 +329,9 @@ int cmd_convert(int argc, char **argv)
 		fprintf(stderr, "strata: converted %s (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
 			o.src, res.format, o.dst, res.images, res.images == 1 ? "" : "s", res.layers,
 			res.layers == 1 ? "" : "s", res.layers_reencoded, human_size(res.bytes_out, sz));
+	if (!cli.quiet && res.left_out)
+		fprintf(stderr, "strata: a delta: %zu layer%s left out (the far side has them), listed as expected in the transfer manifest\n",
+			res.left_out, res.left_out == 1 ? "" : "s");
 	srclist_release(&srcs);
 	return 0;
 }

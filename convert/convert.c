@@ -388,6 +388,10 @@ static int build_image(struct conv *c, const struct image *im, struct out_image 
 			od->media_type = im->kind == IMAGE_CONTAINER ? conv_layer_mt(l->m->comp) : l->desc.media_type;
 			if ((r = strmap_put(c->expected, od->digest, (void *)(intptr_t)(l->m->size + 1), e)) < 0)
 				return r;
+		} else if (!l->m->written && c->exclude && !l->m->doc_kept) {
+			/* left out by its name, but its bytes are another blob: never an empty blob instead */
+			return err_set(e, STRATA_EVERIFY, "%s: layer %zu was left out as %s, but its content is %s", im->where,
+				       i + 1, l->m->name, l->m->digest);
 		} else if (l->m->written) {
 			memcpy(od->digest, l->m->out_digest, DIGEST_STR_MAX);
 			od->size = (int64_t)l->m->out_size;
@@ -961,6 +965,7 @@ static int run(const struct convert_opts *o, struct delta_state *ds, struct conv
 	for (i = 0; i < set.len; i++)
 		res->layers += set.v[i].nlayers;
 	res->layers_reencoded = c.reencoded;
+	res->left_out = c.expected ? c.expected->len : 0;
 	for (i = 0; i < set.len; i++)
 		for (n = 0; n < set.v[i].nlayers; n++)
 			if (set.v[i].layers[n].size > 0 && !layer_seen(&set, i, set.v[i].layers[n].digest) &&

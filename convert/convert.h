@@ -58,6 +58,7 @@ struct convert_opts {
 
 struct convert_result {
 	size_t images, layers, layers_reencoded;
+	size_t left_out;                 /* a delta: layers left out (expected on the far side) */
 	uint64_t bytes_in, bytes_out;
 	const char *format;              /* the source's format */
 };

@@ -169,6 +169,15 @@ if [ $rc = 0 ] && [ "$(blobs_of "$W/delta2")" = "$(blobs_of "$D")" ] && cmp -s "
 else
 	bad "--exclude-blobs layout" "exit $rc or differs"
 fi
+run convert "$I/a" "$I/b2" "$I/c" "oci-archive:$W/delta-a.tar" --exclude-blobs "$W/far.list"
+n=$(tar -tf "$W/delta-a.tar" 2> /dev/null | grep '^blobs/sha256/.' | sed 's|^blobs/sha256/|sha256:|' | sort)
+[ $rc = 0 ] && [ "$n" = "$(cat "$W/delta.want")" ] && ok "a delta as an oci-archive holds the same blobs" || bad "oci-archive delta" "exit $rc"
+run verify "$W/delta-a.tar"
+[ $rc = 0 ] && grep -q "note: $(lines "$W/left.want") blobs left out on purpose" "$W/out" && ok "verify of the oci-archive delta alone: OK with the note" || bad "verify oci-archive delta" "exit $rc"
+run convert "$W/delta-a.tar" "oci:$W/from-a" --blobs-from "$FAR"
+[ $rc = 0 ] && ok "the oci-archive delta completes into a new layout" || bad "complete oci-archive delta" "exit $rc"
+run verify "$W/from-a"
+[ $rc = 0 ] && ok "which verifies" || bad "verify from-a" "exit $rc"
 run convert "$I/a" "$I/b2" "$I/c" "docker-archive:$W/delta.tar" --exclude-blobs "$W/far.list"
 [ $rc = 2 ] && [ ! -e "$W/delta.tar" ] && ok "a delta into a docker-archive is refused (exit 2)" || bad "delta docker-archive" "exit $rc"
 
