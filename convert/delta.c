@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "common/buf.h"
+#include "common/cancel.h"
 #include "common/fsutil.h"
 #include "formats/json.h"
 
@@ -294,11 +295,12 @@ static int hash_file(const char *path, char dg[DIGEST_STR_MAX], uint64_t *size, 
 		return r;
 	}
 	*size = 0;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+	while (!strata_cancel && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		digest_update(&dc, chunk, n);
 		*size += n;
 	}
-	r = ferror(f) ? err_sys(e, errno ? errno : EIO, "cannot read '%s'", path) : 0;
+	r = strata_cancel ? err_set(e, STRATA_EIO, "interrupted") :
+	    ferror(f) ? err_sys(e, errno ? errno : EIO, "cannot read '%s'", path) : 0;
 	fclose(f);
 	digest_final(&dc, dg);
 	digest_release(&dc);
@@ -323,7 +325,7 @@ static int copy_file(struct fill *f, const char *path, const char *dg, int64_t s
 		return r;
 	}
 	while (r == 0 && (k = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		r = sink_blob_write(b, chunk, k, e);
+		r = strata_cancel ? err_set(e, STRATA_EIO, "interrupted") : sink_blob_write(b, chunk, k, e);
 	if (r == 0 && ferror(fp))
 		r = err_sys(e, errno ? errno : EIO, "cannot read '%s'", path);
 	fclose(fp);
