@@ -16,10 +16,10 @@ LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
 LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 BUILD ?= build
-COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc tarsplit pieces
+COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc tarsplit pieces sign
 FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry regtree sink target store docker_root cstorage pieceset
 ANALYZE := walk pkg account render html diff sbom risk
-CONVERT := convert import merge layers flatten unpack squash transfer split
+CONVERT := convert import merge layers flatten unpack squash transfer split delta
 CLI := main args completion pick report progress inspect verify convert flatten analyze diff sbom
 
 LIB_SRC := $(COMMON:%=common/%.c) $(FORMATS:%=formats/%.c) $(ANALYZE:%=analyze/%.c) $(CONVERT:%=convert/%.c)

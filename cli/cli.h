@@ -85,6 +85,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
  * *json and *lim and check there are exactly nargs operands (left at
  * argv[optind...]).  0, or the usage exit code. */
 int cli_json_args(const char *cmd, int argc, char **argv, int nargs, bool *json, struct limits *lim);
+/* Remove the flag (an option without argument) from argv (before any "--");
+ * true when it was given (inspect --blobs). */
+bool cli_take_flag(int *argc, char **argv, const char *flag);
 
 /* An optional integer option argument in [lo, hi] into *out (NULL arg: *out unchanged); -1 when bad. */
 int cli_int_arg(const char *arg, int lo, int hi, int *out);

@@ -206,7 +206,8 @@ static int split_option(const char *arg, uint64_t *size)
 
 int cmd_convert(int argc, char **argv)
 {
-	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST, O_SPLIT };
+	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST, O_SPLIT,
+	       O_EXCLUDE_BLOBS, O_BLOBS_FROM, O_SIGN };
 	static const struct option opts[] = {
 		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
@@ -218,9 +219,13 @@ int cmd_convert(int argc, char **argv)
 		{ "from", required_argument, NULL, O_FROM },
 		{ "manifest", no_argument, NULL, O_MANIFEST },
 		{ "split", required_argument, NULL, O_SPLIT },
+		{ "exclude-blobs", required_argument, NULL, O_EXCLUDE_BLOBS },
+		{ "blobs-from", required_argument, NULL, O_BLOBS_FROM },
+		{ "sign", required_argument, NULL, O_SIGN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct convert_opts o = { 0 };
+	const char *excl[64], *bfrom[64];
 	struct srclist srcs = { 0 };
 	struct bundle_progress bp;
 	const char *from = NULL;
@@ -264,6 +269,19 @@ int cmd_convert(int argc, char **argv)
 				return r;
 			o.manifest = true;  /* a piece set is checked through its manifest */
 			break;
+		case O_EXCLUDE_BLOBS:
+			if (o.nexclude == 64)
+				return cli_usage("convert", "too many --exclude-blobs");
+			excl[o.nexclude++] = optarg;
+			o.exclude_blobs = excl;
+			break;
+		case O_BLOBS_FROM:
+			if (o.nblobs_from == 64)
+				return cli_usage("convert", "too many --blobs-from");
+			bfrom[o.nblobs_from++] = optarg;
+			o.blobs_from = bfrom;
+			break;
+		case O_SIGN: o.sign_key = optarg; break;
 		default: return cli_usage("convert", "bad option");
 		}
 	}
@@ -329,6 +347,9 @@ int cmd_convert(int argc, char **argv)
 		fprintf(stderr, "strata: converted %s (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
 			o.src, res.format, o.dst, res.images, res.images == 1 ? "" : "s", res.layers,
 			res.layers == 1 ? "" : "s", res.layers_reencoded, human_size(res.bytes_out, sz));
+	if (!cli.quiet && res.left_out)
+		fprintf(stderr, "strata: a delta: %zu layer%s left out (the far side has them), listed as expected in the transfer manifest\n",
+			res.left_out, res.left_out == 1 ? "" : "s");
 	srclist_release(&srcs);
 	return 0;
 }

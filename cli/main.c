@@ -26,7 +26,9 @@ const struct command cli_commands[] = {
 	  "working dir, user and labels, and per layer its digest, media type,\n"
 	  "stored size and diff_id.  Stored bytes are hashed; layers are not decoded.\n"
 	  "\n"
-	  "  --json     machine-readable output (\"schema\": 1, stable key order)\n",
+	  "  --json     machine-readable output (\"schema\": 1, stable key order)\n"
+	  "  --blobs    only every blob digest SRC holds, sorted, one sha256:... a line\n"
+	  "             (what convert --exclude-blobs reads on the other side of an air gap)\n",
 	  true,
 	  "  $ strata inspect image.tar\n"
 	  "  $ strata inspect --json oci:layout | jq '.images[].config.digest'\n"
@@ -47,7 +49,13 @@ const struct command cli_commands[] = {
 	  "A piece set (convert --split) is read by its manifest or its first piece\n"
 	  "(OUT.000), in one pass; every bad piece is named with its expected sha256.\n"
 	  "\n"
-	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n",
+	  "A delta's output (convert --exclude-blobs) lacks the blobs its transfer\n"
+	  "manifest expects: they are noted as left out on purpose, not errors.\n"
+	  "\n"
+	  "  --json     print the report as JSON on stdout (\"schema\": 1)\n"
+	  "  --trust PUB.pem  SRC's transfer manifest (SRC.manifest.json) must carry a good\n"
+	  "             signature (convert --sign) by this Ed25519 or ECDSA P-256 key; then\n"
+	  "             the files it lists and the content are checked\n",
 	  true,
 	  "  $ strata verify image.tar\n"
 	  "  $ docker save app:1 | strata verify -\n"
@@ -156,6 +164,13 @@ const struct command cli_commands[] = {
 	  "                     (K, M, G, T: binary units; 4G, 700M, 25G), with --manifest;\n"
 	  "                     cat DST.0* > DST joins them; every command reads the set\n"
 	  "                     named by DST.manifest.json or DST.000\n"
+	  "  --exclude-blobs BASE  a delta: layers BASE holds are left out (BASE: any source, or\n"
+	  "                     a file of sha256:... lines, as inspect --blobs prints); the transfer\n"
+	  "                     manifest is written and lists them as expected; repeatable\n"
+	  "  --blobs-from BASE  complete a delta: the blobs it lacks come from BASE (an OCI layout\n"
+	  "                     or archive; DST itself may be BASE), verified; repeatable\n"
+	  "  --sign KEY.pem     sign DST.manifest.json (written) into DST.manifest.json.sig with\n"
+	  "                     an Ed25519 or ECDSA P-256 private key (verify --trust checks it)\n"
 	  "  --replace          a name already in the OCI layout moves to the new image; blobs no\n"
 	  "                     image of the layout uses any more are removed\n"
 	  "  --squash           one image (pick it with --image or --platform) with its layers\n"

@@ -7,6 +7,7 @@
 #include "convert/convert.h"
 #include "formats/sink.h"
 #include "formats/target.h"
+#include "common/strmap.h"
 
 struct conv {
 	const struct convert_opts *o;  /* NULL for import */
@@ -20,6 +21,8 @@ struct conv {
 	uint64_t bytes_out;
 	const char *dst_path;          /* the destination (oci: layout), for messages and --replace */
 	bool replace;                  /* --replace: a reused name replaces the old image */
+	const struct strmap *exclude;  /* a delta: layer digests left out (NULL: none) */
+	struct strmap *expected;       /* ... those the output names but lacks (digest -> size + 1) */
 };
 
 /* The blob writer the scan calls: re-encodes per c->layers into c->sink. */
@@ -33,7 +36,7 @@ struct pieces_writer;
 int conv_open_split(struct conv *c, const struct ref *dref, const char *src, uint64_t size, struct pieces_writer **pw,
 		    struct strata_err *e);
 int conv_split_done(struct pieces_writer *pw, const char *out, const char *format, const struct out_set *set,
-		    struct strata_err *e);
+		    const struct strmap *expected, struct strata_err *e);
 /* Parse the destination and tell its format (the transport's, else fallback);
  * STRATA_EUSAGE when neither says one (dref is then released). */
 int conv_dest(const char *dst, enum target_format fallback, struct ref *dref, enum target_format *target,

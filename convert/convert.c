@@ -23,6 +23,8 @@
 #include "common/fsutil.h"
 #include "common/pieces.h"
 #include "convert/transfer.h"
+#include "convert/delta.h"
+#include "common/sign.h"
 #include "formats/json.h"
 #include "formats/regtree.h"
 #include "formats/sink.h"
@@ -57,7 +59,16 @@ static enum blob_action plan(void *ctx, const struct member *m, bool is_tar)
 	case LAYERS_ZSTD: want = COMP_ZSTD; break;
 	}
 	c->last_out = want;
-	return c->last = want == m->comp ? BLOB_STORED : BLOB_DECODED;
+	c->last = want == m->comp ? BLOB_STORED : BLOB_DECODED;
+	/* a delta: a layer kept as stored whose digest the far side has is not written */
+	if (c->exclude && c->last == BLOB_STORED && !strncmp(m->name, "blobs/sha256/", 13) && strlen(m->name) == 13 + 64) {
+		char dg[DIGEST_STR_MAX];
+
+		snprintf(dg, sizeof(dg), "sha256:%s", m->name + 13);
+		if (strmap_get(c->exclude, dg))
+			c->last = BLOB_SKIP;
+	}
+	return c->last;
 }
 
 static int wblob_write(void *ctx, const uint8_t *p, size_t n, struct strata_err *e)
@@ -372,7 +383,18 @@ static int build_image(struct conv *c, const struct image *im, struct out_image 
 			od->urls = l->desc.urls;
 			continue;
 		}
-		if (l->m->written) {
+		if (!l->m->written && c->exclude && l->m->kind == MEM_FILE && strmap_get(c->exclude, l->m->digest)) {
+			/* a delta: named, not written; the transfer manifest lists it as expected */
+			memcpy(od->digest, l->m->digest, DIGEST_STR_MAX);
+			od->size = (int64_t)l->m->size;
+			od->media_type = im->kind == IMAGE_CONTAINER ? conv_layer_mt(l->m->comp) : l->desc.media_type;
+			if ((r = strmap_put(c->expected, od->digest, (void *)(intptr_t)(l->m->size + 1), e)) < 0)
+				return r;
+		} else if (!l->m->written && c->exclude && !l->m->doc_kept) {
+			/* left out by its name, but its bytes are another blob: never an empty blob instead */
+			return err_set(e, STRATA_EVERIFY, "%s: layer %zu was left out as %s, but its content is %s", im->where,
+				       i + 1, l->m->name, l->m->digest);
+		} else if (l->m->written) {
 			memcpy(od->digest, l->m->out_digest, DIGEST_STR_MAX);
 			od->size = (int64_t)l->m->out_size;
 			od->media_type = im->kind == IMAGE_CONTAINER ? conv_layer_mt(l->m->out_comp) : l->desc.media_type;
@@ -770,12 +792,14 @@ static int read_source(struct conv *c, const char *src, size_t idx, struct load_
 	const struct convert_opts *o = c->o;
 	struct out_image *v;
 	struct source *s;
-	size_t i, from = set->len, nerr;
+	size_t i, from = set->len, nerr, before = d->len;
 	int r, code;
 
 	if (o->on_source)
 		o->on_source(o->source_ctx, idx, src, d, false);
 	r = source_open(sp, src, lo, d, e);
+	if (o->nblobs_from)
+		delta_take_missing(d, before, r == 0 ? *sp : NULL, NULL, NULL);  /* a delta: --blobs-from brings them, or says which lack */
 	if (r == 0 && o->image)
 		r = source_select(*sp, o->image, e);
 	nerr = diag_count(d, SEV_ERROR);
@@ -792,7 +816,7 @@ static int read_source(struct conv *c, const char *src, size_t idx, struct load_
 	if (nerr)
 		return err_set(e, code, "'%s' did not verify (%zu error%s above); nothing was written", src, nerr,
 			       nerr == 1 ? "" : "s");
-	if (!o->limits.allow_missing && (r = missing_blobs(s, e)) < 0)
+	if (!o->limits.allow_missing && !o->nblobs_from && (r = missing_blobs(s, e)) < 0)
 		return r;
 	if (!(v = realloc(set->v, (set->len + s->images.len + 1) * sizeof(*v))))
 		return err_nomem(e, "images");
@@ -874,7 +898,34 @@ out:
 	return r;
 }
 
+struct delta_state {
+	const struct strmap *exclude;
+	struct strmap *expected;
+	const struct sign_key *key;
+};
+
+static int run(const struct convert_opts *o, struct delta_state *ds, struct convert_result *res, struct diag *d,
+	       struct strata_err *e);
+static int delta_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e);
+static int fill_from_bases(struct conv *c, const struct convert_opts *o, const struct ref *dref, const struct out_set *set,
+			   struct diag *d, struct strata_err *e);
+static int sign_manifest(const char *out, const struct sign_key *key, struct strata_err *e);
+
 int convert_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e)
+{
+	struct delta_state ds = { NULL, NULL, NULL };
+
+	if (!strncmp(o->dst, "registry:", 9) && (o->manifest || o->split || o->nexclude || o->nblobs_from || o->sign_key))
+		return err_set(e, STRATA_EUSAGE,
+			       "--manifest, --split, --exclude-blobs, --blobs-from and --sign are not for a registry: destination");
+
+	if (!o->squash && (o->nexclude || o->nblobs_from || o->sign_key))
+		return delta_run(o, res, d, e);
+	return run(o, &ds, res, d, e);
+}
+
+static int run(const struct convert_opts *o, struct delta_state *ds, struct convert_result *res, struct diag *d,
+	       struct strata_err *e)
 {
 	struct conv c = { 0 };
 	struct blob_writer bw;
@@ -893,14 +944,16 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 
 	if (!strncmp(o->dst, "registry:", 9))
 		return convert_to_regtree(o, res, d, e);
-	if (o->squash && o->manifest)
-		return err_set(e, STRATA_EUSAGE, "--manifest is not written for --squash");
+	if (o->squash && (o->manifest || o->nexclude || o->nblobs_from || o->sign_key))
+		return err_set(e, STRATA_EUSAGE, "--manifest, --exclude-blobs, --blobs-from and --sign are not for --squash");
 	if (o->squash && o->split)
 		return err_set(e, STRATA_EUSAGE, "--split is not written for --squash");
 	if (o->squash && nsrc == 1)
 		return squash_run(o, res, d, e);
 	memset(res, 0, sizeof(*res));
 	c.o = o;
+	c.exclude = ds->exclude;
+	c.expected = ds->expected;
 	c.layers = o->layers;
 	c.level = o->level;
 	c.threads = o->threads;
@@ -913,7 +966,12 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	}
 	if ((r = bundle_check(o, &dref, c.target, srcs, nsrc, e)) < 0)
 		goto out;
-	if (o->manifest) {
+	if ((o->nexclude || o->nblobs_from) && c.target == TARGET_DOCKER_ARCHIVE) {
+		r = err_set(e, STRATA_EUSAGE, "a docker-archive holds every layer: %s writes an OCI layout or an oci-archive",
+			    o->nexclude ? "a delta (--exclude-blobs)" : "--blobs-from");
+		goto out;
+	}
+	if (o->manifest || o->nexclude || o->sign_key) {
 		struct stat st;
 
 		if (!strcmp(dref.path, "-") || (stat(dref.path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
@@ -961,25 +1019,32 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 			goto fail;
 		}
 	}
+	if (o->nblobs_from && (r = fill_from_bases(&c, o, &dref, &set, d, e)) < 0)
+		goto fail;
 	if ((r = conv_finish(&c, &set, e)) < 0)
 		goto out;
 	/* after the output is complete: a failure here leaves the output without its manifest */
 	if (pw && (r = conv_split_done(pw, dref.path, c.target == TARGET_OCI_ARCHIVE ? "oci-archive" : "docker-archive",
-				       &set, e)) < 0)
+				       &set, c.expected, e)) < 0)
 		goto out;
 	if (pw)
 		pw_ok = true;
-	else if (o->manifest && (r = transfer_write(dref.path, c.target == TARGET_OCI,
-					       c.target == TARGET_OCI ? "oci" : c.target == TARGET_OCI_ARCHIVE ? "oci-archive" :
-										"docker-archive", &set, e)) < 0)
+	else if ((o->manifest || o->nexclude || o->sign_key) &&
+		 (r = transfer_write_expected(dref.path, c.target == TARGET_OCI,
+					      c.target == TARGET_OCI ? "oci" : c.target == TARGET_OCI_ARCHIVE ? "oci-archive" :
+									       "docker-archive", &set, c.expected, e)) < 0)
+		goto out;
+	if ((pw || o->manifest || o->nexclude || o->sign_key) && (r = sign_manifest(dref.path, ds->key, e)) < 0)
 		goto out;
 	res->images = set.len;
 	for (i = 0; i < set.len; i++)
 		res->layers += set.v[i].nlayers;
 	res->layers_reencoded = c.reencoded;
+	res->left_out = c.expected ? c.expected->len : 0;
 	for (i = 0; i < set.len; i++)
 		for (n = 0; n < set.v[i].nlayers; n++)
-			if (set.v[i].layers[n].size > 0 && !layer_seen(&set, i, set.v[i].layers[n].digest))
+			if (set.v[i].layers[n].size > 0 && !layer_seen(&set, i, set.v[i].layers[n].digest) &&
+			    !(c.expected && strmap_get(c.expected, set.v[i].layers[n].digest)))
 				res->bytes_out += (uint64_t)set.v[i].layers[n].size;
 	goto out;
 fail:
@@ -993,5 +1058,82 @@ out:
 		source_free(sv[k]);
 	free(sv);
 	ref_release(&dref);
+	return r;
+}
+
+/* ---- deltas and signatures (delta.h, sign.h) ---- */
+
+/* --blobs-from: what the images name but no source held comes from the bases. */
+static int fill_from_bases(struct conv *c, const struct convert_opts *o, const struct ref *dref, const struct out_set *set,
+			   struct diag *d, struct strata_err *e)
+{
+	struct strmap need = STRMAP_INIT;
+	size_t i, j, len;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < set->len; i++)
+		for (j = 0; r == 0 && j < set->v[i].src->nlayers; j++) {
+			const struct layer *l = &set->v[i].src->layers[j];
+
+			if (!l->m && digest_valid(l->desc.digest) && !strmap_get(&need, l->desc.digest))
+				r = strmap_put(&need, l->desc.digest, (void *)(intptr_t)(l->desc.size >= 0 ? l->desc.size + 1 : 0), e);
+		}
+	if (r == 0 && need.len)
+		r = delta_fill(c->sink, c->target == TARGET_OCI && sink_existing_index(c->sink, &len) ? dref->path : NULL,
+			       o->blobs_from, o->nblobs_from, &need, &o->limits, d, e);
+	strmap_release(&need);
+	return r;
+}
+
+/* OUT.manifest.json.sig with --sign; a signature left by an earlier run is removed. */
+static int sign_manifest(const char *out, const struct sign_key *key, struct strata_err *e)
+{
+	char *mpath = delta_manifest_path(out), *spath;
+	int r = 0;
+
+	if (!mpath)
+		return err_nomem(e, "path");
+	if (!(spath = malloc(strlen(mpath) + 5))) {
+		free(mpath);
+		return err_nomem(e, "path");
+	}
+	snprintf(spath, strlen(mpath) + 5, "%s.sig", mpath);
+	if (key)
+		r = sign_file(key, mpath, spath, e);
+	else if (unlink(spath) < 0 && errno != ENOENT)
+		r = err_sys(e, errno, "cannot remove the old signature '%s'", spath);
+	free(mpath);
+	free(spath);
+	return r;
+}
+
+static int delta_run(const struct convert_opts *o, struct convert_result *res, struct diag *d, struct strata_err *e)
+{
+	struct strmap exclude = STRMAP_INIT, expected = STRMAP_INIT;
+	struct delta_state ds = { NULL, &expected, NULL };
+	struct sign_key *key = NULL;
+	size_t i;
+	int r = 0;
+
+	memset(res, 0, sizeof(*res));
+	/* everything that can be refused is, before anything is read or written */
+	if (o->sign_key && (r = sign_key_load(&key, o->sign_key, 1, e)) < 0)
+		return err_wrap(e, "--sign");
+	for (i = 0; r == 0 && i < o->nexclude; i++)
+		r = delta_load_exclude(o->exclude_blobs[i], &o->limits, &exclude, e);
+	for (i = 0; r == 0 && i < o->nblobs_from; i++) {
+		struct stat st;
+
+		if (stat(o->blobs_from[i], &st) < 0)
+			r = err_sys(e, errno, "--blobs-from '%s'", o->blobs_from[i]);
+	}
+	if (r == 0) {
+		ds.exclude = o->nexclude ? &exclude : NULL;
+		ds.key = key;
+		r = run(o, &ds, res, d, e);
+	}
+	sign_key_free(key);
+	strmap_release(&exclude);
+	strmap_release(&expected);
 	return r;
 }

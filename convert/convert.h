@@ -46,6 +46,11 @@ struct convert_opts {
 	bool replace;                    /* a name already in the oci: layout replaces that image (else refused) */
 	bool manifest;                   /* write DST.manifest.json and DST.sha256 beside DST (transfer.h) */
 	uint64_t split;                  /* >0: an archive as pieces DST.000, DST.001, ... of this size (pieces.h), with its manifest */
+	const char *const *exclude_blobs; /* a delta (delta.h): layers these bases hold are left out */
+	size_t nexclude;
+	const char *const *blobs_from;  /* complete a delta: blobs it lacks are taken from these bases */
+	size_t nblobs_from;
+	const char *sign_key;            /* sign DST.manifest.json into DST.manifest.json.sig (sign.h) */
 	const struct layer_hooks *hooks; /* optional layer walk during the pass */
 	struct limits limits;            /* bounds of reading the source (zero: defaults) */
 	stream_progress_fn progress;     /* optional: bytes of the source read */
@@ -54,6 +59,7 @@ struct convert_opts {
 
 struct convert_result {
 	size_t images, layers, layers_reencoded;
+	size_t left_out;                 /* a delta: layers left out (expected on the far side) */
 	uint64_t bytes_in, bytes_out;
 	const char *format;              /* the source's format */
 };

@@ -43,7 +43,7 @@ int conv_open_split(struct conv *c, const struct ref *dref, const char *src, uin
 }
 
 int conv_split_done(struct pieces_writer *pw, const char *out, const char *format, const struct out_set *set,
-		    struct strata_err *e)
+		    const struct strmap *expected, struct strata_err *e)
 {
 	struct pieces pc;
 	int r;
@@ -51,7 +51,7 @@ int conv_split_done(struct pieces_writer *pw, const char *out, const char *forma
 	if ((r = pieces_writer_finish(pw, &pc, e)) < 0)
 		return r;
 	if ((r = pieces_writer_commit(pw, e)) == 0)
-		r = transfer_write_pieces(out, format, set, &pc, e);
+		r = transfer_write_pieces(out, format, set, &pc, expected, e);
 	pieces_release(&pc);
 	return r;
 }

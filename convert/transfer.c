@@ -20,6 +20,7 @@
 #include "common/strmap.h"
 #include "formats/json.h"
 #include "formats/pieceset.h"
+#include "convert/delta.h"
 
 #ifndef STRATA_VERSION
 #define STRATA_VERSION "unknown"
@@ -305,7 +306,7 @@ static int add_pieces(struct tfiles *f, const char *base, const struct pieces *p
 }
 
 static int write_manifest(const char *out, bool dir, const char *format, const struct out_set *set,
-			  const struct pieces *pc, struct strata_err *e);
+			  const struct pieces *pc, const struct strmap *expected, struct strata_err *e);
 
 /* "pieces": the piece names in their order (their sizes and sha256s are in "files"). */
 static int pieces_json(cJSON *o, const struct tfiles *f)
@@ -323,17 +324,23 @@ static int pieces_json(cJSON *o, const struct tfiles *f)
 
 int transfer_write(const char *out, bool dir, const char *format, const struct out_set *set, struct strata_err *e)
 {
-	return write_manifest(out, dir, format, set, NULL, e);
+	return write_manifest(out, dir, format, set, NULL, NULL, e);
+}
+
+int transfer_write_expected(const char *out, bool dir, const char *format, const struct out_set *set,
+			    const struct strmap *expected, struct strata_err *e)
+{
+	return write_manifest(out, dir, format, set, NULL, expected, e);
 }
 
 int transfer_write_pieces(const char *out, const char *format, const struct out_set *set, const struct pieces *pc,
-			  struct strata_err *e)
+			  const struct strmap *expected, struct strata_err *e)
 {
-	return write_manifest(out, false, format, set, pc, e);
+	return write_manifest(out, false, format, set, pc, expected, e);
 }
 
 static int write_manifest(const char *out, bool dir, const char *format, const struct out_set *set,
-			  const struct pieces *pc, struct strata_err *e)
+			  const struct pieces *pc, const struct strmap *expected, struct strata_err *e)
 {
 	struct tfiles f = { 0 };
 	struct buf sums = BUF_INIT(1u << 30);
@@ -397,6 +404,10 @@ static int write_manifest(const char *out, bool dir, const char *format, const s
 		goto out;
 	}
 	json_put(doc, "blobs", blobs);
+	if (expected && expected->len && !json_put(doc, "expected", delta_expected_json(expected))) {
+		r = err_nomem(e, "manifest");
+		goto out;
+	}
 	if (!(txt = cJSON_PrintUnformatted(doc)) || (r = buf_add(&sums, "", 0, e)) < 0) {
 		r = r < 0 ? r : err_nomem(e, "manifest");
 		goto out;
@@ -581,6 +592,9 @@ static void check_images_listed(const struct source *s, const cJSON *doc, struct
 	}
 }
 
+static size_t expected_left_out(const cJSON *doc, const struct source *s, struct diag *d, size_t before,
+				struct strata_err *e);
+
 struct piece_report {
 	const struct pieces *pc;
 	struct diag *d;
@@ -632,6 +646,7 @@ static int check_pieces(const char *path, const char *mdir, const char *format, 
 	snprintf(ref, strlen(path) + 32, "%s:%s", format, path);
 	if (source_open(&s, ref, lo, d, &se) == 0) {
 		check_images_listed(s, doc, res, d);
+		res->left_out = expected_left_out(doc, s, d, dlen, e);
 	} else {
 		pr.pc = &pc;
 		pr.d = d;
@@ -650,6 +665,25 @@ static int check_pieces(const char *path, const char *mdir, const char *format, 
 	return r;
 }
 
+/* A delta: the blobs its "expected" list names are missing on purpose, not an error. */
+static size_t expected_left_out(const cJSON *doc, const struct source *s, struct diag *d, size_t before,
+				struct strata_err *e)
+{
+	struct strmap exp = STRMAP_INIT, taken = STRMAP_INIT;
+	const cJSON *x;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(x, json_get(doc, "expected"))
+		if (json_str(x, "digest") && digest_valid(json_str(x, "digest")) &&
+		    strmap_put(&exp, json_str(x, "digest"), (void *)1, e) < 0)
+			break;
+	if (exp.len && delta_take_missing(d, before, s, &exp, &taken))
+		n = taken.len;
+	strmap_release(&exp);
+	strmap_release(&taken);
+	return n;
+}
+
 int transfer_check(const char *path, const struct load_opts *lo, struct transfer_check *res, struct diag *d,
 		   struct strata_err *e)
 {
@@ -658,6 +692,7 @@ int transfer_check(const char *path, const struct load_opts *lo, struct transfer
 	const char *outrel, *format;
 	struct source *s = NULL;
 	struct strata_err se = STRATA_ERR_INIT;
+	size_t before;
 	bool dir;
 	int r;
 
@@ -687,11 +722,13 @@ int transfer_check(const char *path, const struct load_opts *lo, struct transfer
 		goto out;
 	}
 	snprintf(ref, strlen(content) + 32, "%s:%s", format, content);
+	before = d->len;
 	if (source_open(&s, ref, lo, d, &se) < 0) {
 		diag_add(d, SEV_ERROR, se.code ? se.code : STRATA_EIO, outrel, "%s", se.msg);
 		goto out;
 	}
 	check_images_listed(s, doc, res, d);
+	res->left_out = expected_left_out(doc, s, d, before, e);
 out:
 	source_free(s);
 	cJSON_Delete(doc);

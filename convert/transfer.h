@@ -32,19 +32,26 @@
 /* Write out.manifest.json and out.sha256 for the output at path out (a
  * file, or a directory when dir), holding the images of set. */
 int transfer_write(const char *out, bool dir, const char *format, const struct out_set *set, struct strata_err *e);
+/* The same for a delta: expected (digest -> size + 1; NULL or empty: none)
+ * lists the blobs the images name that the output lacks on purpose, as
+ * "expected":[{"digest":D,"size":N}...] after "blobs" (delta.h). */
+struct strmap;
+int transfer_write_expected(const char *out, bool dir, const char *format, const struct out_set *set,
+			    const struct strmap *expected, struct strata_err *e);
 
 /* The same for an archive written as pieces (convert --split): "files" lists
  * the pieces, and "output" also holds "pieces" (their names, in order) and
  * the joined archive's "size" and "sha256". */
 struct pieces;
 int transfer_write_pieces(const char *out, const char *format, const struct out_set *set, const struct pieces *pc,
-			  struct strata_err *e);
+			  const struct strmap *expected, struct strata_err *e);
 
 /* Is path a transfer manifest (its name ends in .manifest.json)? */
 bool transfer_is_manifest(const char *path);
 
 struct transfer_check {
 	size_t files, images, blobs;
+	size_t left_out;              /* a delta: blobs missing on purpose (its "expected" list) */
 	const char *format;           /* of the content */
 };
 
