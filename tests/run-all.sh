@@ -49,8 +49,14 @@ run_with() {  # run_with BUILD_DIR LABEL
 	suite "adversarial-tar$2" bash tests/adversarial/tar.sh "$bin" "$out/adversarial-tar$2"
 	suite "adversarial-formats$2" bash tests/adversarial/formats.sh "$top/$bin" "$out/adversarial$2"
 	suite "adversarial-cost$2" bash tests/adversarial/cost.sh "$top/$bin" "$out/adversarial-cost$2"
+	suite "audit$2" sh tests/audit/run.sh "$top/$bin" "$out/audit$2" "$fixtures"
 	suite "sbom$2" sh -c "python3 tests/sbom/make.py '$out/sbom$2' > '$out/sbom-make$2.log' 2>&1 || echo 'not ok - sbom images could not be made (see $out/sbom-make$2.log)'; sh tests/sbom/run.sh '$top/$bin' '$out/sbom$2'"
 	suite "bundle$2" bash tests/bundle/run.sh "$top/$bin" "$out/bundle$2" "$fixtures"
+	suite "pieces$2" bash tests/bundle/pieces.sh "$top/$bin" "$out/pieces$2" "$fixtures"
+	suite "bundle-delta$2" bash tests/bundle/delta.sh "$top/$bin" "$out/bundle-delta$2" "$fixtures"
+	suite "airgap$2" bash tests/bundle/airgap.sh "$top/$bin" "$out/airgap$2"
+	suite "registry$2" bash tests/registry/run.sh "$top/$bin" "$out/registry$2" "$fixtures"
+	suite "stores$2" bash tests/stores/run.sh "$top/$bin" "$out/stores$2" "$fixtures"
 	suite "layers$2" env STRATA_REALWORLD="$realworld" STRATA_INTEROP="$out/interop" bash tests/layers/run.sh "$top/$bin" "$out/layers$2" "$fixtures"
 }
 
@@ -68,7 +74,9 @@ if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite interop bash tests/interop/run.sh "$top/build/strata" "$out/interop"
 	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"
 	suite names bash tests/names/run.sh "$top/build/strata" "$out/names" "$fixtures" "$out/interop"
+	suite docker bash tests/docker/run.sh "$top/build/strata" "$out/docker" "$fixtures"
 fi
+suite repro sh tests/repro/run.sh "$top/build/strata" "$out/repro" "$fixtures"
 suite fuzz sh fuzz/run.sh "${STRATA_FUZZ_SECONDS:-10}" "$fixtures"
 asan_bin=
 if [ "${STRATA_SKIP_ASAN:-0}" != 1 ]; then
