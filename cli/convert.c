@@ -11,7 +11,9 @@
 #include "cli/cli.h"
 #include "common/cancel.h"
 #include "common/pieces.h"
+#include "cli/report.h"
 #include "convert/convert.h"
+#include "formats/json.h"
 
 static void on_signal(int sig)
 {
@@ -193,6 +195,53 @@ static void on_source(void *ctx, size_t i, const char *src, struct diag *d, bool
 	diag_truncate(d, 0, 0);
 }
 
+/*
+ * convert --json: one document on stdout (docs/schema/convert.schema.json),
+ * after the run; res NULL when it failed (then e and exit say why).
+ */
+static int print_summary(const struct convert_opts *o, const struct srclist *srcs, const struct convert_result *res,
+			 const struct strata_err *e, int exit_code, const struct diag *d)
+{
+	cJSON *doc = cJSON_CreateObject(), *a;
+	struct strata_err pe = STRATA_ERR_INIT;
+	struct ref dref;
+	size_t i;
+
+	cJSON_AddNumberToObject(doc, "schema", 1);
+	cJSON_AddBoolToObject(doc, "ok", res != NULL);
+	cJSON_AddNumberToObject(doc, "exit_code", exit_code);
+	a = cJSON_AddArrayToObject(doc, "sources");
+	for (i = 0; a && i < srcs->len; i++)
+		json_push(a, cJSON_CreateString(srcs->v[i]));
+	cJSON_AddStringToObject(doc, "destination", o->dst);
+	if (res) {
+		bool manifest = o->manifest || o->nexclude || o->sign_key;
+		char *m = NULL;
+
+		cJSON_AddStringToObject(doc, "source_format", res->format ? res->format : "");
+		cJSON_AddNumberToObject(doc, "images", (double)res->images);
+		cJSON_AddNumberToObject(doc, "layers", (double)res->layers);
+		cJSON_AddNumberToObject(doc, "layers_reencoded", (double)res->layers_reencoded);
+		cJSON_AddNumberToObject(doc, "layer_bytes_written", (double)res->bytes_out);
+		cJSON_AddNumberToObject(doc, "left_out", (double)res->left_out);
+		if (manifest && ref_parse(o->dst, &dref, &pe) == 0) {
+			size_t n = strlen(dref.path) + sizeof(".manifest.json.sig");
+
+			if ((m = malloc(n)))
+				snprintf(m, n, "%s.manifest.json", dref.path);
+			ref_release(&dref);
+		}
+		json_put(doc, "transfer_manifest", m ? cJSON_CreateString(m) : cJSON_CreateNull());
+		json_put(doc, "signature", m && o->sign_key ? cJSON_CreateString(strcat(m, ".sig")) : cJSON_CreateNull());
+		free(m);
+		cJSON_AddNullToObject(doc, "error");
+	} else {
+		cJSON_AddStringToObject(doc, "error", e->msg);
+	}
+	json_put(doc, "problems", report_problems_json(d));
+	return report_print_json(doc);
+}
+
 /* --split SIZE: 0, or the usage error (printed, exit 2). */
 static int split_option(const char *arg, uint64_t *size)
 {
@@ -207,7 +256,7 @@ static int split_option(const char *arg, uint64_t *size)
 int cmd_convert(int argc, char **argv)
 {
 	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST, O_SPLIT,
-	       O_EXCLUDE_BLOBS, O_BLOBS_FROM, O_SIGN };
+	       O_EXCLUDE_BLOBS, O_BLOBS_FROM, O_SIGN, O_JSON };
 	static const struct option opts[] = {
 		LAYER_OPTIONS,
 		{ "preserve-digests", no_argument, NULL, O_PRESERVE },
@@ -222,6 +271,7 @@ int cmd_convert(int argc, char **argv)
 		{ "exclude-blobs", required_argument, NULL, O_EXCLUDE_BLOBS },
 		{ "blobs-from", required_argument, NULL, O_BLOBS_FROM },
 		{ "sign", required_argument, NULL, O_SIGN },
+		{ "json", no_argument, NULL, O_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct convert_opts o = { 0 };
@@ -229,6 +279,7 @@ int cmd_convert(int argc, char **argv)
 	struct srclist srcs = { 0 };
 	struct bundle_progress bp;
 	const char *from = NULL;
+	bool json = false;
 	size_t i;
 	struct convert_result res;
 	struct strata_err e = STRATA_ERR_INIT;
@@ -282,6 +333,7 @@ int cmd_convert(int argc, char **argv)
 			o.blobs_from = bfrom;
 			break;
 		case O_SIGN: o.sign_key = optarg; break;
+		case O_JSON: json = true; break;
 		default: return cli_usage("convert", "bad option");
 		}
 	}
@@ -304,6 +356,10 @@ int cmd_convert(int argc, char **argv)
 		srclist_release(&srcs);
 		return cli_usage("convert", "--tag names one image, but %zu sources are given: each keeps its own names",
 				 srcs.len);
+	}
+	if (json && !strcmp(argv[argc - 1], "-")) {
+		srclist_release(&srcs);
+		return cli_usage("convert", "--json prints on stdout, where DST '-' writes the image");
 	}
 	o.format = lo.format;
 	o.layers = lo.layers;
@@ -333,12 +389,20 @@ int cmd_convert(int argc, char **argv)
 		progress_done(&pg);
 		cli_print_problems(o.src, &d);
 	}
-	diag_release(&d);
 	if (r < 0) {
 		r = cli_fail(srcs.len > 1 ? o.dst : o.src, &e);
+		if (json)
+			print_summary(&o, &srcs, NULL, &e, r, &d);
+		diag_release(&d);
 		srclist_release(&srcs);
 		return r;
 	}
+	if (json && (r = print_summary(&o, &srcs, &res, NULL, 0, &d)) != 0) {
+		diag_release(&d);
+		srclist_release(&srcs);
+		return r;
+	}
+	diag_release(&d);
 	if (!cli.quiet && srcs.len > 1)
 		fprintf(stderr, "strata: converted %zu sources (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
 			srcs.len, res.format, o.dst, res.images, res.images == 1 ? "" : "s", res.layers,

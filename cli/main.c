@@ -171,6 +171,8 @@ const struct command cli_commands[] = {
 	  "                     or archive; DST itself may be BASE), verified; repeatable\n"
 	  "  --sign KEY.pem     sign DST.manifest.json (written) into DST.manifest.json.sig with\n"
 	  "                     an Ed25519 or ECDSA P-256 private key (verify --trust checks it)\n"
+	  "  --json             when done, a summary on stdout as JSON (images, layers, bytes,\n"
+	  "                     transfer manifest; on failure the error and problems)\n"
 	  "  --replace          a name already in the OCI layout moves to the new image; blobs no\n"
 	  "                     image of the layout uses any more are removed\n"
 	  "  --squash           one image (pick it with --image or --platform) with its layers\n"

@@ -14,7 +14,7 @@ except ImportError:
     sys.exit(0)
 
 schemas = {}
-for name in ("inspect", "verify", "analyze", "diff"):
+for name in ("inspect", "verify", "analyze", "diff", "convert"):
     with open(os.path.join(root, "docs", "schema", name + ".schema.json")) as f:
         s = json.load(f)
     jsonschema.Draft202012Validator.check_schema(s)
