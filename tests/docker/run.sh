@@ -12,6 +12,9 @@
 #    read and converted (oci, oci-archive, docker-archive, docker-archive --gzip) with every config digest
 #    and layer diff_id equal to `docker image inspect` (Id, RootFS.Layers); the docker-archives strata
 #    writes from it are loaded back by Docker with the same IDs and names.
+#  - `docker pull` from Debian's docker-registry serving a storage tree strata wrote (registry:DIR): two
+#    images and an index, each with the config digest as image ID and the manifest (index) digest as
+#    RepoDigest.
 # One line per check: ok / not ok / skip. Always exits 0 (the aggregator counts lines).
 # Needs root, dockerd + containerd (apt-get install docker.io), jq. About 15 s.
 set -u
@@ -326,5 +329,44 @@ if [ $rc -ne 0 ]; then nok "$l" "exit $rc: $(head -c 300 "$T/pipe.out")"
 else
 	got=$(D image inspect strata/built:1 strata/multi:a 2>/dev/null | jq -c '[.[] | {id: .Id, layers: .RootFS.Layers}] | unique_by(.id)')
 	same "$l: the same image IDs and layers" "$(jq -c '[.[] | {id, layers}]' <<<"$want")" "$got"
+fi
+
+# ---------------------------------------------------------------- docker pull from a registry tree strata wrote
+# strata writes the registry's storage tree (registry:DIR); Debian's docker-registry serves it on loopback
+# (Docker takes 127.0.0.0/8 registries without TLS); docker pull must get each image with the config
+# digest as image ID and the manifest (or index) digest as RepoDigest.
+if command -v docker-registry > /dev/null 2>&1 && command -v curl > /dev/null 2>&1; then
+	# shellcheck source=../registry/serve.sh
+	. "$HERE/../registry/serve.sh"
+	trap 'stop_registry; stop_dockerd "$T"; rm -rf "$T"' EXIT
+	R=$O/reg
+	if convert "registry tree" "$R" "$F/docker-multi.tar" "registry:$R" &&
+		convert "registry tree" "$R.x" "$F/oci-multiarch" "registry:$R/strata/multiarch:1.0"; then
+		if start_registry "$R" "$T/reg"; then
+			reset
+			H=127.0.0.1:$REG_PORT
+			for ref in strata/multi:a strata/multi:b; do
+				l="docker pull $H/$ref (tree written by strata from docker-multi.tar)"
+				want=$(S inspect --json "registry:$R/$ref" | jq -c '{id: .images[0].config.digest, digest: .images[0].manifest.digest}')
+				if ! D pull -q "$H/$ref" > "$T/pull.out" 2>&1; then nok "$l" "$(head -c 300 "$T/pull.out")"; continue; fi
+				got=$(D image inspect "$H/$ref" | jq -c --arg r "$H/${ref%%:*}" '.[0] | {id: .Id, digest: ([.RepoDigests[] | select(startswith($r + "@")) | sub("^[^@]*@"; "")] | first)}')
+				same "$l: image ID = config digest, RepoDigest = manifest digest" "$want" "$got"
+			done
+			l="docker pull $H/strata/multiarch:1.0 (an index strata wrote into the tree)"
+			want=$(S inspect --json "registry:$R/strata/multiarch:1.0" |
+				jq -c '[.images[] | select(.platform.architecture == "amd64")][0] | {id: .config.digest, digest: .index_digest}')
+			if D pull -q "$H/strata/multiarch:1.0" > "$T/pull.out" 2>&1; then
+				got=$(D image inspect "$H/strata/multiarch:1.0" | jq -c --arg r "$H/strata/multiarch" '.[0] | {id: .Id, digest: ([.RepoDigests[] | select(startswith($r + "@")) | sub("^[^@]*@"; "")] | first)}')
+				same "$l: the amd64 image, RepoDigest = the index digest" "$want" "$got"
+			else
+				nok "$l" "$(head -c 300 "$T/pull.out")"
+			fi
+			stop_registry
+		else
+			nok "docker pull from a registry tree" "docker-registry did not start: $(tail -n 3 "$T/reg/registry.log")"
+		fi
+	fi
+else
+	skip "docker pull from a registry tree" "docker-registry or curl not installed"
 fi
 exit 0
