@@ -16,7 +16,6 @@ case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 T=$(mktemp -d "$OUT/stores.XXXXXX")
-DPID=
 
 ok()   { echo "ok - stores $1"; }
 nok()  { local r=${2//$'\n'/ }; echo "not ok - stores $1: ${r:0:600}"; }
@@ -24,17 +23,12 @@ skip() { echo "skip - stores $1: $2"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 S()    { timeout 300 "$BIN" "$@"; }
 
-stop_docker() {
-	if [ -n "$DPID" ]; then
-		kill "$DPID" 2>/dev/null
-		for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$DPID" 2>/dev/null
-		DPID=
-	fi
-	# overlay mounts left behind by a killed daemon
-	grep -o " $T/[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-}
-cleanup() { stop_docker; rm -rf "$T"; }
+# the engine: tests/docker/engine.sh, its state under a short temp dir (unix socket paths)
+. "$here/../docker/engine.sh"
+E=$(mktemp -d /tmp/strata-st.XXXXXX)
+ED=
+stop_docker() { [ -z "$ED" ] || stop_dockerd "$ED" keep-root; }
+cleanup() { stop_docker; rm -rf "$T" "$E"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
@@ -73,24 +67,20 @@ python3 "$here/mkimages.py" "$T/in" || { nok "inputs" "mkimages.py failed"; exit
 
 # ---------------------------------------------------------------- docker
 docker_suite() {  # docker_suite DRIVER
-	local drv=$1 D=$T/d-$1 root sock img
+	local drv=$1 D=$E/d-$1 root img
 	mkdir -p "$D"
-	dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" -H "unix://$D/sock" \
-		--iptables=false --ip6tables=false --bridge=none --storage-driver=$drv > "$D/log" 2>&1 &
-	DPID=$!
-	for _ in $(seq 1 150); do
-		docker -H "unix://$D/sock" version > /dev/null 2>&1 && break
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.2
-	done
-	if ! docker -H "unix://$D/sock" version > /dev/null 2>&1; then
+	ED=$D
+	if ! start_dockerd "$D" "$drv"; then
+		skip "docker[$drv]" "$DOCKERD_WHY"
+		return
+	fi
+	if [ "$DOCKERD_DRIVER" != "$drv" ]; then
 		stop_docker
-		skip "docker[$drv]" "dockerd would not start with $drv ($(tail -1 "$D/log" | head -c 200))"
+		skip "docker[$drv]" "dockerd runs $DOCKERD_DRIVER here, not $drv"
 		return
 	fi
 	root=$D/root
-	sock=unix://$D/sock
-	dk() { DOCKER_BUILDKIT=0 timeout 300 docker -H "$sock" "$@"; }
+	dk() { DOCKER_BUILDKIT=0 timeout 300 "$DOCKER" "$@"; }
 	if dk build -q -t strata-img1:v1 "$T/in/ctx1" > "$D/b1" 2>&1; then
 		ok "docker[$drv]: built an image with hardlinks, a symlink, long names, an xattr"
 	else
