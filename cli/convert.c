@@ -232,7 +232,9 @@ static int print_summary(const struct convert_opts *o, const struct srclist *src
 			ref_release(&dref);
 		}
 		json_put(doc, "transfer_manifest", m ? cJSON_CreateString(m) : cJSON_CreateNull());
-		json_put(doc, "signature", m && o->sign_key ? cJSON_CreateString(strcat(m, ".sig")) : cJSON_CreateNull());
+		if (m && o->sign_key)
+			memcpy(m + strlen(m), ".sig", sizeof(".sig"));  /* room was made above */
+		json_put(doc, "signature", m && o->sign_key ? cJSON_CreateString(m) : cJSON_CreateNull());
 		free(m);
 		cJSON_AddNullToObject(doc, "error");
 	} else {

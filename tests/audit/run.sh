@@ -12,7 +12,7 @@ BIN=$1 OUT=$2 FIX=$3
 [ -n "$BIN" ] && [ -n "$OUT" ] || { echo "usage: run.sh BIN OUTDIR FIXTURES" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-rm -rf "$OUT" && mkdir -p "$OUT" || exit 2
+rm -rf "$OUT" && mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 2  # absolute: file:// URLs
 ok() { echo "ok - audit $1"; }
 nok() { echo "not ok - audit $1${2:+: $2}"; }
 check() { if [ "$2" = 0 ]; then ok "$1"; else nok "$1" "$3"; fi; }
