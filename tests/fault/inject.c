@@ -10,10 +10,13 @@
  *                             when it returns (how far N has to go).
  *   STRATA_FAIL_TRACE=1       print the stack of the failed allocation on
  *                             stderr (for debugging a case).
- *   STRATA_FAIL_SKIP=S        allocations called from an object whose path
- *                             contains S are neither counted nor failed
- *                             (libcrypto: OpenSSL 3.0 crashes when its own
- *                             one-time initialisation runs out of memory).
+ *   STRATA_FAIL_SKIP=S[:S...] allocations called from an object whose path
+ *                             contains one of the S are neither counted nor
+ *                             failed (libcrypto: OpenSSL 3.0 crashes when its
+ *                             own one-time initialisation runs out of memory;
+ *                             libzstd: 1.5.4's multithreaded compressor
+ *                             dereferences a calloc that failed while it
+ *                             creates its workers' context).
  *   STRATA_FAIL_READ=N        reads (read, pread, readv, copy_file_range) of
  *   STRATA_FAIL_READ_PATH=S   files whose path contains S return EIO once N
  *                             bytes of them were read; the read that crosses
@@ -57,8 +60,11 @@ static ssize_t (*real_cfr)(int, off_t *, int, off_t *, size_t, unsigned);
 static atomic_long allocs;          /* allocations counted so far */
 static long fail_at;                /* 0: none */
 static int trace;
-static const char *skip;            /* caller object to leave alone, or NULL */
-static uintptr_t skip_lo, skip_hi;  /* its loaded address range */
+#define SKIP_MAX 4
+static char skip_names[256];        /* STRATA_FAIL_SKIP, split at ':' */
+static const char *skip[SKIP_MAX];  /* caller objects to leave alone */
+static size_t nskip;
+static uintptr_t skip_lo[SKIP_MAX], skip_hi[SKIP_MAX];  /* their loaded address ranges */
 static atomic_int armed;            /* main() is running */
 static __thread int in_user;        /* this thread runs main() or a start routine */
 static long read_limit = -1;        /* -1: no read faults */
@@ -106,8 +112,9 @@ static int fail_now_from(const void *caller)
 
 	if (!atomic_load(&armed) || !in_user)
 		return 0;
-	if ((uintptr_t)caller >= skip_lo && (uintptr_t)caller < skip_hi)
-		return 0;
+	for (size_t k = 0; k < nskip; k++)
+		if ((uintptr_t)caller >= skip_lo[k] && (uintptr_t)caller < skip_hi[k])
+			return 0;
 	n = atomic_fetch_add(&allocs, 1) + 1;
 	if (fail_at && n == fail_at) {
 		if (trace) {
@@ -280,14 +287,14 @@ ssize_t copy_file_range(int in, off_t *in_off, int out, off_t *out_off, size_t n
 	return got;
 }
 
-/* The address range of the loaded object whose path contains `skip`. */
+/* The address range of the loaded object whose path contains skip[k]. */
 static int find_skip(struct dl_phdr_info *info, size_t size, void *data)
 {
+	size_t k = *(size_t *)data;
 	int i;
 
 	(void)size;
-	(void)data;
-	if (!info->dlpi_name || !strstr(info->dlpi_name, skip))
+	if (!info->dlpi_name || !strstr(info->dlpi_name, skip[k]))
 		return 0;
 	for (i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -295,10 +302,10 @@ static int find_skip(struct dl_phdr_info *info, size_t size, void *data)
 
 		if (ph->p_type != PT_LOAD)
 			continue;
-		if (!skip_lo || lo < skip_lo)
-			skip_lo = lo;
-		if (hi > skip_hi)
-			skip_hi = hi;
+		if (!skip_lo[k] || lo < skip_lo[k])
+			skip_lo[k] = lo;
+		if (hi > skip_hi[k])
+			skip_hi[k] = hi;
 	}
 	return 1;
 }
@@ -353,9 +360,16 @@ static int wrapped_main(int argc, char **argv, char **envp)
 
 	fail_at = v ? strtol(v, NULL, 10) : 0;
 	trace = getenv("STRATA_FAIL_TRACE") != NULL;
-	skip = getenv("STRATA_FAIL_SKIP");
-	if (skip && *skip)
-		dl_iterate_phdr(find_skip, NULL);
+	if (getenv("STRATA_FAIL_SKIP")) {
+		char *tok, *save = NULL;
+
+		snprintf(skip_names, sizeof(skip_names), "%s", getenv("STRATA_FAIL_SKIP"));
+		for (tok = strtok_r(skip_names, ":", &save); tok && nskip < SKIP_MAX; tok = strtok_r(NULL, ":", &save)) {
+			skip[nskip] = tok;
+			dl_iterate_phdr(find_skip, &nskip);
+			nskip++;
+		}
+	}
 	if (rl && getenv("STRATA_FAIL_READ_PATH")) {
 		read_limit = strtol(rl, NULL, 10);
 		read_path = getenv("STRATA_FAIL_READ_PATH");

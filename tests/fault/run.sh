@@ -90,7 +90,7 @@ run_alloc() {
 	rm -rf "$d"; mkdir -p "$d/tmp"
 	[ "$pre" != - ] && cp -a "$pre" "$d/${dest##*/}"
 	cmd=${cmd//@W@/$d}
-	(cd "$FIX" && TMPDIR=$d/tmp LD_PRELOAD=$SHIM STRATA_FAIL_SKIP=libcrypto STRATA_FAIL_ALLOC=$n \
+	(cd "$FIX" && TMPDIR=$d/tmp LD_PRELOAD=$SHIM STRATA_FAIL_SKIP=libcrypto:libzstd STRATA_FAIL_ALLOC=$n \
 		ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1 \
 		timeout 60 $bin $cmd > "$d/out" 2> "$d/err") || rc=$?
 	local target=${dest//@W@/$d}
@@ -123,7 +123,7 @@ alloc_case() {
 	base=$W/a/$name.base
 	rm -rf "$d/clean"; mkdir -p "$d/clean"
 	[ "$pre" != - ] && cp -a "$pre" "$d/clean/${dest##*/}"
-	(cd "$FIX" && LD_PRELOAD=$SHIM STRATA_FAIL_SKIP=libcrypto STRATA_ALLOC_COUNT=$d/count \
+	(cd "$FIX" && LD_PRELOAD=$SHIM STRATA_FAIL_SKIP=libcrypto:libzstd STRATA_ALLOC_COUNT=$d/count \
 		$STRATA ${cmd//@W@/$d/clean} > "$d/clean.out" 2> "$d/clean.err") ||
 		{ nok "$what" "the clean run failed: $(head -c 300 "$d/clean.err")"; return; }
 	k=$(cat "$d/count")
