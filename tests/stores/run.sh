@@ -6,7 +6,8 @@
 # `docker save`d, the daemon is stopped, and then strata must export every
 # image from the data root with the saved config and layer digests, change
 # no byte of the store, and name what was tampered with.  The same for podman
-# (--root/--runroot under OUTDIR, overlay, vfs fallback) with podman save.
+# (--root under OUTDIR, --runroot under a short temp dir: podman refuses one over 50 characters;
+# overlay, vfs fallback) with podman save.
 # One line per check: ok / not ok / skip.  Always exits 0.
 set -u
 BIN=${1:?usage: run.sh BIN OUTDIR [FIXTURES]}
@@ -221,7 +222,7 @@ podman_suite() {
 	if ! have podman; then skip "podman" "podman not installed"; return; fi
 	for drv in overlay vfs; do
 		root=$T/c-$drv
-		P=(timeout 300 podman --root "$root" --runroot "$T/r-$drv" --storage-driver "$drv" --events-backend none
+		P=(timeout 300 podman --root "$root" --runroot "$E/r-$drv" --storage-driver "$drv" --events-backend none
 			--cgroup-manager cgroupfs)
 		if ! "${P[@]}" load -i "$T/saved-strata-img1.tar" > "$T/pl" 2>&1; then
 			skip "podman[$drv]" "podman load failed: $(tail -1 "$T/pl")"; continue
