@@ -69,6 +69,7 @@ int cmd_analyze(int argc, char **argv)
 	cli_walker(&w, &hooks, &d, &lo.limits);
 	w.collect = true;
 	w.risks = true;
+	w.content = files;  /* sha256 of every regular file, in the same pass: only when asked */
 	lo.decode = true;
 	lo.hash_source = true;
 	lo.hooks = &hooks;
@@ -130,6 +131,8 @@ int cmd_analyze(int argc, char **argv)
 			r = buf_addstr(&out, "\n", &e) < 0 ? -e.code : 0;
 		if (r == 0)
 			r = analyze_text(&out, s, reps, n, rp, &e);
+		if (r == 0 && files)
+			r = analyze_files_text(&out, reps, n, &e);
 	} else {
 		cJSON *doc = analyze_json(s, reps, n, files, rp);
 		char *txt = NULL;
