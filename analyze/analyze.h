@@ -143,7 +143,10 @@ int analyze_text(struct buf *out, const struct source *s, const struct image_rep
  * regular file, or the walker did not hash it; a hardlink shows its target's).
  * Lines are not cut to 100 columns: this is data, for grep and awk. */
 int analyze_files_text(struct buf *out, const struct image_report *reps, size_t n, struct strata_err *e);
-/* One self-contained HTML file (inline CSS and SVG, no network). */
-int analyze_html(struct buf *out, const cJSON *report, struct strata_err *e);
+/* One self-contained HTML file (inline CSS and SVG, no network), rendered
+ * from the JSON report; reps (n of them, in the report's image order; may
+ * be NULL) add each image's browsable file tree (tree.h). */
+int analyze_html(struct buf *out, const cJSON *report, const struct image_report *reps, size_t n,
+		 struct strata_err *e);
 
 #endif

@@ -146,7 +146,7 @@ int cmd_analyze(int argc, char **argv)
 				r = err_nomem(&e, "report");
 			free(txt);
 		} else {
-			r = analyze_html(&out, doc, &e);
+			r = analyze_html(&out, doc, reps, n, &e);
 		}
 		cJSON_Delete(doc);
 	}
