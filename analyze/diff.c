@@ -515,6 +515,9 @@ int diff_text(struct buf *b, const char *src_a, const char *src_b, const struct 
 			P("  - %s %s (%s; %s)\n", q->p->name, q->p->version, pkg_db(q), licenses_str(q, la, sizeof(la)));
 		else if (!p->licenses)
 			P("  ~ %s %s -> %s (%s)\n", q->p->name, p->a->p->version, p->b->p->version, pkg_db(q));
+		else if (!p->version)
+			P("  ~ %s %s (%s; licenses %s -> %s)\n", q->p->name, q->p->version, pkg_db(q),
+			  licenses_str(p->a, la, sizeof(la)), licenses_str(p->b, lb, sizeof(lb)));
 		else
 			P("  ~ %s %s -> %s (%s; licenses %s -> %s)\n", q->p->name, p->a->p->version, p->b->p->version, pkg_db(q),
 			  licenses_str(p->a, la, sizeof(la)), licenses_str(p->b, lb, sizeof(lb)));
