@@ -203,8 +203,8 @@ static int layer_style(struct buf *b, size_t nlayers, struct strata_err *e)
 	int r = 0;
 
 	P("<style>");
-	for (k = 0; k < nlayers && k < 1000; k++)
-		P(".L%zu{border-left-color:hsl(%.0f,70%%,45%%)!important}", k, fmod((double)k * 137.508, 360.0));
+	for (k = 0; k < nlayers; k++)
+		P(".tree .L%zu,.sw.L%zu{border-left-color:hsl(%.0f,70%%,45%%)}", k, k, fmod((double)k * 137.508, 360.0));
 	P("</style>");
 	return r;
 }
