@@ -173,7 +173,8 @@ static cJSON *list_json(const struct list *l)
 
 /* The sha256 of an entry's content as hex (hex: 65 bytes), or NULL:
  * regular files with a digest, and hardlinks through regs, the regular
- * files seen so far in the image (path -> entry holding the digest). */
+ * files seen so far in the image (path -> entry holding the digest; NULL
+ * when the image has no hardlink). */
 static const char *content_hex(const struct fentry *f, struct strmap *regs, char *hex)
 {
 	struct strata_err e = STRATA_ERR_INIT;
@@ -181,7 +182,7 @@ static const char *content_hex(const struct fentry *f, struct strmap *regs, char
 	size_t i;
 
 	if (f->type == TAR_HARDLINK && f->link && !f->flags)
-		t = strmap_get(regs, f->link);
+		t = regs ? strmap_get(regs, f->link) : NULL;
 	if (!t || t->type != TAR_FILE || !t->has_digest || f->flags)
 		return NULL;
 	if (regs && strmap_put(regs, f->path, (void *)t, &e) < 0)
@@ -189,6 +190,17 @@ static const char *content_hex(const struct fentry *f, struct strmap *regs, char
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", t->digest[i]);
 	return hex;
+}
+
+/* Only an image with hardlinks needs the map of regular files (path -> digest) content_hex() keeps. */
+static bool has_hardlinks(const struct image_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nlayers; i++)
+		if (r->layers[i].lf && r->layers[i].lf->counts[TAR_HARDLINK])
+			return true;
+	return false;
 }
 
 static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files, struct strmap *regs)
@@ -368,7 +380,7 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 		cJSON_AddNumberToObject(sum, "efficiency", round6(r->efficiency));
 		a = cJSON_AddArrayToObject(o, "layers");
 		for (j = 0; j < r->nlayers; j++)
-			json_push(a, layer_json(&r->layers[j], j, files, &regs));
+			json_push(a, layer_json(&r->layers[j], j, files, has_hardlinks(r) ? &regs : NULL));
 		strmap_release(&regs);
 		a = cJSON_AddArrayToObject(o, "trailing_history");
 		for (j = 0; j < r->n_trailing; j++)
@@ -791,6 +803,7 @@ int analyze_files_text(struct buf *b, const struct image_report *reps, size_t n,
 #define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
 	for (i = 0; i < n && r == 0; i++) {
 		struct strmap regs = STRMAP_INIT;
+		struct strmap *rp = has_hardlinks(&reps[i]) ? &regs : NULL;
 
 		for (j = 0; j < reps[i].nlayers && r == 0; j++) {
 			const struct layer_files *lf = reps[i].layers[j].lf;
@@ -803,7 +816,7 @@ int analyze_files_text(struct buf *b, const struct image_report *reps, size_t n,
 			for (k = 0; k < lf->len && r == 0; k++) {
 				const struct fentry *f = &lf->v[k];
 				char hex[65];
-				const char *h = content_hex(f, &regs, hex);
+				const char *h = content_hex(f, rp, hex);
 
 				P("  %-8s %04o %u:%u %llu %s %s%s%s\n", f->flags & FE_WHITEOUT ? "whiteout"
 				  : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7], f->mode & 07777, f->uid, f->gid,
