@@ -5,22 +5,25 @@
  * JSON report (analyze_json), so both always say the same.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze/analyze.h"
 #include "analyze/tree.h"
+#include "formats/layerfs.h"
 #include "common/size.h"
 #include "formats/json.h"
 
 #define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
 
-static int esc(struct buf *b, const char *s, struct strata_err *e)
+/* s[0..n) as HTML text; stops at a NUL. */
+static int escn(struct buf *b, const char *s, size_t n, struct strata_err *e)
 {
 	int r = 0;
 
-	for (; s && *s && r == 0; s++) {
+	for (; s && n && *s && r == 0; s++, n--) {
 		switch (*s) {
 		case '<': r = buf_addstr(b, "&lt;", e); break;
 		case '>': r = buf_addstr(b, "&gt;", e); break;
@@ -33,7 +36,8 @@ static int esc(struct buf *b, const char *s, struct strata_err *e)
 	return r;
 }
 
-#define E(s) do { if (r == 0) r = esc(b, (s), e); } while (0)
+#define E(s) do { if (r == 0) r = escn(b, (s), SIZE_MAX, e); } while (0)
+#define EN(s, n) do { if (r == 0) r = escn(b, (s), (n), e); } while (0)
 
 static double num(const cJSON *o, const char *k)
 {
@@ -72,7 +76,7 @@ static const char style[] =
 	".tree-ui{margin:.5em 0}.tree-ui input[type=search]{width:24em}.sw{border-left:10px solid;padding:0 6px;margin-right:4px;"
 	"white-space:nowrap;font-size:12px}.print-only{display:none}"
 	"@media print{body{margin:0;max-width:none}th{cursor:auto}.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
-	"table,tr,svg{break-inside:avoid}.tree,.tree-ui{display:none}.print-only{display:block}}";
+	"table,tr,svg{break-inside:avoid}.tree,.tree-ui,.screen-only{display:none}.print-only{display:block}}";
 
 static const char script[] =
 	"document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){"
@@ -242,7 +246,7 @@ static int dirs_table(struct buf *b, const struct tree *t, int idx, struct strat
 		const struct tree_node *d = &t->v[v[i]];
 
 		P("<tr><td><code>");
-		E(d->path);
+		EN(d->path, d->plen);
 		P("/</code></td><td class=\"n\" data-v=\"%llu\">%s</td><td class=\"n\">%llu</td><td class=\"n\">", (unsigned long long)d->size,
 		  human_size(d->size, s1), (unsigned long long)d->entries);
 		if (d->last >= 0)
@@ -258,7 +262,7 @@ static int dirs_table(struct buf *b, const struct tree *t, int idx, struct strat
 }
 
 /* One node: its events as "1a 3m 5d" (1-based layers), then the element. */
-static int node_html(struct buf *b, const struct tree_node *n, struct strata_err *e)
+static int node_html(struct buf *b, const struct tree *t, const struct tree_node *n, struct strata_err *e)
 {
 	char s1[32];
 	uint32_t k;
@@ -266,12 +270,12 @@ static int node_html(struct buf *b, const struct tree_node *n, struct strata_err
 
 	P("%s class=\"%s%s%s L%d\" data-p=\"", n->type == TAR_DIR ? "<details" : "<div", n->type == TAR_DIR ? "d" : "f",
 	  n->present ? "" : " gone", n->implied ? " implied" : "", n->last);
-	E(n->path);
+	EN(n->path, n->plen);
 	P("\" data-e=\"");
 	for (k = 0; k < n->nev; k++)
-		P("%s%u%c", k ? " " : "", n->ev[k].layer + 1, n->ev[k].kind);
+		P("%s%u%c", k ? " " : "", t->ev[n->ev0 + k].layer + 1, t->ev[n->ev0 + k].kind);
 	P("\"%s>%s", n->type == TAR_DIR && n->depth == 0 ? " open" : "", n->type == TAR_DIR ? "<summary>" : "");
-	E(n->name);
+	EN(n->path + n->name, n->plen - n->name);
 	if (n->type == TAR_DIR)
 		P("/<span class=\"s\">%s, %llu entr%s</span></summary>", human_size(n->size, s1), (unsigned long long)n->entries,
 		  n->entries == 1 ? "y" : "ies");
@@ -299,13 +303,14 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 	if (r == 0)
 		r = layer_style(b, t->nlayers, e);
 	P("<h2>Files</h2><p>The merged file system: each entry is coloured by the layer that last wrote it; a directory's size "
-	  "is the sum of the regular files below it. Choose a layer to see the tree as it stood after that layer, with what "
-	  "the layer added, modified and deleted marked (as dive shows it).");
+	  "is the sum of the regular files below it.<span class=\"screen-only\"> Choose a layer to see the tree as it stood "
+	  "after that layer, with what the layer added, modified and deleted marked (as dive shows it).</span>");
 	if (!t->complete)
 		P(" <span class=\"fail\">Layers missing from the archive are left out.</span>");
 	if (t->shown < t->len)
-		P(" <span class=\"fail\" id=\"tree-%d-cut\">Cut: %zu of %zu paths shown (at most %d): the deepest levels are "
-		  "left out, and each directory says how many entries it hides.</span>", idx, t->shown, t->len, TREE_MAX);
+		P(" <span class=\"fail\" id=\"tree-%d-cut\">Cut: %zu of %zu paths shown (at most %d, and %u MiB of paths): the "
+		  "deepest levels are left out, and each directory says how many entries it hides.</span>", idx, t->shown, t->len,
+		  TREE_MAX, TREE_BYTES_MAX >> 20);
 	P("</p><p class=\"print-only\">The browsable file tree (%zu paths) is in the HTML report; the largest directories follow.</p>",
 	  t->len);
 	P("<div class=\"tree-ui\" id=\"tree-%d-ui\"><input type=\"search\" class=\"tree-q\" placeholder=\"filter by path\" "
@@ -337,7 +342,7 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 		if (!n->shown)
 			continue;
 		if (r == 0)
-			r = node_html(b, n, e);
+			r = node_html(b, t, n, e);
 		if (n->type == TAR_DIR)
 			open[sp++] = (uint32_t)i;
 	}
@@ -350,6 +355,9 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 	}
 	if (t->hidden_top)
 		P("<div class=\"x\">%u more top-level entries not shown</div>", t->hidden_top);
+	if (t->too_long)
+		P("<div class=\"x\">%llu paths of %d bytes or more left out (no Linux can create them)</div>",
+		  (unsigned long long)t->too_long, LFS_PATH_MAX);
 	NONE(1, !t->len, "none found (no entry in any layer)");
 	P("</div>");
 	free(open);

@@ -19,13 +19,20 @@
  * files below it in the final image, and `entries` counts what is below it
  * there.  Both cover the whole tree, also when it is cut.
  *
- * The cut: at most TREE_MAX nodes are marked shown, shallowest levels first
- * and, on the level that does not fit whole, the largest first; a shown
- * directory counts the children it hides (hidden) so the reader sees where.
+ * The cut: at most TREE_MAX nodes, and TREE_BYTES_MAX bytes of their paths
+ * and names, are marked shown, shallowest levels first and, on the level
+ * that does not fit whole, the largest first; a shown directory counts the
+ * children it hides (hidden) so the reader sees where.  Paths no Linux can
+ * create (LFS_PATH_MAX bytes or more; the walker reports them) are left
+ * out and counted.
  *
- * Ownership: a tree borrows paths from the image's layer entries (which must
- * outlive it) and owns the names of implied directories; tree_release()
- * frees it.  Errors: out of memory or cancellation, from the stack.
+ * Cost: no map; what the stack reports is recorded, sorted by path and
+ * merged, so time is O(n log n) in the entries and memory linear in them
+ * (implied directories borrow a prefix of a path below them).
+ *
+ * Ownership: a tree borrows paths from the image's layer entries, which
+ * must outlive it; tree_release() frees it.  Errors: out of memory or
+ * cancellation, from the stack.
  */
 #ifndef STRATA_TREE_H
 #define STRATA_TREE_H
@@ -35,7 +42,8 @@
 #include "common/err.h"
 #include "formats/image.h"
 
-#define TREE_MAX 20000     /* nodes shown in the HTML file browser (README: analyze) */
+#define TREE_MAX 20000             /* nodes shown in the HTML file browser (README: analyze) */
+#define TREE_BYTES_MAX (8u << 20)  /* and the bytes of their paths and names, at most */
 #define TREE_NONE UINT32_MAX
 
 struct tree_event {
@@ -45,31 +53,35 @@ struct tree_event {
 
 /* Invariants: nodes are in tree order (a directory before what is below it,
  * siblings by name, '/' sorting before every other byte); parent is
- * TREE_NONE for top-level paths; events are in layer order, one per layer. */
+ * TREE_NONE for top-level paths; a node's events are ev[ev0..ev0+nev), in
+ * layer order, one per layer.  path is not NUL-terminated at plen: an
+ * implied directory's path is a prefix of a path below it. */
 struct tree_node {
-	const char *path;        /* clean, relative; borrowed or owned (implied) */
-	const char *name;        /* the last component, inside path */
+	const char *path;        /* clean, relative; borrowed from the layers' entries */
+	uint32_t plen;
+	uint32_t name;           /* offset of the last component in path */
 	const char *link;        /* symlink or hardlink target, or NULL */
 	uint32_t parent;
 	uint32_t depth;          /* 0 for top-level paths */
 	uint8_t type;            /* enum tar_type of the last writer (TAR_DIR when implied) */
 	bool present;            /* in the final image */
 	bool implied;            /* no layer has an entry of its own for it */
-	bool owned;              /* path is malloc'd here (first made as an implied parent) */
-	bool shown;              /* within the TREE_MAX cut */
+	bool shown;              /* within the cut */
 	int last;                /* layer that last wrote it, -1 when implied */
 	uint64_t size, entries;
 	uint32_t hidden;         /* shown directories: children not shown */
 	uint64_t hidden_bytes;   /* and the bytes below those */
-	struct tree_event *ev;
-	uint32_t nev, aev;
+	uint32_t ev0, nev;
 };
 
 struct tree {
 	struct tree_node *v;
 	size_t len, alloc;
+	struct tree_event *ev;   /* every node's events */
+	size_t nev;
 	size_t shown;            /* len when not cut */
 	uint32_t hidden_top;     /* top-level nodes not shown */
+	uint64_t too_long;       /* entries left out: paths of LFS_PATH_MAX bytes or more */
 	size_t nlayers;
 	bool complete;           /* every layer's entries were read (else absent layers are skipped) */
 };

@@ -205,7 +205,7 @@ for l in rep["layers"]:
     if n != l["added"] + l["modified"]:
         prob.append("layer %d: %d marked, added+modified %d" % (k, n, l["added"] + l["modified"]))
 res(not prob, "file tree: per layer, rows marked added/modified = the layer's added + modified", "; ".join(prob))
-res('id="dirs-0"' in raw and "@media print" in raw and ".tree,.tree-ui{display:none}" in raw,
+res('id="dirs-0"' in raw and "@media print" in raw and ".tree,.tree-ui,.screen-only{display:none}" in raw,
     "largest-directories table and print styles (tree and controls not printed)", "missing")
 EOF
 
@@ -216,7 +216,7 @@ if [ -n "$many" ] && "$strata" analyze --format html -o "$work/many.html" "$out/
 import re, sys
 raw = open(sys.argv[1], encoding="utf-8").read()
 rows = len(re.findall(r'<(?:div|details) class="[^"]*" data-p=', raw))
-cut = re.search(r'id="tree-0-cut">Cut: (\d+) of (\d+) paths shown \(at most (\d+)\)', raw)
+cut = re.search(r'id="tree-0-cut">Cut: (\d+) of (\d+) paths shown \(at most (\d+),', raw)
 ok = cut and rows == int(cut.group(1)) == int(cut.group(3)) and int(cut.group(2)) > rows and len(raw) < 16 << 20
 print(("ok - analyze html 100k-file image: tree cut at %s of %s paths and says so; file %d bytes (< 16 MiB)"
        % (cut.group(1), cut.group(2), len(raw))) if ok else
@@ -369,6 +369,18 @@ rm -f "$pdf"
 if (cd "$work" && browse "file://$html" --print-to-pdf="$pdf" --no-pdf-header-footer > /dev/null) &&
 	[ -s "$pdf" ] && [ "$(head -c 5 "$pdf")" = "%PDF-" ]; then
 	ok "print to PDF $pdf ($(wc -c < "$pdf") bytes, non-empty)"
+	if command -v pdftotext > /dev/null; then
+		pdftotext "$pdf" "$work/pdf.txt" 2> /dev/null
+		if grep -q 'Largest directories' "$work/pdf.txt" && grep -q 'VERIFIED' "$work/pdf.txt" &&
+			! grep -q -e 'filter by path' -e "only this layer's changes" -e 'Choose a layer' "$work/pdf.txt"; then
+			ok "the PDF holds the verdict and the largest directories, not the tree's controls"
+		else
+			nok "the PDF holds the verdict and the largest directories, not the tree's controls" \
+				"$(grep -n -e 'Largest directories' -e VERIFIED -e 'filter by path' -e 'Choose a layer' "$work/pdf.txt" | head -5)"
+		fi
+	else
+		skip "the PDF's text" "pdftotext (poppler-utils) is not installed"
+	fi
 else
 	nok "print to PDF" "no PDF at $pdf: $(grep -v dbus "$work/chromium.err" | tail -2)"
 fi
