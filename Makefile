@@ -18,7 +18,7 @@ LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=st
 BUILD ?= build
 COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc tarsplit pieces sign
 FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry regtree sink target store docker_root cstorage pieceset
-ANALYZE := walk pkg account render html diff sbom risk
+ANALYZE := walk pkg account render html diff sbom risk tree
 CONVERT := convert import merge layers flatten unpack squash transfer split delta
 CLI := main args completion pick report progress inspect verify convert flatten analyze diff sbom
 
@@ -60,7 +60,7 @@ $(BUILD)/%.o: %.c
 
 # Debian packages the build and the tests need; installed when root.
 DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev libdeflate-dev
-DEB_TEST := clang python3 zsh fish python3-jsonschema zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium valgrind docker.io docker-registry curl qemu-user openssl
+DEB_TEST := clang python3 zsh fish python3-jsonschema zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium poppler-utils valgrind docker.io docker-registry curl qemu-user openssl
 DEB_DEMO := python3 xz-utils
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)

@@ -130,13 +130,23 @@ struct report_meta {
 void analyze_verdict_json(cJSON *doc, const struct report_meta *m);
 int analyze_verdict_text(struct buf *out, const struct report_meta *m, struct strata_err *e);
 
-/* The report as JSON (schema 1); files: every entry of every layer too. */
+/* The report as JSON (schema 1); files: every entry of every layer too,
+ * regular files and hardlinks with the sha256 of their content when the
+ * walker hashed it (walker.content). */
 cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, bool files,
 		    const struct fail_rules *rules);
 /* Text for people, fitting 100 columns. */
 int analyze_text(struct buf *out, const struct source *s, const struct image_report *reps, size_t n,
 		 const struct fail_rules *rules, struct strata_err *e);
-/* One self-contained HTML file (inline CSS and SVG, no network). */
-int analyze_html(struct buf *out, const cJSON *report, struct strata_err *e);
+/* --files as text: every entry of every layer, one a line ("type mode
+ * uid:gid size sha256 path[ -> link]"; sha256 "-" when there is none: not a
+ * regular file, or the walker did not hash it; a hardlink shows its target's).
+ * Lines are not cut to 100 columns: this is data, for grep and awk. */
+int analyze_files_text(struct buf *out, const struct image_report *reps, size_t n, struct strata_err *e);
+/* One self-contained HTML file (inline CSS and SVG, no network), rendered
+ * from the JSON report; reps (n of them, in the report's image order; may
+ * be NULL) add each image's browsable file tree (tree.h). */
+int analyze_html(struct buf *out, const cJSON *report, const struct image_report *reps, size_t n,
+		 struct strata_err *e);
 
 #endif

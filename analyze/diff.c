@@ -110,6 +110,135 @@ static void config_field(cJSON *out, const char *field, const cJSON *a, const cJ
 	free(sb);
 }
 
+/* ---- packages: the SBOM of each side ---- */
+
+static int pkg_key(const struct sbom_pkg *p, struct buf *k, struct strata_err *e)
+{
+	k->len = 0;
+	return buf_printf(k, e, "%s/%s?%s", p->type, p->p->name, p->p->arch ? p->p->arch : "");
+}
+
+static bool same_licenses(const struct sbom_pkg *a, const struct sbom_pkg *b)
+{
+	size_t i;
+
+	if (a->nlic != b->nlic)
+		return false;
+	for (i = 0; i < a->nlic; i++)
+		if (strcmp(a->licenses[i], b->licenses[i]))
+			return false;
+	return true;
+}
+
+static int pkg_delta_add(struct image_diff *d, const struct sbom_pkg *a, const struct sbom_pkg *b, struct strata_err *e)
+{
+	struct pkg_delta *v;
+	bool ver = a && b && strcmp(a->p->version, b->p->version), lic = a && b && !same_licenses(a, b);
+
+	if (a && b && !ver && !lic)
+		return 0;
+	if (!(v = realloc(d->pkgs, (d->npkgs + 1) * sizeof(*v))))
+		return err_nomem(e, "diff");
+	d->pkgs = v;
+	d->pkgs[d->npkgs++] = (struct pkg_delta){ a, b, ver, lic };
+	return 0;
+}
+
+static int cmp_pkg_delta(const void *x, const void *y)
+{
+	const struct pkg_delta *a = x, *b = y;
+	const struct sbom_pkg *pa = a->b ? a->b : a->a, *pb = b->b ? b->b : b->a;
+	int c = strcmp(pa->p->name, pb->p->name);
+
+	return c ? c : strcmp(pa->type, pb->type);
+}
+
+/* An image whose layers are not all readable has no SBOM: its packages are not compared. */
+static int diff_packages(struct image_diff *d, struct strata_err *e)
+{
+	struct strmap ka = STRMAP_INIT, kb = STRMAP_INIT;
+	struct buf k = BUF_INIT(1u << 16);
+	struct strata_err se = STRATA_ERR_INIT;
+	size_t i;
+	int r;
+
+	if (sbom_build(d->a, &d->sa, &se) < 0 || sbom_build(d->b, &d->sb, &se) < 0) {
+		if (se.code != STRATA_EFORMAT)
+			return err_set(e, se.code, "%s", se.msg);
+		return 0;  /* a layer missing or unreadable: said by the scan */
+	}
+	d->pkgs_checked = true;
+	for (i = 0, r = 0; i < d->sa.len && r == 0; i++)
+		if ((r = pkg_key(&d->sa.v[i], &k, e)) == 0 && strmap_put(&ka, k.data, &d->sa.v[i], e) < 0)
+			r = -e->code;
+	for (i = 0; i < d->sb.len && r == 0; i++)
+		if ((r = pkg_key(&d->sb.v[i], &k, e)) == 0 && strmap_put(&kb, k.data, &d->sb.v[i], e) < 0)
+			r = -e->code;
+	for (i = 0; i < d->sb.len && r == 0; i++)
+		if ((r = pkg_key(&d->sb.v[i], &k, e)) == 0)
+			r = pkg_delta_add(d, strmap_get(&ka, k.data), &d->sb.v[i], e);
+	for (i = 0; i < d->sa.len && r == 0; i++)
+		if ((r = pkg_key(&d->sa.v[i], &k, e)) == 0 && !strmap_get(&kb, k.data))
+			r = pkg_delta_add(d, &d->sa.v[i], NULL, e);
+	if (r == 0 && d->npkgs > 1)
+		qsort(d->pkgs, d->npkgs, sizeof(*d->pkgs), cmp_pkg_delta);
+	strmap_release(&ka);
+	strmap_release(&kb);
+	buf_release(&k);
+	return r;
+}
+
+/* ---- risk findings: analyze's placement on each side ---- */
+
+static int risk_keys(const struct image_report *rep, struct strmap *m, struct buf *k, struct strata_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < rep->nhits; i++) {
+		k->len = 0;
+		if (buf_printf(k, e, "%s\t%s", risk_ids[rep->hits[i].rule], rep->hits[i].f->path) < 0)
+			return -e->code;
+		if (!strmap_get(m, k->data) && strmap_put(m, k->data, (void *)&rep->hits[i], e) < 0)
+			return -e->code;
+	}
+	return 0;
+}
+
+static int risks_only(struct image_diff *d, const struct strmap *mine, const struct strmap *other, bool appeared,
+		      struct strata_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < mine->len; i++) {
+		struct risk_delta *v;
+
+		if (strmap_get(other, mine->items[i].key))
+			continue;
+		if (!(v = realloc(d->risks, (d->nrisks + 1) * sizeof(*v))))
+			return err_nomem(e, "diff");
+		d->risks = v;
+		d->risks[d->nrisks++] = (struct risk_delta){ mine->items[i].val, appeared };
+	}
+	return 0;
+}
+
+static int diff_risks(struct image_diff *d, struct strata_err *e)
+{
+	struct strmap ka = STRMAP_INIT, kb = STRMAP_INIT;
+	struct buf k = BUF_INIT(1u << 16);
+	int r;
+
+	if ((r = analyze_image(d->a, &d->ra, e)) < 0 || (r = analyze_image(d->b, &d->rb, e)) < 0)
+		return r;
+	if ((r = risk_keys(&d->ra, &ka, &k, e)) == 0 && (r = risk_keys(&d->rb, &kb, &k, e)) == 0 &&
+	    (r = risks_only(d, &ka, &kb, false, e)) == 0)
+		r = risks_only(d, &kb, &ka, true, e);
+	strmap_release(&ka);
+	strmap_release(&kb);
+	buf_release(&k);
+	return r;
+}
+
 int diff_images(const struct image *ia, const struct image *ib, struct image_diff *d, struct strata_err *e)
 {
 	static const char *const fields[] = { "Env", "Cmd", "Entrypoint", "Labels", "User", "WorkingDir", "ExposedPorts",
@@ -171,9 +300,9 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 	if (d->n > 1)
 		qsort(d->v, d->n, sizeof(*d->v), cmp_change);
 	if (r == 0)
-		r = pkgdb_delta("dpkg", va.dpkg, vb.dpkg, &d->pkgs, &d->npkgs, e);
+		r = diff_packages(d, e);
 	if (r == 0)
-		r = pkgdb_delta("apk", va.apk, vb.apk, &d->pkgs, &d->npkgs, e);
+		r = diff_risks(d, e);
 	d->config = cJSON_CreateArray();
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		config_field(d->config, fields[i], json_get(ca, fields[i]), json_get(cb, fields[i]));
@@ -197,8 +326,37 @@ static const char *what_str(unsigned w, char *buf, size_t n)
 
 bool diff_differs(const struct image_diff *d)
 {
-	return d->n || d->npkgs || cJSON_GetArraySize(d->config) || d->shared_layers != d->layers_a ||
+	return d->n || d->npkgs || d->nrisks || cJSON_GetArraySize(d->config) || d->shared_layers != d->layers_a ||
 	       d->shared_layers != d->layers_b;
+}
+
+/* The database a package came from, as analyze names it: dpkg, apk, else the purl type. */
+static const char *pkg_db(const struct sbom_pkg *p)
+{
+	return !strcmp(p->type, "deb") ? "dpkg" : p->type;
+}
+
+static cJSON *licenses_json(const struct sbom_pkg *p)
+{
+	cJSON *a;
+	size_t i;
+
+	if (!p)
+		return cJSON_CreateNull();
+	a = cJSON_CreateArray();
+	for (i = 0; i < p->nlic; i++)
+		json_push(a, cJSON_CreateString(p->licenses[i]));
+	return a;
+}
+
+static const char *licenses_str(const struct sbom_pkg *p, char *buf, size_t n)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; p && i < p->nlic && len < n; i++)
+		len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? " AND " : "", p->licenses[i]);
+	return buf[0] ? buf : "no license found";
 }
 
 static cJSON *digest_or_null(const char *digest)
@@ -263,16 +421,42 @@ cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *
 			cJSON_AddNumberToObject(x, "size_b", (double)c->b->size);
 		json_push(a, x);
 	}
+	json_put(o, "packages_compared", cJSON_CreateBool(d->pkgs_checked));
 	a = cJSON_AddArrayToObject(o, "packages");
 	for (i = 0; i < d->npkgs; i++) {
+		const struct pkg_delta *p = &d->pkgs[i];
+		const struct sbom_pkg *q = p->b ? p->b : p->a;
 		cJSON *x = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(x, "db", d->pkgs[i].db);
-		cJSON_AddStringToObject(x, "name", d->pkgs[i].name);
-		cJSON_AddStringToObject(x, "change", !d->pkgs[i].from ? "added" : !d->pkgs[i].to ? "removed" : "upgraded");
-		json_put(x, "from", d->pkgs[i].from ? cJSON_CreateString(d->pkgs[i].from) : cJSON_CreateNull());
-		json_put(x, "to", d->pkgs[i].to ? cJSON_CreateString(d->pkgs[i].to) : cJSON_CreateNull());
+		cJSON_AddStringToObject(x, "db", pkg_db(q));
+		cJSON_AddStringToObject(x, "name", q->p->name);
+		cJSON_AddStringToObject(x, "change", !p->a ? "added" : !p->b ? "removed" : p->version ? "upgraded" : "relicensed");
+		json_put(x, "from", p->a ? cJSON_CreateString(p->a->p->version) : cJSON_CreateNull());
+		json_put(x, "to", p->b ? cJSON_CreateString(p->b->p->version) : cJSON_CreateNull());
+		json_put(x, "licenses_from", licenses_json(p->a));
+		json_put(x, "licenses_to", licenses_json(p->b));
 		json_push(a, x);
+	}
+	f = cJSON_AddObjectToObject(o, "findings");
+	cJSON_AddBoolToObject(f, "compared", d->ra.risk_unscanned == 0 && d->rb.risk_unscanned == 0);
+	for (i = 0; i < 2; i++) {
+		size_t j;
+
+		a = cJSON_AddArrayToObject(f, i ? "appeared" : "disappeared");
+		for (j = 0; j < d->nrisks; j++) {
+			const struct risk_hit *h = d->risks[j].h;
+			cJSON *x;
+
+			if (d->risks[j].appeared != (i == 1))
+				continue;
+			x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "rule", risk_ids[h->rule]);
+			cJSON_AddStringToObject(x, "path", h->f->path);
+			cJSON_AddNumberToObject(x, "layer", (double)h->layer + 1);
+			cJSON_AddStringToObject(x, "detail", h->detail);
+			cJSON_AddBoolToObject(x, "in_final_image", h->removed_by < 0);
+			json_push(a, x);
+		}
 	}
 	json_put(o, "config", cJSON_Duplicate(d->config, 1));
 	return o;
@@ -316,17 +500,35 @@ int diff_text(struct buf *b, const char *src_a, const char *src_b, const struct 
 		else
 			P("  ~ %s (%s)\n", x->path, what_str(x->what, w, sizeof(w)));
 	}
-	if (d->npkgs)
+	if (!d->pkgs_checked)
+		P("packages: not compared (a layer is missing or unreadable)\n");
+	else if (d->npkgs)
 		P("packages:\n");
 	for (i = 0; i < d->npkgs; i++) {
-		const struct pkg_change *p = &d->pkgs[i];
+		const struct pkg_delta *p = &d->pkgs[i];
+		const struct sbom_pkg *q = p->b ? p->b : p->a;
+		char la[256], lb[256];
 
-		if (!p->from)
-			P("  + %s %s (%s)\n", p->name, p->to, p->db);
-		else if (!p->to)
-			P("  - %s %s (%s)\n", p->name, p->from, p->db);
+		if (!p->a)
+			P("  + %s %s (%s; %s)\n", q->p->name, q->p->version, pkg_db(q), licenses_str(q, la, sizeof(la)));
+		else if (!p->b)
+			P("  - %s %s (%s; %s)\n", q->p->name, q->p->version, pkg_db(q), licenses_str(q, la, sizeof(la)));
+		else if (!p->licenses)
+			P("  ~ %s %s -> %s (%s)\n", q->p->name, p->a->p->version, p->b->p->version, pkg_db(q));
+		else if (!p->version)
+			P("  ~ %s %s (%s; licenses %s -> %s)\n", q->p->name, q->p->version, pkg_db(q),
+			  licenses_str(p->a, la, sizeof(la)), licenses_str(p->b, lb, sizeof(lb)));
 		else
-			P("  ~ %s %s -> %s (%s)\n", p->name, p->from, p->to, p->db);
+			P("  ~ %s %s -> %s (%s; licenses %s -> %s)\n", q->p->name, p->a->p->version, p->b->p->version, pkg_db(q),
+			  licenses_str(p->a, la, sizeof(la)), licenses_str(p->b, lb, sizeof(lb)));
+	}
+	if (d->nrisks)
+		P("findings:\n");
+	for (i = 0; i < d->nrisks; i++) {
+		const struct risk_hit *h = d->risks[i].h;
+
+		P("  %c %s in layer %zu of %s: %s%s\n", d->risks[i].appeared ? '+' : '-', risk_ids[h->rule], h->layer + 1,
+		  d->risks[i].appeared ? "b" : "a", h->f->path, h->removed_by < 0 ? "" : " (removed above, still shipped)");
 	}
 	if (cJSON_GetArraySize(d->config))
 		P("config:\n");
@@ -345,6 +547,11 @@ void diff_release(struct image_diff *d)
 {
 	free(d->v);
 	free(d->pkgs);
+	free(d->risks);
+	sbom_release(&d->sa);
+	sbom_release(&d->sb);
+	image_report_release(&d->ra);
+	image_report_release(&d->rb);
 	cJSON_Delete(d->config);
 	memset(d, 0, sizeof(*d));
 }

@@ -4,20 +4,26 @@
  * of inline script.  Nothing is fetched from the network.  Built from the
  * JSON report (analyze_json), so both always say the same.
  */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "analyze/tree.h"
+#include "formats/layerfs.h"
 #include "common/size.h"
 #include "formats/json.h"
 
 #define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
 
-static int esc(struct buf *b, const char *s, struct strata_err *e)
+/* s[0..n) as HTML text; stops at a NUL. */
+static int escn(struct buf *b, const char *s, size_t n, struct strata_err *e)
 {
 	int r = 0;
 
-	for (; s && *s && r == 0; s++) {
+	for (; s && n && *s && r == 0; s++, n--) {
 		switch (*s) {
 		case '<': r = buf_addstr(b, "&lt;", e); break;
 		case '>': r = buf_addstr(b, "&gt;", e); break;
@@ -30,7 +36,8 @@ static int esc(struct buf *b, const char *s, struct strata_err *e)
 	return r;
 }
 
-#define E(s) do { if (r == 0) r = esc(b, (s), e); } while (0)
+#define E(s) do { if (r == 0) r = escn(b, (s), SIZE_MAX, e); } while (0)
+#define EN(s, n) do { if (r == 0) r = escn(b, (s), (n), e); } while (0)
 
 static double num(const cJSON *o, const char *k)
 {
@@ -57,8 +64,19 @@ static const char style[] =
 	".banner.ok{background:#e6f4e6;color:#060;border:2px solid #070}.banner.bad{background:#b00;color:#fff;border:2px solid #700}"
 	".banner ul{font-size:.8em;font-weight:normal;margin:.4em 0 0}.none{color:#555;font-style:italic;font-weight:normal}"
 	"tr.gone td{color:#777}"
+	".tree{font:13px/1.6 ui-monospace,monospace;max-height:70vh;overflow:auto;border:1px solid #ddd;padding:4px}"
+	".tree details,.tree .f{margin-left:1.1em;border-left:4px solid #eee;padding-left:4px}"
+	".tree summary{cursor:pointer}.tree .s{color:#555;margin-left:1em}.tree .x{color:#777;font-style:italic}"
+	".tree:not(.live) .gone{display:none}"
+	".tree [data-m]>summary::after,.tree div[data-m]::after{margin-left:1em;padding:0 4px;border-radius:3px;font-size:11px}"
+	".tree [data-m=a]>summary::after,.tree div[data-m=a]::after{content:'added';background:#cfc}"
+	".tree [data-m=m]>summary::after,.tree div[data-m=m]::after{content:'modified';background:#fe9}"
+	".tree [data-m=d]>summary::after,.tree div[data-m=d]::after{content:'deleted';background:#fcc}"
+	".tree [data-m=d]>summary,.tree div[data-m=d]{text-decoration:line-through}"
+	".tree-ui{margin:.5em 0}.tree-ui input[type=search]{width:24em}.sw{border-left:10px solid;padding:0 6px;margin-right:4px;"
+	"white-space:nowrap;font-size:12px}.print-only{display:none}"
 	"@media print{body{margin:0;max-width:none}th{cursor:auto}.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
-	"table,tr,svg{break-inside:avoid}}";
+	"table,tr,svg{break-inside:avoid}.tree,.tree-ui,.screen-only{display:none}.print-only{display:block}}";
 
 static const char script[] =
 	"document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){"
@@ -66,7 +84,22 @@ static const char script[] =
 	"asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';var rows=Array.prototype.slice.call(b.rows);"
 	"rows.sort(function(x,y){var a=x.cells[i].dataset.v||x.cells[i].textContent,c=y.cells[i].dataset.v||y.cells[i].textContent,"
 	"p=parseFloat(a),q=parseFloat(c);var d=(!isNaN(p)&&!isNaN(q))?p-q:a.localeCompare(c);return asc?d:-d;});"
-	"rows.forEach(function(r){b.appendChild(r);});});});";
+	"rows.forEach(function(r){b.appendChild(r);});});});"
+	/* the file trees: a layer's view (as dive: what existed then, its changes marked), changes only, a path filter */
+	"document.querySelectorAll('.tree').forEach(function(t){var ui=document.getElementById(t.id+'-ui'),"
+	"q=ui.querySelector('.tree-q'),sel=ui.querySelector('.tree-layer'),only=ui.querySelector('.tree-only'),"
+	"rows=Array.prototype.slice.call(t.querySelectorAll('[data-p]')).reverse();"
+	"function run(){var k=+sel.value,s=q.value.toLowerCase(),o=only.checked&&k>0;t.classList.add('live');"
+	"rows.forEach(function(r){var st=false,m='',kid=!!r._kid;r._kid=false;"
+	"if(k===0)st=!r.classList.contains('gone');"
+	"else(r.dataset.e||'').split(' ').forEach(function(x){var l=parseInt(x,10),c=x.slice(-1);"
+	"if(l<=k){st=c!=='d';if(l===k)m=c;}});"
+	"if(m==='d')st=true;var own=st&&(!o||m!=='')&&(!s||r.dataset.p.toLowerCase().indexOf(s)>=0),show=own||kid;"
+	"r.hidden=!show;if(m)r.dataset.m=m;else delete r.dataset.m;"
+	"if(r.tagName==='DETAILS'&&kid&&(s||o))r.open=true;"
+	"var p=r.parentElement.closest('details');if(show&&p&&t.contains(p))p._kid=true;});"
+	"ui.querySelector('.tree-n').textContent=t.querySelectorAll('[data-p]:not([hidden])').length+' shown';}"
+	"q.addEventListener('input',run);sel.addEventListener('change',run);only.addEventListener('change',run);});";
 
 /* A table body that would be empty says so (a <th> row: not a data row). */
 static int none_row(struct buf *b, int cols, bool empty, const char *why, struct strata_err *e)
@@ -164,7 +197,176 @@ static int chart(struct buf *b, const cJSON *layers, struct strata_err *e)
 	return r;
 }
 
-static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
+
+/* ---- the file tree ---- */
+
+/* Each layer's colour: hues a golden angle apart, so neighbours differ. */
+static int layer_style(struct buf *b, size_t nlayers, struct strata_err *e)
+{
+	size_t k;
+	int r = 0;
+
+	P("<style>");
+	for (k = 0; k < nlayers; k++)
+		P(".tree .L%zu,.sw.L%zu{border-left-color:hsl(%.0f,70%%,45%%)}", k, k, fmod((double)k * 137.508, 360.0));
+	P("</style>");
+	return r;
+}
+
+static int cmp_dir_size(const void *x, const void *y, void *arg)
+{
+	const struct tree_node *v = arg, *a = &v[*(const uint32_t *)x], *c = &v[*(const uint32_t *)y];
+
+	if (a->size != c->size)
+		return a->size > c->size ? -1 : 1;
+	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+#define TREE_DIRS 25    /* rows of the largest-directories table */
+
+/* What prints: the largest directories of the final image, three levels deep. */
+static int dirs_table(struct buf *b, const struct tree *t, int idx, struct strata_err *e)
+{
+	uint32_t *v = t->len ? malloc(t->len * sizeof(*v)) : NULL;
+	size_t i, n = 0;
+	char s1[32];
+	int r = 0;
+
+	if (t->len && !v)
+		return err_nomem(e, "report");
+	for (i = 0; i < t->len; i++)
+		if (t->v[i].type == TAR_DIR && t->v[i].present && t->v[i].depth < 3)
+			v[n++] = (uint32_t)i;
+	if (n > 1)
+		qsort_r(v, n, sizeof(*v), cmp_dir_size, t->v);
+	P("<h3>Largest directories (final image, three levels deep)</h3><table class=\"sortable\" id=\"dirs-%d\"><thead><tr>"
+	  "<th>directory</th><th class=\"n\">size</th><th class=\"n\">entries</th><th class=\"n\">last written by layer</th>"
+	  "</tr></thead><tbody>", idx);
+	for (i = 0; i < n && i < TREE_DIRS; i++) {
+		const struct tree_node *d = &t->v[v[i]];
+
+		P("<tr><td><code>");
+		EN(d->path, d->plen);
+		P("/</code></td><td class=\"n\" data-v=\"%llu\">%s</td><td class=\"n\">%llu</td><td class=\"n\">", (unsigned long long)d->size,
+		  human_size(d->size, s1), (unsigned long long)d->entries);
+		if (d->last >= 0)
+			P("%d", d->last + 1);
+		else
+			P("<span class=\"none\">implied</span>");
+		P("</td></tr>");
+	}
+	NONE(4, !n, "none found (no directory in the final image)");
+	P("</tbody></table>");
+	free(v);
+	return r;
+}
+
+/* One node: its events as "1a 3m 5d" (1-based layers), then the element. */
+static int node_html(struct buf *b, const struct tree *t, const struct tree_node *n, struct strata_err *e)
+{
+	char s1[32];
+	uint32_t k;
+	int r = 0;
+
+	P("%s class=\"%s%s%s L%d\" data-p=\"", n->type == TAR_DIR ? "<details" : "<div", n->type == TAR_DIR ? "d" : "f",
+	  n->present ? "" : " gone", n->implied ? " implied" : "", n->last);
+	EN(n->path, n->plen);
+	P("\" data-e=\"");
+	for (k = 0; k < n->nev; k++)
+		P("%s%u%c", k ? " " : "", t->ev[n->ev0 + k].layer + 1, t->ev[n->ev0 + k].kind);
+	P("\"%s>%s", n->type == TAR_DIR && n->depth == 0 ? " open" : "", n->type == TAR_DIR ? "<summary>" : "");
+	EN(n->path + n->name, n->plen - n->name);
+	if (n->type == TAR_DIR)
+		P("/<span class=\"s\">%s, %llu entr%s</span></summary>", human_size(n->size, s1), (unsigned long long)n->entries,
+		  n->entries == 1 ? "y" : "ies");
+	else if (n->link) {
+		P(" %s ", n->type == TAR_HARDLINK ? "=&gt;" : "-&gt;");
+		E(n->link);
+	} else if (n->type == TAR_FILE) {
+		P("<span class=\"s\">%s</span>", human_size(n->size, s1));
+	}
+	if (n->type != TAR_DIR)
+		P("</div>");
+	return r;
+}
+
+static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, int idx, struct strata_err *e)
+{
+	const cJSON *l;
+	uint32_t *open = t->len ? malloc(t->len * sizeof(*open)) : NULL;
+	size_t sp = 0, i;
+	char s1[32];
+	int r = 0;
+
+	if (t->len && !open)
+		return err_nomem(e, "report");
+	if (r == 0)
+		r = layer_style(b, t->nlayers, e);
+	P("<h2>Files</h2><p>The merged file system: each entry is coloured by the layer that last wrote it; a directory's size "
+	  "is the sum of the regular files below it.<span class=\"screen-only\"> Choose a layer to see the tree as it stood "
+	  "after that layer, with what the layer added, modified and deleted marked (as dive shows it).</span>");
+	if (!t->complete)
+		P(" <span class=\"fail\">Layers missing from the archive are left out.</span>");
+	if (t->shown < t->len)
+		P(" <span class=\"fail\" id=\"tree-%d-cut\">Cut: %zu of %zu paths shown (at most %d, and %u MiB of paths): the "
+		  "deepest levels are left out, and each directory says how many entries it hides.</span>", idx, t->shown, t->len,
+		  TREE_MAX, TREE_BYTES_MAX >> 20);
+	P("</p><p class=\"print-only\">The browsable file tree (%zu paths) is in the HTML report; the largest directories follow.</p>",
+	  t->len);
+	P("<div class=\"tree-ui\" id=\"tree-%d-ui\"><input type=\"search\" class=\"tree-q\" placeholder=\"filter by path\" "
+	  "aria-label=\"filter by path\"> <select class=\"tree-layer\" aria-label=\"layer\"><option value=\"0\">final image</option>", idx);
+	cJSON_ArrayForEach(l, layers) {
+		char cmd[64];
+		const char *cb = json_str(l, "created_by") ? json_str(l, "created_by") : "";
+
+		snprintf(cmd, sizeof(cmd), "%s", !strncmp(cb, "/bin/sh -c ", 11) ? cb + 11 : cb);
+		P("<option value=\"%d\">after layer %d: ", (int)num(l, "index"), (int)num(l, "index"));
+		E(cmd);
+		P("</option>");
+	}
+	P("</select> <label><input type=\"checkbox\" class=\"tree-only\"> only this layer's changes</label> "
+	  "<span class=\"tree-n none\"></span><br>");
+	cJSON_ArrayForEach(l, layers)
+		P("<span class=\"sw L%d\">layer %d</span>", (int)num(l, "index") - 1, (int)num(l, "index"));
+	P("<span class=\"sw\" style=\"border-left-color:#eee\">implied directory</span></div><div class=\"tree\" id=\"tree-%d\">", idx);
+	for (i = 0; i < t->len && r == 0; i++) {
+		const struct tree_node *n = &t->v[i];
+
+		while (sp && t->v[open[sp - 1]].depth >= n->depth) {
+			const struct tree_node *d = &t->v[open[--sp]];
+
+			if (d->hidden)
+				P("<div class=\"x\">%u more not shown (%s)</div>", d->hidden, human_size(d->hidden_bytes, s1));
+			P("</details>");
+		}
+		if (!n->shown)
+			continue;
+		if (r == 0)
+			r = node_html(b, t, n, e);
+		if (n->type == TAR_DIR)
+			open[sp++] = (uint32_t)i;
+	}
+	while (sp) {
+		const struct tree_node *d = &t->v[open[--sp]];
+
+		if (d->hidden)
+			P("<div class=\"x\">%u more not shown (%s)</div>", d->hidden, human_size(d->hidden_bytes, s1));
+		P("</details>");
+	}
+	if (t->hidden_top)
+		P("<div class=\"x\">%u more top-level entries not shown</div>", t->hidden_top);
+	if (t->too_long)
+		P("<div class=\"x\">%llu paths of %d bytes or more left out (no Linux can create them)</div>",
+		  (unsigned long long)t->too_long, LFS_PATH_MAX);
+	NONE(1, !t->len, "none found (no entry in any layer)");
+	P("</div>");
+	free(open);
+	if (r == 0)
+		r = dirs_table(b, t, idx, e);
+	return r;
+}
+
+static int image_html(struct buf *b, const cJSON *im, const struct image_report *rep, struct strata_err *e)
 {
 	const cJSON *sum = json_get(im, "summary"), *layers = json_get(im, "layers"), *l, *t, *x;
 	char s1[32], s2[32], s3[32];
@@ -220,7 +422,16 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 		E(json_str(l, "digest"));
 		P("</code></td></tr>");
 	}
-	P("</tbody></table><h2>Findings</h2>");
+	P("</tbody></table>");
+	if (rep && r == 0) {
+		struct tree ft;
+
+		if ((r = tree_build(rep->im, &ft, e)) == 0) {
+			r = tree_html(b, &ft, layers, idx, e);
+			tree_release(&ft);
+		}
+	}
+	P("<h2>Findings</h2>");
 	{
 		const cJSON *fd = json_get(im, "findings"), *nc;
 
@@ -328,9 +539,10 @@ static int image_html(struct buf *b, const cJSON *im, struct strata_err *e)
 	return r;
 }
 
-int analyze_html(struct buf *b, const cJSON *report, struct strata_err *e)
+int analyze_html(struct buf *b, const cJSON *report, const struct image_report *reps, size_t n, struct strata_err *e)
 {
 	const cJSON *im;
+	size_t i = 0;
 	int r = 0;
 
 	P("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>strata analysis: ");
@@ -341,9 +553,11 @@ int analyze_html(struct buf *b, const cJSON *report, struct strata_err *e)
 	P("<p>strata analysis of <code>");
 	E(json_str(report, "source"));
 	P("</code> (%s)</p>", json_str(report, "format") ? json_str(report, "format") : "?");
-	cJSON_ArrayForEach(im, json_get(report, "images"))
+	cJSON_ArrayForEach(im, json_get(report, "images")) {
 		if (r == 0)
-			r = image_html(b, im, e);
+			r = image_html(b, im, i < n ? &reps[i] : NULL, e);
+		i++;
+	}
 	P("<script>%s</script></body></html>\n", script);
 	return r;
 }

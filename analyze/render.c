@@ -7,6 +7,7 @@
 
 #include "analyze/analyze.h"
 #include "common/size.h"
+#include "common/strmap.h"
 #include "formats/json.h"
 
 /* ---- --fail-on ---- */
@@ -170,7 +171,39 @@ static cJSON *list_json(const struct list *l)
 	return o;
 }
 
-static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
+/* The sha256 of an entry's content as hex (hex: 65 bytes), or NULL:
+ * regular files with a digest, and hardlinks through regs, the regular
+ * files seen so far in the image (path -> entry holding the digest; NULL
+ * when the image has no hardlink). */
+static const char *content_hex(const struct fentry *f, struct strmap *regs, char *hex)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	const struct fentry *t = f;
+	size_t i;
+
+	if (f->type == TAR_HARDLINK && f->link && !f->flags)
+		t = regs ? strmap_get(regs, f->link) : NULL;
+	if (!t || t->type != TAR_FILE || !t->has_digest || f->flags)
+		return NULL;
+	if (regs && strmap_put(regs, f->path, (void *)t, &e) < 0)
+		return NULL;
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", t->digest[i]);
+	return hex;
+}
+
+/* Only an image with hardlinks needs the map of regular files (path -> digest) content_hex() keeps. */
+static bool has_hardlinks(const struct image_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nlayers; i++)
+		if (r->layers[i].lf && r->layers[i].lf->counts[TAR_HARDLINK])
+			return true;
+	return false;
+}
+
+static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files, struct strmap *regs)
 {
 	const struct layer *l = lr->layer;
 	const struct member *m = l->m;
@@ -231,7 +264,7 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 
 		for (i = 0; ok && i < lr->lf->len; i++) {
 			const struct fentry *f = &lr->lf->v[i];
-			char mode[8], *txt;
+			char mode[8], hex[65], *txt;
 
 			c = cJSON_CreateObject();
 			cJSON_AddStringToObject(c, "path", f->path);
@@ -244,6 +277,8 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files)
 			cJSON_AddNumberToObject(c, "gid", f->gid);
 			if (f->link)
 				cJSON_AddStringToObject(c, "link", f->link);
+			if (content_hex(f, regs, hex))
+				cJSON_AddStringToObject(c, "sha256", hex);
 			txt = cJSON_PrintUnformatted(c);
 			cJSON_Delete(c);
 			ok = txt && (!i || buf_addstr(&fb, ",", &fe) == 0) && buf_addstr(&fb, txt, &fe) == 0;
@@ -304,6 +339,7 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 		    const struct fail_rules *rules)
 {
 	cJSON *root = cJSON_CreateObject(), *imgs, *o, *a, *sum;
+	struct strmap regs = STRMAP_INIT;
 	size_t i, j;
 
 	cJSON_AddNumberToObject(root, "schema", 1);
@@ -344,7 +380,8 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 		cJSON_AddNumberToObject(sum, "efficiency", round6(r->efficiency));
 		a = cJSON_AddArrayToObject(o, "layers");
 		for (j = 0; j < r->nlayers; j++)
-			json_push(a, layer_json(&r->layers[j], j, files));
+			json_push(a, layer_json(&r->layers[j], j, files, has_hardlinks(r) ? &regs : NULL));
+		strmap_release(&regs);
 		a = cJSON_AddArrayToObject(o, "trailing_history");
 		for (j = 0; j < r->n_trailing; j++)
 			json_push(a, cJSON_CreateString(r->trailing_history[j]));
@@ -751,6 +788,42 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 				  (unsigned long long)rules->risk[k].max);
 			}
 		}
+	}
+#undef P
+	return r;
+}
+
+/* ---- --files as text ---- */
+
+int analyze_files_text(struct buf *b, const struct image_report *reps, size_t n, struct strata_err *e)
+{
+	size_t i, j, k;
+	int r = 0;
+
+#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+	for (i = 0; i < n && r == 0; i++) {
+		struct strmap regs = STRMAP_INIT;
+		struct strmap *rp = has_hardlinks(&reps[i]) ? &regs : NULL;
+
+		for (j = 0; j < reps[i].nlayers && r == 0; j++) {
+			const struct layer_files *lf = reps[i].layers[j].lf;
+
+			if (!lf) {
+				P("\nimage %zu layer %zu files: not read (not in the archive or unreadable)\n", i, j + 1);
+				continue;
+			}
+			P("\nimage %zu layer %zu files (%zu entries): type mode uid:gid size sha256 path\n", i, j + 1, lf->len);
+			for (k = 0; k < lf->len && r == 0; k++) {
+				const struct fentry *f = &lf->v[k];
+				char hex[65];
+				const char *h = content_hex(f, rp, hex);
+
+				P("  %-8s %04o %u:%u %llu %s %s%s%s\n", f->flags & FE_WHITEOUT ? "whiteout"
+				  : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7], f->mode & 07777, f->uid, f->gid,
+				  (unsigned long long)f->size, h ? h : "-", f->path, f->link ? " -> " : "", f->link ? f->link : "");
+			}
+		}
+		strmap_release(&regs);
 	}
 #undef P
 	return r;

@@ -1,4 +1,4 @@
-/* analyze.c - `strata analyze SRC [--format text|json|html] [-o FILE] [--files] [--fail-on RULES]`. */
+/* analyze.c - `strata analyze SRC [--format text|json|html] [-o FILE] [--files] [--all] [--fail-on RULES]`. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +7,34 @@
 #include "analyze/walk.h"
 #include "cli/cli.h"
 
+/* --all: the report of image i alone, as one compact JSON line (JSON Lines: `jq -s` merges them). */
+static int analyze_line(struct buf *out, const struct source *s, const struct image_report *rep, size_t i, bool files,
+			const struct fail_rules *rp, const char *src, const struct report_meta *meta, struct strata_err *e)
+{
+	cJSON *doc = analyze_json(s, rep, 1, files, rp), *im = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "images"), 0);
+	char *txt;
+	int r;
+
+	cJSON_SetNumberValue(cJSON_GetObjectItem(im, "index"), (double)i);  /* its place among the images picked */
+	cJSON_AddStringToObject(doc, "source", src);
+	analyze_verdict_json(doc, meta);
+	txt = doc ? cJSON_PrintUnformatted(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!txt)
+		return err_nomem(e, "report");
+	r = buf_addstr(out, txt, e) < 0 || buf_addstr(out, "\n", e) < 0 ? -e->code : 0;
+	free(txt);
+	return r;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
-	enum { O_FORMAT = 256, O_JSON, O_FILES, O_FAIL, O_IMAGE, O_PLATFORM };
+	enum { O_FORMAT = 256, O_JSON, O_FILES, O_FAIL, O_IMAGE, O_PLATFORM, O_ALL };
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "files", no_argument, NULL, O_FILES },
+		{ "all", no_argument, NULL, O_ALL },
 		{ "fail-on", required_argument, NULL, O_FAIL },
 		{ "output", required_argument, NULL, 'o' },
 		{ "image", required_argument, NULL, O_IMAGE },
@@ -34,7 +55,7 @@ int cmd_analyze(int argc, char **argv)
 	struct progress pg;
 	const char *format = "text", *output = NULL, *src, *image = NULL, *platform = NULL;
 	const struct image **picked = NULL;
-	bool files = false;
+	bool files = false, all = false, format_set = false;
 	size_t i, n = 0, npicked = 0;
 	int c, r, failed = 0;
 
@@ -49,8 +70,10 @@ int cmd_analyze(int argc, char **argv)
 			if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "html"))
 				return cli_usage("analyze", "--format is text, json or html, not '%s'", optarg);
 			format = optarg;
+			format_set = true;
 			break;
-		case O_JSON: format = "json"; break;
+		case O_JSON: format = "json"; format_set = true; break;
+		case O_ALL: all = true; break;
 		case O_FILES: files = true; break;
 		case O_IMAGE: image = optarg; break;
 		case O_PLATFORM: platform = optarg; break;
@@ -65,10 +88,15 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("analyze", "needs exactly one SRC");
+	if (all && format_set && strcmp(format, "json"))
+		return cli_usage("analyze", "--all writes JSON Lines (one report per image a line), not --format %s", format);
+	if (all)
+		format = "json";
 	src = argv[optind];
 	cli_walker(&w, &hooks, &d, &lo.limits);
 	w.collect = true;
 	w.risks = true;
+	w.content = files;  /* sha256 of every regular file, in the same pass: only when asked */
 	lo.decode = true;
 	lo.hash_source = true;
 	lo.hooks = &hooks;
@@ -130,6 +158,11 @@ int cmd_analyze(int argc, char **argv)
 			r = buf_addstr(&out, "\n", &e) < 0 ? -e.code : 0;
 		if (r == 0)
 			r = analyze_text(&out, s, reps, n, rp, &e);
+		if (r == 0 && files)
+			r = analyze_files_text(&out, reps, n, &e);
+	} else if (all) {
+		for (i = 0; i < n && r == 0; i++)
+			r = analyze_line(&out, s, &reps[i], i, files, rp, src, &meta, &e);
 	} else {
 		cJSON *doc = analyze_json(s, reps, n, files, rp);
 		char *txt = NULL;
@@ -143,7 +176,7 @@ int cmd_analyze(int argc, char **argv)
 				r = err_nomem(&e, "report");
 			free(txt);
 		} else {
-			r = analyze_html(&out, doc, &e);
+			r = analyze_html(&out, doc, reps, n, &e);
 		}
 		cJSON_Delete(doc);
 	}

@@ -28,6 +28,8 @@ static int open_one(struct side *sd, const struct limits *lim, struct strata_err
 	cli_walker(&w, &hooks, &sd->d, lim);
 	w.collect = true;
 	w.content = true;
+	w.sbom = true;   /* packages with their licenses, as sbom reads them */
+	w.risks = true;  /* findings, as analyze places them */
 	lo.decode = true;
 	lo.hooks = &hooks;
 	lo.limits = *lim;

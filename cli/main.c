@@ -62,7 +62,7 @@ const struct command cli_commands[] = {
 	  "  $ strata verify --json oci-archive:app.tar > report.json\n"
 	  "  $ strata verify bundle.tar.manifest.json\n" },
 	{ "analyze", cmd_analyze,
-	  "analyze SRC [--format text|json|html] [-o FILE] [--files] [--image REF] [--platform P] [--fail-on RULES]",
+	  "analyze SRC [--format text|json|html] [-o FILE] [--files] [--all] [--image REF] [--platform P] [--fail-on RULES]",
 	  "what each layer holds, wastes and changes; dive's efficiency; CI rules",
 	  "Reads SRC in the same single verified pass as verify and reports, per\n"
 	  "layer: stored and tar size, digest and diff_id, the history line, entries by\n"
@@ -81,7 +81,10 @@ const struct command cli_commands[] = {
 	  "  --format F         text (default), json or html (one self-contained file)\n"
 	  "  --json             the same as --format json\n"
 	  "  -o, --output FILE  write the report to FILE (atomically) instead of stdout\n"
-	  "  --files            JSON: list every entry of every layer\n"
+	  "  --files            list every entry of every layer, regular files with the\n"
+	  "                     sha256 of their content (hardlinks: their target's)\n"
+	  "  --all              JSON Lines: each image's report alone, one compact JSON\n"
+	  "                     document a line (jq -s merges them); exit: the worst image's\n"
 	  "  --image REF        only this image of SRC: @N, NAME:TAG or TAG (default: all)\n"
 	  "  --platform P       only the images of this os/arch[/variant]\n"
 	  "  --fail-on RULES    exit 1 when a rule fails, with dive's names, e.g.\n"
@@ -97,8 +100,10 @@ const struct command cli_commands[] = {
 	  "Compares one image of each source: their manifest and config digests, the\n"
 	  "layers they share (same diff_id from the bottom, named by digest), files\n"
 	  "added, removed and changed (type, size, mode, owner, content, link target),\n"
-	  "dpkg and apk packages, and config changes (env, cmd, entrypoint, labels,\n"
-	  "user, working dir, ports, volumes, stop signal, platform).\n"
+	  "packages added, removed and changed (version, licenses: what sbom reads),\n"
+	  "risk findings (rule id, path, layer) that appear or disappear, and config\n"
+	  "changes (env, cmd, entrypoint, labels, user, working dir, ports, volumes,\n"
+	  "stop signal, platform).\n"
 	  "\n"
 	  "  --json             machine-readable output (\"schema\": 1)\n"
 	  "  --exit-code        exit 1 when the images differ, 0 when identical (git diff's)\n"
@@ -112,7 +117,7 @@ const struct command cli_commands[] = {
 	  "  $ strata diff app-1.tar app-2.tar\n"
 	  "  $ strata diff --platform-a linux/amd64 --platform-b linux/arm64 oci:multi oci:multi\n"
 	  "  $ strata diff --json --exit-code old.tar new.tar > changes.json\n" },
-	{ "sbom", cmd_sbom, "sbom SRC [--format cyclonedx-json|spdx-json] [-o FILE] [--image REF] [--platform P]",
+	{ "sbom", cmd_sbom, "sbom SRC [--format cyclonedx-json|spdx-json] [-o FILE] [--all] [--image REF] [--platform P]",
 	  "the packages of an image: CycloneDX 1.6 or SPDX 2.3 JSON",
 	  "Reads SRC in the same single verified pass as verify and lists every package\n"
 	  "of the image's final filesystem (layers stacked: a package removed above is\n"
@@ -125,6 +130,8 @@ const struct command cli_commands[] = {
 	  "\n"
 	  "  --format F         cyclonedx-json (default) or spdx-json\n"
 	  "  -o, --output FILE  write the SBOM to FILE (atomically) instead of stdout\n"
+	  "  --all              every image of SRC (or of --platform): JSON Lines, one\n"
+	  "                     compact SBOM a line in the images' order (jq -s merges them)\n"
 	  "  --image REF        the image of SRC when it holds several: @N, NAME:TAG or TAG\n"
 	  "  --platform P       os/arch[/variant]: the platform to describe from an index\n",
 	  true,

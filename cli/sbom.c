@@ -1,4 +1,4 @@
-/* sbom.c - `strata sbom SRC [--format cyclonedx-json|spdx-json] [-o FILE] [--image REF] [--platform P]`. */
+/* sbom.c - `strata sbom SRC [--format cyclonedx-json|spdx-json] [-o FILE] [--all] [--image REF] [--platform P]`. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +8,40 @@
 #include "cli/cli.h"
 #include "formats/json.h"
 
+/* One image's SBOM as JSON text into out: pretty, or one compact line (--all). */
+static int sbom_one(struct buf *out, const struct image *im, const char *format, bool line, size_t *npkgs,
+		    struct strata_err *e)
+{
+	struct sbom sb = { 0 };
+	char ts[32], *txt = NULL;
+	cJSON *doc;
+	int r;
+
+	if (sbom_time(json_str(im->config_json, "created"), getenv("SOURCE_DATE_EPOCH"), ts) < 0)
+		return err_set(e, STRATA_EUSAGE, "SOURCE_DATE_EPOCH is not a number of seconds");
+	if ((r = sbom_build(im, &sb, e)) < 0)
+		return r;
+	doc = !strcmp(format, "spdx-json") ? sbom_spdx(&sb, ts) : sbom_cyclonedx(&sb, ts);
+	txt = !doc ? NULL : line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
+	cJSON_Delete(doc);
+	*npkgs += sb.len;
+	sbom_release(&sb);
+	if (!txt)
+		return err_nomem(e, "sbom");
+	r = buf_addstr(out, txt, e) < 0 || buf_addstr(out, "\n", e) < 0 ? -e->code : 0;
+	free(txt);
+	return r;
+}
+
 int cmd_sbom(int argc, char **argv)
 {
-	enum { O_FORMAT = 256, O_IMAGE, O_PLATFORM };
+	enum { O_FORMAT = 256, O_IMAGE, O_PLATFORM, O_ALL };
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "platform", required_argument, NULL, O_PLATFORM },
+		{ "all", no_argument, NULL, O_ALL },
 		LIMIT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -24,15 +50,14 @@ int cmd_sbom(int argc, char **argv)
 	struct layer_hooks hooks;
 	struct walker w;
 	struct load_opts lo = { 0 };
-	struct sbom sb = { 0 };
+	struct buf out = BUF_INIT(1u << 30);
 	struct source *s = NULL;
 	struct progress pg;
 	const char *format = "cyclonedx-json", *output = NULL, *src, *image = NULL, *platform = NULL;
 	const struct image **picked = NULL;
 	char ts[32];
-	char *txt = NULL;
-	cJSON *doc;
-	size_t npicked = 0;
+	bool all = false;
+	size_t npicked = 0, npkgs = 0, i;
 	int c, r;
 
 	optind = 1;
@@ -49,6 +74,7 @@ int cmd_sbom(int argc, char **argv)
 			break;
 		case O_IMAGE: image = optarg; break;
 		case O_PLATFORM: platform = optarg; break;
+		case O_ALL: all = true; break;
 		case 'o': output = optarg; break;
 		default: return cli_usage("sbom", "bad option");
 		}
@@ -83,40 +109,25 @@ int cmd_sbom(int argc, char **argv)
 	}
 	if ((r = cli_pick(s, image, platform, &picked, &npicked, &e)) < 0)
 		goto fail;
-	if (npicked != 1) {
-		r = cli_usage("sbom", "%s holds %zu images: choose one with --image or --platform", src, npicked);
+	if (npicked != 1 && !all) {
+		r = cli_usage("sbom", "%s holds %zu images: choose one with --image or --platform (or --all)", src, npicked);
 		goto out;
 	}
-	if (sbom_time(json_str(picked[0]->config_json, "created"), getenv("SOURCE_DATE_EPOCH"), ts) < 0) {
-		r = err_set(&e, STRATA_EUSAGE, "SOURCE_DATE_EPOCH is not a number of seconds");
-		goto fail;
-	}
-	if ((r = sbom_build(picked[0], &sb, &e)) < 0)
-		goto fail;
-	doc = !strcmp(format, "spdx-json") ? sbom_spdx(&sb, ts) : sbom_cyclonedx(&sb, ts);
-	txt = doc ? cJSON_Print(doc) : NULL;
-	cJSON_Delete(doc);
-	if (!txt) {
-		r = err_nomem(&e, "sbom");
-		goto fail;
-	}
-	{
-		size_t n = strlen(txt);
-
-		txt[n] = '\n';  /* cJSON_Print's NUL becomes the last newline */
-		r = cli_write_output(output, txt, n + 1, &e);
-	}
+	for (i = 0, r = 0; i < npicked && r == 0; i++)
+		r = sbom_one(&out, picked[i], format, all, &npkgs, &e);
+	if (r == 0)
+		r = cli_write_output(output, out.data ? out.data : "", out.len, &e);
 	if (r < 0)
 		goto fail;
 	if (output && !cli.quiet)
-		fprintf(stderr, "strata: wrote the %s SBOM of %s (%zu packages) to %s\n", format, src, sb.len, output);
+		fprintf(stderr, "strata: wrote the %s SBOM%s of %s (%zu packages) to %s\n", format, npicked == 1 ? "" : "s", src,
+			npkgs, output);
 	r = 0;
 	goto out;
 fail:
 	r = cli_fail(src, &e);
 out:
-	free(txt);
-	sbom_release(&sb);
+	buf_release(&out);
 	free(picked);
 	diag_release(&d);
 	source_free(s);

@@ -47,7 +47,7 @@ static void report(struct source *s)
 	analyze_text(&out, s, reps, n, NULL, &e);
 	buf_release(&out);
 	if ((doc = analyze_json(s, reps, n, true, NULL))) {
-		analyze_html(&out, doc, &e);
+		analyze_html(&out, doc, reps, n, &e);
 		buf_release(&out);
 		cJSON_Delete(doc);
 	}

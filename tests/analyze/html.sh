@@ -6,7 +6,9 @@
 # one table row per layer, a row per wasted path, largest file, package change and
 # security entry, paths escaped as text), then opens it in Debian's headless chromium:
 # no console errors, the DOM after the scripts ran, the sortable tables really sorting
-# (in a copy with a small test script added), and a screenshot OUTDIR/analyze-report.png.
+# (in a copy with a small test script added), the file tree (rows against the --files lists,
+# each layer's view and changes, the path filter, the cut on the 100k-file image), the
+# print to PDF OUTDIR/analyze-report.pdf and a screenshot OUTDIR/analyze-report.png.
 # A two-image report (pair.tar) must keep its element ids unique.
 # One line per check: ok - / not ok - / skip - analyze ...; exits 0 (2 on usage).
 set -u
@@ -144,6 +146,87 @@ odd = 'usr/share/doc/<b>x&y"</b>.txt'
 res(odd in p.codes, "a path with <, &, \" is shown as text, not markup", "no <code> holds %r" % odd)
 EOF
 
+# the file tree: one row per path, the final image's non-directories as the JSON report counts
+# them, each row's colour the layer of its last add/modify, and per layer the rows marked
+# added/modified as the layers table counts them
+"$strata" analyze --json --files "$img" > "$work/files.json" 2> /dev/null
+python3 - "$html" "$work/files.json" <<'EOF'
+import html.parser, json, sys
+raw = open(sys.argv[1], encoding="utf-8").read()
+rep = json.load(open(sys.argv[2]))["images"][0]
+
+
+def res(ok, what, why):
+    print(("ok - analyze html %s" % what) if ok else ("not ok - analyze html %s: %s" % (what, why)))
+
+
+class T(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows, self.intree = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "div" and a.get("id") == "tree-0":
+            self.intree = 1
+        if self.intree and tag in ("div", "details") and "data-p" in a:
+            self.rows.append((tag, a))
+
+
+t = T()
+t.feed(raw)
+rows = t.rows
+res(t.intree and rows, "file tree #tree-0 with %d rows" % len(rows), "no tree or no rows")
+final = [a for tag, a in rows if tag == "div" and "gone" not in a["class"].split()]
+want = rep["summary"]["files"]
+res(len(final) == want, "file tree: %d non-directories in the final image, as summary.files" % want, "got %d" % len(final))
+paths = [a["data-p"] for _, a in rows]
+res(len(set(paths)) == len(paths), "file tree: each path once", "duplicates %s" % [p for p in paths if paths.count(p) > 1][:3])
+listed = set(f["path"] for l in rep["layers"] for f in l["files"])
+missing = sorted(listed - set(paths))
+res(not missing, "file tree: every path of every layer's --files list is a row (%d)" % len(listed), "missing %s" % missing[:5])
+bad = []
+for tag, a in rows:
+    ev = [(int(x[:-1]), x[-1]) for x in a["data-e"].split()]
+    cls = a["class"].split()
+    last = [l for l, k in ev if k in "am"]
+    if "implied" in cls:
+        if ev or "L-1" not in cls:
+            bad.append("%s implied with events %s" % (a["data-p"], a["data-e"]))
+    elif "gone" not in cls and tag == "div" and ("L%d" % (last[-1] - 1) not in cls):
+        bad.append("%s: class %s, events %s" % (a["data-p"], a["class"], a["data-e"]))
+    if tag == "div" and ("gone" in cls) != bool(ev and ev[-1][1] == "d"):
+        bad.append("%s: gone %s, events %s" % (a["data-p"], "gone" in cls, a["data-e"]))
+res(not bad, "file tree: colour = layer of the last add/modify, deleted rows hidden in the final view", "; ".join(bad[:4]))
+prob = []
+for l in rep["layers"]:
+    k = l["index"]
+    n = sum(1 for tag, a in rows if tag == "div" for x in a["data-e"].split() if int(x[:-1]) == k and x[-1] in "am")
+    if n != l["added"] + l["modified"]:
+        prob.append("layer %d: %d marked, added+modified %d" % (k, n, l["added"] + l["modified"]))
+res(not prob, "file tree: per layer, rows marked added/modified = the layer's added + modified", "; ".join(prob))
+res('id="dirs-0"' in raw and "@media print" in raw and ".tree,.tree-ui,.screen-only{display:none}" in raw,
+    "largest-directories table and print styles (tree and controls not printed)", "missing")
+EOF
+
+# a tree larger than the cap: cut, and the report says so
+many=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['many'])" "$out/index.json" 2> /dev/null)
+if [ -n "$many" ] && "$strata" analyze --format html -o "$work/many.html" "$out/$many" 2> /dev/null; then
+	python3 - "$work/many.html" <<'EOF'
+import re, sys
+raw = open(sys.argv[1], encoding="utf-8").read()
+rows = len(re.findall(r'<(?:div|details) class="[^"]*" data-p=', raw))
+cut = re.search(r'id="tree-0-cut">Cut: (\d+) of (\d+) paths shown \(at most (\d+),', raw)
+ok = cut and rows == int(cut.group(1)) == int(cut.group(3)) and int(cut.group(2)) > rows and len(raw) < 16 << 20
+print(("ok - analyze html 100k-file image: tree cut at %s of %s paths and says so; file %d bytes (< 16 MiB)"
+       % (cut.group(1), cut.group(2), len(raw))) if ok else
+      "not ok - analyze html 100k-file image: tree cut and said: %d rows, cut note %s, %d bytes"
+      % (rows, cut.group(0) if cut else None, len(raw)))
+EOF
+else
+	nok "100k-file image tree cut" "no 'many' image in $out/index.json or analyze failed"
+fi
+
 # a two-image report: ids must stay unique
 if "$strata" analyze --format html -o "$work/pair.html" "$pair" 2> /dev/null; then
 	python3 - "$work/pair.html" <<'EOF'
@@ -172,7 +255,7 @@ if [ -z "$chromium" ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; t
 fi
 if [ -z "$chromium" ]; then
 	for what in "no console errors in chromium" "DOM after scripts: chart and tables" \
-		"sortable tables sort" "screenshot"; do
+		"sortable tables sort" "file tree in a layer's view, filtered" "print to PDF" "screenshot"; do
 		skip "$what" "chromium is not installed and could not be installed"
 	done
 	exit 0
@@ -200,9 +283,11 @@ import json, re, sys
 dom = open(sys.argv[1], encoding="utf-8").read()
 n = len(json.load(open(sys.argv[2]))["images"][0]["layers"])
 bars = dom.count('<g class="bar">')
-tables = [t for t in ("layers", "wasted", "largest", "packages", "security") if not re.search(r'<table[^>]*\sid="%s-0"' % t, dom)]
+tables = [t for t in ("layers", "wasted", "largest", "packages", "security", "dirs") if not re.search(r'<table[^>]*\sid="%s-0"' % t, dom)]
+if not re.search(r'<div class="tree[^"]*" id="tree-0"', dom):
+    tables.append("file tree #tree-0")
 ok = '<svg class="chart"' in dom and bars == n and not tables
-print("ok - analyze html DOM after scripts: <svg class=\"chart\"> with %d bars, tables layers, wasted, largest, packages, security" % n
+print("ok - analyze html DOM after scripts: <svg class=\"chart\"> with %d bars, tables layers, wasted, largest, packages, security, dirs, file tree" % n
       if ok else "not ok - analyze html DOM after scripts: chart and tables: %d bars (want %d), missing tables %s" % (bars, n, tables))
 EOF
 else
@@ -225,6 +310,29 @@ try{
     th.click();var a=col(c[0],c[1],c[2]);th.click();var d=col(c[0],c[1],c[2]);
     out.checks.push([c[0]+" column "+c[1],sorted(a,false)&&sorted(d,true),a.slice(0,6).join(" ")+" / "+d.slice(0,6).join(" ")]);
   });
+  var t=document.getElementById("tree-0"),ui=document.getElementById("tree-0-ui"),sel=ui.querySelector(".tree-layer"),
+      q=ui.querySelector(".tree-q"),only=ui.querySelector(".tree-only"),nl=sel.options.length-1;
+  function divs(){return Array.prototype.slice.call(t.querySelectorAll("div[data-p]:not(.implied)"));}
+  function fire(el,ev){el.dispatchEvent(new Event(ev));}
+  for(var k=1;k<=nl;k++){
+    sel.value=String(k);fire(sel,"change");var bad=[];
+    divs().forEach(function(r){var vis=false,m="";(r.dataset.e||"").split(" ").forEach(function(x){
+      var l=parseInt(x,10),c=x.slice(-1);if(l<=k){vis=c!=="d";if(l===k)m=c;}});if(m==="d")vis=true;
+      if(vis===r.hidden||(r.dataset.m||"")!==m)bad.push(r.dataset.p+" hidden "+r.hidden+" mark "+r.dataset.m+" events "+r.dataset.e);});
+    out.checks.push(["tree after layer "+k+": rows shown and marked as their events say",!bad.length,bad.slice(0,3).join("; ")]);
+    only.checked=true;fire(only,"change");
+    var shown=divs().filter(function(r){return !r.hidden;}),unm=shown.filter(function(r){return !r.dataset.m;});
+    out.checks.push(["tree after layer "+k+", only its changes: "+shown.length+" rows, each marked",!unm.length,unm.slice(0,3).map(function(r){return r.dataset.p;}).join(" ")]);
+    only.checked=false;fire(only,"change");
+  }
+  sel.value="0";fire(sel,"change");q.value="passwd";fire(q,"input");
+  var hit=divs().filter(function(r){return !r.hidden;}),off=hit.filter(function(r){return r.dataset.p.indexOf("passwd")<0;}),
+      closed=hit.filter(function(r){var d=r.parentElement.closest("details");return d&&!d.open;});
+  out.checks.push(["tree filter 'passwd': "+hit.length+" rows, all matching, their directories open",hit.length>0&&!off.length&&!closed.length,
+    off.concat(closed).slice(0,3).map(function(r){return r.dataset.p;}).join(" ")]);
+  q.value="";fire(q,"input");
+  var fin=divs().filter(function(r){return !r.hidden;}).length,want=t.querySelectorAll("div[data-p]:not(.gone):not(.implied)").length;
+  out.checks.push(["tree back to the final image: "+fin+" rows",fin===want,fin+" vs "+want]);
 }catch(e){out.errors.push("test: "+e.message);}
 var p=document.createElement("pre");p.id="selftest";p.textContent=JSON.stringify(out);document.body.appendChild(p);
 })();</script>"""
@@ -247,10 +355,34 @@ if r["errors"] or bad or not r["checks"]:
           % (r["errors"], bad))
 else:
     print("ok - analyze html sortable tables sort (%s; ascending then descending, no script errors)"
-          % ", ".join(c[0] for c in r["checks"]))
+          % ", ".join(c[0] for c in r["checks"] if "column" in c[0]))
+    for c in r["checks"]:
+        if "column" not in c[0]:
+            print("ok - analyze html %s" % c[0])
 EOF
 else
 	nok "sortable tables sort" "chromium failed on the test copy"
+fi
+
+pdf=$out/analyze-report.pdf
+rm -f "$pdf"
+if (cd "$work" && browse "file://$html" --print-to-pdf="$pdf" --no-pdf-header-footer > /dev/null) &&
+	[ -s "$pdf" ] && [ "$(head -c 5 "$pdf")" = "%PDF-" ]; then
+	ok "print to PDF $pdf ($(wc -c < "$pdf") bytes, non-empty)"
+	if command -v pdftotext > /dev/null; then
+		pdftotext "$pdf" "$work/pdf.txt" 2> /dev/null
+		if grep -q 'Largest directories' "$work/pdf.txt" && grep -q 'VERIFIED' "$work/pdf.txt" &&
+			! grep -q -e 'filter by path' -e "only this layer's changes" -e 'Choose a layer' "$work/pdf.txt"; then
+			ok "the PDF holds the verdict and the largest directories, not the tree's controls"
+		else
+			nok "the PDF holds the verdict and the largest directories, not the tree's controls" \
+				"$(grep -n -e 'Largest directories' -e VERIFIED -e 'filter by path' -e 'Choose a layer' "$work/pdf.txt" | head -5)"
+		fi
+	else
+		skip "the PDF's text" "pdftotext (poppler-utils) is not installed"
+	fi
+else
+	nok "print to PDF" "no PDF at $pdf: $(grep -v dbus "$work/chromium.err" | tail -2)"
 fi
 
 png=$out/analyze-report.png

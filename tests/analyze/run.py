@@ -90,6 +90,8 @@ def layer_entries(tar_bytes):
                 continue                      # AUFS bookkeeping
             elif base.startswith(".wh."):
                 e.update(kind="whiteout", path=(d + "/" if d else "") + base[4:], size=0)
+            if kind == "file" and e["kind"] == "file":
+                e["sha256"] = hashlib.sha256(tf.extractfile(m).read()).hexdigest()
             if kind == "file" and e["kind"] == "file" and (path in DBS or path.startswith("var/lib/dpkg/status.d/")):
                 e["data"] = tf.extractfile(m).read()
             out.append(e)
@@ -211,6 +213,7 @@ def truth(img):
         o[2] = s if o[2] is None else min(o[2], s)
 
     dpkg_prev, apk_prev, statusd = {}, {}, {}
+    regs = {}                                 # path -> sha256 of the regular files so far (hardlinks: their target's)
     for li, ents in enumerate(layers_e):
         r = {"added": 0, "modified": 0, "deleted": 0, "bytes_added": 0, "bytes_wasted": 0,
              "entries": dict.fromkeys(["file", "hardlink", "symlink", "char", "block", "dir", "fifo",
@@ -292,9 +295,16 @@ def truth(img):
                     elif statusd[n] != v:
                         r["packages"].append(("dpkg", n, "upgraded", statusd[n], v))
                     statusd[n] = v
-        r["files"] = [{"path": e["path"], "type": e["kind"], "size": e["size"], "mode": "%04o" % e["mode"],
-                       "uid": e["uid"], "gid": e["gid"], **({"link": e["link"]} if e["link"] else {})}
-                      for e in ents]
+        r["files"] = []
+        for e in ents:
+            h = e.get("sha256")
+            if e["kind"] == "hardlink":
+                h = regs.get(clean(e["link"]))
+            if h and e["kind"] in ("file", "hardlink"):
+                regs[e["path"]] = h
+            r["files"].append({"path": e["path"], "type": e["kind"], "size": e["size"], "mode": "%04o" % e["mode"],
+                               "uid": e["uid"], "gid": e["gid"], **({"link": e["link"]} if e["link"] else {}),
+                               **({"sha256": h} if h and e["kind"] in ("file", "hardlink") else {})})
 
     size = sum(r["size"] for r in L)
     user_size = size - (L[0]["size"] if L else 0)

@@ -242,6 +242,66 @@ print("ok - audit --fail-on in the JSON rules" if ok else "not ok - audit --fail
 EOF
 
 # --- images this suite did not make: nothing risky, everything checked ---
+# diff: the findings of risky.tar appear against clean.tar (rule, path, layer as analyze
+# places them) and disappear the other way; none between an image and itself
+"$BIN" -q diff --json "$OUT/img/clean.tar" "$OUT/img/risky.tar" > "$OUT/diff-cr.json" 2> /dev/null
+"$BIN" -q diff --json "$OUT/img/risky.tar" "$OUT/img/clean.tar" > "$OUT/diff-rc.json" 2> /dev/null
+"$BIN" -q diff --json "$OUT/img/risky.tar" "$OUT/img/risky.tar" > "$OUT/diff-rr.json" 2> /dev/null
+"$BIN" -q diff "$OUT/img/clean.tar" "$OUT/img/risky.tar" > "$OUT/diff-cr.txt" 2> /dev/null
+python3 - "$OUT/img/expect.json" "$OUT/diff-cr.json" "$OUT/diff-rc.json" "$OUT/diff-rr.json" "$OUT/diff-cr.txt" <<'EOF'
+import json, sys
+exp = json.load(open(sys.argv[1]))["risky"]
+cr, rc, rr = (json.load(open(p)) for p in sys.argv[2:5])
+txt = open(sys.argv[5]).read()
+want = sorted(set((r, p) for r, l, p, fin in exp))
+first = {}
+for r, l, p, fin in exp:
+    first.setdefault((r, p), (l, fin))
+
+
+def res(ok, what, why):
+    print(("ok - audit %s" % what) if ok else ("not ok - audit %s: %s" % (what, why)))
+
+
+got = sorted((x["rule"], x["path"]) for x in cr["findings"]["appeared"])
+lay = [x for x in cr["findings"]["appeared"] if (x["layer"], x["in_final_image"]) != first.get((x["rule"], x["path"]))]
+res(got == want and not lay and not cr["findings"]["disappeared"] and cr["findings"]["compared"],
+    "diff clean -> risky: the %d findings appear, each with its layer and final-image flag, none disappear" % len(want),
+    "got %s (wrong layer: %s)" % (got[:4], lay[:2]))
+got = sorted((x["rule"], x["path"]) for x in rc["findings"]["disappeared"])
+res(got == want and not rc["findings"]["appeared"], "diff risky -> clean: the %d findings disappear" % len(want), "got %s" % got[:4])
+res(not rr["findings"]["appeared"] and not rr["findings"]["disappeared"] and rr["identical"],
+    "diff risky -> risky: no finding appears or disappears, identical", "%s" % rr["findings"])
+lines = [l for l in txt.splitlines() if l.startswith("  + ") and " in layer " in l]
+res(len(lines) == len(want), "diff text lists the %d findings that appear (+ RULE in layer N of b: PATH)" % len(want),
+    "%d lines" % len(lines))
+EOF
+
+# fleet: analyze --all and sbom --all over a two-image archive: JSON Lines, one image each
+if [ -n "$FIX" ] && [ -f "$FIX/docker-multi.tar" ]; then
+	"$BIN" -q analyze --all "$FIX/docker-multi.tar" > "$OUT/all.jsonl"; rca=$?
+	"$BIN" -q analyze --all --fail-on lowestEfficiency=1 "$FIX/docker-multi.tar" > /dev/null; rcf=$?
+	"$BIN" -q sbom --all "$FIX/docker-multi.tar" > "$OUT/sbom-all.jsonl"; rcs=$?
+	"$BIN" -q analyze --json "$FIX/docker-multi.tar" > "$OUT/all.json"
+	python3 - "$OUT/all.jsonl" "$OUT/sbom-all.jsonl" "$OUT/all.json" "$rca" "$rcf" "$rcs" <<'EOF'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+s = [json.loads(l) for l in open(sys.argv[2])]
+whole = json.load(open(sys.argv[3]))
+rca, rcf, rcs = sys.argv[4:7]
+ok = (len(a) == 2 and [len(d["images"]) for d in a] == [1, 1] and [d["images"][0]["index"] for d in a] == [0, 1]
+      and [d["images"][0] for d in a] == whole["images"] and all(d["verified"] and d["schema"] == 1 for d in a)
+      and rca == "0" and rcf == "1")
+print(("ok" if ok else "not ok") + " - audit analyze --all: 2 JSON lines, one image each, equal to --json's images; exit 0, 1 with a failing rule"
+      + ("" if ok else ": %d lines, exits %s %s" % (len(a), rca, rcf)))
+ok = len(s) == 2 and all(d["bomFormat"] == "CycloneDX" for d in s) and rcs == "0" and \
+    [d["metadata"]["component"]["name"] for d in s] == [im["tags"][0].split(":")[0] for im in whole["images"]] or \
+    (len(s) == 2 and rcs == "0" and [d["metadata"]["component"]["name"] for d in s] == [im["tags"][0] for im in whole["images"]])
+print(("ok" if ok else "not ok") + " - audit sbom --all: 2 CycloneDX lines, one per image in order, exit 0"
+      + ("" if ok else ": %d lines, exit %s, names %s" % (len(s), rcs, [d["metadata"]["component"].get("name") for d in s])))
+EOF
+fi
+
 if [ -n "$FIX" ] && [ -f "$FIX/docker-classic.tar" ]; then
 	"$BIN" analyze --json "$FIX/docker-classic.tar" > "$OUT/classic.json" 2>/dev/null
 	python3 - "$OUT/classic.json" <<'EOF'

@@ -54,6 +54,46 @@ for n in deb distroless alpine; do
 	SOURCE_DATE_EPOCH=86400 "$S" -q sbom --format spdx-json "$D/$n.tar" > "$t/$n.spdx3"
 	python3 "$here/compare.py" sde "$t/$n.spdx" "$t/$n.spdx3" "$n spdx"
 done
+# diff: the packages of two images as their SBOMs list them (added, removed, upgraded,
+# relicensed, with versions and licenses)
+for pair in "deb distroless" "distroless deb" "deb alpine"; do
+	set -- $pair
+	"$S" -q diff --json "$D/$1.tar" "$D/$2.tar" > "$t/diff-$1-$2.json"
+	python3 - "$t/$1.cdx" "$t/$2.cdx" "$t/diff-$1-$2.json" "$1 -> $2" <<'EOF'
+import json, sys
+
+
+def pkgs(path):
+    out = {}
+    for c in json.load(open(path)).get("components", []):
+        purl = c["purl"]
+        typ = purl.split(":", 1)[1].split("/", 1)[0]
+        arch = purl.split("arch=", 1)[1].split("&")[0] if "arch=" in purl else ""
+        lic = [l["license"].get("id") or l["license"].get("name") if "license" in l else l.get("expression")
+               for l in c.get("licenses", [])]
+        out[(typ, c["name"], arch)] = (c["version"], lic)
+    return out
+
+
+a, b = pkgs(sys.argv[1]), pkgs(sys.argv[2])
+want = []
+for k in sorted(set(a) | set(b), key=lambda k: (k[1], k[0])):
+    x, y = a.get(k), b.get(k)
+    if x == y:
+        continue
+    db = "dpkg" if k[0] == "deb" else k[0]
+    ch = "added" if not x else "removed" if not y else "upgraded" if x[0] != y[0] else "relicensed"
+    want.append({"db": db, "name": k[1], "change": ch, "from": x and x[0], "to": y and y[0],
+                 "licenses_from": x and sorted(x[1]), "licenses_to": y and sorted(y[1])})
+d = json.load(open(sys.argv[3]))
+got = [dict(p, licenses_from=p["licenses_from"] and sorted(p["licenses_from"]),
+            licenses_to=p["licenses_to"] and sorted(p["licenses_to"])) for p in d["packages"]]
+ok = d["packages_compared"] and got == want and want
+print(("ok - sbom diff %s: %d package changes as the two SBOMs list them (%s)" % (sys.argv[4], len(want),
+       ", ".join(sorted(set(w["change"] for w in want))))) if ok else
+      "not ok - sbom diff %s: packages as the two SBOMs list them: got %s, want %s" % (sys.argv[4], got[:3], want[:3]))
+EOF
+done
 "$S" -q sbom -o "$t/tampered.cdx" "$D/tampered.tar" 2> "$t/tampered.err"; rc=$?
 [ $rc = 1 ] && [ ! -e "$t/tampered.cdx" ] && grep -q 'diff_id mismatch' "$t/tampered.err"
 res $? "tampered: exit 1 (got $rc), the verification error on stderr, no SBOM written"

@@ -1,0 +1,346 @@
+/* tree.c - the merged file tree of an image; see tree.h. */
+#include "analyze/tree.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/files.h"
+#include "formats/layerfs.h"
+
+/* What the stack reported, in order: an event, a write that is no event
+ * ('w': a directory again), or 'F': in the final image. */
+struct rec {
+	const struct fentry *f;
+	uint32_t seq, layer;
+	char kind;
+};
+
+struct builder {
+	struct tree *t;
+	struct rec *r;
+	size_t n, alloc;
+	uint32_t layer;        /* being stacked */
+	int rc;                /* first failure inside an lfs event */
+	struct strata_err *e;
+};
+
+static int record(struct builder *b, const struct fentry *f, char kind, struct strata_err *e)
+{
+	if (strlen(f->path) >= LFS_PATH_MAX) {
+		b->t->too_long += kind == 'F';
+		return 0;
+	}
+	if (b->n == b->alloc) {
+		size_t na = b->alloc ? b->alloc * 2 : 4096;
+		struct rec *v = realloc(b->r, na * sizeof(*v));
+
+		if (!v)
+			return err_nomem(e, "file tree");
+		b->r = v;
+		b->alloc = na;
+	}
+	b->r[b->n] = (struct rec){ f, (uint32_t)b->n, b->layer, kind };
+	b->n++;
+	return 0;
+}
+
+static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why)
+{
+	struct builder *b = ctx;
+
+	(void)type;
+	(void)layer;
+	(void)why;
+	if (b->rc == 0)
+		b->rc = record(b, data, 'd', b->e);
+}
+
+static int entry(void *ctx, const struct fentry *f, int applied, const struct lfs_prev *prev, struct strata_err *e)
+{
+	struct builder *b = ctx;
+
+	if (b->rc < 0)
+		return b->rc;
+	if (f->flags || !applied)
+		return 0;  /* deletions arrive through gone() */
+	if (f->type == TAR_DIR && prev->present && prev->type == TAR_DIR)
+		return record(b, f, 'w', e);  /* a directory again: no event */
+	return record(b, f, prev->present ? 'm' : 'a', e);
+}
+
+static void final(void *ctx, const void *data, int layer)
+{
+	struct builder *b = ctx;
+
+	(void)layer;
+	if (b->rc == 0)
+		b->rc = record(b, data, 'F', b->e);
+}
+
+/* Tree order of a[0..na) and b[0..nb): component by component, '/' before every other byte. */
+static int cmp_path(const char *a, size_t na, const char *b, size_t nb)
+{
+	size_t i = 0;
+
+	while (i < na && i < nb && a[i] == b[i])
+		i++;
+	if (i == na || i == nb)
+		return i == na ? (i == nb ? 0 : -1) : 1;
+	if (a[i] == '/' || b[i] == '/')
+		return a[i] == '/' ? -1 : 1;
+	return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+}
+
+static int cmp_rec(const void *x, const void *y)
+{
+	const struct rec *a = x, *b = y;
+	int c = cmp_path(a->f->path, strlen(a->f->path), b->f->path, strlen(b->f->path));
+
+	return c ? c : a->seq < b->seq ? -1 : 1;
+}
+
+static struct tree_node *node_add(struct tree *t, const char *path, size_t plen, struct strata_err *e)
+{
+	struct tree_node *n;
+	size_t i = plen;
+
+	if (t->len == t->alloc) {
+		size_t na = t->alloc ? t->alloc * 2 : 1024;
+
+		if (!(n = realloc(t->v, na * sizeof(*n))))
+			return err_nomem(e, "file tree"), NULL;
+		t->v = n;
+		t->alloc = na;
+	}
+	n = &t->v[t->len++];
+	memset(n, 0, sizeof(*n));
+	while (i > 0 && path[i - 1] != '/')
+		i--;
+	n->path = path;
+	n->plen = (uint32_t)plen;
+	n->name = (uint32_t)i;
+	n->type = TAR_DIR;
+	n->implied = true;
+	n->last = -1;
+	n->parent = TREE_NONE;
+	n->ev0 = (uint32_t)t->nev;
+	return n;
+}
+
+static int event_add(struct tree *t, struct tree_node *n, uint32_t layer, char kind, size_t *aev, struct strata_err *e)
+{
+	struct tree_event *ev;
+
+	if (n->nev && t->ev[t->nev - 1].layer == layer) {
+		/* the same layer again: a deletion then a new entry is one replacement */
+		ev = &t->ev[t->nev - 1];
+		ev->kind = ev->kind == 'd' && kind != 'd' ? 'm' : kind;
+		return 0;
+	}
+	if (t->nev == *aev) {
+		size_t na = *aev ? *aev * 2 : 4096;
+
+		if (!(ev = realloc(t->ev, na * sizeof(*ev))))
+			return err_nomem(e, "file tree");
+		t->ev = ev;
+		*aev = na;
+	}
+	t->ev[t->nev++] = (struct tree_event){ layer, kind };
+	n->nev++;
+	return 0;
+}
+
+/* Is a's path a directory above b's? */
+static bool is_above(const struct tree_node *a, const char *b, size_t nb)
+{
+	return a->plen < nb && b[a->plen] == '/' && !memcmp(a->path, b, a->plen);
+}
+
+/* Nodes from the sorted records: one per path, implied directories made for
+ * the components no record names, parents from a stack of open directories. */
+static int merge(struct tree *t, const struct rec *r, size_t n, struct strata_err *e)
+{
+	uint32_t *stack = NULL;
+	size_t sp = 0, salloc = 0, aev = 0, i = 0;
+
+	while (i < n) {
+		const char *p = r[i].f->path;
+		size_t pl = strlen(p), at;
+		struct tree_node *nd;
+
+		while (sp && !is_above(&t->v[stack[sp - 1]], p, pl))
+			sp--;
+		at = sp ? t->v[stack[sp - 1]].plen + 1 : 0;
+		for (;;) {  /* each component: implied ones first, then p itself */
+			const char *slash = memchr(p + at, '/', pl - at);
+			size_t end = slash ? (size_t)(slash - p) : pl;
+
+			if (sp == salloc) {
+				size_t na = salloc ? salloc * 2 : 64;
+				uint32_t *s2 = realloc(stack, na * sizeof(*s2));
+
+				if (!s2) {
+					free(stack);
+					return err_nomem(e, "file tree");
+				}
+				stack = s2;
+				salloc = na;
+			}
+			if (!(nd = node_add(t, p, end, e))) {
+				free(stack);
+				return -e->code;
+			}
+			nd->parent = sp ? stack[sp - 1] : TREE_NONE;
+			nd->depth = (uint32_t)sp;
+			stack[sp++] = (uint32_t)(t->len - 1);
+			if (!slash)
+				break;
+			at = end + 1;
+		}
+		for (; i < n && (r[i].f->path == p || !strcmp(r[i].f->path, p)); i++) {
+			const struct fentry *f = r[i].f;
+
+			if (r[i].kind == 'F') {
+				nd->present = true;
+				continue;
+			}
+			if (r[i].kind != 'd') {
+				nd->implied = false;
+				nd->type = f->type;
+				nd->last = (int)r[i].layer;
+				nd->link = f->link;
+				nd->size = f->type == TAR_FILE ? f->size : 0;
+			}
+			if (r[i].kind != 'w' && event_add(t, nd, r[i].layer, r[i].kind, &aev, e) < 0) {
+				free(stack);
+				return -e->code;
+			}
+		}
+	}
+	free(stack);
+	return 0;
+}
+
+/* Sizes and entry counts bottom-up (children come after their parent). */
+static void sum_up(struct tree *t)
+{
+	size_t i;
+
+	for (i = t->len; i-- > 0;) {
+		struct tree_node *n = &t->v[i];
+
+		if (n->type == TAR_DIR && n->entries)
+			n->present = true;  /* implied, or made again under a deleted directory */
+		if (n->parent == TREE_NONE || !n->present)
+			continue;
+		t->v[n->parent].size += n->size;
+		t->v[n->parent].entries += 1 + n->entries;
+	}
+}
+
+static int cmp_keep(const void *x, const void *y, void *arg)
+{
+	const struct tree_node *v = arg, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];
+	uint64_t sa = a->present ? a->size : 0, sb = b->present ? b->size : 0;
+
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
+	if (sa != sb)
+		return sa > sb ? -1 : 1;
+	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+/* Mark what is shown: shallowest first, then the largest, within both bounds. */
+static int cut(struct tree *t, struct strata_err *e)
+{
+	uint32_t *order;
+	uint64_t bytes = 0;
+	size_t i;
+
+	if (!t->len)
+		return 0;
+	if (!(order = malloc(t->len * sizeof(*order))))
+		return err_nomem(e, "file tree");
+	for (i = 0; i < t->len; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, t->len, sizeof(*order), cmp_keep, t->v);
+	for (i = 0; i < t->len && t->shown < TREE_MAX; i++) {
+		struct tree_node *n = &t->v[order[i]];
+
+		bytes += (uint64_t)n->plen * 2 + 200;  /* the path, the name and the markup around them */
+		if (bytes > TREE_BYTES_MAX)
+			break;
+		n->shown = true;
+		t->shown++;
+	}
+	free(order);
+	for (i = 0; i < t->len; i++) {
+		struct tree_node *n = &t->v[i];
+
+		if (n->shown || (n->parent != TREE_NONE && !t->v[n->parent].shown))
+			continue;
+		if (n->parent == TREE_NONE) {
+			t->hidden_top++;
+			continue;
+		}
+		t->v[n->parent].hidden++;
+		t->v[n->parent].hidden_bytes += n->present ? n->size : 0;
+	}
+	return 0;
+}
+
+int tree_build(const struct image *im, struct tree *t, struct strata_err *e)
+{
+	struct builder b = { t, NULL, 0, 0, 0, 0, e };
+	struct lfs_events ev = { &b, gone, NULL };
+	struct lfs *v = NULL;
+	size_t li;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	t->nlayers = im->nlayers;
+	t->complete = true;
+	if ((r = lfs_new(&v, &ev, e)) < 0)
+		goto out;
+	for (li = 0; li < im->nlayers && r == 0; li++) {
+		const struct layer_files *lf = im->layers[li].m ? im->layers[li].m->walk : NULL;
+
+		if (!lf) {
+			t->complete = false;
+			continue;
+		}
+		b.layer = (uint32_t)li;
+		r = layer_files_apply(v, lf, (int)li, NULL, entry, &b, e);
+		if (r == 0)
+			r = b.rc;
+	}
+	if (r == 0) {
+		lfs_each(v, final, &b);
+		r = b.rc;
+	}
+	lfs_free(v);
+	v = NULL;
+	if (r == 0 && b.n > 1)
+		qsort(b.r, b.n, sizeof(*b.r), cmp_rec);
+	if (r == 0)
+		r = merge(t, b.r, b.n, e);
+	free(b.r);
+	b.r = NULL;
+	if (r == 0) {
+		sum_up(t);
+		r = cut(t, e);
+	}
+out:
+	free(b.r);
+	lfs_free(v);
+	if (r < 0)
+		tree_release(t);
+	return r;
+}
+
+void tree_release(struct tree *t)
+{
+	free(t->v);
+	free(t->ev);
+	memset(t, 0, sizeof(*t));
+}

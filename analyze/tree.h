@@ -1,0 +1,92 @@
+/*
+ * tree.h - the merged file tree of an image, for the HTML report's file
+ * browser: every path any layer wrote, what each layer did to it, the layer
+ * that last wrote what the final image shows, and directory sizes.
+ *
+ * tree_build() stacks the layers' entry lists (files.h) with the layer model
+ * (formats/layerfs.h), as analyze_image() does, and records per path its
+ * events, dive's markers:
+ *   'a' added: the path was not in the view below;
+ *   'm' modified: the layer replaced what was there (a whiteout and a new
+ *       entry of the same layer count as one replacement);
+ *   'd' deleted: a whiteout, an opaque directory or a non-directory over a
+ *       directory removed it.
+ * A directory written again over a directory is no event (only its last
+ * writer changes).  Directories the layers only imply (no entry of their
+ * own) have no events and no writer.
+ *
+ * Sizes: a regular file's own size; a directory's is the sum of the regular
+ * files below it in the final image, and `entries` counts what is below it
+ * there.  Both cover the whole tree, also when it is cut.
+ *
+ * The cut: at most TREE_MAX nodes, and TREE_BYTES_MAX bytes of their paths
+ * and names, are marked shown, shallowest levels first and, on the level
+ * that does not fit whole, the largest first; a shown directory counts the
+ * children it hides (hidden) so the reader sees where.  Paths no Linux can
+ * create (LFS_PATH_MAX bytes or more; the walker reports them) are left
+ * out and counted.
+ *
+ * Cost: no map; what the stack reports is recorded, sorted by path and
+ * merged, so time is O(n log n) in the entries and memory linear in them
+ * (implied directories borrow a prefix of a path below them).
+ *
+ * Ownership: a tree borrows paths from the image's layer entries, which
+ * must outlive it; tree_release() frees it.  Errors: out of memory or
+ * cancellation, from the stack.
+ */
+#ifndef STRATA_TREE_H
+#define STRATA_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "common/err.h"
+#include "formats/image.h"
+
+#define TREE_MAX 20000             /* nodes shown in the HTML file browser (README: analyze) */
+#define TREE_BYTES_MAX (8u << 20)  /* and the bytes of their paths and names, at most */
+#define TREE_NONE UINT32_MAX
+
+struct tree_event {
+	uint32_t layer;     /* 0-based */
+	char kind;          /* 'a', 'm', 'd' */
+};
+
+/* Invariants: nodes are in tree order (a directory before what is below it,
+ * siblings by name, '/' sorting before every other byte); parent is
+ * TREE_NONE for top-level paths; a node's events are ev[ev0..ev0+nev), in
+ * layer order, one per layer.  path is not NUL-terminated at plen: an
+ * implied directory's path is a prefix of a path below it. */
+struct tree_node {
+	const char *path;        /* clean, relative; borrowed from the layers' entries */
+	uint32_t plen;
+	uint32_t name;           /* offset of the last component in path */
+	const char *link;        /* symlink or hardlink target, or NULL */
+	uint32_t parent;
+	uint32_t depth;          /* 0 for top-level paths */
+	uint8_t type;            /* enum tar_type of the last writer (TAR_DIR when implied) */
+	bool present;            /* in the final image */
+	bool implied;            /* no layer has an entry of its own for it */
+	bool shown;              /* within the cut */
+	int last;                /* layer that last wrote it, -1 when implied */
+	uint64_t size, entries;
+	uint32_t hidden;         /* shown directories: children not shown */
+	uint64_t hidden_bytes;   /* and the bytes below those */
+	uint32_t ev0, nev;
+};
+
+struct tree {
+	struct tree_node *v;
+	size_t len, alloc;
+	struct tree_event *ev;   /* every node's events */
+	size_t nev;
+	size_t shown;            /* len when not cut */
+	uint32_t hidden_top;     /* top-level nodes not shown */
+	uint64_t too_long;       /* entries left out: paths of LFS_PATH_MAX bytes or more */
+	size_t nlayers;
+	bool complete;           /* every layer's entries were read (else absent layers are skipped) */
+};
+
+int tree_build(const struct image *im, struct tree *t, struct strata_err *e);
+void tree_release(struct tree *t);
+
+#endif
