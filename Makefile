@@ -4,7 +4,7 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
-PKGS := libarchive zlib liblzma libzstd libcrypto libcjson libdeflate
+PKGS := libarchive zlib liblzma libzstd libcrypto libcjson libdeflate sqlite3
 CC ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -18,7 +18,7 @@ LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=st
 BUILD ?= build
 COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc tarsplit pieces sign
 FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry regtree sink target store docker_root cstorage pieceset
-ANALYZE := walk pkg account render html diff sbom risk
+ANALYZE := walk pkg account render html diff sbom risk eco rpmdb pydist npm gobin
 CONVERT := convert import merge layers flatten unpack squash transfer split delta
 CLI := main args completion pick report progress inspect verify convert flatten analyze diff sbom
 
@@ -59,8 +59,8 @@ $(BUILD)/%.o: %.c
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
 # Debian packages the build and the tests need; installed when root.
-DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev libdeflate-dev
-DEB_TEST := clang python3 zsh fish python3-jsonschema zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium valgrind docker.io docker-registry curl qemu-user openssl
+DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev libdeflate-dev libsqlite3-dev
+DEB_TEST := clang python3 zsh fish python3-jsonschema zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium valgrind docker.io docker-registry curl qemu-user openssl rpm
 DEB_DEMO := python3 xz-utils
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)
