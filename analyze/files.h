@@ -38,6 +38,10 @@ struct package {
 				 * its layer_files */
 };
 
+/* The ecosystems reports name, in the order they list them. */
+enum pkg_eco { PKG_ECO_DPKG, PKG_ECO_APK, PKG_ECO_RPM, PKG_ECO_PYTHON, PKG_ECO_NPM, PKG_ECO_GO, PKG_ECO_N };
+extern const char *const pkg_eco_names[PKG_ECO_N];  /* "dpkg", "apk", "rpm", "python", "npm", "go" */
+
 enum pkgdb_kind { PKGDB_NONE, PKGDB_DPKG, PKGDB_DPKG_D, PKGDB_APK, PKGDB_RPM, PKGDB_PYPI, PKGDB_NPM, PKGDB_GO };
 
 struct pkgdb {
@@ -77,7 +81,7 @@ struct layer_files {
 
 /* A package change between two databases; strings borrowed from them. */
 struct pkg_change {
-	const char *db;         /* "dpkg" or "apk" */
+	const char *db;         /* "dpkg", "apk", "rpm", "python", "npm" or "go" */
 	const char *name;
 	const char *from, *to;  /* NULL from: added; NULL to: removed */
 };

@@ -13,6 +13,8 @@
 #include "common/buf.h"
 #include "common/strmap.h"
 
+const char *const pkg_eco_names[PKG_ECO_N] = { "dpkg", "apk", "rpm", "python", "npm", "go" };
+
 /* One paragraph's fields, pointing into the text. */
 struct para {
 	const char *name, *ver, *arch, *lic;

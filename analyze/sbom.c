@@ -21,8 +21,6 @@
 #include "formats/json.h"
 #include "formats/layerfs.h"
 
-const char *const sbom_eco_names[SBOM_NECO] = { "dpkg", "apk", "rpm", "python", "npm", "go" };
-
 struct sbom_fin {
 	const struct fentry *f;
 	int layer;
@@ -704,7 +702,7 @@ static size_t count_type(const struct sbom *s, const char *type)
 	return n;
 }
 
-static void note_count(struct sbom *s, enum sbom_eco k, const char *type)
+static void note_count(struct sbom *s, enum pkg_eco k, const char *type)
 {
 	size_t n = count_type(s, type);
 
@@ -720,30 +718,36 @@ static void notes(struct sbom *s, bool rpm_sqlite)
 	uint32_t old = 0;
 	size_t i;
 
-	note_count(s, SBOM_DPKG, "deb");
-	note_count(s, SBOM_APK, "apk");
-	note_count(s, SBOM_RPM, "rpm");
-	note_count(s, SBOM_PYTHON, "pypi");
-	note_count(s, SBOM_NPM, "npm");
-	note_count(s, SBOM_GO, "golang");
+	note_count(s, PKG_ECO_DPKG, "deb");
+	note_count(s, PKG_ECO_APK, "apk");
+	note_count(s, PKG_ECO_RPM, "rpm");
+	note_count(s, PKG_ECO_PYTHON, "pypi");
+	note_count(s, PKG_ECO_NPM, "npm");
+	note_count(s, PKG_ECO_GO, "golang");
 	if (!rpm_sqlite) {
 		const char *why = NULL;
 
+		static const char *const other[] = { "var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages",
+						     "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db" };
+		char buf[128];
+
 		if (final_file(s, "var/lib/rpm/rpmdb.sqlite") || final_file(s, "usr/lib/sysimage/rpm/rpmdb.sqlite"))
 			why = "rpmdb.sqlite was not read: see the warnings";
-		else if (final_file(s, "var/lib/rpm/Packages") || final_file(s, "usr/lib/sysimage/rpm/Packages"))
-			why = "only a Berkeley DB rpm database, var/lib/rpm/Packages: strata reads rpmdb.sqlite";
-		else if (final_file(s, "var/lib/rpm/Packages.db") || final_file(s, "usr/lib/sysimage/rpm/Packages.db"))
-			why = "only an ndb rpm database, Packages.db: strata reads rpmdb.sqlite";
+		for (i = 0; !why && i < 4; i++)
+			if (final_file(s, other[i])) {
+				snprintf(buf, sizeof(buf), "only %s %s; strata reads rpmdb.sqlite", i < 2 ? "a Berkeley DB" : "an ndb",
+					 other[i]);
+				why = buf;
+			}
 		if (why)
-			snprintf(s->notes[SBOM_RPM], sizeof(s->notes[SBOM_RPM]), "not checked (%s)", why);
+			snprintf(s->notes[PKG_ECO_RPM], sizeof(s->notes[PKG_ECO_RPM]), "not checked (%s)", why);
 	}
 	for (i = 0; i < im->nlayers; i++)
 		old += ((const struct layer_files *)im->layers[i].m->walk)->go_old;
 	if (old) {
-		size_t n = strlen(s->notes[SBOM_GO]);
+		size_t n = strlen(s->notes[PKG_ECO_GO]);
 
-		snprintf(s->notes[SBOM_GO] + n, sizeof(s->notes[SBOM_GO]) - n,
+		snprintf(s->notes[PKG_ECO_GO] + n, sizeof(s->notes[PKG_ECO_GO]) - n,
 			 "; not checked: %u binar%s in the build info format before Go 1.18", old, old == 1 ? "y" : "ies");
 	}
 }
@@ -913,10 +917,10 @@ cJSON *sbom_cyclonedx(const struct sbom *s, const char *ts)
 		prop(props, "strata:image:config", im->config.digest);
 	for (i = 0; i < im->nlayers; i++)
 		prop(props, "strata:image:layer", layer_digest(im, (int)i));
-	for (i = 0; i < SBOM_NECO; i++) {
+	for (i = 0; i < PKG_ECO_N; i++) {
 		char name[48];
 
-		snprintf(name, sizeof(name), "strata:packages:%s", sbom_eco_names[i]);
+		snprintf(name, sizeof(name), "strata:packages:%s", pkg_eco_names[i]);
 		prop(props, name, s->notes[i]);
 	}
 	comps = cJSON_AddArrayToObject(doc, "components");
@@ -1039,8 +1043,8 @@ cJSON *sbom_spdx(const struct sbom *s, const char *ts)
 		struct buf c = BUF_INIT(1u << 16);
 
 		buf_addstr(&c, "packages by ecosystem:", &e);
-		for (i = 0; i < SBOM_NECO; i++)
-			buf_printf(&c, &e, "%s %s: %s", i ? ";" : "", sbom_eco_names[i], s->notes[i]);
+		for (i = 0; i < PKG_ECO_N; i++)
+			buf_printf(&c, &e, "%s %s: %s", i ? ";" : "", pkg_eco_names[i], s->notes[i]);
 		buf_add(&c, "", 1, &e);
 		if (c.data)
 			cJSON_AddStringToObject(doc, "comment", c.data);

@@ -48,15 +48,11 @@ struct sbom_pkg {
 	struct sbom_file *files; size_t nfiles;
 };
 
-/* Ecosystems, in the order of the notes. */
-enum sbom_eco { SBOM_DPKG, SBOM_APK, SBOM_RPM, SBOM_PYTHON, SBOM_NPM, SBOM_GO, SBOM_NECO };
-extern const char *const sbom_eco_names[SBOM_NECO];
-
 struct sbom {
 	const struct image *im;
 	struct sbom_pkg *v;
 	size_t len;
-	char notes[SBOM_NECO][160]; /* per ecosystem: "N packages", "none found" or "not checked (why)" */
+	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
 	struct strmap final;        /* path -> struct sbom_fin* of the final filesystem */
 	void *fins;
 	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */

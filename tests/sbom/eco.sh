@@ -84,7 +84,7 @@ EOF
 out=$(python3 "$here/check.py" cyclonedx "$t/hostile.cdx"); rc=$?
 [ $rc = 77 ] || res $rc "hostile: CycloneDX valid against the official 1.6 schema"
 "$S" -q sbom "$D/bdb.tar" > "$t/bdb.cdx"; res $? "bdb: exit 0"
-grep -q '"not checked (only a Berkeley DB rpm database, var/lib/rpm/Packages: strata reads rpmdb.sqlite)"' "$t/bdb.cdx"
+grep -q '"not checked (only a Berkeley DB var/lib/rpm/Packages; strata reads rpmdb.sqlite)"' "$t/bdb.cdx"
 res $? "bdb: rpm is 'not checked (only a Berkeley DB ...)'"
 "$S" -q sbom --format spdx-json "$D/bdb.tar" | grep -q 'rpm: not checked (only a Berkeley DB'
 res $? "bdb: the SPDX comment says rpm was not checked"
