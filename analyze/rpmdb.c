@@ -179,6 +179,17 @@ int rpm_header_parse(struct pkgdb *db, const uint8_t *blob, size_t n, struct str
 	return r;
 }
 
+/* A failed sqlite call: out of memory (sqlite allocates outside our
+ * wrapper, so it is noted here) or a database that is not one. */
+static int sq_fail(sqlite3 *h, int rc, const char *what, struct strata_err *e)
+{
+	if (rc == SQLITE_NOMEM || (h && sqlite3_errcode(h) == SQLITE_NOMEM) || !h) {
+		strata_oom_note();
+		return err_nomem(e, "rpmdb");
+	}
+	return err_set(e, STRATA_EFORMAT, "%s: %s", what, sqlite3_errmsg(h));
+}
+
 int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct strata_err *e)
 {
 	char uri[4200];
@@ -190,13 +201,9 @@ int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct stra
 	db->kind = PKGDB_RPM;
 	/* immutable: no locks, no -wal or -shm beside it, no writes */
 	snprintf(uri, sizeof(uri), "file:%s?immutable=1", path);
-	rc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-	if (rc == SQLITE_NOMEM) {
-		r = err_nomem(e, "rpmdb");
-		goto out;
-	}
-	if (rc != SQLITE_OK || sqlite3_prepare_v2(h, "SELECT blob FROM Packages ORDER BY hnum", -1, &st, NULL) != SQLITE_OK) {
-		r = err_set(e, STRATA_EFORMAT, "not an rpm sqlite database: %s", h ? sqlite3_errmsg(h) : "cannot open");
+	if ((rc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(h, "SELECT blob FROM Packages ORDER BY hnum", -1, &st, NULL)) != SQLITE_OK) {
+		r = sq_fail(h, rc, "not an rpm sqlite database", e);
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -213,8 +220,7 @@ int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct stra
 		}
 	}
 	if (rc != SQLITE_DONE)
-		r = rc == SQLITE_NOMEM ? err_nomem(e, "rpmdb")
-				       : err_set(e, STRATA_EFORMAT, "reading the rpm database: %s", sqlite3_errmsg(h));
+		r = sq_fail(h, rc, "reading the rpm database", e);
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(h);
