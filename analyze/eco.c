@@ -21,8 +21,10 @@ enum eco_kind eco_kind_of(const char *p)
 {
 	if (!strcmp(p, "var/lib/rpm/rpmdb.sqlite") || !strcmp(p, "usr/lib/sysimage/rpm/rpmdb.sqlite"))
 		return ECO_RPMDB;
+	/* an egg-info is a directory holding PKG-INFO, or (distutils, Debian's python3-* packages) that file itself */
 	if ((ends(p, ".dist-info/METADATA") && !ends(p, "/.dist-info/METADATA")) ||
-	    (ends(p, ".egg-info/PKG-INFO") && !ends(p, "/.egg-info/PKG-INFO")))
+	    (ends(p, ".egg-info/PKG-INFO") && !ends(p, "/.egg-info/PKG-INFO")) ||
+	    (ends(p, ".egg-info") && !ends(p, "/.egg-info")))
 		return ECO_PYTHON;
 	if (ends(p, "/package.json") && npm_is_package_json(p))
 		return ECO_NPM;

@@ -9,7 +9,8 @@
  *           read-only through libsqlite3, every Packages blob parsed as an
  *           rpm header (rpmheader.c).  The Berkeley DB `Packages` and ndb
  *           `Packages.db` formats are not read (sbom says so).
- *   python  NAME.dist-info/METADATA and NAME.egg-info/PKG-INFO (at most
+ *   python  NAME.dist-info/METADATA, NAME.egg-info/PKG-INFO and a file
+ *           NAME.egg-info (at most
  *           ECO_TEXT_MAX bytes): Name, Version, License-Expression,
  *           License, Classifier: License ::; the files and their sha256 come
  *           from RECORD beside METADATA (kept by the walker for the SBOM).

@@ -5,7 +5,8 @@
       rpm.tar      2 layers made by the real `rpm -i` / `rpm -U` (packages built here with rpmbuild):
                    hello (epoch 2, MIT and BSD), tool 1.0 then 1.1 in layer 2, extra added in layer 2;
                    os-release ID=fedora.  Skipped (no file) when rpmbuild is missing.
-      python.tar   dist-info (METADATA + RECORD) and egg-info distributions in two site-packages;
+      python.tar   dist-info (METADATA + RECORD) and egg-info (a directory, a file) distributions in two
+                   site-packages;
                    layer 2 replaces foo 1.0 by 1.1 (whiting out the old dist-info) and adds Baz_Lib
       npm.tar      node_modules with a scoped, a nested and a plain package; the app's own
                    package.json and a nested lib/package.json that are not packages
@@ -163,7 +164,9 @@ def python_image(out):
                      {"baz_lib/__init__.py": b"\n"})
     cls, clsf = dist(venv, "classy", "4.0", "License: UNKNOWN\nClassifier: License :: OSI Approved :: BSD License\n"
                      "Classifier: Programming Language :: Python", {"classy.py": b"x = 1\n"})
-    egg = [F(site + "/legacy.egg-info/PKG-INFO", b"Metadata-Version: 1.0\nName: legacy\nVersion: 0.9\nLicense: GPL\n\n")]
+    egg = [F(site + "/legacy.egg-info/PKG-INFO", b"Metadata-Version: 1.0\nName: legacy\nVersion: 0.9\nLicense: GPL\n\n"),
+           F(site + "/distutils_pkg-2.0.py3.11.egg-info", b"Metadata-Version: 1.1\nName: distutils-pkg\nVersion: 2.0\n"
+                                                         b"License: BSD\n")]
     l1 = foo1 + req + egg + cls
     l2 = foo2 + baz + [WH(site + "/foo-1.0.dist-info")]
     layers = archive(out, "python", [l1, l2])
@@ -175,6 +178,8 @@ def python_image(out):
                     "changed": 1, "files": bazf},
         "classy": {"purl": "pkg:pypi/classy@4.0", "licenses": ["BSD License"], "introduced": 0, "changed": 0,
                    "files": clsf},
+        "distutils-pkg": {"purl": "pkg:pypi/distutils-pkg@2.0", "licenses": ["BSD"], "introduced": 0, "changed": 0,
+                          "files": []},
         "legacy": {"purl": "pkg:pypi/legacy@0.9", "licenses": ["GPL"], "introduced": 0, "changed": 0, "files": []}}}
 
 
