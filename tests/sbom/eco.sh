@@ -4,7 +4,8 @@
 # (rpm -qa --root; importlib.metadata; the node_modules package.json files; an independent reader of
 # .go.buildinfo), PURLs, licenses, layers and files as planted, file sha256 equal to the unpacked
 # files', CycloneDX 1.6 valid, SPDX 2.3 complete, the same bytes twice; malformed sources each a
-# warning with exit 0; a Berkeley DB rpm database "not checked".  Prints `ok - ` / `not ok - ` / `skip - `.
+# warning with exit 0; a Berkeley DB rpm database "not checked"; and `analyze` on the same images (the
+# packages line, the changes of each layer, package_ecosystems).  Prints `ok - ` / `not ok - ` / `skip - `.
 S=$1
 D=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -88,3 +89,26 @@ grep -q '"not checked (only a Berkeley DB var/lib/rpm/Packages; strata reads rpm
 res $? "bdb: rpm is 'not checked (only a Berkeley DB ...)'"
 "$S" -q sbom --format spdx-json "$D/bdb.tar" | grep -q 'rpm: not checked (only a Berkeley DB'
 res $? "bdb: the SPDX comment says rpm was not checked"
+# analyze: the same sources, per layer and per ecosystem
+if [ -f "$D/rpm.tar" ]; then
+	"$S" -q analyze "$D/rpm.tar" > "$t/rpm.txt"; rc=$?
+	[ $rc = 0 ] && grep -q '^  packages: 3 rpm; none found: dpkg, apk, python, npm, go$' "$t/rpm.txt" &&
+		grep -q '^    ~ tool 1.0-1 -> 1.1-1 (rpm)$' "$t/rpm.txt" && grep -q '^    + extra 0.5-1 (rpm)$' "$t/rpm.txt"
+	res $? "rpm: analyze says 3 rpm packages, tool upgraded and extra added in layer 2"
+fi
+"$S" -q analyze --json "$D/go.tar" > "$t/go.json"; rc=$?
+python3 - "$t/go.json" $rc <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["images"][0]
+l2 = {(p["name"], p["change"], p["from"], p["to"]) for p in d["layers"][1]["packages"] if p["db"] == "go"}
+want = {("example.com/app", "upgraded", "v1.0.0", "v1.1.0"), ("golang.org/x/sys", "upgraded", "v0.15.0", "v0.16.0"),
+        ("example.com/local", "added", None, "v0.0.0")}
+ok = sys.argv[2] == "0" and l2 == want and d["package_ecosystems"]["go"] == "7 packages"
+print("%s - sbom go: analyze --json, layer 2's go changes and package_ecosystems%s" %
+      ("ok" if ok else "not ok", "" if ok else ": %r %r" % (l2, d["package_ecosystems"])))
+PY
+"$S" -q analyze --json "$D/bdb.tar" | grep -q '"rpm":	"not checked (only a Berkeley DB var/lib/rpm/Packages; strata reads rpmdb.sqlite)"'
+res $? "bdb: analyze --json says rpm was not checked"
+"$S" analyze "$D/hostile.tar" > "$t/hostile.txt" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(grep -c 'warning package-db' "$t/hostile.txt")" = 6 ]
+res $? "hostile: analyze exits 0 (got $rc) with the 6 package-db warnings"
