@@ -31,7 +31,9 @@ enum eco_kind eco_kind_of(const char *p)
 	return ECO_NONE;
 }
 
-static int spool_open(struct eco_file *ef, struct strata_err *e)
+/* The temp file sqlite reads; when it cannot be made the database is not
+ * read (a warning), the walk goes on. */
+static void spool_open(struct eco_file *ef, const char *path)
 {
 	const char *dir = getenv("TMPDIR");
 
@@ -39,13 +41,14 @@ static int spool_open(struct eco_file *ef, struct strata_err *e)
 	 * the link to the unlinked name); unlinked in eco_release() */
 	snprintf(ef->spool_path, sizeof(ef->spool_path), "%s/strata-rpmdb-XXXXXX", dir && *dir ? dir : "/tmp");
 	if ((ef->spool = mkstemp(ef->spool_path)) < 0) {
+		snprintf(ef->warn, sizeof(ef->warn), "'%.300s' not read: no temp file in '%.300s': %s", path,
+			 dir && *dir ? dir : "/tmp", strerror(errno));
 		ef->spool_path[0] = 0;
-		return err_sys(e, errno, "rpmdb: temp file in '%s'", dir && *dir ? dir : "/tmp");
+		ef->kind = ECO_NONE;
 	}
-	return 0;
 }
 
-int eco_begin(struct eco_file *ef, const char *path, uint64_t size, struct strata_err *e)
+void eco_begin(struct eco_file *ef, const char *path, uint64_t size)
 {
 	memset(ef, 0, sizeof(*ef));
 	ef->spool = -1;
@@ -54,7 +57,7 @@ int eco_begin(struct eco_file *ef, const char *path, uint64_t size, struct strat
 	if (!ef->go)
 		ef->g.state = GO_DONE;
 	if (!path)
-		return 0;
+		return;
 	ef->kind = eco_kind_of(path);
 	if ((ef->kind == ECO_PYTHON || ef->kind == ECO_NPM) && size > ECO_TEXT_MAX) {
 		snprintf(ef->warn, sizeof(ef->warn), "'%.400s' is %llu bytes, over the %u KiB read for package metadata: not read",
@@ -67,8 +70,7 @@ int eco_begin(struct eco_file *ef, const char *path, uint64_t size, struct strat
 	}
 	ef->text = ef->kind == ECO_PYTHON || ef->kind == ECO_NPM;
 	if (ef->kind == ECO_RPMDB)
-		return spool_open(ef, e);
-	return 0;
+		spool_open(ef, path);
 }
 
 bool eco_feeding(const struct eco_file *ef)

@@ -27,7 +27,7 @@
  * eco_feed() sees its content as it streams (the rpm spool and the Go
  * scanner), eco_end() parses it into the layer's package lists.  A
  * malformed source is a warning (eco_file.warn), never an error: only
- * running out of memory or a failing temp file stops the walk.
+ * running out of memory or failing to write the temp file stops the walk.
  */
 #ifndef STRATA_ECO_H
 #define STRATA_ECO_H
@@ -73,11 +73,11 @@ struct eco_file {
 /* The kind of a clean relative path (regular files only). */
 enum eco_kind eco_kind_of(const char *path);
 
-/* Set ef up for a regular file at path of size bytes.  True when the
- * content must be read (ef->text: into a buffer; eco_feeding(): through
- * eco_feed()).  A file over its bound gets ef->warn and is not read.
- * -STRATA_EIO when the rpm spool cannot be created. */
-int eco_begin(struct eco_file *ef, const char *path, uint64_t size, struct strata_err *e);
+/* Set ef up for a regular file at path (NULL: nothing to do) of size
+ * bytes: its content is to be read into a buffer when ef->text, and passed
+ * to eco_feed() while eco_feeding().  A file over its bound, or an rpm
+ * database when no temp file can be made, gets ef->warn and is not read. */
+void eco_begin(struct eco_file *ef, const char *path, uint64_t size);
 bool eco_feeding(const struct eco_file *ef);
 int eco_feed(struct eco_file *ef, const uint8_t *p, size_t n, struct strata_err *e);
 /* Parse what was read (text/n: the buffer, for ef->text) into lf's lists,

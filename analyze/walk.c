@@ -204,8 +204,7 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	keep = lw->w->sbom && lw->w->collect && !is_db ? sbom_kept_kind(rel) : SBOM_KEEP_NONE;
 	if (keep != SBOM_KEEP_NONE && ent->size > SBOM_KEEP_MAX)
 		keep = SBOM_KEEP_NONE;  /* not what a package database writes: left out */
-	if ((r = eco_begin(&lw->eco, lw->w->collect ? rel : NULL, ent->size, e)) < 0)
-		return r;
+	eco_begin(&lw->eco, lw->w->collect ? rel : NULL, ent->size);
 	if ((!is_db || !lw->w->collect) && !lw->w->content && keep == SBOM_KEEP_NONE && !lw->w->risks &&
 	    !lw->eco.text && !eco_feeding(&lw->eco)) {
 		eco_release(&lw->eco);

@@ -112,3 +112,9 @@ res $? "bdb: analyze --json says rpm was not checked"
 "$S" analyze "$D/hostile.tar" > "$t/hostile.txt" 2>&1; rc=$?
 [ $rc = 0 ] && [ "$(grep -c 'warning package-db' "$t/hostile.txt")" = 6 ]
 res $? "hostile: analyze exits 0 (got $rc) with the 6 package-db warnings"
+if [ -f "$D/rpm.tar" ]; then
+	TMPDIR=$t/none "$S" sbom "$D/rpm.tar" > "$t/notmp.cdx" 2> "$t/notmp.err"; rc=$?
+	[ $rc = 0 ] && grep -q "rpmdb.sqlite' not read: no temp file in '$t/none'" "$t/notmp.err" &&
+		grep -q '"not checked (rpmdb.sqlite was not read: see the warnings)"' "$t/notmp.cdx"
+	res $? "rpm: no temp directory: a warning, rpm 'not checked', exit 0 (got $rc)"
+fi
