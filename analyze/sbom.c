@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "analyze/eco.h"
@@ -446,7 +447,8 @@ static int attribute(struct sbom *s, enum pkgdb_kind kind, struct sbom_pkg *sp, 
 	return 0;
 }
 
-static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path, size_t n, struct strata_err *e)
+static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path, size_t n, const char *listed,
+		    struct strata_err *e)
 {
 	char clean[LFS_PATH_MAX];
 	const struct sbom_fin *x;
@@ -465,6 +467,7 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 	sp->files = nf;
 	nf[sp->nfiles].path = x->f->path;
 	nf[sp->nfiles].sha256 = x->f->has_digest ? x->f->digest : NULL;
+	nf[sp->nfiles].listed = listed;
 	sp->nfiles++;
 	return 0;
 }
@@ -477,7 +480,9 @@ static int add_lines(struct sbom_pkg *sp, const struct sbom *s, const char *t, s
 	while (t && *t && r == 0) {
 		size_t n = strcspn(t, "\n");
 
-		r = add_file(sp, s, t, strcspn(t, "\t\n"), e);
+		size_t pn = strcspn(t, "\t\n");
+
+		r = add_file(sp, s, t, pn, t[pn] == '\t' && n - pn == 65 ? t + pn + 1 : NULL, e);
 		t += n + (t[n] == '\n');
 	}
 	return r;
@@ -550,7 +555,7 @@ static int python_files(struct sbom_pkg *sp, const struct sbom *s, struct strata
 	if ((r = py_record_files(dir, t, strlen(t), &out, e)) == 0 && out.len && buf_add(&out, "", 1, e) < 0)
 		r = -e->code;
 	if (r == 0 && out.len)
-		r = add_lines(sp, s, out.data, e);
+		r = (sp->record = buf_detach(&out, NULL)) ? add_lines(sp, s, sp->record, e) : err_nomem(e, "sbom");
 	buf_release(&out);
 	return r;
 }
@@ -591,7 +596,7 @@ static int add_pkg(struct sbom *s, enum pkgdb_kind kind, const struct package *p
 		if (r == 0 && kind == PKGDB_PYPI)
 			r = python_files(sp, s, e);
 		if (r == 0 && kind == PKGDB_GO)
-			r = add_file(sp, s, sp->db, strlen(sp->db), e);  /* the binary */
+			r = add_file(sp, s, sp->db, strlen(sp->db), NULL, e);  /* the binary */
 		return r;
 	}
 	snprintf(path, sizeof(path), "usr/share/doc/%s/copyright", p->name);
@@ -841,6 +846,7 @@ void sbom_release(struct sbom *s)
 		free(s->v[i].files);
 		free(s->v[i].purl);
 		free(s->v[i].ref);
+		free(s->v[i].record);
 	}
 	if (s->fmaps)
 		for (i = 0; i < 3 * s->im->nlayers; i++)
@@ -962,6 +968,13 @@ cJSON *sbom_cyclonedx(const struct sbom *s, const char *ts)
 					cJSON_AddStringToObject(x, "alg", "SHA-256");
 					cJSON_AddStringToObject(x, "content", h);
 					json_push(hs, x);
+					if (sp->files[j].listed && strncasecmp(sp->files[j].listed, h, 64)) {
+						/* changed since the package manager wrote it */
+						char listed[65];
+
+						snprintf(listed, sizeof(listed), "%.64s", sp->files[j].listed);
+						prop(cJSON_AddArrayToObject(f, "properties"), "strata:file:database-sha256", listed);
+					}
 				}
 				json_push(files, f);
 			}

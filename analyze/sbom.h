@@ -35,6 +35,7 @@ int sbom_copyright_licenses(const char *text, size_t n, struct buf *out, struct 
 struct sbom_file {
 	const char *path;           /* clean, relative */
 	const uint8_t *sha256;      /* NULL when not computed */
+	const char *listed;         /* the 64 hex digits of the sha256 the database lists (rpm, RECORD), or NULL */
 };
 
 struct sbom_pkg {
@@ -46,6 +47,7 @@ struct sbom_pkg {
 	char **licenses; size_t nlic;
 	int introduced, changed;    /* layer indexes */
 	struct sbom_file *files; size_t nfiles;
+	char *record;               /* python: the RECORD lines the files' listed digests point into */
 };
 
 struct sbom {

@@ -117,13 +117,16 @@ def rpm_image(out):
         subprocess.run(rpm + ["-U", "--nodeps", "--noscripts", "--nosignature",
                               rpmbuild(tmp, "tool", "1.1", "1", "GPL-2.0-or-later"),
                               rpmbuild(tmp, "extra", "0.5", "1", "Apache-2.0")], **q)
+        with open(os.path.join(root, "usr/share/hello/README"), "w") as f:
+            f.write("changed after rpm installed it\n")  # the database's FILEDIGESTS no longer match
         s2 = snapshot(root)
         layers = archive(out, "rpm", [[D("etc")] + layer_of({}, s1), layer_of(s1, s2)])
     finally:
         shutil.rmtree(tmp)
     return {"layers": layers, "packages": {
         "hello": {"purl": "pkg:rpm/fedora/hello@1.2-3?arch=noarch&epoch=2", "licenses": ["MIT and BSD"],
-                  "introduced": 0, "changed": 0, "files": ["usr/bin/hello", "usr/share/hello/README"]},
+                  "introduced": 0, "changed": 0, "files": ["usr/bin/hello", "usr/share/hello/README"],
+                  "modified": {"usr/share/hello/README": am.sha(b"hello 1.2\n")}},
         "tool": {"purl": "pkg:rpm/fedora/tool@1.1-1?arch=noarch", "licenses": ["GPL-2.0-or-later"],
                  "introduced": 0, "changed": 1, "files": ["usr/bin/tool", "usr/share/tool/README"]},
         "extra": {"purl": "pkg:rpm/fedora/extra@0.5-1?arch=noarch", "licenses": ["Apache-2.0"],
@@ -168,12 +171,12 @@ def python_image(out):
            F(site + "/distutils_pkg-2.0.py3.11.egg-info", b"Metadata-Version: 1.1\nName: distutils-pkg\nVersion: 2.0\n"
                                                          b"License: BSD\n")]
     l1 = foo1 + req + egg + cls
-    l2 = foo2 + baz + [WH(site + "/foo-1.0.dist-info")]
+    l2 = foo2 + baz + [WH(site + "/foo-1.0.dist-info"), F(venv + "/requests/api.py", b"def get(): return 1\n")]
     layers = archive(out, "python", [l1, l2])
     return {"layers": layers, "packages": {
         "foo": {"purl": "pkg:pypi/foo@1.1", "licenses": ["MIT"], "introduced": 1, "changed": 1, "files": foo2f},
         "requests": {"purl": "pkg:pypi/requests@2.31.0", "licenses": ["Apache 2.0"], "introduced": 0, "changed": 0,
-                     "files": reqf},
+                     "files": reqf, "modified": {venv + "/requests/api.py": am.sha(b"def get(): pass\n")}},
         "Baz_Lib": {"purl": "pkg:pypi/baz-lib@0.3.dev1", "licenses": ["MIT OR Apache-2.0"], "introduced": 1,
                     "changed": 1, "files": bazf},
         "classy": {"purl": "pkg:pypi/classy@4.0", "licenses": ["BSD License"], "introduced": 0, "changed": 0,
@@ -468,8 +471,14 @@ def expect(cdx, exp, name):
             ok = files == sorted(p["files"])
             got = got + (files,)
             want = want + (sorted(p["files"]),)
+        if ok and "files" in p:
+            mod = {f["name"]: x["value"] for f in c.get("components", []) for x in f.get("properties", [])
+                   if x["name"] == "strata:file:database-sha256"}
+            ok = mod == p.get("modified", {})
+            got, want = got + (mod,), want + (p.get("modified", {}),)
         print("%s - sbom %s %s: purl, licenses, layers%s%s" % ("ok" if ok else "not ok", name, pn,
-                                                                ", files" if "files" in p else "",
+                                                                ", files, files changed since installed"
+                                                                if "files" in p else "",
                                                                 "" if ok else ": %r != %r" % (got, want)))
         bad += not ok
     return 1 if bad else 0
