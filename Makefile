@@ -4,7 +4,7 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
-PKGS := libarchive zlib liblzma libzstd libcrypto libcjson libdeflate
+PKGS := libarchive zlib liblzma libzstd libcrypto libcjson libdeflate sqlite3
 CC ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -18,7 +18,7 @@ LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=st
 BUILD ?= build
 COMMON := err buf size digest stream decode encode tar tarw strmap fsutil diag awrite alloc tarsplit pieces sign
 FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry regtree sink target store docker_root cstorage pieceset
-ANALYZE := walk pkg account render html diff sbom risk tree
+ANALYZE := walk pkg pkgdelta account render html tree diff sbom purl risk eco rpmdb pydist npm gobin
 CONVERT := convert import merge layers flatten unpack squash transfer split delta
 CLI := main args completion pick report progress inspect verify convert flatten analyze diff sbom
 
@@ -59,8 +59,8 @@ $(BUILD)/%.o: %.c
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
 # Debian packages the build and the tests need; installed when root.
-DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev libdeflate-dev
-DEB_TEST := clang python3 zsh fish python3-jsonschema zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium poppler-utils valgrind docker.io docker-registry curl qemu-user openssl
+DEB_BUILD := build-essential pkg-config libarchive-dev zlib1g-dev liblzma-dev libzstd-dev libssl-dev libcjson-dev libisal-dev libdeflate-dev libsqlite3-dev
+DEB_TEST := clang python3 zsh fish python3-jsonschema zstd xz-utils bzip2 gzip jq skopeo umoci podman buildah containerd oci-image-tool uidmap chromium poppler-utils valgrind docker.io docker-registry curl qemu-user openssl rpm
 DEB_DEMO := python3 xz-utils
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) -- $(DEB_TEST)
@@ -84,7 +84,7 @@ asan:
 # libFuzzer targets (fuzz/README.md): clang, their own build directory, never the normal build.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 300
-FUZZ_TARGETS := archive json ref layer decode merge
+FUZZ_TARGETS := archive json ref layer decode merge eco
 FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) CFLAGS='$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link' $(FUZZ_TARGETS:%=build-fuzz/fuzz-%)

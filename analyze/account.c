@@ -311,8 +311,6 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	struct acct a = { 0 };
 	struct lfs_events ev = { &a, gone, NULL };
 	struct lfs *v = NULL;
-	struct pkgdb dpkg = { 0 }, apk = { 0 };
-	struct strmap dpkg_d = STRMAP_INIT;  /* status.d: name -> latest struct package */
 	size_t li, i;
 	int rc = 0;
 
@@ -348,26 +346,6 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		a.lr = lr;
 		if ((rc = layer_files_apply(v, lf, (int)li, NULL, entry, &a, e)) < 0)
 			break;
-		/* packages: a full database replaces the one before; status.d adds to its set */
-		if (rc == 0 && lf->has_dpkg) {
-			rc = pkgdb_delta("dpkg", &dpkg, &lf->dpkg, &lr->pkgs, &lr->npkgs, e);
-			dpkg = lf->dpkg;
-		}
-		if (rc == 0 && lf->has_apk) {
-			rc = pkgdb_delta("apk", &apk, &lf->apk, &lr->pkgs, &lr->npkgs, e);
-			apk = lf->apk;
-		}
-		if (rc == 0 && lf->dpkg_d.len) {
-			/* distroless status.d: fragments add or upgrade packages */
-			for (i = 0; i < lf->dpkg_d.len && rc == 0; i++) {
-				const struct package *q = &lf->dpkg_d.v[i], *p = strmap_get(&dpkg_d, q->name);
-
-				if (!p || strcmp(p->version, q->version))
-					rc = pkg_change_add(&lr->pkgs, &lr->npkgs, "dpkg", q->name, p ? p->version : NULL, q->version, e);
-				if (rc == 0 && strmap_put(&dpkg_d, q->name, (void *)q, e) < 0)
-					rc = -e->code;
-			}
-		}
 	}
 	/* final filesystem and dive's numbers */
 	lfs_each(v, count_file, r);
@@ -407,13 +385,14 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	}
 	if (rc == 0)
 		rc = align_history(r, e);
+	if (rc == 0)
+		rc = analyze_packages(r, e);
 	lfs_free(v);
 	for (i = 0; i < a.neblocks; i++)
 		free(a.eblocks[i]);
 	free(a.eblocks);
 	strmap_release(&a.effs);
 	strmap_release(&a.hitmap);
-	strmap_release(&dpkg_d);
 	return rc;
 }
 

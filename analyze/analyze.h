@@ -93,9 +93,13 @@ struct image_report {
 	double efficiency, user_wasted_percent;
 	struct inefficiency *ineff;
 	size_t nineff;
+	char pkg_notes[PKG_ECO_N][160];  /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
 };
 
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e);
+/* The package changes of each layer (r->layers[].pkgs, from r->layers[].lf) and r->pkg_notes;
+ * analyze_image() calls it. */
+int analyze_packages(struct image_report *r, struct strata_err *e);
 void image_report_release(struct image_report *r);
 
 /* --fail-on with dive's rule names, and risk rules: ID=N or CATEGORY=N

@@ -31,12 +31,18 @@ struct fentry {
 struct package {
 	char *name, *version;
 	char *arch;             /* dpkg Architecture:, apk A:; "" when absent */
-	char *license;          /* apk L:; "" when absent */
-	char *files;            /* apk F:/R: as "dir/name\n" lines; NULL when none */
-	size_t entry;           /* status.d: 1 + index of the fragment's entry in its layer_files */
+	char *license;          /* apk L:, rpm LICENSE, npm license, python (one a line); "" when absent */
+	char *files;            /* "dir/name\n" lines (apk F:/R:, rpm), "\tSHA256HEX" before the newline when
+				 * the database gives a sha256 (rpm FILEDIGESTS); NULL when none */
+	size_t entry;           /* status.d, python, npm, go: 1 + index of the manifest's (binary's) entry in
+				 * its layer_files */
 };
 
-enum pkgdb_kind { PKGDB_NONE, PKGDB_DPKG, PKGDB_DPKG_D, PKGDB_APK };
+/* The ecosystems reports name, in the order they list them. */
+enum pkg_eco { PKG_ECO_DPKG, PKG_ECO_APK, PKG_ECO_RPM, PKG_ECO_PYTHON, PKG_ECO_NPM, PKG_ECO_GO, PKG_ECO_N };
+extern const char *const pkg_eco_names[PKG_ECO_N];  /* "dpkg", "apk", "rpm", "python", "npm", "go" */
+
+enum pkgdb_kind { PKGDB_NONE, PKGDB_DPKG, PKGDB_DPKG_D, PKGDB_APK, PKGDB_RPM, PKGDB_PYPI, PKGDB_NPM, PKGDB_GO };
 
 struct pkgdb {
 	enum pkgdb_kind kind;
@@ -54,6 +60,12 @@ struct layer_files {
 	 * distroless-style dpkg status.d fragments */
 	struct pkgdb dpkg, apk, dpkg_d;
 	bool has_dpkg, has_apk;
+	/* eco.h: rpm's sqlite database (a full one, like dpkg's status), and
+	 * one entry per python METADATA, npm package.json and module of a Go
+	 * binary (like status.d fragments, with entry set) */
+	struct pkgdb rpm, pypi, npm, gomod;
+	bool has_rpm;
+	uint32_t go_old;       /* Go binaries in the pre-1.18 build info format (not read) */
 	char **status_d_files; size_t n_status_d;   /* names of status.d entries (for whiteouts) */
 	/* walker.sbom: small files the SBOM reads (dpkg info/ *.list, os-release:
 	 * the content; usr/share/doc/NAME/copyright: its DEP-5 License: names,
@@ -69,7 +81,7 @@ struct layer_files {
 
 /* A package change between two databases; strings borrowed from them. */
 struct pkg_change {
-	const char *db;         /* "dpkg" or "apk" */
+	const char *db;         /* "dpkg", "apk", "rpm", "python", "npm" or "go" */
 	const char *name;
 	const char *from, *to;  /* NULL from: added; NULL to: removed */
 };
@@ -104,6 +116,16 @@ int pkgdb_parse(struct pkgdb *db, enum pkgdb_kind kind, const char *text, size_t
 /* The same, each package remembering entry (struct package). */
 int pkgdb_parse_at(struct pkgdb *db, enum pkgdb_kind kind, const char *text, size_t n, size_t entry,
 		   struct strata_err *e);
+/* One package's fields, pointing into a parser's text (lengths, not NULs). */
+struct pkg_fields {
+	const char *name; size_t nl;
+	const char *ver; size_t vl;     /* NULL: "" */
+	const char *arch; size_t al;
+	const char *lic; size_t ll;
+	const char *files; size_t nfiles;
+};
+/* Append a package made of copies of f's fields (unsorted: pkgdb_sort). */
+int pkgdb_add(struct pkgdb *db, const struct pkg_fields *f, size_t entry, struct strata_err *e);
 const struct package *pkgdb_find(const struct pkgdb *db, const char *name);
 void pkgdb_release(struct pkgdb *db);
 /* Sort by name (for stable output and lookups). */

@@ -13,6 +13,8 @@
 #include "common/buf.h"
 #include "common/strmap.h"
 
+const char *const pkg_eco_names[PKG_ECO_N] = { "dpkg", "apk", "rpm", "python", "npm", "go" };
+
 /* One paragraph's fields, pointing into the text. */
 struct para {
 	const char *name, *ver, *arch, *lic;
@@ -22,7 +24,7 @@ struct para {
 	size_t dl;
 };
 
-static int add(struct pkgdb *db, struct para *pa, size_t entry, struct strata_err *e)
+int pkgdb_add(struct pkgdb *db, const struct pkg_fields *f, size_t entry, struct strata_err *e)
 {
 	struct package *p;
 
@@ -36,12 +38,12 @@ static int add(struct pkgdb *db, struct para *pa, size_t entry, struct strata_er
 	}
 	p = &db->v[db->len];
 	memset(p, 0, sizeof(*p));
-	p->name = strndup(pa->name, pa->nl);
-	p->version = strndup(pa->ver ? pa->ver : "", pa->ver ? pa->vl : 0);
-	p->arch = strndup(pa->arch ? pa->arch : "", pa->arch ? pa->al : 0);
-	p->license = strndup(pa->lic ? pa->lic : "", pa->lic ? pa->ll : 0);
+	p->name = strndup(f->name, f->nl);
+	p->version = strndup(f->ver ? f->ver : "", f->ver ? f->vl : 0);
+	p->arch = strndup(f->arch ? f->arch : "", f->arch ? f->al : 0);
+	p->license = strndup(f->lic ? f->lic : "", f->lic ? f->ll : 0);
 	p->entry = entry;
-	if (pa->files.len && !(p->files = strndup(pa->files.data, pa->files.len)))
+	if (f->nfiles && !(p->files = strndup(f->files, f->nfiles)))
 		p->name = (free(p->name), NULL);
 	if (!p->name || !p->version || !p->arch || !p->license) {
 		free(p->name);
@@ -53,6 +55,14 @@ static int add(struct pkgdb *db, struct para *pa, size_t entry, struct strata_er
 	}
 	db->len++;
 	return 0;
+}
+
+static int add(struct pkgdb *db, struct para *pa, size_t entry, struct strata_err *e)
+{
+	struct pkg_fields f = { pa->name, pa->nl, pa->ver, pa->vl, pa->arch, pa->al, pa->lic, pa->ll,
+				pa->files.data, pa->files.len };
+
+	return pkgdb_add(db, &f, entry, e);
 }
 
 static void para_reset(struct para *pa)
@@ -216,5 +226,9 @@ void layer_files_free(struct layer_files *lf)
 	pkgdb_release(&lf->dpkg);
 	pkgdb_release(&lf->apk);
 	pkgdb_release(&lf->dpkg_d);
+	pkgdb_release(&lf->rpm);
+	pkgdb_release(&lf->pypi);
+	pkgdb_release(&lf->npm);
+	pkgdb_release(&lf->gomod);
 	free(lf);
 }

@@ -394,6 +394,9 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 			cJSON_AddNumberToObject(f, "wasted_bytes", (double)r->ineff[j].cumulative);
 			json_push(a, f);
 		}
+		a = cJSON_AddObjectToObject(o, "package_ecosystems");
+		for (j = 0; j < PKG_ECO_N; j++)
+			cJSON_AddStringToObject(a, pkg_eco_names[j], r->pkg_notes[j]);
 		json_put(o, "rules", rules_json(r, rules));
 		json_put(o, "findings", findings_json(r));
 		json_push(imgs, o);
@@ -755,17 +758,36 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 			}
 		}
 		{
-			bool pk = false, db = false;
+			/* "packages: 4 dpkg, 2 python; none found: apk, rpm, npm, go", then what was not checked */
+			const char *sep = "";
+			size_t none = 0;
 
-			for (j = 0; j < rp->nlayers; j++) {
-				const struct layer_files *lf = rp->layers[j].lf;
+			P("  packages:");
+			for (j = 0; j < PKG_ECO_N; j++) {
+				const char *note = rp->pkg_notes[j];
 
-				pk = pk || rp->layers[j].npkgs;
-				db = db || (lf && (lf->has_dpkg || lf->has_apk || lf->dpkg_d.len));
+				if (strncmp(note, "none", 4) && strncmp(note, "not checked", 11)) {
+					P("%s %.*s %s", sep, (int)strcspn(note, " "), note, pkg_eco_names[j]);
+					sep = ",";
+				}
+				none += !strncmp(note, "none", 4);
 			}
-			if (!pk)
-				P("  packages: %s\n", db ? "none found (the package databases list none)"
-							 : "none found (no dpkg status, status.d or apk database in any layer)");
+			if (none) {
+				P("%s none found:", *sep ? ";" : "");
+				sep = "";
+				for (j = 0; j < PKG_ECO_N; j++)
+					if (!strncmp(rp->pkg_notes[j], "none", 4)) {
+						P("%s %s", sep, pkg_eco_names[j]);
+						sep = ",";
+					}
+			}
+			P("\n");
+			for (j = 0; j < PKG_ECO_N; j++) {
+				const char *nc = strstr(rp->pkg_notes[j], "not checked");
+
+				if (nc)
+					P("  %s: %s\n", pkg_eco_names[j], nc);
+			}
 		}
 		if (r == 0)
 			r = findings_text(b, rp, e);

@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "analyze/eco.h"
 #include "formats/json.h"
 #include "formats/layerfs.h"
 
@@ -31,6 +33,8 @@ enum sbom_keep sbom_kept_kind(const char *p)
 
 	if (!strcmp(p, "etc/os-release") || !strcmp(p, "usr/lib/os-release"))
 		return SBOM_KEEP_OSREL;
+	if (n > 17 && !strcmp(p + n - 17, ".dist-info/RECORD") && p[n - 18] != '/')
+		return SBOM_KEEP_RECORD;
 	if (!strncmp(p, "var/lib/dpkg/info/", 18) && n > 23 && !strcmp(p + n - 5, ".list") && !strchr(p + 18, '/'))
 		return SBOM_KEEP_LIST;
 	if (!strncmp(p, "usr/share/doc/", 14) && n > 24 && !strcmp(p + n - 10, "/copyright")) {
@@ -86,32 +90,6 @@ int sbom_copyright_licenses(const char *t, size_t n, struct buf *out, struct str
 			break;
 		t = eol + 1;
 	}
-	return 0;
-}
-
-static int enc(struct buf *out, const char *s, struct strata_err *e)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		int r = isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~' ? buf_add(out, s, 1, e)
-										  : buf_printf(out, e, "%%%02X", c);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int sbom_purl(struct buf *out, const char *type, const char *ns, const char *name, const char *version,
-	      const char *arch, struct strata_err *e)
-{
-	if (buf_printf(out, e, "pkg:%s/", type) < 0 || enc(out, ns, e) < 0 || buf_addstr(out, "/", e) < 0 ||
-	    enc(out, name, e) < 0)
-		return -e->code;
-	if (version && *version && (buf_addstr(out, "@", e) < 0 || enc(out, version, e) < 0))
-		return -e->code;
-	if (arch && *arch && (buf_addstr(out, "?arch=", e) < 0 || enc(out, arch, e) < 0))
-		return -e->code;
 	return 0;
 }
 
@@ -254,13 +232,83 @@ static void distro(const struct sbom *s, const char *def, char out[64])
 	}
 }
 
-/* The package's state at each layer: its version (NULL: absent). */
-static const char *state(const struct image *im, enum pkgdb_kind kind, const char *name, size_t li,
-			 const struct pkgdb **cur, const char **frag)
+static bool is_frag(enum pkgdb_kind kind)
 {
+	return kind == PKGDB_PYPI || kind == PKGDB_NPM || kind == PKGDB_GO;
+}
+
+static const struct pkgdb *frag_db(const struct layer_files *lf, enum pkgdb_kind kind)
+{
+	return kind == PKGDB_PYPI ? &lf->pypi : kind == PKGDB_NPM ? &lf->npm : &lf->gomod;
+}
+
+/* The manifest (or binary) path of a python, npm or go package of lf. */
+static const char *frag_path(const struct layer_files *lf, const struct package *p)
+{
+	return p->entry && p->entry <= lf->len ? lf->v[p->entry - 1].path : "";
+}
+
+/* Per layer and fragment kind: "PATH\nNAME" -> version, "PATH\n" -> the
+ * layer writes (or deletes) that manifest.  Built on first use. */
+static struct strmap *frag_map(struct sbom *s, enum pkgdb_kind kind, size_t li, struct strata_err *e)
+{
+	struct strmap *maps = s->fmaps, *m;
+	const struct layer_files *lf = s->im->layers[li].m->walk;
+	const struct pkgdb *db = frag_db(lf, kind);
+	struct buf k = BUF_INIT(2 * LFS_PATH_MAX);
+	size_t i;
+	int r = 0;
+
+	m = &maps[li * 3 + (size_t)(kind - PKGDB_PYPI)];
+	if (s->fbuilt[li * 3 + (size_t)(kind - PKGDB_PYPI)])
+		return m;
+	s->fbuilt[li * 3 + (size_t)(kind - PKGDB_PYPI)] = 1;
+	for (i = 0; i < db->len && r == 0; i++) {
+		const char *path = frag_path(lf, &db->v[i]);
+
+		buf_reset(&k);
+		if (buf_printf(&k, e, "%s\n", path) < 0 || buf_add(&k, "", 1, e) < 0 ||
+		    strmap_put(m, k.data, (void *)"", e) < 0)
+			r = -e->code;
+		else if ((k.len--, buf_printf(&k, e, "%s", db->v[i].name) < 0) || buf_add(&k, "", 1, e) < 0 ||
+			 strmap_put(m, k.data, db->v[i].version, e) < 0)
+			r = -e->code;
+	}
+	for (i = 0; i < lf->len && r == 0; i++) {
+		if (!(lf->v[i].flags & FE_WHITEOUT))
+			continue;
+		buf_reset(&k);
+		if (buf_printf(&k, e, "%s\n", lf->v[i].path) < 0 || buf_add(&k, "", 1, e) < 0 ||
+		    strmap_put(m, k.data, (void *)"", e) < 0)
+			r = -e->code;
+	}
+	buf_release(&k);
+	return r < 0 ? NULL : m;
+}
+
+/* The package's state at each layer: its version (NULL: absent). */
+static const char *state(struct sbom *s, enum pkgdb_kind kind, const struct sbom_pkg *sp, size_t li,
+			 const struct pkgdb **cur, const char **frag, struct strata_err *e)
+{
+	const struct image *im = s->im;
 	const struct layer_files *lf = im->layers[li].m->walk;
 	const struct package *p;
+	const char *name = sp->p->name;
 
+	if (is_frag(kind)) {
+		struct strmap *m = frag_map(s, kind, li, e);
+		char key[2 * LFS_PATH_MAX];
+		const char *v;
+
+		if (!m)
+			return NULL;
+		snprintf(key, sizeof(key), "%s\n", sp->db);
+		if (!strmap_get(m, key))
+			return *frag;  /* the layer leaves the manifest as it was */
+		snprintf(key, sizeof(key), "%s\n%s", sp->db, name);
+		v = strmap_get(m, key);
+		return *frag = v;
+	}
 	if (kind == PKGDB_DPKG_D) {
 		if ((p = pkgdb_find(&lf->dpkg_d, name)))
 			*frag = p->version;
@@ -270,29 +318,36 @@ static const char *state(const struct image *im, enum pkgdb_kind kind, const cha
 		*cur = &lf->dpkg;
 	if (kind == PKGDB_APK && lf->has_apk)
 		*cur = &lf->apk;
+	if (kind == PKGDB_RPM && lf->has_rpm)
+		*cur = &lf->rpm;
 	p = *cur ? pkgdb_find(*cur, name) : NULL;
 	return p ? p->version : NULL;
 }
 
-static void attribute(const struct image *im, enum pkgdb_kind kind, struct sbom_pkg *sp)
+static int attribute(struct sbom *s, enum pkgdb_kind kind, struct sbom_pkg *sp, struct strata_err *e)
 {
+	const struct image *im = s->im;
 	const struct pkgdb *cur = NULL;
 	const char *frag = NULL, *prev = NULL;
 	size_t i;
 
 	sp->introduced = sp->changed = (int)im->nlayers - 1;
 	for (i = 0; i < im->nlayers; i++) {
-		const char *v = state(im, kind, sp->p->name, i, &cur, &frag);
+		const char *v = state(s, kind, sp, i, &cur, &frag, e);
 
+		if (e->code)
+			return -e->code;
 		if (v && !prev)
 			sp->introduced = (int)i;
 		if (v && (!prev || strcmp(v, prev)))
 			sp->changed = (int)i;
 		prev = v;
 	}
+	return 0;
 }
 
-static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path, size_t n, struct strata_err *e)
+static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path, size_t n, const char *listed,
+		    struct strata_err *e)
 {
 	char clean[LFS_PATH_MAX];
 	const struct sbom_fin *x;
@@ -311,10 +366,12 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 	sp->files = nf;
 	nf[sp->nfiles].path = x->f->path;
 	nf[sp->nfiles].sha256 = x->f->has_digest ? x->f->digest : NULL;
+	nf[sp->nfiles].listed = listed;
 	sp->nfiles++;
 	return 0;
 }
 
+/* "path\n" or "path\tSHA256\n" lines: the path of each. */
 static int add_lines(struct sbom_pkg *sp, const struct sbom *s, const char *t, struct strata_err *e)
 {
 	int r = 0;
@@ -322,7 +379,9 @@ static int add_lines(struct sbom_pkg *sp, const struct sbom *s, const char *t, s
 	while (t && *t && r == 0) {
 		size_t n = strcspn(t, "\n");
 
-		r = add_file(sp, s, t, n, e);
+		size_t pn = strcspn(t, "\t\n");
+
+		r = add_file(sp, s, t, pn, t[pn] == '\t' && n - pn == 65 ? t + pn + 1 : NULL, e);
 		t += n + (t[n] == '\n');
 	}
 	return r;
@@ -341,27 +400,75 @@ static int add_license(struct sbom_pkg *sp, const char *l, size_t n, struct stra
 	return 0;
 }
 
-static bool listed(const struct sbom *s, const char *type, const struct package *p)
+static int add_license_lines(struct sbom_pkg *sp, const char *t, struct strata_err *e)
+{
+	int r = 0;
+
+	while (t && *t && r == 0) {
+		size_t n = strcspn(t, "\n");
+
+		if (n)
+			r = add_license(sp, t, n, e);
+		t += n + (t[n] == '\n');
+	}
+	return r;
+}
+
+static const char *type_of(enum pkgdb_kind kind)
+{
+	switch (kind) {
+	case PKGDB_APK: return "apk";
+	case PKGDB_RPM: return "rpm";
+	case PKGDB_PYPI: return "pypi";
+	case PKGDB_NPM: return "npm";
+	case PKGDB_GO: return "golang";
+	default: return "deb";
+	}
+}
+
+static bool listed(const struct sbom *s, const char *type, const struct package *p, const char *db)
 {
 	size_t i;
 
 	for (i = 0; i < s->len; i++)
 		if (!strcmp(s->v[i].type, type) && !strcmp(s->v[i].p->name, p->name) &&
-		    !strcmp(s->v[i].p->arch, p->arch))
+		    !strcmp(s->v[i].p->arch, p->arch) && (!db || !strcmp(s->v[i].db, db)))
 			return true;
 	return false;
 }
 
-static int add_pkg(struct sbom *s, enum pkgdb_kind kind, const struct package *p, const char *ns,
+/* The files of a python distribution: RECORD beside its METADATA. */
+static int python_files(struct sbom_pkg *sp, const struct sbom *s, struct strata_err *e)
+{
+	char dir[LFS_PATH_MAX], rec[LFS_PATH_MAX + 8];
+	const char *slash = strrchr(sp->db, '/'), *t;
+	struct buf out = BUF_INIT(64u << 20);
+	int r;
+
+	if (!slash || (size_t)(slash - sp->db) >= sizeof(dir))
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - sp->db), sp->db);
+	snprintf(rec, sizeof(rec), "%s/RECORD", dir);
+	if (!(t = kept(s, rec)))
+		return 0;  /* egg-info, or no RECORD */
+	if ((r = py_record_files(dir, t, strlen(t), &out, e)) == 0 && out.len && buf_add(&out, "", 1, e) < 0)
+		r = -e->code;
+	if (r == 0 && out.len)
+		r = (sp->record = buf_detach(&out, NULL)) ? add_lines(sp, s, sp->record, e) : err_nomem(e, "sbom");
+	buf_release(&out);
+	return r;
+}
+
+static int add_pkg(struct sbom *s, enum pkgdb_kind kind, const struct package *p, const char *ns, const char *where,
 		   struct strata_err *e)
 {
-	const char *type = kind == PKGDB_APK ? "apk" : "deb";
+	const char *type = type_of(kind);
 	struct buf b = BUF_INIT(1u << 20);
 	struct sbom_pkg *sp, *nv;
 	char path[LFS_PATH_MAX];
 	int r = 0;
 
-	if (listed(s, type, p))
+	if (listed(s, type, p, is_frag(kind) ? where : NULL))
 		return 0;
 	if (!(nv = realloc(s->v, (s->len + 1) * sizeof(*nv))))
 		return err_nomem(e, "sbom");
@@ -369,22 +476,26 @@ static int add_pkg(struct sbom *s, enum pkgdb_kind kind, const struct package *p
 	sp = &s->v[s->len++];
 	memset(sp, 0, sizeof(*sp));
 	sp->type = type;
-	sp->db = kind == PKGDB_APK ? "lib/apk/db/installed" : kind == PKGDB_DPKG ? "var/lib/dpkg/status"
-										: "var/lib/dpkg/status.d";
+	sp->db = where ? where : kind == PKGDB_APK ? "lib/apk/db/installed" : kind == PKGDB_DPKG ? "var/lib/dpkg/status"
+											  : "var/lib/dpkg/status.d";
 	sp->p = p;
-	if (sbom_purl(&b, type, ns, p->name, p->version, p->arch, e) < 0 || buf_add(&b, "", 1, e) < 0) {
+	if (sbom_purl_of(&b, kind, p, ns, e) < 0 || buf_add(&b, "", 1, e) < 0) {
 		buf_release(&b);
 		return -e->code;
 	}
 	sp->purl = buf_detach(&b, NULL);
 	if (!sp->purl)
 		return err_nomem(e, "sbom");
-	attribute(s->im, kind, sp);
-	if (kind == PKGDB_APK) {
-		if (*p->license)
-			r = add_license(sp, p->license, strlen(p->license), e);
-		if (r == 0)
+	if ((r = attribute(s, kind, sp, e)) < 0)
+		return r;
+	if (kind != PKGDB_DPKG && kind != PKGDB_DPKG_D) {
+		r = add_license_lines(sp, p->license, e);
+		if (r == 0 && (kind == PKGDB_APK || kind == PKGDB_RPM))
 			r = add_lines(sp, s, p->files, e);
+		if (r == 0 && kind == PKGDB_PYPI)
+			r = python_files(sp, s, e);
+		if (r == 0 && kind == PKGDB_GO)
+			r = add_file(sp, s, sp->db, strlen(sp->db), NULL, e);  /* the binary */
 		return r;
 	}
 	snprintf(path, sizeof(path), "usr/share/doc/%s/copyright", p->name);
@@ -415,10 +526,14 @@ static int cmp_pkgs(const void *x, const void *y)
 		c = strcmp(a->p->name, b->p->name);
 	if (!c)
 		c = strcmp(a->p->arch, b->p->arch);
+	if (!c)
+		c = strcmp(a->p->version, b->p->version);
+	if (!c)
+		c = strcmp(a->db, b->db);
 	return c;
 }
 
-/* The full database (status or installed) the final filesystem shows. */
+/* The full database (status, installed, rpmdb.sqlite) the final filesystem shows. */
 static const struct pkgdb *final_db(const struct sbom *s, const char *path, enum pkgdb_kind kind)
 {
 	const struct sbom_fin *x = final_file(s, path);
@@ -429,7 +544,116 @@ static const struct pkgdb *final_db(const struct sbom *s, const char *path, enum
 	lf = s->im->layers[x->layer].m->walk;
 	if (kind == PKGDB_APK)
 		return lf->has_apk ? &lf->apk : NULL;
+	if (kind == PKGDB_RPM)
+		return lf->has_rpm ? &lf->rpm : NULL;
 	return lf->has_dpkg ? &lf->dpkg : NULL;
+}
+
+/* Python, npm and Go packages whose manifest (binary) the final filesystem shows. */
+static int add_frags(struct sbom *s, enum pkgdb_kind kind, struct strata_err *e)
+{
+	const struct image *im = s->im;
+	size_t i, j;
+	int r = 0;
+
+	for (i = im->nlayers; i-- > 0 && r == 0;) {
+		const struct layer_files *lf = im->layers[i].m->walk;
+		const struct pkgdb *db = frag_db(lf, kind);
+
+		for (j = 0; j < db->len && r == 0; j++) {
+			const struct package *p = &db->v[j];
+			const struct sbom_fin *x;
+
+			if (!p->entry || p->entry > lf->len)
+				continue;
+			x = strmap_get(&s->final, lf->v[p->entry - 1].path);
+			if (x && x->f == &lf->v[p->entry - 1])
+				r = add_pkg(s, kind, p, NULL, x->f->path, e);
+		}
+	}
+	return r;
+}
+
+/* bom-refs: the purl, unless another package has the same one (the same
+ * module in two Go binaries, a package nested twice in node_modules). */
+static int refs(struct sbom *s, struct strata_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < s->len; i++) {
+		struct sbom_pkg *sp = &s->v[i];
+		bool dup = (i > 0 && !strcmp(s->v[i - 1].purl, sp->purl)) ||
+			   (i + 1 < s->len && !strcmp(s->v[i + 1].purl, sp->purl));
+		struct buf b = BUF_INIT(1u << 20);
+
+		if (buf_addstr(&b, sp->purl, e) < 0 || (dup && buf_printf(&b, e, "#%s", sp->db) < 0) ||
+		    buf_add(&b, "", 1, e) < 0) {
+			buf_release(&b);
+			return -e->code;
+		}
+		if (!(sp->ref = buf_detach(&b, NULL)))
+			return err_nomem(e, "sbom");
+	}
+	return 0;
+}
+
+static size_t count_type(const struct sbom *s, const char *type)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->len; i++)
+		n += !strcmp(s->v[i].type, type);
+	return n;
+}
+
+static void note_count(struct sbom *s, enum pkg_eco k, const char *type)
+{
+	size_t n = count_type(s, type);
+
+	if (n)
+		snprintf(s->notes[k], sizeof(s->notes[k]), "%zu package%s", n, n == 1 ? "" : "s");
+	else
+		snprintf(s->notes[k], sizeof(s->notes[k]), "none found");
+}
+
+static void notes(struct sbom *s, bool rpm_sqlite)
+{
+	const struct image *im = s->im;
+	uint32_t old = 0;
+	size_t i;
+
+	note_count(s, PKG_ECO_DPKG, "deb");
+	note_count(s, PKG_ECO_APK, "apk");
+	note_count(s, PKG_ECO_RPM, "rpm");
+	note_count(s, PKG_ECO_PYTHON, "pypi");
+	note_count(s, PKG_ECO_NPM, "npm");
+	note_count(s, PKG_ECO_GO, "golang");
+	if (!rpm_sqlite) {
+		const char *why = NULL;
+
+		static const char *const other[] = { "var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages",
+						     "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db" };
+		char buf[128];
+
+		if (final_file(s, "var/lib/rpm/rpmdb.sqlite") || final_file(s, "usr/lib/sysimage/rpm/rpmdb.sqlite"))
+			why = "rpmdb.sqlite was not read: see the warnings";
+		for (i = 0; !why && i < 4; i++)
+			if (final_file(s, other[i])) {
+				snprintf(buf, sizeof(buf), "only %s %s; strata reads rpmdb.sqlite", i < 2 ? "a Berkeley DB" : "an ndb",
+					 other[i]);
+				why = buf;
+			}
+		if (why)
+			snprintf(s->notes[PKG_ECO_RPM], sizeof(s->notes[PKG_ECO_RPM]), "not checked (%s)", why);
+	}
+	for (i = 0; i < im->nlayers; i++)
+		old += ((const struct layer_files *)im->layers[i].m->walk)->go_old;
+	if (old) {
+		size_t n = strlen(s->notes[PKG_ECO_GO]);
+
+		snprintf(s->notes[PKG_ECO_GO] + n, sizeof(s->notes[PKG_ECO_GO]) - n,
+			 "; not checked: %u binar%s in the build info format before Go 1.18", old, old == 1 ? "y" : "ies");
+	}
 }
 
 int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
@@ -437,7 +661,7 @@ int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 	struct lfs_events ev = { NULL, NULL, NULL };
 	const struct pkgdb *db;
 	struct lfs *v = NULL;
-	char deb[64], apk[64];
+	char deb[64], apk[64], rpm[64];
 	size_t i, j, total = 0;
 	int r = 0;
 
@@ -450,6 +674,9 @@ int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 	}
 	if (total && !(s->fins = calloc(total, sizeof(struct sbom_fin))))
 		return err_nomem(e, "sbom");
+	if (im->nlayers && (!(s->fmaps = calloc(3 * im->nlayers, sizeof(struct strmap))) ||
+			    !(s->fbuilt = calloc(3 * im->nlayers, 1))))
+		return err_nomem(e, "sbom");
 	if ((r = lfs_new(&v, &ev, e)) < 0)
 		return r;
 	for (i = 0; i < im->nlayers && r == 0; i++)
@@ -461,9 +688,10 @@ int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 		return r;
 	distro(s, "debian", deb);
 	distro(s, "alpine", apk);
+	distro(s, "redhat", rpm);
 	if ((db = final_db(s, "var/lib/dpkg/status", PKGDB_DPKG)))
 		for (i = 0; i < db->len && r == 0; i++)
-			r = add_pkg(s, PKGDB_DPKG, &db->v[i], deb, e);
+			r = add_pkg(s, PKGDB_DPKG, &db->v[i], deb, NULL, e);
 	for (i = im->nlayers; i-- > 0 && r == 0;) {  /* status.d: the top fragment of a name first */
 		const struct layer_files *lf = im->layers[i].m->walk;
 
@@ -475,14 +703,34 @@ int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 				continue;
 			x = strmap_get(&s->final, lf->v[p->entry - 1].path);
 			if (x && x->f == &lf->v[p->entry - 1])
-				r = add_pkg(s, PKGDB_DPKG_D, p, deb, e);
+				r = add_pkg(s, PKGDB_DPKG_D, p, deb, NULL, e);
 		}
 	}
 	if (r == 0 && (db = final_db(s, "lib/apk/db/installed", PKGDB_APK)))
 		for (i = 0; i < db->len && r == 0; i++)
-			r = add_pkg(s, PKGDB_APK, &db->v[i], apk, e);
-	if (s->len > 1)
-		qsort(s->v, s->len, sizeof(*s->v), cmp_pkgs);
+			r = add_pkg(s, PKGDB_APK, &db->v[i], apk, NULL, e);
+	{
+		static const char *const rpmdbs[] = { "var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite" };
+		bool seen = false;
+
+		for (j = 0; j < 2 && r == 0 && !seen; j++)
+			if ((db = final_db(s, rpmdbs[j], PKGDB_RPM))) {
+				seen = true;
+				for (i = 0; i < db->len && r == 0; i++)
+					r = add_pkg(s, PKGDB_RPM, &db->v[i], rpm, rpmdbs[j], e);
+			}
+		if (r == 0)
+			r = add_frags(s, PKGDB_PYPI, e);
+		if (r == 0)
+			r = add_frags(s, PKGDB_NPM, e);
+		if (r == 0)
+			r = add_frags(s, PKGDB_GO, e);
+		if (s->len > 1)
+			qsort(s->v, s->len, sizeof(*s->v), cmp_pkgs);
+		if (r == 0)
+			r = refs(s, e);
+		notes(s, seen);
+	}
 	return r;
 }
 
@@ -496,7 +744,14 @@ void sbom_release(struct sbom *s)
 		free(s->v[i].licenses);
 		free(s->v[i].files);
 		free(s->v[i].purl);
+		free(s->v[i].ref);
+		free(s->v[i].record);
 	}
+	if (s->fmaps)
+		for (i = 0; i < 3 * s->im->nlayers; i++)
+			strmap_release(&((struct strmap *)s->fmaps)[i]);
+	free(s->fmaps);
+	free(s->fbuilt);
 	free(s->v);
 	free(s->fins);
 	strmap_release(&s->final);
@@ -567,12 +822,18 @@ cJSON *sbom_cyclonedx(const struct sbom *s, const char *ts)
 		prop(props, "strata:image:config", im->config.digest);
 	for (i = 0; i < im->nlayers; i++)
 		prop(props, "strata:image:layer", layer_digest(im, (int)i));
+	for (i = 0; i < PKG_ECO_N; i++) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "strata:packages:%s", pkg_eco_names[i]);
+		prop(props, name, s->notes[i]);
+	}
 	comps = cJSON_AddArrayToObject(doc, "components");
 	for (i = 0; i < s->len; i++) {
 		const struct sbom_pkg *sp = &s->v[i];
 		cJSON *c = cJSON_CreateObject(), *lic, *files;
 
-		cJSON_AddStringToObject(c, "bom-ref", sp->purl);
+		cJSON_AddStringToObject(c, "bom-ref", sp->ref);
 		cJSON_AddStringToObject(c, "type", "library");
 		cJSON_AddStringToObject(c, "name", sp->p->name);
 		cJSON_AddStringToObject(c, "version", sp->p->version);
@@ -606,6 +867,13 @@ cJSON *sbom_cyclonedx(const struct sbom *s, const char *ts)
 					cJSON_AddStringToObject(x, "alg", "SHA-256");
 					cJSON_AddStringToObject(x, "content", h);
 					json_push(hs, x);
+					if (sp->files[j].listed && strncasecmp(sp->files[j].listed, h, 64)) {
+						/* changed since the package manager wrote it */
+						char listed[65];
+
+						snprintf(listed, sizeof(listed), "%.64s", sp->files[j].listed);
+						prop(cJSON_AddArrayToObject(f, "properties"), "strata:file:database-sha256", listed);
+					}
 				}
 				json_push(files, f);
 			}
@@ -617,7 +885,7 @@ cJSON *sbom_cyclonedx(const struct sbom *s, const char *ts)
 	cJSON_AddStringToObject(dep, "ref", "image");
 	on = cJSON_AddArrayToObject(dep, "dependsOn");
 	for (i = 0; i < s->len; i++)
-		json_push(on, cJSON_CreateString(s->v[i].purl));
+		json_push(on, cJSON_CreateString(s->v[i].ref));
 	json_push(deps, dep);
 	return doc;
 }
@@ -683,6 +951,17 @@ cJSON *sbom_spdx(const struct sbom *s, const char *ts)
 	cJSON_AddStringToObject(ci, "created", ts);
 	x = cJSON_AddArrayToObject(ci, "creators");
 	json_push(x, cJSON_CreateString("Tool: strata-" STRATA_VERSION));
+	{
+		struct buf c = BUF_INIT(1u << 16);
+
+		buf_addstr(&c, "packages by ecosystem:", &e);
+		for (i = 0; i < PKG_ECO_N; i++)
+			buf_printf(&c, &e, "%s %s: %s", i ? ";" : "", pkg_eco_names[i], s->notes[i]);
+		buf_add(&c, "", 1, &e);
+		if (c.data)
+			cJSON_AddStringToObject(doc, "comment", c.data);
+		buf_release(&c);
+	}
 	pkgs = cJSON_AddArrayToObject(doc, "packages");
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "SPDXID", "SPDXRef-Image");

@@ -7,7 +7,8 @@
  * usr/share/doc/NAME/copyright and os-release; sbom_build() stacks the
  * layers (formats/layerfs.h) and reads them as the final image shows them:
  * a database entry removed in an upper layer is not there.  Ecosystems: dpkg
- * (status and distroless status.d/) and apk (lib/apk/db/installed).
+ * (status and distroless status.d/), apk (lib/apk/db/installed), and what
+ * eco.h reads: rpm (rpmdb.sqlite), Python, npm and Go binaries.
  *
  * Ownership: a struct sbom borrows from the image (names, digests, file
  * entries); sbom_release() frees what it allocated.  Nothing here prints.
@@ -23,7 +24,7 @@
 #include "formats/image.h"
 
 /* What the walker keeps of an entry for the SBOM (files.h: kept). */
-enum sbom_keep { SBOM_KEEP_NONE, SBOM_KEEP_LIST, SBOM_KEEP_COPYRIGHT, SBOM_KEEP_OSREL };
+enum sbom_keep { SBOM_KEEP_NONE, SBOM_KEEP_LIST, SBOM_KEEP_COPYRIGHT, SBOM_KEEP_OSREL, SBOM_KEEP_RECORD };
 #define SBOM_KEEP_MAX (16u << 20)  /* larger files are not kept */
 
 enum sbom_keep sbom_kept_kind(const char *path);
@@ -34,32 +35,45 @@ int sbom_copyright_licenses(const char *text, size_t n, struct buf *out, struct 
 struct sbom_file {
 	const char *path;           /* clean, relative */
 	const uint8_t *sha256;      /* NULL when not computed */
+	const char *listed;         /* the 64 hex digits of the sha256 the database lists (rpm, RECORD), or NULL */
 };
 
 struct sbom_pkg {
-	const char *type;           /* purl type: "deb", "apk" */
-	const char *db;             /* the database it is listed in */
+	const char *type;           /* purl type: "deb", "apk", "rpm", "pypi", "npm", "golang" */
+	const char *db;             /* the database it is listed in (python, npm, go: the manifest or binary) */
 	const struct package *p;    /* name, version, arch (borrowed) */
 	char *purl;
+	char *ref;                  /* CycloneDX bom-ref: the purl, or purl#db when two share it */
 	char **licenses; size_t nlic;
 	int introduced, changed;    /* layer indexes */
 	struct sbom_file *files; size_t nfiles;
+	char *record;               /* python: the RECORD lines the files' listed digests point into */
 };
 
 struct sbom {
 	const struct image *im;
 	struct sbom_pkg *v;
 	size_t len;
+	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
 	struct strmap final;        /* path -> struct sbom_fin* of the final filesystem */
 	void *fins;
+	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */
+	unsigned char *fbuilt;
 };
 
 int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e);
 void sbom_release(struct sbom *s);
 
-/* pkg:TYPE/NS/NAME@VERSION?arch=ARCH, percent-encoded (arch left out when empty). */
+/* pkg:TYPE/NS/NAME@VERSION?arch=ARCH, percent-encoded (arch left out when
+ * empty, NS/ too); NS may hold several segments separated by '/' (golang),
+ * each encoded on its own.  extra: more qualifiers ("&epoch=1"), or NULL. */
 int sbom_purl(struct buf *out, const char *type, const char *ns, const char *name, const char *version,
 	      const char *arch, struct strata_err *e);
+int sbom_purl_q(struct buf *out, const char *type, const char *ns, const char *name, const char *version,
+		const char *arch, const char *extra, struct strata_err *e);
+/* The purl of package p of kind (ns: the distro, for deb, apk and rpm). */
+int sbom_purl_of(struct buf *out, enum pkgdb_kind kind, const struct package *p, const char *ns,
+		 struct strata_err *e);
 /* A name-based UUID from a sha256 digest string: its first 16 bytes with the
  * version (5) and variant bits set.  -1 when digest is not sha256:HEX64. */
 int sbom_uuid(const char *digest, char out[37]);

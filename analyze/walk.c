@@ -1,5 +1,6 @@
 /* walk.c - the layer walker; see walk.h. */
 #include "analyze/walk.h"
+#include "analyze/eco.h"
 #include "analyze/risk.h"
 #include "analyze/sbom.h"
 
@@ -24,6 +25,7 @@ struct layer_walk {
 	unsigned problems, suppressed;
 	struct layer_files *lf;  /* when collecting */
 	struct buf scan;         /* walker.risks: the first RISK_SCAN_MAX bytes of the file being read */
+	struct eco_file eco;     /* walker.collect: rpm, Python, npm and Go packages (eco.h) */
 };
 
 #define MAX_PKGDB (64u << 20)
@@ -64,6 +66,7 @@ static void *walk_begin(void *ctx, struct member *m)
 		return NULL;
 	lw->w = ctx;
 	lw->local.max = 100000;
+	lw->eco.spool = -1;
 	buf_init(&lw->scan, RISK_SCAN_MAX);
 	if (!(lw->lf = calloc(1, sizeof(*lw->lf)))) {
 		free(lw);
@@ -74,8 +77,9 @@ static void *walk_begin(void *ctx, struct member *m)
 
 /* Read an entry's content: into b (capped) and/or through a sha256; the
  * first RISK_SCAN_MAX bytes into scan (when not NULL; the rest is read
- * only when b or digest need it). */
-static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct buf *scan, struct strata_err *e)
+ * only when b, digest or ef need it); through ef while it is feeding. */
+static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct buf *scan, struct eco_file *ef,
+			struct strata_err *e)
 {
 	struct stream *s = tar_data(t);
 	struct digest_ctx d;
@@ -91,7 +95,9 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 		if (scan && scan->len < RISK_SCAN_MAX &&
 		    (r = buf_add(scan, p, n < RISK_SCAN_MAX - scan->len ? n : RISK_SCAN_MAX - scan->len, e)) < 0)
 			break;
-		if (!b && !digest && scan && scan->len >= RISK_SCAN_MAX)
+		if (eco_feeding(ef) && (r = eco_feed(ef, p, n, e)) < 0)
+			break;
+		if (!b && !digest && (!scan || scan->len >= RISK_SCAN_MAX) && !eco_feeding(ef))
 			break;  /* the tar reader skips the rest */
 		if (digest)
 			digest_update(&d, p, n);
@@ -198,15 +204,28 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	keep = lw->w->sbom && lw->w->collect && !is_db ? sbom_kept_kind(rel) : SBOM_KEEP_NONE;
 	if (keep != SBOM_KEEP_NONE && ent->size > SBOM_KEEP_MAX)
 		keep = SBOM_KEEP_NONE;  /* not what a package database writes: left out */
-	if ((!is_db || !lw->w->collect) && !lw->w->content && keep == SBOM_KEEP_NONE && !lw->w->risks)
+	eco_begin(&lw->eco, lw->w->collect ? rel : NULL, ent->size);
+	if ((!is_db || !lw->w->collect) && !lw->w->content && keep == SBOM_KEEP_NONE && !lw->w->risks &&
+	    !lw->eco.text && !eco_feeding(&lw->eco)) {
+		eco_release(&lw->eco);
 		return 0;
-	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE ? &db : NULL, lw->w->content ? f->digest : NULL,
-			      lw->w->risks ? &lw->scan : NULL, e)) < 0) {
+	}
+	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE || lw->eco.text ? &db : NULL,
+			      lw->w->content ? f->digest : NULL, lw->w->risks ? &lw->scan : NULL, &lw->eco, e)) < 0) {
+		eco_release(&lw->eco);
 		buf_release(&db);
 		return r;
 	}
 	f->has_digest = lw->w->content;
 	if (lw->w->risks && (r = risk_scan(lf, rel, (const uint8_t *)lw->scan.data, lw->scan.len, e)) < 0) {
+		eco_release(&lw->eco);
+		buf_release(&db);
+		return r;
+	}
+	r = eco_end(&lw->eco, lf, rel, db.data, db.len, lf->len, e);
+	if (lw->eco.warn[0])
+		problem(lw, SEV_WARNING, PROBLEM_PACKAGE_DB, "%s", lw->eco.warn);
+	if (r < 0) {
 		buf_release(&db);
 		return r;
 	}

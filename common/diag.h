@@ -53,6 +53,7 @@ struct diag {
 #define PROBLEM_LIMIT           "limit"             /* input beyond a --max-* limit */
 #define PROBLEM_UNSAFE_ENTRY    "unsafe-entry"      /* a layer entry, alone or stacked, judged unsafe */
 #define PROBLEM_UNSUPPORTED     "unsupported"       /* valid but not supported (sha512 diff_ids) */
+#define PROBLEM_PACKAGE_DB      "package-db"        /* a package database or manifest that cannot be read */
 #define PROBLEM_OTHER           "other"
 
 /* Record a problem; out of memory drops it silently (counted). */

@@ -11,13 +11,13 @@
 # runs.tsv.  With FIXTURES (the smoke run) it all goes to a fresh
 # tests/out/fuzz/ instead.  Prints one line per target,
 # "ok - fuzz TARGET: N runs, no crash" or "not ok - ...", or "skip - ..."
-# when clang is missing.  FUZZ_TARGETS picks targets (default: all six).
+# when clang is missing.  FUZZ_TARGETS picks targets (default: all seven).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 secs=${1:-300}
 fixtures=${2:-}
-targets=${FUZZ_TARGETS:-"archive json ref layer decode merge"}
+targets=${FUZZ_TARGETS:-"archive json ref layer decode merge eco"}
 realworld=${STRATA_REALWORLD:-$top/../shared/realworld}
 out=build-fuzz
 

@@ -25,7 +25,7 @@ import tempfile
 import zlib
 
 MAX_SEED = 1 << 20      # larger inputs only slow the fuzzer down
-TARGETS = ("archive", "json", "ref", "layer", "decode", "merge")
+TARGETS = ("archive", "json", "ref", "layer", "decode", "merge", "eco")
 MERGE_SEP = b"\n--strata-merge-layer--\n"   # fuzz/merge.c's SEP
 MERGE_MAX = 1 << 16
 
@@ -246,6 +246,25 @@ REFS = [
 ]
 
 
+def eco_seeds(out):
+    """fuzz/eco.c: a selector byte, then an rpm header, METADATA, RECORD, package.json, Go build info, an ELF"""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "sbom"))
+    import eco  # tests/sbom/eco.py
+    out.put("eco", "rpm", b"\0" + eco.rpm_header({1000: (6, [b"hello"]), 1001: (6, [b"1.2"]), 1002: (6, [b"3"]),
+                                                  1022: (6, [b"noarch"]), 1014: (6, [b"MIT"]),
+                                                  1117: (8, [b"a", b"b"]), 1118: (8, [b"/usr/bin/"])}))
+    out.put("eco", "metadata", b"\1Metadata-Version: 2.1\nName: foo\nVersion: 1.0\nLicense: MIT\n"
+                               b"Classifier: License :: OSI Approved :: MIT License\n\nbody\n")
+    out.put("eco", "record", b"\2foo/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n"
+                             b"\"a,b\",,\n../../../bin/x,,\n")
+    out.put("eco", "package.json", b'\3{"name": "@s/p", "version": "1.0.0", "licenses": [{"type": "MIT"}]}')
+    elf = eco.go_elf(("example.com/app", "v1.0.0"), [("github.com/a/b", "v0.1.0"),
+                                                      ("ex.com/old", "v1", ("ex.com/new", "v2", "h1:x="))], pad=64)
+    at = elf.index(b"\xff Go buildinf:")
+    out.put("eco", "buildinfo", b"\4" + elf[at:at + 512])
+    out.put("eco", "elf", b"\5" + elf)
+
+
 def main(argv):
     if len(argv) not in (3, 4):
         sys.stderr.write(__doc__)
@@ -300,6 +319,7 @@ def main(argv):
     out.put("decode", "bzip2", bz2.compress(text))
     out.put("decode", "zstd-skippable", b"\x50\x2a\x4d\x18\x04\x00\x00\x00skip")
     flatten_seeds(out)
+    eco_seeds(out)
     for i, r in enumerate(REFS):
         out.put("ref", "ref%d" % i, r)
     # regression seeds: minimized inputs of crashes found and fixed (fixtures/gen.py)

@@ -51,6 +51,7 @@ run_with() {  # run_with BUILD_DIR LABEL
 	suite "adversarial-cost$2" bash tests/adversarial/cost.sh "$top/$bin" "$out/adversarial-cost$2"
 	suite "audit$2" sh tests/audit/run.sh "$top/$bin" "$out/audit$2" "$fixtures"
 	suite "sbom$2" sh -c "python3 tests/sbom/make.py '$out/sbom$2' > '$out/sbom-make$2.log' 2>&1 || echo 'not ok - sbom images could not be made (see $out/sbom-make$2.log)'; sh tests/sbom/run.sh '$top/$bin' '$out/sbom$2'"
+	suite "sbom-eco$2" sh tests/sbom/eco.sh "$top/$bin" "$out/sbom-eco$2"
 	suite "bundle$2" bash tests/bundle/run.sh "$top/$bin" "$out/bundle$2" "$fixtures"
 	suite "pieces$2" bash tests/bundle/pieces.sh "$top/$bin" "$out/pieces$2" "$fixtures"
 	suite "bundle-delta$2" bash tests/bundle/delta.sh "$top/$bin" "$out/bundle-delta$2" "$fixtures"
