@@ -2,6 +2,7 @@
 # bench/make-image.sh OUT.tar [MIB] - a docker-archive of about MIB MiB (default 1024)
 # of real mixed content: layers cut from this machine's /usr (binaries,
 # libraries, text, docs), as `docker save` writes it.  Used by bench/run.sh.
+# DIRS="DIR ..." takes the layers from those directories instead (bench/audit.sh).
 set -eu
 out=$1
 mib=${2:-1024}
@@ -10,8 +11,8 @@ trap 'rm -rf "$tmp"' EXIT
 # Layers of real directories until the budget is used (each at most a quarter of it).
 i=0
 left=$((mib * 1024 * 1024))
-for dir in /usr/lib/x86_64-linux-gnu /usr/share/doc /usr/bin /usr/include /usr/lib/jvm /usr/share/locale \
-	   /usr/lib/gcc /usr/share/man /usr/libexec /usr/share; do
+for dir in ${DIRS:-/usr/lib/x86_64-linux-gnu /usr/share/doc /usr/bin /usr/include /usr/lib/jvm /usr/share/locale \
+	   /usr/lib/gcc /usr/share/man /usr/libexec /usr/share}; do
 	[ -d "$dir" ] && [ "$left" -gt 0 ] || continue
 	i=$((i + 1))
 	share=$((mib * 1024 * 1024 / 4))
