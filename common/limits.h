@@ -58,10 +58,10 @@ struct limits {
  * deflate can reach at all (1032x, a gzip bomb of zeros), so gzip bombs are
  * caught too.  The other three are what the ecosystem uses: containerd and
  * skopeo's 4 MiB JSON and Go's 1 MiB tar header.  Entries: ten million, ten
- * times a million-file layer; what a path costs (about 175 bytes verify, 225
- * analyze, 115 flatten: bench/README.md, "Scaling") puts the bound at 1.1 to
- * 2.2 GiB of memory, reached only by a layer of 5 GiB of tar headers (about
- * 100 MB gzip-compressed).
+ * times a million-file layer; what an entry costs (about 105 bytes flatten,
+ * 170 verify, 220 analyze, 330 analyze --files: bench/README.md, "Scaling")
+ * puts the bound at 1 to 3.1 GiB of memory, reached only by a layer of 5 GiB
+ * of tar headers (about 100 MB gzip-compressed).
  */
 #define LIMIT_MAX_SIZE (64ull << 30)
 #define LIMIT_MAX_RATIO 500
