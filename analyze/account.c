@@ -54,7 +54,7 @@ static struct eff *get_eff(struct acct *a, const char *path, struct strata_err *
 		a->eused = 0;
 	}
 	f = &a->eblocks[a->neblocks - 1][a->eused++];
-	if (strmap_put(&a->effs, path, f, e) < 0)
+	if (strmap_put_ref(&a->effs, path, f, e) < 0)  /* path: an entry's, which outlives the map */
 		return NULL;
 	f->path = a->effs.items[a->effs.len - 1].key;
 	return f;

@@ -23,7 +23,7 @@ static void keep(void *ctx, const void *data, int layer)
 	const struct fentry *f = data;
 
 	(void)layer;
-	if (v->rc == 0 && strmap_put(&v->files, f->path, (void *)f, v->e) < 0)
+	if (v->rc == 0 && strmap_put_ref(&v->files, f->path, (void *)f, v->e) < 0)
 		v->rc = -v->e->code;
 }
 

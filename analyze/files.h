@@ -4,7 +4,9 @@
  *
  * Kept per layer blob (member->walk), filled while the layer streams past;
  * paths are cleaned and relative to the layer root.  A layer_files and all it
- * holds are freed with layer_files_free().
+ * holds are freed with layer_files_free().  Cost: 48 bytes an entry, its
+ * path and link target (packed, layer_files_str), 32 more with content
+ * digests, and what the SBOM and risk scans keep.
  */
 #ifndef STRATA_FILES_H
 #define STRATA_FILES_H
@@ -25,7 +27,8 @@ struct fentry {
 	uint8_t flags;         /* FE_WHITEOUT, FE_OPAQUE */
 	uint8_t risky;         /* a finding names this entry (risk.h) */
 	bool has_digest;
-	uint8_t digest[32];    /* sha256 of the content (regular files, when asked for) */
+	uint8_t *digest;       /* has_digest: the 32 bytes of the sha256 of the content (regular
+				* files, when asked for), in the layer_files' blocks; else NULL */
 };
 
 struct package {
@@ -77,7 +80,16 @@ struct layer_files {
 	size_t nfindings, afindings;
 	uint64_t findings_dropped;   /* past RISK_LAYER_MAX: counted, not kept */
 	bool risk_scanned;           /* the content was scanned */
+	/* the strings of v (path, link), packed in blocks that never move: no
+	 * malloc header or rounding per name (layer_files_str) */
+	char **blocks;
+	size_t nblocks, bused;
 };
+
+/* n bytes (unaligned), or a copy of s[0..n) and a NUL, in lf's blocks: valid
+ * until layer_files_free(); NULL when out of memory. */
+void *layer_files_alloc(struct layer_files *lf, size_t n);
+char *layer_files_str(struct layer_files *lf, const char *s, size_t n);
 
 /* A package change between two databases; strings borrowed from them. */
 struct pkg_change {

@@ -171,7 +171,7 @@ static void note_final(void *ctx, const void *data, int layer)
 
 	x->f = f;
 	x->layer = layer;
-	(void)strmap_put(&s->final, f->path, x, &e);  /* out of memory: seen by the caller's count */
+	(void)strmap_put_ref(&s->final, f->path, x, &e);  /* out of memory: seen by the caller's count */
 }
 
 static const struct sbom_fin *final_file(const struct sbom *s, const char *path)

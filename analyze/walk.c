@@ -21,7 +21,7 @@
 struct layer_walk {
 	struct walker *w;
 	struct diag local;       /* moved into w->d at the end, unless discarded */
-	struct strmap seen;      /* every path of this layer */
+	struct strmap seen;      /* every path of this layer (keys borrowed from lf) */
 	unsigned problems, suppressed;
 	struct layer_files *lf;  /* when collecting */
 	struct buf scan;         /* walker.risks: the first RISK_SCAN_MAX bytes of the file being read */
@@ -153,7 +153,7 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 		   struct strata_err *e)
 {
 	struct layer_files *lf = lw->lf;
-	const char *rel = nm->name;
+	const char *rel;
 	struct fentry *f;
 	struct buf db = BUF_INIT(MAX_PKGDB);
 	enum sbom_keep keep;
@@ -172,18 +172,23 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	}
 	f = &lf->v[lf->len];
 	memset(f, 0, sizeof(*f));
-	f->path = nm->name;
-	f->link = nm->link;  /* hardlinks: the clean target */
-	nm->name = nm->link = NULL;
+	f->path = layer_files_str(lf, nm->name, strlen(nm->name));
+	if (nm->link)  /* hardlinks: the clean target */
+		f->link = layer_files_str(lf, nm->link, strlen(nm->link));
+	else if (nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK)
+		f->link = layer_files_str(lf, ent->link, strlen(ent->link));
+	if (!f->path || ((nm->link || (nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK)) && !f->link)) {
+		lfs_name_release(nm);
+		return err_nomem(e, "file list");
+	}
+	lfs_name_release(nm);
+	rel = f->path;
 	if (nm->kind == LFS_OPAQUE) {
 		f->flags = FE_OPAQUE;
 		lf->opaques++;
 	} else if (nm->kind == LFS_WHITEOUT) {
 		f->flags = FE_WHITEOUT;
 		lf->whiteouts++;
-	} else if (ent->type == TAR_SYMLINK && !(f->link = strdup(ent->link))) {
-		free(f->path);
-		return err_nomem(e, "file list");
 	}
 	f->type = (uint8_t)ent->type;
 	f->size = ent->type == TAR_FILE ? ent->size : 0;
@@ -209,6 +214,10 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	    !lw->eco.text && !eco_feeding(&lw->eco)) {
 		eco_release(&lw->eco);
 		return 0;
+	}
+	if (lw->w->content && !(f->digest = layer_files_alloc(lf, 32))) {
+		eco_release(&lw->eco);
+		return err_nomem(e, "file list");
 	}
 	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE || lw->eco.text ? &db : NULL,
 			      lw->w->content ? f->digest : NULL, lw->w->risks ? &lw->scan : NULL, &lw->eco, e)) < 0) {
@@ -263,6 +272,7 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 	struct layer_walk *lw = walk;
 	struct lfs_report rep = { lw, say };
 	struct lfs_name nm;
+	enum lfs_kind kind;
 	int r;
 
 	if ((r = lfs_classify(ent, &nm, &rep, e)) < 0)
@@ -273,11 +283,13 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 	}
 	if (nm.kind == LFS_ENTRY && ent->type != TAR_DIR && strmap_get(&lw->seen, nm.name))
 		problem(lw, SEV_WARNING, PROBLEM_DUPLICATE, "duplicate entry '%s' in layer (the last one wins)", ent->path);
-	if (nm.kind == LFS_ENTRY && strmap_put(&lw->seen, nm.name, (void *)1, e) < 0) {
-		lfs_name_release(&nm);
+	kind = nm.kind;
+	if ((r = collect(lw, t, ent, &nm, e)) < 0)
+		return r;
+	/* keyed by the kept copy of the name: no second copy per path */
+	if (kind == LFS_ENTRY && strmap_put_ref(&lw->seen, lw->lf->v[lw->lf->len - 1].path, (void *)1, e) < 0)
 		return -e->code;
-	}
-	return collect(lw, t, ent, &nm, e);
+	return 0;
 }
 
 static void walk_end(void *walk, struct member *m, int status, const struct strata_err *e, bool discard,

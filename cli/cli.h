@@ -116,7 +116,7 @@ enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER
 	"                     decompression (default 64G)\n" \
 	"  --max-ratio N      decompressed / compressed bytes of a compressed stream once 16 MiB came\n" \
 	"                     out; past it the stream is a likely decompression bomb (default 500)\n" \
-	"  --max-entries N    entries of one layer, members of the archive (default 1000000)\n" \
+	"  --max-entries N    entries of one layer, members of the archive (default 10000000)\n" \
 	"  --max-json SIZE    one JSON document (default 4M; all of them: 16 times that)\n" \
 	"  --max-header SIZE  one pax extended header or GNU long name (default 1M)\n" \
 	"  --max-descriptors N  descriptors the documents lead to, each time one is reached:\n" \

@@ -13,16 +13,18 @@
 
 /* What the layers above (and the current one, so far) did at one path.
  * Each field is the topmost layer that did it: layers are read top-down,
- * so the first value set is the topmost and is never changed. */
+ * so the first value set is the topmost and is never changed.  Layers are
+ * int16_t (merge_run refuses more than INT16_MAX): 24 bytes a path. */
 struct node {
-	int32_t any;     /* an entry here (not a whiteout) */
-	int32_t nondir;  /* a non-directory entry here */
-	int32_t wh;      /* a whiteout of this path */
-	int32_t opq;     /* an opaque marker in this directory */
-	int32_t desc;    /* an entry or whiteout below this path */
-	int32_t now;     /* the layer of the last entry here, read in order ... */
+	int16_t any;     /* an entry here (not a whiteout) */
+	int16_t nondir;  /* a non-directory entry here */
+	int16_t wh;      /* a whiteout of this path */
+	int16_t opq;     /* an opaque marker in this directory */
+	int16_t desc;    /* an entry or whiteout below this path */
+	int16_t now;     /* the layer of the last entry here, read in order ... */
 	bool now_nondir; /* ... and whether it was a non-directory (the later one wins) */
 	uint32_t hides;  /* what hid this path or below, every layer: a hide index + 1, or 0 */
+	uint32_t ln;     /* the current layer's lnode at this path: its index + 1, or 0 */
 };
 
 /* One hide, on a path's list: a whiteout (the path and below), an opaque
@@ -30,18 +32,19 @@ struct node {
  * a layer above for a target below are checked against these when the
  * target is found, so no hide ever scans the waiting links. */
 struct hide {
-	int32_t layer;
-	bool self;
 	uint32_t next;
+	int16_t layer;
+	bool self;
 };
 
-/* A regular file or hardlink of the layer being read: where its content is. */
+/* A regular file or hardlink of the layer being read: where its content is.
+ * Names are tree nodes (no copy of a path per file). */
 struct lnode {
 	uint64_t index;  /* files: entry number in the layer */
-	char *out;       /* the name the content went out under, or NULL */
-	bool own;        /* out is ours to free (else it is the map's copy of the name) */
-	bool special;    /* a symlink, device or fifo (a hardlink may name one too) */
+	uint32_t node;   /* its path */
+	uint32_t out;    /* the path the content went out under: its node + 1, or 0 */
 	size_t group;    /* waiting names: a group (+1), or 0 */
+	bool special;    /* a symlink, device or fifo (a hardlink may name one too) */
 };
 
 /* Names waiting for one content: "pending" ones for a target in the layers
@@ -66,8 +69,7 @@ struct merge {
 	struct ntree *tree;           /* every path seen, each name once; its state a struct node */
 	struct hide *hides;
 	size_t nhides, ahides;
-	struct strmap cur;            /* path -> lnode index + 1 (current layer) */
-	struct lnode *ln;
+	struct lnode *ln;             /* the current layer's, found by node (struct node.ln) */
 	size_t nln, aln;
 	struct strmap pending;        /* target -> first pending group + 1 */
 	struct group *g;
@@ -98,7 +100,7 @@ static int hide_add(struct merge *m, uint32_t node, int32_t layer, bool self, st
 		m->ahides = na;
 	}
 	h = &m->hides[m->nhides];
-	h->layer = layer;
+	h->layer = (int16_t)layer;
 	h->self = self;
 	h->next = NODE(m, node)->hides;
 	NODE(m, node)->hides = (uint32_t)++m->nhides;
@@ -127,13 +129,13 @@ static int32_t hidden_between(const struct merge *m, uint32_t t, int32_t below, 
 	}
 }
 
-static void set_once(int32_t *f, int32_t layer)
+static void set_once(int16_t *f, int32_t layer)
 {
 	if (*f == NONE)
-		*f = layer;
+		*f = (int16_t)layer;
 }
 
-static struct lnode *ln_add(struct merge *m, const char *path, struct strata_err *e)
+static struct lnode *ln_add(struct merge *m, uint32_t node, struct strata_err *e)
 {
 	if (m->nln == m->aln) {
 		size_t na = m->aln ? m->aln * 2 : 1024;
@@ -146,10 +148,28 @@ static struct lnode *ln_add(struct merge *m, const char *path, struct strata_err
 		m->ln = v;
 		m->aln = na;
 	}
-	if (strmap_put(&m->cur, path, PTR(m->nln + 1), e) < 0)
+	if (m->nln >= UINT32_MAX - 1) {
+		err_set(e, STRATA_EFORMAT, "too many files in one layer");
 		return NULL;
+	}
 	memset(&m->ln[m->nln], 0, sizeof(m->ln[0]));
+	m->ln[m->nln].node = node;
+	NODE(m, node)->ln = (uint32_t)(m->nln + 1);  /* a later entry at the path wins */
 	return &m->ln[m->nln++];
+}
+
+/* The current layer's lnode at path, or NULL. */
+static struct lnode *ln_find(struct merge *m, const char *path)
+{
+	uint32_t i = ntree_path(m->tree, path, false, NULL);
+
+	return i != NTREE_NONE && NODE(m, i)->ln ? &m->ln[NODE(m, i)->ln - 1] : NULL;
+}
+
+/* The path of node i (+1) into buf (LFS_PATH_MAX bytes: merge takes no longer names). */
+static const char *out_name(struct merge *m, uint32_t out, char *buf)
+{
+	return ntree_pathname(m->tree, out - 1, buf, LFS_PATH_MAX) < LFS_PATH_MAX ? buf : "";
 }
 
 static void cur_reset(struct merge *m)
@@ -157,10 +177,8 @@ static void cur_reset(struct merge *m)
 	size_t i;
 
 	for (i = 0; i < m->nln; i++)
-		if (m->ln[i].own)
-			free(m->ln[i].out);
+		NODE(m, m->ln[i].node)->ln = 0;
 	m->nln = 0;
-	strmap_release(&m->cur);
 }
 
 static size_t group_new(struct merge *m, const char *target, int32_t layer, bool pending, struct strata_err *e)
@@ -339,11 +357,14 @@ static int deliver(struct merge *m, int32_t layer, struct lnode *t, const char *
 	int r;
 
 	if (t->out) {
-		if (self_name && (r = emit_link(m, self_name, t->out, tmpl, e)) < 0)
+		char buf[LFS_PATH_MAX];
+		const char *to = out_name(m, t->out, buf);
+
+		if (self_name && (r = emit_link(m, self_name, to, tmpl, e)) < 0)
 			return r;
 		if (from) {
 			m->g[from - 1].open = false;
-			return emit_group(m, from, tmpl, NULL, t->out, e);
+			return emit_group(m, from, tmpl, NULL, to, e);
 		}
 		return 0;
 	}
@@ -512,7 +533,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		goto out;
 	}
 	set_once(&n->any, layer);
-	n->now = layer;
+	n->now = (int16_t)layer;
 	n->now_nondir = !is_dir;
 	if (!is_dir) {
 		set_once(&n->nondir, layer);
@@ -523,28 +544,25 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 	if (!visible)
 		m->st->hidden++;
 	if (ent->type == TAR_HARDLINK) {
+		struct lnode *lt;
 		size_t ti;
 
 		gi = pending_take(m, name, ni, layer, e, &r);
 		if (r < 0)
 			goto out;
-		ti = IDX(strmap_get(&m->cur, tgt));  /* an index + 1: ln_add may move the array */
-		if (!(l = ln_add(m, name, e))) {
+		lt = ln_find(m, tgt);
+		ti = lt ? (size_t)(lt - m->ln) + 1 : 0;  /* an index + 1: ln_add may move the array */
+		if (!(l = ln_add(m, ni, e))) {
 			r = -e->code;
 			goto out;
 		}
 		if (ti) {
-			struct lnode *lt = &m->ln[ti - 1];
-
+			lt = &m->ln[ti - 1];
 			if ((r = deliver(m, layer, lt, visible ? name : NULL, gi, ent, e)) < 0)
 				goto out;
 			l = &m->ln[m->nln - 1];
 			l->group = lt->group;
-			if (lt->out && !(l->out = strdup(lt->out))) {
-				r = err_nomem(e, "merge");
-				goto out;
-			}
-			l->own = true;
+			l->out = lt->out;
 		} else {
 			size_t pg = pending_for(m, tgt, layer, e);
 
@@ -563,7 +581,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 	if (r < 0)
 		goto out;
 	if (ent->type == TAR_FILE) {
-		if (!(l = ln_add(m, name, e))) {
+		if (!(l = ln_add(m, ni, e))) {
 			r = -e->code;
 			goto out;
 		}
@@ -577,16 +595,16 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 			if ((r = emit(m, name, ent, tar_data(t), e)) < 0)
 				goto out;
 			l = &m->ln[m->nln - 1];
-			l->out = (char *)strmap_key(&m->cur, name);  /* no copy per file */
+			l->out = ni + 1;
 			if (gi)
 				r = emit_group(m, gi, ent, NULL, name, e);
 		} else if (gi && m->g[gi - 1].n) {
 			if ((r = emit_group(m, gi, ent, tar_data(t), NULL, e)) < 0)
 				goto out;
+			uint32_t first = ntree_path(m->tree, m->g[gi - 1].names[0], false, NULL);
+
 			l = &m->ln[m->nln - 1];
-			if (!(l->out = strdup(m->g[gi - 1].names[0])))
-				r = err_nomem(e, "merge");
-			l->own = true;
+			l->out = first != NTREE_NONE ? first + 1 : 0;  /* an entry's name: in the tree */
 		}
 		goto out;
 	}
@@ -613,13 +631,13 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		goto out;
 	if (ent->type == TAR_SYMLINK || ent->type == TAR_CHAR || ent->type == TAR_BLOCK || ent->type == TAR_FIFO) {
 		/* later hardlinks of this layer may name it (GNU tar links symlinks) */
-		if (!(l = ln_add(m, name, e))) {
+		if (!(l = ln_add(m, ni, e))) {
 			r = -e->code;
 			goto out;
 		}
 		l->special = true;
 		if (visible)
-			l->out = (char *)strmap_key(&m->cur, name);
+			l->out = ni + 1;
 	}
 out:
 	lfs_name_release(&nm);
@@ -729,8 +747,10 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	m.st = st;
 	m.d = d;
 	m.lim = limits_resolve(lim);
+	if (ml->n > INT16_MAX)
+		return err_set(e, STRATA_EFORMAT, "%zu layers: merge takes at most %d", ml->n, INT16_MAX);
 	{
-		static const struct node fresh = { NONE, NONE, NONE, NONE, NONE, NONE, false, 0 };
+		static const struct node fresh = { NONE, NONE, NONE, NONE, NONE, NONE, false, 0, 0 };
 
 		if ((r = ntree_new(&m.tree, sizeof(struct node), &fresh, e)) < 0)
 			return r;

@@ -161,7 +161,7 @@ int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct
 struct tnode {
 	uint32_t parent, first, next;  /* first child, next sibling: every child ever made */
 	uint32_t name_len;
-	size_t name_off;
+	uint32_t name_off;             /* the names are at most 4 GiB: 20 bytes a node */
 };
 
 struct ntree {
@@ -241,6 +241,32 @@ uint32_t ntree_parent(const struct ntree *t, uint32_t i)
 	return t->n[i].parent;
 }
 
+size_t ntree_pathname(const struct ntree *t, uint32_t i, char *buf, size_t size)
+{
+	size_t len = 0, at;
+	uint32_t j;
+
+	if (!i) {
+		if (size < 2)
+			return size;
+		memcpy(buf, ".", 2);
+		return 1;
+	}
+	for (j = i; j; j = t->n[j].parent)  /* the length first: the names are then copied in place */
+		len += t->n[j].name_len + 1;
+	if (len > size || !size)
+		return size > len ? size : len;
+	at = len - 1;
+	buf[at] = '\0';
+	for (j = i; j; j = t->n[j].parent) {
+		at -= t->n[j].name_len;
+		memcpy(buf + at, t->names + t->n[j].name_off, t->n[j].name_len);
+		if (at)
+			buf[--at] = '/';
+	}
+	return len - 1;
+}
+
 uint32_t ntree_first(const struct ntree *t, uint32_t i)
 {
 	return t->n[i].first ? t->n[i].first : NTREE_NONE;
@@ -284,7 +310,7 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, 
 	}
 	if (!create)
 		return NTREE_NONE;
-	if (t->len >= UINT32_MAX - 1 || n >= UINT32_MAX)
+	if (t->len >= UINT32_MAX - 1 || n >= UINT32_MAX || t->nlen + n > UINT32_MAX)
 		return err_set(e, STRATA_EFORMAT, "too many paths in the layers"), NTREE_NONE;
 	if ((t->len + 1) * 2 > t->nslots) {
 		if (grow_slots(t, e) < 0)
@@ -318,7 +344,7 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, 
 	memcpy(t->names + t->nlen, s, n);
 	x = &t->n[t->len];
 	x->parent = parent;
-	x->name_off = t->nlen;
+	x->name_off = (uint32_t)t->nlen;
 	x->name_len = (uint32_t)n;
 	x->first = NIL;
 	x->next = t->n[parent].first;
@@ -361,14 +387,14 @@ uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strat
 
 /* The view's state of one tree node. */
 struct node {
+	const void *data;
+	const char *link;             /* symlinks: the target */
 	uint32_t child, next, prev;   /* live children: first; siblings */
 	int32_t layer;                /* the layer that wrote the present entry */
 	int32_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
-	const void *data;
-	const char *link;             /* symlinks: the target */
 	uint8_t type;
 	bool present;                 /* implied parent directories have no data */
-};
+};                                    /* 40 bytes */
 
 struct lfs {
 	struct lfs_events ev;

@@ -94,7 +94,8 @@ bool lfs_meta_name(const char *clean);
 /* ---- the tree of names the stack and merge keep ----
  *
  * Each path component is stored once, under its parent: memory is linear in
- * the names, and walking a path is linear in its length.  Nodes are dense
+ * the names (20 bytes a node, 4 to 16 of hash slots, the component's bytes),
+ * and walking a path is linear in its length.  Nodes are dense
  * indexes (0 is the root) that never move; each node carries the caller's
  * state of a fixed size (the stack's and merge's view of that path). */
 struct ntree;
@@ -115,6 +116,10 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *comp, size_t 
 /* The node of a clean relative path ("." is the root), made with its parents when create. */
 uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strata_err *e);
 uint32_t ntree_parent(const struct ntree *t, uint32_t i);
+/* The clean relative path of node i ("." the root) into buf of size bytes,
+ * NUL-terminated: its length, or size or more when it does not fit (buf then
+ * holds no path).  Lets a caller keep a node index instead of a path. */
+size_t ntree_pathname(const struct ntree *t, uint32_t i, char *buf, size_t size);
 /* Children, every one ever made: the first, then the next sibling; NTREE_NONE at the end. */
 uint32_t ntree_first(const struct ntree *t, uint32_t i);
 uint32_t ntree_next(const struct ntree *t, uint32_t i);

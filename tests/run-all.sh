@@ -71,6 +71,7 @@ if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 fi
 run_with build ""
 suite analyze sh -c "python3 tests/analyze/make.py '$out/analyze' > '$out/analyze-make.log' 2>&1 || echo 'not ok - analyze images could not be made (see $out/analyze-make.log)'; python3 tests/analyze/run.py '$top/build/strata' '$out/analyze'; bash tests/analyze/html.sh '$top/build/strata' '$out/analyze'"
+suite memory python3 tests/analyze/memory.py "$top/build/strata" "$out/memory"
 if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite interop bash tests/interop/run.sh "$top/build/strata" "$out/interop"
 	suite convert bash tests/convert/run.sh "$top/build/strata" "$fixtures" "$out" "$out/interop"

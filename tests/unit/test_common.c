@@ -174,3 +174,20 @@ TEST(remove_tree_reports_failure)
 	CHECK(strstr(e.msg, "t/f/x") != NULL);
 	CHECK_OK(remove_tree("t", &e), &e);
 }
+
+TEST(strmap_borrowed)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct strmap m = STRMAP_INIT;
+	const char *keys[] = { "usr/bin/a", "usr/bin/b", "etc/passwd" };
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		CHECK_OK(strmap_put_ref(&m, keys[i], (void *)(i + 1), &e), &e);
+	CHECK_OK(strmap_put_ref(&m, "usr/bin/a", (void *)9, &e), &e);  /* replaces the value, keeps the key */
+	CHECK_INT(m.len, 3);
+	CHECK(m.items[0].key == keys[0]);  /* not copied */
+	CHECK(strmap_get(&m, "usr/bin/a") == (void *)9);
+	CHECK(strmap_key(&m, "etc/passwd") == keys[2]);
+	strmap_release(&m);  /* frees no key */
+}

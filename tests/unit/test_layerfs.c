@@ -196,3 +196,28 @@ TEST(layerfs_linear)
 	free(deep);
 	free(dots);
 }
+
+TEST(ntree_pathname)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct ntree *t;
+	char buf[16];
+	uint32_t i;
+
+	CHECK_OK(ntree_new(&t, 4, NULL, &e), &e);
+	if (!t)
+		return;
+	i = ntree_path(t, "usr/lib/x", true, &e);
+	CHECK(i != NTREE_NONE);
+	CHECK_INT(ntree_pathname(t, i, buf, sizeof(buf)), 9);
+	CHECK_STR(buf, "usr/lib/x");
+	CHECK_INT(ntree_pathname(t, 0, buf, sizeof(buf)), 1);
+	CHECK_STR(buf, ".");
+	CHECK_INT(ntree_pathname(t, ntree_parent(t, i), buf, sizeof(buf)), 7);
+	CHECK_STR(buf, "usr/lib");
+	CHECK(ntree_pathname(t, i, buf, 9) >= 9);  /* no room for the NUL */
+	CHECK_INT(ntree_pathname(t, i, buf, 10), 9);
+	i = ntree_path(t, "a-much-longer-name/x", true, &e);
+	CHECK(ntree_pathname(t, i, buf, sizeof(buf)) >= sizeof(buf));
+	ntree_free(t);
+}
