@@ -20,8 +20,10 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 SMALL, LARGE = 2000, 200000
 # Bytes an entry: about 1.35 times what this image measured when the bounds were set
 # (verify 155, analyze 232, diff 395 for both images, flatten 104); the code before
-# issue 16 measured 221, 315, 467 and 156, and fails all but diff.
-BOUND = {"verify": 210, "analyze": 310, "diff": 520, "flatten": 140}
+# issue 16 measured 221, 315, 467 and 156, and fails all but diff.  diff then gained the
+# package and findings view (issue 15): it builds each image's SBOM view and risk scan too,
+# and measured 549 after both merged; its bound is 1.35 times that.
+BOUND = {"verify": 210, "analyze": 310, "diff": 740, "flatten": 140}
 
 
 def peak_kib(argv):
