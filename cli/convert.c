@@ -10,6 +10,7 @@
 #include "analyze/walk.h"
 #include "cli/cli.h"
 #include "common/cancel.h"
+#include "common/fsutil.h"
 #include "common/pieces.h"
 #include "cli/report.h"
 #include "convert/convert.h"
@@ -146,19 +147,14 @@ static int read_from(const char *path, struct srclist *l)
 		return STRATA_EIO;
 	}
 	while (r == 0 && fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
+		char *p;
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
 			r = cli_usage("convert", "--from '%s': line %u is too long", path, lineno);
 			break;
 		}
-		while (*p == ' ' || *p == '\t')
-			p++;
-		end = p + strlen(p);
-		while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (!*p || *p == '#')
+		if (!(p = list_line(line)))
 			continue;
 		if (!strcmp(p, "-"))
 			r = cli_usage("convert", "--from '%s': line %u: '-' (stdin) is given on the command line, not in a list",

@@ -353,3 +353,15 @@ int remove_tree(const char *path, struct strata_err *e)
 		return err_sys(e, errno, "cannot remove '%s'", path);
 	return 0;
 }
+
+char *list_line(char *line)
+{
+	char *p = line, *end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = p + strlen(p);
+	while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return *p && *p != '#' ? p : NULL;
+}

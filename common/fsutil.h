@@ -67,6 +67,10 @@ int output_not_source(const char *src, const char *dest, struct strata_err *e);
  */
 int remove_tree(const char *path, struct strata_err *e);
 
+/* One line of a list file (--from, --exclude-blobs), trimmed in place of
+ * blanks and its line end; NULL when nothing is left or it is a # comment. */
+char *list_line(char *line);
+
 /* write(2) all of it, retrying on EINTR and short writes. */
 int write_all(int fd, const void *p, size_t n, const char *what, struct strata_err *e);
 

@@ -103,19 +103,14 @@ static int read_list(const char *path, struct strmap *set, struct strata_err *e)
 	if (!f)
 		return err_sys(e, errno, "--exclude-blobs '%s'", path);
 	while (r == 0 && fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
+		char *p;
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
 			r = err_set(e, STRATA_EFORMAT, "--exclude-blobs '%s': line %u is too long", path, lineno);
 			break;
 		}
-		while (*p == ' ' || *p == '\t')
-			p++;
-		end = p + strlen(p);
-		while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (!*p || *p == '#')
+		if (!(p = list_line(line)))
 			continue;
 		if (strncmp(p, "sha256:", 7) || !digest_valid(p))
 			r = err_set(e, STRATA_EFORMAT, "--exclude-blobs '%s': line %u: '%.80s' is not sha256:<64 lowercase hex>",
