@@ -879,6 +879,7 @@ static int convert_to_regtree(const struct convert_opts *o, struct convert_resul
 		goto out;
 	if (!(dst = malloc(strlen(layout) + 8))) {
 		r = err_nomem(e, "path");
+		regtree_discard(dref.path, layout, created);
 		goto out;
 	}
 	snprintf(dst, strlen(layout) + 8, "oci:%s", layout);

@@ -872,6 +872,12 @@ int regtree_prepare(const char *dir, char **layout, bool *created, struct strata
 	}
 	*layout = p;
 out:
+	if (r < 0 && *created) {  /* nothing of a failed run is left: not even the new DIR */
+		struct strata_err e2 = STRATA_ERR_INIT;
+
+		remove_tree(dir, &e2);
+		*created = false;
+	}
 	free(v2);
 	return r;
 }
