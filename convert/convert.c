@@ -862,11 +862,7 @@ static int convert_to_regtree(const struct convert_opts *o, struct convert_resul
 
 	if ((r = ref_parse(o->dst, &dref, e)) < 0)
 		return r;
-	name = dref.name;
-	if (o->manifest) {
-		r = err_set(e, STRATA_EUSAGE, "--manifest is not written for a registry: destination");
-		goto out;
-	}
+	name = dref.name;  /* --manifest and the delta options were refused by convert_run */
 	if (name && (r = regtree_check_name(name, e)) < 0) {
 		err_wrap(e, "'%s'", o->dst);
 		goto out;
