@@ -20,7 +20,6 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
 if [ $# -lt 2 ]; then echo "usage: $0 STRATA OUTDIR" >&2; exit 2; fi
 S=$1 W=$2
 
-ok()   { echo "ok - airgap $1"; }
 nok()  { local r=${2//$'\n'/ ⏎ }; echo "not ok - airgap $1: ${r:0:700}"; }
 skip() { echo "skip - airgap $1: $2"; }
 
@@ -53,15 +52,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 env_setup "$T"
 
-vlimit=${STRATA_TEST_VLIMIT_KB:-1048576}
-run() {  # run CMD...: rc, stdout in $W/out, stderr in $W/err
-	(
-		ulimit -c 0
-		[ "$vlimit" = unlimited ] || ulimit -v "$vlimit"
-		exec timeout -k 5 120 "$S" "$@"
-	) < /dev/null > "$W/out" 2> "$W/err"
-	rc=$?
-}
+LABEL=airgap
+. "$HERE/lib.sh"  # run, ok (nok and skip above)
 why() { echo "exit $rc: $(head -c 500 "$W/err")"; }
 oneline() { [ "$(wc -l < "$W/err")" = 1 ]; }
 tarblobs() { tar -tf "$1" | sed -n 's|^blobs/sha256/\(.\)|sha256:\1|p' | sort; }

@@ -14,20 +14,11 @@ S=$1
 W=$2
 FIX=$3
 : "$FIX"
-vlimit=${STRATA_TEST_VLIMIT_KB:-1048576}
 rm -rf "$W"
 mkdir -p "$W"
 
-run() {  # run CMD...: rc, stdout in $W/out, stderr in $W/err
-	(
-		ulimit -c 0
-		[ "$vlimit" = unlimited ] || ulimit -v "$vlimit"
-		exec timeout -k 5 120 "$S" "$@"
-	) < /dev/null > "$W/out" 2> "$W/err"
-	rc=$?
-}
-ok() { echo "ok - delta $1"; }
-bad() { echo "not ok - delta $1: $2 (stderr: $(head -c 400 "$W/err" | tr '\n' ' '))"; }
+LABEL=delta
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"  # run, ok, bad
 have() { command -v "$1" > /dev/null 2>&1; }
 blobs_of() { ls "$1/blobs/sha256" | sed 's/^/sha256:/' | sort; }
 lines() { grep -c . "$1" 2> /dev/null || echo 0; }

@@ -9,23 +9,14 @@ set -u
 S=$1
 W=$2
 FIX=$3
-vlimit=${STRATA_TEST_VLIMIT_KB:-1048576}
 rm -rf "$W"
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
 case $S in /*) ;; *) S=$PWD/$S ;; esac
 case $FIX in /*) ;; *) FIX=$PWD/$FIX ;; esac
 
-run() {  # run CMD...: rc, stdout in $W/out, stderr in $W/err
-	(
-		ulimit -c 0
-		[ "$vlimit" = unlimited ] || ulimit -v "$vlimit"
-		exec timeout -k 5 120 "$S" "$@"
-	) < /dev/null > "$W/out" 2> "$W/err"
-	rc=$?
-}
-ok() { echo "ok - pieces $1"; }
-bad() { echo "not ok - pieces $1: $2 (stderr: $(head -c 400 "$W/err" | tr '\n' ' '))"; }
+LABEL=pieces
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"  # run, ok, bad
 check() {  # check NAME COND-RESULT(0/1) WHY
 	if [ "$2" = 0 ]; then ok "$1"; else bad "$1" "$3"; fi
 }

@@ -11,20 +11,11 @@ set -u
 S=$1
 W=$2
 FIX=$3
-vlimit=${STRATA_TEST_VLIMIT_KB:-1048576}
 rm -rf "$W"
 mkdir -p "$W"
 
-run() {  # run CMD...: rc, stdout in $W/out, stderr in $W/err
-	(
-		ulimit -c 0
-		[ "$vlimit" = unlimited ] || ulimit -v "$vlimit"
-		exec timeout -k 5 120 "$S" "$@"
-	) < /dev/null > "$W/out" 2> "$W/err"
-	rc=$?
-}
-ok() { echo "ok - bundle $1"; }
-bad() { echo "not ok - bundle $1: $2 (stderr: $(head -c 300 "$W/err" | tr '\n' ' '))"; }
+LABEL=bundle
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"  # run, ok, bad
 have() { command -v "$1" > /dev/null 2>&1; }
 
 A=$FIX/docker-classic.tar
