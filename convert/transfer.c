@@ -137,6 +137,7 @@ static int hash_file(const char *path, char hex[65], uint64_t *size, struct stra
 static int split_path(const char *path, char **dir, char **base, struct strata_err *e)
 {
 	char *clean = path_clean(path), *sl;
+	int r;
 
 	*dir = *base = NULL;
 	if (!clean)
@@ -152,12 +153,14 @@ static int split_path(const char *path, char **dir, char **base, struct strata_e
 		*dir = sl == clean ? strdup("/") : strndup(clean, (size_t)(sl - clean));
 	}
 	free(clean);
-	if (!*dir || !*base || !**base) {
-		free(*dir);
-		free(*base);
-		return err_set(e, STRATA_EUSAGE, "'%s': no file name for a transfer manifest", path);
-	}
-	return 0;
+	if (*dir && *base && **base)
+		return 0;
+	r = !*dir || !*base ? err_nomem(e, "path")
+			    : err_set(e, STRATA_EUSAGE, "'%s': no file name for a transfer manifest", path);
+	free(*dir);
+	free(*base);
+	*dir = *base = NULL;
+	return r;
 }
 
 static int with_suffix(const char *out, const char *suffix, char **p, struct strata_err *e)
