@@ -373,178 +373,181 @@ void pieces_writer_free(struct pieces_writer *w, bool keep)
 /* ---- reading ---- */
 
 /*
- * The sha256 of each piece is computed on a second thread, so that reading
- * a piece set costs about what reading the joined file does: the reader
- * hands each block to the hasher and to its consumer at once, from a ring
- * of HASH_BUFS buffers (a buffer is read into again only once it is hashed
- * and the consumer has moved on), and waits for the hasher only at the end
- * of a piece, to compare its digest before a byte of the next is read.
+ * A reader thread opens each piece in turn and reads it in blocks into a
+ * ring of RING buffers; for a checked set it hashes each block before it
+ * publishes it, and at the piece's end compares size and sha256 before it
+ * reads a byte of the next.  The consumer (ps_next) takes published blocks
+ * in order, each its own until its next call.  So the consumer's thread
+ * neither copies out of the page cache nor hashes the pieces: reading a set
+ * costs it what reading the joined file does, less the read(2) copies,
+ * while the second thread does the pieces' extra sha256.  A failure of the
+ * reader is handed on after the blocks published before it, so the
+ * consumer sees every byte of a piece before that piece's error, and never
+ * a byte after it.
  */
-#define HASH_BUFS 4
-
-struct hasher {
-	pthread_t th;
-	bool started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct { int b; size_t n; bool final; } q[HASH_BUFS + 1];
-	size_t qhead, qlen;
-	bool busy[HASH_BUFS];
-	bool quit, ready;
-	char hex[65];
-	struct digest_ctx d;
-	uint8_t *bufs[HASH_BUFS];
-};
-
-static void *hash_thread(void *arg)
-{
-	struct hasher *h = arg;
-
-	pthread_mutex_lock(&h->mu);
-	for (;;) {
-		int b;
-		size_t n;
-		bool final;
-
-		while (!h->qlen && !h->quit)
-			pthread_cond_wait(&h->cv, &h->mu);
-		if (!h->qlen)
-			break;
-		b = h->q[h->qhead].b;
-		n = h->q[h->qhead].n;
-		final = h->q[h->qhead].final;
-		h->qhead = (h->qhead + 1) % (HASH_BUFS + 1);
-		h->qlen--;
-		pthread_mutex_unlock(&h->mu);
-		if (final) {
-			char dg[DIGEST_STR_MAX];
-
-			digest_final(&h->d, dg);
-			pthread_mutex_lock(&h->mu);
-			snprintf(h->hex, sizeof(h->hex), "%s", digest_hex(dg));
-			h->ready = true;
-		} else {
-			digest_update(&h->d, h->bufs[b], n);
-			pthread_mutex_lock(&h->mu);
-			h->busy[b] = false;
-		}
-		pthread_cond_broadcast(&h->cv);
-	}
-	pthread_mutex_unlock(&h->mu);
-	return NULL;
-}
-
-static void hash_push(struct hasher *h, int b, size_t n, bool final)
-{
-	size_t at;
-
-	pthread_mutex_lock(&h->mu);
-	at = (h->qhead + h->qlen) % (HASH_BUFS + 1);
-	h->q[at].b = b;
-	h->q[at].n = n;
-	h->q[at].final = final;
-	h->qlen++;
-	if (!final)
-		h->busy[b] = true;
-	pthread_cond_broadcast(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-}
+#define RING 4
 
 struct pieces_stream {
 	struct stream s;
 	const struct pieces *p;
-	size_t i, verified;
-	int fd, cur;
-	uint64_t got, done;
-	struct hasher h;             /* checked sets */
-	uint8_t *buf;                /* unchecked sets */
+	pthread_t th;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *bufs[RING];
+	size_t len[RING];
+	/* counts, under mu: blocks published by the reader, taken by the
+	 * consumer, given back by it (the reader fills a buffer again only
+	 * when published - freed < RING) */
+	uint64_t published, taken, freed;
+	bool end;                    /* the reader stopped: eof, or rc/err */
+	bool quit;                   /* ps_free: stop now */
+	int rc;
+	struct strata_err err;
+	size_t verified;             /* under mu */
+	/* the consumer's */
+	uint64_t done;
 	stream_progress_fn progress;
 	void *pctx;
 };
 
-static int ps_fail(struct pieces_stream *ps, size_t i, const char *msg, struct strata_err *e)
+static int pr_fail(struct pieces_stream *ps, size_t i, const char *msg)
 {
-	return err_set(e, STRATA_EVERIFY, "'%s': %s", ps->p->v[i].path, msg);
+	return err_set(&ps->err, STRATA_EVERIFY, "'%s': %s", ps->p->v[i].path, msg);
+}
+
+/* Read piece i to its end, publishing its blocks; checked: its size and
+ * digest must match.  1 when told to quit. */
+static int read_piece(struct pieces_stream *ps, size_t i, struct digest_ctx *d)
+{
+	const struct pieces *set = ps->p;
+	const struct piece *pc = &set->v[i];
+	char msg[512];
+	uint64_t got = 0;
+	int fd;
+
+	if ((fd = open(pc->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			return err_sys(&ps->err, errno, "cannot open '%s'", pc->path);
+		msg_missing(set, i, msg, sizeof(msg));
+		return pr_fail(ps, i, msg);
+	}
+	for (;;) {
+		uint8_t *buf;
+		ssize_t k;
+		bool quit;
+		int b;
+
+		if (strata_cancel) {
+			close(fd);
+			return err_set(&ps->err, STRATA_EIO, "interrupted");
+		}
+		pthread_mutex_lock(&ps->mu);
+		while (ps->published - ps->freed >= RING && !ps->quit)
+			pthread_cond_wait(&ps->cv, &ps->mu);
+		b = (int)(ps->published % RING);
+		quit = ps->quit;
+		pthread_mutex_unlock(&ps->mu);
+		if (quit) {
+			close(fd);
+			return 1;
+		}
+		buf = ps->bufs[b];
+		k = read(fd, buf, PIECE_BUF);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			close(fd);
+			return err_sys(&ps->err, errno, "read '%s'", pc->path);
+		}
+		if (k == 0)
+			break;
+		if (set->checked && got + (uint64_t)k > pc->size) {
+			close(fd);
+			msg_size(set, i, got + (uint64_t)k, msg, sizeof(msg));
+			return pr_fail(ps, i, msg);
+		}
+		if (set->checked)
+			digest_update(d, buf, (size_t)k);
+		got += (uint64_t)k;
+		pthread_mutex_lock(&ps->mu);
+		ps->len[b] = (size_t)k;
+		ps->published++;
+		pthread_cond_broadcast(&ps->cv);
+		pthread_mutex_unlock(&ps->mu);
+	}
+	close(fd);
+	if (set->checked) {
+		char dg[DIGEST_STR_MAX];
+
+		if (got != pc->size) {
+			msg_size(set, i, got, msg, sizeof(msg));
+			return pr_fail(ps, i, msg);
+		}
+		digest_final(d, dg);
+		if (strcmp(digest_hex(dg), pc->hex)) {
+			msg_digest(set, i, digest_hex(dg), msg, sizeof(msg));
+			return pr_fail(ps, i, msg);
+		}
+		pthread_mutex_lock(&ps->mu);
+		ps->verified++;
+		pthread_mutex_unlock(&ps->mu);
+	}
+	return 0;
+}
+
+static void *reader_thread(void *arg)
+{
+	struct pieces_stream *ps = arg;
+	struct digest_ctx d = { 0 };
+	size_t i;
+	int r = 0;
+
+	if (ps->p->checked)
+		r = digest_init(&d, DIGEST_SHA256, &ps->err);
+	for (i = 0; r == 0 && i < ps->p->len; i++)
+		r = read_piece(ps, i, &d);
+	if (ps->p->checked)
+		digest_release(&d);
+	pthread_mutex_lock(&ps->mu);
+	ps->rc = r < 0 ? r : 0;
+	ps->end = true;
+	pthread_cond_broadcast(&ps->cv);
+	pthread_mutex_unlock(&ps->mu);
+	return NULL;
 }
 
 static int ps_next(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
 {
 	struct pieces_stream *ps = (struct pieces_stream *)s;
-	const struct pieces *set = ps->p;
-	char msg[512];
-	uint8_t *buf = ps->buf;
-	ssize_t k;
+	int b;
 
-	for (;;) {
-		if (strata_cancel)
-			return err_set(e, STRATA_EIO, "interrupted");
-		if (ps->fd < 0) {
-			if (ps->i == set->len) {
-				*n = 0;
-				return 0;
-			}
-			if ((ps->fd = open(set->v[ps->i].path, O_RDONLY | O_CLOEXEC)) < 0) {
-				if (errno != ENOENT)
-					return err_sys(e, errno, "cannot open '%s'", set->v[ps->i].path);
-				msg_missing(set, ps->i, msg, sizeof(msg));
-				return ps_fail(ps, ps->i, msg, e);
-			}
-			ps->got = 0;
-		}
-		if (set->checked) {
-			/* the next buffer of the ring, once the hasher is done with it */
-			ps->cur = (ps->cur + 1) % HASH_BUFS;
-			pthread_mutex_lock(&ps->h.mu);
-			while (ps->h.busy[ps->cur])
-				pthread_cond_wait(&ps->h.cv, &ps->h.mu);
-			pthread_mutex_unlock(&ps->h.mu);
-			buf = ps->h.bufs[ps->cur];
-		}
-		k = read(ps->fd, buf, PIECE_BUF);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return err_sys(e, errno, "read '%s'", set->v[ps->i].path);
-		if (k > 0) {
-			if (set->checked && ps->got + (uint64_t)k > set->v[ps->i].size) {
-				msg_size(set, ps->i, ps->got + (uint64_t)k, msg, sizeof(msg));
-				return ps_fail(ps, ps->i, msg, e);
-			}
-			if (set->checked)
-				hash_push(&ps->h, ps->cur, (size_t)k, false);
-			ps->got += (uint64_t)k;
-			ps->done += (uint64_t)k;
-			if (ps->progress)
-				ps->progress(ps->pctx, ps->done);
-			*p = buf;
-			*n = (size_t)k;
-			return 0;
-		}
-		/* the end of a piece: its size and digest, before the next byte */
-		close(ps->fd);
-		ps->fd = -1;
-		if (set->checked) {
-			char hex[65];
+	pthread_mutex_lock(&ps->mu);
+	/* the block handed out last is the reader's again */
+	ps->freed = ps->taken;
+	pthread_cond_broadcast(&ps->cv);
+	while (ps->taken == ps->published && !ps->end)
+		pthread_cond_wait(&ps->cv, &ps->mu);
+	if (ps->taken == ps->published) {
+		int rc = ps->rc;
 
-			if (ps->got != set->v[ps->i].size) {
-				msg_size(set, ps->i, ps->got, msg, sizeof(msg));
-				return ps_fail(ps, ps->i, msg, e);
-			}
-			hash_push(&ps->h, 0, 0, true);
-			pthread_mutex_lock(&ps->h.mu);
-			while (!ps->h.ready)
-				pthread_cond_wait(&ps->h.cv, &ps->h.mu);
-			ps->h.ready = false;
-			memcpy(hex, ps->h.hex, sizeof(hex));
-			pthread_mutex_unlock(&ps->h.mu);
-			if (strcmp(hex, set->v[ps->i].hex)) {
-				msg_digest(set, ps->i, hex, msg, sizeof(msg));
-				return ps_fail(ps, ps->i, msg, e);
-			}
-			ps->verified++;
+		pthread_mutex_unlock(&ps->mu);
+		if (rc < 0) {
+			*e = ps->err;
+			return rc;
 		}
-		ps->i++;
+		*n = 0;
+		return 0;
 	}
+	b = (int)(ps->taken % RING);
+	*p = ps->bufs[b];
+	*n = ps->len[b];
+	ps->taken++;
+	pthread_mutex_unlock(&ps->mu);
+	ps->done += *n;
+	if (ps->progress)
+		ps->progress(ps->pctx, ps->done);
+	return 0;
 }
 
 static void ps_free(struct stream *s)
@@ -552,21 +555,17 @@ static void ps_free(struct stream *s)
 	struct pieces_stream *ps = (struct pieces_stream *)s;
 	int b;
 
-	if (ps->fd >= 0)
-		close(ps->fd);
-	if (ps->h.started) {
-		pthread_mutex_lock(&ps->h.mu);
-		ps->h.quit = true;
-		pthread_cond_broadcast(&ps->h.cv);
-		pthread_mutex_unlock(&ps->h.mu);
-		pthread_join(ps->h.th, NULL);
-		pthread_mutex_destroy(&ps->h.mu);
-		pthread_cond_destroy(&ps->h.cv);
+	if (ps->started) {
+		pthread_mutex_lock(&ps->mu);
+		ps->quit = true;
+		pthread_cond_broadcast(&ps->cv);
+		pthread_mutex_unlock(&ps->mu);
+		pthread_join(ps->th, NULL);
+		pthread_mutex_destroy(&ps->mu);
+		pthread_cond_destroy(&ps->cv);
 	}
-	digest_release(&ps->h.d);
-	for (b = 0; b < HASH_BUFS; b++)
-		free(ps->h.bufs[b]);
-	free(ps->buf);
+	for (b = 0; b < RING; b++)
+		free(ps->bufs[b]);
 	free(ps);
 }
 
@@ -603,35 +602,22 @@ struct stream *pieces_stream_new(const struct pieces *p, struct strata_err *e)
 	}
 	ps->s.ops = &pieces_ops;
 	ps->p = p;
-	ps->fd = -1;
-	if (!p->checked) {
-		if (!(ps->buf = malloc(PIECE_BUF))) {
+	for (b = 0; b < RING; b++)
+		if (!(ps->bufs[b] = malloc(PIECE_BUF))) {
 			ps_free(&ps->s);
 			err_nomem(e, "pieces");
 			return NULL;
 		}
-		return &ps->s;
-	}
-	for (b = 0; b < HASH_BUFS; b++)
-		if (!(ps->h.bufs[b] = malloc(PIECE_BUF))) {
-			ps_free(&ps->s);
-			err_nomem(e, "pieces");
-			return NULL;
-		}
-	if (digest_init(&ps->h.d, DIGEST_SHA256, e) < 0) {
+	pthread_mutex_init(&ps->mu, NULL);
+	pthread_cond_init(&ps->cv, NULL);
+	if ((r = pthread_create(&ps->th, NULL, reader_thread, ps)) != 0) {
+		pthread_mutex_destroy(&ps->mu);
+		pthread_cond_destroy(&ps->cv);
 		ps_free(&ps->s);
+		err_sys(e, r, "cannot start the piece reader");
 		return NULL;
 	}
-	pthread_mutex_init(&ps->h.mu, NULL);
-	pthread_cond_init(&ps->h.cv, NULL);
-	if ((r = pthread_create(&ps->h.th, NULL, hash_thread, &ps->h)) != 0) {
-		pthread_mutex_destroy(&ps->h.mu);
-		pthread_cond_destroy(&ps->h.cv);
-		ps_free(&ps->s);
-		err_sys(e, r, "cannot start the piece hasher");
-		return NULL;
-	}
-	ps->h.started = true;
+	ps->started = true;
 	return &ps->s;
 }
 
@@ -645,7 +631,13 @@ void pieces_stream_progress(struct stream *s, stream_progress_fn fn, void *ctx)
 
 size_t pieces_stream_verified(const struct stream *s)
 {
-	return ((const struct pieces_stream *)s)->verified;
+	struct pieces_stream *ps = (struct pieces_stream *)s;
+	size_t v;
+
+	pthread_mutex_lock(&ps->mu);
+	v = ps->verified;
+	pthread_mutex_unlock(&ps->mu);
+	return v;
 }
 
 static int hash_piece(const char *path, char hex[65], uint64_t *size, struct strata_err *e)

@@ -164,7 +164,9 @@ alloc_case() {
 mkdir -p "$W/pre"
 "$STRATA" -q import "$FIX/rootfs.tar" "oci:$W/pre/layout:old" 2> "$W/log/pre.err" &&
 	"$STRATA" -q convert "$FIX/docker-multi.tar" "docker-archive:$W/pre/existing.tar" 2>> "$W/log/pre.err" &&
-	"$STRATA" -q convert "$FIX/docker-multi.tar" "registry:$W/pre/reg" 2>> "$W/log/pre.err" ||
+	"$STRATA" -q convert "$FIX/docker-multi.tar" "registry:$W/pre/reg" 2>> "$W/log/pre.err" &&
+	mkdir -p "$W/pre/set" && "$STRATA" -q convert "$FIX/docker-multi.tar" "oci-archive:$W/pre/set/b.tar" \
+		--split 8K 2>> "$W/log/pre.err" ||
 	nok "existing destinations" "$(head -c 300 "$W/log/pre.err")"
 
 alloc_case inspect - - "inspect --json docker-classic.tar"
@@ -185,6 +187,8 @@ alloc_case convert-new-registry @W@/reg - "convert docker-multi.tar registry:@W@
 alloc_case convert-existing-registry @W@/reg "$W/pre/reg" "convert oci-multiarch registry:@W@/reg/multi/arch:1"
 alloc_case convert-replace-registry @W@/reg "$W/pre/reg" "convert --replace docker-classic.tar registry:@W@/reg/strata/multi:a"
 alloc_case verify-registry - - "verify --json registry:$W/pre/reg"
+alloc_case verify-pieces - - "verify $W/pre/set/b.tar.manifest.json"
+alloc_case convert-from-pieces @W@/fromp - "convert $W/pre/set/b.tar.000 oci:@W@/fromp"
 
 # ============================================================ 2. read errors
 # read_case LABEL MATCH EXPECT_DEST PRE ARGS... - fail reads of files whose path contains MATCH after
@@ -233,6 +237,7 @@ read_case "convert --gzip -> existing docker-archive" docker-v25.tar @W@/existin
 	convert --gzip docker-v25.tar docker-archive:@W@/existing.tar
 read_case "import -> oci-archive" rootfs.tar.xz @W@/imp.tar - import rootfs.tar.xz oci-archive:@W@/imp.tar
 read_case "flatten (a failure in either read)" docker-classic.tar @W@/flat.tar - flatten docker-classic.tar @W@/flat.tar
+read_case "verify a piece set (its reader thread)" /set/b.tar.0 - - verify "$W/pre/set/b.tar.manifest.json"
 read_case "unpack an OCI layout (either read)" /oci-zstd/blobs/ @W@/root - unpack oci-zstd @W@/root
 
 # ============================================================ sources for the write and signal cases
