@@ -47,8 +47,8 @@ run verify_joined : "$S verify -q $W/s/joined.tar"
 run verify_manifest : "$S verify -q $W/s/bundle.tar.manifest.json"
 run verify_first_piece : "$S verify -q $W/s/bundle.tar.000"
 run verify_joined_manifest : "$S verify -q $W/j/bundle.tar.manifest.json"
-# the pieces' sha256 is an extra hash of every byte, on a second thread: on an idle machine it
-# overlaps the content's hashing; on a loaded one it is not free (user CPU shows it)
+# the pieces' sha256 is an extra hash of every byte, on a second thread (from mappings of the pieces):
+# it needs the second core idle; on a loaded machine it is not free (user CPU shows it)
 check "verify pieces (manifest) vs verify joined file (x as fast)" "$(ratio "$T_verify_joined" "$T_verify_manifest")" '>=' 0.95
 check "verify pieces (first piece) vs verify joined file (x as fast)" "$(ratio "$T_verify_joined" "$T_verify_first_piece")" '>=' 0.95
 check "verify manifest: pieces vs the joined archive's (x as fast)" "$(ratio "$T_verify_joined_manifest" "$T_verify_manifest")" '>=' 0.95

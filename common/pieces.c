@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -373,199 +376,333 @@ void pieces_writer_free(struct pieces_writer *w, bool keep)
 /* ---- reading ---- */
 
 /*
- * A reader thread opens each piece in turn and reads it in blocks into a
- * ring of RING buffers; for a checked set it hashes each block before it
- * publishes it, and at the piece's end compares size and sha256 before it
- * reads a byte of the next.  The consumer (ps_next) takes published blocks
- * in order, each its own until its next call.  So the consumer's thread
- * neither copies out of the page cache nor hashes the pieces: reading a set
- * costs it what reading the joined file does, less the read(2) copies,
- * while the second thread does the pieces' extra sha256.  A failure of the
- * reader is handed on after the blocks published before it, so the
- * consumer sees every byte of a piece before that piece's error, and never
- * a byte after it.
+ * A checked set is read by two threads and copied once, as the joined file
+ * would be.  The consumer (ps_next) reads the pieces in turn with read(2)
+ * into its buffer, checking their sizes as it goes.  A checker thread hashes
+ * the same pieces through read-only mappings of WINDOW bytes (the page
+ * cache's own pages: nothing is copied for it, and no buffer passes between
+ * the threads), at most LEAD bytes ahead of the consumer, so that the two
+ * read the same pages while they are in the CPU's cache (and on a cold
+ * medium the checker's faults are the consumer's read-ahead).  Windows of
+ * 1-8 MiB and leads of 4-64 MiB measured alike (bench/README.md).  At a piece's end the
+ * consumer waits for the checker's verdict on it before it hands on a byte
+ * of the next piece: a piece that does not match fails the stream there.
+ *
+ * A piece truncated while it is mapped raises SIGBUS in the checker: a
+ * handler that acts only on that thread, inside the hashing of a window,
+ * jumps back out and the piece fails as truncated.  A file that cannot be
+ * mapped is read into a buffer instead.
  */
-#define RING 4
+#define WINDOW (2u << 20)
+#define LEAD (8u << 20)
 
-struct pieces_stream {
-	struct stream s;
-	const struct pieces *p;
+struct checker {
 	pthread_t th;
 	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	uint8_t *bufs[RING];
-	size_t len[RING];
-	/* counts, under mu: blocks published by the reader, taken by the
-	 * consumer, given back by it (the reader fills a buffer again only
-	 * when published - freed < RING) */
-	uint64_t published, taken, freed;
-	bool end;                    /* the reader stopped: eof, or rc/err */
-	bool quit;                   /* ps_free: stop now */
-	int rc;
+	/* under mu */
+	uint64_t consumed;           /* bytes of the set the consumer has read */
+	size_t matched;              /* pieces whose sha256 matched, in order */
+	bool failed;                 /* piece `matched` did not: err says why */
+	bool quit;                   /* ps_free: stop */
 	struct strata_err err;
-	size_t verified;             /* under mu */
-	/* the consumer's */
-	uint64_t done;
+	uint8_t *buf;                /* the checker's, for files that cannot be mapped */
+};
+
+struct pieces_stream {
+	struct stream s;
+	const struct pieces *p;
+	size_t i, verified;          /* the piece being read; pieces passed checked */
+	int fd;
+	uint64_t got, done;          /* bytes of piece i, of the set */
+	uint8_t *buf;
+	struct checker c;            /* checked sets */
 	stream_progress_fn progress;
 	void *pctx;
 };
 
-static int pr_fail(struct pieces_stream *ps, size_t i, const char *msg)
+/* ---- the checker ---- */
+
+static __thread sigjmp_buf *bus_jmp;
+
+static void on_sigbus(int sig)
 {
-	return err_set(&ps->err, STRATA_EVERIFY, "'%s': %s", ps->p->v[i].path, msg);
+	if (bus_jmp)
+		siglongjmp(*bus_jmp, 1);
+	/* not a mapped piece: what SIGBUS would have done */
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
-/* Read piece i to its end, publishing its blocks; checked: its size and
- * digest must match.  1 when told to quit. */
-static int read_piece(struct pieces_stream *ps, size_t i, struct digest_ctx *d)
+static void install_sigbus(void)
 {
-	const struct pieces *set = ps->p;
-	const struct piece *pc = &set->v[i];
-	char msg[512];
-	uint64_t got = 0;
-	int fd;
+	struct sigaction sa;
 
-	if ((fd = open(pc->path, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (errno != ENOENT)
-			return err_sys(&ps->err, errno, "cannot open '%s'", pc->path);
-		msg_missing(set, i, msg, sizeof(msg));
-		return pr_fail(ps, i, msg);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+int pieces_hash_window(struct digest_ctx *d, int fd, uint64_t off, size_t len)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	sigjmp_buf jb;
+	volatile int r = 0;
+	void *m;
+
+	pthread_once(&once, install_sigbus);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)off);
+	if (m == MAP_FAILED)
+		return -1;
+	if (sigsetjmp(jb, 1) == 0) {
+		bus_jmp = &jb;
+		digest_update(d, m, len);
+	} else {
+		r = 1;
 	}
-	for (;;) {
-		uint8_t *buf;
-		ssize_t k;
-		bool quit;
-		int b;
+	bus_jmp = NULL;
+	munmap(m, len);
+	return r;
+}
 
-		if (strata_cancel) {
-			close(fd);
-			return err_set(&ps->err, STRATA_EIO, "interrupted");
-		}
-		pthread_mutex_lock(&ps->mu);
-		while (ps->published - ps->freed >= RING && !ps->quit)
-			pthread_cond_wait(&ps->cv, &ps->mu);
-		b = (int)(ps->published % RING);
-		quit = ps->quit;
-		pthread_mutex_unlock(&ps->mu);
-		if (quit) {
-			close(fd);
-			return 1;
-		}
-		buf = ps->bufs[b];
-		k = read(fd, buf, PIECE_BUF);
+/* Wait until the consumer is within LEAD of end (a set offset); false when
+ * told to quit. */
+static bool wait_lead(struct checker *c, uint64_t end)
+{
+	bool go;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->quit && end > c->consumed + LEAD)
+		pthread_cond_wait(&c->cv, &c->mu);
+	go = !c->quit;
+	pthread_mutex_unlock(&c->mu);
+	return go;
+}
+
+/* Hash [off, off+len) of piece i by read(2): for files mmap refuses. */
+static int hash_read(struct pieces_stream *ps, size_t i, int fd, uint64_t off, size_t len, struct digest_ctx *d,
+		     struct strata_err *e)
+{
+	char msg[512];
+
+	if (!ps->c.buf && !(ps->c.buf = malloc(PIECE_BUF)))
+		return err_nomem(e, "pieces");
+	while (len) {
+		ssize_t k = pread(fd, ps->c.buf, len < PIECE_BUF ? len : PIECE_BUF, (off_t)off);
+
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0) {
-			close(fd);
-			return err_sys(&ps->err, errno, "read '%s'", pc->path);
+		if (k < 0)
+			return err_sys(e, errno, "read '%s'", ps->p->v[i].path);
+		if (k == 0) {
+			msg_size(ps->p, i, off, msg, sizeof(msg));
+			return err_set(e, STRATA_EVERIFY, "'%s': %s", ps->p->v[i].path, msg);
 		}
-		if (k == 0)
-			break;
-		if (set->checked && got + (uint64_t)k > pc->size) {
-			close(fd);
-			msg_size(set, i, got + (uint64_t)k, msg, sizeof(msg));
-			return pr_fail(ps, i, msg);
-		}
-		if (set->checked)
-			digest_update(d, buf, (size_t)k);
-		got += (uint64_t)k;
-		pthread_mutex_lock(&ps->mu);
-		ps->len[b] = (size_t)k;
-		ps->published++;
-		pthread_cond_broadcast(&ps->cv);
-		pthread_mutex_unlock(&ps->mu);
-	}
-	close(fd);
-	if (set->checked) {
-		char dg[DIGEST_STR_MAX];
-
-		if (got != pc->size) {
-			msg_size(set, i, got, msg, sizeof(msg));
-			return pr_fail(ps, i, msg);
-		}
-		digest_final(d, dg);
-		if (strcmp(digest_hex(dg), pc->hex)) {
-			msg_digest(set, i, digest_hex(dg), msg, sizeof(msg));
-			return pr_fail(ps, i, msg);
-		}
-		pthread_mutex_lock(&ps->mu);
-		ps->verified++;
-		pthread_mutex_unlock(&ps->mu);
+		digest_update(d, ps->c.buf, (size_t)k);
+		off += (uint64_t)k;
+		len -= (size_t)k;
 	}
 	return 0;
 }
 
-static void *reader_thread(void *arg)
+/* Hash piece i (at set offset base) and compare: 0 when it matched, 1 when
+ * told to quit, or an error. */
+static int check_piece(struct pieces_stream *ps, size_t i, uint64_t base, struct digest_ctx *d, struct strata_err *e)
+{
+	const struct piece *pc = &ps->p->v[i];
+	char msg[512], dg[DIGEST_STR_MAX];
+	struct stat st;
+	uint64_t off;
+	bool map = true;
+	int fd, r = 0;
+
+	if ((fd = open(pc->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			return err_sys(e, errno, "cannot open '%s'", pc->path);
+		msg_missing(ps->p, i, msg, sizeof(msg));
+		return err_set(e, STRATA_EVERIFY, "'%s': %s", pc->path, msg);
+	}
+	if (fstat(fd, &st) < 0) {
+		r = err_sys(e, errno, "cannot open '%s'", pc->path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size != pc->size) {
+		msg_size(ps->p, i, (uint64_t)st.st_size, msg, sizeof(msg));
+		r = err_set(e, STRATA_EVERIFY, "'%s': %s", pc->path, msg);
+		goto out;
+	}
+	for (off = 0; off < pc->size; off += WINDOW) {
+		size_t len = pc->size - off < WINDOW ? (size_t)(pc->size - off) : WINDOW;
+		int h = -1;
+
+		if (strata_cancel) {
+			r = err_set(e, STRATA_EIO, "interrupted");
+			goto out;
+		}
+		if (!wait_lead(&ps->c, base + off + len)) {
+			r = 1;
+			goto out;
+		}
+		if (map && (h = pieces_hash_window(d, fd, off, len)) < 0)
+			map = false;
+		if (h == 1) {
+			/* it shrank under the mapping */
+			msg_size(ps->p, i, fstat(fd, &st) == 0 ? (uint64_t)st.st_size : off, msg, sizeof(msg));
+			r = err_set(e, STRATA_EVERIFY, "'%s': %s", pc->path, msg);
+			goto out;
+		}
+		if (h < 0 && (r = hash_read(ps, i, fd, off, len, d, e)) < 0)
+			goto out;
+	}
+	digest_final(d, dg);
+	if (strcmp(digest_hex(dg), pc->hex)) {
+		msg_digest(ps->p, i, digest_hex(dg), msg, sizeof(msg));
+		r = err_set(e, STRATA_EVERIFY, "'%s': %s", pc->path, msg);
+	}
+out:
+	close(fd);
+	return r;
+}
+
+static void *checker_thread(void *arg)
 {
 	struct pieces_stream *ps = arg;
-	struct digest_ctx d = { 0 };
+	struct checker *c = &ps->c;
+	struct strata_err e = STRATA_ERR_INIT;
+	struct digest_ctx d;
+	uint64_t base = 0;
 	size_t i;
+	int r;
+
+	if ((r = digest_init(&d, DIGEST_SHA256, &e)) == 0) {
+		for (i = 0; i < ps->p->len; i++) {
+			if ((r = check_piece(ps, i, base, &d, &e)) != 0)
+				break;
+			pthread_mutex_lock(&c->mu);
+			c->matched++;
+			pthread_cond_broadcast(&c->cv);
+			pthread_mutex_unlock(&c->mu);
+			base += ps->p->v[i].size;
+		}
+		digest_release(&d);
+	}
+	if (r < 0) {
+		pthread_mutex_lock(&c->mu);
+		c->failed = true;
+		c->err = e;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return NULL;
+}
+
+/* ---- the consumer ---- */
+
+static int ps_fail(struct pieces_stream *ps, size_t i, const char *msg, struct strata_err *e)
+{
+	return err_set(e, STRATA_EVERIFY, "'%s': %s", ps->p->v[i].path, msg);
+}
+
+/* The end of piece i: the checker's verdict on it. */
+static int piece_verdict(struct pieces_stream *ps, size_t i, struct strata_err *e)
+{
+	struct checker *c = &ps->c;
 	int r = 0;
 
-	if (ps->p->checked)
-		r = digest_init(&d, DIGEST_SHA256, &ps->err);
-	for (i = 0; r == 0 && i < ps->p->len; i++)
-		r = read_piece(ps, i, &d);
-	if (ps->p->checked)
-		digest_release(&d);
-	pthread_mutex_lock(&ps->mu);
-	ps->rc = r < 0 ? r : 0;
-	ps->end = true;
-	pthread_cond_broadcast(&ps->cv);
-	pthread_mutex_unlock(&ps->mu);
-	return NULL;
+	pthread_mutex_lock(&c->mu);
+	while (c->matched <= i && !c->failed)
+		pthread_cond_wait(&c->cv, &c->mu);
+	if (c->matched <= i) {
+		*e = c->err;
+		r = -e->code;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return r;
 }
 
 static int ps_next(struct stream *s, const uint8_t **p, size_t *n, struct strata_err *e)
 {
 	struct pieces_stream *ps = (struct pieces_stream *)s;
-	int b;
+	const struct pieces *set = ps->p;
+	char msg[512];
+	ssize_t k;
+	int r;
 
-	pthread_mutex_lock(&ps->mu);
-	/* the block handed out last is the reader's again */
-	ps->freed = ps->taken;
-	pthread_cond_broadcast(&ps->cv);
-	while (ps->taken == ps->published && !ps->end)
-		pthread_cond_wait(&ps->cv, &ps->mu);
-	if (ps->taken == ps->published) {
-		int rc = ps->rc;
-
-		pthread_mutex_unlock(&ps->mu);
-		if (rc < 0) {
-			*e = ps->err;
-			return rc;
+	for (;;) {
+		if (strata_cancel)
+			return err_set(e, STRATA_EIO, "interrupted");
+		if (ps->fd < 0) {
+			if (ps->i == set->len) {
+				*n = 0;
+				return 0;
+			}
+			if ((ps->fd = open(set->v[ps->i].path, O_RDONLY | O_CLOEXEC)) < 0) {
+				if (errno != ENOENT)
+					return err_sys(e, errno, "cannot open '%s'", set->v[ps->i].path);
+				msg_missing(set, ps->i, msg, sizeof(msg));
+				return ps_fail(ps, ps->i, msg, e);
+			}
+			ps->got = 0;
 		}
-		*n = 0;
-		return 0;
+		k = read(ps->fd, ps->buf, PIECE_BUF);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return err_sys(e, errno, "read '%s'", set->v[ps->i].path);
+		if (k > 0) {
+			if (set->checked && ps->got + (uint64_t)k > set->v[ps->i].size) {
+				msg_size(set, ps->i, ps->got + (uint64_t)k, msg, sizeof(msg));
+				return ps_fail(ps, ps->i, msg, e);
+			}
+			ps->got += (uint64_t)k;
+			ps->done += (uint64_t)k;
+			if (set->checked) {
+				pthread_mutex_lock(&ps->c.mu);
+				ps->c.consumed = ps->done;
+				pthread_cond_broadcast(&ps->c.cv);
+				pthread_mutex_unlock(&ps->c.mu);
+			}
+			if (ps->progress)
+				ps->progress(ps->pctx, ps->done);
+			*p = ps->buf;
+			*n = (size_t)k;
+			return 0;
+		}
+		/* the end of a piece: its size and digest, before the next byte */
+		close(ps->fd);
+		ps->fd = -1;
+		if (set->checked) {
+			if (ps->got != set->v[ps->i].size) {
+				msg_size(set, ps->i, ps->got, msg, sizeof(msg));
+				return ps_fail(ps, ps->i, msg, e);
+			}
+			if ((r = piece_verdict(ps, ps->i, e)) < 0)
+				return r;
+			ps->verified++;
+		}
+		ps->i++;
 	}
-	b = (int)(ps->taken % RING);
-	*p = ps->bufs[b];
-	*n = ps->len[b];
-	ps->taken++;
-	pthread_mutex_unlock(&ps->mu);
-	ps->done += *n;
-	if (ps->progress)
-		ps->progress(ps->pctx, ps->done);
-	return 0;
 }
 
 static void ps_free(struct stream *s)
 {
 	struct pieces_stream *ps = (struct pieces_stream *)s;
-	int b;
 
-	if (ps->started) {
-		pthread_mutex_lock(&ps->mu);
-		ps->quit = true;
-		pthread_cond_broadcast(&ps->cv);
-		pthread_mutex_unlock(&ps->mu);
-		pthread_join(ps->th, NULL);
-		pthread_mutex_destroy(&ps->mu);
-		pthread_cond_destroy(&ps->cv);
+	if (ps->fd >= 0)
+		close(ps->fd);
+	if (ps->c.started) {
+		pthread_mutex_lock(&ps->c.mu);
+		ps->c.quit = true;
+		pthread_cond_broadcast(&ps->c.cv);
+		pthread_mutex_unlock(&ps->c.mu);
+		pthread_join(ps->c.th, NULL);
+		pthread_mutex_destroy(&ps->c.mu);
+		pthread_cond_destroy(&ps->c.cv);
 	}
-	for (b = 0; b < RING; b++)
-		free(ps->bufs[b]);
+	free(ps->c.buf);
+	free(ps->buf);
 	free(ps);
 }
 
@@ -577,7 +714,7 @@ struct stream *pieces_stream_new(const struct pieces *p, struct strata_err *e)
 	char msg[512];
 	struct stat st;
 	size_t i;
-	int b, r;
+	int r;
 
 	if (p->checked)
 		for (i = 0; i < p->len; i++) {
@@ -602,22 +739,24 @@ struct stream *pieces_stream_new(const struct pieces *p, struct strata_err *e)
 	}
 	ps->s.ops = &pieces_ops;
 	ps->p = p;
-	for (b = 0; b < RING; b++)
-		if (!(ps->bufs[b] = malloc(PIECE_BUF))) {
-			ps_free(&ps->s);
-			err_nomem(e, "pieces");
-			return NULL;
-		}
-	pthread_mutex_init(&ps->mu, NULL);
-	pthread_cond_init(&ps->cv, NULL);
-	if ((r = pthread_create(&ps->th, NULL, reader_thread, ps)) != 0) {
-		pthread_mutex_destroy(&ps->mu);
-		pthread_cond_destroy(&ps->cv);
+	ps->fd = -1;
+	if (!(ps->buf = malloc(PIECE_BUF))) {
 		ps_free(&ps->s);
-		err_sys(e, r, "cannot start the piece reader");
+		err_nomem(e, "pieces");
 		return NULL;
 	}
-	ps->started = true;
+	if (!p->checked)
+		return &ps->s;
+	pthread_mutex_init(&ps->c.mu, NULL);
+	pthread_cond_init(&ps->c.cv, NULL);
+	if ((r = pthread_create(&ps->c.th, NULL, checker_thread, ps)) != 0) {
+		pthread_mutex_destroy(&ps->c.mu);
+		pthread_cond_destroy(&ps->c.cv);
+		ps_free(&ps->s);
+		err_sys(e, r, "cannot start the piece checker");
+		return NULL;
+	}
+	ps->c.started = true;
 	return &ps->s;
 }
 
@@ -631,13 +770,7 @@ void pieces_stream_progress(struct stream *s, stream_progress_fn fn, void *ctx)
 
 size_t pieces_stream_verified(const struct stream *s)
 {
-	struct pieces_stream *ps = (struct pieces_stream *)s;
-	size_t v;
-
-	pthread_mutex_lock(&ps->mu);
-	v = ps->verified;
-	pthread_mutex_unlock(&ps->mu);
-	return v;
+	return ((const struct pieces_stream *)s)->verified;
 }
 
 static int hash_piece(const char *path, char hex[65], uint64_t *size, struct strata_err *e)

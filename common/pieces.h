@@ -13,9 +13,12 @@
  * set is checked (sizes and sha256s from a transfer manifest), every piece
  * is stat'ed before the first byte is handed out (missing or wrong size:
  * fail), and each piece's sha256 is compared at its end: the stream fails
- * (STRATA_EVERIFY, naming the piece and its expected digest) before its
- * consumer sees the end of the archive, so no reader finishes on bytes that
- * did not match.
+ * (STRATA_EVERIFY, naming the piece and its expected digest) before a byte
+ * of the next piece is handed out, so no reader finishes on bytes that did
+ * not match.  The sha256s are computed on a second thread from read-only
+ * mappings of the pieces (so the extra hash costs the reading thread
+ * nothing); the stream installs a SIGBUS handler that acts only on that
+ * thread, so a piece truncated while mapped fails as truncated.
  */
 #ifndef STRATA_PIECES_H
 #define STRATA_PIECES_H
@@ -23,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "digest.h"
 #include "err.h"
 #include "stream.h"
 
@@ -86,6 +90,11 @@ size_t pieces_stream_verified(const struct stream *s);
 /* Check every piece of a checked set (stat, then hash): fn is called once
  * per problem (i: the piece, msg: what is wrong); returns the number of
  * problems, or <0 for an error reading (e). */
+/* sha256 of len bytes at off (a multiple of the page size) of fd, through a
+ * mapping: 0, 1 when the file ended inside the range (SIGBUS, caught), -1
+ * when fd cannot be mapped (errno).  The checker's; exposed for tests. */
+int pieces_hash_window(struct digest_ctx *d, int fd, uint64_t off, size_t len);
+
 typedef void (*pieces_problem_fn)(void *ctx, size_t i, const char *msg);
 int pieces_check_all(const struct pieces *p, pieces_problem_fn fn, void *ctx, struct strata_err *e);
 

@@ -237,7 +237,7 @@ read_case "convert --gzip -> existing docker-archive" docker-v25.tar @W@/existin
 	convert --gzip docker-v25.tar docker-archive:@W@/existing.tar
 read_case "import -> oci-archive" rootfs.tar.xz @W@/imp.tar - import rootfs.tar.xz oci-archive:@W@/imp.tar
 read_case "flatten (a failure in either read)" docker-classic.tar @W@/flat.tar - flatten docker-classic.tar @W@/flat.tar
-read_case "verify a piece set (its reader thread)" /set/b.tar.0 - - verify "$W/pre/set/b.tar.manifest.json"
+read_case "verify a piece set (the reading thread)" /set/b.tar.0 - - verify "$W/pre/set/b.tar.manifest.json"
 read_case "unpack an OCI layout (either read)" /oci-zstd/blobs/ @W@/root - unpack oci-zstd @W@/root
 
 # ============================================================ sources for the write and signal cases
