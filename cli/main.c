@@ -207,7 +207,7 @@ const struct command cli_commands[] = {
 	  "\n"
 	  "  --image REF        the image to flatten when SRC holds several: @N, NAME:TAG or TAG\n"
 	  "  --platform P       os/arch[/variant]: the platform to flatten from an index\n"
-	  "  --gzip[=LEVEL]     gzip the output (reproducible, parallel; default level 2)\n"
+	  "  --gzip[=LEVEL]     gzip the output (reproducible, parallel; default levels 1-2 by content)\n"
 	  "  --zstd[=LEVEL]     zstd the output\n"
 	  "  --xz[=LEVEL]       xz the output (single-threaded, slow; default level 6)\n"
 	  "  --no-compress      a plain tar, whatever DST's name\n"

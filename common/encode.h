@@ -2,12 +2,16 @@
  * encode.h - compression encoders for re-compressed layers (push model).
  *
  * gzip: the input is cut into fixed 1 MiB blocks, each compressed on its
- * own by libdeflate (level 1-9) into ONE gzip member with a fixed header (no
- * name, MTIME 0, OS 255); the members are concatenated (a multi-member gzip,
- * as eStargz and bgzip write, read by every gzip reader).  A block's member
- * depends only on its bytes, and libdeflate's compressor does not dispatch
- * on CPU features, so the output is the same for any thread count and any
- * CPU (tests/repro).  Blocks whose byte histogram is flat are stored.
+ * own by libdeflate into gzip members with a fixed header (no name, MTIME 0,
+ * OS 255), one per run of like 64 KiB sub-blocks: random-looking ones (a
+ * flat byte histogram) stored, the others compressed at the level asked
+ * (1-9), or at level 0 (the default) at level 1 where the histogram looks
+ * like binaries and 2 where it looks like text.  The members are
+ * concatenated (a multi-member gzip, as eStargz and bgzip write, read by
+ * every gzip reader).  A block's members depend only on its bytes (the
+ * choices are integer arithmetic on its histograms), and libdeflate's
+ * compressor does not dispatch on CPU features, so the output is the same
+ * for any thread count and any CPU (tests/repro).
  * zstd is libzstd's multithreaded mode (1 or 2 workers, 2 MiB jobs with
  * full-window overlap), whose frame does not depend on the worker count;
  * xz (for rootfs tarballs, never layers) is liblzma's single-threaded
@@ -28,7 +32,7 @@ typedef int (*encode_out_fn)(void *ctx, const uint8_t *p, size_t n, struct strat
 
 struct encoder;
 
-/* kind: COMP_GZIP (level 1-9, libdeflate's), COMP_ZSTD (level 1-19) or COMP_XZ
+/* kind: COMP_GZIP (level 1-9, libdeflate's, or 0: by content), COMP_ZSTD (level 1-19) or COMP_XZ
  * (preset 0-9, single-threaded); threads >= 1 (gzip; zstd: 1 or 2 workers). */
 int encoder_new(struct encoder **out, enum compression kind, int level, int threads, encode_out_fn fn, void *ctx,
 		struct strata_err *e);

@@ -110,7 +110,8 @@ static int wopen(void *ctx, struct member *m, int src_fd, uint64_t src_off, stre
 		return err_wrap(e, "'%s'", m->name);
 	}
 	if (c->last == BLOB_DECODED && w->out != COMP_NONE) {
-		int level = c->level ? c->level : w->out == COMP_GZIP ? 2 : 3;  /* gzip 2 (bench/README.md), zstd 3: libzstd's default */
+		/* gzip 0: levels 1 and 2 by content (encode.h); zstd 3: libzstd's default */
+		int level = c->level ? c->level : w->out == COMP_GZIP ? 0 : 3;
 
 		if ((r = encoder_new(&w->enc, w->out, level, c->threads, enc_out, w, e)) < 0) {
 			sink_blob_abort(w->b);

@@ -107,7 +107,7 @@ int merge_to_tar(struct image_layers *il, const struct tar_sink *ts, struct tar_
 	struct tarout to = { 0 };
 	struct merge_out mo = { &to, tar_entry_out };
 	struct merge_layers ml;
-	int r, level = ts->level ? ts->level : ts->comp == COMP_XZ ? 6 : ts->comp == COMP_GZIP ? 2 : 3;
+	int r, level = ts->level ? ts->level : ts->comp == COMP_XZ ? 6 : ts->comp == COMP_GZIP ? 0 : 3;
 
 	memset(res, 0, sizeof(*res));
 	to.fn = ts->fn;

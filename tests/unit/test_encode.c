@@ -52,7 +52,7 @@ static void check_gunzip(const struct buf *gz, const uint8_t *want, size_t n)
 	z.avail_in = (uInt)gz->len;
 	z.next_out = out;
 	z.avail_out = (uInt)n + 1;
-	/* one member per 1 MiB block */
+	/* members: one per run of like 64 KiB sub-blocks of each 1 MiB block */
 	do {
 		CHECK_INT(inflate(&z, Z_FINISH), Z_STREAM_END);
 		if (z.avail_in)
@@ -87,6 +87,7 @@ static void same_bytes_any_threads(int level)
 
 TEST(gzip_same_bytes_any_threads)
 {
+	same_bytes_any_threads(0);  /* the default: levels 1 and 2 by content */
 	same_bytes_any_threads(1);
 	same_bytes_any_threads(3);
 	same_bytes_any_threads(6);
@@ -124,6 +125,19 @@ TEST(gzip_incompressible_stored)
 	}
 	encode(COMP_GZIP, 6, 2, in, n, &a);
 	CHECK(a.len <= n + 5 * (n / 65535 + 2) + 2 * 18);
+	check_gunzip(&a, in, n);
+	buf_reset(&a);
+	encode(COMP_GZIP, 0, 2, in, n, &a);
+	CHECK(a.len <= n + 5 * (n / 65535 + 2) + 2 * 18);
+	check_gunzip(&a, in, n);
+	buf_release(&a);
+	free(in);
+	/* text and noise alternating every 64 KiB: the noise is stored, the
+	 * text compressed, each a member of its own */
+	in = mixed(n);
+	a = (struct buf)BUF_INIT(4u << 20);
+	encode(COMP_GZIP, 0, 2, in, n, &a);
+	CHECK(a.len >= n / 2 && a.len < n / 2 + n / 64);
 	check_gunzip(&a, in, n);
 	buf_release(&a);
 	free(in);
