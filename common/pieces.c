@@ -87,25 +87,38 @@ int pieces_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* ---- messages ---- */
+/* ---- messages ---- (a set of one is an archive written whole) */
 
 static void msg_missing(const struct pieces *p, size_t i, char *buf, size_t n)
 {
-	snprintf(buf, n, "missing: piece %zu of %zu (expected sha256 %s, %llu bytes)", i + 1, p->len, p->v[i].hex,
-		 (unsigned long long)p->v[i].size);
+	if (p->len == 1)
+		snprintf(buf, n, "missing (the transfer manifest lists it: sha256 %s, %llu bytes)", p->v[i].hex,
+			 (unsigned long long)p->v[i].size);
+	else
+		snprintf(buf, n, "missing: piece %zu of %zu (expected sha256 %s, %llu bytes)", i + 1, p->len, p->v[i].hex,
+			 (unsigned long long)p->v[i].size);
 }
 
 static void msg_size(const struct pieces *p, size_t i, uint64_t got, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s: %llu bytes, piece %zu of %zu is %llu (expected sha256 %s)",
-		 got < p->v[i].size ? "truncated" : "too long", (unsigned long long)got, i + 1, p->len,
-		 (unsigned long long)p->v[i].size, p->v[i].hex);
+	const char *what = got < p->v[i].size ? "truncated" : "too long";
+
+	if (p->len == 1)
+		snprintf(buf, n, "%s: %llu bytes, the transfer manifest says %llu (sha256 %s)", what,
+			 (unsigned long long)got, (unsigned long long)p->v[i].size, p->v[i].hex);
+	else
+		snprintf(buf, n, "%s: %llu bytes, piece %zu of %zu is %llu (expected sha256 %s)", what,
+			 (unsigned long long)got, i + 1, p->len, (unsigned long long)p->v[i].size, p->v[i].hex);
 }
 
 static void msg_digest(const struct pieces *p, size_t i, const char *got, char *buf, size_t n)
 {
 	size_t j;
 
+	if (p->len == 1) {
+		snprintf(buf, n, "corrupt: sha256 %s, the transfer manifest says %s", got, p->v[i].hex);
+		return;
+	}
 	for (j = 0; j < p->len; j++)
 		if (j != i && !strcmp(p->v[j].hex, got)) {
 			snprintf(buf, n, "out of order: holds piece %zu of %zu, not piece %zu (expected sha256 %s)", j + 1,

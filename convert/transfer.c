@@ -482,8 +482,8 @@ static int read_doc(const char *path, cJSON **doc, struct strata_err *e)
 	return 0;
 }
 
-/* Each listed file: there, its size, its sha256; a directory output: nothing unlisted. */
-static int check_files(const char *mdir, const cJSON *doc, bool dir, const char *outrel, struct transfer_check *res,
+/* A layout's listed files: each there, its size, its sha256; nothing unlisted. */
+static int check_files(const char *mdir, const cJSON *doc, const char *outrel, struct transfer_check *res,
 		       struct diag *d, struct strata_err *e)
 {
 	struct strmap listed = { 0 };
@@ -525,7 +525,7 @@ static int check_files(const char *mdir, const cJSON *doc, bool dir, const char 
 				    "corrupt: sha256 %s, the transfer manifest says %s", got, hex);
 		free(p);
 	}
-	if (r == 0 && dir) {
+	if (r == 0) {
 		char *p = path_join(mdir, outrel);
 
 		if (!p)
@@ -713,11 +713,13 @@ int transfer_check(const char *path, const struct load_opts *lo, struct transfer
 	res->format = dir ? "oci-layout" : !strcmp(format, "oci-archive") ? "oci-archive" : "docker-archive";
 	if ((r = split_path(path, &mdir, &mbase, e)) < 0)
 		goto out;
-	if (!dir && json_get(json_get(doc, "output"), "pieces")) {
+	/* an archive, whole or in pieces: read once, its sha256s checked on
+	 * the way (common/pieces.h) */
+	if (!dir) {
 		r = check_pieces(path, mdir, format, doc, lo, res, d, e);
 		goto out;
 	}
-	if ((r = check_files(mdir, doc, dir, outrel, res, d, e)) < 0)
+	if ((r = check_files(mdir, doc, outrel, res, d, e)) < 0)
 		goto out;
 	res->blobs = (size_t)cJSON_GetArraySize(json_get(doc, "blobs"));
 	if (!(content = path_join(mdir, outrel)) || !(ref = malloc(strlen(content) + 32))) {

@@ -85,7 +85,7 @@ int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 	struct buf b = BUF_INIT(MANIFEST_MAX);
 	struct pieces np = { 0 };
 	const cJSON *out, *names, *x;
-	cJSON *doc = NULL;
+	cJSON *doc = NULL, *whole = NULL;
 	char *dir = NULL, *path = NULL;
 	const char *kind, *hex;
 	int64_t size;
@@ -107,8 +107,17 @@ int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 	out = json_get(doc, "output");
 	names = json_get(out, "pieces");
 	if (!names) {
-		r = 0;
-		goto out;
+		/* a whole archive: itself, the one piece */
+		const char *name = json_str(out, "path"), *format = json_str(out, "format");
+
+		if (!name || !format || !strcmp(format, "oci")) {
+			r = 0;
+			goto out;
+		}
+		if (!(names = whole = cJSON_CreateArray()) || !cJSON_AddItemToArray(whole, cJSON_CreateString(name))) {
+			r = err_nomem(e, "pieces");
+			goto out;
+		}
 	}
 	if (!cJSON_IsArray(names) || !cJSON_GetArraySize(names) || cJSON_GetArraySize(names) > PIECES_MAX) {
 		r = err_set(e, STRATA_EFORMAT, "'%s': output.pieces is not a list of 1 to %d piece names", manifest, PIECES_MAX);
@@ -155,6 +164,7 @@ out:
 	pieces_release(&np);
 	free(path);
 	free(dir);
+	cJSON_Delete(whole);
 	cJSON_Delete(doc);
 	buf_release(&b);
 	return r;
@@ -169,8 +179,8 @@ int pieceset_find(const char *path, struct pieces *p, struct diag *d, struct str
 
 	if (ends_with(path, MANIFEST_SUFFIX)) {
 		if ((r = pieceset_load(path, p, e)) == 0)
-			r = err_set(e, STRATA_EUSAGE, "'%s' lists no pieces (not written with --split): name the archive "
-				    "it describes, or verify it with `strata verify %s`", path, path);
+			r = err_set(e, STRATA_EUSAGE, "'%s' describes an OCI layout directory: name the directory, or "
+				    "verify it with `strata verify %s`", path, path);
 		return r;
 	}
 	if (!ends_with(path, ".000"))

@@ -179,9 +179,29 @@ rm -rf "$L"; cp -r "$W/m-oci.bak" "$L"
 run verify "$L.manifest.json"
 [ $rc = 0 ] && ok "the restored layout verifies again" || bad "restored" "exit $rc"
 A2=$W/m-oci-archive.tar
+# the manifest of an archive written whole is a source too: read once, its sha256 checked on the way
+run inspect --json "$A2"; cp "$W/out" "$W/insp-archive"
+run inspect --json "$A2.manifest.json"
+[ $rc = 0 ] && python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+a.pop("source"); b.pop("source")
+sys.exit(a != b)' "$W/out" "$W/insp-archive" && ok "inspect OUT.manifest.json of a whole archive = inspect of the archive (but its source)" ||
+	bad "inspect whole-archive manifest" "exit $rc"
+rm -rf "$W/from-man"
+run convert "$A2.manifest.json" "oci:$W/from-man"
+[ $rc = 0 ] && ok "convert from a whole archive's manifest" || bad "convert from whole-archive manifest" "exit $rc"
+run inspect "$L.manifest.json"
+[ $rc = 2 ] && grep -q "describes an OCI layout directory" "$W/err" && ok "a layout's manifest as a source: exit 2, name the directory" ||
+	bad "layout manifest as source" "exit $rc"
 printf 'x' | dd of="$A2" bs=1 seek=2000 conv=notrunc 2> /dev/null
 run verify "$A2.manifest.json"
-[ $rc = 1 ] && grep -q "m-oci-archive.tar: corrupt" "$W/err" && ok "a damaged archive: named, exit 1" || bad "damaged archive" "exit $rc"
+[ $rc = 1 ] && grep -q "m-oci-archive.tar: corrupt: sha256 [0-9a-f]*, the transfer manifest says" "$W/err" &&
+	ok "a damaged archive: named, exit 1" || bad "damaged archive" "exit $rc"
+rm -rf "$W/from-bad"
+run convert "$A2.manifest.json" "oci:$W/from-bad"
+[ $rc = 1 ] && [ ! -e "$W/from-bad" ] && grep -q "m-oci-archive.tar': corrupt" "$W/err" &&
+	ok "convert from a damaged archive's manifest: exit 1, nothing written" || bad "convert damaged via manifest" "exit $rc"
 echo '{"schema":1}' > "$W/x.manifest.json"
 run verify "$W/x.manifest.json"
 [ $rc = 4 ] && ok "not a transfer manifest: exit 4" || bad "not a manifest" "exit $rc"
