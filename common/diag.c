@@ -106,6 +106,34 @@ void diag_truncate(struct diag *d, size_t len, size_t dropped)
 	d->dropped = dropped;
 }
 
+void diag_move(struct diag *to, struct diag *from)
+{
+	size_t i;
+
+	for (i = 0; i < from->len; i++) {
+		if (to->len == to->alloc && to->len < to->max) {
+			size_t na = to->alloc ? to->alloc * 2 : 16;
+			struct problem *p = realloc(to->v, na * sizeof(*p));
+
+			if (p) {
+				to->v = p;
+				to->alloc = na;
+			}
+		}
+		if (to->len < to->alloc && to->len < to->max) {
+			to->v[to->len++] = from->v[i];
+			continue;
+		}
+		to->dropped++;
+		free(from->v[i].member);
+		free(from->v[i].msg);
+	}
+	to->dropped += from->dropped;
+	free(from->v);
+	from->v = NULL;
+	from->len = from->alloc = from->dropped = 0;
+}
+
 void diag_release(struct diag *d)
 {
 	size_t i;

@@ -74,6 +74,9 @@ void diag_settle(struct diag *d, bool strict);
 /* Forget the problems recorded after the list had len of them and dropped
  * others (a source read again from its start). */
 void diag_truncate(struct diag *d, size_t len, size_t dropped);
+/* Append from's problems to to's (to's bound applies; what does not fit is
+ * counted as dropped) and empty from. */
+void diag_move(struct diag *to, struct diag *from);
 void diag_release(struct diag *d);
 
 #endif

@@ -168,7 +168,8 @@ mkdir -p "$W/pre"
 	mkdir -p "$W/pre/set" && "$STRATA" -q convert "$FIX/docker-multi.tar" "oci-archive:$W/pre/set/b.tar" \
 		--split 8K 2>> "$W/log/pre.err" &&
 	mkdir -p "$W/pre/whole" && "$STRATA" -q convert "$FIX/docker-multi.tar" "oci-archive:$W/pre/whole/b.tar" \
-		--manifest 2>> "$W/log/pre.err" ||
+		--manifest 2>> "$W/log/pre.err" &&
+	"$STRATA" -q convert "$FIX/docker-multi.tar" "oci:$W/pre/whole/l" --manifest 2>> "$W/log/pre.err" ||
 	nok "existing destinations" "$(head -c 300 "$W/log/pre.err")"
 
 alloc_case inspect - - "inspect --json docker-classic.tar"
@@ -192,6 +193,7 @@ alloc_case verify-registry - - "verify --json registry:$W/pre/reg"
 alloc_case verify-pieces - - "verify $W/pre/set/b.tar.manifest.json"
 alloc_case convert-from-pieces @W@/fromp - "convert $W/pre/set/b.tar.000 oci:@W@/fromp"
 alloc_case verify-archive-manifest - - "verify $W/pre/whole/b.tar.manifest.json"
+alloc_case verify-layout-manifest - - "verify $W/pre/whole/l.manifest.json"
 
 # ============================================================ 2. read errors
 # read_case LABEL MATCH EXPECT_DEST PRE ARGS... - fail reads of files whose path contains MATCH after
