@@ -121,6 +121,6 @@ install: strata
 	chmod 0644 $(DESTDIR)$(COMPDIR_BASH)/strata $(DESTDIR)$(COMPDIR_ZSH)/_strata $(DESTDIR)$(COMPDIR_FISH)/strata.fish
 
 clean:
-	rm -rf build build-asan build-fuzz build-valgrind strata demo tests/out
+	rm -rf build build-asan build-arm64 build-fuzz build-valgrind strata demo tests/out
 
 .PHONY: all deps deps-demo demo check check-valgrind asan fuzz fuzz-build lint install clean

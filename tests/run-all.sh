@@ -78,6 +78,15 @@ if [ "${STRATA_SKIP_INTEROP:-0}" != 1 ]; then
 	suite names bash tests/names/run.sh "$top/build/strata" "$out/names" "$fixtures" "$out/interop"
 	suite docker bash tests/docker/run.sh "$top/build/strata" "$out/docker" "$fixtures"
 fi
+# arm64: a cross build run under qemu-aarch64, when one can be made here (tests/repro/arm64.sh)
+arm64=$(sh tests/repro/arm64.sh "$out/arm64" 2>&1)
+case $arm64 in
+STRATA_AARCH64_BIN=*)
+	STRATA_AARCH64_BIN=$(echo "$arm64" | sed -n 's/^STRATA_AARCH64_BIN=//p')
+	STRATA_AARCH64_LIBS=$(echo "$arm64" | sed -n 's/^STRATA_AARCH64_LIBS=//p')
+	export STRATA_AARCH64_BIN STRATA_AARCH64_LIBS ;;
+*) export STRATA_AARCH64_SKIP="$arm64" ;;
+esac
 suite repro sh tests/repro/run.sh "$top/build/strata" "$out/repro" "$fixtures"
 suite fuzz sh fuzz/run.sh "${STRATA_FUZZ_SECONDS:-10}" "$fixtures"
 asan_bin=

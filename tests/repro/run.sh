@@ -5,7 +5,8 @@
 # other thread counts and on other CPUs: natively with --threads 1 (the
 # reference), 2 and 4, and under qemu-x86_64 (Debian's qemu-user) as a
 # Nehalem (SSE4.2, no AVX), a Haswell (AVX2, no AVX-512) and a plain qemu64
-# (SSE2 only), each with its own thread count.  The image (mkimage.py) has a
+# (SSE2 only), and a cross-built arm64 strata under qemu-aarch64 (arm64.sh), each
+# with its own thread count.  The image (mkimage.py) has a
 # ~10 MiB layer: several gzip blocks and libzstd jobs, noise and zeros.
 # FIXTURES (fixtures/gen.py's output), when given, adds docker-classic.tar.
 # The big layer's multi-member gzip is also read back by gzip -d and skopeo.
@@ -131,15 +132,22 @@ for model in Nehalem:1 Haswell:3 qemu64:2; do
 	run "qemu-x86_64 -cpu $cpu" "qemu-x86_64 -cpu $cpu" "$t"
 done
 
-# arm64: only with a cross-built binary and its libraries (STRATA_AARCH64_BIN,
-# STRATA_AARCH64_SYSROOT for qemu-aarch64 -L)
+# arm64: only with a cross-built binary and its libraries (STRATA_AARCH64_BIN;
+# STRATA_AARCH64_SYSROOT for qemu-aarch64 -L, default / where Debian's
+# multiarch arm64 libraries are installed; STRATA_AARCH64_LIBS, a directory
+# of more of them, for libraries that cannot be installed beside the native
+# ones, as libisal)
 if [ -n "${STRATA_AARCH64_BIN:-}" ] && command -v qemu-aarch64 > /dev/null 2>&1; then
-	qa="qemu-aarch64 -L ${STRATA_AARCH64_SYSROOT:-/usr/aarch64-linux-gnu}"
+	qa="qemu-aarch64 -L ${STRATA_AARCH64_SYSROOT:-/}${STRATA_AARCH64_LIBS:+ -E LD_LIBRARY_PATH=$STRATA_AARCH64_LIBS}"
 	bin_x86=$bin
 	bin=$STRATA_AARCH64_BIN
-	run "$qa" "$qa" 2
+	# emulated arm64 is slow: the default of each compression and the extremes
+	all=$VARIANTS
+	VARIANTS="gzip gzip=1 gzip=9 zstd flat.tar.xz"
+	run "qemu-aarch64 (the cross-built arm64 strata)" "$qa" 2
+	VARIANTS=$all
 	bin=$bin_x86
 else
-	echo "skip - repro: arm64: no cross-built strata (set STRATA_AARCH64_BIN; needs the arm64 -dev packages of libarchive, zlib, liblzma, libzstd, libssl, libcjson, libisal, libdeflate)"
+	echo "skip - repro: arm64: ${STRATA_AARCH64_SKIP:-no cross-built strata (tests/repro/arm64.sh makes one; then set STRATA_AARCH64_BIN and STRATA_AARCH64_LIBS as it prints)}"
 fi
 exit $fail
