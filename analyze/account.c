@@ -309,7 +309,7 @@ static int align_history(struct image_report *r, struct strata_err *e)
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e)
 {
 	struct acct a = { 0 };
-	struct lfs_events ev = { &a, gone, NULL };
+	struct lfs_events ev = { &a, gone, NULL, false };
 	struct lfs *v = NULL;
 	size_t li, i;
 	int rc = 0;

@@ -658,7 +658,7 @@ static void notes(struct sbom *s, bool rpm_sqlite)
 
 int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 {
-	struct lfs_events ev = { NULL, NULL, NULL };
+	struct lfs_events ev = { NULL, NULL, NULL, false };
 	const struct pkgdb *db;
 	struct lfs *v = NULL;
 	char deb[64], apk[64], rpm[64];

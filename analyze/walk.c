@@ -390,7 +390,7 @@ static void walk_image(void *ctx, const struct image *im, struct diag *d)
 		if (!im->layers[i].m || !im->layers[i].m->walk)
 			return;  /* absent or unreadable: reported already, and the stack is unknown */
 	{
-		struct lfs_events ev = { &sc, NULL, stack_problem };
+		struct lfs_events ev = { &sc, NULL, stack_problem, true };
 
 		if ((r = lfs_new(&v, &ev, &e)) < 0)
 			goto out;

@@ -120,7 +120,7 @@ TEST(layerfs_stack)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct tally t = { 0 };
-	struct lfs_events ev = { &t, gone, problem };
+	struct lfs_events ev = { &t, gone, problem, false };
 	struct lfs *v;
 
 	CHECK_OK(lfs_new(&v, &ev, &e), &e);
@@ -166,7 +166,7 @@ TEST(layerfs_linear)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct tally t = { 0 };
-	struct lfs_events ev = { &t, gone, problem };
+	struct lfs_events ev = { &t, gone, problem, false };
 	struct lfs *v;
 	size_t n = 100000, i;
 	char *deep = malloc(2 * n + 1), *dots = malloc(2 * 2 * n + 8);
