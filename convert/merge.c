@@ -30,7 +30,10 @@ struct node {
 /* One hide, on a path's list: a whiteout (the path and below), an opaque
  * marker or a non-directory (below only), by a layer.  Hardlinks waiting in
  * a layer above for a target below are checked against these when the
- * target is found, so no hide ever scans the waiting links. */
+ * target is found, so no hide ever scans the waiting links.  Only a link
+ * of a layer above the hide's ever asks (hidden_between), so a layer read
+ * while no link of a layer above waits records none (struct merge's
+ * pending_top): an image without such links keeps no hide at all. */
 struct hide {
 	uint32_t next;
 	int16_t layer;
@@ -38,13 +41,14 @@ struct hide {
 };
 
 /* A regular file or hardlink of the layer being read: where its content is.
- * Names are tree nodes (no copy of a path per file). */
+ * Names are tree nodes (no copy of a path per file): 16 bytes a file (pass()
+ * refuses a layer of UINT32_MAX entries, group_new() INT32_MAX groups). */
 struct lnode {
-	uint64_t index;  /* files: entry number in the layer */
-	uint32_t node;   /* its path */
-	uint32_t out;    /* the path the content went out under: its node + 1, or 0 */
-	size_t group;    /* waiting names: a group (+1), or 0 */
-	bool special;    /* a symlink, device or fifo (a hardlink may name one too) */
+	uint32_t index;       /* files: entry number in the layer */
+	uint32_t node;        /* its path */
+	uint32_t out;         /* the path the content went out under: its node + 1, or 0 */
+	uint32_t group : 31;  /* waiting names: a group (+1), or 0 */
+	uint32_t special : 1; /* a symlink, device or fifo (a hardlink may name one too) */
 };
 
 /* Names waiting for one content: "pending" ones for a target in the layers
@@ -69,6 +73,7 @@ struct merge {
 	struct ntree *tree;           /* every path seen, each name once; its state a struct node */
 	struct hide *hides;
 	size_t nhides, ahides;
+	int32_t pending_top;          /* the layer of the first pending group (the topmost), or NONE */
 	struct lnode *ln;             /* the current layer's, found by node (struct node.ln) */
 	size_t nln, aln;
 	struct strmap pending;        /* target -> first pending group + 1 */
@@ -91,6 +96,8 @@ static int hide_add(struct merge *m, uint32_t node, int32_t layer, bool self, st
 {
 	struct hide *h;
 
+	if (m->pending_top <= layer)
+		return 0;  /* no link of a layer above waits: none will ever ask (struct hide) */
 	if (m->nhides == m->ahides) {
 		size_t na = m->ahides ? m->ahides * 2 : 256;
 
@@ -196,6 +203,10 @@ static size_t group_new(struct merge *m, const char *target, int32_t layer, bool
 		m->g = v;
 		m->ag = na;
 	}
+	if (m->ng >= INT32_MAX - 1) {
+		err_set(e, STRATA_EFORMAT, "too many hardlinks waiting for their targets");
+		return 0;
+	}
 	g = &m->g[m->ng];
 	memset(g, 0, sizeof(*g));
 	if (target && !(g->target = strdup(target))) {
@@ -251,6 +262,8 @@ static size_t pending_for(struct merge *m, const char *target, int32_t layer, st
 			return gi;
 	if (!(gi = group_new(m, target, layer, true, e)))
 		return 0;
+	if (m->pending_top == NONE)
+		m->pending_top = layer;  /* layers are read top-down: the first is the topmost */
 	m->g[gi - 1].next = first;
 	if (strmap_put(&m->pending, target, PTR(gi), e) < 0)
 		return 0;
@@ -381,7 +394,7 @@ static int deliver(struct merge *m, int32_t layer, struct lnode *t, const char *
 		if (!(gi = group_new(m, NULL, layer, false, e)))
 			return -e->code;
 		m->g[gi - 1].index = t->index;
-		t->group = gi;
+		t->group = (uint32_t)gi & INT32_MAX;
 	}
 	if (self_name && (r = group_add(m, t->group, self_name, e)) < 0)
 		return r;
@@ -571,7 +584,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 				goto out;
 			}
 			l = &m->ln[m->nln - 1];
-			l->group = pg;
+			l->group = (uint32_t)pg & INT32_MAX;
 			if ((visible && (r = group_add(m, pg, name, e)) < 0) || (gi && (r = group_move(m, gi, pg, e)) < 0))
 				goto out;
 		}
@@ -585,7 +598,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 			r = -e->code;
 			goto out;
 		}
-		l->index = index;
+		l->index = (uint32_t)index;
 		if (ent->sparse && (visible || (gi && m->g[gi - 1].n))) {
 			/* its content would go out, under its name or a link's */
 			r = err_set(e, STRATA_EFORMAT, "%s: '%s' is a sparse file, which strata does not expand", lname, name);
@@ -668,6 +681,10 @@ static int pass(struct merge *m, int32_t layer, bool again, struct group **want,
 		return err_wrap(e, "%s", lname);
 	if ((r = tar_open(&t, s, &m->lim, e)) == 0) {  /* the reader bounds the entries */
 		while ((r = tar_next(t, &ent, e)) == 1) {
+			if (index >= UINT32_MAX) {
+				r = err_set(e, STRATA_EFORMAT, "%s: more than %u entries in one layer", lname, UINT32_MAX - 1);
+				break;
+			}
 			if (!again) {
 				m->st->entries_in++;
 				r = entry(m, layer, index, t, ent, lname, e);
@@ -747,6 +764,7 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	m.st = st;
 	m.d = d;
 	m.lim = limits_resolve(lim);
+	m.pending_top = NONE;
 	if (ml->n > INT16_MAX)
 		return err_set(e, STRATA_EFORMAT, "%zu layers: merge takes at most %d", ml->n, INT16_MAX);
 	{
