@@ -778,3 +778,18 @@ void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int l
 		if (N(v, i)->present && data_of(v, (uint32_t)i))
 			fn(ctx, data_of(v, (uint32_t)i), N(v, i)->layer);
 }
+
+uint32_t lfs_node(struct lfs *v, const char *path, bool create, struct strata_err *e)
+{
+	return ntree_path(v->t, path, create, e);
+}
+
+size_t lfs_nodes(const struct lfs *v)
+{
+	return ntree_len(v->t);
+}
+
+size_t lfs_pathname(const struct lfs *v, uint32_t node, char *buf, size_t size)
+{
+	return ntree_pathname(v->t, node, buf, size);
+}

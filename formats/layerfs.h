@@ -173,5 +173,13 @@ void lfs_layer(struct lfs *v, int layer, const char *lname);
 int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e);
 /* Every present entry that has data, in the order the paths were first seen. */
 void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int layer), void *ctx);
+/* The stack's node of a clean relative path (ntree_path() of its tree), so
+ * a caller can keep per-path state in an array by node instead of a map of
+ * paths: made when absent and create (a node made so is not in the view),
+ * else NTREE_NONE.  Nodes are below lfs_nodes() and never change. */
+uint32_t lfs_node(struct lfs *v, const char *path, bool create, struct strata_err *e);
+size_t lfs_nodes(const struct lfs *v);
+/* ntree_pathname() of the stack's tree. */
+size_t lfs_pathname(const struct lfs *v, uint32_t node, char *buf, size_t size);
 
 #endif
