@@ -76,13 +76,15 @@ static int finish_chunk(struct spill_log *l, struct strata_err *e)
 	}
 	c = &l->c[l->n];
 	c->len = l->used;
-	if (s->mem > s->mem_max) {
-		if (s->fd < 0 && open_file(s, e) < 0)
-			return -e->code;
+	if (s->mem > s->mem_max && !s->no_file) {
+		struct strata_err fe = STRATA_ERR_INIT;
+
+		if ((s->fd < 0 && open_file(s, &fe) < 0) || write_all(s, l->cur, l->used, &fe) < 0)
+			s->no_file = true;  /* no room for it: what is still to come stays in memory */
+	}
+	if (s->mem > s->mem_max && !s->no_file) {
 		c->p = NULL;
-		c->off = s->end;
-		if (write_all(s, l->cur, l->used, e) < 0)
-			return -e->code;
+		c->off = s->end - l->used;
 		l->used = 0;
 	} else {
 		char *t = l->used < l->cap ? realloc(l->cur, l->used) : l->cur;

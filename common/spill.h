@@ -15,15 +15,19 @@
  *
  * The temp file is made in $TMPDIR (else /tmp) at the first chunk that goes
  * out and unlinked at once, so nothing is left whatever ends the run; it is
- * closed when the last log of the spill is released.
+ * closed when the last log of the spill is released.  Spilling only saves
+ * memory: when the file cannot be made or written (a read-only or full
+ * $TMPDIR), no_file is set and the chunks still to come stay in memory, as
+ * if there were no bound.
  *
- * Errors: out of memory (STRATA_EIO, noted as such) and failures to make,
- * write or read the temp file (STRATA_EIO, with errno's message).  A log
- * that failed may be released and nothing else.  Single-threaded.
+ * Errors: out of memory (STRATA_EIO, noted as such) and a temp file that
+ * cannot be read back (STRATA_EIO, with errno's message).  A log that failed
+ * may be released and nothing else.  Single-threaded.
  */
 #ifndef STRATA_SPILL_H
 #define STRATA_SPILL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
@@ -38,6 +42,7 @@ struct spill {
 	int fd;
 	uint64_t end;
 	size_t logs;
+	bool no_file;      /* the file could not be made or written: no more spilling */
 };
 
 /* One chunk of a log: in memory at p, or (p NULL) at off in the file. */
