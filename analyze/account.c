@@ -16,53 +16,51 @@
 #include "formats/layerfs.h"
 #include "formats/json.h"
 
+/* dive's efficiency figures of one path: 24 bytes, in an array by the
+ * stack's node of the path (lfs_node), no map of paths. */
 struct eff {
-	const char *path;
 	uint64_t cum, min;
-	unsigned count;
+	uint32_t count;
 };
 
 struct acct {
 	struct image_report *r;
 	struct layer_report *lr;  /* the layer being stacked */
-	struct strmap effs;       /* path -> struct eff* */
-	struct eff **eblocks;
-	size_t neblocks, eused;
+	struct lfs *v;            /* the stack, whose nodes index effs */
+	struct eff *effs;         /* by node; past neffs all zero */
+	size_t neffs;
 	struct strmap hitmap;     /* entry address -> 1 + index of its last risk_hit */
 	uint64_t gone;            /* bytes the current entry removed */
 	int rc;                   /* first failure inside an event */
 	struct strata_err *e;
 };
 
-#define BLOCK_N 4096
-
-static struct eff *get_eff(struct acct *a, const char *path, struct strata_err *e)
+/* The figures of path.  Inside a stack event (gone()) no node may be made:
+ * create is false there (the path of an entry leaving the view has one). */
+static struct eff *get_eff(struct acct *a, const char *path, bool create, struct strata_err *e)
 {
-	struct eff *f = strmap_get(&a->effs, path);
+	uint32_t i = lfs_node(a->v, path, create, e);
 
-	if (f)
-		return f;
-	if (!a->eblocks || a->eused == BLOCK_N) {
-		struct eff **nb = realloc(a->eblocks, (a->neblocks + 1) * sizeof(*nb));
+	if (i == NTREE_NONE)
+		return create ? NULL : (err_set(e, STRATA_EFORMAT, "'%s' is not in the stack", path), NULL);
+	if (i >= a->neffs) {
+		size_t na = a->neffs ? a->neffs + a->neffs / 2 : 1024;
+		struct eff *nv;
 
-		if (!nb)
+		if (na <= i)
+			na = (size_t)i + 1;
+		if (!(nv = realloc(a->effs, na * sizeof(*nv))))
 			return err_nomem(e, "efficiency"), NULL;
-		a->eblocks = nb;
-		if (!(a->eblocks[a->neblocks] = calloc(BLOCK_N, sizeof(struct eff))))
-			return err_nomem(e, "efficiency"), NULL;
-		a->neblocks++;
-		a->eused = 0;
+		memset(nv + a->neffs, 0, (na - a->neffs) * sizeof(*nv));
+		a->effs = nv;
+		a->neffs = na;
 	}
-	f = &a->eblocks[a->neblocks - 1][a->eused++];
-	if (strmap_put_ref(&a->effs, path, f, e) < 0)  /* path: an entry's, which outlives the map */
-		return NULL;
-	f->path = a->effs.items[a->effs.len - 1].key;
-	return f;
+	return &a->effs[i];
 }
 
-static int occur(struct acct *a, const char *path, uint64_t size, struct strata_err *e)
+static int occur(struct acct *a, const char *path, uint64_t size, bool create, struct strata_err *e)
 {
-	struct eff *f = get_eff(a, path, e);
+	struct eff *f = get_eff(a, path, create, e);
 
 	if (!f)
 		return -e->code;
@@ -192,7 +190,7 @@ static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_
 		return;
 	a->lr->deleted++;
 	if (why == LFS_BY_OPAQUE && a->rc == 0)
-		a->rc = occur(a, f->path, f->size, a->e);
+		a->rc = occur(a, f->path, f->size, false, a->e);
 }
 
 static int entry(void *ctx, const struct fentry *f, int applied, const struct lfs_prev *prev, struct strata_err *e)
@@ -205,7 +203,7 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 		return rc;
 	if (f->flags & FE_WHITEOUT) {
 		lr->deleted++;
-		rc = occur(a, f->path, a->gone, e);
+		rc = occur(a, f->path, a->gone, true, e);
 		a->gone = 0;
 		return rc;
 	}
@@ -233,7 +231,7 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 		lr->added++;
 	}
 	lr->bytes_added += f->size;
-	if ((rc = occur(a, f->path, f->size, e)) < 0)
+	if ((rc = occur(a, f->path, f->size, true, e)) < 0)
 		return rc;
 	if (f->type == TAR_FILE) {
 		top_add(lr, f);
@@ -309,7 +307,7 @@ static int align_history(struct image_report *r, struct strata_err *e)
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e)
 {
 	struct acct a = { 0 };
-	struct lfs_events ev = { &a, gone, NULL };
+	struct lfs_events ev = { &a, gone, NULL, false };
 	struct lfs *v = NULL;
 	size_t li, i;
 	int rc = 0;
@@ -323,6 +321,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	r->nlayers = im->nlayers;  /* only now: image_report_release() walks them */
 	if ((rc = lfs_new(&v, &ev, e)) < 0)
 		return rc;
+	a.v = v;
 	for (li = 0; li < im->nlayers && rc == 0; li++) {
 		struct layer_report *lr = &r->layers[li];
 		const struct layer_files *lf = im->layers[li].m ? im->layers[li].m->walk : NULL;
@@ -353,8 +352,8 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		uint64_t min = 0, cum = 0;
 		size_t k = 0;
 
-		for (i = 0; i < a.effs.len; i++) {
-			const struct eff *f = a.effs.items[i].val;
+		for (i = 0; i < a.neffs; i++) {
+			const struct eff *f = &a.effs[i];
 
 			min += f->min;
 			cum += f->cum;
@@ -363,13 +362,20 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		r->efficiency = cum ? (double)min / (double)cum : 1.0;
 		if (k && !(r->ineff = calloc(k, sizeof(*r->ineff))))
 			rc = err_nomem(e, "report");
-		for (i = 0; rc == 0 && i < a.effs.len; i++) {
-			const struct eff *f = a.effs.items[i].val;
-			char *p;
+		for (i = 0; rc == 0 && i < a.neffs; i++) {
+			const struct eff *f = &a.effs[i];
+			char buf[LFS_PATH_MAX], *p;
+			size_t n;
 
 			if (f->count < 2)
 				continue;
-			if (!(p = strdup(f->path))) {
+			if ((n = lfs_pathname(v, (uint32_t)i, buf, sizeof(buf))) < sizeof(buf)) {
+				p = strdup(buf);
+			} else if ((p = malloc(n + 1)) && lfs_pathname(v, (uint32_t)i, p, n + 1) > n) {
+				free(p);  /* n is at least the length: it fits in n + 1 */
+				p = NULL;
+			}
+			if (!p) {
 				rc = err_nomem(e, "report");
 				break;
 			}
@@ -388,10 +394,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	if (rc == 0)
 		rc = analyze_packages(r, e);
 	lfs_free(v);
-	for (i = 0; i < a.neblocks; i++)
-		free(a.eblocks[i]);
-	free(a.eblocks);
-	strmap_release(&a.effs);
+	free(a.effs);
 	strmap_release(&a.hitmap);
 	return rc;
 }

@@ -7,6 +7,13 @@
  * holds are freed with layer_files_free().  Cost: 48 bytes an entry, its
  * path and link target (packed, layer_files_str), 32 more with content
  * digests, and what the SBOM and risk scans keep.
+ *
+ * A walk that does not collect (verify, convert) keeps no struct fentry: only
+ * what stacking the layers reads (path, type, link target, whiteout flags),
+ * one record an entry in a log that holds a few MiB in memory and the rest
+ * in a temp file (common/spill.h, the walker's struct spill): a layer of
+ * any size costs no memory per entry after its walk.  v is then empty and
+ * recs_on set; layer_files_apply() reads the records back.
  */
 #ifndef STRATA_FILES_H
 #define STRATA_FILES_H
@@ -14,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "common/err.h"
+#include "common/spill.h"
 #include "common/tar.h"
 
 enum { FE_WHITEOUT = 1, FE_OPAQUE = 2 };
@@ -84,6 +92,9 @@ struct layer_files {
 	 * malloc header or rounding per name (layer_files_str) */
 	char **blocks;
 	size_t nblocks, bused;
+	/* a walk without collect: the entries as records (above) instead of v */
+	struct spill_log recs;
+	bool recs_on;
 };
 
 /* n bytes (unaligned), or a copy of s[0..n) and a NUL, in lf's blocks: valid
@@ -112,6 +123,9 @@ void layer_files_free(struct layer_files *lf);
  * and opaque markers first (they act on the layers below only), then the
  * other entries in order.  fn (may be NULL) sees every entry after it was
  * applied (applied: 1, or 0 when the stack refused it) with what it replaced.
+ * A list of records (recs_on) gives fn entries with only path, link, type
+ * and flags set, valid during the call, and gives the stack NULL data.
+ * Errors: out of memory, cancellation, a spill file that cannot be read.
  */
 struct lfs;
 struct lfs_prev;

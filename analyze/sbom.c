@@ -656,9 +656,9 @@ static void notes(struct sbom *s, bool rpm_sqlite)
 	}
 }
 
-int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
+static int build(const struct image *im, struct sbom *s, struct strata_err *e)
 {
-	struct lfs_events ev = { NULL, NULL, NULL };
+	struct lfs_events ev = { NULL, NULL, NULL, false };
 	const struct pkgdb *db;
 	struct lfs *v = NULL;
 	char deb[64], apk[64], rpm[64];
@@ -731,6 +731,15 @@ int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 			r = refs(s, e);
 		notes(s, seen);
 	}
+	return r;
+}
+
+int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
+{
+	int r = build(im, s, e);
+
+	if (r < 0)  /* out of memory half-way: nothing is left to the caller */
+		sbom_release(s);
 	return r;
 }
 

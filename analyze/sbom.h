@@ -61,6 +61,7 @@ struct sbom {
 	unsigned char *fbuilt;
 };
 
+/* 0 with s filled (sbom_release() frees it), or <0 with e and nothing to release. */
 int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e);
 void sbom_release(struct sbom *s);
 

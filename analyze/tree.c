@@ -292,7 +292,7 @@ static int cut(struct tree *t, struct strata_err *e)
 int tree_build(const struct image *im, struct tree *t, struct strata_err *e)
 {
 	struct builder b = { t, NULL, 0, 0, 0, 0, e };
-	struct lfs_events ev = { &b, gone, NULL };
+	struct lfs_events ev = { &b, gone, NULL, false };
 	struct lfs *v = NULL;
 	size_t li;
 	int r;

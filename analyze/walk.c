@@ -21,7 +21,7 @@
 struct layer_walk {
 	struct walker *w;
 	struct diag local;       /* moved into w->d at the end, unless discarded */
-	struct strmap seen;      /* every path of this layer (keys borrowed from lf) */
+	struct ntree *seen;      /* every path of this layer; state: 1 when an entry had it */
 	unsigned problems, suppressed;
 	struct layer_files *lf;  /* when collecting */
 	struct buf scan;         /* walker.risks: the first RISK_SCAN_MAX bytes of the file being read */
@@ -35,6 +35,7 @@ void walker_init(struct walker *w, struct diag *d)
 	memset(w, 0, sizeof(*w));
 	w->d = d;
 	w->unsafe_sev = SEV_ERROR;
+	spill_init(&w->spill, WALK_SPILL_MEM);
 }
 
 static void problem(struct layer_walk *lw, enum severity sev, const char *id, const char *fmt, ...)
@@ -60,6 +61,7 @@ static void problem(struct layer_walk *lw, enum severity sev, const char *id, co
 static void *walk_begin(void *ctx, struct member *m)
 {
 	struct layer_walk *lw = calloc(1, sizeof(*lw));
+	struct strata_err e = STRATA_ERR_INIT;
 
 	(void)m;
 	if (!lw)
@@ -71,6 +73,15 @@ static void *walk_begin(void *ctx, struct member *m)
 	if (!(lw->lf = calloc(1, sizeof(*lw->lf)))) {
 		free(lw);
 		return NULL;
+	}
+	if (ntree_new(&lw->seen, 1, NULL, &e) < 0) {
+		free(lw->lf);
+		free(lw);
+		return NULL;
+	}
+	if (!lw->w->collect) {
+		spill_log_init(&lw->lf->recs, &lw->w->spill);
+		lw->lf->recs_on = true;
 	}
 	return lw;
 }
@@ -260,6 +271,53 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	return r;
 }
 
+/* A walk without collect: what stacking reads of the entry, one record
+ * (files.h): flags (FE_*, REC_LINK), type, the path and its NUL, the link
+ * target and its NUL when REC_LINK. */
+enum { REC_LINK = 0x80 };
+
+static int record(struct layer_walk *lw, const struct tar_entry *ent, const struct lfs_name *nm,
+		  struct strata_err *e)
+{
+	struct layer_files *lf = lw->lf;
+	const char *link = nm->link ? nm->link : nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK ? ent->link : NULL;
+	size_t pl = strlen(nm->name) + 1, ll = link ? strlen(link) + 1 : 0, n = 2 + pl + ll;
+	char head[2], *rec;
+	int r;
+
+	head[0] = (char)(nm->kind == LFS_OPAQUE ? FE_OPAQUE : nm->kind == LFS_WHITEOUT ? FE_WHITEOUT : 0);
+	head[1] = (char)ent->type;
+	if (link)
+		head[0] |= (char)REC_LINK;
+	if (nm->kind == LFS_OPAQUE)
+		lf->opaques++;
+	else if (nm->kind == LFS_WHITEOUT)
+		lf->whiteouts++;
+	else {
+		lf->counts[ent->type]++;
+		if (ent->type == TAR_FILE)
+			lf->file_bytes += ent->size;
+	}
+	if (n <= 512) {  /* most: no allocation */
+		char small[512];
+
+		memcpy(small, head, 2);
+		memcpy(small + 2, nm->name, pl);
+		if (ll)
+			memcpy(small + 2 + pl, link, ll);
+		return spill_log_add(&lf->recs, small, n, e);
+	}
+	if (!(rec = malloc(n)))
+		return err_nomem(e, "file list");
+	memcpy(rec, head, 2);
+	memcpy(rec + 2, nm->name, pl);
+	if (ll)
+		memcpy(rec + 2 + pl, link, ll);
+	r = spill_log_add(&lf->recs, rec, n, e);
+	free(rec);
+	return r;
+}
+
 static void say(void *ctx, enum severity sev, const char *msg)
 {
 	struct layer_walk *lw = ctx;
@@ -272,7 +330,6 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 	struct layer_walk *lw = walk;
 	struct lfs_report rep = { lw, say };
 	struct lfs_name nm;
-	enum lfs_kind kind;
 	int r;
 
 	if ((r = lfs_classify(ent, &nm, &rep, e)) < 0)
@@ -281,15 +338,26 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 		lfs_name_release(&nm);
 		return 0;
 	}
-	if (nm.kind == LFS_ENTRY && ent->type != TAR_DIR && strmap_get(&lw->seen, nm.name))
-		problem(lw, SEV_WARNING, PROBLEM_DUPLICATE, "duplicate entry '%s' in layer (the last one wins)", ent->path);
-	kind = nm.kind;
-	if ((r = collect(lw, t, ent, &nm, e)) < 0)
+	if (nm.kind == LFS_ENTRY) {
+		uint32_t i = ntree_path(lw->seen, nm.name, true, e);
+		uint8_t *had;
+
+		if (i == NTREE_NONE) {
+			lfs_name_release(&nm);
+			return -e->code;
+		}
+		had = ntree_data(lw->seen, i);
+		if (ent->type != TAR_DIR && *had)
+			problem(lw, SEV_WARNING, PROBLEM_DUPLICATE, "duplicate entry '%s' in layer (the last one wins)",
+				ent->path);
+		*had = 1;
+	}
+	if (lw->lf->recs_on) {
+		r = record(lw, ent, &nm, e);
+		lfs_name_release(&nm);
 		return r;
-	/* keyed by the kept copy of the name: no second copy per path */
-	if (kind == LFS_ENTRY && strmap_put_ref(&lw->seen, lw->lf->v[lw->lf->len - 1].path, (void *)1, e) < 0)
-		return -e->code;
-	return 0;
+	}
+	return collect(lw, t, ent, &nm, e);
 }
 
 static void walk_end(void *walk, struct member *m, int status, const struct strata_err *e, bool discard,
@@ -311,15 +379,58 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 	}
 	if (lw->lf) {
 		if (!discard && m && status == 0) {
+			struct strata_err se = STRATA_ERR_INIT;
+
+			/* a seal that fails (the spill file) leaves the last chunk in memory, still read */
+			if (lw->lf->recs_on)
+				(void)spill_log_seal(&lw->lf->recs, &se);
 			m->walk = lw->lf;
 		} else {
 			layer_files_free(lw->lf);
 		}
 	}
 	diag_release(&lw->local);
-	strmap_release(&lw->seen);
+	ntree_free(lw->seen);
 	buf_release(&lw->scan);
 	free(lw);
+}
+
+/* One pass over a list of records: entry records (pass 1) or the others (pass 0). */
+static int apply_records(struct lfs *v, const struct layer_files *lf, int pass, layer_apply_fn fn, void *ctx,
+			 struct strata_err *e)
+{
+	struct spill_reader rd;
+	struct lfs_prev prev;
+	const void *p;
+	size_t n;
+	int r;
+
+	spill_read_init(&rd, &lf->recs);
+	while ((r = spill_read(&rd, &p, &n, e)) == 1) {
+		const char *rec = p;
+		struct fentry f = { 0 };
+		struct lfs_in in = { LFS_ENTRY, NULL, 0, NULL, NULL };
+
+		f.flags = (uint8_t)(rec[0] & (FE_WHITEOUT | FE_OPAQUE));
+		if ((f.flags != 0) != (pass == 0))
+			continue;
+		f.type = (uint8_t)rec[1];
+		f.path = (char *)rec + 2;
+		f.link = rec[0] & REC_LINK ? f.path + strlen(f.path) + 1 : NULL;
+		in.name = f.path;
+		in.type = f.type;
+		in.link = f.link;
+		if (f.flags & FE_WHITEOUT)
+			in.kind = LFS_WHITEOUT;
+		else if (f.flags & FE_OPAQUE)
+			in.kind = LFS_OPAQUE;
+		if ((r = lfs_apply(v, &in, &prev, e)) < 0)
+			break;
+		if (fn && (r = fn(ctx, &f, r, &prev, e)) < 0)
+			break;
+	}
+	spill_read_release(&rd);
+	return r < 0 ? r : 0;
 }
 
 int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname,
@@ -330,6 +441,9 @@ int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, co
 	size_t i;
 
 	lfs_layer(v, layer, lname);
+	for (pass = 0; pass < 2 && lf->recs_on; pass++)
+		if ((r = apply_records(v, lf, pass, fn, ctx, e)) < 0)
+			return r;
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < lf->len; i++) {
 			const struct fentry *f = &lf->v[i];
@@ -390,7 +504,7 @@ static void walk_image(void *ctx, const struct image *im, struct diag *d)
 		if (!im->layers[i].m || !im->layers[i].m->walk)
 			return;  /* absent or unreadable: reported already, and the stack is unknown */
 	{
-		struct lfs_events ev = { &sc, NULL, stack_problem };
+		struct lfs_events ev = { &sc, NULL, stack_problem, true };
 
 		if ((r = lfs_new(&v, &ev, &e)) < 0)
 			goto out;

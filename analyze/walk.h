@@ -11,13 +11,19 @@
  * reader's: struct limits, via the scan.)
  *
  * Problems are attributed to the layer's archive member and go into the
- * diag given to walker_init(), which must outlive the scan.
+ * diag given to walker_init(), which must outlive the scan.  The walker must
+ * also outlive every layer_files it made (the records of a walk without
+ * collect are in its spill).
+ *
+ * Memory during a layer's walk: its paths in a name tree (for the duplicate
+ * check, freed at the layer's end), and what files.h says is kept.
  */
 #ifndef STRATA_WALK_H
 #define STRATA_WALK_H
 
 #include <stdint.h>
 #include "common/diag.h"
+#include "common/spill.h"
 #include "analyze/files.h"
 #include "formats/image.h"
 
@@ -29,7 +35,12 @@ struct walker {
 	bool risks;               /* with collect: scan content for risky content (risk.h) */
 	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
 	enum severity unsafe_sev; /* of unsafe entries: SEV_ERROR, or SEV_WARNING (--allow-unsafe-layers) */
+	struct spill spill;       /* without collect: every layer's records (files.h), WALK_SPILL_MEM in memory */
 };
+
+/* Bytes of entry records (files.h) the layers of a walker keep in memory
+ * together; the rest goes to a temp file. */
+#define WALK_SPILL_MEM (4u << 20)
 
 void walker_init(struct walker *w, struct diag *d);
 /* Hooks that run the walker over every layer of a scan. */

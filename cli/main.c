@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "analyze/walk.h"
 #include "cli/cli.h"
@@ -679,6 +682,16 @@ int main(int argc, char **argv)
 	/* A write past RLIMIT_FSIZE fails with EFBIG, reported and unwound like
 	 * any full disk, instead of killing the run with its temp files left. */
 	signal(SIGXFSZ, SIG_IGN);
+#ifdef __GLIBC__
+	/* A million-path layer has arrays of tens of MiB that come and go (its
+	 * name tree for the duplicate check, freed before the stack's is built).
+	 * glibc's dynamic threshold would move such blocks, once freed, into the
+	 * heap, whose freed memory stays in RSS: setting the trim threshold fixes
+	 * the mmap one at its default (128 KiB), so big blocks keep their own
+	 * mappings and go back to the system when freed (verify of a million
+	 * files: 93 MiB peak without, 63 with; no change in time). */
+	mallopt(M_TRIM_THRESHOLD, 128 << 10);
+#endif
 
 	if (!(pre = calloc((size_t)argc, sizeof(*pre)))) {
 		fprintf(stderr, "strata: error: out of memory\n");

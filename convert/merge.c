@@ -14,7 +14,8 @@
 /* What the layers above (and the current one, so far) did at one path.
  * Each field is the topmost layer that did it: layers are read top-down,
  * so the first value set is the topmost and is never changed.  Layers are
- * int16_t (merge_run refuses more than INT16_MAX): 24 bytes a path. */
+ * int16_t (merge_run refuses more than INT16_MAX): 20 bytes a path (its
+ * hides, rare, are in struct merge's hmap). */
 struct node {
 	int16_t any;     /* an entry here (not a whiteout) */
 	int16_t nondir;  /* a non-directory entry here */
@@ -23,28 +24,31 @@ struct node {
 	int16_t desc;    /* an entry or whiteout below this path */
 	int16_t now;     /* the layer of the last entry here, read in order ... */
 	bool now_nondir; /* ... and whether it was a non-directory (the later one wins) */
-	uint32_t hides;  /* what hid this path or below, every layer: a hide index + 1, or 0 */
-	uint32_t ln;     /* the current layer's lnode at this path: its index + 1, or 0 */
+	int16_t ln_layer; /* the layer ln is of: an ln of another layer is stale */
+	uint32_t ln;     /* the layer ln_layer's lnode at this path: its index + 1, or 0 */
 };
 
 /* One hide, on a path's list: a whiteout (the path and below), an opaque
  * marker or a non-directory (below only), by a layer.  Hardlinks waiting in
  * a layer above for a target below are checked against these when the
- * target is found, so no hide ever scans the waiting links. */
+ * target is found, so no hide ever scans the waiting links.  Only a link
+ * of a layer above the hide's ever asks (hidden_between), so a layer read
+ * while no link of a layer above waits records none (struct merge's
+ * pending_top): an image without such links keeps no hide at all. */
 struct hide {
 	uint32_t next;
 	int16_t layer;
 	bool self;
 };
 
-/* A regular file or hardlink of the layer being read: where its content is.
- * Names are tree nodes (no copy of a path per file). */
+/* A regular file or hardlink of the layer being read: where its content is,
+ * found from its path's node (struct node.ln): 12 bytes a file (pass()
+ * refuses a layer of UINT32_MAX entries, group_new() INT32_MAX groups). */
 struct lnode {
-	uint64_t index;  /* files: entry number in the layer */
-	uint32_t node;   /* its path */
-	uint32_t out;    /* the path the content went out under: its node + 1, or 0 */
-	size_t group;    /* waiting names: a group (+1), or 0 */
-	bool special;    /* a symlink, device or fifo (a hardlink may name one too) */
+	uint32_t index;       /* files: entry number in the layer */
+	uint32_t out;         /* the path the content went out under: its node + 1, or 0 */
+	uint32_t group : 31;  /* waiting names: a group (+1), or 0 */
+	uint32_t special : 1; /* a symlink, device or fifo (a hardlink may name one too) */
 };
 
 /* Names waiting for one content: "pending" ones for a target in the layers
@@ -69,6 +73,11 @@ struct merge {
 	struct ntree *tree;           /* every path seen, each name once; its state a struct node */
 	struct hide *hides;
 	size_t nhides, ahides;
+	/* each path's hides: node + 1 -> its latest hide + 1 (open addressing,
+	 * at most half full); only the paths with one have a slot */
+	uint32_t *hkey, *hval;
+	size_t nhkeys, nhslots;
+	int32_t pending_top;          /* the layer of the first pending group (the topmost), or NONE */
 	struct lnode *ln;             /* the current layer's, found by node (struct node.ln) */
 	size_t nln, aln;
 	struct strmap pending;        /* target -> first pending group + 1 */
@@ -87,10 +96,60 @@ static uint32_t node_child(struct merge *m, uint32_t parent, const char *comp, s
 	return ntree_child(m->tree, parent, comp, len, true, e);
 }
 
+static size_t hslot(const struct merge *m, uint32_t node)
+{
+	size_t k = (size_t)((node + 1u) * 2654435761u) & (m->nhslots - 1);
+
+	while (m->hkey[k] && m->hkey[k] != node + 1)
+		k = (k + 1) & (m->nhslots - 1);
+	return k;
+}
+
+/* The latest hide of a path + 1, or 0. */
+static uint32_t hides_of(const struct merge *m, uint32_t node)
+{
+	return m->nhslots ? m->hval[hslot(m, node)] : 0;
+}
+
+static int hides_set(struct merge *m, uint32_t node, uint32_t first, struct strata_err *e)
+{
+	size_t k;
+
+	if ((m->nhkeys + 1) * 2 > m->nhslots) {
+		size_t ns = m->nhslots ? m->nhslots * 2 : 64, i, old = m->nhslots;
+		uint32_t *ok = m->hkey, *ov = m->hval;
+
+		if (!(m->hkey = calloc(ns, sizeof(*m->hkey))) || !(m->hval = calloc(ns, sizeof(*m->hval)))) {
+			free(m->hkey);
+			m->hkey = ok;
+			m->hval = ov;
+			return err_nomem(e, "merge");
+		}
+		m->nhslots = ns;
+		for (i = 0; i < old; i++)
+			if (ok[i]) {
+				k = hslot(m, ok[i] - 1);
+				m->hkey[k] = ok[i];
+				m->hval[k] = ov[i];
+			}
+		free(ok);
+		free(ov);
+	}
+	k = hslot(m, node);
+	if (!m->hkey[k]) {
+		m->hkey[k] = node + 1;
+		m->nhkeys++;
+	}
+	m->hval[k] = first;
+	return 0;
+}
+
 static int hide_add(struct merge *m, uint32_t node, int32_t layer, bool self, struct strata_err *e)
 {
 	struct hide *h;
 
+	if (m->pending_top <= layer)
+		return 0;  /* no link of a layer above waits: none will ever ask (struct hide) */
 	if (m->nhides == m->ahides) {
 		size_t na = m->ahides ? m->ahides * 2 : 256;
 
@@ -102,8 +161,10 @@ static int hide_add(struct merge *m, uint32_t node, int32_t layer, bool self, st
 	h = &m->hides[m->nhides];
 	h->layer = (int16_t)layer;
 	h->self = self;
-	h->next = NODE(m, node)->hides;
-	NODE(m, node)->hides = (uint32_t)++m->nhides;
+	h->next = hides_of(m, node);
+	if (hides_set(m, node, (uint32_t)(m->nhides + 1), e) < 0)
+		return -e->code;
+	m->nhides++;
 	return 0;
 }
 
@@ -116,7 +177,7 @@ static int32_t hidden_between(const struct merge *m, uint32_t t, int32_t below, 
 	for (;;) {
 		uint32_t hi;
 
-		for (hi = NODE(m, t)->hides; hi; hi = m->hides[hi - 1].next) {
+		for (hi = hides_of(m, t); hi; hi = m->hides[hi - 1].next) {
 			const struct hide *h = &m->hides[hi - 1];
 
 			if ((self ? h->self : true) && h->layer > below && h->layer < above)
@@ -135,7 +196,7 @@ static void set_once(int16_t *f, int32_t layer)
 		*f = (int16_t)layer;
 }
 
-static struct lnode *ln_add(struct merge *m, uint32_t node, struct strata_err *e)
+static struct lnode *ln_add(struct merge *m, uint32_t node, int32_t layer, struct strata_err *e)
 {
 	if (m->nln == m->aln) {
 		size_t na = m->aln ? m->aln * 2 : 1024;
@@ -153,17 +214,17 @@ static struct lnode *ln_add(struct merge *m, uint32_t node, struct strata_err *e
 		return NULL;
 	}
 	memset(&m->ln[m->nln], 0, sizeof(m->ln[0]));
-	m->ln[m->nln].node = node;
 	NODE(m, node)->ln = (uint32_t)(m->nln + 1);  /* a later entry at the path wins */
+	NODE(m, node)->ln_layer = (int16_t)layer;
 	return &m->ln[m->nln++];
 }
 
-/* The current layer's lnode at path, or NULL. */
-static struct lnode *ln_find(struct merge *m, const char *path)
+/* The lnode of layer (the current one) at path, or NULL. */
+static struct lnode *ln_find(struct merge *m, const char *path, int32_t layer)
 {
 	uint32_t i = ntree_path(m->tree, path, false, NULL);
 
-	return i != NTREE_NONE && NODE(m, i)->ln ? &m->ln[NODE(m, i)->ln - 1] : NULL;
+	return i != NTREE_NONE && NODE(m, i)->ln && NODE(m, i)->ln_layer == layer ? &m->ln[NODE(m, i)->ln - 1] : NULL;
 }
 
 /* The path of node i (+1) into buf (LFS_PATH_MAX bytes: merge takes no longer names). */
@@ -172,12 +233,9 @@ static const char *out_name(struct merge *m, uint32_t out, char *buf)
 	return ntree_pathname(m->tree, out - 1, buf, LFS_PATH_MAX) < LFS_PATH_MAX ? buf : "";
 }
 
+/* The layer is done: its lnodes go (the nodes' ln are stale by their ln_layer). */
 static void cur_reset(struct merge *m)
 {
-	size_t i;
-
-	for (i = 0; i < m->nln; i++)
-		NODE(m, m->ln[i].node)->ln = 0;
 	m->nln = 0;
 }
 
@@ -195,6 +253,10 @@ static size_t group_new(struct merge *m, const char *target, int32_t layer, bool
 		}
 		m->g = v;
 		m->ag = na;
+	}
+	if (m->ng >= INT32_MAX - 1) {
+		err_set(e, STRATA_EFORMAT, "too many hardlinks waiting for their targets");
+		return 0;
 	}
 	g = &m->g[m->ng];
 	memset(g, 0, sizeof(*g));
@@ -251,6 +313,8 @@ static size_t pending_for(struct merge *m, const char *target, int32_t layer, st
 			return gi;
 	if (!(gi = group_new(m, target, layer, true, e)))
 		return 0;
+	if (m->pending_top == NONE)
+		m->pending_top = layer;  /* layers are read top-down: the first is the topmost */
 	m->g[gi - 1].next = first;
 	if (strmap_put(&m->pending, target, PTR(gi), e) < 0)
 		return 0;
@@ -381,7 +445,7 @@ static int deliver(struct merge *m, int32_t layer, struct lnode *t, const char *
 		if (!(gi = group_new(m, NULL, layer, false, e)))
 			return -e->code;
 		m->g[gi - 1].index = t->index;
-		t->group = gi;
+		t->group = (uint32_t)gi & INT32_MAX;
 	}
 	if (self_name && (r = group_add(m, t->group, self_name, e)) < 0)
 		return r;
@@ -550,9 +614,9 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		gi = pending_take(m, name, ni, layer, e, &r);
 		if (r < 0)
 			goto out;
-		lt = ln_find(m, tgt);
+		lt = ln_find(m, tgt, layer);
 		ti = lt ? (size_t)(lt - m->ln) + 1 : 0;  /* an index + 1: ln_add may move the array */
-		if (!(l = ln_add(m, ni, e))) {
+		if (!(l = ln_add(m, ni, layer, e))) {
 			r = -e->code;
 			goto out;
 		}
@@ -571,7 +635,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 				goto out;
 			}
 			l = &m->ln[m->nln - 1];
-			l->group = pg;
+			l->group = (uint32_t)pg & INT32_MAX;
 			if ((visible && (r = group_add(m, pg, name, e)) < 0) || (gi && (r = group_move(m, gi, pg, e)) < 0))
 				goto out;
 		}
@@ -581,11 +645,11 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 	if (r < 0)
 		goto out;
 	if (ent->type == TAR_FILE) {
-		if (!(l = ln_add(m, ni, e))) {
+		if (!(l = ln_add(m, ni, layer, e))) {
 			r = -e->code;
 			goto out;
 		}
-		l->index = index;
+		l->index = (uint32_t)index;
 		if (ent->sparse && (visible || (gi && m->g[gi - 1].n))) {
 			/* its content would go out, under its name or a link's */
 			r = err_set(e, STRATA_EFORMAT, "%s: '%s' is a sparse file, which strata does not expand", lname, name);
@@ -631,7 +695,7 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		goto out;
 	if (ent->type == TAR_SYMLINK || ent->type == TAR_CHAR || ent->type == TAR_BLOCK || ent->type == TAR_FIFO) {
 		/* later hardlinks of this layer may name it (GNU tar links symlinks) */
-		if (!(l = ln_add(m, ni, e))) {
+		if (!(l = ln_add(m, ni, layer, e))) {
 			r = -e->code;
 			goto out;
 		}
@@ -668,6 +732,10 @@ static int pass(struct merge *m, int32_t layer, bool again, struct group **want,
 		return err_wrap(e, "%s", lname);
 	if ((r = tar_open(&t, s, &m->lim, e)) == 0) {  /* the reader bounds the entries */
 		while ((r = tar_next(t, &ent, e)) == 1) {
+			if (index >= UINT32_MAX) {
+				r = err_set(e, STRATA_EFORMAT, "%s: more than %u entries in one layer", lname, UINT32_MAX - 1);
+				break;
+			}
 			if (!again) {
 				m->st->entries_in++;
 				r = entry(m, layer, index, t, ent, lname, e);
@@ -747,10 +815,11 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	m.st = st;
 	m.d = d;
 	m.lim = limits_resolve(lim);
+	m.pending_top = NONE;
 	if (ml->n > INT16_MAX)
 		return err_set(e, STRATA_EFORMAT, "%zu layers: merge takes at most %d", ml->n, INT16_MAX);
 	{
-		static const struct node fresh = { NONE, NONE, NONE, NONE, NONE, NONE, false, 0, 0 };
+		static const struct node fresh = { NONE, NONE, NONE, NONE, NONE, NONE, false, NONE, 0 };
 
 		if ((r = ntree_new(&m.tree, sizeof(struct node), &fresh, e)) < 0)
 			return r;
@@ -777,6 +846,8 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	free(m.ln);
 	ntree_free(m.tree);
 	free(m.hides);
+	free(m.hkey);
+	free(m.hval);
 	strmap_release(&m.pending);
 	return r;
 }

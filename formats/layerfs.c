@@ -156,12 +156,14 @@ int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct
 
 /* ---- the tree of names ---- */
 
-#define NIL 0u          /* in child and sibling links: none (the root is never a child) */
+#define NIL 0u          /* in the slots: empty (the root is never a child) */
 
+/* A node is its parent and where its name starts in names, where it ends
+ * with a NUL (no name holds one): 8 bytes a node.  Nothing links a node to
+ * its children: the stack keeps its own lists of the live ones. */
 struct tnode {
-	uint32_t parent, first, next;  /* first child, next sibling: every child ever made */
-	uint32_t name_len;
-	uint32_t name_off;             /* the names are at most 4 GiB: 20 bytes a node */
+	uint32_t parent;
+	uint32_t name_off;             /* the names are at most 4 GiB */
 };
 
 struct ntree {
@@ -170,7 +172,7 @@ struct ntree {
 	char *data;                    /* the caller's state, dsize bytes a node */
 	size_t dsize;
 	char *init;                    /* what a new node's state starts as */
-	char *names;
+	char *names;                   /* each name and its NUL */
 	size_t nlen, nalloc;
 	uint32_t *slots;               /* node index, NIL = empty (open addressing) */
 	size_t nslots;
@@ -253,28 +255,20 @@ size_t ntree_pathname(const struct ntree *t, uint32_t i, char *buf, size_t size)
 		return 1;
 	}
 	for (j = i; j; j = t->n[j].parent)  /* the length first: the names are then copied in place */
-		len += t->n[j].name_len + 1;
+		len += strlen(t->names + t->n[j].name_off) + 1;
 	if (len > size || !size)
 		return size > len ? size : len;
 	at = len - 1;
 	buf[at] = '\0';
 	for (j = i; j; j = t->n[j].parent) {
-		at -= t->n[j].name_len;
-		memcpy(buf + at, t->names + t->n[j].name_off, t->n[j].name_len);
+		size_t nl = strlen(t->names + t->n[j].name_off);
+
+		at -= nl;
+		memcpy(buf + at, t->names + t->n[j].name_off, nl);
 		if (at)
 			buf[--at] = '/';
 	}
 	return len - 1;
-}
-
-uint32_t ntree_first(const struct ntree *t, uint32_t i)
-{
-	return t->n[i].first ? t->n[i].first : NTREE_NONE;
-}
-
-uint32_t ntree_next(const struct ntree *t, uint32_t i)
-{
-	return t->n[i].next ? t->n[i].next : NTREE_NONE;
 }
 
 static int grow_slots(struct ntree *t, struct strata_err *e)
@@ -286,7 +280,8 @@ static int grow_slots(struct ntree *t, struct strata_err *e)
 		return err_nomem(e, "name tree");
 	for (i = 1; i < t->len; i++) {
 		const struct tnode *x = &t->n[i];
-		size_t k = (size_t)hash(x->parent, t->names + x->name_off, x->name_len) & (ns - 1);
+		const char *nm = t->names + x->name_off;
+		size_t k = (size_t)hash(x->parent, nm, strlen(nm)) & (ns - 1);
 
 		while (s[k] != NIL)
 			k = (k + 1) & (ns - 1);
@@ -305,12 +300,16 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, 
 
 	for (; t->slots[k] != NIL; k = (k + 1) & mask) {
 		x = &t->n[t->slots[k]];
-		if (x->parent == parent && x->name_len == n && !memcmp(t->names + x->name_off, s, n))
+		const char *nm = t->names + x->name_off;
+
+		if (x->parent == parent && !strncmp(nm, s, n) && !nm[n])
 			return t->slots[k];
 	}
 	if (!create)
 		return NTREE_NONE;
-	if (t->len >= UINT32_MAX - 1 || n >= UINT32_MAX || t->nlen + n > UINT32_MAX)
+	if (memchr(s, '\0', n))
+		return err_set(e, STRATA_EFORMAT, "a name holds a NUL byte"), NTREE_NONE;
+	if (t->len >= UINT32_MAX - 1 || n >= UINT32_MAX || t->nlen + n + 1 > UINT32_MAX)
 		return err_set(e, STRATA_EFORMAT, "too many paths in the layers"), NTREE_NONE;
 	if ((t->len + 1) * 2 > t->nslots) {
 		if (grow_slots(t, e) < 0)
@@ -330,11 +329,11 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, 
 		t->data = dv;
 		t->alloc *= 2;
 	}
-	if (t->nlen + n > t->nalloc) {
+	if (t->nlen + n + 1 > t->nalloc) {
 		size_t na = t->nalloc * 2;
 		char *nn;
 
-		while (na < t->nlen + n)
+		while (na < t->nlen + n + 1)
 			na *= 2;
 		if (!(nn = realloc(t->names, na)))
 			return err_nomem(e, "name tree"), NTREE_NONE;
@@ -342,14 +341,11 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, 
 		t->nalloc = na;
 	}
 	memcpy(t->names + t->nlen, s, n);
+	t->names[t->nlen + n] = '\0';
 	x = &t->n[t->len];
 	x->parent = parent;
 	x->name_off = (uint32_t)t->nlen;
-	x->name_len = (uint32_t)n;
-	x->first = NIL;
-	x->next = t->n[parent].first;
-	t->n[parent].first = (uint32_t)t->len;
-	t->nlen += n;
+	t->nlen += n + 1;
 	t->slots[k] = (uint32_t)t->len;
 	memcpy(t->data + t->len * t->dsize, t->init, t->dsize);
 	return (uint32_t)t->len++;
@@ -385,26 +381,89 @@ uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strat
 
 #define MAX_HOPS 40
 
-/* The view's state of one tree node. */
+/* The view's state of one tree node: 24 bytes.  Layers are int16_t
+ * (lfs_apply refuses a layer over INT16_MAX).  The caller's data is not here
+ * but in struct lfs's data, and only when the caller wants it back. */
 struct node {
-	const void *data;
-	const char *link;             /* symlinks: the target */
 	uint32_t child, next, prev;   /* live children: first; siblings */
-	int32_t layer;                /* the layer that wrote the present entry */
-	int32_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
+	uint32_t link;                /* symlinks: the target's offset in links + 1; else 0 */
+	int16_t layer;                /* the layer that wrote the present entry */
+	int16_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
 	uint8_t type;
-	bool present;                 /* implied parent directories have no data */
-};                                    /* 40 bytes */
+	bool present;
+};
 
 struct lfs {
 	struct lfs_events ev;
 	struct ntree *t;              /* each node's state is a struct node */
+	const void **data;            /* by node (adata of them; past it NULL); NULL when ev.skip_data */
+	size_t adata;
+	char *links;                  /* copies of the symlink targets applied, each with its NUL */
+	size_t nlinks, alinks;
 	int layer;
 	const char *lname;
 	unsigned tick;
 };
 
 #define N(v, i) ((struct node *)ntree_data((v)->t, (i)))
+
+static const void *data_of(const struct lfs *v, uint32_t i)
+{
+	return v->data && i < v->adata ? v->data[i] : NULL;
+}
+
+static int set_data(struct lfs *v, uint32_t i, const void *data, struct strata_err *e)
+{
+	if (!v->data && v->ev.skip_data)
+		return 0;
+	if (i >= v->adata) {
+		size_t na = v->adata ? v->adata : 1024, k;
+		const void **nd;
+
+		while (na <= i)
+			na *= 2;
+		if (!(nd = realloc(v->data, na * sizeof(*nd))))
+			return err_nomem(e, "layer tree");
+		for (k = v->adata; k < na; k++)
+			nd[k] = NULL;
+		v->data = nd;
+		v->adata = na;
+	}
+	v->data[i] = data;
+	return 0;
+}
+
+static const char *link_of(const struct lfs *v, uint32_t i)
+{
+	return N(v, i)->link ? v->links + N(v, i)->link - 1 : NULL;
+}
+
+/* Keep a copy of symlink target l for node i (NULL: none). */
+static int set_link(struct lfs *v, uint32_t i, const char *l, struct strata_err *e)
+{
+	size_t n = l ? strlen(l) + 1 : 0;
+
+	N(v, i)->link = 0;
+	if (!l)
+		return 0;
+	if (v->nlinks + n >= UINT32_MAX)
+		return err_set(e, STRATA_EFORMAT, "symlink targets of over 4 GiB in the layers");
+	if (v->nlinks + n > v->alinks) {
+		size_t na = v->alinks ? v->alinks * 2 : 4096;
+		char *nl;
+
+		while (na < v->nlinks + n)
+			na *= 2;
+		if (!(nl = realloc(v->links, na)))
+			return err_nomem(e, "layer tree");
+		v->links = nl;
+		v->alinks = na;
+	}
+	memcpy(v->links + v->nlinks, l, n);
+	N(v, i)->link = (uint32_t)(v->nlinks + 1);
+	v->nlinks += n;
+	return 0;
+}
 
 static void link_live(struct lfs *v, uint32_t i)
 {
@@ -438,8 +497,8 @@ static void leave(struct lfs *v, uint32_t i, enum lfs_cause why, bool report)
 	if (!x->present)
 		return;
 	x->present = false;
-	if (report && x->data && v->ev.gone)
-		v->ev.gone(v->ev.ctx, x->data, x->type, x->layer, why);
+	if (report && data_of(v, i) && v->ev.gone)
+		v->ev.gone(v->ev.ctx, data_of(v, i), x->type, x->layer, why);
 	unlink_live(v, i);
 }
 
@@ -489,6 +548,8 @@ void lfs_free(struct lfs *v)
 	if (!v)
 		return;
 	ntree_free(v->t);
+	free(v->data);
+	free(v->links);
 	free(v);
 }
 
@@ -557,8 +618,8 @@ static bool escapes(struct lfs *v, uint32_t dir, const char *target)
 			continue;
 		}
 		ch = ntree_child(v->t, cur, c, len, false, NULL);
-		if (ch != NTREE_NONE && N(v, ch)->present && N(v, ch)->type == TAR_SYMLINK && N(v, ch)->link) {
-			const char *l = N(v, ch)->link;
+		if (ch != NTREE_NONE && N(v, ch)->present && N(v, ch)->type == TAR_SYMLINK && link_of(v, ch)) {
+			const char *l = link_of(v, ch);
 
 			if (++hops > MAX_HOPS || depth > MAX_HOPS)
 				return true;
@@ -620,6 +681,8 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		memset(prev, 0, sizeof(*prev));
 	if (!(++v->tick & 4095) && strata_cancel)
 		return err_set(e, STRATA_EIO, "interrupted");
+	if (v->layer > INT16_MAX)
+		return err_set(e, STRATA_EFORMAT, "layer %d: the layers stack at most %d deep", v->layer + 1, INT16_MAX);
 	if (!entry && in->kind != LFS_WHITEOUT && !whole)
 		return 1;
 	if (!strcmp(name, ".")) {
@@ -651,12 +714,13 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		if (!x->present && entry) {
 			x->present = true;
 			x->type = TAR_DIR;
-			x->layer = v->layer;
-			x->data = NULL;
-			x->link = NULL;
+			x->layer = (int16_t)v->layer;
+			x->link = 0;
+			if (set_data(v, ch, NULL, e) < 0)
+				return -e->code;
 			link_live(v, ch);
 		}
-		x->desc = v->layer;
+		x->desc = (int16_t)v->layer;
 		cur = ch;
 		if (i >= n)
 			break;
@@ -690,7 +754,7 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		prev->present = true;
 		prev->type = x->type;
 		prev->layer = x->layer;
-		prev->data = x->data;
+		prev->data = data_of(v, t);
 	}
 	if (x->present) {
 		if (x->type == TAR_DIR && in->type != TAR_DIR)
@@ -700,9 +764,9 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		x->present = true;
 	}
 	x->type = in->type;
-	x->layer = v->layer;
-	x->data = in->data;
-	x->link = in->type == TAR_SYMLINK ? in->link : NULL;
+	x->layer = (int16_t)v->layer;
+	if (set_data(v, t, in->data, e) < 0 || set_link(v, t, in->type == TAR_SYMLINK ? in->link : NULL, e) < 0)
+		return -e->code;
 	return 1;
 }
 
@@ -711,6 +775,21 @@ void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int l
 	size_t i, n = ntree_len(v->t);
 
 	for (i = 1; i < n; i++)
-		if (N(v, i)->present && N(v, i)->data)
-			fn(ctx, N(v, i)->data, N(v, i)->layer);
+		if (N(v, i)->present && data_of(v, (uint32_t)i))
+			fn(ctx, data_of(v, (uint32_t)i), N(v, i)->layer);
+}
+
+uint32_t lfs_node(struct lfs *v, const char *path, bool create, struct strata_err *e)
+{
+	return ntree_path(v->t, path, create, e);
+}
+
+size_t lfs_nodes(const struct lfs *v)
+{
+	return ntree_len(v->t);
+}
+
+size_t lfs_pathname(const struct lfs *v, uint32_t node, char *buf, size_t size)
+{
+	return ntree_pathname(v->t, node, buf, size);
 }

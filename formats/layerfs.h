@@ -47,8 +47,14 @@
  * visited once; symlink resolution is linear in the length of the targets
  * it follows.  The stack checks strata_cancel every few thousand entries.
  *
- * Ownership: struct lfs owns its tree; entries' names, link targets and data
- * pointers given to lfs_apply() are borrowed and must outlive the lfs.
+ * Memory: 8 bytes a path of tree, 4 to 16 of hash slots, each component's
+ * bytes and a NUL, 24 bytes of view state, 8 of data pointer unless
+ * skip_data, and a copy of each symlink target applied.
+ *
+ * Ownership: struct lfs owns its tree and copies the symlink targets it
+ * keeps; entries' names and link targets given to lfs_apply() are only read
+ * during the call; data pointers are borrowed and must outlive the lfs.
+ * Layers stack at most INT16_MAX deep.
  */
 #ifndef STRATA_LAYERFS_H
 #define STRATA_LAYERFS_H
@@ -94,8 +100,8 @@ bool lfs_meta_name(const char *clean);
 /* ---- the tree of names the stack and merge keep ----
  *
  * Each path component is stored once, under its parent: memory is linear in
- * the names (20 bytes a node, 4 to 16 of hash slots, the component's bytes),
- * and walking a path is linear in its length.  Nodes are dense
+ * the names (8 bytes a node, 4 to 16 of hash slots, the component's bytes and
+ * a NUL), and walking a path is linear in its length.  Nodes are dense
  * indexes (0 is the root) that never move; each node carries the caller's
  * state of a fixed size (the stack's and merge's view of that path). */
 struct ntree;
@@ -120,9 +126,6 @@ uint32_t ntree_parent(const struct ntree *t, uint32_t i);
  * NUL-terminated: its length, or size or more when it does not fit (buf then
  * holds no path).  Lets a caller keep a node index instead of a path. */
 size_t ntree_pathname(const struct ntree *t, uint32_t i, char *buf, size_t size);
-/* Children, every one ever made: the first, then the next sibling; NTREE_NONE at the end. */
-uint32_t ntree_first(const struct ntree *t, uint32_t i);
-uint32_t ntree_next(const struct ntree *t, uint32_t i);
 /* Nodes so far, the root included: indexes are below this. */
 size_t ntree_len(const struct ntree *t);
 
@@ -147,6 +150,9 @@ struct lfs_events {
 	void (*gone)(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why);
 	/* A problem of the stack (message names layer and entry).  May be NULL. */
 	void (*problem)(void *ctx, enum severity sev, const char *msg);
+	/* The caller never wants data back: it is not kept (gone(), lfs_each()
+	 * and lfs_prev.data then see none), 8 bytes a path less. */
+	bool skip_data;
 };
 
 struct lfs_in {
@@ -167,5 +173,13 @@ void lfs_layer(struct lfs *v, int layer, const char *lname);
 int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e);
 /* Every present entry that has data, in the order the paths were first seen. */
 void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int layer), void *ctx);
+/* The stack's node of a clean relative path (ntree_path() of its tree), so
+ * a caller can keep per-path state in an array by node instead of a map of
+ * paths: made when absent and create (a node made so is not in the view),
+ * else NTREE_NONE.  Nodes are below lfs_nodes() and never change. */
+uint32_t lfs_node(struct lfs *v, const char *path, bool create, struct strata_err *e);
+size_t lfs_nodes(const struct lfs *v);
+/* ntree_pathname() of the stack's tree. */
+size_t lfs_pathname(const struct lfs *v, uint32_t node, char *buf, size_t size);
 
 #endif

@@ -216,7 +216,7 @@ static unsigned stack(struct layers *l, const struct limits *lim)
 	struct strata_err e = STRATA_ERR_INIT;
 	unsigned errors = 0;
 	struct lfs_report rep = { &errors, count_error };
-	struct lfs_events ev = { &errors, NULL, count_error };
+	struct lfs_events ev = { &errors, NULL, count_error, false };
 	struct lfs_name *names = NULL;
 	uint8_t *types = NULL;
 	char **links = NULL;

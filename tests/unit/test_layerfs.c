@@ -120,7 +120,7 @@ TEST(layerfs_stack)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct tally t = { 0 };
-	struct lfs_events ev = { &t, gone, problem };
+	struct lfs_events ev = { &t, gone, problem, false };
 	struct lfs *v;
 
 	CHECK_OK(lfs_new(&v, &ev, &e), &e);
@@ -166,7 +166,7 @@ TEST(layerfs_linear)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct tally t = { 0 };
-	struct lfs_events ev = { &t, gone, problem };
+	struct lfs_events ev = { &t, gone, problem, false };
 	struct lfs *v;
 	size_t n = 100000, i;
 	char *deep = malloc(2 * n + 1), *dots = malloc(2 * 2 * n + 8);
@@ -219,5 +219,94 @@ TEST(ntree_pathname)
 	CHECK_INT(ntree_pathname(t, i, buf, 10), 9);
 	i = ntree_path(t, "a-much-longer-name/x", true, &e);
 	CHECK(ntree_pathname(t, i, buf, sizeof(buf)) >= sizeof(buf));
+	ntree_free(t);
+}
+
+/* The stack copies the symlink targets it keeps (the caller's buffer may
+ * change after lfs_apply), and without data (skip_data) reports none. */
+TEST(layerfs_links_copied_skip_data)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct tally t = { 0 };
+	struct lfs_events ev = { &t, gone, problem, true };
+	struct lfs_in in = { LFS_ENTRY, "s", TAR_SYMLINK, NULL, "data" };
+	struct lfs_prev prev;
+	struct lfs *v;
+	char target[8] = ".";
+
+	CHECK_OK(lfs_new(&v, &ev, &e), &e);
+	lfs_layer(v, 0, "layer 1");
+	in.link = target;
+	CHECK_INT(lfs_apply(v, &in, NULL, &e), 1);
+	strcpy(target, "zzz");  /* the stack must still see s -> . */
+	CHECK_INT(put(v, LFS_ENTRY, "x", TAR_SYMLINK, "s/../tmp"), 1);
+	CHECK_INT(t.s.errors, 1);  /* s -> . : "s/.." leaves the root */
+	CHECK(strstr(t.s.last, "'x' -> 's/../tmp' points outside the root") != NULL);
+	CHECK_INT(present(v), 0);  /* no data kept: lfs_each sees nothing */
+	lfs_layer(v, 1, "layer 2");
+	in.name = "x";
+	in.type = TAR_FILE;
+	in.link = NULL;
+	CHECK_INT(lfs_apply(v, &in, &prev, &e), 1);
+	CHECK(prev.present && prev.type == TAR_SYMLINK && prev.layer == 0 && prev.data == NULL);
+	CHECK_INT(put(v, LFS_WHITEOUT, "s", TAR_FILE, NULL), 1);
+	CHECK_INT(t.gone, 0);  /* gone() is for data, and there is none */
+	lfs_layer(v, INT16_MAX + 1, "layer 32768");
+	in.name = "y";
+	CHECK(lfs_apply(v, &in, NULL, &e) < 0);
+	CHECK(strstr(e.msg, "stack at most") != NULL);
+	lfs_free(v);
+}
+
+/* Callers keep per-path state by the stack's node of the path. */
+TEST(layerfs_nodes)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct tally t = { 0 };
+	struct lfs_events ev = { &t, gone, problem, false };
+	struct lfs *v;
+	char buf[32];
+	uint32_t i, j;
+	size_t n;
+
+	CHECK_OK(lfs_new(&v, &ev, &e), &e);
+	lfs_layer(v, 0, "layer 1");
+	CHECK_INT(put(v, LFS_ENTRY, "usr/lib/x", TAR_FILE, NULL), 1);
+	n = lfs_nodes(v);
+	CHECK_INT(n, 4);  /* the root, usr, usr/lib, usr/lib/x */
+	i = lfs_node(v, "usr/lib/x", false, &e);
+	CHECK(i != NTREE_NONE && i < n);
+	CHECK_INT(lfs_pathname(v, i, buf, sizeof(buf)), 9);
+	CHECK_STR(buf, "usr/lib/x");
+	CHECK_INT(lfs_node(v, ".", false, &e), 0);
+	CHECK(lfs_node(v, "usr/lib/y", false, &e) == NTREE_NONE);
+	CHECK_INT(lfs_nodes(v), n);
+	j = lfs_node(v, "usr/lib/y", true, &e);  /* made, but not in the view */
+	CHECK(j != NTREE_NONE && j >= n);
+	CHECK_INT(lfs_node(v, "usr/lib/y", false, &e), j);
+	CHECK_INT(present(v), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "usr/lib/y", TAR_FILE, NULL), 1);
+	CHECK_INT(lfs_node(v, "usr/lib/y", false, &e), j);
+	CHECK_INT(present(v), 2);
+	lfs_free(v);
+}
+
+/* Names end with a NUL in the tree: a name holding one is refused. */
+TEST(ntree_nul_in_name)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct ntree *t;
+	uint32_t a, ab;
+
+	CHECK_OK(ntree_new(&t, 1, NULL, &e), &e);
+	if (!t)
+		return;
+	a = ntree_child(t, 0, "a", 1, true, &e);
+	ab = ntree_child(t, 0, "ab", 2, true, &e);
+	CHECK(a != NTREE_NONE && ab != NTREE_NONE && a != ab);
+	CHECK_INT(ntree_child(t, 0, "ab", 1, false, NULL), a);  /* a prefix of a name is another name */
+	CHECK_INT(ntree_child(t, 0, "abc", 2, false, NULL), ab);
+	CHECK(ntree_child(t, 0, "a\0b", 3, true, &e) == NTREE_NONE);
+	CHECK(strstr(e.msg, "NUL") != NULL);
 	ntree_free(t);
 }

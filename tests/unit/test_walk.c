@@ -1,0 +1,151 @@
+/* Unit tests of the layer walker (analyze/walk.h): a walk that keeps records
+ * (verify, convert; spilled past the bound) judges the stacked layers as one
+ * that collects entries (analyze) does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/walk.h"
+#include "common/tar.h"
+#include "formats/catalog.h"
+#include "tests/unit/unit.h"
+
+static void put(struct buf *b, const char *path, char type, const char *link)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct tar_hdr h = { 0 };
+
+	h.path = path;
+	h.link = link ? link : "";
+	h.typeflag = type;
+	h.mode = type == '5' ? 0755 : 0644;
+	h.mtime = 1700000000;
+	CHECK_OK(tar_hdr_encode(b, &h, &e), &e);
+}
+
+static void end(struct buf *b)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	static const char zero[1024];
+
+	buf_add(b, zero, sizeof(zero), &e);
+}
+
+/* Two layers with something for every check of the stack, and enough
+ * entries to fill several chunks of records. */
+static void layers(struct buf *l0, struct buf *l1)
+{
+	char name[64];
+	int i;
+
+	put(l0, "etc/", '5', NULL);
+	put(l0, "etc/passwd", '0', NULL);
+	put(l0, "etc/passwd", '0', NULL);                   /* a duplicate */
+	put(l0, "lnk", '2', "/etc");
+	put(l0, "out", '2', "../../..");                    /* leaves the root */
+	put(l0, "hard", '1', "etc/passwd");
+	put(l0, "gone", '1', "nothing/here");               /* a hardlink to nothing */
+	put(l0, "f", '0', NULL);
+	put(l0, "f/below", '0', NULL);                      /* below a file of its own layer */
+	for (i = 0; i < 6000; i++) {
+		snprintf(name, sizeof(name), "d%02d/a-somewhat-long-name-%06d", i % 50, i);
+		put(l0, name, '0', NULL);
+	}
+	end(l0);
+	put(l1, "lnk/shadow", '0', NULL);                   /* written through a symlink of layer 1 */
+	put(l1, "d07/.wh..wh..opq", '0', NULL);
+	put(l1, "etc/.wh.passwd", '0', NULL);
+	put(l1, "hard2", '1', "etc/passwd");                /* its target was just whited out */
+	put(l1, "x", '2', "lnk/../../..");
+	put(l1, "d08", '0', NULL);                          /* a file over a directory */
+	end(l1);
+}
+
+static void walk_layer(struct layer_hooks *h, struct member *m, struct buf *b, struct diag *d)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct stream *s = stream_mem_new(b->data, b->len, &e);
+	struct tar *t = NULL;
+	struct tar_entry *ent;
+	void *w;
+	int r;
+
+	CHECK(s != NULL);
+	CHECK_OK(tar_open(&t, s, NULL, &e), &e);
+	if (!t) {
+		stream_free(s);
+		return;
+	}
+	w = h->begin(h->ctx, m);
+	CHECK(w != NULL);
+	while ((r = tar_next(t, &ent, &e)) == 1)
+		CHECK_OK(h->entry(w, t, ent, &e), &e);
+	CHECK_INT(r, 0);
+	h->end(w, m, 0, &e, false, d);
+	tar_free(t);
+	stream_free(s);
+}
+
+/* Walk both layers with w (collect as given), stack them; d gets it all. */
+static void run(bool collect, size_t mem_max, struct buf *b, struct diag *d, int *spilled)
+{
+	struct walker w;
+	struct layer_hooks h;
+	struct member m[2];
+	struct layer l[2];
+	struct image im;
+	int i;
+
+	walker_init(&w, d);
+	w.collect = collect;
+	w.spill.mem_max = mem_max;
+	walker_hooks(&w, &h);
+	memset(m, 0, sizeof(m));
+	memset(l, 0, sizeof(l));
+	memset(&im, 0, sizeof(im));
+	for (i = 0; i < 2; i++) {
+		m[i].name = i ? "layer1.tar" : "layer0.tar";
+		snprintf(m[i].digest, sizeof(m[i].digest), "sha256:%064d", i);
+		walk_layer(&h, &m[i], &b[i], d);
+		CHECK(m[i].walk != NULL);
+		l[i].m = &m[i];
+	}
+	*spilled = w.spill.fd >= 0;
+	im.layers = l;
+	im.nlayers = 2;
+	im.where = "test";
+	h.image(h.ctx, &im, d);
+	for (i = 0; i < 2; i++)
+		h.free_result(m[i].walk);
+	CHECK_INT(w.spill.fd, -1);  /* the last log closed the file */
+	CHECK_INT(w.spill.mem, 0);
+}
+
+TEST(walk_records_judge_as_entries)
+{
+	struct buf b[2] = { BUF_INIT(64u << 20), BUF_INIT(64u << 20) };
+	struct diag full = DIAG_INIT, mem = DIAG_INIT, rec = DIAG_INIT;
+	size_t i;
+	int spilled;
+
+	layers(&b[0], &b[1]);
+	run(true, WALK_SPILL_MEM, b, &full, &spilled);
+	run(false, WALK_SPILL_MEM, b, &mem, &spilled);
+	CHECK_INT(spilled, 0);
+	run(false, 0, b, &rec, &spilled);  /* every chunk goes to the file */
+	CHECK_INT(spilled, 1);
+	CHECK_INT(full.len, 7);  /* the duplicate, then the stack's six */
+	CHECK_INT(mem.len, full.len);
+	CHECK_INT(rec.len, full.len);
+	for (i = 0; i < full.len && i < rec.len && i < mem.len; i++) {
+		CHECK_STR(rec.v[i].msg, full.v[i].msg);
+		CHECK_STR(mem.v[i].msg, full.v[i].msg);
+		CHECK_STR(rec.v[i].member, full.v[i].member);
+		CHECK_INT(rec.v[i].sev, full.v[i].sev);
+	}
+	diag_release(&full);
+	diag_release(&mem);
+	diag_release(&rec);
+	buf_release(&b[0]);
+	buf_release(&b[1]);
+}
