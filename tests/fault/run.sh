@@ -69,9 +69,11 @@ tree() {
 	elif [ -e "$1" ]; then sha256sum < "$1"
 	else echo absent; fi
 }
-# one_line FILE - 0 when FILE is exactly one line "strata: error: ..." without a sanitizer report
+# one_line FILE - 0 when FILE is exactly one line "strata: error: ..." without a sanitizer report;
+# progress lines ("strata: VERB SRC: ..., N MiB/s", every 5 s of a run on a loaded machine) aside
 one_line() {
-	[ "$(wc -l < "$1")" = 1 ] && grep -q '^strata: error: ' "$1" && ! grep -qE 'Sanitizer|runtime error' "$1"
+	grep -vE '^strata: [a-z]+ .*/s$' "$1" > "$1.lines"
+	[ "$(wc -l < "$1.lines")" = 1 ] && grep -q '^strata: error: ' "$1.lines" && ! grep -qE 'Sanitizer|runtime error' "$1"
 }
 secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
