@@ -35,9 +35,11 @@ chmod +x "$w/strata"
 
 start=$(date +%s)
 # gzip is libdeflate, the same bytes on every CPU (valgrind's has no AVX-512): every golden holds.
-sh "$top/tests/cli/run.sh" "$w/strata" "$fix" > "$w/cli.log" 2> "$w/cli.err"
+# the two halves side by side (memcheck runs one thread; each half has its own temp dir)
+sh "$top/tests/cli/run.sh" "$w/strata" "$fix" > "$w/cli.log" 2> "$w/cli.err" &
 STRATA_TEST_VLIMIT_KB=unlimited STRATA_TEST_TIMEOUT=300 \
 	bash "$top/tests/malformed/run.sh" "$w/strata" "$fix" > "$w/malformed.log" 2> "$w/malformed.err"
+wait
 grep -hE '^(ok|not ok|skip) - ' "$w/cli.log" "$w/malformed.log" > "$w/results"
 
 # Every log with an error summary above 0 is a failure of its own, named by its command.
