@@ -9,22 +9,11 @@ D=$2
 here=$(cd "$(dirname "$0")" && pwd)
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-res() {  # res OK WHAT
-	if [ "$1" = 0 ]; then echo "ok - sbom $2"; else echo "not ok - sbom $2"; fi
-}
+. "$here/lib.sh"  # res, check_docs
 for n in deb distroless alpine; do
 	"$S" -q sbom "$D/$n.tar" > "$t/$n.cdx"; res $? "$n: cyclonedx-json exits 0"
 	"$S" -q sbom --format spdx-json -o "$t/$n.spdx" "$D/$n.tar"; res $? "$n: spdx-json -o exits 0"
-	out=$(python3 "$here/check.py" cyclonedx "$t/$n.cdx"); rc=$?
-	if [ $rc = 77 ]; then
-		echo "skip - sbom $n: CycloneDX schema folder or python3-jsonschema missing"
-	else
-		res $rc "$n: CycloneDX valid against the official 1.6 schema"
-		[ -n "$out" ] && echo "$out" | sed 's/^/#   /'
-	fi
-	out=$(python3 "$here/check.py" spdx "$t/$n.spdx"); rc=$?
-	res $rc "$n: SPDX 2.3 has every required field"
-	[ -n "$out" ] && echo "$out" | sed 's/^/#   /'
+	check_docs "$n" "$t/$n.cdx" "$t/$n.spdx"
 	python3 "$here/compare.py" expect "$t/$n.cdx" "$D/expect.json" $n
 	# the oracles, on the unpacked final filesystem
 	"$S" -q unpack "$D/$n.tar" "$t/$n.root"; res $? "$n: unpack for the oracle"
