@@ -1,4 +1,4 @@
-# bench/lib.sh - sourced by bench/pieces.sh and bench/audit.sh (bash): the timing helpers.
+# bench/lib.sh - sourced by bench/run.sh, run-flatten.sh, pieces.sh and audit.sh (bash): the timing helpers.
 # Needs W (a work dir) and RES (the results file) set by the caller, and GNU time.
 #   run NAME PREP CMD   median seconds and peak RSS (KiB) of 3 runs after a warm-up (PREP runs
 #                       before each); sets T_NAME and M_NAME, prints one line into RES

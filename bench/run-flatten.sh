@@ -19,21 +19,7 @@ echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$POL"
 RES=$W/results-flatten.txt
 : > "$RES"
 
-run() {  # run NAME PREP CMD: median seconds and peak RSS (KiB) of 3 runs after a warm-up
-	local name=$1 prep=$2 cmd=$3 i t
-	eval "$prep"; eval "$cmd" >/dev/null 2>&1
-	: > "$W/times"
-	for i in 1 2 3; do
-		eval "$prep"
-		sync; sleep 1
-		/usr/bin/time -f '%e %M' -o "$W/t1" bash -c "$cmd" >/dev/null 2>&1
-		cat "$W/t1" >> "$W/times"
-	done
-	t=$(sort -n "$W/times" | sed -n 2p)
-	eval "T_$name='${t% *}'; M_$name='${t#* }'"
-	printf '%-28s %7.2f s %8d KiB\n' "$name" "${t% *}" "${t#* }" | tee -a "$RES"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+. "$top/bench/lib.sh"  # run, ratio
 
 echo "== $(date -u +%F) $(nproc) cores, image $(du -h "$W/img.tar" | cut -f1), $(ls "$W/oci-gz/blobs/sha256" | wc -l) blobs" | tee -a "$RES"
 for v in gz plain; do

@@ -20,27 +20,7 @@ mkdir -p "$W/tmp"
 RES=$W/results.txt
 : > "$RES"
 
-# run NAME PREP CMD: median seconds and peak RSS (KiB) of 3 runs after a warm-up; PREP runs before each.
-run() {
-	local name=$1 prep=$2 cmd=$3 i t
-	eval "$prep"; eval "$cmd" >/dev/null 2>&1
-	: > "$W/times"
-	for i in 1 2 3; do
-		eval "$prep"
-		sync; sleep 1   # let writeback of the previous run settle: this machine's disk is the noise
-		/usr/bin/time -f '%e %M' -o "$W/t1" bash -c "$cmd" >/dev/null 2>&1
-		cat "$W/t1" >> "$W/times"
-	done
-	t=$(sort -n "$W/times" | sed -n 2p)
-	eval "T_$name='${t% *}'; M_$name='${t#* }'"
-	printf '%-28s %7.2f s %8d KiB\n' "$name" "${t% *}" "${t#* }" | tee -a "$RES"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-check() {  # check LABEL RATIO OP LIMIT
-	local ok
-	ok=$(awk -v r="$2" -v l="$4" -v op="$3" 'BEGIN { print (op == ">=" ? r >= l : r <= l) ? "PASS" : "FAIL" }')
-	printf '%-62s %6s (target %s %s) %s\n' "$1" "$2" "$3" "$4" "$ok" | tee -a "$RES"
-}
+. "$top/bench/lib.sh"  # run, ratio, check
 
 echo "== $(date -u +%F) $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), image $(du -h "$W/img.tar" | cut -f1)" | tee -a "$RES"
 run openssl_path "" "openssl dgst -sha256 '$W/img.tar'"
