@@ -53,7 +53,7 @@ trap 'exit 130' INT TERM
 env_setup "$T"
 
 LABEL=airgap
-. "$HERE/lib.sh"  # run, ok (nok and skip above)
+. "$HERE/../lib.sh"  # run, ok (nok and skip above)
 why() { echo "exit $rc: $(head -c 500 "$W/err")"; }
 oneline() { [ "$(wc -l < "$W/err")" = 1 ]; }
 tarblobs() { tar -tf "$1" | sed -n 's|^blobs/sha256/\(.\)|sha256:\1|p' | sort; }

@@ -18,7 +18,7 @@ rm -rf "$W"
 mkdir -p "$W"
 
 LABEL=delta
-. "$(cd "$(dirname "$0")" && pwd)/lib.sh"  # run, ok, bad
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"  # run, ok, bad
 have() { command -v "$1" > /dev/null 2>&1; }
 blobs_of() { ls "$1/blobs/sha256" | sed 's/^/sha256:/' | sort; }
 lines() { grep -c . "$1" 2> /dev/null || echo 0; }

@@ -16,7 +16,7 @@ case $S in /*) ;; *) S=$PWD/$S ;; esac
 case $FIX in /*) ;; *) FIX=$PWD/$FIX ;; esac
 
 LABEL=pieces
-. "$(cd "$(dirname "$0")" && pwd)/lib.sh"  # run, ok, bad
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"  # run, ok, bad
 check() {  # check NAME COND-RESULT(0/1) WHY
 	if [ "$2" = 0 ]; then ok "$1"; else bad "$1" "$3"; fi
 }

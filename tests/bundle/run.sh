@@ -15,7 +15,7 @@ rm -rf "$W"
 mkdir -p "$W"
 
 LABEL=bundle
-. "$(cd "$(dirname "$0")" && pwd)/lib.sh"  # run, ok, bad
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"  # run, ok, bad
 have() { command -v "$1" > /dev/null 2>&1; }
 
 A=$FIX/docker-classic.tar

@@ -11,21 +11,11 @@ set -u
 S=$1
 W=$2
 FIX=${3:-}
-vlimit=${STRATA_TEST_VLIMIT_KB:-1048576}
+LABEL=layers
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"  # run, ok, bad
 rm -rf "$W"
 mkdir -p "$W"
 python3 "$(dirname "$0")/make.py" "$W/img" > "$W/make.log" 2>&1 || { echo "not ok - layers: make.py failed"; exit 0; }
-
-run() {  # run CMD...: rc, and stderr in $W/err
-	(
-		ulimit -c 0
-		[ "$vlimit" = unlimited ] || ulimit -v "$vlimit"
-		exec timeout -k 5 120 "$S" "$@"
-	) < /dev/null > "$W/out" 2> "$W/err"
-	rc=$?
-}
-ok() { echo "ok - layers $1"; }
-bad() { echo "not ok - layers $1: $2 (stderr: $(head -c 300 "$W/err" | tr '\n' ' '))"; }
 
 while IFS=$'\t' read -r name verdict; do
 	f=$W/img/$name.tar

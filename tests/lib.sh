@@ -1,4 +1,4 @@
-# tests/bundle/lib.sh - sourced by the bundle suites (bash): one way to run strata and to report.
+# tests/lib.sh - sourced by the bundle suites and tests/layers (bash): one way to run strata and to report.
 # Needs S (the binary) and W (the work dir) when run is called; LABEL names the suite in ok/bad.
 #   run CMD...      strata CMD under timeout and `ulimit -v` (STRATA_TEST_VLIMIT_KB, default 1 GiB;
 #                   "unlimited" for ASan): exit code in rc, stdout in $W/out, stderr in $W/err
