@@ -80,14 +80,38 @@ static const cJSON *file_entry(const cJSON *doc, const char *name, int *count)
 	return hit;
 }
 
+/* Piece i (from 1), named name beside the manifest: its size and sha256 from "files". */
+static int add_listed(const cJSON *doc, const char *manifest, const char *dir, const char *name, size_t i,
+		      struct pieces *np, struct strata_err *e)
+{
+	const cJSON *f;
+	const char *hex;
+	int64_t size;
+	char *path;
+	int count, r;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return err_set(e, STRATA_EFORMAT, "'%s': piece %zu is not a file name beside the manifest", manifest, i);
+	f = file_entry(doc, name, &count);
+	hex = f ? json_str(f, "sha256") : NULL;
+	if (!f || count > 1 || !json_uint(f, "size", &size) || !hex || !digest_is_hex64(hex, strlen(hex)))
+		return err_set(e, STRATA_EFORMAT, "'%s': piece '%s' is %s in \"files\" with a size and a sha256", manifest,
+			       name, count > 1 ? "listed more than once" : "not listed");
+	if (!(path = cat2(dir, name)))
+		return err_nomem(e, "pieces");
+	r = pieces_add(np, path, (uint64_t)size, hex, e);
+	free(path);
+	return r;
+}
+
 int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 {
 	struct buf b = BUF_INIT(MANIFEST_MAX);
 	struct pieces np = { 0 };
 	const cJSON *out, *names, *x;
-	cJSON *doc = NULL, *whole = NULL;
-	char *dir = NULL, *path = NULL;
-	const char *kind, *hex;
+	const char *kind, *hex, *name = NULL;
+	cJSON *doc = NULL;
+	char *dir = NULL;
 	int64_t size;
 	size_t i = 0;
 	int r;
@@ -108,18 +132,14 @@ int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 	names = json_get(out, "pieces");
 	if (!names) {
 		/* a whole archive: itself, the one piece */
-		const char *name = json_str(out, "path"), *format = json_str(out, "format");
+		const char *format = json_str(out, "format");
 
+		name = json_str(out, "path");
 		if (!name || !format || !strcmp(format, "oci")) {
 			r = 0;
 			goto out;
 		}
-		if (!(names = whole = cJSON_CreateArray()) || !cJSON_AddItemToArray(whole, cJSON_CreateString(name))) {
-			r = err_nomem(e, "pieces");
-			goto out;
-		}
-	}
-	if (!cJSON_IsArray(names) || !cJSON_GetArraySize(names) || cJSON_GetArraySize(names) > PIECES_MAX) {
+	} else if (!cJSON_IsArray(names) || !cJSON_GetArraySize(names) || cJSON_GetArraySize(names) > PIECES_MAX) {
 		r = err_set(e, STRATA_EFORMAT, "'%s': output.pieces is not a list of 1 to %d piece names", manifest, PIECES_MAX);
 		goto out;
 	}
@@ -132,29 +152,11 @@ int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 		np.size = (uint64_t)size;
 	if ((hex = json_str(out, "sha256")) && digest_is_hex64(hex, strlen(hex)))
 		snprintf(np.hex, sizeof(np.hex), "%s", hex);
+	if (name && (r = add_listed(doc, manifest, dir, name, 1, &np, e)) < 0)
+		goto out;
 	cJSON_ArrayForEach(x, names) {
-		const cJSON *f;
-		int count;
-
 		i++;
-		if (!cJSON_IsString(x) || !*x->valuestring || strchr(x->valuestring, '/') ||
-		    !strcmp(x->valuestring, ".") || !strcmp(x->valuestring, "..")) {
-			r = err_set(e, STRATA_EFORMAT, "'%s': piece %zu is not a file name beside the manifest", manifest, i);
-			goto out;
-		}
-		f = file_entry(doc, x->valuestring, &count);
-		hex = f ? json_str(f, "sha256") : NULL;
-		if (!f || count > 1 || !json_uint(f, "size", &size) || !hex || !digest_is_hex64(hex, strlen(hex))) {
-			r = err_set(e, STRATA_EFORMAT, "'%s': piece '%s' is %s in \"files\" with a size and a sha256", manifest,
-				    x->valuestring, count > 1 ? "listed more than once" : "not listed");
-			goto out;
-		}
-		free(path);
-		if (!(path = cat2(dir, x->valuestring))) {
-			r = err_nomem(e, "pieces");
-			goto out;
-		}
-		if ((r = pieces_add(&np, path, (uint64_t)size, hex, e)) < 0)
+		if ((r = add_listed(doc, manifest, dir, cJSON_IsString(x) ? x->valuestring : "", i, &np, e)) < 0)
 			goto out;
 	}
 	*p = np;
@@ -162,9 +164,7 @@ int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 	r = 1;
 out:
 	pieces_release(&np);
-	free(path);
 	free(dir);
-	cJSON_Delete(whole);
 	cJSON_Delete(doc);
 	buf_release(&b);
 	return r;
