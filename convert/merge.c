@@ -25,8 +25,10 @@ struct node {
 	int16_t now;     /* the layer of the last entry here, read in order ... */
 	bool now_nondir; /* ... and whether it was a non-directory (the later one wins) */
 	int16_t ln_layer; /* the layer ln is of: an ln of another layer is stale */
-	uint32_t ln;     /* the layer ln_layer's lnode at this path: its index + 1, or 0 */
+	uint32_t ln;     /* the layer ln_layer's lnode at this path: its index + 1, LN_SELF, or 0 */
 };
+
+#define LN_SELF UINT32_MAX  /* a file of layer ln_layer emitted under this path (struct lnode) */
 
 /* One hide, on a path's list: a whiteout (the path and below), an opaque
  * marker or a non-directory (below only), by a layer.  Hardlinks waiting in
@@ -43,7 +45,10 @@ struct hide {
 
 /* A regular file or hardlink of the layer being read: where its content is,
  * found from its path's node (struct node.ln): 12 bytes a file (pass()
- * refuses a layer of UINT32_MAX entries, group_new() INT32_MAX groups). */
+ * refuses a layer of UINT32_MAX entries, group_new() INT32_MAX groups).
+ * The common case, a file whose content went out under its own name, has
+ * none: its node's ln is LN_SELF, and ln_find() makes the lnode it stands
+ * for ({ .out = node + 1 }) only when a hardlink names the file. */
 struct lnode {
 	uint32_t index;       /* files: entry number in the layer */
 	uint32_t out;         /* the path the content went out under: its node + 1, or 0 */
@@ -219,12 +224,30 @@ static struct lnode *ln_add(struct merge *m, uint32_t node, int32_t layer, struc
 	return &m->ln[m->nln++];
 }
 
-/* The lnode of layer (the current one) at path, or NULL. */
-static struct lnode *ln_find(struct merge *m, const char *path, int32_t layer)
+/* *out: the lnode of layer (the current one) at path, or NULL.  0, or <0
+ * with e when out of memory making the one an LN_SELF stands for. */
+static int ln_find(struct merge *m, const char *path, int32_t layer, struct lnode **out, struct strata_err *e)
 {
 	uint32_t i = ntree_path(m->tree, path, false, NULL);
 
-	return i != NTREE_NONE && NODE(m, i)->ln && NODE(m, i)->ln_layer == layer ? &m->ln[NODE(m, i)->ln - 1] : NULL;
+	*out = NULL;
+	if (i == NTREE_NONE || !NODE(m, i)->ln || NODE(m, i)->ln_layer != layer)
+		return 0;
+	if (NODE(m, i)->ln != LN_SELF) {
+		*out = &m->ln[NODE(m, i)->ln - 1];
+		return 0;
+	}
+	if (!(*out = ln_add(m, i, layer, e)))
+		return -e->code;
+	(*out)->out = i + 1;
+	return 0;
+}
+
+/* Node i holds a file of layer whose content went out under its name. */
+static void ln_self(struct merge *m, uint32_t i, int32_t layer)
+{
+	NODE(m, i)->ln = LN_SELF;
+	NODE(m, i)->ln_layer = (int16_t)layer;
 }
 
 /* The path of node i (+1) into buf (LFS_PATH_MAX bytes: merge takes no longer names). */
@@ -614,7 +637,8 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		gi = pending_take(m, name, ni, layer, e, &r);
 		if (r < 0)
 			goto out;
-		lt = ln_find(m, tgt, layer);
+		if ((r = ln_find(m, tgt, layer, &lt, e)) < 0)
+			goto out;
 		ti = lt ? (size_t)(lt - m->ln) + 1 : 0;  /* an index + 1: ln_add may move the array */
 		if (!(l = ln_add(m, ni, layer, e))) {
 			r = -e->code;
@@ -645,11 +669,6 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 	if (r < 0)
 		goto out;
 	if (ent->type == TAR_FILE) {
-		if (!(l = ln_add(m, ni, layer, e))) {
-			r = -e->code;
-			goto out;
-		}
-		l->index = (uint32_t)index;
 		if (ent->sparse && (visible || (gi && m->g[gi - 1].n))) {
 			/* its content would go out, under its name or a link's */
 			r = err_set(e, STRATA_EFORMAT, "%s: '%s' is a sparse file, which strata does not expand", lname, name);
@@ -658,11 +677,17 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		if (visible) {
 			if ((r = emit(m, name, ent, tar_data(t), e)) < 0)
 				goto out;
-			l = &m->ln[m->nln - 1];
-			l->out = ni + 1;
+			ln_self(m, ni, layer);
 			if (gi)
 				r = emit_group(m, gi, ent, NULL, name, e);
-		} else if (gi && m->g[gi - 1].n) {
+			goto out;
+		}
+		if (!(l = ln_add(m, ni, layer, e))) {
+			r = -e->code;
+			goto out;
+		}
+		l->index = (uint32_t)index;
+		if (gi && m->g[gi - 1].n) {
 			if ((r = emit_group(m, gi, ent, tar_data(t), NULL, e)) < 0)
 				goto out;
 			uint32_t first = ntree_path(m->tree, m->g[gi - 1].names[0], false, NULL);
