@@ -40,7 +40,7 @@ struct walker {
 
 /* Bytes of entry records (files.h) the layers of a walker keep in memory
  * together; the rest goes to a temp file. */
-#define WALK_SPILL_MEM (4u << 20)
+#define WALK_SPILL_MEM (1u << 20)
 
 void walker_init(struct walker *w, struct diag *d);
 /* Hooks that run the walker over every layer of a scan. */

@@ -16,7 +16,7 @@
 #include "err.h"
 
 #define AW_BUFS 4
-#define AW_BUF_SIZE (1024 * 1024)
+#define AW_BUF_SIZE (256 * 1024)
 
 struct awriter;
 

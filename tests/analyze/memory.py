@@ -19,14 +19,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 SMALL, LARGE = 2000, 200000
 # Bytes an entry: about 1.35 times what this image measured when the bounds were set
-# (verify 66, analyze 160, diff 434, flatten 64: 8-byte name tree nodes, 24 bytes of stack
-# state a path, verify's entries as records spilled past 4 MiB, analyze's efficiency
-# figures by tree node, flatten's 20 bytes of state a path and 12 a file).  verify's
-# figure is mostly the 4 MiB of records its spill holds before the temp file, spread over
-# these 198,000 entries: at a million it costs 52 bytes an entry.  The code before measured
-# 157, 232, 547 and 104, and fails verify, analyze and flatten (diff gained less: its old
-# figure is just inside the new bound).
-BOUND = {"verify": 90, "analyze": 215, "diff": 585, "flatten": 86}
+# (verify 50, analyze 160, diff 434, flatten 50: 8-byte name tree nodes, 24 bytes of stack
+# state a path, verify's entries as records spilled past 1 MiB, analyze's efficiency
+# figures by tree node, flatten's 20 bytes of state a path; a file emitted under its own
+# name costs flatten nothing more).  verify's figure includes the 1 MiB of records its
+# spill holds before the temp file, spread over these 198,000 entries.  The code before
+# the name tree measured 157, 232, 547 and 104; before the spill bound fell from 4 MiB
+# to 1 and flatten stopped keeping 12 bytes a file, verify 66 and flatten 64.
+BOUND = {"verify": 68, "analyze": 215, "diff": 585, "flatten": 68}
 
 
 def peak_kib(argv):
