@@ -381,16 +381,21 @@ uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strat
 
 #define MAX_HOPS 40
 
-/* The view's state of one tree node: 24 bytes.  Layers are int16_t
+/* The view's state of one tree node: 20 bytes.  Layers are int16_t
  * (lfs_apply refuses a layer over INT16_MAX).  The caller's data is not here
- * but in struct lfs's data, and only when the caller wants it back. */
+ * but in struct lfs's data, and only when the caller wants it back.
+ * Children are on a singly linked list that every present child is on; a
+ * child that leaves the view stays listed (and childless) until a walk of
+ * the list (remove_below) meets it at the head, so no node needs a link
+ * back to the one before it. */
 struct node {
-	uint32_t child, next, prev;   /* live children: first; siblings */
+	uint32_t child, next;         /* listed children: first; next sibling */
 	uint32_t link;                /* symlinks: the target's offset in links + 1; else 0 */
 	int16_t layer;                /* the layer that wrote the present entry */
 	int16_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
 	uint8_t type;
 	bool present;
+	bool listed;                  /* on its parent's list (present, or left and not yet met) */
 };
 
 struct lfs {
@@ -465,31 +470,19 @@ static int set_link(struct lfs *v, uint32_t i, const char *l, struct strata_err 
 	return 0;
 }
 
+/* i, made present, is listed under its parent (it may still be). */
 static void link_live(struct lfs *v, uint32_t i)
 {
 	struct node *x = N(v, i), *p = N(v, ntree_parent(v->t, i));
 
-	x->prev = NIL;
+	if (x->listed)
+		return;
+	x->listed = true;
 	x->next = p->child;
-	if (p->child)
-		N(v, p->child)->prev = i;
 	p->child = i;
 }
 
-static void unlink_live(struct lfs *v, uint32_t i)
-{
-	struct node *x = N(v, i);
-
-	if (x->prev)
-		N(v, x->prev)->next = x->next;
-	else
-		N(v, ntree_parent(v->t, i))->child = x->next;
-	if (x->next)
-		N(v, x->next)->prev = x->prev;
-	x->next = x->prev = NIL;
-}
-
-/* i leaves the view (it has no live children left). */
+/* i leaves the view (it has no present children left); it stays listed. */
 static void leave(struct lfs *v, uint32_t i, enum lfs_cause why, bool report)
 {
 	struct node *x = N(v, i);
@@ -499,23 +492,28 @@ static void leave(struct lfs *v, uint32_t i, enum lfs_cause why, bool report)
 	x->present = false;
 	if (report && data_of(v, i) && v->ev.gone)
 		v->ev.gone(v->ev.ctx, data_of(v, i), x->type, x->layer, why);
-	unlink_live(v, i);
 }
 
-/* Everything below top leaves the view; each node is visited once. */
+/* Everything below top leaves the view and its list; each listed node is
+ * visited once, always as the head of its parent's list (a node that left
+ * before has no children: it is only taken off). */
 static void remove_below(struct lfs *v, uint32_t top, enum lfs_cause why)
 {
 	uint32_t cur = N(v, top)->child;
 
 	while (cur) {
+		struct node *x = N(v, cur);
 		uint32_t p;
 
-		if (N(v, cur)->child) {
-			cur = N(v, cur)->child;
+		if (x->child) {
+			cur = x->child;
 			continue;
 		}
 		p = ntree_parent(v->t, cur);
 		leave(v, cur, why, true);
+		N(v, p)->child = x->next;
+		x->next = NIL;
+		x->listed = false;
 		cur = p == top ? N(v, top)->child : p;
 	}
 }
