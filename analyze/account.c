@@ -16,56 +16,85 @@
 #include "formats/layerfs.h"
 #include "formats/json.h"
 
-/* dive's efficiency figures of one path: 24 bytes, in an array by the
- * stack's node of the path (lfs_node), no map of paths. */
+/* dive's efficiency figures of a path seen more than once.  A path seen
+ * once keeps only its size: 9 bytes a path, in arrays by the stack's node of
+ * the path (lfs_node), no map of paths; the few seen again get one of these. */
 struct eff {
 	uint64_t cum, min;
-	uint32_t count;
+	uint32_t count, node;
 };
+
+enum { SEEN_NONE, SEEN_ONCE, SEEN_MORE };
 
 struct acct {
 	struct image_report *r;
 	struct layer_report *lr;  /* the layer being stacked */
-	struct lfs *v;            /* the stack, whose nodes index effs */
-	struct eff *effs;         /* by node; past neffs all zero */
-	size_t neffs;
+	struct lfs *v;            /* the stack, whose nodes index once and seen */
+	uint64_t *once;           /* by node: SEEN_ONCE its size, SEEN_MORE the index of its eff */
+	uint8_t *seen;            /* by node: SEEN_*; past nseen all SEEN_NONE */
+	size_t nseen;
+	struct eff *effs;         /* the paths seen more than once, in the order they were */
+	size_t neffs, aeffs;
 	struct strmap hitmap;     /* entry address -> 1 + index of its last risk_hit */
 	uint64_t gone;            /* bytes the current entry removed */
 	int rc;                   /* first failure inside an event */
 	struct strata_err *e;
 };
 
-/* The figures of path.  Inside a stack event (gone()) no node may be made:
- * create is false there (the path of an entry leaving the view has one). */
-static struct eff *get_eff(struct acct *a, const char *path, bool create, struct strata_err *e)
+static int grow_seen(struct acct *a, uint32_t i, struct strata_err *e)
 {
-	uint32_t i = lfs_node(a->v, path, create, e);
+	size_t na = a->nseen ? a->nseen + a->nseen / 2 : 1024;
+	uint64_t *no;
+	uint8_t *ns;
 
-	if (i == NTREE_NONE)
-		return create ? NULL : (err_set(e, STRATA_EFORMAT, "'%s' is not in the stack", path), NULL);
-	if (i >= a->neffs) {
-		size_t na = a->neffs ? a->neffs + a->neffs / 2 : 1024;
-		struct eff *nv;
-
-		if (na <= i)
-			na = (size_t)i + 1;
-		if (!(nv = realloc(a->effs, na * sizeof(*nv))))
-			return err_nomem(e, "efficiency"), NULL;
-		memset(nv + a->neffs, 0, (na - a->neffs) * sizeof(*nv));
-		a->effs = nv;
-		a->neffs = na;
-	}
-	return &a->effs[i];
+	if (na <= i)
+		na = (size_t)i + 1;
+	if (!(no = realloc(a->once, na * sizeof(*no))))
+		return err_nomem(e, "efficiency");
+	a->once = no;
+	if (!(ns = realloc(a->seen, na)))
+		return err_nomem(e, "efficiency");
+	memset(ns + a->nseen, SEEN_NONE, na - a->nseen);
+	a->seen = ns;
+	a->nseen = na;
+	return 0;
 }
 
+/* One more occurrence of path, of size bytes.  Inside a stack event
+ * (gone()) no node may be made: create is false there (the path of an entry
+ * leaving the view has one). */
 static int occur(struct acct *a, const char *path, uint64_t size, bool create, struct strata_err *e)
 {
-	struct eff *f = get_eff(a, path, create, e);
+	uint32_t i = lfs_node(a->v, path, create, e);
+	struct eff *f;
 
-	if (!f)
+	if (i == NTREE_NONE)
+		return create ? -e->code : err_set(e, STRATA_EFORMAT, "'%s' is not in the stack", path);
+	if (i >= a->nseen && grow_seen(a, i, e) < 0)
 		return -e->code;
+	switch (a->seen[i]) {
+	case SEEN_NONE:
+		a->seen[i] = SEEN_ONCE;
+		a->once[i] = size;
+		return 0;
+	case SEEN_ONCE:
+		if (a->neffs == a->aeffs) {
+			size_t na = a->aeffs ? a->aeffs * 2 : 64;
+			struct eff *nv = realloc(a->effs, na * sizeof(*nv));
+
+			if (!nv)
+				return err_nomem(e, "efficiency");
+			a->effs = nv;
+			a->aeffs = na;
+		}
+		a->effs[a->neffs] = (struct eff){ a->once[i], a->once[i], 1, i };
+		a->seen[i] = SEEN_MORE;
+		a->once[i] = a->neffs++;
+		break;
+	}
+	f = &a->effs[a->once[i]];
 	f->cum += size;
-	if (!f->count || size < f->min)
+	if (size < f->min)
 		f->min = size;
 	f->count++;
 	return 0;
@@ -350,28 +379,27 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	lfs_each(v, count_file, r);
 	if (rc == 0) {
 		uint64_t min = 0, cum = 0;
-		size_t k = 0;
 
+		for (i = 0; i < a.nseen; i++)
+			if (a.seen[i] == SEEN_ONCE) {
+				min += a.once[i];
+				cum += a.once[i];
+			}
 		for (i = 0; i < a.neffs; i++) {
-			const struct eff *f = &a.effs[i];
-
-			min += f->min;
-			cum += f->cum;
-			k += f->count > 1;
+			min += a.effs[i].min;
+			cum += a.effs[i].cum;
 		}
 		r->efficiency = cum ? (double)min / (double)cum : 1.0;
-		if (k && !(r->ineff = calloc(k, sizeof(*r->ineff))))
+		if (a.neffs && !(r->ineff = calloc(a.neffs, sizeof(*r->ineff))))
 			rc = err_nomem(e, "report");
 		for (i = 0; rc == 0 && i < a.neffs; i++) {
 			const struct eff *f = &a.effs[i];
 			char buf[LFS_PATH_MAX], *p;
 			size_t n;
 
-			if (f->count < 2)
-				continue;
-			if ((n = lfs_pathname(v, (uint32_t)i, buf, sizeof(buf))) < sizeof(buf)) {
+			if ((n = lfs_pathname(v, f->node, buf, sizeof(buf))) < sizeof(buf)) {
 				p = strdup(buf);
-			} else if ((p = malloc(n + 1)) && lfs_pathname(v, (uint32_t)i, p, n + 1) > n) {
+			} else if ((p = malloc(n + 1)) && lfs_pathname(v, f->node, p, n + 1) > n) {
 				free(p);  /* n is at least the length: it fits in n + 1 */
 				p = NULL;
 			}
@@ -395,6 +423,8 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		rc = analyze_packages(r, e);
 	lfs_free(v);
 	free(a.effs);
+	free(a.once);
+	free(a.seen);
 	strmap_release(&a.hitmap);
 	return rc;
 }
