@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/scaling.py [--strata S] [--work DIR] [--bytes MIB,...] [--files N,...] [--runs R]
-                   [--runs-over MIB:R]
+                   [--runs-over MIB:R] [--reuse]
 
 Cost as images grow (issue 16).  Two series, each image made, measured and removed
 before the next (so the disk holds one image at a time):
@@ -18,6 +18,10 @@ oci-archive there, flatten a tar, so no output competes for the disk.  Every
 figure is printed with its ratio to the smallest image of its series, beside the
 ratio of the inputs (MiB or files).  Targets: time linear in bytes within 10% (time ratio / bytes
 ratio in 0.9-1.1), memory flat in bytes and sub-linear in files.
+
+--reuse: an image already in WORK under the series' name (bytes-MIB.tar, files-N.tar) is
+measured as it is and kept, so the images can be made beforehand (while the machine is busy)
+and measured later on a quiet one.
 
 Never part of `make check`: no timing assertions anywhere in tests.
 """
@@ -56,7 +60,9 @@ def series(name, sizes, make, runs_for, a):
     for size in sizes:
         img = os.path.join(a.work, "%s-%s.tar" % (name, size))
         t0 = time.monotonic()
-        make(size, img)
+        reused = a.reuse and os.path.exists(img)
+        if not reused:
+            make(size, img)
         gen = time.monotonic() - t0
         nbytes = os.path.getsize(img)
         runs = runs_for(size)
@@ -64,7 +70,8 @@ def series(name, sizes, make, runs_for, a):
         for _ in range(runs):
             for c, argv in CMDS.items():
                 got[c].append(measure(argv(a.strata, img)))
-        os.unlink(img)
+        if not reused:
+            os.unlink(img)
         load = os.getloadavg()[0]
         for c in CMDS:
             t = statistics.median(x[0] for x in got[c])
@@ -100,6 +107,7 @@ def main():
     ap.add_argument("--files", default="10000,100000,1000000,4000000", help="files, comma-separated ('' none)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--runs-over", default="", help="MIB:R: R runs for byte images of more than MIB MiB")
+    ap.add_argument("--reuse", action="store_true", help="measure images already in WORK, and keep them")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     big = tuple(int(x) for x in a.runs_over.split(":")) if a.runs_over else None
