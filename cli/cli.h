@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "common/diag.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/limits.h"
 #include "common/size.h"
 
@@ -137,6 +138,21 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
  * under a temp name and renamed when complete, a device or FIFO is written
  * into (fsutil's output_resolve); 0, or <0 with e. */
 int cli_write_output(const char *path, const char *p, size_t n, struct strata_err *e);
+/* The same, for a document written in pieces (analyze --files streams its
+ * file lists): cli_out_open() where cli_write_output() would write, then
+ * cli_out_write() each piece in order, then cli_out_close() (flushes stdout,
+ * or renames the temp file into place), or after any failure
+ * cli_out_abort() (the temp file removed, the destination untouched).
+ * cli_out_write() is a report_write_fn (analyze.h): ctx is the cli_out. */
+struct cli_out {
+	const char *path;      /* NULL: stdout */
+	int fd;                /* the device or FIFO, or the temp file of f */
+	struct atomic_file f;  /* f.tmp NULL: not a regular file */
+};
+int cli_out_open(struct cli_out *o, const char *path, struct strata_err *e);
+int cli_out_write(void *ctx, const char *p, size_t n, struct strata_err *e);
+int cli_out_close(struct cli_out *o, struct strata_err *e);
+void cli_out_abort(struct cli_out *o);
 /* The layer walker for a command that reads a source, judging by lim's
  * policy (--allow-unsafe-layers: one warning line says so). */
 struct walker;

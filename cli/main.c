@@ -506,35 +506,73 @@ void cli_walker(struct walker *w, struct layer_hooks *h, struct diag *d, const s
 	walker_hooks(w, h);
 }
 
+int cli_out_open(struct cli_out *o, const char *path, struct strata_err *e)
+{
+	char *file;
+	int r;
+
+	o->path = path && strcmp(path, "-") ? path : NULL;
+	o->fd = -1;
+	o->f.fd = -1;
+	o->f.tmp = o->f.final = NULL;
+	if (!o->path)
+		return 0;
+	/* only a regular file is replaced; a device or FIFO is written into */
+	if ((r = output_resolve(o->path, &file, &o->fd, e)) < 0 || o->fd >= 0)
+		return r;
+	r = atomic_open(&o->f, file, e);
+	free(file);
+	if (r == 0)
+		o->fd = o->f.fd;
+	return r;
+}
+
+int cli_out_write(void *ctx, const char *p, size_t n, struct strata_err *e)
+{
+	struct cli_out *o = ctx;
+
+	if (!o->path)
+		return fwrite(p, 1, n, stdout) == n ? 0 : err_set(e, STRATA_EIO, "cannot write to stdout");
+	return write_all(o->fd, p, n, o->path, e);
+}
+
+int cli_out_close(struct cli_out *o, struct strata_err *e)
+{
+	int r = 0;
+
+	if (!o->path)
+		return fflush(stdout) == EOF ? err_set(e, STRATA_EIO, "cannot write to stdout") : 0;
+	if (o->f.tmp) {
+		o->fd = -1;
+		return atomic_commit(&o->f, e);
+	}
+	if (o->fd >= 0 && close(o->fd) < 0)
+		r = err_sys(e, errno, "close '%s'", o->path);
+	o->fd = -1;
+	return r;
+}
+
+void cli_out_abort(struct cli_out *o)
+{
+	if (o->f.tmp)
+		atomic_abort(&o->f);
+	else if (o->path && o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+}
+
 int cli_write_output(const char *path, const char *p, size_t n, struct strata_err *e)
 {
-	struct atomic_file f;
-	char *file;
-	int sfd, r;
+	struct cli_out o;
+	int r;
 
-	if (!path || !strcmp(path, "-")) {
-		if (fwrite(p, 1, n, stdout) != n || fflush(stdout) == EOF)
-			return err_set(e, STRATA_EIO, "cannot write to stdout");
-		return 0;
-	}
-	/* only a regular file is replaced; a device or FIFO is written into */
-	if ((r = output_resolve(path, &file, &sfd, e)) < 0)
+	if ((r = cli_out_open(&o, path, e)) < 0)
 		return r;
-	if (sfd >= 0) {
-		r = write_all(sfd, p, n, path, e);
-		if (close(sfd) < 0 && !r)
-			r = err_sys(e, errno, "close '%s'", path);
+	if ((r = cli_out_write(&o, p, n, e)) < 0) {
+		cli_out_abort(&o);
 		return r;
 	}
-	r = atomic_open(&f, file, e);
-	free(file);
-	if (r < 0)
-		return r;
-	if ((r = write_all(f.fd, p, n, path, e)) < 0) {
-		atomic_abort(&f);
-		return r;
-	}
-	return atomic_commit(&f, e);
+	return cli_out_close(&o, e);
 }
 
 int cli_fail(const char *src, const struct strata_err *e)
