@@ -134,19 +134,33 @@ struct report_meta {
 void analyze_verdict_json(cJSON *doc, const struct report_meta *m);
 int analyze_verdict_text(struct buf *out, const struct report_meta *m, struct strata_err *e);
 
-/* The report as JSON (schema 1); files: every entry of every layer too,
- * regular files and hardlinks with the sha256 of their content when the
- * walker hashed it (walker.content). */
+/* Where a report too large to hold is written, in pieces: each call takes
+ * the next n bytes; 0, or <0 with e (the report stops there). */
+typedef int (*report_write_fn)(void *ctx, const char *p, size_t n, struct strata_err *e);
+
+/* The report as JSON (schema 1).  files: every entry of every layer too
+ * ("files" of each layer read), regular files and hardlinks with the sha256
+ * of their content when the walker hashed it (walker.content).  A million
+ * entries are 158 MB of JSON, so the document holds no list, only a raw
+ * placeholder for each: print it with cJSON (formatted or not) and write it
+ * with analyze_json_write(), which streams each list in its place. */
 cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, bool files,
 		    const struct fail_rules *rules);
+/* Write txt, the printed document of analyze_json(s, reps, n, ...), through
+ * w: each placeholder replaced by its layer's list, entry by entry, as cJSON
+ * prints an array of objects held as a raw node: [{"path":...},{...}],
+ * unformatted in either print. */
+int analyze_json_write(const char *txt, const struct image_report *reps, size_t n, report_write_fn w, void *ctx,
+		       struct strata_err *e);
 /* Text for people, fitting 100 columns. */
 int analyze_text(struct buf *out, const struct source *s, const struct image_report *reps, size_t n,
 		 const struct fail_rules *rules, struct strata_err *e);
-/* --files as text: every entry of every layer, one a line ("type mode
- * uid:gid size sha256 path[ -> link]"; sha256 "-" when there is none: not a
- * regular file, or the walker did not hash it; a hardlink shows its target's).
- * Lines are not cut to 100 columns: this is data, for grep and awk. */
-int analyze_files_text(struct buf *out, const struct image_report *reps, size_t n, struct strata_err *e);
+/* --files as text, written through w in pieces: every entry of every layer,
+ * one a line ("type mode uid:gid size sha256 path[ -> link]"; sha256 "-"
+ * when there is none: not a regular file, or the walker did not hash it; a
+ * hardlink shows its target's).  Lines are not cut to 100 columns: this is
+ * data, for grep and awk. */
+int analyze_files_text(const struct image_report *reps, size_t n, report_write_fn w, void *ctx, struct strata_err *e);
 /* One self-contained HTML file (inline CSS and SVG, no network), rendered
  * from the JSON report; reps (n of them, in the report's image order; may
  * be NULL) add each image's browsable file tree (tree.h). */

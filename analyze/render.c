@@ -1,5 +1,6 @@
 /* render.c - analysis reports: rules, JSON and text; see analyze.h. */
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +204,107 @@ static bool has_hardlinks(const struct image_report *r)
 	return false;
 }
 
-static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files, struct strmap *regs)
+/*
+ * --files in JSON: a layer's list is an array of one object an entry
+ * (path, type, size, mode, uid, gid, link, sha256).  Held whole, a million
+ * entries took ~400 MB (the list, its raw node, the printed document and the
+ * output buffer, each a copy), so the document holds a placeholder instead,
+ * a raw node "\001IMAGE:LAYER\001" that cJSON prints as it is, and
+ * analyze_json_write() writes the printed document in pieces, each list in
+ * its place, in chunks of FILES_CHUNK bytes.  The placeholders cannot be
+ * mistaken for anything else: cJSON escapes \001 in every string it prints.
+ */
+#define FILES_MARK '\001'
+#define FILES_CHUNK ((size_t)1 << 16)
+
+/* Write b through w once it holds at least at bytes (at 1: whatever it holds). */
+static int flush_at(struct buf *b, size_t at, report_write_fn w, void *ctx, struct strata_err *e)
+{
+	int r = 0;
+
+	if (b->len && b->len >= at) {
+		r = w(ctx, b->data, b->len, e);
+		buf_reset(b);
+	}
+	return r;
+}
+
+/* One layer's "files" array, as cJSON_PrintUnformatted() prints each entry
+ * and the raw node holding them all printed it: [{...},{...}]. */
+static int files_json(const struct layer_files *lf, struct strmap *regs, struct buf *b, report_write_fn w,
+		      void *ctx, struct strata_err *e)
+{
+	size_t i;
+	int r = buf_addstr(b, "[", e);
+
+	for (i = 0; r == 0 && i < lf->len; i++) {
+		const struct fentry *f = &lf->v[i];
+		char mode[8], hex[65], *txt;
+		cJSON *c = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(c, "path", f->path);
+		cJSON_AddStringToObject(c, "type", f->flags & FE_WHITEOUT ? "whiteout"
+						   : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7]);
+		cJSON_AddNumberToObject(c, "size", (double)f->size);
+		snprintf(mode, sizeof(mode), "%04o", f->mode & 07777);
+		cJSON_AddStringToObject(c, "mode", mode);
+		cJSON_AddNumberToObject(c, "uid", f->uid);
+		cJSON_AddNumberToObject(c, "gid", f->gid);
+		if (f->link)
+			cJSON_AddStringToObject(c, "link", f->link);
+		if (content_hex(f, regs, hex))
+			cJSON_AddStringToObject(c, "sha256", hex);
+		txt = cJSON_PrintUnformatted(c);
+		cJSON_Delete(c);
+		if (!txt)
+			r = err_nomem(e, "report");
+		else if ((i && buf_addstr(b, ",", e) < 0) || buf_addstr(b, txt, e) < 0)
+			r = -e->code;
+		free(txt);
+		if (r == 0)
+			r = flush_at(b, FILES_CHUNK, w, ctx, e);
+	}
+	return r ? r : buf_addstr(b, "]", e);
+}
+
+int analyze_json_write(const char *txt, const struct image_report *reps, size_t n, report_write_fn w, void *ctx,
+		       struct strata_err *e)
+{
+	struct buf b = BUF_INIT((size_t)1 << 30);
+	struct strmap regs = STRMAP_INIT;  /* content_hex()'s, of image img */
+	size_t img = SIZE_MAX;
+	const char *p = txt, *m;
+	int r = 0;
+
+	while (r == 0 && (m = strchr(p, FILES_MARK))) {
+		unsigned long long i, j;
+		char *end;
+
+		if ((r = w(ctx, p, (size_t)(m - p), e)) < 0)
+			break;
+		i = strtoull(m + 1, &end, 10);
+		j = *end == ':' ? strtoull(end + 1, &end, 10) : ULLONG_MAX;
+		if (*end != FILES_MARK || i >= n || j >= reps[i].nlayers || !reps[i].layers[j].lf) {
+			r = err_set(e, STRATA_EIO, "report: a file list placeholder names no layer read");
+			break;
+		}
+		if (i != img) {
+			strmap_release(&regs);  /* hardlinks name files of their own image */
+			img = (size_t)i;
+		}
+		r = files_json(reps[i].layers[j].lf, has_hardlinks(&reps[i]) ? &regs : NULL, &b, w, ctx, e);
+		if (r == 0)
+			r = flush_at(&b, 1, w, ctx, e);
+		p = end + 1;
+	}
+	if (r == 0)
+		r = w(ctx, p, strlen(p), e);
+	strmap_release(&regs);
+	buf_release(&b);
+	return r;
+}
+
+static cJSON *layer_json(const struct layer_report *lr, size_t img, size_t idx, bool files)
 {
 	const struct layer *l = lr->layer;
 	const struct member *m = l->m;
@@ -256,37 +357,10 @@ static cJSON *layer_json(const struct layer_report *lr, size_t idx, bool files, 
 		json_push(a, c);
 	}
 	if (files && lr->lf) {
-		/* Rendered entry by entry into one raw JSON array: a cJSON node per
-		 * entry would take ~1 KiB each, too much for layers of 100k files. */
-		struct buf fb = BUF_INIT((size_t)1 << 31);
-		struct strata_err fe = STRATA_ERR_INIT;
-		bool ok = buf_addstr(&fb, "[", &fe) == 0;
+		char mark[64];
 
-		for (i = 0; ok && i < lr->lf->len; i++) {
-			const struct fentry *f = &lr->lf->v[i];
-			char mode[8], hex[65], *txt;
-
-			c = cJSON_CreateObject();
-			cJSON_AddStringToObject(c, "path", f->path);
-			cJSON_AddStringToObject(c, "type", f->flags & FE_WHITEOUT ? "whiteout"
-							   : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7]);
-			cJSON_AddNumberToObject(c, "size", (double)f->size);
-			snprintf(mode, sizeof(mode), "%04o", f->mode & 07777);
-			cJSON_AddStringToObject(c, "mode", mode);
-			cJSON_AddNumberToObject(c, "uid", f->uid);
-			cJSON_AddNumberToObject(c, "gid", f->gid);
-			if (f->link)
-				cJSON_AddStringToObject(c, "link", f->link);
-			if (content_hex(f, regs, hex))
-				cJSON_AddStringToObject(c, "sha256", hex);
-			txt = cJSON_PrintUnformatted(c);
-			cJSON_Delete(c);
-			ok = txt && (!i || buf_addstr(&fb, ",", &fe) == 0) && buf_addstr(&fb, txt, &fe) == 0;
-			free(txt);
-		}
-		if (ok && buf_addstr(&fb, "]", &fe) == 0)
-			json_put(o, "files", cJSON_CreateRaw(fb.data));
-		buf_release(&fb);
+		snprintf(mark, sizeof(mark), "%c%zu:%zu%c", FILES_MARK, img, idx, FILES_MARK);
+		json_put(o, "files", cJSON_CreateRaw(mark));
 	}
 	return o;
 }
@@ -339,7 +413,6 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 		    const struct fail_rules *rules)
 {
 	cJSON *root = cJSON_CreateObject(), *imgs, *o, *a, *sum;
-	struct strmap regs = STRMAP_INIT;
 	size_t i, j;
 
 	cJSON_AddNumberToObject(root, "schema", 1);
@@ -380,8 +453,7 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 		cJSON_AddNumberToObject(sum, "efficiency", round6(r->efficiency));
 		a = cJSON_AddArrayToObject(o, "layers");
 		for (j = 0; j < r->nlayers; j++)
-			json_push(a, layer_json(&r->layers[j], j, files, has_hardlinks(r) ? &regs : NULL));
-		strmap_release(&regs);
+			json_push(a, layer_json(&r->layers[j], i, j, files));
 		a = cJSON_AddArrayToObject(o, "trailing_history");
 		for (j = 0; j < r->n_trailing; j++)
 			json_push(a, cJSON_CreateString(r->trailing_history[j]));
@@ -817,12 +889,13 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 
 /* ---- --files as text ---- */
 
-int analyze_files_text(struct buf *b, const struct image_report *reps, size_t n, struct strata_err *e)
+int analyze_files_text(const struct image_report *reps, size_t n, report_write_fn w, void *ctx, struct strata_err *e)
 {
+	struct buf b = BUF_INIT((size_t)1 << 30);
 	size_t i, j, k;
 	int r = 0;
 
-#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+#define P(...) do { if (r == 0) r = buf_printf(&b, e, __VA_ARGS__); } while (0)
 	for (i = 0; i < n && r == 0; i++) {
 		struct strmap regs = STRMAP_INIT;
 		struct strmap *rp = has_hardlinks(&reps[i]) ? &regs : NULL;
@@ -843,10 +916,15 @@ int analyze_files_text(struct buf *b, const struct image_report *reps, size_t n,
 				P("  %-8s %04o %u:%u %llu %s %s%s%s\n", f->flags & FE_WHITEOUT ? "whiteout"
 				  : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7], f->mode & 07777, f->uid, f->gid,
 				  (unsigned long long)f->size, h ? h : "-", f->path, f->link ? " -> " : "", f->link ? f->link : "");
+				if (r == 0)
+					r = flush_at(&b, FILES_CHUNK, w, ctx, e);
 			}
 		}
 		strmap_release(&regs);
 	}
 #undef P
+	if (r == 0)
+		r = flush_at(&b, 1, w, ctx, e);
+	buf_release(&b);
 	return r;
 }
