@@ -161,22 +161,35 @@ int sbom_time(const char *created, const char *sde, char out[32])
 
 /* ---- building ---- */
 
+/* One entry of the final filesystem (lfs_each): fins has room for every entry. */
 static void note_final(void *ctx, const void *data, int layer)
 {
 	struct sbom *s = ctx;
-	struct sbom_fin *fins = s->fins;
-	const struct fentry *f = data;
-	struct sbom_fin *x = &fins[s->final.len];
-	struct strata_err e = STRATA_ERR_INIT;
+	struct sbom_fin *x = &((struct sbom_fin *)s->fins)[s->nfins++];
 
-	x->f = f;
+	x->f = data;
 	x->layer = layer;
-	(void)strmap_put_ref(&s->final, f->path, x, &e);  /* out of memory: seen by the caller's count */
+}
+
+static int cmp_fin(const void *a, const void *b)
+{
+	return strcmp(((const struct sbom_fin *)a)->f->path, ((const struct sbom_fin *)b)->f->path);
+}
+
+static int cmp_fin_path(const void *k, const void *x)
+{
+	return strcmp(k, ((const struct sbom_fin *)x)->f->path);
+}
+
+/* The final filesystem's entry at path, or NULL. */
+static const struct sbom_fin *fin_get(const struct sbom *s, const char *path)
+{
+	return s->nfins ? bsearch(path, s->fins, s->nfins, sizeof(struct sbom_fin), cmp_fin_path) : NULL;
 }
 
 static const struct sbom_fin *final_file(const struct sbom *s, const char *path)
 {
-	const struct sbom_fin *x = strmap_get(&s->final, path);
+	const struct sbom_fin *x = fin_get(s, path);
 
 	return x && x->f->type == TAR_FILE ? x : NULL;
 }
@@ -566,7 +579,7 @@ static int add_frags(struct sbom *s, enum pkgdb_kind kind, struct strata_err *e)
 
 			if (!p->entry || p->entry > lf->len)
 				continue;
-			x = strmap_get(&s->final, lf->v[p->entry - 1].path);
+			x = fin_get(s, lf->v[p->entry - 1].path);
 			if (x && x->f == &lf->v[p->entry - 1])
 				r = add_pkg(s, kind, p, NULL, x->f->path, e);
 		}
@@ -684,6 +697,8 @@ static int build(const struct image *im, struct sbom *s, struct strata_err *e)
 	if (r == 0)
 		lfs_each(v, note_final, s);
 	lfs_free(v);
+	if (s->nfins > 1)
+		qsort(s->fins, s->nfins, sizeof(struct sbom_fin), cmp_fin);
 	if (r < 0)
 		return r;
 	distro(s, "debian", deb);
@@ -701,7 +716,7 @@ static int build(const struct image *im, struct sbom *s, struct strata_err *e)
 
 			if (!p->entry || p->entry > lf->len)
 				continue;
-			x = strmap_get(&s->final, lf->v[p->entry - 1].path);
+			x = fin_get(s, lf->v[p->entry - 1].path);
 			if (x && x->f == &lf->v[p->entry - 1])
 				r = add_pkg(s, PKGDB_DPKG_D, p, deb, NULL, e);
 		}
@@ -763,7 +778,6 @@ void sbom_release(struct sbom *s)
 	free(s->fbuilt);
 	free(s->v);
 	free(s->fins);
-	strmap_release(&s->final);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -55,8 +55,8 @@ struct sbom {
 	struct sbom_pkg *v;
 	size_t len;
 	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
-	struct strmap final;        /* path -> struct sbom_fin* of the final filesystem */
-	void *fins;
+	void *fins;                 /* the final filesystem: nfins struct sbom_fin, sorted by path */
+	size_t nfins;
 	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */
 	unsigned char *fbuilt;
 };
