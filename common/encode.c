@@ -400,13 +400,18 @@ int encoder_new(struct encoder **out, enum compression kind, int level, int thre
 		}
 		ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel, level);
 		/* Always libzstd's multithreaded mode, even for one thread: the frame
-		 * is cut in 2 MiB jobs, each primed with the full window before it,
-		 * so the bytes do not depend on the worker count (the single-threaded
-		 * mode, nbWorkers 0, writes others).  At most 2 workers: each costs
-		 * ~8 MiB, and 2 keep a convert under 64 MiB (bench/README.md). */
+		 * is cut in jobs, each primed with the half window before it, so the
+		 * bytes do not depend on the worker count (the single-threaded mode,
+		 * nbWorkers 0, writes others).  The window is at least 8 MiB (level
+		 * 3's own is 2 MiB), as klauspost's encoder in skopeo keeps: layers
+		 * repeat content 2-8 MiB apart.  Jobs are 4 MiB (libzstd makes them
+		 * no smaller than what primes them).  At most 2 workers: about 27 MiB
+		 * each, and a convert of a million files stays under 64 MiB
+		 * (bench/README.md, "zstd: an 8 MiB window"). */
 		if (ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_nbWorkers, enc->threads > 1 ? 2 : 1)) ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_jobSize, 2u << 20)) ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_overlapLog, 9))) {
+		    ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_jobSize, 4u << 20)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_overlapLog, 8)) ||
+		    (level < 17 && ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_windowLog, 23)))) {
 			encoder_free(enc);
 			return err_set(e, STRATA_EUSAGE, "zstd: this libzstd has no multithreading (needed for reproducible output)");
 		}
