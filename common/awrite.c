@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "cancel.h"
@@ -28,21 +29,34 @@ struct awriter {
 	char what[256];
 };
 
-/* Copy in the kernel where the filesystem allows, else through buf. 0 or errno. */
+/* Copy in the kernel where it can: copy_file_range between regular files,
+ * sendfile into a pipe, a character device or a file opened O_APPEND (which
+ * copy_file_range refuses with EBADF); else through buf.  0 or errno. */
 static int copy_range(int in, uint64_t off, int out, uint64_t len, char *buf)
 {
 	loff_t o = (loff_t)off;
-	bool kernel = true;
+	enum { CFR, SENDFILE, BUFFER } how = CFR;
 
 	while (len) {
 		ssize_t k;
 
-		if (kernel) {
+		if (how == CFR) {
 			k = copy_file_range(in, &o, out, NULL, len > (1u << 30) ? (1u << 30) : len, 0);
-			if (k < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-				kernel = false;
+			if (k < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+				      errno == EBADF)) {
+				how = SENDFILE;
 				continue;
 			}
+		} else if (how == SENDFILE) {
+			off_t so = (off_t)o;
+
+			k = sendfile(out, in, &so, len > (1u << 30) ? (1u << 30) : len);
+			if (k < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				how = BUFFER;
+				continue;
+			}
+			if (k > 0)
+				o = (loff_t)so;
 		} else {
 			size_t want = len < AW_BUF_SIZE ? (size_t)len : AW_BUF_SIZE, done = 0;
 
@@ -103,7 +117,9 @@ static void *writer(void *arg)
 		pthread_mutex_lock(&aw->mu);
 		if (failed && !aw->err) {
 			aw->err = failed;
-			aw->err_copy = aw->rin[i] >= 0;
+			/* a full or closed destination is the destination's, copy or not */
+			aw->err_copy = aw->rin[i] >= 0 && failed != ENOSPC && failed != EDQUOT && failed != EFBIG &&
+				       failed != EPIPE;
 		}
 		aw->len[i] = 0;
 		aw->rin[i] = -1;

@@ -63,6 +63,9 @@ struct sink_blob {
 	uint64_t hdr_off;           /* seekable tar: where the header goes */
 	bool direct;                /* stdout: header already written */
 	bool discard;               /* stdout: a duplicate, only hashed */
+	bool copied;                /* a kernel copy was queued (sink_blob_copy) */
+	int src_fd;                 /* stdout, not direct: the bytes are n of src_fd at src_off, */
+	uint64_t src_off;           /* copied at commit instead of spooled; else -1 */
 };
 
 static char *fmt_path(const char *a, const char *b)
@@ -341,6 +344,7 @@ int sink_blob_begin(struct sink *s, struct sink_blob **out, const char *expect_d
 		return err_nomem(e, "blob");
 	b->s = s;
 	b->fd = -1;
+	b->src_fd = -1;
 	b->expect_size = expect_size;
 	if (expect_digest)
 		snprintf(b->expect, sizeof(b->expect), "%s", expect_digest);
@@ -398,14 +402,40 @@ int sink_blob_copy(struct sink_blob *b, int fd, uint64_t off, uint64_t len, stru
 {
 	int r;
 
-	if (b->s->to_stdout || b->discard)
+	if (b->discard)
 		return 0;
+	if (b->s->to_stdout && !b->direct) {
+		/* its header (its name, the digest) can be written only at commit:
+		 * copy the bytes from the source then, instead of spooling them */
+		if (b->fd >= 0) {
+			close(b->fd);
+			unlink(b->tmp);
+			b->fd = -1;
+		}
+		b->src_fd = fd;
+		b->src_off = off;
+		b->n += len;
+		return 1;
+	}
 	if ((r = aw_copy_range(b->s->aw, fd, off, len, e)) < 0)
 		return r;
+	b->copied = true;
 	b->n += len;
 	if (!b->s->is_dir)
 		b->s->off += len;
 	return 1;
+}
+
+/* The bytes of a blob sink_blob_copy() left in its source, in the kernel;
+ * done before returning, as the source is the caller's. */
+static int copy_source(struct sink *s, struct sink_blob *b, struct strata_err *e)
+{
+	int r;
+
+	if ((r = aw_copy_range(s->aw, b->src_fd, b->src_off, b->n, e)) < 0 || (r = aw_flush(s->aw, e)) < 0)
+		return r;
+	s->off += b->n;
+	return 0;
 }
 
 static int copy_spool(struct sink *s, struct sink_blob *b, struct strata_err *e)
@@ -460,7 +490,7 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 	}
 	snprintf(name, sizeof(name), "blobs/sha256/%s", digest_hex(digest));
 	dup = sink_has_blob(s, digest);
-	if ((s->is_dir || !s->to_stdout) && (r = aw_flush(s->aw, e)) < 0) {
+	if ((s->is_dir || !s->to_stdout || b->copied) && (r = aw_flush(s->aw, e)) < 0) {
 		sink_blob_abort(b);
 		return r;
 	}
@@ -495,7 +525,7 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 		uint8_t h[512];
 
 		if ((r = tar_header_build(h, name, '0', b->n, 0644, e)) == 0 && (r = tar_write(s, h, 512, e)) == 0 &&
-		    (r = copy_spool(s, b, e)) == 0)
+		    (r = b->src_fd >= 0 ? copy_source(s, b, e) : copy_spool(s, b, e)) == 0)
 			r = tar_pad(s, b->n, e);
 	}
 	if (r == 0 && !dup && !s->is_dir && strmap_put(&s->blobs, digest, (void *)1, e) < 0)
@@ -518,8 +548,8 @@ void sink_blob_abort(struct sink_blob *b)
 
 	if (!b)
 		return;
-	if (b->s->is_dir)
-		aw_flush(b->s->aw, &ignore);
+	if (b->s->is_dir || b->copied)
+		aw_flush(b->s->aw, &ignore);  /* nothing may still read a source or write a temp file */
 	if (b->fd >= 0) {
 		close(b->fd);
 		unlink(b->tmp);

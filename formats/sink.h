@@ -61,8 +61,11 @@ int sink_blob_begin(struct sink *s, struct sink_blob **b, const char *expect_dig
 		    struct strata_err *e);
 int sink_blob_write(struct sink_blob *b, const void *p, size_t n, struct strata_err *e);
 /* The blob's bytes are len bytes of the plain file fd at off: copied in the
- * kernel on the writer thread.  Returns 1 when done so, 0 when this sink
- * cannot (stdout): then write the bytes with sink_blob_write(). */
+ * kernel on the writer thread (to stdout or a FIFO without a known digest,
+ * at sink_blob_commit(), instead of a spool file); fd stays open and
+ * unchanged until the commit or abort.  Returns 1 when done so, 0 when this
+ * sink cannot (a duplicate to stdout): then write the bytes with
+ * sink_blob_write(). */
 int sink_blob_copy(struct sink_blob *b, int fd, uint64_t off, uint64_t len, struct strata_err *e);
 /* Name it by its digest and store it; fails if an expected digest or size
  * differs.  known: the digest when the sink was told not to hash, else NULL.

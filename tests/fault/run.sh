@@ -332,7 +332,8 @@ if [ "$STRATA_FAULT_INNER" = ns ]; then
 	disk_case "mid.tar -> docker-archive (--zstd)" @W@/d.tar - convert --zstd "$W/src/mid.tar" docker-archive:@W@/d.tar
 	disk_case "mid.tar -> existing OCI layout (--keep)" @W@/layout "$W/pre/layout" convert "$W/src/mid.tar" oci:@W@/layout:mid
 	disk_case "mid.tar -> existing registry tree" @W@/reg "$W/pre/reg" convert "$W/src/mid.tar" registry:@W@/reg/mid:1
-	disk_case "mid.tar -> stdout (spooled in TMPDIR on the full disk)" - - convert "$W/src/mid.tar" oci-archive:-
+	# (--keep from a file spools nothing: the layers are copied from the source once named)
+	disk_case "mid.tar -> stdout --gzip (spooled in TMPDIR on the full disk)" - - convert --gzip "$W/src/mid.tar" oci-archive:-
 	DISK_STDIN=$W/src/mid-gz.tar disk_case "flatten --gzip of mid-gz.tar on stdin (layers spooled in TMPDIR on the full disk)" \
 		@W@/f.tar.gz - flatten --gzip - @W@/f.tar.gz
 	disk_case "unpack mid.tar" @W@/root - unpack "$W/src/mid.tar" @W@/root
