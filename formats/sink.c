@@ -15,8 +15,6 @@
 #include "common/strmap.h"
 #include "common/tar.h"
 
-#define COPY_BUF (256 * 1024)
-
 struct sink {
 	bool is_dir;
 	struct strmap blobs;        /* digests stored (value: 1 = added by this run, 2 = was there) */
@@ -426,39 +424,18 @@ int sink_blob_copy(struct sink_blob *b, int fd, uint64_t off, uint64_t len, stru
 	return 1;
 }
 
-/* The bytes of a blob sink_blob_copy() left in its source, in the kernel;
- * done before returning, as the source is the caller's. */
-static int copy_source(struct sink *s, struct sink_blob *b, struct strata_err *e)
+/* A blob's bytes from a file into the stream, by the kernel (sendfile into
+ * a pipe): from the source where sink_blob_copy() left them, else from the
+ * spool.  Done before returning: the spool is closed next, the source is the
+ * caller's. */
+static int copy_fd(struct sink *s, int fd, uint64_t off, uint64_t len, struct strata_err *e)
 {
 	int r;
 
-	if ((r = aw_copy_range(s->aw, b->src_fd, b->src_off, b->n, e)) < 0 || (r = aw_flush(s->aw, e)) < 0)
+	if ((r = aw_copy_range(s->aw, fd, off, len, e)) < 0 || (r = aw_flush(s->aw, e)) < 0)
 		return r;
-	s->off += b->n;
+	s->off += len;
 	return 0;
-}
-
-static int copy_spool(struct sink *s, struct sink_blob *b, struct strata_err *e)
-{
-	char *buf = malloc(COPY_BUF);
-	ssize_t k;
-	int r = 0;
-
-	if (!buf)
-		return err_nomem(e, "copy buffer");
-	if (lseek(b->fd, 0, SEEK_SET) < 0)
-		r = err_sys(e, errno, "seek the spool file");
-	while (!r && (k = read(b->fd, buf, COPY_BUF)) != 0) {
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			r = err_sys(e, errno, "read the spool file");
-			break;
-		}
-		r = tar_write(s, buf, (size_t)k, e);
-	}
-	free(buf);
-	return r;
 }
 
 int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_STR_MAX], uint64_t *size,
@@ -525,7 +502,7 @@ int sink_blob_commit(struct sink_blob *b, const char *known, char digest[DIGEST_
 		uint8_t h[512];
 
 		if ((r = tar_header_build(h, name, '0', b->n, 0644, e)) == 0 && (r = tar_write(s, h, 512, e)) == 0 &&
-		    (r = b->src_fd >= 0 ? copy_source(s, b, e) : copy_spool(s, b, e)) == 0)
+		    (r = copy_fd(s, b->src_fd >= 0 ? b->src_fd : b->fd, b->src_fd >= 0 ? b->src_off : 0, b->n, e)) == 0)
 			r = tar_pad(s, b->n, e);
 	}
 	if (r == 0 && !dup && !s->is_dir && strmap_put(&s->blobs, digest, (void *)1, e) < 0)
