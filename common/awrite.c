@@ -30,8 +30,8 @@ struct awriter {
 };
 
 /* Copy in the kernel where it can: copy_file_range between regular files,
- * sendfile into a pipe, a character device or a file opened O_APPEND (which
- * copy_file_range refuses with EBADF); else through buf.  0 or errno. */
+ * sendfile into a pipe or a character device; else through buf (a file
+ * opened O_APPEND, which both refuse).  0 or errno. */
 static int copy_range(int in, uint64_t off, int out, uint64_t len, char *buf)
 {
 	loff_t o = (loff_t)off;

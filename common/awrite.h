@@ -25,8 +25,10 @@ int aw_new(struct awriter **out, struct strata_err *e);
 int aw_set_fd(struct awriter *aw, int fd, const char *what, struct strata_err *e);
 int aw_write(struct awriter *aw, const void *p, size_t n, struct strata_err *e);
 int aw_flush(struct awriter *aw, struct strata_err *e);
-/* Queue a copy of len bytes of in_fd at in_off (copy_file_range: in the
- * kernel, no copy through user space; falls back to pread/write). */
+/* Queue a copy of len bytes of in_fd at in_off: in the kernel, no copy
+ * through user space (copy_file_range into a regular file, sendfile into a
+ * pipe or a character device), else pread/write.  in_fd must stay open
+ * until aw_flush() has returned. */
 int aw_copy_range(struct awriter *aw, int in_fd, uint64_t in_off, uint64_t len, struct strata_err *e);
 void aw_free(struct awriter *aw);
 

@@ -62,8 +62,8 @@ struct sink_blob {
 	bool direct;                /* stdout: header already written */
 	bool discard;               /* stdout: a duplicate, only hashed */
 	bool copied;                /* a kernel copy was queued (sink_blob_copy) */
-	int src_fd;                 /* stdout, not direct: the bytes are n of src_fd at src_off, */
-	uint64_t src_off;           /* copied at commit instead of spooled; else -1 */
+	int src_fd;                 /* stdout, not direct: its n bytes are in src_fd (or -1) */
+	uint64_t src_off;           /* at src_off, copied at commit instead of spooled */
 };
 
 static char *fmt_path(const char *a, const char *b)
