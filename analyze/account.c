@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "common/buf.h"
 #include "common/strmap.h"
 #include "formats/layerfs.h"
 #include "formats/json.h"
@@ -78,15 +79,8 @@ static int occur(struct acct *a, const char *path, uint64_t size, bool create, s
 		a->once[i] = size;
 		return 0;
 	case SEEN_ONCE:
-		if (a->neffs == a->aeffs) {
-			size_t na = a->aeffs ? a->aeffs * 2 : 64;
-			struct eff *nv = realloc(a->effs, na * sizeof(*nv));
-
-			if (!nv)
-				return err_nomem(e, "efficiency");
-			a->effs = nv;
-			a->aeffs = na;
-		}
+		if (array_grow(&a->effs, a->neffs, &a->aeffs, sizeof(*a->effs), 64) < 0)
+			return err_nomem(e, "efficiency");
 		a->effs[a->neffs] = (struct eff){ a->once[i], a->once[i], 1, i };
 		a->seen[i] = SEEN_MORE;
 		a->once[i] = a->neffs++;
@@ -105,15 +99,8 @@ static int list_add(struct list *l, const struct fentry *f, struct strata_err *e
 	l->total++;
 	if (l->len >= REPORT_LIST_MAX)
 		return 0;
-	if (l->len == l->alloc) {
-		size_t na = l->alloc ? l->alloc * 2 : 8;
-		struct path_size *v = realloc(l->v, na * sizeof(*v));
-
-		if (!v)
-			return err_nomem(e, "list");
-		l->v = v;
-		l->alloc = na;
-	}
+	if (array_grow(&l->v, l->len, &l->alloc, sizeof(*l->v), 8) < 0)
+		return err_nomem(e, "list");
 	l->v[l->len].path = f->path;
 	l->v[l->len].size = f->size;
 	l->v[l->len].mode = f->mode;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analyze/diff.h"
+#include "common/buf.h"
 #include "common/strmap.h"
 #include "formats/layerfs.h"
 #include "common/size.h"
@@ -26,18 +27,10 @@ static void keep(void *ctx, const void *data, int layer)
 	(void)layer;
 	if (v->rc)
 		return;
-	if (v->n == v->alloc) {
-		size_t na = v->alloc ? v->alloc * 2 : 1024;
-		const struct fentry **nv = realloc(v->v, na * sizeof(*nv));
-
-		if (!nv) {
-			v->rc = err_nomem(v->e, "diff");
-			return;
-		}
-		v->v = nv;
-		v->alloc = na;
-	}
-	v->v[v->n++] = data;
+	if (array_grow(&v->v, v->n, &v->alloc, sizeof(*v->v), 1024) < 0)
+		v->rc = err_nomem(v->e, "diff");
+	else
+		v->v[v->n++] = data;
 }
 
 static int cmp_entry(const void *x, const void *y)

@@ -28,14 +28,8 @@ int pkgdb_add(struct pkgdb *db, const struct pkg_fields *f, size_t entry, struct
 {
 	struct package *p;
 
-	if (db->len == db->alloc) {
-		size_t na = db->alloc ? db->alloc * 2 : 64;
-
-		if (!(p = realloc(db->v, na * sizeof(*p))))
-			return err_nomem(e, "packages");
-		db->v = p;
-		db->alloc = na;
-	}
+	if (array_grow(&db->v, db->len, &db->alloc, sizeof(*db->v), 64) < 0)
+		return err_nomem(e, "packages");
 	p = &db->v[db->len];
 	memset(p, 0, sizeof(*p));
 	p->name = strndup(f->name, f->nl);

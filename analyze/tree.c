@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "analyze/files.h"
+#include "common/buf.h"
 #include "formats/layerfs.h"
 
 /* What the stack reported, in order: an event, a write that is no event
@@ -30,15 +31,8 @@ static int record(struct builder *b, const struct fentry *f, char kind, struct s
 		b->t->too_long += kind == 'F';
 		return 0;
 	}
-	if (b->n == b->alloc) {
-		size_t na = b->alloc ? b->alloc * 2 : 4096;
-		struct rec *v = realloc(b->r, na * sizeof(*v));
-
-		if (!v)
-			return err_nomem(e, "file tree");
-		b->r = v;
-		b->alloc = na;
-	}
+	if (array_grow(&b->r, b->n, &b->alloc, sizeof(*b->r), 4096) < 0)
+		return err_nomem(e, "file tree");
 	b->r[b->n] = (struct rec){ f, (uint32_t)b->n, b->layer, kind };
 	b->n++;
 	return 0;
@@ -104,14 +98,8 @@ static struct tree_node *node_add(struct tree *t, const char *path, size_t plen,
 	struct tree_node *n;
 	size_t i = plen;
 
-	if (t->len == t->alloc) {
-		size_t na = t->alloc ? t->alloc * 2 : 1024;
-
-		if (!(n = realloc(t->v, na * sizeof(*n))))
-			return err_nomem(e, "file tree"), NULL;
-		t->v = n;
-		t->alloc = na;
-	}
+	if (array_grow(&t->v, t->len, &t->alloc, sizeof(*t->v), 1024) < 0)
+		return err_nomem(e, "file tree"), NULL;
 	n = &t->v[t->len++];
 	memset(n, 0, sizeof(*n));
 	while (i > 0 && path[i - 1] != '/')

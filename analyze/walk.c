@@ -3,6 +3,7 @@
 #include "analyze/eco.h"
 #include "analyze/risk.h"
 #include "analyze/sbom.h"
+#include "common/buf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -171,15 +172,9 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	bool is_db;
 	int r = 0;
 
-	if (lf->len == lf->alloc) {
-		size_t na = lf->alloc ? lf->alloc * 2 : 256;
-
-		if (!(f = realloc(lf->v, na * sizeof(*f)))) {
-			lfs_name_release(nm);
-			return err_nomem(e, "file list");
-		}
-		lf->v = f;
-		lf->alloc = na;
+	if (array_grow(&lf->v, lf->len, &lf->alloc, sizeof(*lf->v), 256) < 0) {
+		lfs_name_release(nm);
+		return err_nomem(e, "file list");
 	}
 	f = &lf->v[lf->len];
 	memset(f, 0, sizeof(*f));

@@ -2,6 +2,7 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,4 +102,21 @@ char *buf_detach(struct buf *b, size_t *len)
 	b->data = NULL;
 	b->len = b->alloc = 0;
 	return p;
+}
+
+int array_grow(void *vp, size_t n, size_t *alloc, size_t size, size_t first)
+{
+	size_t na = *alloc ? *alloc * 2 : first;
+	void *v, *nv;
+
+	if (n < *alloc)
+		return 0;
+	if (na < *alloc || na > SIZE_MAX / size)
+		return -1;
+	memcpy(&v, vp, sizeof(v));  /* the caller's typed pointer, read without aliasing it */
+	if (!(nv = realloc(v, na * size)))
+		return -1;
+	memcpy(vp, &nv, sizeof(nv));
+	*alloc = na;
+	return 0;
 }

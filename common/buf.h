@@ -1,5 +1,6 @@
 /*
- * buf.h - growable byte buffer with a hard cap (curl's dynbuf idea).
+ * buf.h - growable byte buffer with a hard cap (curl's dynbuf idea), and
+ * array_grow() for the arrays that grow an element at a time.
  *
  * Every read of untrusted metadata goes through a buf whose cap is set at
  * init time; an append past the cap fails with STRATA_EFORMAT ("too large")
@@ -31,5 +32,14 @@ int buf_printf(struct buf *b, struct strata_err *e, const char *fmt, ...)
 void buf_reset(struct buf *b);            /* len = 0, keeps storage */
 void buf_release(struct buf *b);          /* frees storage, keeps cap */
 char *buf_detach(struct buf *b, size_t *len); /* caller owns result (never NULL unless OOM) */
+
+/* Room for element n of an array: vp is the address of the array's pointer
+ * (struct x **, NULL when empty), *alloc its elements of size bytes.  When
+ * n == *alloc the array is reallocated to twice as many (first when empty)
+ * and *alloc updated.  0, or -1 when out of memory: the array and *alloc
+ * are left as they were, still the caller's.  Usage:
+ *   if (array_grow(&l->v, l->len, &l->alloc, sizeof(*l->v), 64) < 0)
+ *           return err_nomem(e, "list"); */
+int array_grow(void *vp, size_t n, size_t *alloc, size_t size, size_t first);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 static void add(struct diag *d, enum severity sev, int code, const char *id, const char *member, const char *fmt,
 		va_list ap) __attribute__((format(printf, 6, 0)));
 
@@ -39,16 +41,9 @@ static void add(struct diag *d, enum severity sev, int code, const char *id, con
 		d->dropped++;
 		return;
 	}
-	if (d->len == d->alloc) {
-		size_t na = d->alloc ? d->alloc * 2 : 16;
-
-		p = realloc(d->v, na * sizeof(*p));
-		if (!p) {
-			d->dropped++;
-			return;
-		}
-		d->v = p;
-		d->alloc = na;
+	if (array_grow(&d->v, d->len, &d->alloc, sizeof(*d->v), 16) < 0) {
+		d->dropped++;
+		return;
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	for (s = msg; *s; s++)
@@ -111,15 +106,8 @@ void diag_move(struct diag *to, struct diag *from)
 	size_t i;
 
 	for (i = 0; i < from->len; i++) {
-		if (to->len == to->alloc && to->len < to->max) {
-			size_t na = to->alloc ? to->alloc * 2 : 16;
-			struct problem *p = realloc(to->v, na * sizeof(*p));
-
-			if (p) {
-				to->v = p;
-				to->alloc = na;
-			}
-		}
+		if (to->len < to->max)
+			(void)array_grow(&to->v, to->len, &to->alloc, sizeof(*to->v), 16);  /* else: dropped below */
 		if (to->len < to->alloc && to->len < to->max) {
 			to->v[to->len++] = from->v[i];
 			continue;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
+
 void spill_init(struct spill *s, size_t mem_max)
 {
 	memset(s, 0, sizeof(*s));
@@ -66,14 +68,8 @@ static int finish_chunk(struct spill_log *l, struct strata_err *e)
 	struct spill *s = l->s;
 	struct spill_chunk *c;
 
-	if (l->n == l->alloc) {
-		size_t na = l->alloc ? l->alloc * 2 : 16;
-
-		if (!(c = realloc(l->c, na * sizeof(*c))))
-			return err_nomem(e, "spill");
-		l->c = c;
-		l->alloc = na;
-	}
+	if (array_grow(&l->c, l->n, &l->alloc, sizeof(*l->c), 16) < 0)
+		return err_nomem(e, "spill");
 	c = &l->c[l->n];
 	c->len = l->used;
 	if (s->mem > s->mem_max && !s->no_file) {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 static uint64_t hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ull;  /* FNV-1a */
@@ -71,15 +73,8 @@ static int put(struct strmap *m, const char *key, void *val, bool copy, struct s
 		m->items[*s - 1].val = val;
 		return 0;
 	}
-	if (m->len == m->alloc) {
-		size_t na = m->alloc ? m->alloc * 2 : 32;
-		struct strmap_item *it = realloc(m->items, na * sizeof(*it));
-
-		if (!it)
-			return err_nomem(e, "map");
-		m->items = it;
-		m->alloc = na;
-	}
+	if (array_grow(&m->items, m->len, &m->alloc, sizeof(*m->items), 32) < 0)
+		return err_nomem(e, "map");
 	if (!copy)
 		m->items[m->len].key = (char *)key;
 	else if (!(m->items[m->len].key = strdup(key)))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/fsutil.h"
 #include "common/strmap.h"
 #include "formats/layerfs.h"
@@ -297,15 +298,8 @@ static int group_add(struct merge *m, size_t gi, const char *name, struct strata
 {
 	struct group *g = &m->g[gi - 1];
 
-	if (g->n == g->alloc) {
-		size_t na = g->alloc ? g->alloc * 2 : 4;
-		char **v = realloc(g->names, na * sizeof(*v));
-
-		if (!v)
-			return err_nomem(e, "merge");
-		g->names = v;
-		g->alloc = na;
-	}
+	if (array_grow(&g->names, g->n, &g->alloc, sizeof(*g->names), 4) < 0)
+		return err_nomem(e, "merge");
 	if (!(g->names[g->n] = strdup(name)))
 		return err_nomem(e, "merge");
 	g->n++;

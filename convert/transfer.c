@@ -52,15 +52,8 @@ static void tfiles_release(struct tfiles *f)
 
 static int tfiles_add(struct tfiles *f, const char *rel, struct strata_err *e)
 {
-	if (f->len == f->alloc) {
-		size_t n = f->alloc ? f->alloc * 2 : 64;
-		struct tfile *v = realloc(f->v, n * sizeof(*v));
-
-		if (!v)
-			return err_nomem(e, "files");
-		f->v = v;
-		f->alloc = n;
-	}
+	if (array_grow(&f->v, f->len, &f->alloc, sizeof(*f->v), 64) < 0)
+		return err_nomem(e, "files");
 	memset(&f->v[f->len], 0, sizeof(f->v[0]));
 	if (!(f->v[f->len].rel = strdup(rel)))
 		return err_nomem(e, "files");

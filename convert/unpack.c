@@ -24,6 +24,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/cancel.h"
 #include "common/fsutil.h"
 #include "convert/merge.h"
@@ -246,15 +247,8 @@ static int dir_entry(struct unpacker *u, int pfd, const char *base, const char *
 				return err_sys(e, errno, "cannot create directory '%s'", name);
 		}
 	}
-	if (u->ndirs == u->adirs) {
-		size_t na = u->adirs ? u->adirs * 2 : 256;
-		struct dirmeta *v = realloc(u->dirs, na * sizeof(*v));
-
-		if (!v)
-			return err_nomem(e, "unpack");
-		u->dirs = v;
-		u->adirs = na;
-	}
+	if (array_grow(&u->dirs, u->ndirs, &u->adirs, sizeof(*u->dirs), 256) < 0)
+		return err_nomem(e, "unpack");
 	if ((r = keep_dir(u, &u->dirs[u->ndirs], name, ent, e)) < 0) {
 		dirmeta_free(&u->dirs[u->ndirs]);
 		return r;

@@ -4,22 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/buf.h"
 #include "common/fsutil.h"
 
 struct member *catalog_add(struct catalog *c, const char *name, struct strata_err *e)
 {
 	struct member *m;
 
-	if (c->len == c->alloc) {
-		size_t na = c->alloc ? c->alloc * 2 : 64;
-		struct member **v = realloc(c->v, na * sizeof(*v));
-
-		if (!v) {
-			err_nomem(e, "catalog");
-			return NULL;
-		}
-		c->v = v;
-		c->alloc = na;
+	if (array_grow(&c->v, c->len, &c->alloc, sizeof(*c->v), 64) < 0) {
+		err_nomem(e, "catalog");
+		return NULL;
 	}
 	if (!(m = calloc(1, sizeof(*m))) || !(m->name = strdup(name))) {
 		free(m);

@@ -4,22 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/buf.h"
 #include "formats/json.h"
 
 struct image *image_new(struct image_set *set, const char *where, struct strata_err *e)
 {
 	struct image *im;
 
-	if (set->len == set->alloc) {
-		size_t na = set->alloc ? set->alloc * 2 : 8;
-		struct image **v = realloc(set->v, na * sizeof(*v));
-
-		if (!v) {
-			err_nomem(e, "image");
-			return NULL;
-		}
-		set->v = v;
-		set->alloc = na;
+	if (array_grow(&set->v, set->len, &set->alloc, sizeof(*set->v), 8) < 0) {
+		err_nomem(e, "image");
+		return NULL;
 	}
 	if (!(im = calloc(1, sizeof(*im))) || !(im->where = strdup(where))) {
 		free(im);

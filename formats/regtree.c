@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/fsutil.h"
 #include "common/strmap.h"
 #include "formats/image.h"
@@ -148,15 +149,8 @@ static int undo_prep(struct undo *u, const char *path, struct strata_err *e)
 {
 	if (!u)
 		return 0;
-	if (u->len == u->alloc) {
-		size_t n = u->alloc ? u->alloc * 2 : 64;
-		struct undo_item *v = realloc(u->v, n * sizeof(*v));
-
-		if (!v)
-			return err_nomem(e, "undo log");
-		u->v = v;
-		u->alloc = n;
-	}
+	if (array_grow(&u->v, u->len, &u->alloc, sizeof(*u->v), 64) < 0)
+		return err_nomem(e, "undo log");
 	if (!(u->v[u->len].path = strdup(path)))
 		return err_nomem(e, "undo log");
 	return 0;
