@@ -268,3 +268,25 @@ TEST(awrite_copy_range_any_destination)
 	close(p[0]);
 	close(src);
 }
+
+TEST(array_grow_doubles)
+{
+	int *v = NULL;
+	size_t alloc = 0, n;
+
+	CHECK_INT(array_grow(&v, 0, &alloc, sizeof(*v), 4), 0);
+	CHECK(v != NULL);
+	CHECK_INT(alloc, 4);
+	for (n = 0; n < 100; n++) {
+		CHECK_INT(array_grow(&v, n, &alloc, sizeof(*v), 4), 0);
+		v[n] = (int)n;
+	}
+	CHECK_INT(alloc, 128);
+	CHECK_INT(v[99], 99);
+	CHECK_INT(array_grow(&v, 5, &alloc, sizeof(*v), 4), 0);  /* room already: nothing moves */
+	CHECK_INT(alloc, 128);
+	alloc = (size_t)-1 / 2 + 1;  /* doubling would wrap: refused, nothing changed */
+	CHECK_INT(array_grow(&v, alloc, &alloc, sizeof(*v), 4), -1);
+	CHECK_INT(alloc, (size_t)-1 / 2 + 1);
+	free(v);
+}
