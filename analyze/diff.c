@@ -100,9 +100,10 @@ static unsigned compare(const struct fentry *a, const struct fentry *b)
 		w |= CH_MODE;
 	if (a->uid != b->uid || a->gid != b->gid)
 		w |= CH_OWNER;
-	if (a->has_digest && b->has_digest && memcmp(a->digest, b->digest, 32))
+	if (a->has_digest && b->has_digest && memcmp(fentry_digest(a), fentry_digest(b), 32))
 		w |= CH_CONTENT;
-	if ((a->link || b->link) && (!a->link || !b->link || strcmp(a->link, b->link)))
+	if ((a->has_link || b->has_link) &&
+	    (!a->has_link || !b->has_link || strcmp(fentry_link(a), fentry_link(b))))
 		w |= CH_LINK;
 	return w;
 }

@@ -4,9 +4,9 @@
  *
  * Kept per layer blob (member->walk), filled while the layer streams past;
  * paths are cleaned and relative to the layer root.  A layer_files and all it
- * holds are freed with layer_files_free().  Cost: 48 bytes an entry, its
- * path and link target (packed, layer_files_str), 32 more with content
- * digests, and what the SBOM and risk scans keep.
+ * holds are freed with layer_files_free().  Cost: 32 bytes an entry, its
+ * path and link target (packed in one block, layer_files_alloc), 32 more
+ * with content digests, and what the SBOM and risk scans keep.
  *
  * A walk that does not collect (verify, convert) keeps no struct fentry: only
  * what stacking the layers reads (path, type, link target, whiteout flags),
@@ -20,24 +20,48 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "common/err.h"
 #include "common/spill.h"
 #include "common/tar.h"
 
 enum { FE_WHITEOUT = 1, FE_OPAQUE = 2 };
 
+/* 32 bytes: what an entry has beyond its path (a link target, a content
+ * digest) follows the path's NUL in the same block: fentry_link(),
+ * fentry_digest(). */
 struct fentry {
-	char *path;            /* clean, relative ("." the root); a whiteout: the path it deletes; an opaque marker: the dir */
-	char *link;            /* symlink target as stored, hardlink target clean; else NULL */
+	char *path;            /* clean, relative ("." the root); a whiteout: the path it deletes; an opaque marker: the dir;
+				* then, when has_link, the link target and its NUL; then, when has_digest, 32 bytes */
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	uint8_t type;          /* enum tar_type */
 	uint8_t flags;         /* FE_WHITEOUT, FE_OPAQUE */
-	uint8_t risky;         /* a finding names this entry (risk.h) */
-	bool has_digest;
-	uint8_t *digest;       /* has_digest: the 32 bytes of the sha256 of the content (regular
-				* files, when asked for), in the layer_files' blocks; else NULL */
+	bool risky : 1;        /* a finding names this entry (risk.h) */
+	bool has_link : 1;     /* a symlink's target as stored, a hardlink's target clean */
+	bool has_digest : 1;   /* the sha256 of the content (regular files, when asked for) */
 };
+
+_Static_assert(sizeof(void *) != 8 || sizeof(struct fentry) == 32, "struct fentry: 32 bytes on 64-bit (files.h)");
+
+/* The link target of f, or NULL. */
+static inline const char *fentry_link(const struct fentry *f)
+{
+	return f->has_link ? f->path + strlen(f->path) + 1 : NULL;
+}
+
+/* The 32 bytes of f's content sha256, or NULL. */
+static inline const uint8_t *fentry_digest(const struct fentry *f)
+{
+	const char *p;
+
+	if (!f->has_digest)
+		return NULL;
+	p = f->path + strlen(f->path) + 1;
+	if (f->has_link)
+		p += strlen(p) + 1;
+	return (const uint8_t *)p;
+}
 
 struct package {
 	char *name, *version;
@@ -88,8 +112,8 @@ struct layer_files {
 	size_t nfindings, afindings;
 	uint64_t findings_dropped;   /* past RISK_LAYER_MAX: counted, not kept */
 	bool risk_scanned;           /* the content was scanned */
-	/* the strings of v (path, link), packed in blocks that never move: no
-	 * malloc header or rounding per name (layer_files_str) */
+	/* v's paths, each followed by its link and digest, packed in blocks
+	 * that never move: no malloc header or rounding per entry */
 	char **blocks;
 	size_t nblocks, bused;
 	/* a walk without collect: the entries as records (above) instead of v */
@@ -97,10 +121,9 @@ struct layer_files {
 	bool recs_on;
 };
 
-/* n bytes (unaligned), or a copy of s[0..n) and a NUL, in lf's blocks: valid
- * until layer_files_free(); NULL when out of memory. */
+/* n bytes (unaligned) in lf's blocks: valid until layer_files_free(); NULL
+ * when out of memory. */
 void *layer_files_alloc(struct layer_files *lf, size_t n);
-char *layer_files_str(struct layer_files *lf, const char *s, size_t n);
 
 /* A package change between two databases; strings borrowed from them. */
 struct pkg_change {

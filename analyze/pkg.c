@@ -222,17 +222,6 @@ void *layer_files_alloc(struct layer_files *lf, size_t n)
 	return p;
 }
 
-char *layer_files_str(struct layer_files *lf, const char *s, size_t n)
-{
-	char *p = layer_files_alloc(lf, n + 1);
-
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
-
 void layer_files_free(struct layer_files *lf)
 {
 	size_t i;

@@ -182,14 +182,14 @@ static const char *content_hex(const struct fentry *f, struct strmap *regs, char
 	const struct fentry *t = f;
 	size_t i;
 
-	if (f->type == TAR_HARDLINK && f->link && !f->flags)
-		t = regs ? strmap_get(regs, f->link) : NULL;
+	if (f->type == TAR_HARDLINK && f->has_link && !f->flags)
+		t = regs ? strmap_get(regs, fentry_link(f)) : NULL;
 	if (!t || t->type != TAR_FILE || !t->has_digest || f->flags)
 		return NULL;
 	if (regs && strmap_put(regs, f->path, (void *)t, &e) < 0)
 		return NULL;
 	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", t->digest[i]);
+		snprintf(hex + 2 * i, 3, "%02x", fentry_digest(t)[i]);
 	return hex;
 }
 
@@ -250,8 +250,8 @@ static int files_json(const struct layer_files *lf, struct strmap *regs, struct 
 		cJSON_AddStringToObject(c, "mode", mode);
 		cJSON_AddNumberToObject(c, "uid", f->uid);
 		cJSON_AddNumberToObject(c, "gid", f->gid);
-		if (f->link)
-			cJSON_AddStringToObject(c, "link", f->link);
+		if (f->has_link)
+			cJSON_AddStringToObject(c, "link", fentry_link(f));
 		if (content_hex(f, regs, hex))
 			cJSON_AddStringToObject(c, "sha256", hex);
 		txt = cJSON_PrintUnformatted(c);
@@ -915,7 +915,7 @@ int analyze_files_text(const struct image_report *reps, size_t n, report_write_f
 
 				P("  %-8s %04o %u:%u %llu %s %s%s%s\n", f->flags & FE_WHITEOUT ? "whiteout"
 				  : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7], f->mode & 07777, f->uid, f->gid,
-				  (unsigned long long)f->size, h ? h : "-", f->path, f->link ? " -> " : "", f->link ? f->link : "");
+				  (unsigned long long)f->size, h ? h : "-", f->path, f->has_link ? " -> " : "", f->has_link ? fentry_link(f) : "");
 				if (r == 0)
 					r = flush_at(&b, FILES_CHUNK, w, ctx, e);
 			}

@@ -49,7 +49,7 @@ int risk_add(struct layer_files *lf, enum risk_rule rule, const char *detail, st
 	if (!(f->detail = strdup(detail ? detail : "")))
 		return err_nomem(e, "findings");
 	lf->nfindings++;
-	lf->v[lf->len - 1].risky = 1;
+	lf->v[lf->len - 1].risky = true;
 	return 0;
 }
 

@@ -378,7 +378,7 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 		return err_nomem(e, "sbom");
 	sp->files = nf;
 	nf[sp->nfiles].path = x->f->path;
-	nf[sp->nfiles].sha256 = x->f->has_digest ? x->f->digest : NULL;
+	nf[sp->nfiles].sha256 = fentry_digest(x->f);
 	nf[sp->nfiles].listed = listed;
 	sp->nfiles++;
 	return 0;

@@ -196,7 +196,7 @@ static int merge(struct tree *t, const struct rec *r, size_t n, struct strata_er
 				nd->implied = false;
 				nd->type = f->type;
 				nd->last = (int)r[i].layer;
-				nd->link = f->link;
+				nd->link = fentry_link(f);
 				nd->size = f->type == TAR_FILE ? f->size : 0;
 			}
 			if (r[i].kind != 'w' && event_add(t, nd, r[i].layer, r[i].kind, &aev, e) < 0) {

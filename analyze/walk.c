@@ -165,8 +165,9 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 		   struct strata_err *e)
 {
 	struct layer_files *lf = lw->lf;
-	const char *rel;
+	const char *rel, *link;
 	struct fentry *f;
+	size_t pl, ll;
 	struct buf db = BUF_INIT(MAX_PKGDB);
 	enum sbom_keep keep;
 	bool is_db;
@@ -178,15 +179,20 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	}
 	f = &lf->v[lf->len];
 	memset(f, 0, sizeof(*f));
-	f->path = layer_files_str(lf, nm->name, strlen(nm->name));
-	if (nm->link)  /* hardlinks: the clean target */
-		f->link = layer_files_str(lf, nm->link, strlen(nm->link));
-	else if (nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK)
-		f->link = layer_files_str(lf, ent->link, strlen(ent->link));
-	if (!f->path || ((nm->link || (nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK)) && !f->link)) {
+	/* hardlinks: the clean target; symlinks: as stored */
+	link = nm->link ? nm->link : nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK ? ent->link : NULL;
+	pl = strlen(nm->name) + 1;
+	ll = link ? strlen(link) + 1 : 0;
+	/* one block: the path, the link, room for the digest (files.h) */
+	if (!(f->path = layer_files_alloc(lf, pl + ll + (lw->w->content && nm->kind == LFS_ENTRY &&
+							 ent->type == TAR_FILE ? 32 : 0)))) {
 		lfs_name_release(nm);
 		return err_nomem(e, "file list");
 	}
+	memcpy(f->path, nm->name, pl);
+	if (link)
+		memcpy(f->path + pl, link, ll);
+	f->has_link = link != NULL;
 	lfs_name_release(nm);
 	rel = f->path;
 	if (nm->kind == LFS_OPAQUE) {
@@ -221,12 +227,9 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 		eco_release(&lw->eco);
 		return 0;
 	}
-	if (lw->w->content && !(f->digest = layer_files_alloc(lf, 32))) {
-		eco_release(&lw->eco);
-		return err_nomem(e, "file list");
-	}
 	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE || lw->eco.text ? &db : NULL,
-			      lw->w->content ? f->digest : NULL, lw->w->risks ? &lw->scan : NULL, &lw->eco, e)) < 0) {
+			      lw->w->content ? (uint8_t *)f->path + pl + ll : NULL, lw->w->risks ? &lw->scan : NULL,
+			      &lw->eco, e)) < 0) {
 		eco_release(&lw->eco);
 		buf_release(&db);
 		return r;
@@ -411,10 +414,10 @@ static int apply_records(struct lfs *v, const struct layer_files *lf, int pass, 
 			continue;
 		f.type = (uint8_t)rec[1];
 		f.path = (char *)rec + 2;
-		f.link = rec[0] & REC_LINK ? f.path + strlen(f.path) + 1 : NULL;
+		f.has_link = (rec[0] & REC_LINK) != 0;  /* the same layout: the link follows the path */
 		in.name = f.path;
 		in.type = f.type;
-		in.link = f.link;
+		in.link = fentry_link(&f);
 		if (f.flags & FE_WHITEOUT)
 			in.kind = LFS_WHITEOUT;
 		else if (f.flags & FE_OPAQUE)
@@ -442,7 +445,7 @@ int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, co
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < lf->len; i++) {
 			const struct fentry *f = &lf->v[i];
-			struct lfs_in in = { LFS_ENTRY, f->path, f->type, f->link, f };
+			struct lfs_in in = { LFS_ENTRY, f->path, f->type, fentry_link(f), f };
 
 			if ((f->flags != 0) != (pass == 0))
 				continue;  /* whiteouts and opaque markers first: they act on the layers below */

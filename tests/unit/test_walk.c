@@ -149,3 +149,69 @@ TEST(walk_records_judge_as_entries)
 	buf_release(&b[0]);
 	buf_release(&b[1]);
 }
+
+/* A collecting walk keeps an entry's link target and content digest in its
+ * path's block (files.h): each entry reads back its own, whatever its
+ * neighbours carry. */
+TEST(walk_entries_keep_link_and_digest)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf b = BUF_INIT(1u << 20);
+	struct diag d = DIAG_INIT;
+	struct walker w;
+	struct layer_hooks h;
+	struct member m;
+	struct tar_hdr th = { 0 };
+	const struct layer_files *lf;
+	static const char zero[512];
+	/* sha256("hello\n") */
+	static const uint8_t hello[32] = { 0x58, 0x91, 0xb5, 0xb5, 0x22, 0xd5, 0xdf, 0x08, 0x6d, 0x0f, 0xf0, 0xb1,
+					   0x10, 0xfb, 0xd9, 0xd2, 0x1b, 0xb4, 0xfc, 0x71, 0x63, 0xaf, 0x34, 0xd0,
+					   0x82, 0x86, 0xa2, 0xe8, 0x46, 0xf6, 0xbe, 0x03 };
+
+	put(&b, "etc/", '5', NULL);
+	th.path = "etc/passwd";
+	th.link = "";
+	th.typeflag = '0';
+	th.size = 6;
+	th.mode = 0644;
+	CHECK_OK(tar_hdr_encode(&b, &th, &e), &e);
+	buf_add(&b, "hello\n", 6, &e);
+	buf_add(&b, zero, tar_padding(6), &e);
+	put(&b, "lnk", '2', "/etc");
+	put(&b, "hard", '1', "./etc//passwd");
+	put(&b, "empty", '0', NULL);
+	end(&b);
+	walker_init(&w, &d);
+	w.collect = true;
+	w.content = true;
+	walker_hooks(&w, &h);
+	memset(&m, 0, sizeof(m));
+	m.name = "layer.tar";
+	walk_layer(&h, &m, &b, &d);
+	CHECK_INT(d.len, 0);
+	lf = m.walk;
+	CHECK(lf != NULL);
+	if (lf && lf->len == 5) {
+		CHECK_STR(lf->v[0].path, "etc");
+		CHECK(fentry_link(&lf->v[0]) == NULL && fentry_digest(&lf->v[0]) == NULL);
+		CHECK_STR(lf->v[1].path, "etc/passwd");
+		CHECK(fentry_link(&lf->v[1]) == NULL);
+		CHECK(fentry_digest(&lf->v[1]) && !memcmp(fentry_digest(&lf->v[1]), hello, 32));
+		CHECK_STR(lf->v[2].path, "lnk");
+		CHECK(fentry_link(&lf->v[2]) && !strcmp(fentry_link(&lf->v[2]), "/etc"));  /* as stored */
+		CHECK(fentry_digest(&lf->v[2]) == NULL);
+		CHECK_STR(lf->v[3].path, "hard");
+		CHECK(fentry_link(&lf->v[3]) && !strcmp(fentry_link(&lf->v[3]), "etc/passwd"));  /* clean */
+		CHECK_STR(lf->v[4].path, "empty");
+		CHECK(fentry_link(&lf->v[4]) == NULL);
+		CHECK(fentry_digest(&lf->v[4]) && fentry_digest(&lf->v[4])[0] == 0xe3);  /* sha256 of nothing */
+		CHECK_INT(lf->v[1].size, 6);
+	} else {
+		CHECK_INT(lf ? lf->len : 0, 5);
+	}
+	if (m.walk)
+		h.free_result(m.walk);
+	diag_release(&d);
+	buf_release(&b);
+}
