@@ -15,12 +15,16 @@
 #define GZ_HDR 10
 #define GZ_TRL 8
 
+/* A gzip block's way through the ring: filled by the caller, queued, compressed
+ * by a worker (or inline with one thread), written out in order, free again. */
+enum job_state { JOB_FREE, JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
+
 struct job {
 	uint8_t *in;
 	size_t in_len;
 	uint8_t *out;         /* one whole gzip member: header, deflate, trailer */
 	size_t out_cap, out_len;
-	int state;            /* 0 free, 1 queued, 2 running, 3 done, -1 failed */
+	enum job_state state;
 };
 
 /* The compressors of a gzip worker: lo for binary-like runs, hi for text. */
@@ -203,18 +207,18 @@ static void *worker(void *arg)
 		size_t slot;
 		int r;
 
-		while (!enc->stop && !(enc->count && enc->ring[enc->next_run % enc->nslots].state == 1 &&
+		while (!enc->stop && !(enc->count && enc->ring[enc->next_run % enc->nslots].state == JOB_QUEUED &&
 				       enc->next_run < enc->head + enc->count))
 			pthread_cond_wait(&enc->work, &enc->mu);
 		if (enc->stop)
 			break;
 		slot = enc->next_run++ % enc->nslots;
 		j = &enc->ring[slot];
-		j->state = 2;
+		j->state = JOB_RUNNING;
 		pthread_mutex_unlock(&enc->mu);
 		r = ok ? deflate_job(&z, j) : -1;
 		pthread_mutex_lock(&enc->mu);
-		j->state = r < 0 ? -1 : 3;
+		j->state = r < 0 ? JOB_FAILED : JOB_DONE;
 		pthread_cond_broadcast(&enc->done);
 	}
 	pthread_mutex_unlock(&enc->mu);
@@ -235,17 +239,17 @@ static int retire_oldest(struct encoder *enc, struct strata_err *e)
 
 	if (enc->threads > 1) {
 		pthread_mutex_lock(&enc->mu);
-		while (j->state == 1 || j->state == 2)
+		while (j->state == JOB_QUEUED || j->state == JOB_RUNNING)
 			pthread_cond_wait(&enc->done, &enc->mu);
 		pthread_mutex_unlock(&enc->mu);
 	}
-	if (j->state != 3)
+	if (j->state != JOB_DONE)
 		return err_set(e, STRATA_EIO, "gzip: compression failed");
 	if ((r = emit(enc, j->out, j->out_len, e)) < 0)
 		return r;
 	if (enc->threads > 1)
 		pthread_mutex_lock(&enc->mu);
-	j->state = 0;
+	j->state = JOB_FREE;
 	enc->head++;
 	enc->count--;
 	if (enc->threads > 1)
@@ -292,14 +296,14 @@ static int submit_block(struct encoder *enc, struct strata_err *e)
 	enc->any = true;
 	if (enc->threads > 1) {
 		pthread_mutex_lock(&enc->mu);
-		j->state = 1;
+		j->state = JOB_QUEUED;
 		enc->count++;
 		pthread_cond_signal(&enc->work);
 		pthread_mutex_unlock(&enc->mu);
 		return 0;
 	}
 	enc->count++;
-	j->state = deflate_job(&enc->inline_z, j) < 0 ? -1 : 3;
+	j->state = deflate_job(&enc->inline_z, j) < 0 ? JOB_FAILED : JOB_DONE;
 	return retire_oldest(enc, e);
 }
 
