@@ -34,7 +34,7 @@ struct convert_opts {
 	const char *dst;                 /* destination reference (oci:, oci-archive:, docker-archive:, or -) */
 	enum target_format format;       /* for "-" or a bare path; TARGET_NONE = from the prefix */
 	enum layer_mode layers;
-	int level;                       /* 0 = default (gzip 6, zstd 3) */
+	int level;                       /* 0 = default (gzip: 1 or 2 by content, encode.h; zstd 3) */
 	int threads;                     /* gzip threads, >= 1 */
 	bool preserve_digests;           /* refuse any change of a layer/config/manifest digest */
 	bool sync;                       /* fsync the output (durable, not only atomic) */
