@@ -29,6 +29,113 @@ static int analyze_line(struct cli_out *o, const struct source *s, const struct 
 	return r;
 }
 
+/* What the verdict says was read: the input's kind, its sha256 and what that
+ * hash covers (a directory: its entry point's digest). */
+static void source_meta(const struct source *s, const char *src, const struct diag *d, struct report_meta *meta)
+{
+	meta->path = src;
+	meta->d = d;
+	if (s->is_dir) {
+		const struct member *top = catalog_get(&s->cat, "index.json");
+		const char *name = "index.json";
+
+		if (!top || !top->digest[0]) {
+			top = catalog_get(&s->cat, "manifest.json");
+			name = "manifest.json";
+		}
+		meta->kind = "directory";
+		if (top && top->digest[0]) {
+			meta->sha256 = top->digest;
+			meta->hashed = !strcmp(name, "index.json") ? "index.json (a directory: its entry point; every blob is checked against its digest)"
+								   : "manifest.json (a directory: its entry point; every blob is checked against its digest)";
+		} else {
+			meta->hashed = "a directory without index.json or manifest.json";
+		}
+	} else {
+		meta->kind = strcmp(src, "-") ? "file" : "stdin";
+		if (s->sha256[0]) {
+			meta->sha256 = s->sha256;
+			meta->has_size = true;
+			meta->size = s->raw_size;
+			meta->hashed = strcmp(src, "-") ? "the file's bytes" : "the bytes read from stdin";
+		}
+	}
+}
+
+/* One run's reports, as the options asked for them. */
+struct report_job {
+	const char *src, *format, *output;  /* output: NULL for stdout */
+	bool files, all;
+	const struct fail_rules *rp;
+	const struct source *s;
+	const struct image_report *reps;
+	size_t n;
+	const struct report_meta *meta;
+};
+
+/* Render the reports and write them to j->output through cli_out.
+ * Everything but the file lists of --files is rendered before the output is
+ * opened, so that a failure there leaves nothing behind; the lists (a
+ * million entries: 105 MB of text, 158 MB of JSON) are written from the
+ * layers' entries as they go, each in its place.  A regular file still only
+ * takes the destination's name once complete. */
+static int write_report(const struct report_job *j, struct strata_err *e)
+{
+	struct buf out = BUF_INIT(1u << 30);
+	struct cli_out o;
+	bool opened = false;
+	size_t i;
+	int r = 0;
+
+	if (!strcmp(j->format, "text")) {
+		r = analyze_verdict_text(&out, j->meta, e);
+		if (r == 0)
+			r = buf_addstr(&out, "\n", e) < 0 ? -e->code : 0;
+		if (r == 0)
+			r = analyze_text(&out, j->s, j->reps, j->n, j->rp, e);
+		if (r == 0 && (r = cli_out_open(&o, j->output, e)) == 0) {
+			opened = true;
+			r = cli_out_write(&o, out.data ? out.data : "", out.len, e);
+		}
+		if (r == 0 && j->files)
+			r = analyze_files_text(j->reps, j->n, cli_out_write, &o, e);
+	} else if (j->all) {
+		if ((r = cli_out_open(&o, j->output, e)) == 0)
+			opened = true;
+		for (i = 0; i < j->n && r == 0; i++)
+			r = analyze_line(&o, j->s, &j->reps[i], i, j->files, j->rp, j->src, j->meta, e);
+	} else {
+		/* html shows no file list (its tree comes from reps) */
+		cJSON *doc = analyze_json(j->s, j->reps, j->n, j->files && !strcmp(j->format, "json"), j->rp);
+		char *txt = NULL;
+
+		cJSON_AddStringToObject(doc, "source", j->src);
+		analyze_verdict_json(doc, j->meta);
+		if (strcmp(j->format, "json"))
+			r = analyze_html(&out, doc, j->reps, j->n, e);
+		else if (!(txt = cJSON_Print(doc)))
+			r = err_nomem(e, "report");
+		cJSON_Delete(doc);
+		if (txt && (r = cli_out_open(&o, j->output, e)) == 0) {
+			opened = true;
+			r = analyze_json_write(txt, j->reps, j->n, cli_out_write, &o, e);
+			if (r == 0)
+				r = cli_out_write(&o, "\n", 1, e);
+		}
+		free(txt);
+	}
+	if (r == 0 && !opened && (r = cli_out_open(&o, j->output, e)) == 0) {
+		opened = true;
+		r = cli_out_write(&o, out.data ? out.data : "", out.len, e);
+	}
+	if (r == 0)
+		r = cli_out_close(&o, e);  /* when it fails, it removes the temp file itself */
+	else if (opened)
+		cli_out_abort(&o);
+	buf_release(&out);
+	return r;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
 	enum { O_FORMAT = 256, O_JSON, O_FILES, O_FAIL, O_IMAGE, O_PLATFORM, O_ALL };
@@ -52,13 +159,11 @@ int cmd_analyze(int argc, char **argv)
 	struct fail_rules rules, *rp = NULL;
 	struct report_meta meta = { 0 };
 	struct image_report *reps = NULL;
-	struct buf out = BUF_INIT(1u << 30);
-	struct cli_out o;
 	struct source *s = NULL;
 	struct progress pg;
 	const char *format = "text", *output = NULL, *src, *image = NULL, *platform = NULL;
 	const struct image **picked = NULL;
-	bool files = false, all = false, format_set = false, opened = false;
+	bool files = false, all = false, format_set = false;
 	size_t i, n = 0, npicked = 0;
 	int c, r, failed = 0;
 
@@ -116,33 +221,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if ((r = cli_pick(s, image, platform, &picked, &npicked, &e)) < 0)
 		goto fail;
-	meta.path = src;
-	meta.d = &d;
-	if (s->is_dir) {
-		const struct member *top = catalog_get(&s->cat, "index.json");
-		const char *name = "index.json";
-
-		if (!top || !top->digest[0]) {
-			top = catalog_get(&s->cat, "manifest.json");
-			name = "manifest.json";
-		}
-		meta.kind = "directory";
-		if (top && top->digest[0]) {
-			meta.sha256 = top->digest;
-			meta.hashed = !strcmp(name, "index.json") ? "index.json (a directory: its entry point; every blob is checked against its digest)"
-								  : "manifest.json (a directory: its entry point; every blob is checked against its digest)";
-		} else {
-			meta.hashed = "a directory without index.json or manifest.json";
-		}
-	} else {
-		meta.kind = strcmp(src, "-") ? "file" : "stdin";
-		if (s->sha256[0]) {
-			meta.sha256 = s->sha256;
-			meta.has_size = true;
-			meta.size = s->raw_size;
-			meta.hashed = strcmp(src, "-") ? "the file's bytes" : "the bytes read from stdin";
-		}
-	}
+	source_meta(s, src, &d, &meta);
 	if (!(reps = calloc(npicked + 1, sizeof(*reps)))) {
 		r = err_nomem(&e, "report");
 		goto fail;
@@ -155,58 +234,12 @@ int cmd_analyze(int argc, char **argv)
 		failed += rules_failed(&reps[n], rp);
 		n++;
 	}
-	/* Everything but the file lists of --files is rendered before the output
-	 * is opened, so that a failure there leaves nothing behind; the lists
-	 * (a million entries: 105 MB of text, 158 MB of JSON) are written from
-	 * the layers' entries as they go, each in its place.  A regular file
-	 * still only takes the destination's name once complete. */
-	if (!strcmp(format, "text")) {
-		r = analyze_verdict_text(&out, &meta, &e);
-		if (r == 0)
-			r = buf_addstr(&out, "\n", &e) < 0 ? -e.code : 0;
-		if (r == 0)
-			r = analyze_text(&out, s, reps, n, rp, &e);
-		if (r == 0 && (r = cli_out_open(&o, output, &e)) == 0) {
-			opened = true;
-			r = cli_out_write(&o, out.data ? out.data : "", out.len, &e);
-		}
-		if (r == 0 && files)
-			r = analyze_files_text(reps, n, cli_out_write, &o, &e);
-	} else if (all) {
-		if ((r = cli_out_open(&o, output, &e)) == 0)
-			opened = true;
-		for (i = 0; i < n && r == 0; i++)
-			r = analyze_line(&o, s, &reps[i], i, files, rp, src, &meta, &e);
-	} else {
-		/* html shows no file list (its tree comes from reps) */
-		cJSON *doc = analyze_json(s, reps, n, files && !strcmp(format, "json"), rp);
-		char *txt = NULL;
+	{
+		struct report_job j = { src, format, output, files, all, rp, s, reps, n, &meta };
 
-		cJSON_AddStringToObject(doc, "source", src);
-		analyze_verdict_json(doc, &meta);
-		if (strcmp(format, "json"))
-			r = analyze_html(&out, doc, reps, n, &e);
-		else if (!(txt = cJSON_Print(doc)))
-			r = err_nomem(&e, "report");
-		cJSON_Delete(doc);
-		if (txt && (r = cli_out_open(&o, output, &e)) == 0) {
-			opened = true;
-			r = analyze_json_write(txt, reps, n, cli_out_write, &o, &e);
-			if (r == 0)
-				r = cli_out_write(&o, "\n", 1, &e);
-		}
-		free(txt);
+		if ((r = write_report(&j, &e)) < 0)
+			goto fail;
 	}
-	if (r == 0 && !opened && (r = cli_out_open(&o, output, &e)) == 0) {
-		opened = true;
-		r = cli_out_write(&o, out.data ? out.data : "", out.len, &e);
-	}
-	if (r == 0)
-		r = cli_out_close(&o, &e);  /* when it fails, it removes the temp file itself */
-	else if (opened)
-		cli_out_abort(&o);
-	if (r < 0)
-		goto fail;
 	if (output && !cli.quiet)
 		fprintf(stderr, "strata: wrote the %s report of %s to %s\n", format, src, output);
 	r = diag_exit_code(&d);
@@ -223,7 +256,6 @@ out:
 		image_report_release(&reps[i]);
 	free(reps);
 	free(picked);
-	buf_release(&out);
 	diag_release(&d);
 	source_free(s);
 	return r;
