@@ -366,11 +366,12 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 	return r;
 }
 
-static int image_html(struct buf *b, const cJSON *im, const struct image_report *rep, struct strata_err *e)
+/* The image's heading, provenance, summary and --fail-on rules. */
+static int summary_html(struct buf *b, const cJSON *im, int idx, struct strata_err *e)
 {
-	const cJSON *sum = json_get(im, "summary"), *layers = json_get(im, "layers"), *l, *t, *x;
+	const cJSON *sum = json_get(im, "summary"), *t, *x;
 	char s1[32], s2[32], s3[32];
-	int r = 0, idx = (int)num(im, "index");
+	int r = 0;
 
 	P("<h1>image %d", idx);
 	cJSON_ArrayForEach(t, json_get(im, "tags")) {
@@ -406,9 +407,16 @@ static int image_html(struct buf *b, const cJSON *im, const struct image_report 
 		P("<p><span class=\"%s\">%s</span> %s: %g (limit %g)</p>", pass ? "pass" : "fail", pass ? "PASS" : "FAIL",
 		  json_str(x, "rule"), num(x, "value"), num(x, "limit"));
 	}
-	P("<h2>Layer sizes</h2>");
-	if (r == 0)
-		r = chart(b, layers, e);
+	return r;
+}
+
+/* The layer table. */
+static int layers_html(struct buf *b, const cJSON *layers, int idx, struct strata_err *e)
+{
+	const cJSON *l;
+	char s1[32], s2[32], s3[32];
+	int r = 0;
+
 	P("<h2>Layers</h2><table class=\"sortable\" id=\"layers-%d\"><thead><tr><th class=\"n\">#</th><th class=\"n\">stored</th>"
 	  "<th class=\"n\">files size</th><th class=\"n\">added</th><th class=\"n\">modified</th><th class=\"n\">deleted</th>"
 	  "<th class=\"n\">wasted later</th><th>created by</th><th>digest</th></tr></thead><tbody>", idx);
@@ -423,48 +431,56 @@ static int image_html(struct buf *b, const cJSON *im, const struct image_report 
 		P("</code></td></tr>");
 	}
 	P("</tbody></table>");
-	if (rep && r == 0) {
-		struct tree ft;
+	return r;
+}
 
-		if ((r = tree_build(rep->im, &ft, e)) == 0) {
-			r = tree_html(b, &ft, layers, idx, e);
-			tree_release(&ft);
-		}
-	}
+/* Risky content, each finding with the layer that removed it, if one did. */
+static int findings_html(struct buf *b, const cJSON *im, int idx, struct strata_err *e)
+{
+	const cJSON *fd = json_get(im, "findings"), *nc, *x;
+	int r = 0;
+
 	P("<h2>Findings</h2>");
-	{
-		const cJSON *fd = json_get(im, "findings"), *nc;
-
-		P("<p>Risky content: the first %.0f bytes of every regular file are scanned (README: what is and is not looked for).",
-		  num(fd, "scan_bytes_per_file"));
-		cJSON_ArrayForEach(nc, json_get(fd, "not_checked")) {
-			P(" <span class=\"fail\">not checked: ");
-			E(nc->valuestring);
-			P("</span>");
-		}
-		P("</p><table class=\"sortable\" id=\"findings-%d\"><thead><tr><th>rule</th><th class=\"n\">layer</th><th>path</th>"
-		  "<th>detail</th><th>in final image</th></tr></thead><tbody>", idx);
-		cJSON_ArrayForEach(x, json_get(fd, "items")) {
-			bool fin = cJSON_IsTrue(json_get(x, "in_final_image"));
-
-			P("<tr%s><td>", fin ? "" : " class=\"gone\"");
-			E(json_str(x, "rule"));
-			P("</td><td class=\"n\">%d</td><td><code>", (int)num(x, "layer"));
-			E(json_str(x, "path"));
-			P("</code></td><td>");
-			E(json_str(x, "detail"));
-			if (fin)
-				P("</td><td>yes</td></tr>");
-			else
-				P("</td><td class=\"fail\">removed by layer %d, still shipped in layer %d</td></tr>",
-				  (int)num(x, "removed_by_layer"), (int)num(x, "layer"));
-		}
-		NONE(5, !cJSON_GetArraySize(json_get(fd, "items")),
-		     cJSON_IsTrue(json_get(fd, "checked")) ? "none found" : "not checked (see above)");
-		if (num(fd, "not_listed") > 0)
-			P("<tr class=\"none\"><th colspan=\"5\" class=\"none\">%.0f more not listed</th></tr>", num(fd, "not_listed"));
+	P("<p>Risky content: the first %.0f bytes of every regular file are scanned (README: what is and is not looked for).",
+	  num(fd, "scan_bytes_per_file"));
+	cJSON_ArrayForEach(nc, json_get(fd, "not_checked")) {
+		P(" <span class=\"fail\">not checked: ");
+		E(nc->valuestring);
+		P("</span>");
 	}
-	P("</tbody></table><h2>Wasted space</h2><table class=\"sortable\" id=\"wasted-%d\"><thead><tr><th class=\"n\">count</th>"
+	P("</p><table class=\"sortable\" id=\"findings-%d\"><thead><tr><th>rule</th><th class=\"n\">layer</th><th>path</th>"
+	  "<th>detail</th><th>in final image</th></tr></thead><tbody>", idx);
+	cJSON_ArrayForEach(x, json_get(fd, "items")) {
+		bool fin = cJSON_IsTrue(json_get(x, "in_final_image"));
+
+		P("<tr%s><td>", fin ? "" : " class=\"gone\"");
+		E(json_str(x, "rule"));
+		P("</td><td class=\"n\">%d</td><td><code>", (int)num(x, "layer"));
+		E(json_str(x, "path"));
+		P("</code></td><td>");
+		E(json_str(x, "detail"));
+		if (fin)
+			P("</td><td>yes</td></tr>");
+		else
+			P("</td><td class=\"fail\">removed by layer %d, still shipped in layer %d</td></tr>",
+			  (int)num(x, "removed_by_layer"), (int)num(x, "layer"));
+	}
+	NONE(5, !cJSON_GetArraySize(json_get(fd, "items")),
+	     cJSON_IsTrue(json_get(fd, "checked")) ? "none found" : "not checked (see above)");
+	if (num(fd, "not_listed") > 0)
+		P("<tr class=\"none\"><th colspan=\"5\" class=\"none\">%.0f more not listed</th></tr>", num(fd, "not_listed"));
+	P("</tbody></table>");
+	return r;
+}
+
+/* The paths that waste space, and each layer's largest files. */
+static int wasted_largest_html(struct buf *b, const cJSON *im, const cJSON *layers, int idx, struct strata_err *e)
+{
+	const cJSON *l, *x;
+	char s1[32];
+	int r = 0;
+
+	P("<h2>Wasted space</h2><table class=\"sortable\" id=\"wasted-%d\"><thead><tr><th class=\"n\">count</th>"
 	  "<th class=\"n\">wasted</th><th>path</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(x, json_get(im, "inefficiencies")) {
 		P("<tr><td class=\"n\">%d</td><td class=\"n\" data-v=\"%.0f\">%s</td><td><code>", (int)num(x, "count"),
@@ -489,7 +505,17 @@ static int image_html(struct buf *b, const cJSON *im, const struct image_report 
 		cJSON_ArrayForEach(l, layers) nl += cJSON_GetArraySize(json_get(l, "largest"));
 		NONE(3, !nl, "none found (no regular files)");
 	}
-	P("</tbody></table><h2>Packages per layer</h2><table class=\"sortable\" id=\"packages-%d\"><thead><tr><th class=\"n\">layer</th>"
+	P("</tbody></table>");
+	return r;
+}
+
+/* The package changes of each layer. */
+static int packages_html(struct buf *b, const cJSON *layers, int idx, struct strata_err *e)
+{
+	const cJSON *l, *x;
+	int r = 0;
+
+	P("<h2>Packages per layer</h2><table class=\"sortable\" id=\"packages-%d\"><thead><tr><th class=\"n\">layer</th>"
 	  "<th>db</th><th>package</th><th>change</th><th>from</th><th>to</th></tr></thead><tbody>", idx);
 	cJSON_ArrayForEach(l, layers) {
 		cJSON_ArrayForEach(x, json_get(l, "packages")) {
@@ -512,30 +538,60 @@ static int image_html(struct buf *b, const cJSON *im, const struct image_report 
 		cJSON_ArrayForEach(l, layers) np += cJSON_GetArraySize(json_get(l, "packages"));
 		NONE(6, !np, "none found (no package changes: no dpkg or apk database, or it lists none)");
 	}
-	P("</tbody></table><h2>Security-relevant entries</h2><table class=\"sortable\" id=\"security-%d\"><thead><tr>"
-	  "<th class=\"n\">layer</th><th>kind</th><th>path</th></tr></thead><tbody>", idx);
-	cJSON_ArrayForEach(l, layers) {
-		static const char *kinds[] = { "setuid", "setgid", "world_writable", "devices" };
-		size_t k;
+	P("</tbody></table>");
+	return r;
+}
 
+/* setuid, setgid, world-writable and device entries. */
+static int security_html(struct buf *b, const cJSON *layers, int idx, struct strata_err *e)
+{
+	static const char *const kinds[] = { "setuid", "setgid", "world_writable", "devices" };
+	const cJSON *l, *x;
+	int r = 0, n = 0;
+	size_t k;
+
+	P("<h2>Security-relevant entries</h2><table class=\"sortable\" id=\"security-%d\"><thead><tr>"
+	  "<th class=\"n\">layer</th><th>kind</th><th>path</th></tr></thead><tbody>", idx);
+	cJSON_ArrayForEach(l, layers)
 		for (k = 0; k < 4; k++)
 			cJSON_ArrayForEach(x, json_get(json_get(l, kinds[k]), "paths")) {
 				P("<tr><td class=\"n\">%d</td><td>%s</td><td><code>", (int)num(l, "index"), kinds[k]);
 				E(x->valuestring);
 				P("</code></td></tr>");
+				n++;
 			}
-	}
-	{
-		int ns = 0;
-		static const char *kinds2[] = { "setuid", "setgid", "world_writable", "devices" };
-		size_t k;
-
-		cJSON_ArrayForEach(l, layers)
-			for (k = 0; k < 4; k++)
-				ns += cJSON_GetArraySize(json_get(json_get(l, kinds2[k]), "paths"));
-		NONE(3, !ns, "none found (no setuid, setgid, world-writable or device entry)");
-	}
+	NONE(3, !n, "none found (no setuid, setgid, world-writable or device entry)");
 	P("</tbody></table>");
+	return r;
+}
+
+static int image_html(struct buf *b, const cJSON *im, const struct image_report *rep, struct strata_err *e)
+{
+	const cJSON *layers = json_get(im, "layers");
+	int r, idx = (int)num(im, "index");
+
+	r = summary_html(b, im, idx, e);
+	P("<h2>Layer sizes</h2>");
+	if (r == 0)
+		r = chart(b, layers, e);
+	if (r == 0)
+		r = layers_html(b, layers, idx, e);
+	if (rep && r == 0) {
+		struct tree ft;
+
+		if ((r = tree_build(rep->im, &ft, e)) == 0) {
+			r = tree_html(b, &ft, layers, idx, e);
+			tree_release(&ft);
+		}
+	}
+	if (r == 0)
+		r = findings_html(b, im, idx, e);
+	if (r == 0)
+		r = wasted_largest_html(b, im, layers, idx, e);
+	if (r == 0)
+		r = packages_html(b, layers, idx, e);
+	if (r == 0)
+		r = security_html(b, layers, idx, e);
 	return r;
 }
 
