@@ -494,7 +494,7 @@ struct fresh {
 	struct out *o;        /* NULL: only count */
 	struct store_layer *l;
 	uint64_t size;
-	struct inode *inodes; size_t ninodes;
+	struct inode *inodes; size_t ninodes, ainodes;
 	struct buf hdr;
 	uint8_t *buf;
 	unsigned depth;
@@ -516,19 +516,17 @@ static int fresh_put(struct fresh *f, const struct tar_hdr *h, struct strata_err
 	return f->o ? out_put(f->o, f->hdr.data, f->hdr.len, e) : 0;
 }
 
-/* One directory's entries, sorted, then each subdirectory: what a layer
- * differ (docker's archive.TarWithOptions) writes, with overlay's whiteouts
- * (0/0 character devices) and opaque directories turned into .wh. files. */
-static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata_err *e)
+/* The names in directory dfd (prefix: its path, for messages), sorted;
+ * *names and its strings are the caller's to free. */
+static int sorted_names(struct fresh *f, int dfd, const char *prefix, char ***names, size_t *n, struct strata_err *e)
 {
-	char **names = NULL, path[8192], target[4096];
-	size_t n = 0, i;
+	size_t alloc = 0;
 	DIR *dp;
 	struct dirent *de;
 	int r = 0, fd;
 
-	if (++f->depth > 256)
-		return err_set(e, STRATA_EFORMAT, "%s: directories nested too deep", f->l->what);
+	*names = NULL;
+	*n = 0;
 	if ((fd = dup(dfd)) < 0 || !(dp = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
@@ -536,21 +534,118 @@ static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata
 	}
 	rewinddir(dp);  /* the dup shares its offset with the last listing */
 	while ((de = readdir(dp))) {
-		char **v;
-
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!(v = realloc(names, (n + 1) * sizeof(*v))) || !(v[n] = strdup(de->d_name))) {
-			if (v)
-				names = v;
+		if (array_grow(names, *n, &alloc, sizeof(**names), 64) < 0 || !((*names)[*n] = strdup(de->d_name))) {
 			r = err_nomem(e, "directory");
-			goto out;
+			break;
 		}
-		names = v;
-		n++;
+		(*n)++;
 	}
-	if (n)
-		qsort(names, n, sizeof(*names), name_sort);
+	closedir(dp);
+	if (r == 0 && *n > 1)
+		qsort(*names, *n, sizeof(**names), name_sort);
+	return r;
+}
+
+static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata_err *e);
+
+/* A directory (h: its header, path its name with the trailing slash), its
+ * opaque marker when overlay set one, then what it holds. */
+static int fresh_subdir(struct fresh *f, int dfd, const char *name, struct tar_hdr *h, struct strata_err *e)
+{
+	char v[4];
+	int sub, r;
+
+	h->typeflag = '5';
+	if ((r = fresh_put(f, h, e)) < 0)
+		return r;
+	if ((sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return err_sys(e, errno, "cannot open '%s' in %s", h->path, f->l->diffdir);
+	if ((fgetxattr(sub, "trusted.overlay.opaque", v, sizeof(v)) == 1 ||
+	     fgetxattr(sub, "user.overlay.opaque", v, sizeof(v)) == 1) && v[0] == 'y') {
+		struct tar_hdr o = *h;
+		char op[8300];
+
+		snprintf(op, sizeof(op), "%s.wh..wh..opq", h->path);
+		o.path = op;
+		o.typeflag = '0';
+		o.mode = 0600;
+		r = fresh_put(f, &o, e);
+	}
+	if (r >= 0) {
+		char sp[8192];
+
+		snprintf(sp, sizeof(sp), "%s", h->path);
+		r = fresh_dir(f, sub, sp, e);
+	}
+	close(sub);
+	return r;
+}
+
+/* A regular file: a hardlink to the first path of its inode met, or its
+ * header and content (only counted when f->o is NULL). */
+static int fresh_file(struct fresh *f, int dfd, const char *name, const struct stat *sb, struct tar_hdr *h,
+		      struct strata_err *e)
+{
+	uint64_t left;
+	size_t k;
+	int r, fd;
+
+	if (sb->st_nlink > 1) {
+		for (k = 0; k < f->ninodes; k++)
+			if (f->inodes[k].dev == sb->st_dev && f->inodes[k].ino == sb->st_ino) {
+				h->typeflag = '1';
+				h->link = f->inodes[k].path;
+				return fresh_put(f, h, e);
+			}
+		if (array_grow(&f->inodes, f->ninodes, &f->ainodes, sizeof(*f->inodes), 16) < 0 ||
+		    !(f->inodes[f->ninodes].path = strdup(h->path)))
+			return err_nomem(e, "inodes");
+		f->inodes[f->ninodes].dev = sb->st_dev;
+		f->inodes[f->ninodes].ino = sb->st_ino;
+		f->ninodes++;
+	}
+	h->typeflag = '0';
+	h->size = (uint64_t)sb->st_size;
+	if ((r = fresh_put(f, h, e)) < 0)
+		return r;
+	f->size += h->size + tar_padding(h->size);
+	if (!f->o)
+		return 0;
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return err_sys(e, errno, "cannot open '%s' in %s", h->path, f->l->diffdir);
+	for (left = h->size; left && r >= 0;) {
+		ssize_t got = read(fd, f->buf, left < OUT_BUF ? (size_t)left : OUT_BUF);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			r = err_sys(e, errno, "cannot read '%s' in %s", h->path, f->l->diffdir);
+		else if (got == 0)
+			r = err_set(e, STRATA_EIO, "%s: '%s' in %s changed while it was read (%llu bytes short)",
+				    f->l->what, h->path, f->l->diffdir, (unsigned long long)left);
+		else {
+			r = out_put(f->o, f->buf, (size_t)got, e);
+			left -= (uint64_t)got;
+		}
+	}
+	close(fd);
+	return r < 0 ? r : out_zeros(f->o, tar_padding(h->size), e);
+}
+
+/* One directory's entries, sorted, then each subdirectory: what a layer
+ * differ (docker's archive.TarWithOptions) writes, with overlay's whiteouts
+ * (0/0 character devices) and opaque directories turned into .wh. files. */
+static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata_err *e)
+{
+	char **names, path[8192], target[4096];
+	size_t n, i;
+	int r;
+
+	if (++f->depth > 256)
+		return err_set(e, STRATA_EFORMAT, "%s: directories nested too deep", f->l->what);
+	r = sorted_names(f, dfd, prefix, &names, &n, e);
 	for (i = 0; i < n && r >= 0; i++) {
 		struct tar_hdr h = { .link = "" };
 		struct stat sb;
@@ -572,35 +667,8 @@ static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata
 			h.mode = 0600;
 			r = fresh_put(f, &h, e);
 		} else if (S_ISDIR(sb.st_mode)) {
-			char v[4];
-			int sub;
-
 			snprintf(path, sizeof(path), "%s%s/", prefix, names[i]);
-			h.typeflag = '5';
-			if ((r = fresh_put(f, &h, e)) < 0)
-				break;
-			if ((sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-				r = err_sys(e, errno, "cannot open '%s' in %s", path, f->l->diffdir);
-				break;
-			}
-			if ((fgetxattr(sub, "trusted.overlay.opaque", v, sizeof(v)) == 1 ||
-			     fgetxattr(sub, "user.overlay.opaque", v, sizeof(v)) == 1) && v[0] == 'y') {
-				struct tar_hdr o = h;
-				char op[8300];
-
-				snprintf(op, sizeof(op), "%s.wh..wh..opq", path);
-				o.path = op;
-				o.typeflag = '0';
-				o.mode = 0600;
-				r = fresh_put(f, &o, e);
-			}
-			if (r >= 0) {
-				char sp[8192];
-
-				snprintf(sp, sizeof(sp), "%s", path);
-				r = fresh_dir(f, sub, sp, e);
-			}
-			close(sub);
+			r = fresh_subdir(f, dfd, names[i], &h, e);
 		} else if (S_ISLNK(sb.st_mode)) {
 			ssize_t k = readlinkat(dfd, names[i], target, sizeof(target) - 1);
 
@@ -613,57 +681,7 @@ static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata
 			h.link = target;
 			r = fresh_put(f, &h, e);
 		} else if (S_ISREG(sb.st_mode)) {
-			size_t k;
-			uint64_t left;
-
-			if (sb.st_nlink > 1) {
-				for (k = 0; k < f->ninodes; k++)
-					if (f->inodes[k].dev == sb.st_dev && f->inodes[k].ino == sb.st_ino)
-						break;
-				if (k < f->ninodes) {
-					h.typeflag = '1';
-					h.link = f->inodes[k].path;
-					r = fresh_put(f, &h, e);
-					continue;
-				} else {
-					struct inode *v = realloc(f->inodes, (f->ninodes + 1) * sizeof(*v));
-
-					if (!v || !(v[f->ninodes].path = strdup(path))) {
-						if (v)
-							f->inodes = v;
-						r = err_nomem(e, "inodes");
-						break;
-					}
-					f->inodes = v;
-					v[f->ninodes].dev = sb.st_dev;
-					v[f->ninodes].ino = sb.st_ino;
-					f->ninodes++;
-				}
-			}
-			h.typeflag = '0';
-			h.size = (uint64_t)sb.st_size;
-			if ((r = fresh_put(f, &h, e)) < 0)
-				break;
-			f->size += h.size + tar_padding(h.size);
-			if (!f->o)
-				continue;
-			if ((fd = openat(dfd, names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-				r = err_sys(e, errno, "cannot open '%s' in %s", path, f->l->diffdir);
-				break;
-			}
-			for (left = h.size; left && r >= 0;) {
-				ssize_t got = read(fd, f->buf, left < OUT_BUF ? (size_t)left : OUT_BUF);
-
-				if (got < 0 && errno == EINTR)
-					continue;
-				if (got <= 0)
-					break;
-				r = out_put(f->o, f->buf, (size_t)got, e);
-				left -= (uint64_t)got;
-			}
-			close(fd);
-			if (r >= 0)
-				r = out_zeros(f->o, left + tar_padding(h.size), e);
+			r = fresh_file(f, dfd, names[i], &sb, &h, e);
 		} else if (S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) || S_ISFIFO(sb.st_mode)) {
 			h.typeflag = S_ISCHR(sb.st_mode) ? '3' : S_ISBLK(sb.st_mode) ? '4' : '6';
 			h.devmajor = major(sb.st_rdev);
@@ -671,11 +689,9 @@ static int fresh_dir(struct fresh *f, int dfd, const char *prefix, struct strata
 			r = fresh_put(f, &h, e);
 		}
 	}
-out:
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	closedir(dp);
 	f->depth--;
 	return r;
 }
@@ -688,7 +704,7 @@ static void fresh_release(struct fresh *f)
 		free(f->inodes[i].path);
 	free(f->inodes);
 	f->inodes = NULL;
-	f->ninodes = 0;
+	f->ninodes = f->ainodes = 0;
 	buf_release(&f->hdr);
 	free(f->buf);
 	f->buf = NULL;
