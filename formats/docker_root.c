@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
+
 static const char *const supported[] = { "overlay2", "vfs" };
 static const char *const unsupported[] = { "devicemapper", "btrfs", "zfs", "aufs", "overlay", "fuse-overlayfs",
 					   "windowsfilter" };
@@ -81,7 +83,7 @@ static int read_digest(struct store *st, const char *rel, char out[DIGEST_STR_MA
 
 struct cand {
 	char id[DIGEST_STR_MAX];
-	char **names; size_t nnames;
+	char **names; size_t nnames, anames;
 	bool is_parent;
 };
 
@@ -214,19 +216,15 @@ static int load_layers(struct store *st, struct store_image *im, const cJSON *cf
 	return 0;
 }
 
-int docker_root_load(struct store *st, struct strata_err *e)
+/* The candidates: every image config in the imagedb (named by its sha256). */
+static int list_images(struct store *st, struct cand **c, size_t *nc, struct strata_err *e)
 {
-	struct cand *c = NULL;
-	size_t nc = 0, i, j, len;
-	char rel[512], *txt = NULL;
-	cJSON *repos = NULL;
-	DIR *dp = NULL;
+	char rel[512];
+	size_t alloc = 0;
+	DIR *dp;
 	struct dirent *de;
-	int fd, r;
+	int fd, r = 0;
 
-	if ((r = pick_driver(st, e)) < 0)
-		return r;
-	store_daemon_check(st, "dockerd", "--data-root", "/var/lib/docker");
 	snprintf(rel, sizeof(rel), "image/%s/imagedb/content/sha256", st->driver);
 	if ((fd = store_openat(st, st->rootfd, rel, O_DIRECTORY, NULL, e)) < 0)
 		return -e->code;
@@ -235,64 +233,73 @@ int docker_root_load(struct store *st, struct strata_err *e)
 		return err_sys(e, errno, "cannot list '%s/%s'", st->root, rel);
 	}
 	while ((de = readdir(dp))) {
-		struct cand *v;
-
 		if (!hex64(de->d_name))
 			continue;
-		if (!(v = realloc(c, (nc + 1) * sizeof(*c)))) {
+		if (array_grow(c, *nc, &alloc, sizeof(**c), 16) < 0) {
 			r = err_nomem(e, "images");
-			goto out;
+			break;
 		}
-		c = v;
-		memset(&c[nc], 0, sizeof(c[nc]));
-		snprintf(c[nc].id, sizeof(c[nc].id), "sha256:%.64s", de->d_name);
-		nc++;
+		memset(&(*c)[*nc], 0, sizeof(**c));
+		snprintf((*c)[*nc].id, sizeof((*c)[*nc].id), "sha256:%.64s", de->d_name);
+		(*nc)++;
 	}
-	/* names */
+	closedir(dp);
+	return r;
+}
+
+/* Each candidate's names from repositories.json (absent: none); digest
+ * references (NAME@sha256:...) are left out. */
+static int read_names(struct store *st, struct cand *c, size_t nc, struct strata_err *e)
+{
+	struct strata_err re = STRATA_ERR_INIT;
+	const cJSON *rs, *repo, *tag;
+	char rel[512], *txt = NULL;
+	cJSON *repos;
+	size_t len, i;
+	int r;
+
 	snprintf(rel, sizeof(rel), "image/%s/repositories.json", st->driver);
-	{
-		struct strata_err re = STRATA_ERR_INIT;
-
-		r = store_read(st, rel, 256u << 20, &txt, &len, &re);
-		if (r < 0 && strstr(re.msg, "No such file")) {
-			r = 0;
-		} else if (r < 0) {
-			*e = re;
-			goto out;
-		}
+	if ((r = store_read(st, rel, 256u << 20, &txt, &len, &re)) < 0) {
+		if (strstr(re.msg, "No such file"))
+			return 0;
+		*e = re;
+		return r;
 	}
-	if (txt) {
-		const cJSON *rs, *repo, *tag;
+	if (!(repos = cJSON_ParseWithLength(txt, len)) ||
+	    !cJSON_IsObject(rs = cJSON_GetObjectItemCaseSensitive(repos, "Repositories"))) {
+		r = err_set(e, STRATA_EFORMAT, "'%s/%s': not valid JSON%s", st->root, rel,
+			    repos ? " (no \"Repositories\" object)" : " (truncated?)");
+		goto out;
+	}
+	cJSON_ArrayForEach(repo, rs) cJSON_ArrayForEach(tag, repo) {
+		const char *id = cJSON_GetStringValue(tag);
 
-		if (!(repos = cJSON_ParseWithLength(txt, len)) ||
-		    !cJSON_IsObject(rs = cJSON_GetObjectItemCaseSensitive(repos, "Repositories"))) {
-			r = err_set(e, STRATA_EFORMAT, "'%s/%s': not valid JSON%s", st->root, rel,
-				    repos ? " (no \"Repositories\" object)" : " (truncated?)");
-			goto out;
-		}
-		cJSON_ArrayForEach(repo, rs) cJSON_ArrayForEach(tag, repo) {
-			const char *id = cJSON_GetStringValue(tag);
-
-			if (!id || !tag->string || strchr(tag->string, '@'))
+		if (!id || !tag->string || strchr(tag->string, '@'))
+			continue;
+		for (i = 0; i < nc; i++) {
+			if (strcmp(c[i].id, id))
 				continue;
-			for (i = 0; i < nc; i++)
-				if (!strcmp(c[i].id, id)) {
-					char **v = realloc(c[i].names, (c[i].nnames + 1) * sizeof(char *));
-
-					if (!v || !(v[c[i].nnames] = strdup(tag->string))) {
-						if (v)
-							c[i].names = v;
-						r = err_nomem(e, "names");
-						goto out;
-					}
-					c[i].names = v;
-					c[i].nnames++;
-				}
+			if (array_grow(&c[i].names, c[i].nnames, &c[i].anames, sizeof(char *), 4) < 0 ||
+			    !(c[i].names[c[i].nnames] = strdup(tag->string))) {
+				r = err_nomem(e, "names");
+				goto out;
+			}
+			c[i].nnames++;
 		}
 	}
-	/* parents: hidden unless tagged */
+out:
+	cJSON_Delete(repos);
+	free(txt);
+	return r;
+}
+
+/* An image with a parent link names that parent, which is then hidden unless tagged. */
+static void mark_parents(struct store *st, struct cand *c, size_t nc)
+{
+	char rel[512], par[DIGEST_STR_MAX];
+	size_t i, j;
+
 	for (i = 0; i < nc; i++) {
-		char par[DIGEST_STR_MAX];
 		struct stat sb;
 		struct strata_err pe = STRATA_ERR_INIT;
 
@@ -303,63 +310,73 @@ int docker_root_load(struct store *st, struct strata_err *e)
 			if (!strcmp(c[j].id, par))
 				c[j].is_parent = true;
 	}
-	for (i = 0; i < nc; i++)
-		if (c[i].nnames > 1)
-			qsort(c[i].names, c[i].nnames, sizeof(char *), name_cmp);
-	if (nc)
-		qsort(c, nc, sizeof(*c), cand_cmp);
-	for (i = 0; i < nc; i++) {
-		struct store_image *im;
-		char *cfg, got[DIGEST_STR_MAX], label[DIGEST_STR_MAX + 300];
-		cJSON *doc;
+}
 
-		if (c[i].is_parent && !c[i].nnames)
-			continue;
-		if ((r = store_add_image(st, &im, e)) < 0)
-			goto out;
-		memcpy(im->id, c[i].id, sizeof(im->id));
-		im->names = c[i].names;
-		im->nnames = c[i].nnames;
-		c[i].names = NULL;
-		c[i].nnames = 0;
-		snprintf(label, sizeof(label), "image %.19s%s%s%s", im->id, im->nnames ? " (" : "",
-			 im->nnames ? im->names[0] : "", im->nnames ? ")" : "");
-		snprintf(rel, sizeof(rel), "image/%s/imagedb/content/sha256/%s", st->driver, digest_hex(im->id));
-		if (!(im->config = strdup(rel))) {
-			r = err_nomem(e, "config");
-			goto out;
-		}
-		if ((r = store_read(st, rel, 64u << 20, &cfg, &len, e)) < 0)
-			goto out;
-		if ((r = digest_buf(cfg, len, got, e)) < 0) {
-			free(cfg);
-			goto out;
-		}
-		if (strcmp(got, im->id))
-			diag_add_id(&st->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, rel,
-				    "%s: the config's sha256 is %s, not the image ID", label, got);
-		doc = cJSON_ParseWithLength(cfg, len);
+/* One image of the store: its names (taken from c), its config (checked
+ * against the image ID) and its layers. */
+static int load_one(struct store *st, struct cand *c, struct strata_err *e)
+{
+	struct store_image *im;
+	char rel[512], *cfg, got[DIGEST_STR_MAX], label[DIGEST_STR_MAX + 300];
+	size_t len;
+	cJSON *doc;
+	int r;
+
+	if ((r = store_add_image(st, &im, e)) < 0)
+		return r;
+	memcpy(im->id, c->id, sizeof(im->id));
+	im->names = c->names;
+	im->nnames = c->nnames;
+	c->names = NULL;
+	c->nnames = c->anames = 0;
+	snprintf(label, sizeof(label), "image %.19s%s%s%s", im->id, im->nnames ? " (" : "",
+		 im->nnames ? im->names[0] : "", im->nnames ? ")" : "");
+	snprintf(rel, sizeof(rel), "image/%s/imagedb/content/sha256/%s", st->driver, digest_hex(im->id));
+	if (!(im->config = strdup(rel)))
+		return err_nomem(e, "config");
+	if ((r = store_read(st, rel, 64u << 20, &cfg, &len, e)) < 0)
+		return r;
+	if ((r = digest_buf(cfg, len, got, e)) < 0) {
 		free(cfg);
-		if (!doc) {
-			r = err_set(e, STRATA_EFORMAT, "'%s/%s': the config is not valid JSON", st->root, rel);
-			goto out;
-		}
-		r = load_layers(st, im, doc, label, e);
-		cJSON_Delete(doc);
-		if (r < 0)
-			goto out;
+		return r;
 	}
-	r = 0;
-out:
+	if (strcmp(got, im->id))
+		diag_add_id(&st->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, rel,
+			    "%s: the config's sha256 is %s, not the image ID", label, got);
+	doc = cJSON_ParseWithLength(cfg, len);
+	free(cfg);
+	if (!doc)
+		return err_set(e, STRATA_EFORMAT, "'%s/%s': the config is not valid JSON", st->root, rel);
+	r = load_layers(st, im, doc, label, e);
+	cJSON_Delete(doc);
+	return r;
+}
+
+int docker_root_load(struct store *st, struct strata_err *e)
+{
+	struct cand *c = NULL;
+	size_t nc = 0, i, j;
+	int r;
+
+	if ((r = pick_driver(st, e)) < 0)
+		return r;
+	store_daemon_check(st, "dockerd", "--data-root", "/var/lib/docker");
+	if ((r = list_images(st, &c, &nc, e)) == 0 && (r = read_names(st, c, nc, e)) == 0) {
+		mark_parents(st, c, nc);
+		for (i = 0; i < nc; i++)
+			if (c[i].nnames > 1)
+				qsort(c[i].names, c[i].nnames, sizeof(char *), name_cmp);
+		if (nc)
+			qsort(c, nc, sizeof(*c), cand_cmp);
+		for (i = 0; i < nc && r == 0; i++)
+			if (!c[i].is_parent || c[i].nnames)
+				r = load_one(st, &c[i], e);
+	}
 	for (i = 0; i < nc; i++) {
 		for (j = 0; j < c[i].nnames; j++)
 			free(c[i].names[j]);
 		free(c[i].names);
 	}
 	free(c);
-	cJSON_Delete(repos);
-	free(txt);
-	if (dp)
-		closedir(dp);
 	return r;
 }
