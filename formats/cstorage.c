@@ -114,16 +114,113 @@ static void bigdata_name(const char *key, char *out, size_t cap)
 	out[o] = 0;
 }
 
+/* The image's config (key: its digest), read and checked against key, parsed into *doc. */
+static int read_config(struct store *st, struct store_image *im, const char *id, const char *key, const char *label,
+		       cJSON **doc, struct strata_err *e)
+{
+	char rel[600], got[DIGEST_STR_MAX], *cfg;
+	size_t len;
+	int r;
+
+	snprintf(rel, sizeof(rel), "%s-images/%s/", st->driver, id);
+	bigdata_name(key, rel + strlen(rel), sizeof(rel) - strlen(rel));
+	if (!(im->config = strdup(rel)))
+		return err_nomem(e, "config");
+	if ((r = store_read(st, rel, 64u << 20, &cfg, &len, e)) < 0)
+		return r;
+	if ((r = digest_buf(cfg, len, got, e)) < 0) {
+		free(cfg);
+		return r;
+	}
+	if (strcmp(got, key))
+		diag_add_id(&st->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, rel,
+			    "%s: the config's sha256 is %s, not %s", label, got, key);
+	*doc = cJSON_ParseWithLength(cfg, len);
+	free(cfg);
+	if (!*doc)
+		return err_set(e, STRATA_EFORMAT, "'%s/%s': the config is not valid JSON", st->root, rel);
+	return 0;
+}
+
+/* The layer ids from top down its parents, into chain (max of them); *n of them. */
+static int layer_chain(struct store *st, const cJSON *layers, const char *top, const char *label, const char **chain,
+		       size_t max, size_t *n, struct strata_err *e)
+{
+	const char *cur;
+
+	for (*n = 0, cur = top; cur && *cur; (*n)++) {
+		const cJSON *l;
+
+		if (*n == max)
+			return err_set(e, STRATA_EFORMAT, "%s: more than %zu layers", label, max);
+		if (!safe_id(cur) || !(l = find_layer(layers, cur)))
+			return err_set(e, STRATA_EFORMAT,
+				       "%s: layer %.64s is missing from '%s/%s-layers/layers.json'%s", label, cur,
+				       st->root, st->driver, *n ? ": the layer chain is broken" : "");
+		chain[*n] = cur;
+		cur = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "parent"));
+	}
+	return 0;
+}
+
+/* Layer i of im: the store's layer lid (diff_id d), added to the store the
+ * first time an image names it. */
+static int attach_layer(struct store *st, struct store_image *im, size_t i, const char *lid, const char *d,
+			const cJSON *layers, const char *label, struct strata_err *e)
+{
+	const char *dd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(find_layer(layers, lid), "diff-digest"));
+	struct store_layer *l;
+	struct stat sb;
+	char rel[600];
+	size_t k, idx;
+	int r;
+
+	if (!d || strncmp(d, "sha256:", 7) || strlen(d) != 71)
+		return err_set(e, STRATA_EFORMAT, "%s: diff_id %zu is not a sha256 digest", label, i);
+	if (dd && strcmp(dd, d))
+		return err_set(e, STRATA_EFORMAT, "%s: layer %s holds %s, the config says %s", label, lid, dd, d);
+	for (k = 0; k < st->nlayers; k++)
+		if (!strcmp(st->layers[k].chain, lid)) {
+			im->layers[i] = k;
+			return 0;
+		}
+	if ((r = store_add_layer(st, &idx, e)) < 0)
+		return r;
+	l = &st->layers[idx];
+	im->layers[i] = idx;
+	snprintf(l->diff_id, sizeof(l->diff_id), "%s", d);
+	snprintf(l->chain, sizeof(l->chain), "%s", lid);
+	snprintf(rel, sizeof(rel), !strcmp(st->driver, "vfs") ? "vfs/dir/%s" : "overlay/%s/diff", lid);
+	if (!(l->diffdir = strdup(rel)))
+		return err_nomem(e, "layer");
+	snprintf(rel, sizeof(rel), "layer %s (%.12s)", d, lid);
+	if (!(l->what = strdup(rel)))
+		return err_nomem(e, "layer");
+	snprintf(rel, sizeof(rel), "%s-layers/%s.tar-split.gz", st->driver, lid);
+	if (fstatat(st->rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (st->allow_rebuilt && strcmp(st->driver, "vfs")) {
+			l->rebuilt = true;
+			return 0;
+		}
+		return err_set(e, STRATA_EFORMAT, "%s: %s has no tar-split (%s): its tar cannot be rebuilt byte for byte%s",
+			       label, l->what, rel, strcmp(st->driver, "vfs") ? " (--allow-rebuilt-layers writes a fresh one)"
+			       : " (and vfs keeps whole trees, not changes)");
+	}
+	if (!(l->tarsplit = strdup(rel)))
+		return err_nomem(e, "layer");
+	return 0;
+}
+
 static int load_image(struct store *st, const cJSON *img, const cJSON *layers, struct strata_err *e)
 {
 	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(img, "id"));
 	const char *top = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(img, "layer"));
 	const cJSON *names = cJSON_GetObjectItemCaseSensitive(img, "names"), *bd, *it, *ids, *rootfs;
-	char rel[600], label[400], key[DIGEST_STR_MAX] = "", got[DIGEST_STR_MAX], *cfg;
+	char label[400], key[DIGEST_STR_MAX] = "";
 	const char *chainv[4096];
-	size_t n = 0, i, k, len, idx;
+	size_t n = 0, i;
 	struct store_image *im;
-	cJSON *doc;
+	cJSON *doc = NULL;
 	int r;
 
 	if (!safe_id(id))
@@ -150,114 +247,34 @@ static int load_image(struct store *st, const cJSON *img, const cJSON *layers, s
 	}
 	if (im->nnames)
 		snprintf(label, sizeof(label), "image %.12s (%s)", id, im->names[0]);
-	snprintf(rel, sizeof(rel), "%s-images/%s/", st->driver, id);
-	bigdata_name(key, rel + strlen(rel), sizeof(rel) - strlen(rel));
-	if (!(im->config = strdup(rel)))
-		return err_nomem(e, "config");
-	if ((r = store_read(st, rel, 64u << 20, &cfg, &len, e)) < 0)
+	if ((r = read_config(st, im, id, key, label, &doc, e)) < 0)
 		return r;
-	if ((r = digest_buf(cfg, len, got, e)) < 0) {
-		free(cfg);
-		return r;
-	}
-	if (strcmp(got, key))
-		diag_add_id(&st->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, rel,
-			    "%s: the config's sha256 is %s, not %s", label, got, key);
-	doc = cJSON_ParseWithLength(cfg, len);
-	free(cfg);
-	if (!doc)
-		return err_set(e, STRATA_EFORMAT, "'%s/%s': the config is not valid JSON", st->root, rel);
 	rootfs = cJSON_GetObjectItemCaseSensitive(doc, "rootfs");
 	ids = rootfs ? cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids") : NULL;
 	if (!cJSON_IsArray(ids)) {
-		cJSON_Delete(doc);
-		return err_set(e, STRATA_EFORMAT, "%s: config has no rootfs.diff_ids", label);
+		r = err_set(e, STRATA_EFORMAT, "%s: config has no rootfs.diff_ids", label);
+		goto out;
 	}
-	/* the chain, top down */
-	for (const char *cur = top; cur && *cur; n++) {
-		const cJSON *l;
-
-		if (n == sizeof(chainv) / sizeof(chainv[0])) {
-			cJSON_Delete(doc);
-			return err_set(e, STRATA_EFORMAT, "%s: more than %zu layers", label, n);
-		}
-		if (!safe_id(cur) || !(l = find_layer(layers, cur))) {
-			cJSON_Delete(doc);
-			return err_set(e, STRATA_EFORMAT,
-				       "%s: layer %.64s is missing from '%s/%s-layers/layers.json'%s", label, cur,
-				       st->root, st->driver, n ? ": the layer chain is broken" : "");
-		}
-		chainv[n] = cur;
-		cur = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "parent"));
-	}
+	if ((r = layer_chain(st, layers, top, label, chainv, sizeof(chainv) / sizeof(chainv[0]), &n, e)) < 0)
+		goto out;
 	if ((size_t)cJSON_GetArraySize(ids) != n) {
-		cJSON_Delete(doc);
-		return err_set(e, STRATA_EFORMAT, "%s: the config lists %d layers, the store %zu", label,
-			       cJSON_GetArraySize(ids), n);
+		r = err_set(e, STRATA_EFORMAT, "%s: the config lists %d layers, the store %zu", label,
+			    cJSON_GetArraySize(ids), n);
+		goto out;
 	}
 	if (!(im->layers = calloc(n + 1, sizeof(size_t)))) {
-		cJSON_Delete(doc);
-		return err_nomem(e, "layers");
+		r = err_nomem(e, "layers");
+		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		const char *lid = chainv[n - 1 - i];
-		const char *d = cJSON_GetStringValue(cJSON_GetArrayItem(ids, (int)i));
-		const char *dd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(find_layer(layers, lid),
-										    "diff-digest"));
-		struct store_layer *l;
-		struct stat sb;
-
-		if (!d || strncmp(d, "sha256:", 7) || strlen(d) != 71) {
-			cJSON_Delete(doc);
-			return err_set(e, STRATA_EFORMAT, "%s: diff_id %zu is not a sha256 digest", label, i);
-		}
-		if (dd && strcmp(dd, d)) {
-			r = err_set(e, STRATA_EFORMAT, "%s: layer %s holds %s, the config says %s", label, lid, dd, d);
-			cJSON_Delete(doc);
-			return r;
-		}
-		for (k = 0; k < st->nlayers; k++)
-			if (!strcmp(st->layers[k].chain, lid))
-				break;
-		if (k < st->nlayers) {
-			im->layers[i] = k;
-			continue;
-		}
-		if ((r = store_add_layer(st, &idx, e)) < 0) {
-			cJSON_Delete(doc);
-			return r;
-		}
-		l = &st->layers[idx];
-		im->layers[i] = idx;
-		snprintf(l->diff_id, sizeof(l->diff_id), "%s", d);
-		snprintf(l->chain, sizeof(l->chain), "%s", lid);
-		snprintf(rel, sizeof(rel), !strcmp(st->driver, "vfs") ? "vfs/dir/%s" : "overlay/%s/diff", lid);
-		if (!(l->diffdir = strdup(rel)))
-			goto nomem;
-		snprintf(rel, sizeof(rel), "layer %s (%.12s)", d, lid);
-		if (!(l->what = strdup(rel)))
-			goto nomem;
-		snprintf(rel, sizeof(rel), "%s-layers/%s.tar-split.gz", st->driver, lid);
-		if (fstatat(st->rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (st->allow_rebuilt && strcmp(st->driver, "vfs")) {
-				l->rebuilt = true;
-				continue;
-			}
-			r = err_set(e, STRATA_EFORMAT, "%s: %s has no tar-split (%s): its tar cannot be rebuilt byte for byte%s",
-				    label, l->what, rel, strcmp(st->driver, "vfs") ? " (--allow-rebuilt-layers writes a fresh one)"
-				    : " (and vfs keeps whole trees, not changes)");
-			cJSON_Delete(doc);
-			return r;
-		}
-		if (!(l->tarsplit = strdup(rel)))
-			goto nomem;
-	}
-	im->nlayers = n;
+	/* the chain is top down, the diff_ids bottom up */
+	for (i = 0; i < n && r == 0; i++)
+		r = attach_layer(st, im, i, chainv[n - 1 - i], cJSON_GetStringValue(cJSON_GetArrayItem(ids, (int)i)),
+				 layers, label, e);
+	if (r == 0)
+		im->nlayers = n;
+out:
 	cJSON_Delete(doc);
-	return 0;
-nomem:
-	cJSON_Delete(doc);
-	return err_nomem(e, "layer");
+	return r;
 }
 
 int cstorage_load(struct store *st, struct strata_err *e)
