@@ -647,14 +647,94 @@ static int add_doc(struct rt *t, const char *name, const char *p, struct strata_
 	return scan_mem(t->s, m, p, strlen(p), t->o, t->d, e);
 }
 
+/* The repository and manifest a NAME[:TAG] or NAME@DIGEST selects (no tag:
+ * latest); *sel owns the strings *tag and *at point into. */
+static int pick_ref(struct rt *t, const char *name, char **sel, struct repo **rp, const char **tag, const char **at,
+		    struct strata_err *e)
+{
+	char *p;
+
+	*tag = *at = NULL;
+	if (!(*sel = strdup(name)))
+		return err_nomem(e, "reference");
+	if ((p = strchr(*sel, '@'))) {
+		*p++ = '\0';
+		*at = p;
+	} else if ((p = strrchr(*sel, ':')) && !strchr(p, '/')) {
+		*p++ = '\0';
+		*tag = p;
+	} else {
+		*tag = "latest";
+	}
+	if (!(*rp = find_repo(t, *sel)))
+		return err_set(e, STRATA_EUSAGE, "no repository '%s' in '%s'", *sel, t->dir);
+	if (*at && !blob_present(t, *at) && !strmap_get(&(*rp)->revisions, *at))
+		return err_set(e, STRATA_EUSAGE, "no manifest %s in repository '%s' of '%s'", *at, *sel, t->dir);
+	if (!*at && !strmap_get(&(*rp)->tags, *tag))
+		return err_set(e, STRATA_EUSAGE, "no tag '%s' in repository '%s' of '%s' (or its link is broken)", *tag,
+			       *sel, t->dir);
+	return 0;
+}
+
+/* The index's manifests: the one selected (rp; want gets every blob it
+ * reaches), or every tag of every repository, each repository's revisions
+ * checked. */
+static int list_manifests(struct rt *t, struct repo *rp, const char *tag, const char *at, cJSON *mans,
+			  struct strmap *want, struct strata_err *e)
+{
+	struct strmap seen = STRMAP_INIT;
+	size_t i, k;
+	int r = 0;
+
+	if (rp) {
+		const char *dg = at ? at : strmap_get(&rp->tags, tag);
+
+		if ((r = walk_manifest(t, rp, dg, want, &seen, 0, e)) == 0)
+			r = add_entry(t, mans, rp->name, at ? NULL : tag, dg, e);
+		strmap_release(&seen);
+		return r;
+	}
+	for (i = 0; i < t->nrepos && r == 0; i++) {
+		struct repo *p = t->repos[i];
+
+		strmap_release(&seen);
+		seen = (struct strmap)STRMAP_INIT;
+		for (k = 0; k < p->revisions.len && r == 0; k++)
+			r = walk_manifest(t, p, p->revisions.items[k].key, NULL, &seen, 0, e);
+		for (k = 0; k < p->tags.len && r == 0; k++)
+			r = add_entry(t, mans, p->name, p->tags.items[k].key, p->tags.items[k].val, e);
+	}
+	strmap_release(&seen);
+	return r;
+}
+
+static void rt_release(struct rt *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->nrepos; i++) {
+		for (k = 0; k < t->repos[i]->tags.len; k++)
+			free(t->repos[i]->tags.items[k].val);
+		strmap_release(&t->repos[i]->tags);
+		strmap_release(&t->repos[i]->layers);
+		strmap_release(&t->repos[i]->revisions);
+		free(t->repos[i]->name);
+		free(t->repos[i]);
+	}
+	free(t->repos);
+	strmap_release(&t->blobs);
+	free(t->v2);
+}
+
 int regtree_scan(struct source *s, const struct load_opts *o, struct diag *d, struct strata_err *e)
 {
 	struct rt t = { 0 };
-	struct strmap want = STRMAP_INIT, seen = STRMAP_INIT;
+	struct strmap want = STRMAP_INIT;
 	cJSON *index = NULL, *mans;
-	char *text = NULL, *sel = NULL, *tag = NULL, *at = NULL;
+	char *text = NULL, *sel = NULL;
+	const char *tag = NULL, *at = NULL;
 	struct repo *rp = NULL;
-	size_t i, k;
+	size_t i;
 	int r;
 
 	t.s = s;
@@ -676,57 +756,15 @@ int regtree_scan(struct source *s, const struct load_opts *o, struct diag *d, st
 	}
 	if ((r = scan_blobs(&t, e)) < 0 || (r = scan_repos(&t, "", 0, e)) < 0)
 		goto out;
-	if (s->ref.name) {
-		/* NAME[:TAG] or NAME@DIGEST */
-		if (!(sel = strdup(s->ref.name))) {
-			r = err_nomem(e, "reference");
-			goto out;
-		}
-		if ((at = strchr(sel, '@')))
-			*at++ = '\0';
-		else if ((tag = strrchr(sel, ':')) && !strchr(tag, '/'))
-			*tag++ = '\0';
-		else
-			tag = "latest";
-		if (!(rp = find_repo(&t, sel))) {
-			r = err_set(e, STRATA_EUSAGE, "no repository '%s' in '%s'", sel, t.dir);
-			goto out;
-		}
-		if (at && !blob_present(&t, at) && !strmap_get(&rp->revisions, at)) {
-			r = err_set(e, STRATA_EUSAGE, "no manifest %s in repository '%s' of '%s'", at, sel, t.dir);
-			goto out;
-		}
-		if (!at && !strmap_get(&rp->tags, tag)) {
-			r = err_set(e, STRATA_EUSAGE, "no tag '%s' in repository '%s' of '%s' (or its link is broken)", tag, sel,
-				    t.dir);
-			goto out;
-		}
-	}
+	if (s->ref.name && (r = pick_ref(&t, s->ref.name, &sel, &rp, &tag, &at, e)) < 0)
+		goto out;
 	if (!(index = cJSON_CreateObject()) || !cJSON_AddNumberToObject(index, "schemaVersion", 2) ||
 	    !(mans = cJSON_AddArrayToObject(index, "manifests"))) {
 		r = err_nomem(e, "index.json");
 		goto out;
 	}
-	if (rp) {
-		const char *dg = at ? at : strmap_get(&rp->tags, tag);
-
-		if ((r = walk_manifest(&t, rp, dg, &want, &seen, 0, e)) < 0 ||
-		    (r = add_entry(&t, mans, rp->name, at ? NULL : tag, dg, e)) < 0)
-			goto out;
-	} else {
-		for (i = 0; i < t.nrepos; i++) {
-			struct repo *p = t.repos[i];
-
-			strmap_release(&seen);
-			seen = (struct strmap)STRMAP_INIT;
-			for (k = 0; k < p->revisions.len; k++)
-				if ((r = walk_manifest(&t, p, p->revisions.items[k].key, NULL, &seen, 0, e)) < 0)
-					goto out;
-			for (k = 0; k < p->tags.len; k++)
-				if ((r = add_entry(&t, mans, p->name, p->tags.items[k].key, p->tags.items[k].val, e)) < 0)
-					goto out;
-		}
-	}
+	if ((r = list_manifests(&t, rp, tag, at, mans, &want, e)) < 0)
+		goto out;
 	/* the blobs: every one (the whole tree is proved), or what the image reaches */
 	for (i = 0; i < t.blobs.len; i++) {
 		const char *hex = t.blobs.items[i].key;
@@ -754,19 +792,7 @@ out:
 	free(sel);
 	cJSON_Delete(index);
 	strmap_release(&want);
-	strmap_release(&seen);
-	for (i = 0; i < t.nrepos; i++) {
-		for (k = 0; k < t.repos[i]->tags.len; k++)
-			free(t.repos[i]->tags.items[k].val);
-		strmap_release(&t.repos[i]->tags);
-		strmap_release(&t.repos[i]->layers);
-		strmap_release(&t.repos[i]->revisions);
-		free(t.repos[i]->name);
-		free(t.repos[i]);
-	}
-	free(t.repos);
-	strmap_release(&t.blobs);
-	free(t.v2);
+	rt_release(&t);
 	return r;
 }
 
