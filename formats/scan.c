@@ -366,201 +366,255 @@ static int image_doc_in_rootfs(struct source *s, int fd, const char *doc, const 
 		       "rootfs:%s)", doc, first, s->ref.path, s->ref.path, s->ref.path);
 }
 
-/* The input is fd, or the stream in when given (a piece set: fd is -1). */
-static int scan_tar(struct source *s, int fd, struct stream *in, enum scan_mode mode, const struct load_opts *o,
-		    struct diag *d, struct strata_err *e)
+/* One scan of a tar input (scan_tar): its streams, from the input up to
+ * what the tar reader reads, and a rootfs input's member, walk and writer. */
+struct tscan {
+	struct source *s;
+	const struct load_opts *o;
+	struct diag *d;
+	int fd;                       /* -1: a piece set's stream */
+	enum scan_mode mode;
+	bool speculated;              /* began as MODE_SPECULATE */
+	struct stream *src, *raw, *dec, *tap2, *top;  /* raw: the input hashed; tap2: decoded, hashed */
+	struct tar *t;
+	struct member *rm;            /* a rootfs: the one layer */
+	char *first;                  /* speculating: the first non-directory member's clean path */
+	uint64_t members;
+	int plain_fd;                 /* an uncompressed regular file: members can be read at offsets */
+	void *walk;                   /* a rootfs: its walk (o->hooks) */
+	struct strata_err we;
+	bool writing;                 /* a rootfs being imported: o->writer's blob is open */
+	stream_tee_fn wfn;
+	void *wctx;
+};
+
+/* Importing a rootfs: the whole input is the layer.  Decide from the magic
+ * bytes, before any byte passes the taps, what to write. */
+static int rootfs_writer_open(struct tscan *ts, enum blob_action *act, struct strata_err *e)
 {
-	struct stream *src = NULL, *raw = NULL, *dec = NULL, *tap2 = NULL, *top;
-	struct tar *t = NULL;
-	struct tar_entry *ent;
-	struct member *rm = NULL;
-	bool speculated = mode == MODE_SPECULATE;
-	char *first = NULL;
-	void *walk = NULL;
-	struct strata_err we = STRATA_ERR_INIT;
-	uint64_t members = 0;
-	enum blob_action act = BLOB_SKIP;
-	int plain_fd = -1;
-	stream_tee_fn wfn = NULL;
-	void *wctx = NULL;
-	bool writing = false;
+	const uint8_t *pk;
+	size_t npk;
 	int r;
 
-	if (!(src = in ? in : stream_fd_new(fd, READ_BUF, e)) || !(raw = stream_tap_new(src, DIGEST_SHA256, e)) ||
-	    !(dec = stream_decode_new(raw, e))) {
-		r = -e->code;
-		goto out;
-	}
+	if ((r = stream_peek(ts->src, 6, &pk, &npk, e)) < 0)
+		return r;
+	ts->rm->comp = compression_sniff(pk, npk);
+	*act = ts->o->writer->plan(ts->o->writer->ctx, ts->rm, true);
+	if (*act == BLOB_SKIP)
+		return 0;
+	if ((r = ts->o->writer->open(ts->o->writer->ctx, ts->rm, -1, 0, &ts->wfn, &ts->wctx, e)) < 0)
+		return r;
+	ts->writing = true;
+	if (*act == BLOB_STORED)
+		stream_tap_tee(ts->raw, ts->wfn, ts->wctx);
+	return 0;
+}
+
+/* The streams up to the tar reader: the input, hashed (raw), decoded (dec)
+ * and, when it was compressed, hashed again (tap2); a rootfs's member and
+ * writer. */
+static int tscan_open(struct tscan *ts, struct stream *in, struct strata_err *e)
+{
+	const struct load_opts *o = ts->o;
+	enum blob_action act = BLOB_SKIP;
+	struct stat st;
+	int r;
+
+	if (!(ts->src = in ? in : stream_fd_new(ts->fd, READ_BUF, e)) ||
+	    !(ts->raw = stream_tap_new(ts->src, DIGEST_SHA256, e)) || !(ts->dec = stream_decode_new(ts->raw, e)))
+		return -e->code;
 	if (o->progress && !in)
-		stream_fd_progress(src, o->progress, o->progress_ctx, 0);
-	if (mode != MODE_ARCHIVE) {
-		if (!(rm = calloc(1, sizeof(*rm))) || !(rm->name = strdup(""))) {
-			free(rm);
-			rm = NULL;
-			r = err_nomem(e, "member");
-			goto out;
+		stream_fd_progress(ts->src, o->progress, o->progress_ctx, 0);
+	if (ts->mode != MODE_ARCHIVE) {
+		if (!(ts->rm = calloc(1, sizeof(*ts->rm))) || !(ts->rm->name = strdup(""))) {
+			free(ts->rm);
+			ts->rm = NULL;
+			return err_nomem(e, "member");
 		}
-		buf_init(&rm->doc, 0);
+		buf_init(&ts->rm->doc, 0);
 	}
-	if (mode == MODE_ROOTFS && o->writer) {
-		/* Importing a rootfs: the whole input is the layer.  Decide from the
-		 * magic bytes, before any byte passes the taps, what to write. */
-		const uint8_t *pk;
-		size_t npk;
+	if (ts->mode == MODE_ROOTFS && o->writer && (r = rootfs_writer_open(ts, &act, e)) < 0)
+		return r;
+	if ((r = stream_decode_kind(ts->dec, &ts->s->outer, e)) < 0)
+		return r;
+	ts->top = ts->dec;
+	if (ts->s->outer != COMP_NONE) {
+		stream_decode_limit(ts->dec, o->limits.max_size, o->limits.max_ratio);
+		stream_decode_where(ts->dec, "compressed archive");
+		if (!(ts->tap2 = stream_tap_new(ts->dec, DIGEST_SHA256, e)))
+			return -e->code;
+		ts->top = ts->tap2;
+		if (ts->writing && act == BLOB_DECODED)
+			stream_tap_tee(ts->tap2, ts->wfn, ts->wctx);
+	}
+	if (ts->mode == MODE_ARCHIVE) {
+		stream_tap_enable(ts->raw, o->hash_source);
+		if (ts->tap2)
+			stream_tap_enable(ts->tap2, false);
+	}
+	if ((r = tar_open(&ts->t, ts->top, &o->limits, e)) < 0)
+		return r;
+	ts->plain_fd = ts->s->outer == COMP_NONE && ts->fd >= 0 && fstat(ts->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			       lseek(ts->fd, 0, SEEK_CUR) >= 0 ? ts->fd : -1;
+	ts->s->plain_file = ts->plain_fd >= 0;
+	return 0;
+}
 
-		if ((r = stream_peek(src, 6, &pk, &npk, e)) < 0)
-			goto out;
-		rm->comp = compression_sniff(pk, npk);
-		act = o->writer->plan(o->writer->ctx, rm, true);
-		if (act != BLOB_SKIP) {
-			if ((r = o->writer->open(o->writer->ctx, rm, -1, 0, &wfn, &wctx, e)) < 0)
-				goto out;
-			writing = true;
-			if (act == BLOB_STORED)
-				stream_tap_tee(raw, wfn, wctx);
+/* Speculating: the first non-directory member decides between an image
+ * archive and a rootfs; a rootfs that then holds an image's documents is
+ * reported (image_doc_in_rootfs).  1 when the scan must stop there with r. */
+static int speculate(struct tscan *ts, const struct tar_entry *ent, int *r, struct strata_err *e)
+{
+	if (ts->mode == MODE_SPECULATE && ent->type != TAR_DIR) {
+		if (!(ts->first = path_clean(ent->path))) {
+			*r = err_nomem(e, "path");
+			return 1;
+		}
+		ts->mode = image_member_name(ts->first) ? MODE_ARCHIVE : MODE_ROOTFS;
+		if (ts->mode == MODE_ARCHIVE) {
+			stream_tap_enable(ts->raw, ts->o->hash_source);
+			if (ts->tap2)
+				stream_tap_enable(ts->tap2, false);
+			if (ts->walk)
+				ts->o->hooks->end(ts->walk, ts->rm, 0, &ts->we, true, ts->d);
+			ts->walk = NULL;
+		}
+	} else if (ts->speculated && ts->mode == MODE_ROOTFS && ent->type != TAR_DIR) {
+		if ((*r = names_image_doc(ent->path, e)) != 0) {
+			if (*r > 0)
+				*r = image_doc_in_rootfs(ts->s, ts->fd, ent->path, ts->first, e);
+			return 1;
 		}
 	}
-	if ((r = stream_decode_kind(dec, &s->outer, e)) < 0)
-		goto out;
-	top = dec;
-	if (s->outer != COMP_NONE) {
-		stream_decode_limit(dec, o->limits.max_size, o->limits.max_ratio);
-		stream_decode_where(dec, "compressed archive");
-		if (!(tap2 = stream_tap_new(dec, DIGEST_SHA256, e))) {
-			r = -e->code;
-			goto out;
-		}
-		top = tap2;
-		if (writing && act == BLOB_DECODED)
-			stream_tap_tee(tap2, wfn, wctx);
-	}
-	if (mode == MODE_ARCHIVE) {
-		stream_tap_enable(raw, o->hash_source);
-		if (tap2)
-			stream_tap_enable(tap2, false);
-	}
-	if ((r = tar_open(&t, top, &o->limits, e)) < 0)
-		goto out;
-	{
-		struct stat st;
+	return 0;
+}
 
-		plain_fd = s->outer == COMP_NONE && fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-				   lseek(fd, 0, SEEK_CUR) >= 0 ? fd : -1;
-		s->plain_file = plain_fd >= 0;
-	}
-	while ((r = tar_next(t, &ent, e)) == 1) {
-		members++;
-		if (s->outer != COMP_NONE) {
+/* Every member: a rootfs's entries through the walk, an archive's members
+ * through tar_member(). */
+static int scan_members(struct tscan *ts, struct strata_err *e)
+{
+	const struct load_opts *o = ts->o;
+	struct tar_entry *ent;
+	int r;
+
+	while ((r = tar_next(ts->t, &ent, e)) == 1) {
+		ts->members++;
+		if (ts->s->outer != COMP_NONE) {
 			char where[320];
 
 			snprintf(where, sizeof(where), "compressed archive, at member '%.256s'", ent->path);
-			stream_decode_where(dec, where);
+			stream_decode_where(ts->dec, where);
 		}
-		if (mode == MODE_SPECULATE && ent->type != TAR_DIR) {
-			char *c = path_clean(ent->path);
-
-			if (!c) {
-				r = err_nomem(e, "path");
-				goto out;
-			}
-			mode = image_member_name(c) ? MODE_ARCHIVE : MODE_ROOTFS;
-			first = c;
-			if (mode == MODE_ARCHIVE) {
-				stream_tap_enable(raw, o->hash_source);
-				if (tap2)
-					stream_tap_enable(tap2, false);
-				if (walk)
-					o->hooks->end(walk, rm, 0, &we, true, d);
-				walk = NULL;
-			}
-		} else if (speculated && mode == MODE_ROOTFS && ent->type != TAR_DIR) {
-			if ((r = names_image_doc(ent->path, e)) < 0)
-				goto out;
-			if (r) {
-				r = image_doc_in_rootfs(s, fd, ent->path, first, e);
-				goto out;
+		if (speculate(ts, ent, &r, e))
+			return r;
+		if (ts->mode != MODE_ARCHIVE && o->hooks) {
+			if (!ts->walk && ts->members == 1)
+				ts->walk = o->hooks->begin(o->hooks->ctx, ts->rm);
+			if (ts->walk && o->hooks->entry(ts->walk, ts->t, ent, &ts->we) < 0) {
+				o->hooks->end(ts->walk, ts->rm, -ts->we.code, &ts->we, false, ts->d);
+				ts->walk = NULL;
 			}
 		}
-		if (mode != MODE_ARCHIVE && o->hooks) {
-			if (!walk && members == 1)
-				walk = o->hooks->begin(o->hooks->ctx, rm);
-			if (walk && o->hooks->entry(walk, t, ent, &we) < 0) {
-				o->hooks->end(walk, rm, -we.code, &we, false, d);
-				walk = NULL;
-			}
-		}
-		if (mode != MODE_ROOTFS && (r = tar_member(s, t, ent, plain_fd, o, d, e)) < 0)
-			goto out;
+		if (ts->mode != MODE_ROOTFS && (r = tar_member(ts->s, ts->t, ent, ts->plain_fd, o, ts->d, e)) < 0)
+			return r;
 	}
 	if (r < 0) {
 		/* Input that does not begin as a tar is no image archive; but a
 		 * read error, or a bound the outer decoder hit (its messages start
 		 * with its where), says nothing about what the input is. */
-		if (!members && !tar_started(t) && e->code == STRATA_EFORMAT &&
+		if (!ts->members && !tar_started(ts->t) && e->code == STRATA_EFORMAT &&
 		    strncmp(e->msg, "compressed archive", 18))
 			err_wrap(e, "not a container image archive or rootfs tarball");
-		goto out;
+		return r;
 	}
-	if (mode == MODE_SPECULATE)
-		mode = members ? MODE_ROOTFS : MODE_ARCHIVE;
-	if (tar_missing_end(t))
-		diag_add_id(d, SEV_WARNING, STRATA_EFORMAT, PROBLEM_TRUNCATED, "",
-			 "archive ends without the end-of-archive blocks (truncated at a member boundary?)");
-	/* Padding after the end blocks: hashed too (it is part of a rootfs layer). */
-	if ((r = stream_drain(top, e)) < 0)
-		goto out;
-	if (o->hash_source && mode != MODE_ROOTFS) {
-		if ((r = stream_drain(raw, e)) < 0)  /* whatever follows a compressed stream, too */
-			goto out;
-		stream_tap_result(raw, s->sha256, &s->raw_size);
+	return 0;
+}
+
+/* A rootfs read whole: its member is the source's one layer (the catalog
+ * takes it), its digests those of the input and of the decoded tar. */
+static int finish_rootfs(struct tscan *ts, struct strata_err *e)
+{
+	struct member *rm = ts->rm;
+	int r;
+
+	stream_tap_result(ts->raw, rm->digest, &rm->size);
+	if (ts->o->hash_source) {
+		memcpy(ts->s->sha256, rm->digest, sizeof(ts->s->sha256));
+		ts->s->raw_size = rm->size;
 	}
-	if (mode == MODE_ROOTFS) {
-		stream_tap_result(raw, rm->digest, &rm->size);
-		if (o->hash_source) {
-			memcpy(s->sha256, rm->digest, sizeof(s->sha256));
-			s->raw_size = rm->size;
-		}
-		rm->kind = MEM_FILE;
-		rm->comp = s->outer;
-		if (tap2)
-			stream_tap_result(tap2, rm->diff_id, &rm->tar_size);
-		else {
-			memcpy(rm->diff_id, rm->digest, sizeof(rm->diff_id));
-			rm->tar_size = rm->size;
-		}
-		rm->decoded = true;
-		rm->tar = TARST_OK;
-		if (writing) {
-			writing = false;
-			if ((r = o->writer->close(o->writer->ctx, rm, wctx, true, e)) < 0)
-				goto out;
-		}
-		if (walk)
-			o->hooks->end(walk, rm, 0, &we, false, d);
-		walk = NULL;
-		s->cat.rootfs = rm;
-		rm = NULL;
+	rm->kind = MEM_FILE;
+	rm->comp = ts->s->outer;
+	if (ts->tap2) {
+		stream_tap_result(ts->tap2, rm->diff_id, &rm->tar_size);
+	} else {
+		memcpy(rm->diff_id, rm->digest, sizeof(rm->diff_id));
+		rm->tar_size = rm->size;
 	}
-	r = 0;
-out:
-	if (writing) {
+	rm->decoded = true;
+	rm->tar = TARST_OK;
+	if (ts->writing) {
+		ts->writing = false;
+		if ((r = ts->o->writer->close(ts->o->writer->ctx, rm, ts->wctx, true, e)) < 0)
+			return r;
+	}
+	if (ts->walk)
+		ts->o->hooks->end(ts->walk, rm, 0, &ts->we, false, ts->d);
+	ts->walk = NULL;
+	ts->s->cat.rootfs = rm;
+	ts->rm = NULL;
+	return 0;
+}
+
+/* Close what is open, a scan that failed with r (a blob being written is
+ * dropped, a walk ended as failed). */
+static void tscan_close(struct tscan *ts, struct stream *in, int r, struct strata_err *e)
+{
+	if (ts->writing) {
 		struct strata_err ie = STRATA_ERR_INIT;
 
-		o->writer->close(o->writer->ctx, rm, wctx, false, &ie);
+		ts->o->writer->close(ts->o->writer->ctx, ts->rm, ts->wctx, false, &ie);
 	}
-	if (walk)
-		o->hooks->end(walk, rm, r, e, true, d);
-	if (rm) {
-		free(rm->name);
-		free(rm);
+	if (ts->walk)
+		ts->o->hooks->end(ts->walk, ts->rm, r, e, true, ts->d);
+	if (ts->rm) {
+		free(ts->rm->name);
+		free(ts->rm);
 	}
-	free(first);
-	tar_free(t);
-	stream_free(tap2);
-	stream_free(dec);
-	stream_free(raw);
-	if (src != in)
-		stream_free(src);
+	free(ts->first);
+	tar_free(ts->t);
+	stream_free(ts->tap2);
+	stream_free(ts->dec);
+	stream_free(ts->raw);
+	if (ts->src != in)
+		stream_free(ts->src);
+}
+
+/* The input is fd, or the stream in when given (a piece set: fd is -1). */
+static int scan_tar(struct source *s, int fd, struct stream *in, enum scan_mode mode, const struct load_opts *o,
+		    struct diag *d, struct strata_err *e)
+{
+	struct tscan ts = { .s = s, .o = o, .d = d, .fd = fd, .mode = mode, .speculated = mode == MODE_SPECULATE,
+			    .plain_fd = -1, .we = STRATA_ERR_INIT };
+	int r;
+
+	if ((r = tscan_open(&ts, in, e)) < 0 || (r = scan_members(&ts, e)) < 0)
+		goto out;
+	if (ts.mode == MODE_SPECULATE)
+		ts.mode = ts.members ? MODE_ROOTFS : MODE_ARCHIVE;
+	if (tar_missing_end(ts.t))
+		diag_add_id(d, SEV_WARNING, STRATA_EFORMAT, PROBLEM_TRUNCATED, "",
+			    "archive ends without the end-of-archive blocks (truncated at a member boundary?)");
+	/* Padding after the end blocks: hashed too (it is part of a rootfs layer). */
+	if ((r = stream_drain(ts.top, e)) < 0)
+		goto out;
+	if (o->hash_source && ts.mode != MODE_ROOTFS) {
+		if ((r = stream_drain(ts.raw, e)) < 0)  /* whatever follows a compressed stream, too */
+			goto out;
+		stream_tap_result(ts.raw, s->sha256, &s->raw_size);
+	}
+	r = ts.mode == MODE_ROOTFS ? finish_rootfs(&ts, e) : 0;
+out:
+	tscan_close(&ts, in, r, e);
 	return r;
 }
 
