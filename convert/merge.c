@@ -570,24 +570,126 @@ static void judge(void *ctx, enum severity sev, const char *msg)
 	}
 }
 
+/* A hardlink at node ni to tgt: delivered now when its target went out in
+ * this layer or below, else waiting in the target's pending group. */
+static int put_hardlink(struct merge *m, int32_t layer, uint32_t ni, const char *name, const char *tgt, bool visible,
+			const struct tar_entry *ent, struct strata_err *e)
+{
+	struct lnode *lt, *l;
+	size_t gi, ti, pg;
+	int r = 0;
+
+	gi = pending_take(m, name, ni, layer, e, &r);
+	if (r < 0)
+		return r;
+	if ((r = ln_find(m, tgt, layer, &lt, e)) < 0)
+		return r;
+	ti = lt ? (size_t)(lt - m->ln) + 1 : 0;  /* an index + 1: ln_add may move the array */
+	if (!(l = ln_add(m, ni, layer, e)))
+		return -e->code;
+	if (ti) {
+		lt = &m->ln[ti - 1];
+		if ((r = deliver(m, layer, lt, visible ? name : NULL, gi, ent, e)) < 0)
+			return r;
+		l = &m->ln[m->nln - 1];
+		l->group = lt->group;
+		l->out = lt->out;
+		return 0;
+	}
+	if (!(pg = pending_for(m, tgt, layer, e)))
+		return -e->code;
+	l = &m->ln[m->nln - 1];
+	l->group = (uint32_t)pg & INT32_MAX;
+	if (visible && (r = group_add(m, pg, name, e)) < 0)
+		return r;
+	return gi ? group_move(m, gi, pg, e) : 0;
+}
+
+/* A regular file at node ni (gi: the group of hardlinks that waited for
+ * it): written under its name when visible, else under the first waiting
+ * link's, else remembered for links to come. */
+static int put_file(struct merge *m, int32_t layer, uint64_t index, uint32_t ni, const char *name, bool visible,
+		    size_t gi, struct tar *t, const struct tar_entry *ent, const char *lname, struct strata_err *e)
+{
+	struct lnode *l;
+	uint32_t first;
+	int r;
+
+	if (ent->sparse && (visible || (gi && m->g[gi - 1].n)))  /* its content would go out, under its name or a link's */
+		return err_set(e, STRATA_EFORMAT, "%s: '%s' is a sparse file, which strata does not expand", lname, name);
+	if (visible) {
+		if ((r = emit(m, name, ent, tar_data(t), e)) < 0)
+			return r;
+		ln_self(m, ni, layer);
+		return gi ? emit_group(m, gi, ent, NULL, name, e) : 0;
+	}
+	if (!(l = ln_add(m, ni, layer, e)))
+		return -e->code;
+	l->index = (uint32_t)index;
+	if (!gi || !m->g[gi - 1].n)
+		return 0;
+	if ((r = emit_group(m, gi, ent, tar_data(t), NULL, e)) < 0)
+		return r;
+	first = ntree_path(m->tree, m->g[gi - 1].names[0], false, NULL);
+	l = &m->ln[m->nln - 1];
+	l->out = first != NTREE_NONE ? first + 1 : 0;  /* an entry's name: in the tree */
+	return 0;
+}
+
+/* A directory, symlink, device or fifo at node ni (gi: hardlinks that
+ * waited for it, written as copies of it). */
+static int put_other(struct merge *m, int32_t layer, uint32_t ni, const char *name, bool visible, size_t gi,
+		     const struct tar_entry *ent, const char *lname, struct strata_err *e)
+{
+	struct lnode *l;
+	int r = 0;
+
+	if (gi && m->g[gi - 1].n) {
+		struct group *g = &m->g[gi - 1];
+		size_t i;
+
+		if (ent->type == TAR_DIR)
+			return err_set(e, STRATA_EFORMAT, "%s: hardlink '%s' points to the directory '%s'", lname,
+				       g->names[0], name);
+		for (i = 0; i < g->n && r == 0; i++)
+			r = emit(m, g->names[i], ent, NULL, e);
+		if (r < 0)
+			return r;
+	}
+	if (visible && ent->type == TAR_OTHER) {
+		diag_add(m->d, SEV_WARNING, STRATA_EFORMAT, "", "%s: '%s' has tar type '%c', which is not a file type; skipped",
+			 lname, name, ent->typeflag);
+		return 0;
+	}
+	if (visible && (r = emit(m, name, ent, NULL, e)) < 0)
+		return r;
+	if (ent->type == TAR_SYMLINK || ent->type == TAR_CHAR || ent->type == TAR_BLOCK || ent->type == TAR_FIFO) {
+		/* later hardlinks of this layer may name it (GNU tar links symlinks) */
+		if (!(l = ln_add(m, ni, layer, e)))
+			return -e->code;
+		l->special = true;
+		if (visible)
+			l->out = ni + 1;
+	}
+	return 0;
+}
+
 static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, const struct tar_entry *ent,
 		 const char *lname, struct strata_err *e)
 {
 	struct verdict vd = { "", false };
 	struct lfs_report rep = { &vd, judge };
 	struct lfs_name nm;
-	const char *name, *tgt;
-	bool hidden = false, visible, is_dir = ent->type == TAR_DIR;
+	const char *name;
+	bool hidden = false, is_dir = ent->type == TAR_DIR;
 	struct node *n;
-	struct lnode *l;
 	uint32_t parent, ni;
-	size_t gi = 0;
+	size_t gi;
 	int r = 0;
 
 	if ((r = lfs_classify(ent, &nm, &rep, e)) < 0)
 		return r;
 	name = nm.name;
-	tgt = nm.link;
 	if (vd.bad) {
 		r = err_set(e, STRATA_EFORMAT, "%s: %s", lname, vd.msg);
 		goto out;
@@ -621,107 +723,16 @@ static int entry(struct merge *m, int32_t layer, uint64_t index, struct tar *t, 
 		if ((r = hide_add(m, ni, layer, false, e)) < 0)
 			goto out;
 	}
-	visible = !hidden;
-	if (!visible)
+	if (hidden)
 		m->st->hidden++;
 	if (ent->type == TAR_HARDLINK) {
-		struct lnode *lt;
-		size_t ti;
-
-		gi = pending_take(m, name, ni, layer, e, &r);
-		if (r < 0)
-			goto out;
-		if ((r = ln_find(m, tgt, layer, &lt, e)) < 0)
-			goto out;
-		ti = lt ? (size_t)(lt - m->ln) + 1 : 0;  /* an index + 1: ln_add may move the array */
-		if (!(l = ln_add(m, ni, layer, e))) {
-			r = -e->code;
-			goto out;
-		}
-		if (ti) {
-			lt = &m->ln[ti - 1];
-			if ((r = deliver(m, layer, lt, visible ? name : NULL, gi, ent, e)) < 0)
-				goto out;
-			l = &m->ln[m->nln - 1];
-			l->group = lt->group;
-			l->out = lt->out;
-		} else {
-			size_t pg = pending_for(m, tgt, layer, e);
-
-			if (!pg) {
-				r = -e->code;
-				goto out;
-			}
-			l = &m->ln[m->nln - 1];
-			l->group = (uint32_t)pg & INT32_MAX;
-			if ((visible && (r = group_add(m, pg, name, e)) < 0) || (gi && (r = group_move(m, gi, pg, e)) < 0))
-				goto out;
-		}
+		r = put_hardlink(m, layer, ni, name, nm.link, !hidden, ent, e);
 		goto out;
 	}
 	gi = pending_take(m, name, ni, layer, e, &r);
-	if (r < 0)
-		goto out;
-	if (ent->type == TAR_FILE) {
-		if (ent->sparse && (visible || (gi && m->g[gi - 1].n))) {
-			/* its content would go out, under its name or a link's */
-			r = err_set(e, STRATA_EFORMAT, "%s: '%s' is a sparse file, which strata does not expand", lname, name);
-			goto out;
-		}
-		if (visible) {
-			if ((r = emit(m, name, ent, tar_data(t), e)) < 0)
-				goto out;
-			ln_self(m, ni, layer);
-			if (gi)
-				r = emit_group(m, gi, ent, NULL, name, e);
-			goto out;
-		}
-		if (!(l = ln_add(m, ni, layer, e))) {
-			r = -e->code;
-			goto out;
-		}
-		l->index = (uint32_t)index;
-		if (gi && m->g[gi - 1].n) {
-			if ((r = emit_group(m, gi, ent, tar_data(t), NULL, e)) < 0)
-				goto out;
-			uint32_t first = ntree_path(m->tree, m->g[gi - 1].names[0], false, NULL);
-
-			l = &m->ln[m->nln - 1];
-			l->out = first != NTREE_NONE ? first + 1 : 0;  /* an entry's name: in the tree */
-		}
-		goto out;
-	}
-	if (gi && m->g[gi - 1].n) {
-		struct group *g = &m->g[gi - 1];
-		size_t i;
-
-		if (is_dir) {
-			r = err_set(e, STRATA_EFORMAT, "%s: hardlink '%s' points to the directory '%s'", lname, g->names[0],
-				    name);
-			goto out;
-		}
-		for (i = 0; i < g->n && r == 0; i++)
-			r = emit(m, g->names[i], ent, NULL, e);
-		if (r < 0)
-			goto out;
-	}
-	if (visible && ent->type == TAR_OTHER) {
-		diag_add(m->d, SEV_WARNING, STRATA_EFORMAT, "", "%s: '%s' has tar type '%c', which is not a file type; skipped",
-			 lname, name, ent->typeflag);
-		goto out;
-	}
-	if (visible && (r = emit(m, name, ent, NULL, e)) < 0)
-		goto out;
-	if (ent->type == TAR_SYMLINK || ent->type == TAR_CHAR || ent->type == TAR_BLOCK || ent->type == TAR_FIFO) {
-		/* later hardlinks of this layer may name it (GNU tar links symlinks) */
-		if (!(l = ln_add(m, ni, layer, e))) {
-			r = -e->code;
-			goto out;
-		}
-		l->special = true;
-		if (visible)
-			l->out = ni + 1;
-	}
+	if (r == 0)
+		r = ent->type == TAR_FILE ? put_file(m, layer, index, ni, name, !hidden, gi, t, ent, lname, e)
+					  : put_other(m, layer, ni, name, !hidden, gi, ent, lname, e);
 out:
 	lfs_name_release(&nm);
 	return r;
