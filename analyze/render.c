@@ -722,168 +722,217 @@ static int findings_text(struct buf *b, const struct image_report *rp, struct st
 	return r;
 }
 
+#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+
+/* The image line, its digests, creation time, provenance and totals. */
+static int image_head_text(struct buf *b, const struct source *s, const struct image_report *rp, size_t i,
+			   struct strata_err *e)
+{
+	const struct image *im = rp->im;
+	char s1[32], s2[32];
+	size_t j;
+	int r = 0;
+
+	P("%simage %zu", i ? "\n" : "", i);
+	for (j = 0; j < im->ntags && j < 2; j++)
+		P("%s%.60s", j ? ", " : ": ", im->tags[j]);
+	if (im->ntags > 2)
+		P(" (+%zu tags)", im->ntags - 2);
+	P(" (%s, %s/%s)\n", s->format_name, im->platform.os ? im->platform.os : "?",
+	  im->platform.arch ? im->platform.arch : "?");
+	P("  manifest %s\n  config   %s\n",
+	  im->has_manifest ? im->manifest.digest
+	  : !strcmp(s->format_name, "rootfs") ? "none (a rootfs tarball)" : "none (a manifest.json entry has no digest)",
+	  im->config.digest[0] ? im->config.digest : !strcmp(s->format_name, "rootfs") ? "none (a rootfs tarball)" : "none");
+	P("  created  %.40s\n", json_str(im->config_json, "created") ? json_str(im->config_json, "created") : "not set");
+	{
+		cJSON *pv = provenance_json(im), *x;
+
+		if (!pv)
+			r = err_nomem(e, "report");
+		else if (!cJSON_GetArraySize(pv))
+			P("  provenance: none found (no org.opencontainers.image.* label or annotation)\n");
+		cJSON_ArrayForEach(x, pv) {
+			char line[200];
+
+			if (!json_str(x, "key") || !json_str(x, "value") || !json_str(x, "from")) {
+				r = r ? r : err_nomem(e, "report");  /* a part could not be allocated */
+				break;
+			}
+			snprintf(line, sizeof(line), "  %s = %s (%s)", json_str(x, "key") + 25, json_str(x, "value"),
+				 json_str(x, "from"));
+			if (strlen(line) > 98)
+				memcpy(line + 95, "...", 4);
+			P("  provenance %s\n", line + 2);
+		}
+		cJSON_Delete(pv);
+	}
+	P("  size %s in %zu layers, %llu files; wasted %s (%.1f%% of user layers); efficiency %.2f%%\n",
+	  human_size(rp->size, s1), rp->nlayers, (unsigned long long)rp->files, human_size(rp->wasted, s2),
+	  100 * rp->user_wasted_percent, 100 * rp->efficiency);
+	return r;
+}
+
+/* The layer table and the paths that waste space. */
+static int layers_text(struct buf *b, const struct image_report *rp, struct strata_err *e)
+{
+	char s1[32], s2[32], s3[32], cmd[34], fp[128];
+	size_t j;
+	int r = 0;
+
+	P("\n   #      stored        size   added  modif.  delet.      wasted  created by\n");
+	for (j = 0; j < rp->nlayers; j++) {
+		const struct layer_report *lr = &rp->layers[j];
+
+		short_cmd(lr->created_by, cmd, sizeof(cmd));
+		P("  %2zu %11s %11s %7llu %7llu %7llu %11s  %s\n", j + 1,
+		  lr->layer->desc.size >= 0 ? human_size((uint64_t)lr->layer->desc.size, s1) : "?",
+		  lr->lf ? human_size(lr->lf->file_bytes, s2) : "missing", (unsigned long long)lr->added,
+		  (unsigned long long)lr->modified, (unsigned long long)lr->deleted, human_size(lr->bytes_wasted, s3), cmd);
+	}
+	if (rp->nineff) {
+		P("\n  wasted space (paths in more than one layer):\n     count      wasted  path\n");
+		for (j = 0; j < rp->nineff && j < 10; j++)
+			P("  %8u %11s  %s\n", rp->ineff[j].count, human_size(rp->ineff[j].cumulative, s1),
+			  fit(rp->ineff[j].path, 76, fp, sizeof(fp)));
+		if (rp->nineff > 10)
+			P("  ... and %zu more\n", rp->nineff - 10);
+	} else {
+		P("\n  wasted space: none found (no path in more than one layer)\n");
+	}
+	return r;
+}
+
+/* Each layer's largest files, security-relevant entries and package changes. */
+static int layer_details_text(struct buf *b, const struct image_report *rp, struct strata_err *e)
+{
+	char s1[32], fp[128];
+	size_t j, k;
+	int r = 0;
+
+	for (j = 0; j < rp->nlayers; j++) {
+		const struct layer_report *lr = &rp->layers[j];
+		const struct list *lists[4] = { &lr->setuid, &lr->setgid, &lr->world_writable, &lr->devices };
+		static const char *names[4] = { "setuid", "setgid", "world-writable", "device" };
+
+		if (lr->n_largest) {
+			P("\n  layer %zu largest files:\n", j + 1);
+			for (k = 0; k < lr->n_largest && k < 5; k++)
+				P("  %11s  %s\n", human_size(lr->largest[k].size, s1), fit(lr->largest[k].path, 85, fp, sizeof(fp)));
+		}
+		for (k = 0; k < 4; k++) {
+			size_t q;
+
+			if (!lists[k]->total)
+				continue;
+			P("  layer %zu %s (%zu):\n", j + 1, names[k], lists[k]->total);
+			for (q = 0; q < lists[k]->len && q < 5; q++)
+				P("    %s\n", fit(lists[k]->v[q].path, 94, fp, sizeof(fp)));
+			if (lists[k]->total > 5)
+				P("    ... and %zu more\n", lists[k]->total - 5);
+		}
+		if (lr->npkgs) {
+			P("  layer %zu packages (%zu changes):\n", j + 1, lr->npkgs);
+			for (k = 0; k < lr->npkgs && k < 12; k++) {
+				const struct pkg_change *p = &lr->pkgs[k];
+
+				if (!p->from)
+					P("    + %.40s %.40s (%s)\n", p->name, p->to, p->db);
+				else if (!p->to)
+					P("    - %.40s %.40s (%s)\n", p->name, p->from, p->db);
+				else
+					P("    ~ %.30s %.26s -> %.26s (%s)\n", p->name, p->from, p->to, p->db);
+			}
+			if (lr->npkgs > 12)
+				P("    ... and %zu more\n", lr->npkgs - 12);
+		}
+	}
+	return r;
+}
+
+/* "packages: 4 dpkg, 2 python; none found: apk, rpm, npm, go", then what was not checked. */
+static int packages_text(struct buf *b, const struct image_report *rp, struct strata_err *e)
+{
+	const char *sep = "";
+	size_t j, none = 0;
+	int r = 0;
+
+	P("  packages:");
+	for (j = 0; j < PKG_ECO_N; j++) {
+		const char *note = rp->pkg_notes[j];
+
+		if (strncmp(note, "none", 4) && strncmp(note, "not checked", 11)) {
+			P("%s %.*s %s", sep, (int)strcspn(note, " "), note, pkg_eco_names[j]);
+			sep = ",";
+		}
+		none += !strncmp(note, "none", 4);
+	}
+	if (none) {
+		P("%s none found:", *sep ? ";" : "");
+		sep = "";
+		for (j = 0; j < PKG_ECO_N; j++)
+			if (!strncmp(rp->pkg_notes[j], "none", 4)) {
+				P("%s %s", sep, pkg_eco_names[j]);
+				sep = ",";
+			}
+	}
+	P("\n");
+	for (j = 0; j < PKG_ECO_N; j++) {
+		const char *nc = strstr(rp->pkg_notes[j], "not checked");
+
+		if (nc)
+			P("  %s: %s\n", pkg_eco_names[j], nc);
+	}
+	return r;
+}
+
+/* --fail-on's rules, each with its value and limit. */
+static int rules_text(struct buf *b, const struct image_report *rp, const struct fail_rules *rules,
+		      struct strata_err *e)
+{
+	char s1[32], s2[32];
+	size_t k;
+	int r = 0;
+
+	if (rules && (rules->has_eff || rules->has_wasted || rules->has_pct || rules->nrisk)) {
+		P("\n  rules:\n");
+		if (rules->has_eff)
+			P("    %s lowestEfficiency: %.4f (limit %.4f)\n", fail_eff(rp, rules) ? "FAIL" : "PASS",
+			  rp->efficiency, rules->lowest_efficiency);
+		if (rules->has_wasted)
+			P("    %s highestWastedBytes: %s (limit %s)\n", fail_wasted(rp, rules) ? "FAIL" : "PASS",
+			  human_size(rp->wasted, s1), human_size(rules->highest_wasted, s2));
+		if (rules->has_pct)
+			P("    %s highestUserWastedPercent: %.4f (limit %.4f)\n", fail_pct(rp, rules) ? "FAIL" : "PASS",
+			  rp->user_wasted_percent, rules->highest_user_wasted_percent);
+		for (k = 0; k < rules->nrisk; k++) {
+			uint64_t v = risk_total(rp, rules->risk[k].mask);
+
+			P("    %s %s: %llu finding%s (limit %llu)\n", v > rules->risk[k].max ? "FAIL" : "PASS",
+			  rules->risk[k].name, (unsigned long long)v, v == 1 ? "" : "s",
+			  (unsigned long long)rules->risk[k].max);
+		}
+	}
+	return r;
+}
+
+#undef P
+
 /* Lines are kept within 100 columns: fixed columns, then paths and commands cut to fit. */
 int analyze_text(struct buf *b, const struct source *s, const struct image_report *reps, size_t n,
 		 const struct fail_rules *rules, struct strata_err *e)
 {
-	char s1[32], s2[32], s3[32], cmd[34], fp[128];
-	size_t i, j, k;
+	size_t i;
 	int r = 0;
 
-#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && r == 0; i++) {
 		const struct image_report *rp = &reps[i];
-		const struct image *im = rp->im;
 
-		P("%simage %zu", i ? "\n" : "", i);
-		for (j = 0; j < im->ntags && j < 2; j++)
-			P("%s%.60s", j ? ", " : ": ", im->tags[j]);
-		if (im->ntags > 2)
-			P(" (+%zu tags)", im->ntags - 2);
-		P(" (%s, %s/%s)\n", s->format_name, im->platform.os ? im->platform.os : "?",
-		  im->platform.arch ? im->platform.arch : "?");
-		P("  manifest %s\n  config   %s\n",
-		  im->has_manifest ? im->manifest.digest
-		  : !strcmp(s->format_name, "rootfs") ? "none (a rootfs tarball)" : "none (a manifest.json entry has no digest)",
-		  im->config.digest[0] ? im->config.digest : !strcmp(s->format_name, "rootfs") ? "none (a rootfs tarball)" : "none");
-		P("  created  %.40s\n", json_str(im->config_json, "created") ? json_str(im->config_json, "created") : "not set");
-		{
-			cJSON *pv = provenance_json(im), *x;
-
-			if (!pv)
-				r = err_nomem(e, "report");
-			else if (!cJSON_GetArraySize(pv))
-				P("  provenance: none found (no org.opencontainers.image.* label or annotation)\n");
-			cJSON_ArrayForEach(x, pv) {
-				char line[200];
-
-				if (!json_str(x, "key") || !json_str(x, "value") || !json_str(x, "from")) {
-					r = r ? r : err_nomem(e, "report");  /* a part could not be allocated */
-					break;
-				}
-				snprintf(line, sizeof(line), "  %s = %s (%s)", json_str(x, "key") + 25, json_str(x, "value"),
-					 json_str(x, "from"));
-				if (strlen(line) > 98)
-					memcpy(line + 95, "...", 4);
-				P("  provenance %s\n", line + 2);
-			}
-			cJSON_Delete(pv);
-		}
-		P("  size %s in %zu layers, %llu files; wasted %s (%.1f%% of user layers); efficiency %.2f%%\n",
-		  human_size(rp->size, s1), rp->nlayers, (unsigned long long)rp->files, human_size(rp->wasted, s2),
-		  100 * rp->user_wasted_percent, 100 * rp->efficiency);
-		P("\n   #      stored        size   added  modif.  delet.      wasted  created by\n");
-		for (j = 0; j < rp->nlayers; j++) {
-			const struct layer_report *lr = &rp->layers[j];
-
-			short_cmd(lr->created_by, cmd, sizeof(cmd));
-			P("  %2zu %11s %11s %7llu %7llu %7llu %11s  %s\n", j + 1,
-			  lr->layer->desc.size >= 0 ? human_size((uint64_t)lr->layer->desc.size, s1) : "?",
-			  lr->lf ? human_size(lr->lf->file_bytes, s2) : "missing", (unsigned long long)lr->added,
-			  (unsigned long long)lr->modified, (unsigned long long)lr->deleted, human_size(lr->bytes_wasted, s3), cmd);
-		}
-		if (rp->nineff) {
-			P("\n  wasted space (paths in more than one layer):\n     count      wasted  path\n");
-			for (j = 0; j < rp->nineff && j < 10; j++)
-				P("  %8u %11s  %s\n", rp->ineff[j].count, human_size(rp->ineff[j].cumulative, s1),
-				  fit(rp->ineff[j].path, 76, fp, sizeof(fp)));
-			if (rp->nineff > 10)
-				P("  ... and %zu more\n", rp->nineff - 10);
-		} else {
-			P("\n  wasted space: none found (no path in more than one layer)\n");
-		}
-		for (j = 0; j < rp->nlayers; j++) {
-			const struct layer_report *lr = &rp->layers[j];
-			const struct list *lists[4] = { &lr->setuid, &lr->setgid, &lr->world_writable, &lr->devices };
-			static const char *names[4] = { "setuid", "setgid", "world-writable", "device" };
-
-			if (lr->n_largest) {
-				P("\n  layer %zu largest files:\n", j + 1);
-				for (k = 0; k < lr->n_largest && k < 5; k++)
-					P("  %11s  %s\n", human_size(lr->largest[k].size, s1), fit(lr->largest[k].path, 85, fp, sizeof(fp)));
-			}
-			for (k = 0; k < 4; k++) {
-				size_t q;
-
-				if (!lists[k]->total)
-					continue;
-				P("  layer %zu %s (%zu):\n", j + 1, names[k], lists[k]->total);
-				for (q = 0; q < lists[k]->len && q < 5; q++)
-					P("    %s\n", fit(lists[k]->v[q].path, 94, fp, sizeof(fp)));
-				if (lists[k]->total > 5)
-					P("    ... and %zu more\n", lists[k]->total - 5);
-			}
-			if (lr->npkgs) {
-				P("  layer %zu packages (%zu changes):\n", j + 1, lr->npkgs);
-				for (k = 0; k < lr->npkgs && k < 12; k++) {
-					const struct pkg_change *p = &lr->pkgs[k];
-
-					if (!p->from)
-						P("    + %.40s %.40s (%s)\n", p->name, p->to, p->db);
-					else if (!p->to)
-						P("    - %.40s %.40s (%s)\n", p->name, p->from, p->db);
-					else
-						P("    ~ %.30s %.26s -> %.26s (%s)\n", p->name, p->from, p->to, p->db);
-				}
-				if (lr->npkgs > 12)
-					P("    ... and %zu more\n", lr->npkgs - 12);
-			}
-		}
-		{
-			/* "packages: 4 dpkg, 2 python; none found: apk, rpm, npm, go", then what was not checked */
-			const char *sep = "";
-			size_t none = 0;
-
-			P("  packages:");
-			for (j = 0; j < PKG_ECO_N; j++) {
-				const char *note = rp->pkg_notes[j];
-
-				if (strncmp(note, "none", 4) && strncmp(note, "not checked", 11)) {
-					P("%s %.*s %s", sep, (int)strcspn(note, " "), note, pkg_eco_names[j]);
-					sep = ",";
-				}
-				none += !strncmp(note, "none", 4);
-			}
-			if (none) {
-				P("%s none found:", *sep ? ";" : "");
-				sep = "";
-				for (j = 0; j < PKG_ECO_N; j++)
-					if (!strncmp(rp->pkg_notes[j], "none", 4)) {
-						P("%s %s", sep, pkg_eco_names[j]);
-						sep = ",";
-					}
-			}
-			P("\n");
-			for (j = 0; j < PKG_ECO_N; j++) {
-				const char *nc = strstr(rp->pkg_notes[j], "not checked");
-
-				if (nc)
-					P("  %s: %s\n", pkg_eco_names[j], nc);
-			}
-		}
-		if (r == 0)
-			r = findings_text(b, rp, e);
-		if (rules && (rules->has_eff || rules->has_wasted || rules->has_pct || rules->nrisk)) {
-			P("\n  rules:\n");
-			if (rules->has_eff)
-				P("    %s lowestEfficiency: %.4f (limit %.4f)\n", fail_eff(rp, rules) ? "FAIL" : "PASS",
-				  rp->efficiency, rules->lowest_efficiency);
-			if (rules->has_wasted)
-				P("    %s highestWastedBytes: %s (limit %s)\n", fail_wasted(rp, rules) ? "FAIL" : "PASS",
-				  human_size(rp->wasted, s1), human_size(rules->highest_wasted, s2));
-			if (rules->has_pct)
-				P("    %s highestUserWastedPercent: %.4f (limit %.4f)\n", fail_pct(rp, rules) ? "FAIL" : "PASS",
-				  rp->user_wasted_percent, rules->highest_user_wasted_percent);
-			for (k = 0; k < rules->nrisk; k++) {
-				uint64_t v = risk_total(rp, rules->risk[k].mask);
-
-				P("    %s %s: %llu finding%s (limit %llu)\n", v > rules->risk[k].max ? "FAIL" : "PASS",
-				  rules->risk[k].name, (unsigned long long)v, v == 1 ? "" : "s",
-				  (unsigned long long)rules->risk[k].max);
-			}
-		}
+		if ((r = image_head_text(b, s, rp, i, e)) == 0 && (r = layers_text(b, rp, e)) == 0 &&
+		    (r = layer_details_text(b, rp, e)) == 0 && (r = packages_text(b, rp, e)) == 0 &&
+		    (r = findings_text(b, rp, e)) == 0 && rules)
+			r = rules_text(b, rp, rules, e);
 	}
-#undef P
 	return r;
 }
 
