@@ -113,6 +113,101 @@ static int walk_tar(struct member *m, struct stream *in, const struct layer_hook
 	return 0;
 }
 
+/* One member's chain (blob_chain): the stored bytes hashed (tap), decoded
+ * (dec), the decoded bytes hashed for the diff_id when they differ (tap2),
+ * what a converter held of them before it decided, and its blob. */
+struct bchain {
+	struct stream *tap, *dec, *tap2, *out;  /* out: what the walk and the drain read */
+	struct buf hold, dhold;       /* the first stored / decoded bytes, for a converter */
+	void *wctx;
+	bool writing;                 /* o->writer's blob is open */
+	bool keep;                    /* keep the member in memory (documents, small blobs) */
+};
+
+/* A converter's blob for m: planned from its compression and first decoded
+ * block, opened, given what went past already, then fed as the bytes come. */
+static int blob_writer_open(struct bchain *c, struct member *m, int src_fd, uint64_t src_off,
+			    const struct load_opts *o, struct strata_err *e)
+{
+	static const uint8_t zero_block[512];
+	struct strata_err ie = STRATA_ERR_INIT;
+	const uint8_t *pk;
+	size_t npk;
+	bool is_tar = false;
+	enum blob_action act;
+	struct stream *src;
+	const struct buf *held;
+	stream_tee_fn fn = NULL;
+	int r;
+
+	if ((m->comp == COMP_NONE || o->decode) && stream_peek(c->out, 512, &pk, &npk, &ie) == 0 && npk == 512)
+		is_tar = tar_block_is_header(pk) || !memcmp(pk, zero_block, 512);
+	act = o->writer->plan(o->writer->ctx, m, is_tar);
+	if (act == BLOB_SKIP)
+		return 0;
+	src = act == BLOB_DECODED && c->tap2 ? c->tap2 : c->tap;
+	held = src == c->tap2 ? &c->dhold : m->doc.data ? &m->doc : &c->hold;
+	if (stream_tap_capture_overflow(src))
+		return err_set(e, STRATA_EIO, "'%s': more than %u bytes read before the blob could be classified",
+			       m->name, JSON_MAX_DOC);
+	if ((r = o->writer->open(o->writer->ctx, m, src == c->tap ? src_fd : -1, src_off, &fn, &c->wctx, e)) < 0)
+		return r;
+	c->writing = true;
+	/* what already went past, then everything after it */
+	if (fn && held->len && (r = fn(c->wctx, (const uint8_t *)held->data, held->len, e)) < 0)
+		return r;
+	if (fn)
+		stream_tap_tee(src, fn, c->wctx);
+	c->keep = false;
+	return 0;
+}
+
+/* The member's bytes through the walk (a layer's entries) and to the end of
+ * the decoded stream: errors inside the blob go on the member (only a read
+ * error is returned); *decoded says it was read to its end. */
+static int blob_read(struct bchain *c, struct member *m, const struct load_opts *o, struct diag *d, bool *decoded,
+		     struct strata_err *e)
+{
+	struct strata_err ie = STRATA_ERR_INIT;
+	int r;
+
+	*decoded = false;
+	if (o->hooks && m->size && (m->comp == COMP_NONE || o->decode) && !m->doc.data &&
+	    (r = walk_tar(m, c->out, o->hooks, &o->limits, d, &ie)) < 0) {
+		*e = ie;
+		return r;
+	}
+	if (m->comp != COMP_NONE && !o->decode)
+		return 0;
+	if ((r = stream_drain(c->out, &ie)) < 0 && ie.code == STRATA_EIO) {
+		*e = ie;
+		return r;
+	}
+	*decoded = r == 0;  /* to its end: the diff_id is known even when the tar inside is broken */
+	if (r < 0 && !m->blob_error)
+		m->blob_error = strdup(ie.msg);
+	return 0;
+}
+
+/* A document kept whole (not cut by its bound), counted against the bound of all of them. */
+static int keep_doc(struct source *s, struct member *m, const struct bchain *c, const struct load_opts *o,
+		    struct strata_err *e)
+{
+	if (stream_tap_capture_overflow(c->tap)) {
+		m->doc_too_large = true;
+		buf_release(&m->doc);
+		return 0;
+	}
+	m->doc_kept = true;
+	s->cat.doc_bytes += m->doc.len;
+	if (s->cat.doc_bytes > o->limits.max_json * LIMIT_JSON_TOTAL)
+		return err_set(e, STRATA_EFORMAT,
+			       "'%s': too large: more than %llu bytes of JSON documents in all, %d times the "
+			       "limit of one (raise it with --max-json)", m->name,
+			       (unsigned long long)(o->limits.max_json * LIMIT_JSON_TOTAL), LIMIT_JSON_TOTAL);
+	return 0;
+}
+
 /*
  * Run one member's bytes through the chain.  Errors inside the blob (bad
  * compression, broken layer tar) are recorded on the member; only an error
@@ -121,153 +216,96 @@ static int walk_tar(struct member *m, struct stream *in, const struct layer_hook
 static int blob_chain(struct source *s, struct member *m, struct stream *in, int src_fd, uint64_t src_off,
 		      const struct load_opts *o, struct diag *d, struct strata_err *e)
 {
-	struct stream *tap = NULL, *dec = NULL, *tap2 = NULL, *out;
+	struct bchain c = { .hold = BUF_INIT(JSON_MAX_DOC), .dhold = BUF_INIT(JSON_MAX_DOC) };
 	enum digest_alg alg = !strncmp(m->name, "blobs/sha512/", 13) ? DIGEST_SHA512 : DIGEST_SHA256;
 	struct strata_err ie = STRATA_ERR_INIT;
-	static const uint8_t zero_block[512];
 	const uint8_t *head;
 	size_t nhead;
 	uint64_t count;
-	struct buf hold = BUF_INIT(JSON_MAX_DOC), dhold = BUF_INIT(JSON_MAX_DOC);
-	void *wctx = NULL;
-	bool writing = false, is_doc, keep, decoded = false;
+	bool is_doc, decoded;
 	int r = 0;
 
-	if (!(tap = stream_tap_new(in, alg, e)) || !(dec = stream_decode_new(tap, e))) {
+	if (!(c.tap = stream_tap_new(in, alg, e)) || !(c.dec = stream_decode_new(c.tap, e))) {
 		r = -e->code;
 		goto out;
 	}
 	/* Bounds the decoded bytes (the stored ones too, when not compressed). */
-	stream_decode_limit(dec, o->limits.max_size, o->limits.max_ratio);
+	stream_decode_limit(c.dec, o->limits.max_size, o->limits.max_ratio);
 	/* Capture from byte 0: documents are kept in memory, and a converter
 	 * holds the first bytes of every blob until it knows what to do with it
 	 * (the decision needs the compression and the first decoded block). */
 	m->doc.cap = o->limits.max_json;
 	if (m->size <= o->limits.max_json)
-		stream_tap_capture(tap, &m->doc);
+		stream_tap_capture(c.tap, &m->doc);
 	else if (o->writer)
-		stream_tap_capture(tap, &hold);
-	if ((r = stream_decode_kind(dec, &m->comp, e)) < 0)
+		stream_tap_capture(c.tap, &c.hold);
+	if ((r = stream_decode_kind(c.dec, &m->comp, e)) < 0)
 		goto out;
-	stream_decode_head(dec, &head, &nhead);
+	stream_decode_head(c.dec, &head, &nhead);
 	is_doc = is_special_doc(m->name) || (m->comp == COMP_NONE && looks_json(head, nhead));
 	/* A converter also keeps every small member: artifacts' tiny blobs are
 	 * written from memory when something refers to them. */
-	keep = is_doc || (o->writer && m->size <= SMALL_BLOB);
+	c.keep = is_doc || (o->writer && m->size <= SMALL_BLOB);
 	if (is_doc && m->size > o->limits.max_json)
 		m->doc_too_large = true;
-	out = dec;
+	c.out = c.dec;
 	/* The diff_id is a sha256 of the tar: of the decoded bytes, and of the
 	 * stored ones too when they are not compressed but named by a sha512. */
 	if ((m->comp != COMP_NONE && o->decode) || (m->comp == COMP_NONE && alg != DIGEST_SHA256)) {
-		if (!(tap2 = stream_tap_new(dec, DIGEST_SHA256, e))) {
+		if (!(c.tap2 = stream_tap_new(c.dec, DIGEST_SHA256, e))) {
 			r = -e->code;
 			goto out;
 		}
 		if (o->writer)
-			stream_tap_capture(tap2, &dhold);
-		out = tap2;
+			stream_tap_capture(c.tap2, &c.dhold);
+		c.out = c.tap2;
 	}
-	if (o->writer && !is_doc) {
-		const uint8_t *pk;
-		size_t npk;
-		bool is_tar = false;
-		enum blob_action act;
-		stream_tee_fn fn;
-
-		if ((m->comp == COMP_NONE || o->decode) && stream_peek(out, 512, &pk, &npk, &ie) == 0 && npk == 512)
-			is_tar = tar_block_is_header(pk) || !memcmp(pk, zero_block, 512);
-		act = o->writer->plan(o->writer->ctx, m, is_tar);
-		if (act != BLOB_SKIP) {
-			struct stream *src = act == BLOB_DECODED && tap2 ? tap2 : tap;
-			const struct buf *held = src == tap2 ? &dhold : m->doc.data ? &m->doc : &hold;
-
-			if (stream_tap_capture_overflow(src)) {
-				r = err_set(e, STRATA_EIO, "'%s': more than %u bytes read before the blob could be classified",
-					    m->name, JSON_MAX_DOC);
-				goto out;
-			}
-			fn = NULL;
-			if ((r = o->writer->open(o->writer->ctx, m, src == tap ? src_fd : -1, src_off, &fn, &wctx, e)) < 0)
-				goto out;
-			writing = true;
-			/* what already went past, then everything after it */
-			if (fn && held->len && (r = fn(wctx, (const uint8_t *)held->data, held->len, e)) < 0)
-				goto out;
-			if (fn)
-				stream_tap_tee(src, fn, wctx);
-			keep = false;
-		}
-	}
+	if (o->writer && !is_doc && (r = blob_writer_open(&c, m, src_fd, src_off, o, e)) < 0)
+		goto out;
 	/* Stop holding what is not needed any more. */
-	if (tap2)
-		stream_tap_capture(tap2, NULL);
-	buf_release(&dhold);
-	if (!keep || m->doc_too_large) {
-		stream_tap_capture(tap, NULL);
+	if (c.tap2)
+		stream_tap_capture(c.tap2, NULL);
+	buf_release(&c.dhold);
+	if (!c.keep || m->doc_too_large) {
+		stream_tap_capture(c.tap, NULL);
 		buf_release(&m->doc);
 	}
-	buf_release(&hold);
-	if (o->hooks && m->size && (m->comp == COMP_NONE || o->decode) && !m->doc.data &&
-	    (r = walk_tar(m, out, o->hooks, &o->limits, d, &ie)) < 0) {
-		*e = ie;
+	buf_release(&c.hold);
+	if ((r = blob_read(&c, m, o, d, &decoded, e)) < 0)
 		goto out;
-	}
-	if (m->comp == COMP_NONE || o->decode) {
-		if ((r = stream_drain(out, &ie)) < 0 && ie.code == STRATA_EIO) {
-			*e = ie;
-			goto out;
-		}
-		decoded = r == 0;  /* to its end: the diff_id is known even when the tar inside is broken */
-		if (r < 0 && !m->blob_error)
-			m->blob_error = strdup(ie.msg);
-		r = 0;
-	}
 	/* Whatever happened downstream, the stored bytes are hashed to the end;
 	 * an error here is the outer archive's. */
-	if ((r = stream_drain(tap, e)) < 0)
+	if ((r = stream_drain(c.tap, e)) < 0)
 		goto out;
-	stream_tap_result(tap, m->digest, &count);
+	stream_tap_result(c.tap, m->digest, &count);
 	if (count != m->size) {
 		r = err_set(e, STRATA_EFORMAT, "'%s': read %llu bytes, header said %llu", m->name,
 			    (unsigned long long)count, (unsigned long long)m->size);
 		goto out;
 	}
-	if (m->comp == COMP_NONE && !tap2) {
+	if (m->comp == COMP_NONE && !c.tap2) {
 		memcpy(m->diff_id, m->digest, sizeof(m->diff_id));
 		m->tar_size = m->size;
 		m->decoded = true;
-	} else if (tap2 && (m->comp == COMP_NONE || decoded)) {
-		stream_tap_result(tap2, m->diff_id, &m->tar_size);
+	} else if (c.tap2 && (m->comp == COMP_NONE || decoded)) {
+		stream_tap_result(c.tap2, m->diff_id, &m->tar_size);
 		m->decoded = true;
 	}
-	if (writing) {
-		writing = false;
-		if ((r = o->writer->close(o->writer->ctx, m, wctx, !m->blob_error, e)) < 0)
+	if (c.writing) {
+		c.writing = false;
+		if ((r = o->writer->close(o->writer->ctx, m, c.wctx, !m->blob_error, e)) < 0)
 			goto out;
 	}
-	if (m->doc.data) {
-		if (stream_tap_capture_overflow(tap)) {
-			m->doc_too_large = true;
-			buf_release(&m->doc);
-		} else {
-			m->doc_kept = true;
-			s->cat.doc_bytes += m->doc.len;
-			if (s->cat.doc_bytes > o->limits.max_json * LIMIT_JSON_TOTAL)
-				r = err_set(e, STRATA_EFORMAT,
-					    "'%s': too large: more than %llu bytes of JSON documents in all, %d times the "
-					    "limit of one (raise it with --max-json)", m->name,
-					    (unsigned long long)(o->limits.max_json * LIMIT_JSON_TOTAL), LIMIT_JSON_TOTAL);
-		}
-	}
+	if (m->doc.data)
+		r = keep_doc(s, m, &c, o, e);
 out:
-	buf_release(&hold);
-	buf_release(&dhold);
-	if (writing)
-		o->writer->close(o->writer->ctx, m, wctx, false, &ie);
-	stream_free(tap2);
-	stream_free(dec);
-	stream_free(tap);
+	buf_release(&c.hold);
+	buf_release(&c.dhold);
+	if (c.writing)
+		o->writer->close(o->writer->ctx, m, c.wctx, false, &ie);
+	stream_free(c.tap2);
+	stream_free(c.dec);
+	stream_free(c.tap);
 	return r;
 }
 
