@@ -251,6 +251,58 @@ static int split_option(const char *arg, uint64_t *size)
 	return 0;
 }
 
+/* The sources: SRC... before DST, or --from's list; checked against --tag
+ * and --json.  0, or the exit code (usage errors said). */
+static int convert_sources(int argc, char **argv, const char *from, size_t ntags, bool json, struct srclist *srcs)
+{
+	size_t i;
+	int r;
+
+	if (argc - optind < (from ? 1 : 2))
+		return cli_usage("convert", from ? "needs DST" : "needs SRC and DST");
+	for (i = (size_t)optind; i + 1 < (size_t)argc; i++)
+		if (srclist_add(srcs, argv[i], false) < 0) {
+			srclist_release(srcs);
+			return STRATA_EIO;  /* memory ran out: main says so */
+		}
+	if (from && (r = read_from(from, srcs)) != 0) {
+		srclist_release(srcs);
+		return r;
+	}
+	if (!srcs->len) {
+		srclist_release(srcs);
+		return cli_usage("convert", "--from '%s' names no source", from);
+	}
+	if (srcs->len > 1 && ntags) {
+		srclist_release(srcs);
+		return cli_usage("convert", "--tag names one image, but %zu sources are given: each keeps its own names",
+				 srcs->len);
+	}
+	if (json && !strcmp(argv[argc - 1], "-")) {
+		srclist_release(srcs);
+		return cli_usage("convert", "--json prints on stdout, where DST '-' writes the image");
+	}
+	return 0;
+}
+
+/* The one line a conversion ends with (unless -q). */
+static void print_done(const struct convert_opts *o, const struct srclist *srcs, const struct convert_result *res)
+{
+	char sz[32];
+
+	if (!cli.quiet && srcs->len > 1)
+		fprintf(stderr, "strata: converted %zu sources (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
+			srcs->len, res->format, o->dst, res->images, res->images == 1 ? "" : "s", res->layers,
+			res->layers == 1 ? "" : "s", res->layers_reencoded, human_size(res->bytes_out, sz));
+	else if (!cli.quiet)
+		fprintf(stderr, "strata: converted %s (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
+			o->src, res->format, o->dst, res->images, res->images == 1 ? "" : "s", res->layers,
+			res->layers == 1 ? "" : "s", res->layers_reencoded, human_size(res->bytes_out, sz));
+	if (!cli.quiet && res->left_out)
+		fprintf(stderr, "strata: a delta: %zu layer%s left out (the far side has them), listed as expected in the transfer manifest\n",
+			res->left_out, res->left_out == 1 ? "" : "s");
+}
+
 int cmd_convert(int argc, char **argv)
 {
 	enum { O_PRESERVE = O_FIRST_OWN, O_TAG, O_PLATFORM, O_IMAGE, O_SQUASH, O_REPLACE, O_FROM, O_MANIFEST, O_SPLIT,
@@ -278,12 +330,10 @@ int cmd_convert(int argc, char **argv)
 	struct bundle_progress bp;
 	const char *from = NULL;
 	bool json = false;
-	size_t i;
 	struct convert_result res;
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
 	const char *tags[64];
-	char sz[32];
 	struct progress pg;
 	struct layer_hooks hooks;
 	struct walker w;
@@ -335,30 +385,8 @@ int cmd_convert(int argc, char **argv)
 		default: return cli_usage("convert", "bad option");
 		}
 	}
-	if (argc - optind < (from ? 1 : 2))
-		return cli_usage("convert", from ? "needs DST" : "needs SRC and DST");
-	for (i = (size_t)optind; i + 1 < (size_t)argc; i++)
-		if (srclist_add(&srcs, argv[i], false) < 0) {
-			srclist_release(&srcs);
-			return STRATA_EIO;  /* memory ran out: main says so */
-		}
-	if (from && (r = read_from(from, &srcs)) != 0) {
-		srclist_release(&srcs);
+	if ((r = convert_sources(argc, argv, from, o.ntags, json, &srcs)) != 0)
 		return r;
-	}
-	if (!srcs.len) {
-		srclist_release(&srcs);
-		return cli_usage("convert", "--from '%s' names no source", from);
-	}
-	if (srcs.len > 1 && o.ntags) {
-		srclist_release(&srcs);
-		return cli_usage("convert", "--tag names one image, but %zu sources are given: each keeps its own names",
-				 srcs.len);
-	}
-	if (json && !strcmp(argv[argc - 1], "-")) {
-		srclist_release(&srcs);
-		return cli_usage("convert", "--json prints on stdout, where DST '-' writes the image");
-	}
 	o.format = lo.format;
 	o.layers = lo.layers;
 	o.level = lo.level;
@@ -401,17 +429,7 @@ int cmd_convert(int argc, char **argv)
 		return r;
 	}
 	diag_release(&d);
-	if (!cli.quiet && srcs.len > 1)
-		fprintf(stderr, "strata: converted %zu sources (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
-			srcs.len, res.format, o.dst, res.images, res.images == 1 ? "" : "s", res.layers,
-			res.layers == 1 ? "" : "s", res.layers_reencoded, human_size(res.bytes_out, sz));
-	else if (!cli.quiet)
-		fprintf(stderr, "strata: converted %s (%s) to %s: %zu image%s, %zu layer%s (%zu re-encoded), %s of layers written\n",
-			o.src, res.format, o.dst, res.images, res.images == 1 ? "" : "s", res.layers,
-			res.layers == 1 ? "" : "s", res.layers_reencoded, human_size(res.bytes_out, sz));
-	if (!cli.quiet && res.left_out)
-		fprintf(stderr, "strata: a delta: %zu layer%s left out (the far side has them), listed as expected in the transfer manifest\n",
-			res.left_out, res.left_out == 1 ? "" : "s");
+	print_done(&o, &srcs, &res);
 	srclist_release(&srcs);
 	return 0;
 }
