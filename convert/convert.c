@@ -922,6 +922,59 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, struct
 	return run(o, &ds, res, d, e);
 }
 
+/* What the destination can hold, checked before anything is read. */
+static int check_dest(const struct convert_opts *o, const struct ref *dref, enum target_format target,
+		      const char *const *srcs, size_t nsrc, struct strata_err *e)
+{
+	struct stat st;
+	int r;
+
+	if (dref->index >= 0)
+		return err_set(e, STRATA_EUSAGE, "'%s': an image index (@N) cannot name a destination", o->dst);
+	if ((r = bundle_check(o, dref, target, srcs, nsrc, e)) < 0)
+		return r;
+	if ((o->nexclude || o->nblobs_from) && target == TARGET_DOCKER_ARCHIVE)
+		return err_set(e, STRATA_EUSAGE, "a docker-archive holds every layer: %s writes an OCI layout or an oci-archive",
+			       o->nexclude ? "a delta (--exclude-blobs)" : "--blobs-from");
+	if ((o->manifest || o->nexclude || o->sign_key) &&
+	    (!strcmp(dref->path, "-") || (stat(dref->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))))
+		return err_set(e, STRATA_EUSAGE, "--manifest is written beside a file or a directory, not a stream ('%s')",
+			       dref->path);
+	return 0;
+}
+
+/* A name given names one image: one index.json entry (an index of platforms is one). */
+static int check_one_image(const struct out_set *set, enum target_format target, struct strata_err *e)
+{
+	size_t i, n;
+
+	for (i = 1, n = 1; i < set->len; i++)
+		n += set->v[i].group < 0 || set->v[i].group != set->v[i - 1].group;
+	if (n > 1)
+		return err_set(e, STRATA_EUSAGE, target == TARGET_DOCKER_ARCHIVE ?
+			       "--tag names one image, but %zu are converted; pick one with a reference" :
+			       "a name given names one image, but %zu are converted; pick one with --image", n);
+	return 0;
+}
+
+/* The figures of a conversion: images, layers, and the bytes of the layers
+ * written (each once; a delta's left-out ones not). */
+static void tally(struct convert_result *res, const struct out_set *set, const struct conv *c)
+{
+	size_t i, n;
+
+	res->images = set->len;
+	for (i = 0; i < set->len; i++)
+		res->layers += set->v[i].nlayers;
+	res->layers_reencoded = c->reencoded;
+	res->left_out = c->expected ? c->expected->len : 0;
+	for (i = 0; i < set->len; i++)
+		for (n = 0; n < set->v[i].nlayers; n++)
+			if (set->v[i].layers[n].size > 0 && !layer_seen(set, i, set->v[i].layers[n].digest) &&
+			    !(c->expected && strmap_get(c->expected, set->v[i].layers[n].digest)))
+				res->bytes_out += (uint64_t)set->v[i].layers[n].size;
+}
+
 static int run(const struct convert_opts *o, struct delta_state *ds, struct convert_result *res, struct diag *d,
 	       struct strata_err *e)
 {
@@ -937,7 +990,7 @@ static int run(const struct convert_opts *o, struct delta_state *ds, struct conv
 	struct ref dref;
 	struct pieces_writer *pw = NULL;
 	bool pw_ok = false;
-	size_t i, n, k;
+	size_t k;
 	int r, groups = 0;
 
 	if (!strncmp(o->dst, "registry:", 9))
@@ -958,26 +1011,8 @@ static int run(const struct convert_opts *o, struct delta_state *ds, struct conv
 	conv_writer(&c, &bw);
 	if ((r = conv_dest(o->dst, o->format, &dref, &c.target, e)) < 0)
 		return r;
-	if (dref.index >= 0) {
-		r = err_set(e, STRATA_EUSAGE, "'%s': an image index (@N) cannot name a destination", o->dst);
+	if ((r = check_dest(o, &dref, c.target, srcs, nsrc, e)) < 0)
 		goto out;
-	}
-	if ((r = bundle_check(o, &dref, c.target, srcs, nsrc, e)) < 0)
-		goto out;
-	if ((o->nexclude || o->nblobs_from) && c.target == TARGET_DOCKER_ARCHIVE) {
-		r = err_set(e, STRATA_EUSAGE, "a docker-archive holds every layer: %s writes an OCI layout or an oci-archive",
-			    o->nexclude ? "a delta (--exclude-blobs)" : "--blobs-from");
-		goto out;
-	}
-	if (o->manifest || o->nexclude || o->sign_key) {
-		struct stat st;
-
-		if (!strcmp(dref.path, "-") || (stat(dref.path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
-			r = err_set(e, STRATA_EUSAGE, "--manifest is written beside a file or a directory, not a stream ('%s')",
-				    dref.path);
-			goto out;
-		}
-	}
 	if (o->platform && (r = platform_parse(o->platform, pbuf, sizeof(pbuf), &want, e)) < 0)
 		goto out;
 	if (!(sv = calloc(nsrc, sizeof(*sv)))) {
@@ -1006,17 +1041,8 @@ static int run(const struct convert_opts *o, struct delta_state *ds, struct conv
 		else
 			res->format = "several formats";
 	}
-	if (o->ntags + (dref.name ? 1 : 0) > 0) {
-		/* a name names one image: one index.json entry (an index of platforms is one) */
-		for (i = 1, n = 1; i < set.len; i++)
-			n += set.v[i].group < 0 || set.v[i].group != set.v[i - 1].group;
-		if (n > 1) {
-			r = err_set(e, STRATA_EUSAGE, c.target == TARGET_DOCKER_ARCHIVE ?
-				    "--tag names one image, but %zu are converted; pick one with a reference" :
-				    "a name given names one image, but %zu are converted; pick one with --image", n);
-			goto fail;
-		}
-	}
+	if (o->ntags + (dref.name ? 1 : 0) > 0 && (r = check_one_image(&set, c.target, e)) < 0)
+		goto fail;
 	if (o->nblobs_from && (r = fill_from_bases(&c, o, &dref, &set, d, e)) < 0)
 		goto fail;
 	if ((r = conv_finish(&c, &set, e)) < 0)
@@ -1034,16 +1060,7 @@ static int run(const struct convert_opts *o, struct delta_state *ds, struct conv
 		goto out;
 	if ((pw || o->manifest || o->nexclude || o->sign_key) && (r = sign_manifest(dref.path, ds->key, e)) < 0)
 		goto out;
-	res->images = set.len;
-	for (i = 0; i < set.len; i++)
-		res->layers += set.v[i].nlayers;
-	res->layers_reencoded = c.reencoded;
-	res->left_out = c.expected ? c.expected->len : 0;
-	for (i = 0; i < set.len; i++)
-		for (n = 0; n < set.v[i].nlayers; n++)
-			if (set.v[i].layers[n].size > 0 && !layer_seen(&set, i, set.v[i].layers[n].digest) &&
-			    !(c.expected && strmap_get(c.expected, set.v[i].layers[n].digest)))
-				res->bytes_out += (uint64_t)set.v[i].layers[n].size;
+	tally(res, &set, &c);
 	goto out;
 fail:
 	sink_abort(c.sink);
