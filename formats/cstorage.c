@@ -114,34 +114,6 @@ static void bigdata_name(const char *key, char *out, size_t cap)
 	out[o] = 0;
 }
 
-/* The image's config (key: its digest), read and checked against key, parsed into *doc. */
-static int read_config(struct store *st, struct store_image *im, const char *id, const char *key, const char *label,
-		       cJSON **doc, struct strata_err *e)
-{
-	char rel[600], got[DIGEST_STR_MAX], *cfg;
-	size_t len;
-	int r;
-
-	snprintf(rel, sizeof(rel), "%s-images/%s/", st->driver, id);
-	bigdata_name(key, rel + strlen(rel), sizeof(rel) - strlen(rel));
-	if (!(im->config = strdup(rel)))
-		return err_nomem(e, "config");
-	if ((r = store_read(st, rel, 64u << 20, &cfg, &len, e)) < 0)
-		return r;
-	if ((r = digest_buf(cfg, len, got, e)) < 0) {
-		free(cfg);
-		return r;
-	}
-	if (strcmp(got, key))
-		diag_add_id(&st->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, rel,
-			    "%s: the config's sha256 is %s, not %s", label, got, key);
-	*doc = cJSON_ParseWithLength(cfg, len);
-	free(cfg);
-	if (!*doc)
-		return err_set(e, STRATA_EFORMAT, "'%s/%s': the config is not valid JSON", st->root, rel);
-	return 0;
-}
-
 /* The layer ids from top down its parents, into chain (max of them); *n of them. */
 static int layer_chain(struct store *st, const cJSON *layers, const char *top, const char *label, const char **chain,
 		       size_t max, size_t *n, struct strata_err *e)
@@ -216,7 +188,7 @@ static int load_image(struct store *st, const cJSON *img, const cJSON *layers, s
 	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(img, "id"));
 	const char *top = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(img, "layer"));
 	const cJSON *names = cJSON_GetObjectItemCaseSensitive(img, "names"), *bd, *it, *ids, *rootfs;
-	char label[400], key[DIGEST_STR_MAX] = "";
+	char rel[600], label[400], key[DIGEST_STR_MAX] = "";
 	const char *chainv[4096];
 	size_t n = 0, i;
 	struct store_image *im;
@@ -247,7 +219,9 @@ static int load_image(struct store *st, const cJSON *img, const cJSON *layers, s
 	}
 	if (im->nnames)
 		snprintf(label, sizeof(label), "image %.12s (%s)", id, im->names[0]);
-	if ((r = read_config(st, im, id, key, label, &doc, e)) < 0)
+	snprintf(rel, sizeof(rel), "%s-images/%s/", st->driver, id);
+	bigdata_name(key, rel + strlen(rel), sizeof(rel) - strlen(rel));
+	if ((r = store_read_config(st, im, rel, key, key, label, &doc, e)) < 0)
 		return r;
 	rootfs = cJSON_GetObjectItemCaseSensitive(doc, "rootfs");
 	ids = rootfs ? cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids") : NULL;

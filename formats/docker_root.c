@@ -317,8 +317,7 @@ static void mark_parents(struct store *st, struct cand *c, size_t nc)
 static int load_one(struct store *st, struct cand *c, struct strata_err *e)
 {
 	struct store_image *im;
-	char rel[512], *cfg, got[DIGEST_STR_MAX], label[DIGEST_STR_MAX + 300];
-	size_t len;
+	char rel[512], label[DIGEST_STR_MAX + 300];
 	cJSON *doc;
 	int r;
 
@@ -332,21 +331,8 @@ static int load_one(struct store *st, struct cand *c, struct strata_err *e)
 	snprintf(label, sizeof(label), "image %.19s%s%s%s", im->id, im->nnames ? " (" : "",
 		 im->nnames ? im->names[0] : "", im->nnames ? ")" : "");
 	snprintf(rel, sizeof(rel), "image/%s/imagedb/content/sha256/%s", st->driver, digest_hex(im->id));
-	if (!(im->config = strdup(rel)))
-		return err_nomem(e, "config");
-	if ((r = store_read(st, rel, 64u << 20, &cfg, &len, e)) < 0)
+	if ((r = store_read_config(st, im, rel, im->id, "the image ID", label, &doc, e)) < 0)
 		return r;
-	if ((r = digest_buf(cfg, len, got, e)) < 0) {
-		free(cfg);
-		return r;
-	}
-	if (strcmp(got, im->id))
-		diag_add_id(&st->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, rel,
-			    "%s: the config's sha256 is %s, not the image ID", label, got);
-	doc = cJSON_ParseWithLength(cfg, len);
-	free(cfg);
-	if (!doc)
-		return err_set(e, STRATA_EFORMAT, "'%s/%s': the config is not valid JSON", st->root, rel);
 	r = load_layers(st, im, doc, label, e);
 	cJSON_Delete(doc);
 	return r;

@@ -138,6 +138,32 @@ int store_read(struct store *st, const char *rel, size_t max, char **out, size_t
 	return 0;
 }
 
+int store_read_config(struct store *st, struct store_image *im, const char *rel, const char *want,
+		      const char *want_name, const char *label, cJSON **doc, struct strata_err *e)
+{
+	char got[DIGEST_STR_MAX], *cfg;
+	size_t len;
+	int r;
+
+	*doc = NULL;
+	if (!(im->config = strdup(rel)))
+		return err_nomem(e, "config");
+	if ((r = store_read(st, rel, 64u << 20, &cfg, &len, e)) < 0)
+		return r;
+	if ((r = digest_buf(cfg, len, got, e)) < 0) {
+		free(cfg);
+		return r;
+	}
+	if (strcmp(got, want))
+		diag_add_id(&st->d, SEV_ERROR, STRATA_EVERIFY, PROBLEM_DIGEST_MISMATCH, rel,
+			    "%s: the config's sha256 is %s, not %s", label, got, want_name);
+	*doc = cJSON_ParseWithLength(cfg, len);
+	free(cfg);
+	if (!*doc)
+		return err_set(e, STRATA_EFORMAT, "'%s/%s': the config is not valid JSON", st->root, rel);
+	return 0;
+}
+
 int store_add_image(struct store *st, struct store_image **im, struct strata_err *e)
 {
 	struct store_image *v = realloc(st->images, (st->nimages + 1) * sizeof(*v));

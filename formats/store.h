@@ -86,6 +86,13 @@ int cstorage_load(struct store *st, struct strata_err *e);
 int store_openat(struct store *st, int dirfd, const char *rel, int flags, int *err, struct strata_err *e);
 /* Read a whole small file below the root (bounded by max). */
 int store_read(struct store *st, const char *rel, size_t max, char **out, size_t *len, struct strata_err *e);
+/* An image's config at rel below the root: read (64 MiB at most), its sha256
+ * checked against want (a mismatch goes into st->d: "LABEL: the config's
+ * sha256 is ..., not WANT_NAME"), parsed into *doc (the caller deletes it);
+ * im->config gets a copy of rel. */
+struct cJSON;
+int store_read_config(struct store *st, struct store_image *im, const char *rel, const char *want,
+		      const char *want_name, const char *label, struct cJSON **doc, struct strata_err *e);
 int store_add_image(struct store *st, struct store_image **im, struct strata_err *e);
 int store_add_layer(struct store *st, size_t *idx, struct strata_err *e);
 int store_add_name(struct store_image *im, const char *name, struct strata_err *e);
