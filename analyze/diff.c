@@ -312,6 +312,9 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 			d->changed++;
 		}
 	}
+	free(va.v);  /* the changes point into the entries, not the views: not kept beside the SBOMs */
+	free(vb.v);
+	va.v = vb.v = NULL;
 	if (d->n > 1)
 		qsort(d->v, d->n, sizeof(*d->v), cmp_change);
 	if (r == 0)

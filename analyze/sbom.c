@@ -749,9 +749,28 @@ static int build(const struct image *im, struct sbom *s, struct strata_err *e)
 	return r;
 }
 
+/* What only building reads: the final filesystem and the per-layer maps. */
+static void drop_build_state(struct sbom *s)
+{
+	size_t i;
+
+	if (s->fmaps)
+		for (i = 0; i < 3 * s->im->nlayers; i++)
+			strmap_release(&((struct strmap *)s->fmaps)[i]);
+	free(s->fmaps);
+	free(s->fbuilt);
+	free(s->fins);
+	s->fmaps = NULL;
+	s->fbuilt = NULL;
+	s->fins = NULL;
+	s->nfins = 0;
+}
+
 int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 {
 	int r = build(im, s, e);
+
+	drop_build_state(s);  /* 16 bytes a final entry: not kept beside the document (diff builds two) */
 
 	if (r < 0)  /* out of memory half-way: nothing is left to the caller */
 		sbom_release(s);
@@ -771,13 +790,8 @@ void sbom_release(struct sbom *s)
 		free(s->v[i].ref);
 		free(s->v[i].record);
 	}
-	if (s->fmaps)
-		for (i = 0; i < 3 * s->im->nlayers; i++)
-			strmap_release(&((struct strmap *)s->fmaps)[i]);
-	free(s->fmaps);
-	free(s->fbuilt);
+	drop_build_state(s);
 	free(s->v);
-	free(s->fins);
 	memset(s, 0, sizeof(*s));
 }
 

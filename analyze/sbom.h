@@ -55,6 +55,7 @@ struct sbom {
 	struct sbom_pkg *v;
 	size_t len;
 	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
+	/* while sbom_build() runs only (freed when it returns): */
 	void *fins;                 /* the final filesystem: nfins struct sbom_fin, sorted by path */
 	size_t nfins;
 	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */
