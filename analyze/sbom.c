@@ -771,7 +771,6 @@ int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 	int r = build(im, s, e);
 
 	drop_build_state(s);  /* 16 bytes a final entry: not kept beside the document (diff builds two) */
-
 	if (r < 0)  /* out of memory half-way: nothing is left to the caller */
 		sbom_release(s);
 	return r;

@@ -170,7 +170,7 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	size_t pl, ll;
 	struct buf db = BUF_INIT(MAX_PKGDB);
 	enum sbom_keep keep;
-	bool is_db;
+	bool is_db, digest = lw->w->content && nm->kind == LFS_ENTRY && ent->type == TAR_FILE;
 	int r = 0;
 
 	if (array_grow(&lf->v, lf->len, &lf->alloc, sizeof(*lf->v), 256) < 0) {
@@ -184,8 +184,7 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	pl = strlen(nm->name) + 1;
 	ll = link ? strlen(link) + 1 : 0;
 	/* one block: the path, the link, room for the digest (files.h) */
-	if (!(f->path = layer_files_alloc(lf, pl + ll + (lw->w->content && nm->kind == LFS_ENTRY &&
-							 ent->type == TAR_FILE ? 32 : 0)))) {
+	if (!(f->path = layer_files_alloc(lf, pl + ll + (digest ? 32 : 0)))) {
 		lfs_name_release(nm);
 		return err_nomem(e, "file list");
 	}
@@ -228,13 +227,13 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 		return 0;
 	}
 	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE || lw->eco.text ? &db : NULL,
-			      lw->w->content ? (uint8_t *)f->path + pl + ll : NULL, lw->w->risks ? &lw->scan : NULL,
-			      &lw->eco, e)) < 0) {
+			      digest ? (uint8_t *)f->path + pl + ll : NULL, lw->w->risks ? &lw->scan : NULL, &lw->eco,
+			      e)) < 0) {
 		eco_release(&lw->eco);
 		buf_release(&db);
 		return r;
 	}
-	f->has_digest = lw->w->content;
+	f->has_digest = digest;
 	if (lw->w->risks && (r = risk_scan(lf, rel, (const uint8_t *)lw->scan.data, lw->scan.len, e)) < 0) {
 		eco_release(&lw->eco);
 		buf_release(&db);
