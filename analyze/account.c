@@ -127,14 +127,8 @@ static int hit_add(struct acct *a, enum risk_rule rule, size_t layer, const stru
 		r->hits_dropped++;
 		return 0;
 	}
-	if (r->nhits == r->ahits) {
-		size_t na = r->ahits ? r->ahits * 2 : 16;
-
-		if (!(h = realloc(r->hits, na * sizeof(*h))))
-			return err_nomem(e, "findings");
-		r->hits = h;
-		r->ahits = na;
-	}
+	if (array_grow(&r->hits, r->nhits, &r->ahits, sizeof(*r->hits), 16) < 0)
+		return err_nomem(e, "findings");
 	hit_key(f, key);
 	last = strmap_get(&a->hitmap, key);
 	if (strmap_put(&a->hitmap, key, (void *)(uintptr_t)(r->nhits + 1), e) < 0)

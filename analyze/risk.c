@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
+
 const char *const risk_ids[RISK_COUNT] = {
 	"secrets.private-key", "secrets.aws-access-key-id", "secrets.gcp-service-account-key", "secrets.env-file",
 	"secrets.netrc", "secrets.git-credentials", "secrets.docker-auth", "shadow.empty-password",
@@ -35,14 +37,8 @@ int risk_add(struct layer_files *lf, enum risk_rule rule, const char *detail, st
 		lf->findings_dropped++;
 		return 0;
 	}
-	if (lf->nfindings == lf->afindings) {
-		size_t na = lf->afindings ? lf->afindings * 2 : 16;
-
-		if (!(f = realloc(lf->findings, na * sizeof(*f))))
-			return err_nomem(e, "findings");
-		lf->findings = f;
-		lf->afindings = na;
-	}
+	if (array_grow(&lf->findings, lf->nfindings, &lf->afindings, sizeof(*lf->findings), 16) < 0)
+		return err_nomem(e, "findings");
 	f = &lf->findings[lf->nfindings];
 	f->rule = (uint8_t)rule;
 	f->entry = lf->len - 1;

@@ -125,14 +125,8 @@ static int event_add(struct tree *t, struct tree_node *n, uint32_t layer, char k
 		ev->kind = ev->kind == 'd' && kind != 'd' ? 'm' : kind;
 		return 0;
 	}
-	if (t->nev == *aev) {
-		size_t na = *aev ? *aev * 2 : 4096;
-
-		if (!(ev = realloc(t->ev, na * sizeof(*ev))))
-			return err_nomem(e, "file tree");
-		t->ev = ev;
-		*aev = na;
-	}
+	if (array_grow(&t->ev, t->nev, aev, sizeof(*t->ev), 4096) < 0)
+		return err_nomem(e, "file tree");
 	t->ev[t->nev++] = (struct tree_event){ layer, kind };
 	n->nev++;
 	return 0;
@@ -163,16 +157,9 @@ static int merge(struct tree *t, const struct rec *r, size_t n, struct strata_er
 			const char *slash = memchr(p + at, '/', pl - at);
 			size_t end = slash ? (size_t)(slash - p) : pl;
 
-			if (sp == salloc) {
-				size_t na = salloc ? salloc * 2 : 64;
-				uint32_t *s2 = realloc(stack, na * sizeof(*s2));
-
-				if (!s2) {
-					free(stack);
-					return err_nomem(e, "file tree");
-				}
-				stack = s2;
-				salloc = na;
+			if (array_grow(&stack, sp, &salloc, sizeof(*stack), 64) < 0) {
+				free(stack);
+				return err_nomem(e, "file tree");
 			}
 			if (!(nd = node_add(t, p, end, e))) {
 				free(stack);

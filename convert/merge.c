@@ -156,14 +156,8 @@ static int hide_add(struct merge *m, uint32_t node, int32_t layer, bool self, st
 
 	if (m->pending_top <= layer)
 		return 0;  /* no link of a layer above waits: none will ever ask (struct hide) */
-	if (m->nhides == m->ahides) {
-		size_t na = m->ahides ? m->ahides * 2 : 256;
-
-		if (na > UINT32_MAX - 1 || !(h = realloc(m->hides, na * sizeof(*h))))
-			return err_nomem(e, "merge");
-		m->hides = h;
-		m->ahides = na;
-	}
+	if (m->nhides >= UINT32_MAX - 1 || array_grow(&m->hides, m->nhides, &m->ahides, sizeof(*m->hides), 256) < 0)
+		return err_nomem(e, "merge");  /* hides are named by uint32 indices */
 	h = &m->hides[m->nhides];
 	h->layer = (int16_t)layer;
 	h->self = self;
@@ -204,16 +198,9 @@ static void set_once(int16_t *f, int32_t layer)
 
 static struct lnode *ln_add(struct merge *m, uint32_t node, int32_t layer, struct strata_err *e)
 {
-	if (m->nln == m->aln) {
-		size_t na = m->aln ? m->aln * 2 : 1024;
-		struct lnode *v = realloc(m->ln, na * sizeof(*v));
-
-		if (!v) {
-			err_nomem(e, "merge");
-			return NULL;
-		}
-		m->ln = v;
-		m->aln = na;
+	if (array_grow(&m->ln, m->nln, &m->aln, sizeof(*m->ln), 1024) < 0) {
+		err_nomem(e, "merge");
+		return NULL;
 	}
 	if (m->nln >= UINT32_MAX - 1) {
 		err_set(e, STRATA_EFORMAT, "too many files in one layer");
@@ -267,16 +254,9 @@ static size_t group_new(struct merge *m, const char *target, int32_t layer, bool
 {
 	struct group *g;
 
-	if (m->ng == m->ag) {
-		size_t na = m->ag ? m->ag * 2 : 16;
-		struct group *v = realloc(m->g, na * sizeof(*v));
-
-		if (!v) {
-			err_nomem(e, "merge");
-			return 0;
-		}
-		m->g = v;
-		m->ag = na;
+	if (array_grow(&m->g, m->ng, &m->ag, sizeof(*m->g), 16) < 0) {
+		err_nomem(e, "merge");
+		return 0;
 	}
 	if (m->ng >= INT32_MAX - 1) {
 		err_set(e, STRATA_EFORMAT, "too many hardlinks waiting for their targets");

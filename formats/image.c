@@ -27,16 +27,9 @@ struct image *image_new(struct image_set *set, const char *where, struct strata_
 
 int image_set_keep(struct image_set *set, cJSON *doc, struct strata_err *e)
 {
-	if (set->ndocs == set->adocs) {
-		size_t na = set->adocs ? set->adocs * 2 : 8;
-		cJSON **v = realloc(set->docs, na * sizeof(*v));
-
-		if (!v) {
-			cJSON_Delete(doc);
-			return err_nomem(e, "documents");
-		}
-		set->docs = v;
-		set->adocs = na;
+	if (array_grow(&set->docs, set->ndocs, &set->adocs, sizeof(*set->docs), 8) < 0) {
+		cJSON_Delete(doc);
+		return err_nomem(e, "documents");
 	}
 	set->docs[set->ndocs++] = doc;
 	return 0;
