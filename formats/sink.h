@@ -60,7 +60,8 @@ const char *sink_existing_index(const struct sink *s, size_t *len);
 int sink_blob_begin(struct sink *s, struct sink_blob **b, const char *expect_digest, int64_t expect_size, bool hash,
 		    struct strata_err *e);
 int sink_blob_write(struct sink_blob *b, const void *p, size_t n, struct strata_err *e);
-/* The blob's bytes are len bytes of the plain file fd at off: copied in the
+/* The blob's bytes are len bytes of the plain file fd at off, said once,
+ * right after sink_blob_begin() and before any sink_blob_write(): copied in the
  * kernel on the writer thread (to stdout or a FIFO without a known digest,
  * at sink_blob_commit(), instead of a spool file); fd stays open and
  * unchanged until the commit or abort.  Returns 1 when done so, 0 when this
