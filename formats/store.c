@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <sys/xattr.h>
 
 #include "common/buf.h"
+#include "common/strmap.h"
 #include "common/tar.h"
 #include "common/tarsplit.h"
 #include "formats/ref.h"
@@ -514,13 +516,11 @@ out:
 
 /* ---- a fresh tar of a diff directory (--allow-rebuilt-layers) ---- */
 
-struct inode { dev_t dev; ino_t ino; char *path; };
-
 struct fresh {
 	struct out *o;        /* NULL: only count */
 	struct store_layer *l;
 	uint64_t size;
-	struct inode *inodes; size_t ninodes, ainodes;
+	struct strmap inodes; /* "dev:ino" of a file of several links -> the first path met (owned) */
 	struct buf hdr;
 	uint8_t *buf;
 	unsigned depth;
@@ -615,22 +615,23 @@ static int fresh_file(struct fresh *f, int dfd, const char *name, const struct s
 		      struct strata_err *e)
 {
 	uint64_t left;
-	size_t k;
 	int r, fd;
 
 	if (sb->st_nlink > 1) {
-		for (k = 0; k < f->ninodes; k++)
-			if (f->inodes[k].dev == sb->st_dev && f->inodes[k].ino == sb->st_ino) {
-				h->typeflag = '1';
-				h->link = f->inodes[k].path;
-				return fresh_put(f, h, e);
-			}
-		if (array_grow(&f->inodes, f->ninodes, &f->ainodes, sizeof(*f->inodes), 16) < 0 ||
-		    !(f->inodes[f->ninodes].path = strdup(h->path)))
+		char key[48], *first;
+
+		snprintf(key, sizeof(key), "%jx:%jx", (uintmax_t)sb->st_dev, (uintmax_t)sb->st_ino);
+		if ((first = strmap_get(&f->inodes, key))) {
+			h->typeflag = '1';
+			h->link = first;
+			return fresh_put(f, h, e);
+		}
+		if (!(first = strdup(h->path)))
 			return err_nomem(e, "inodes");
-		f->inodes[f->ninodes].dev = sb->st_dev;
-		f->inodes[f->ninodes].ino = sb->st_ino;
-		f->ninodes++;
+		if (strmap_put(&f->inodes, key, first, e) < 0) {
+			free(first);
+			return -e->code;
+		}
 	}
 	h->typeflag = '0';
 	h->size = (uint64_t)sb->st_size;
@@ -726,11 +727,9 @@ static void fresh_release(struct fresh *f)
 {
 	size_t i;
 
-	for (i = 0; i < f->ninodes; i++)
-		free(f->inodes[i].path);
-	free(f->inodes);
-	f->inodes = NULL;
-	f->ninodes = f->ainodes = 0;
+	for (i = 0; i < f->inodes.len; i++)
+		free(f->inodes.items[i].val);
+	strmap_release(&f->inodes);
 	buf_release(&f->hdr);
 	free(f->buf);
 	f->buf = NULL;

@@ -7,7 +7,8 @@ DIR/ctx1/l2/            a directory COPY adds as a second layer
 DIR/ctx1/Dockerfile     FROM scratch + ADD + COPY
 DIR/ctx2/Dockerfile     FROM img1 + COPY (a shared parent chain)
 DIR/wh.tar              a docker-archive of 2 layers, the second with a
-                        whiteout (.wh.gone) and an opaque dir (.wh..wh..opq)
+                        whiteout (.wh.gone), an opaque dir (.wh..wh..opq)
+                        and a hardlink (opq/new2 to opq/new)
 Everything is deterministic (mtime 0, fixed bytes).
 """
 import hashlib, io, json, lzma, os, sys, tarfile
@@ -83,6 +84,7 @@ l2 = tarbytes([
     (("opq",), {"typ": tarfile.DIRTYPE}),
     (("opq/.wh..wh..opq", b""), {}),
     (("opq/new", b"new\n"), {}),
+    (("opq/new2",), {"typ": tarfile.LNKTYPE, "link": "opq/new"}),
 ], tarfile.GNU_FORMAT)
 ids = ["sha256:" + hashlib.sha256(x).hexdigest() for x in (l1, l2)]
 cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Env": ["PATH=/bin"]},

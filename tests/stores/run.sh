@@ -204,6 +204,9 @@ docker_suite() {  # docker_suite DRIVER
 			tar -tf "$T/oci-rb/blobs/sha256/$l2" | grep -qx 'opq/.wh..wh..opq'; then
 			ok "docker-root[$drv]: ... the fresh tar keeps the whiteout and the opaque directory"
 		else nok "docker-root[$drv]: rebuilt whiteouts" "$(tar -tf "$T/oci-rb/blobs/sha256/$l2" 2>&1 | head -c 300)"; fi
+		if tar -tvf "$T/oci-rb/blobs/sha256/$l2" 2>/dev/null | grep -q 'opq/new2 link to opq/new$'; then
+			ok "docker-root[$drv]: ... and a second name of one inode as a hardlink to the first"
+		else nok "docker-root[$drv]: rebuilt hardlink" "$(tar -tvf "$T/oci-rb/blobs/sha256/$l2" 2>&1 | head -c 400)"; fi
 		check_rc "docker-root[$drv]: ... and the export verifies" 0 S verify "oci:$T/oci-rb"
 	fi
 
