@@ -364,7 +364,6 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 {
 	char clean[LFS_PATH_MAX];
 	const struct sbom_fin *x;
-	struct sbom_file *nf;
 
 	while (n && *path == '/')
 		path++, n--;
@@ -374,13 +373,9 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 	clean[n] = 0;
 	if (!(x = final_file(s, clean)))
 		return 0;  /* directories, and what the image no longer has */
-	if (!(nf = realloc(sp->files, (sp->nfiles + 1) * sizeof(*nf))))
+	if (array_grow(&sp->files, sp->nfiles, &sp->afiles, sizeof(*sp->files), 16) < 0)
 		return err_nomem(e, "sbom");
-	sp->files = nf;
-	nf[sp->nfiles].path = x->f->path;
-	nf[sp->nfiles].sha256 = fentry_digest(x->f);
-	nf[sp->nfiles].listed = listed;
-	sp->nfiles++;
+	sp->files[sp->nfiles++] = (struct sbom_file){ x->f->path, fentry_digest(x->f), listed };
 	return 0;
 }
 
@@ -402,12 +397,8 @@ static int add_lines(struct sbom_pkg *sp, const struct sbom *s, const char *t, s
 
 static int add_license(struct sbom_pkg *sp, const char *l, size_t n, struct strata_err *e)
 {
-	char **v = realloc(sp->licenses, (sp->nlic + 1) * sizeof(*v));
-
-	if (!v)
-		return err_nomem(e, "sbom");
-	sp->licenses = v;
-	if (!(v[sp->nlic] = strndup(l, n)))
+	if (array_grow(&sp->licenses, sp->nlic, &sp->alic, sizeof(*sp->licenses), 4) < 0 ||
+	    !(sp->licenses[sp->nlic] = strndup(l, n)))
 		return err_nomem(e, "sbom");
 	sp->nlic++;
 	return 0;
@@ -439,15 +430,48 @@ static const char *type_of(enum pkgdb_kind kind)
 	}
 }
 
-static bool listed(const struct sbom *s, const char *type, const struct package *p, const char *db)
+/* The key of a package's identity in s->named: its purl type, name and
+ * architecture, then its database when db is given; each part preceded by
+ * its length, so no two identities share a key. */
+static int named_key(struct buf *k, const char *type, const struct package *p, const char *db,
+		     struct strata_err *e)
 {
-	size_t i;
+	buf_reset(k);
+	if (buf_printf(k, e, "%zu:%s%zu:%s%zu:%s", strlen(type), type, strlen(p->name), p->name, strlen(p->arch),
+		       p->arch) < 0 ||
+	    (db && buf_printf(k, e, "%zu:%s", strlen(db), db) < 0))
+		return -e->code;
+	return 0;
+}
 
-	for (i = 0; i < s->len; i++)
-		if (!strcmp(s->v[i].type, type) && !strcmp(s->v[i].p->name, p->name) &&
-		    !strcmp(s->v[i].p->arch, p->arch) && (!db || !strcmp(s->v[i].db, db)))
-			return true;
-	return false;
+/* Is a package of p's type, name and architecture (and, db given, listed in
+ * db) already in the document?  A lookup: images with tens of thousands of
+ * npm or python packages exist, and a hostile one can list far more. */
+static int listed(struct sbom *s, const char *type, const struct package *p, const char *db, struct strata_err *e)
+{
+	struct buf k = BUF_INIT(3 * LFS_PATH_MAX);
+	int r = named_key(&k, type, p, db, e);
+
+	if (r == 0)
+		r = strmap_get(&s->named, k.data) != NULL;
+	buf_release(&k);
+	return r;
+}
+
+/* Remember sp as listed, under both keys listed() asks for. */
+static int name_listed(struct sbom *s, const struct sbom_pkg *sp, struct strata_err *e)
+{
+	struct buf k = BUF_INIT(3 * LFS_PATH_MAX);
+	int r = named_key(&k, sp->type, sp->p, NULL, e);
+
+	if (r == 0)
+		r = strmap_put(&s->named, k.data, (void *)1, e);
+	if (r == 0)
+		r = named_key(&k, sp->type, sp->p, sp->db, e);
+	if (r == 0)
+		r = strmap_put(&s->named, k.data, (void *)1, e);
+	buf_release(&k);
+	return r;
 }
 
 /* The files of a python distribution: RECORD beside its METADATA. */
@@ -477,21 +501,22 @@ static int add_pkg(struct sbom *s, enum pkgdb_kind kind, const struct package *p
 {
 	const char *type = type_of(kind);
 	struct buf b = BUF_INIT(1u << 20);
-	struct sbom_pkg *sp, *nv;
+	struct sbom_pkg *sp;
 	char path[LFS_PATH_MAX];
 	int r = 0;
 
-	if (listed(s, type, p, is_frag(kind) ? where : NULL))
-		return 0;
-	if (!(nv = realloc(s->v, (s->len + 1) * sizeof(*nv))))
+	if ((r = listed(s, type, p, is_frag(kind) ? where : NULL, e)) != 0)
+		return r < 0 ? r : 0;
+	if (array_grow(&s->v, s->len, &s->alloc, sizeof(*s->v), 64) < 0)
 		return err_nomem(e, "sbom");
-	s->v = nv;
 	sp = &s->v[s->len++];
 	memset(sp, 0, sizeof(*sp));
 	sp->type = type;
 	sp->db = where ? where : kind == PKGDB_APK ? "lib/apk/db/installed" : kind == PKGDB_DPKG ? "var/lib/dpkg/status"
 											  : "var/lib/dpkg/status.d";
 	sp->p = p;
+	if ((r = name_listed(s, sp, e)) < 0)
+		return r;
 	if (sbom_purl_of(&b, kind, p, ns, e) < 0 || buf_add(&b, "", 1, e) < 0) {
 		buf_release(&b);
 		return -e->code;
@@ -760,6 +785,7 @@ static void drop_build_state(struct sbom *s)
 	free(s->fmaps);
 	free(s->fbuilt);
 	free(s->fins);
+	strmap_release(&s->named);
 	s->fmaps = NULL;
 	s->fbuilt = NULL;
 	s->fins = NULL;

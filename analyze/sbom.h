@@ -44,22 +44,23 @@ struct sbom_pkg {
 	const struct package *p;    /* name, version, arch (borrowed) */
 	char *purl;
 	char *ref;                  /* CycloneDX bom-ref: the purl, or purl#db when two share it */
-	char **licenses; size_t nlic;
+	char **licenses; size_t nlic, alic;
 	int introduced, changed;    /* layer indexes */
-	struct sbom_file *files; size_t nfiles;
+	struct sbom_file *files; size_t nfiles, afiles;
 	char *record;               /* python: the RECORD lines the files' listed digests point into */
 };
 
 struct sbom {
 	const struct image *im;
 	struct sbom_pkg *v;
-	size_t len;
+	size_t len, alloc;
 	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
 	/* while sbom_build() runs only (freed when it returns): */
 	void *fins;                 /* the final filesystem: nfins struct sbom_fin, sorted by path */
 	size_t nfins;
 	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */
 	unsigned char *fbuilt;
+	struct strmap named;        /* the packages listed so far, by identity (sbom.c: listed) */
 };
 
 /* 0 with s filled (sbom_release() frees it), or <0 with e and nothing to release. */

@@ -11,7 +11,8 @@ Each figure is the median of 3 runs.  Never part of `make check`: no timing in t
 
 Classes: an index listing an index many times that lists a manifest many times; one layer
 listed many times in a manifest; a symlink target of "./././..."; one very deep path; many
-hardlinks to files of a lower layer; many directory whiteouts.
+hardlinks to files of a lower layer; many directory whiteouts; many packages (npm package.json
+files: what sbom, analyze and diff list).
 """
 import hashlib
 import importlib.util
@@ -115,14 +116,20 @@ def cases(n):
     again = raw_tar([F("x%d/y/w" % i, 4) for i in range(m)])
     out.append(("dir-whiteouts", docker([base, whs, again, whs]), [["verify"], ["analyze", "--format", "json"],
                                                                  ["flatten", "-"]]))
+    pkgs = {}
+    for i in range(m):
+        pkgs["usr/lib/node_modules/p%d/package.json" % i] = json.dumps(
+            {"name": "p%d" % i, "version": "1.0.%d" % i, "license": "MIT"}).encode()
+    out.append(("many-packages", docker([tar_of(pkgs)]), [["sbom"], ["sbom", "--format", "spdx-json"],
+                                                          ["analyze", "--format", "json"], ["diff", "@IN"]]))
     return out
 
 
 def measure(strata, cmd, path):
     """(seconds, peak RSS KiB, exit) of `strata CMD... PATH` (flatten writes to stdout, thrown
-    away), under GNU time: the RSS of a child forked from this (large) process would count
+    away; "@IN" in CMD is PATH too: diff compares the input with itself), under GNU time: the RSS of a child forked from this (large) process would count
     the parent's pages."""
-    args = [strata] + [c for c in cmd if c != "-"] + [path] + (["-"] if cmd[-1] == "-" else [])
+    args = [strata] + [path if c == "@IN" else c for c in cmd if c != "-"] + [path] + (["-"] if cmd[-1] == "-" else [])
     t0 = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-f", "%M"] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     dt = time.monotonic() - t0
@@ -173,7 +180,7 @@ def main():
             ok = ft <= 5 and fm_ <= 4 and all(c in (0, 4) for c in codes)
             bad += not ok
             print("%-16s %-22s %10.3f %10.3f %7.2f %8dK %8dK %7.2f  %s%s" % (
-                name, " ".join(c for c in cmd if c != "-"), t1, t4, ft, m1, m4, fm_,
+                name, " ".join(c for c in cmd if c not in ("-", "@IN")), t1, t4, ft, m1, m4, fm_,
                 ",".join(map(str, codes)), "" if ok else "  <-- over target"))
             sys.stdout.flush()
     print("%d over target" % bad)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/adversarial/cost.sh STRATA OUTDIR - the hostile shapes of bench/complexity.py (an index
 # fanning out, one layer listed many times, "./././" symlink targets, one very deep path, many
-# hardlinks to a lower layer, many directory whiteouts) through every command that reads a
+# hardlinks to a lower layer, many directory whiteouts, many packages) through every command that reads a
 # source, under a hang guard (timeout) and a memory guard (ulimit -v, STRATA_TEST_VLIMIT_KB):
 # each run exits 0 or 4 with at most one error line and leaves nothing behind.  Then SIGTERM
 # sent early to each writing command on the largest inputs: it exits (3, interrupted, or 0 when
@@ -28,10 +28,12 @@ left() { (cd "$W/run" && ls -A); }
 
 for f in "$W"/in/*.tar; do
 	name=$(basename "$f" .tar)
-	for cmd in verify analyze flatten unpack convert; do
+	for cmd in verify analyze sbom diff flatten unpack convert; do
 		case $cmd in
 		verify) guarded verify "$f" ;;
 		analyze) guarded analyze --format json "$f" ;;
+		sbom) guarded sbom --all "$f" ;;
+		diff) guarded diff "$f" "$f" ;;
 		flatten) guarded flatten "$f" "$W/run/flat.tar" ;;
 		unpack) guarded unpack "$f" "$W/run/root" ;;
 		convert) guarded convert "$f" "oci:$W/run/oci" ;;
