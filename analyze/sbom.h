@@ -11,13 +11,15 @@
  * eco.h reads: rpm (rpmdb.sqlite), Python, npm and Go binaries.
  *
  * Ownership: a struct sbom borrows from the image (names, digests, file
- * entries); sbom_release() frees what it allocated.  Nothing here prints.
+ * entries); sbom_release() frees what it allocated.  Nothing here prints:
+ * sbom_write() hands its bytes to the caller's function.
  */
 #ifndef STRATA_SBOM_H
 #define STRATA_SBOM_H
 
 #include <cJSON.h>
 #include <stdint.h>
+#include "analyze/analyze.h"
 #include "analyze/files.h"
 #include "common/buf.h"
 #include "common/strmap.h"
@@ -85,7 +87,14 @@ int sbom_uuid(const char *digest, char out[37]);
  * -1 when sde is not a number. */
 int sbom_time(const char *created, const char *sde, char out[32]);
 
-cJSON *sbom_cyclonedx(const struct sbom *s, const char *timestamp);
-cJSON *sbom_spdx(const struct sbom *s, const char *timestamp);
+enum sbom_format { SBOM_CYCLONEDX, SBOM_SPDX };
+
+/* The SBOM of s as a JSON document and a newline, written through w in
+ * pieces (sbomdoc.c): pretty as cJSON_Print() prints it, or on one line
+ * (line) as cJSON_PrintUnformatted() does.  Memory holds one package's JSON
+ * at a time, never the document.  0, or <0 with e (the document stops
+ * there: a caller writing a file discards it). */
+int sbom_write(const struct sbom *s, enum sbom_format f, const char *timestamp, bool line, report_write_fn w,
+	       void *ctx, struct strata_err *e);
 
 #endif

@@ -8,28 +8,21 @@
 #include "cli/cli.h"
 #include "formats/json.h"
 
-/* One image's SBOM as JSON text into out: pretty, or one compact line (--all). */
-static int sbom_one(struct buf *out, const struct image *im, const char *format, bool line, size_t *npkgs,
+/* One image's SBOM through o: pretty, or one compact line (--all). */
+static int sbom_one(struct cli_out *o, const struct image *im, enum sbom_format f, bool line, size_t *npkgs,
 		    struct strata_err *e)
 {
 	struct sbom sb = { 0 };
-	char ts[32], *txt = NULL;
-	cJSON *doc;
+	char ts[32];
 	int r;
 
 	if (sbom_time(json_str(im->config_json, "created"), getenv("SOURCE_DATE_EPOCH"), ts) < 0)
 		return err_set(e, STRATA_EUSAGE, "SOURCE_DATE_EPOCH is not a number of seconds");
 	if ((r = sbom_build(im, &sb, e)) < 0)
 		return r;
-	doc = !strcmp(format, "spdx-json") ? sbom_spdx(&sb, ts) : sbom_cyclonedx(&sb, ts);
-	txt = !doc ? NULL : line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
-	cJSON_Delete(doc);
+	r = sbom_write(&sb, f, ts, line, cli_out_write, o, e);
 	*npkgs += sb.len;
 	sbom_release(&sb);
-	if (!txt)
-		return err_nomem(e, "sbom");
-	r = buf_addstr(out, txt, e) < 0 || buf_addstr(out, "\n", e) < 0 ? -e->code : 0;
-	free(txt);
 	return r;
 }
 
@@ -50,7 +43,7 @@ int cmd_sbom(int argc, char **argv)
 	struct layer_hooks hooks;
 	struct walker w;
 	struct load_opts lo = { 0 };
-	struct buf out = BUF_INIT(1u << 30);
+	struct cli_out o;
 	struct source *s = NULL;
 	struct progress pg;
 	const char *format = "cyclonedx-json", *output = NULL, *src, *image = NULL, *platform = NULL;
@@ -113,10 +106,14 @@ int cmd_sbom(int argc, char **argv)
 		r = cli_usage("sbom", "%s holds %zu images: choose one with --image or --platform (or --all)", src, npicked);
 		goto out;
 	}
-	for (i = 0, r = 0; i < npicked && r == 0; i++)
-		r = sbom_one(&out, picked[i], format, all, &npkgs, &e);
+	if ((r = cli_out_open(&o, output, &e)) < 0)
+		goto fail;
+	for (i = 0; i < npicked && r == 0; i++)
+		r = sbom_one(&o, picked[i], !strcmp(format, "spdx-json") ? SBOM_SPDX : SBOM_CYCLONEDX, all, &npkgs, &e);
 	if (r == 0)
-		r = cli_write_output(output, out.data ? out.data : "", out.len, &e);
+		r = cli_out_close(&o, &e);
+	else
+		cli_out_abort(&o);
 	if (r < 0)
 		goto fail;
 	if (output && !cli.quiet)
@@ -127,7 +124,6 @@ int cmd_sbom(int argc, char **argv)
 fail:
 	r = cli_fail(src, &e);
 out:
-	buf_release(&out);
 	free(picked);
 	diag_release(&d);
 	source_free(s);

@@ -78,3 +78,63 @@ TEST(sbom_copyright)
 	CHECK_INT(sbom_kept_kind("var/lib/dpkg/info/libc6.md5sums"), SBOM_KEEP_NONE);
 	CHECK_INT(sbom_kept_kind("etc/os-release"), SBOM_KEEP_OSREL);
 }
+
+static int to_buf(void *ctx, const char *p, size_t n, struct strata_err *e)
+{
+	return buf_add(ctx, p, n, e) < 0 ? -e->code : 0;
+}
+
+/* sbom_write() streams the package lists into a printed skeleton: its bytes
+ * must be what cJSON prints for the whole document (pretty or on one line),
+ * which a parse and a print of them give back. */
+TEST(sbom_write_prints_as_cjson)
+{
+	static const char *tags[] = { "app:1" };
+	static const uint8_t sha[32] = { 0xab, 0x01 };
+	struct layer layers[2] = { { .desc = { .digest = "sha256:1111" } }, { .desc = { .digest = "sha256:2222" } } };
+	struct image im = { .tags = tags, .ntags = 1, .config = { .digest = "sha256:e5b7ddc16e627abf4e6e1576e0dc8ed19a29cc69da904561005311c73d6f8966" },
+			    .layers = layers, .nlayers = 2 };
+	struct package p[3] = { { .name = "libc6", .version = "2.36", .arch = "amd64" },
+				{ .name = "we\"ird\001name\n", .version = "1\t0", .arch = "" },
+				{ .name = "zlib", .version = "1.3", .arch = "x86_64" } };
+	char *lics[] = { "GPL-2+", "MIT" };
+	struct sbom_file files[3] = { { "usr/lib/libc.so.6", sha, NULL }, { "usr/share/doc/x", NULL, NULL },
+				      { "etc/changed", sha, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" } };
+	struct sbom_pkg pk[3] = {
+		{ .type = "deb", .db = "var/lib/dpkg/status", .p = &p[0], .purl = "pkg:deb/debian/libc6@2.36?arch=amd64",
+		  .ref = "pkg:deb/debian/libc6@2.36?arch=amd64", .licenses = lics, .nlic = 2, .introduced = 0, .changed = 1,
+		  .files = files, .nfiles = 3 },
+		{ .type = "npm", .db = "node_modules/x/package.json", .p = &p[1], .purl = "pkg:npm/x@1", .ref = "pkg:npm/x@1" },
+		{ .type = "apk", .db = "lib/apk/db/installed", .p = &p[2], .purl = "pkg:apk/alpine/zlib@1.3",
+		  .ref = "pkg:apk/alpine/zlib@1.3", .licenses = lics + 1, .nlic = 1, .files = files + 1, .nfiles = 1 },
+	};
+	struct sbom s = { .im = &im, .v = pk, .len = 3 };
+	struct strata_err e = STRATA_ERR_INIT;
+	size_t f, line, n;
+
+	for (n = 0; n <= 3; n += 3)  /* no package, then three */
+		for (f = 0; f < 2; f++)
+			for (line = 0; line < 2; line++) {
+				struct buf b = BUF_INIT(1u << 20);
+				cJSON *doc;
+				char *again;
+
+				s.len = n;
+				CHECK_OK(sbom_write(&s, f ? SBOM_SPDX : SBOM_CYCLONEDX, "1970-01-01T00:00:00Z", line, to_buf, &b, &e),
+					 &e);
+				CHECK(b.len > 1 && b.data[b.len - 1] == '\n');
+				if (!b.len)
+					continue;
+				b.data[--b.len] = '\0';
+				CHECK(!strchr(b.data, '\001'));  /* every placeholder replaced, the name's byte escaped */
+				doc = cJSON_Parse(b.data);
+				CHECK(doc != NULL);
+				again = doc ? (line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc)) : NULL;
+				CHECK_STR(again, b.data);
+				CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, f ? "packages" : "components")),
+					  n + (f ? 1 : 0));
+				free(again);
+				cJSON_Delete(doc);
+				buf_release(&b);
+			}
+}
