@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench/complexity.py [STRATA] [WORKDIR] - cost that must not grow faster than the input.
    bench/complexity.py --write DIR N        only write the inputs at size N
+   COMPLEXITY_N (default 50000) sets n; COMPLEXITY_ONLY=class,class runs only those classes.
 
 For each class of hostile input of issue 11, make the input at size n and at 4n, run the
 commands that read it, and print the time and peak RSS of each run with the growth factor
@@ -12,7 +13,8 @@ Each figure is the median of 3 runs.  Never part of `make check`: no timing in t
 Classes: an index listing an index many times that lists a manifest many times; one layer
 listed many times in a manifest; a symlink target of "./././..."; one very deep path; many
 hardlinks to files of a lower layer; many directory whiteouts; many packages (npm package.json
-files: what sbom, analyze and diff list).
+files: what sbom, analyze and diff list); many names of one image (RepoTags: what convert writes
+as index.json entries, RepoTags and repositories).
 """
 import hashlib
 import importlib.util
@@ -56,7 +58,7 @@ def config(diff_ids):
                       sort_keys=True, separators=(",", ":")).encode()
 
 
-def docker(layers, order=None):
+def docker(layers, order=None, tags=("bench/complexity:1",)):
     """A docker-archive of these layer tars (stored once each), listed in `order` (indexes)."""
     order = list(range(len(layers))) if order is None else order
     files, paths = {}, []
@@ -64,7 +66,7 @@ def docker(layers, order=None):
         files["l%d/layer.tar" % i] = t
     cfg = config(["sha256:" + sha(layers[i]) for i in order])
     files[sha(cfg) + ".json"] = cfg
-    man = [{"Config": sha(cfg) + ".json", "RepoTags": ["bench/complexity:1"],
+    man = [{"Config": sha(cfg) + ".json", "RepoTags": list(tags),
             "Layers": ["l%d/layer.tar" % i for i in order]}]
     files["manifest.json"] = json.dumps(man).encode()
     return tar_of(files)
@@ -121,15 +123,20 @@ def cases(n):
         pkgs["usr/lib/node_modules/p%d/package.json" % i] = json.dumps(
             {"name": "p%d" % i, "version": "1.0.%d" % i, "license": "MIT"}).encode()
     out.append(("many-packages", docker([tar_of(pkgs)]), [["sbom"], ["sbom", "--format", "spdx-json"],
-                                                          ["analyze", "--format", "json"], ["diff", "@IN"]]))
+                                                          ["analyze", "--format", "json"], ["diff", "@IN", "@IN"]]))
+    names = ["r%d/x:t%d" % (i % 50, i) for i in range(m)]
+    out.append(("many-names", docker([small], tags=names), [["inspect"], ["convert", "@IN", "oci-archive:/dev/null"],
+                                                            ["convert", "@IN", "docker-archive:/dev/null"]]))
     return out
 
 
 def measure(strata, cmd, path):
     """(seconds, peak RSS KiB, exit) of `strata CMD... PATH` (flatten writes to stdout, thrown
-    away; "@IN" in CMD is PATH too: diff compares the input with itself), under GNU time: the RSS of a child forked from this (large) process would count
+    away; "@IN" in CMD stands for PATH, which then is not appended: diff compares the input with
+    itself, convert writes to /dev/null), under GNU time: the RSS of a child forked from this (large) process would count
     the parent's pages."""
-    args = [strata] + [path if c == "@IN" else c for c in cmd if c != "-"] + [path] + (["-"] if cmd[-1] == "-" else [])
+    args = ([strata] + [path if c == "@IN" else c for c in cmd if c != "-"] + ([] if "@IN" in cmd else [path]) +
+            (["-"] if cmd[-1] == "-" else []))
     t0 = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-f", "%M"] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     dt = time.monotonic() - t0
@@ -161,10 +168,13 @@ def main():
     if not os.path.exists("/usr/bin/time"):
         sys.stderr.write("complexity.py: needs GNU time (/usr/bin/time: apt-get install time)\n")
         return 2
-    print("%-16s %-22s %10s %10s %7s %9s %9s %7s  exit" % ("class", "command", "t(n) s", "t(4n) s", "x time",
+    print("%-16s %-32s %10s %10s %7s %9s %9s %7s  exit" % ("class", "command", "t(n) s", "t(4n) s", "x time",
                                                              "rss(n)", "rss(4n)", "x rss"))
     small, big = cases(n), cases(4 * n)
+    only = os.environ.get("COMPLEXITY_ONLY", "").split(",")
     for (name, data1, cmds), (_, data4, _) in zip(small, big):
+        if only != [""] and name not in only:
+            continue
         p1, p4 = os.path.join(work, name + "-n.tar"), os.path.join(work, name + "-4n.tar")
         for p, d in ((p1, data1), (p4, data4)):
             with open(p, "wb") as f:
@@ -179,7 +189,7 @@ def main():
             ft, fm_ = max(t4, 0.02) / max(t1, 0.02), m4 / m1
             ok = ft <= 5 and fm_ <= 4 and all(c in (0, 4) for c in codes)
             bad += not ok
-            print("%-16s %-22s %10.3f %10.3f %7.2f %8dK %8dK %7.2f  %s%s" % (
+            print("%-16s %-32s %10.3f %10.3f %7.2f %8dK %8dK %7.2f  %s%s" % (
                 name, " ".join(c for c in cmd if c not in ("-", "@IN")), t1, t4, ft, m1, m4, fm_,
                 ",".join(map(str, codes)), "" if ok else "  <-- over target"))
             sys.stdout.flush()

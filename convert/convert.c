@@ -230,24 +230,47 @@ static bool is_full(const char *t)
 	return c && (!sl || c > sl);
 }
 
+/* The key of (full, ref) in oi->named: the normalised name and the ref.name,
+ * each with a mark of presence and its length, so no two pairs share one. */
+static int entry_key(struct buf *k, const char *full, const char *ref, struct strata_err *e)
+{
+	char *norm = full ? target_normalize_name(full) : NULL;
+	int r;
+
+	if (full && !norm)
+		return err_nomem(e, "names");
+	buf_reset(k);
+	r = buf_printf(k, e, "%c%zu:%s%c%zu:%s", norm ? 'n' : '-', norm ? strlen(norm) : 0, norm ? norm : "",
+		       ref ? 'r' : '-', ref ? strlen(ref) : 0, ref ? ref : "") < 0 ? -e->code : 0;
+	free(norm);
+	return r;
+}
+
 int conv_add_entry(struct out_image *oi, const char *full, const char *ref, struct strata_err *e)
 {
-	char **v;
-	size_t i;
+	struct buf k = BUF_INIT((size_t)1 << 30);
+	size_t alloc = oi->anames;
+	int r;
 
-	for (i = 0; i < oi->nnames; i++)
-		if (target_same_name(oi->names[i], full) &&
-		    ((!ref && !oi->ref_names[i]) || (ref && oi->ref_names[i] && !strcmp(ref, oi->ref_names[i]))))
-			return 0;  /* already there */
-	/* the grown arrays are kept at once: realloc() freed the old ones */
-	if (!(v = realloc(oi->names, (oi->nnames + 1) * sizeof(*v))))
+	/* a lookup, not a scan of the names so far: a manifest.json entry can
+	 * carry tens of thousands of RepoTags */
+	if ((r = entry_key(&k, full, ref, e)) < 0 || strmap_get(&oi->named, k.data)) {
+		buf_release(&k);
+		return r;  /* already there, or out of memory */
+	}
+	r = strmap_put(&oi->named, k.data, (void *)1, e);
+	buf_release(&k);
+	if (r < 0)
+		return r;
+	/* names and ref_names grow together: both are kept at once, as realloc() freed the old ones */
+	if (array_grow(&oi->names, oi->nnames, &alloc, sizeof(*oi->names), 4) < 0)
 		return err_nomem(e, "names");
-	oi->names = v;
-	v[oi->nnames] = NULL;
-	if (!(v = realloc(oi->ref_names, (oi->nnames + 1) * sizeof(*v))))
+	alloc = oi->anames;
+	if (array_grow(&oi->ref_names, oi->nnames, &alloc, sizeof(*oi->ref_names), 4) < 0)
 		return err_nomem(e, "names");
-	oi->ref_names = v;
-	v[oi->nnames] = NULL;
+	oi->anames = alloc;
+	oi->names[oi->nnames] = NULL;
+	oi->ref_names[oi->nnames] = NULL;
 	oi->nnames++;
 	oi->nref_names = oi->nnames;
 	if ((full && !(oi->names[oi->nnames - 1] = strdup(full))) ||

@@ -1,10 +1,12 @@
 /* target.c - documents of converted images; see target.h. */
 #include "formats/target.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "formats/json.h"
 
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -123,49 +125,118 @@ static bool listed(const struct out_set *set, size_t i)
 	return set->v[i].group < 0 || i == 0 || set->v[i - 1].group != set->v[i].group;
 }
 
-/* Does a ref name (a bare tag, or a full name) use tag `want`? */
-static bool uses_tag(const char *ref, const char *want)
+/* Count one more use of key in m (values are counts). */
+static int count_add(struct strmap *m, const char *key, struct strata_err *e)
+{
+	uintptr_t n = (uintptr_t)strmap_get(m, key);
+
+	return strmap_put(m, key, (void *)(n + 1), e);
+}
+
+static uintptr_t count_of(const struct strmap *m, const char *key)
+{
+	return key ? (uintptr_t)strmap_get(m, key) : 0;
+}
+
+/* The tags a ref name (a bare tag, or a full name) uses: itself, and the tag
+ * of a full name; NULL for none. */
+static void tags_used(const char *ref, const char *out[2])
 {
 	const char *t = tag_of(ref);
 
-	return ref && (!strcmp(ref, want) || (t && !strcmp(t, want)));
+	out[0] = ref;
+	out[1] = t && ref && strcmp(t, ref) ? t : NULL;
 }
 
-/* Another name of the index written uses tag `want`: as its ref name or as
- * its tag (a fixed one, or one still to be chosen, of another entry), or an
- * old entry naming another image does. */
-static bool ref_taken(const struct out_set *set, size_t oi, size_t ok, const char *want, const cJSON *old)
+/* Who uses which tag, counted once so that each name's choice is a lookup
+ * (an image can carry tens of thousands of names):
+ *   mine:  the names of the index written, each its ref name or else its
+ *          full name, as given (a choice does not sway another);
+ *   old:   the entries of the existing index.json, by their ref.name or
+ *          io.containerd.image.name;
+ *   named: the same old entries by tag and normalised name ("LEN:TAG" then
+ *          the name), to leave out those naming the name being chosen for. */
+struct tag_uses {
+	struct strmap mine, old, named;
+	struct buf k;
+};
+
+static int uses_count(struct tag_uses *u, const struct out_set *set, const cJSON *old, struct strata_err *e)
 {
 	const cJSON *c;
-	size_t i, k;
+	size_t i, k, j, m;
+	int r = 0;
 
-	for (i = 0; i < set->len; i++) {
-		if (!listed(set, i))
-			continue;
-		for (k = 0; k < set->v[i].nnames; k++) {
-			const char *r = set->v[i].ref_names[k] ? set->v[i].ref_names[k] : set->v[i].names[k];
+	for (i = 0; i < set->len && r == 0; i++)
+		for (k = 0; listed(set, i) && k < set->v[i].nnames && r == 0; k++) {
+			const char *t[2];
 
-			if ((i != oi || k != ok) && uses_tag(r, want))
-				return true;
+			tags_used(set->v[i].ref_names[k] ? set->v[i].ref_names[k] : set->v[i].names[k], t);
+			for (j = 0; j < 2 && r == 0; j++)
+				if (t[j])
+					r = count_add(&u->mine, t[j], e);
 		}
-	}
 	cJSON_ArrayForEach(c, json_get(old, "manifests")) {
 		const cJSON *ann = json_get(c, "annotations");
-		const char *rn = json_str(ann, "org.opencontainers.image.ref.name");
-		const char *cn = json_str(ann, "io.containerd.image.name");
+		const char *cn = json_str(ann, "io.containerd.image.name"), *t[4];
+		char *norm = cn ? target_normalize_name(cn) : NULL;
 
-		if ((uses_tag(rn, want) || uses_tag(cn, want)) && !target_same_name(cn, set->v[oi].names[ok]))
-			return true;
+		if (r < 0)
+			break;
+		if (cn && !norm)
+			return err_nomem(e, "names");
+		tags_used(json_str(ann, "org.opencontainers.image.ref.name"), t);
+		tags_used(cn, t + 2);
+		for (j = 0; j < 4 && r == 0; j++) {
+			for (m = 0; m < j && t[j] && !(t[m] && !strcmp(t[m], t[j])); m++)
+				;
+			if (!t[j] || m < j)
+				continue;  /* none, or counted already: an entry counts once for a tag */
+			if ((r = count_add(&u->old, t[j], e)) == 0 && norm) {
+				buf_reset(&u->k);
+				if (buf_printf(&u->k, e, "%zu:%s%s", strlen(t[j]), t[j], norm) < 0)
+					r = -e->code;
+				else
+					r = count_add(&u->named, u->k.data, e);
+			}
+		}
+		free(norm);
 	}
-	return false;
+	return r;
+}
+
+/* Does another name of the index written use tag `want`, as its ref name or
+ * its tag (a fixed one, or one still to be chosen, of another entry), or an
+ * old entry naming another image?  Name k of image oi, listed, is asking. */
+static int ref_taken(struct tag_uses *u, const struct out_set *set, size_t oi, size_t ok, const char *want,
+		     struct strata_err *e)
+{
+	const char *t[2];
+	uintptr_t self;
+	char *norm;
+	int r;
+
+	tags_used(set->v[oi].ref_names[ok] ? set->v[oi].ref_names[ok] : set->v[oi].names[ok], t);
+	self = (t[0] && !strcmp(t[0], want)) || (t[1] && !strcmp(t[1], want));
+	if (count_of(&u->mine, want) > self)
+		return 1;
+	if (!count_of(&u->old, want))
+		return 0;
+	if (!(norm = target_normalize_name(set->v[oi].names[ok])))
+		return err_nomem(e, "names");
+	buf_reset(&u->k);
+	r = buf_printf(&u->k, e, "%zu:%s%s", strlen(want), want, norm) < 0 ? -e->code : 0;
+	free(norm);
+	return r < 0 ? r : count_of(&u->old, want) > count_of(&u->named, u->k.data);
 }
 
 int target_choose_ref_names(struct out_set *set, const char *old_index, size_t old_len, struct strata_err *e)
 {
+	struct tag_uses u = { STRMAP_INIT, STRMAP_INIT, STRMAP_INIT, BUF_INIT((size_t)1 << 30) };
 	cJSON *old = NULL;
 	char **chosen;
 	size_t i, k, n = 0, at;
-	int r = 0;
+	int r = 0, taken;
 
 	if (old_index && json_parse(old_index, old_len, &old, e) < 0)
 		return err_wrap(e, "existing index.json");
@@ -176,21 +247,31 @@ int target_choose_ref_names(struct out_set *set, const char *old_index, size_t o
 		cJSON_Delete(old);
 		return err_nomem(e, "names");
 	}
+	r = uses_count(&u, set, old, e);
 	for (i = 0, at = 0; i < set->len; i++)
 		for (k = 0; k < set->v[i].nnames; k++, at++) {
 			const char *full = set->v[i].names[k], *t = tag_of(full);
 
-			if (set->v[i].ref_names[k] || !t)
+			if (r < 0 || set->v[i].ref_names[k] || !t)
 				continue;
-			if (!(chosen[at] = strdup(listed(set, i) && ref_taken(set, i, k, t, old) ? full : t)))
+			taken = listed(set, i) ? ref_taken(&u, set, i, k, t, e) : 0;
+			if (taken < 0)
+				r = taken;
+			else if (!(chosen[at] = strdup(taken ? full : t)))
 				r = err_nomem(e, "names");
 		}
 	for (i = 0, at = 0; i < set->len; i++)
 		for (k = 0; k < set->v[i].nnames; k++, at++)
-			if (chosen[at])
+			if (r < 0)
+				free(chosen[at]);
+			else if (chosen[at])
 				set->v[i].ref_names[k] = chosen[at];
 	free(chosen);
 	cJSON_Delete(old);
+	strmap_release(&u.mine);
+	strmap_release(&u.old);
+	strmap_release(&u.named);
+	buf_release(&u.k);
 	return r;
 }
 
@@ -243,9 +324,78 @@ static const char *reused(const cJSON *old, const cJSON *fresh, bool *same)
 	return NULL;
 }
 
+/* The new entries by name, so that each old entry finds the first new one
+ * reused() matches with lookups, not a scan of them all (both lists can
+ * hold tens of thousands of names).  Values are entry indexes + 1. */
+struct fresh_names {
+	cJSON **v;
+	size_t n, alloc;
+	struct strmap rn;       /* ref.name -> its first entry */
+	struct strmap cn;       /* io.containerd.image.name -> its first entry */
+	struct strmap cn_alt;   /* the same -> its first entry whose digest is not the first's */
+};
+
+static const char *ann_str(const cJSON *d, const char *key)
+{
+	return json_str(json_get(d, "annotations"), key);
+}
+
+static int fresh_index(struct fresh_names *fn, const cJSON *fresh, struct strata_err *e)
+{
+	cJSON *f;
+	int r = 0;
+
+	cJSON_ArrayForEach(f, fresh) {
+		const char *rn = ann_str(f, "org.opencontainers.image.ref.name");
+		const char *cn = ann_str(f, "io.containerd.image.name"), *d = json_str(f, "digest"), *d1;
+		void *at = (void *)(uintptr_t)(fn->n + 1);
+		uintptr_t first;
+
+		if (array_grow(&fn->v, fn->n, &fn->alloc, sizeof(*fn->v), 64) < 0)
+			return err_nomem(e, "index.json");
+		fn->v[fn->n++] = f;
+		if (rn && !strmap_get(&fn->rn, rn) && (r = strmap_put(&fn->rn, rn, at, e)) < 0)
+			break;
+		if (!cn)
+			continue;
+		if (!(first = (uintptr_t)strmap_get(&fn->cn, cn))) {
+			if ((r = strmap_put(&fn->cn, cn, at, e)) < 0)
+				break;
+			continue;
+		}
+		d1 = json_str(fn->v[first - 1], "digest");
+		if (d1 && !strmap_get(&fn->cn_alt, cn) && !(d && !strcmp(d, d1)) && (r = strmap_put(&fn->cn_alt, cn, at, e)) < 0)
+			break;
+	}
+	return r;
+}
+
+/* The first new entry that reused(old, entry) matches, or NULL. */
+static const cJSON *fresh_match(const struct fresh_names *fn, const cJSON *old)
+{
+	const char *a = ann_str(old, "org.opencontainers.image.ref.name");
+	const char *ca = ann_str(old, "io.containerd.image.name"), *da = json_str(old, "digest"), *d1;
+	uintptr_t by_rn = a ? (uintptr_t)strmap_get(&fn->rn, a) : 0, by_cn = ca ? (uintptr_t)strmap_get(&fn->cn, ca) : 0;
+
+	if (by_cn && da && (d1 = json_str(fn->v[by_cn - 1], "digest")) && !strcmp(da, d1))
+		by_cn = (uintptr_t)strmap_get(&fn->cn_alt, ca);  /* the same image: the first of another, if any */
+	if (by_rn && (!by_cn || by_rn <= by_cn))
+		return fn->v[by_rn - 1];
+	return by_cn ? fn->v[by_cn - 1] : NULL;
+}
+
+static void fresh_names_release(struct fresh_names *fn)
+{
+	free(fn->v);
+	strmap_release(&fn->rn);
+	strmap_release(&fn->cn);
+	strmap_release(&fn->cn_alt);
+}
+
 static int write_index(struct sink *s, const struct out_set *set, struct oci_write_opts *wo, struct strata_err *e)
 {
-	cJSON *o = cJSON_CreateObject(), *fresh = cJSON_CreateArray(), *arr, *old = NULL, *c, *f;
+	struct fresh_names fn = { NULL, 0, 0, STRMAP_INIT, STRMAP_INIT, STRMAP_INIT };
+	cJSON *o = cJSON_CreateObject(), *fresh = cJSON_CreateArray(), *arr, *old = NULL, *c;
 	size_t i;
 	char *txt;
 	int r = 0;
@@ -267,22 +417,18 @@ static int write_index(struct sink *s, const struct out_set *set, struct oci_wri
 	arr = cJSON_AddArrayToObject(o, "manifests");
 	if (r == 0 && wo && wo->old_index && (r = json_parse(wo->old_index, wo->old_len, &old, e)) < 0)
 		err_wrap(e, "existing index.json");
+	if (r == 0 && old)
+		r = fresh_index(&fn, fresh, e);
 	/* keep the images already there; a name used again replaces the old
 	 * entry only with --replace (the same image under the same name is
 	 * simply listed once) */
 	cJSON_ArrayForEach(c, (r == 0 ? json_get(old, "manifests") : NULL)) {
+		const cJSON *f = fresh_match(&fn, c);
 		const char *name = NULL, *od = json_str(c, "digest");
 		bool same = false;
 
-		cJSON_ArrayForEach(f, fresh) {
-			bool s1;
-			const char *n = reused(c, f, &s1);
-
-			if (n && !name) {
-				name = n;
-				same = s1;
-			}
-		}
+		if (f)
+			name = reused(c, f, &same);
 		if (!name) {
 			json_push(arr, cJSON_Duplicate(c, 1));
 			continue;
@@ -301,6 +447,7 @@ static int write_index(struct sink *s, const struct out_set *set, struct oci_wri
 		json_push(wo->dropped, cJSON_Duplicate(c, 1));
 	}
 	cJSON_Delete(old);
+	fresh_names_release(&fn);
 	while (fresh->child)
 		json_push(arr, cJSON_DetachItemFromArray(fresh, 0));
 	cJSON_Delete(fresh);
@@ -339,16 +486,21 @@ static bool split_tag(const char *name, char **repo, const char **tag)
 int target_write_docker(struct sink *s, const struct out_set *set, struct strata_err *e)
 {
 	cJSON *man = cJSON_CreateArray(), *repos = cJSON_CreateObject();
+	/* lookups, not scans: an image can carry tens of thousands of names */
+	struct strmap seen = STRMAP_INIT;   /* the current image's RepoTags */
+	struct strmap rmap = STRMAP_INIT;   /* repository -> its object in repos */
+	struct strmap tmap = STRMAP_INIT;   /* "LEN:REPO" + tag: set in repos */
+	struct buf k = BUF_INIT((size_t)1 << 30);
 	size_t i, j;
 	char *txt;
-	int r;
+	int r = 0;
 
 	if (!man || !repos) {
 		cJSON_Delete(man);
 		cJSON_Delete(repos);
 		return err_nomem(e, "manifest.json");
 	}
-	for (i = 0; i < set->len; i++) {
+	for (i = 0; i < set->len && r == 0; i++) {
 		const struct out_image *im = &set->v[i];
 		cJSON *o = cJSON_CreateObject(), *tags, *layers;
 		char path[DIGEST_STR_MAX + 16];
@@ -356,27 +508,31 @@ int target_write_docker(struct sink *s, const struct out_set *set, struct strata
 		snprintf(path, sizeof(path), "blobs/sha256/%s", digest_hex(im->config.digest));
 		cJSON_AddStringToObject(o, "Config", path);
 		tags = NULL;
-		for (j = 0; j < im->nnames; j++) {
+		strmap_release(&seen);
+		for (j = 0; j < im->nnames && r == 0; j++) {
 			char *repo;
 			const char *tag;
 			cJSON *rp;
-			size_t k;
 
-			if (!im->names[j] || !tag_of(im->names[j]))
-				continue;
-			for (k = 0; k < j && !(im->names[k] && !strcmp(im->names[k], im->names[j])); k++)
-				;
-			if (k < j)
+			if (!im->names[j] || !tag_of(im->names[j]) || strmap_get(&seen, im->names[j]))
 				continue;  /* RepoTags lists a name once */
+			if ((r = strmap_put(&seen, im->names[j], (void *)1, e)) < 0)
+				break;
 			if (!tags)
 				tags = cJSON_AddArrayToObject(o, "RepoTags");
 			json_push(tags, cJSON_CreateString(im->names[j]));
 			if (!im->nlayers || !im->diff_ids[im->nlayers - 1] || !split_tag(im->names[j], &repo, &tag))
 				continue;
-			if (!(rp = cJSON_GetObjectItemCaseSensitive(repos, repo)))
-				rp = cJSON_AddObjectToObject(repos, repo);
-			if (!cJSON_GetObjectItemCaseSensitive(rp, tag))
+			if (!(rp = strmap_get(&rmap, repo)) &&
+			    (!(rp = cJSON_AddObjectToObject(repos, repo)) || strmap_put(&rmap, repo, rp, e) < 0))
+				r = e->code ? -e->code : err_nomem(e, "repositories");
+			buf_reset(&k);
+			if (r == 0 && buf_printf(&k, e, "%zu:%s%s", strlen(repo), repo, tag) < 0)
+				r = -e->code;
+			if (r == 0 && !strmap_get(&tmap, k.data)) {
 				cJSON_AddStringToObject(rp, tag, digest_hex(im->diff_ids[im->nlayers - 1]));
+				r = strmap_put(&tmap, k.data, (void *)1, e);
+			}
 			free(repo);
 		}
 		if (!tags)
@@ -388,7 +544,12 @@ int target_write_docker(struct sink *s, const struct out_set *set, struct strata
 		}
 		json_push(man, o);
 	}
-	r = target_write_oci(s, set, NULL, e);
+	strmap_release(&seen);
+	strmap_release(&rmap);
+	strmap_release(&tmap);
+	buf_release(&k);
+	if (r == 0)
+		r = target_write_oci(s, set, NULL, e);
 	if (r == 0) {
 		txt = print_free(man);  /* frees man, printed or not */
 		man = NULL;
@@ -416,6 +577,7 @@ void out_image_release(struct out_image *im)
 		free(im->ref_names[j]);
 	free(im->names);
 	free(im->ref_names);
+	strmap_release(&im->named);
 	free(im->layers);
 	free(im->diff_ids);
 	memset(im, 0, sizeof(*im));

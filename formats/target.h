@@ -13,6 +13,7 @@
 #define STRATA_TARGET_H
 
 #include <cJSON.h>
+#include "common/strmap.h"
 #include "formats/image.h"
 #include "formats/sink.h"
 
@@ -36,6 +37,8 @@ struct out_image {
 	size_t nnames;
 	char **ref_names;             /* per name: its OCI ref.name, NULL until chosen (owned) */
 	size_t nref_names;            /* == nnames */
+	struct strmap named;          /* each (normalised name, ref.name) listed, once (conv_add_entry) */
+	size_t anames;                /* names and ref_names have room for this many */
 	int group;                    /* images of one index share a group >= 0; -1 alone */
 	struct out_desc index;        /* the group's index, when group >= 0 */
 };
