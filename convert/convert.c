@@ -547,7 +547,7 @@ int conv_open_sink(struct conv *c, const struct ref *dref, const char *src, stru
 	c->dst_path = dref->path;
 	c->replace = c->o && c->o->replace;
 	if (c->target == TARGET_OCI)
-		return sink_open_dir(&c->sink, dref->path, e);
+		return sink_open_dir(&c->sink, dref->path, c->o ? c->o->limits.max_json : 0, e);
 	/* checked before anything is read or written: the source stays untouched */
 	if ((r = ref_parse(src, &sref, e)) < 0)
 		return r;

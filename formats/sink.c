@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "common/awrite.h"
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/limits.h"
 #include "common/strmap.h"
 #include "common/tar.h"
 
@@ -106,7 +108,7 @@ static int read_small(const char *path, struct buf *b, struct strata_err *e)
 	return r;
 }
 
-int sink_open_dir(struct sink **out, const char *dir, struct strata_err *e)
+int sink_open_dir(struct sink **out, const char *dir, uint64_t max_index, struct strata_err *e)
 {
 	struct sink *s = calloc(1, sizeof(*s));
 	struct stat st;
@@ -118,7 +120,9 @@ int sink_open_dir(struct sink **out, const char *dir, struct strata_err *e)
 	s->is_dir = true;
 	s->fd = -1;
 	s->stream_fd = -1;
-	buf_init(&s->old_index, 4u << 20);
+	if (!max_index)
+		max_index = LIMIT_MAX_JSON;
+	buf_init(&s->old_index, max_index < SIZE_MAX ? (size_t)max_index : SIZE_MAX);
 	if (!(s->final_dir = strdup(dir))) {
 		free(s);
 		return err_nomem(e, "sink");
@@ -133,8 +137,9 @@ int sink_open_dir(struct sink **out, const char *dir, struct strata_err *e)
 			r = err_nomem(e, "path");
 		} else if (stat(lay, &ls) < 0) {
 			r = err_set(e, STRATA_EUSAGE, "'%s' exists and is not an OCI layout (no oci-layout)", dir);
-		} else {
-			r = read_small(ix, &s->old_index, e);
+		} else if ((r = read_small(ix, &s->old_index, e)) < 0 && e->code == STRATA_EFORMAT) {
+			r = err_set(e, STRATA_EFORMAT, "the existing '%s' is over %llu bytes, the JSON document limit "
+				    "(raise it with --max-json)", ix, (unsigned long long)max_index);
 		}
 		free(lay);
 		free(ix);

@@ -35,9 +35,10 @@ struct sink_blob;
 	"only sha256 blobs can be written: convert does not re-address sha512 ones (verify, inspect, flatten " \
 	"and unpack read them)"
 
-/* oci:DIR.  An existing DIR must be an OCI layout (its index.json is returned
+/* oci:DIR.  An existing DIR must be an OCI layout (its index.json, at most
+ * max_index bytes (the JSON document limit; 0: LIMIT_MAX_JSON), is returned
  * through sink_existing_index() so images can be added to it). */
-int sink_open_dir(struct sink **s, const char *dir, struct strata_err *e);
+int sink_open_dir(struct sink **s, const char *dir, uint64_t max_index, struct strata_err *e);
 /* A tar at path, or "-" for stdout.  An existing character device or FIFO is
  * written as a stream, like stdout; a symlink only when it resolves to a
  * regular file; nothing but a regular file is ever replaced (output_resolve). */

@@ -664,6 +664,18 @@ else
 	nok "$what" "$(why)"
 fi
 
+what="an existing index.json over --max-json: exit 4, one line naming it and the option, the layout unchanged"
+if [ -f "$A/existing/index.json" ]; then
+	cp "$A/existing/index.json" "$T/index.before3"
+	cv exist-big --max-json 100 "$FIX/docker-classic.tar" "oci:$A/existing:big"
+	if [ $RC -ne 4 ]; then nok "$what" "$(why)"
+	elif [ "$(grep -c . "$W/log/exist-big.err")" != 1 ] ||
+		! grep -q "existing '$A/existing/index.json' is over 100 bytes.*--max-json" "$W/log/exist-big.err"; then nok "$what" "$(why)"
+	elif ! cmp -s "$T/index.before3" "$A/existing/index.json"; then nok "$what" "index.json changed"
+	elif ! no_tmp "$A"; then nok "$what" "temp files left: $TMPS"
+	else ok "$what"; fi
+else skip "$what" "no existing layout (an earlier case failed)"; fi
+
 # SIGTERM a fraction of a second into a conversion of a 200 MiB image
 python3 "$HERE/mkimage.py" "$W/a/big.tar" --tag strata/big:1 --layer random:100M --layer random:100M
 # term_test LABEL DELAY DST_PATH STDIN ARGS... — start (reading STDIN through a pipe unless it is -),
