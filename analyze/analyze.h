@@ -57,7 +57,7 @@ struct layer_report {
 	size_t n_largest;
 	struct list setuid, setgid, world_writable, devices;
 	struct pkg_change *pkgs;
-	size_t npkgs;
+	size_t npkgs, apkgs;
 };
 
 struct inefficiency {

@@ -146,14 +146,12 @@ static bool same_licenses(const struct sbom_pkg *a, const struct sbom_pkg *b)
 
 static int pkg_delta_add(struct image_diff *d, const struct sbom_pkg *a, const struct sbom_pkg *b, struct strata_err *e)
 {
-	struct pkg_delta *v;
 	bool ver = a && b && strcmp(a->p->version, b->p->version), lic = a && b && !same_licenses(a, b);
 
 	if (a && b && !ver && !lic)
 		return 0;
-	if (!(v = realloc(d->pkgs, (d->npkgs + 1) * sizeof(*v))))
+	if (array_grow(&d->pkgs, d->npkgs, &d->apkgs, sizeof(*d->pkgs), 16) < 0)
 		return err_nomem(e, "diff");
-	d->pkgs = v;
 	d->pkgs[d->npkgs++] = (struct pkg_delta){ a, b, ver, lic };
 	return 0;
 }
@@ -224,13 +222,10 @@ static int risks_only(struct image_diff *d, const struct strmap *mine, const str
 	size_t i;
 
 	for (i = 0; i < mine->len; i++) {
-		struct risk_delta *v;
-
 		if (strmap_get(other, mine->items[i].key))
 			continue;
-		if (!(v = realloc(d->risks, (d->nrisks + 1) * sizeof(*v))))
+		if (array_grow(&d->risks, d->nrisks, &d->arisks, sizeof(*d->risks), 16) < 0)
 			return err_nomem(e, "diff");
-		d->risks = v;
 		d->risks[d->nrisks++] = (struct risk_delta){ mine->items[i].val, appeared };
 	}
 	return 0;

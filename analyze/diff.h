@@ -49,10 +49,10 @@ struct image_diff {
 	struct sbom sa, sb;           /* owned: what pkgs point into */
 	bool pkgs_checked;            /* both SBOMs could be built (every layer read) */
 	struct pkg_delta *pkgs;
-	size_t npkgs;
+	size_t npkgs, apkgs;
 	struct image_report ra, rb;   /* owned: what risks point into */
 	struct risk_delta *risks;
-	size_t nrisks;
+	size_t nrisks, arisks;
 	cJSON *config;                /* [{field, a, b}], owned */
 };
 

@@ -106,7 +106,7 @@ struct layer_files {
 	 * the content; usr/share/doc/NAME/copyright: its DEP-5 License: names,
 	 * one a line), each with the index of its entry in v */
 	struct kept_file { size_t entry; char *data; size_t len; } *kept;
-	size_t nkept;
+	size_t nkept, akept;
 	/* walker.risks: risky content found in this layer (risk.h) */
 	struct finding *findings;
 	size_t nfindings, afindings;
@@ -132,12 +132,12 @@ struct pkg_change {
 	const char *from, *to;  /* NULL from: added; NULL to: removed */
 };
 
-/* Append one change to *v (*n entries). */
-int pkg_change_add(struct pkg_change **v, size_t *n, const char *db, const char *name, const char *from,
-		   const char *to, struct strata_err *e);
+/* Append one change to *v (*n entries, room for *alloc: array_grow()). */
+int pkg_change_add(struct pkg_change **v, size_t *n, size_t *alloc, const char *db, const char *name,
+		   const char *from, const char *to, struct strata_err *e);
 /* Append what changed from a to b (either may be NULL: empty). */
 int pkgdb_delta(const char *db, const struct pkgdb *a, const struct pkgdb *b, struct pkg_change **v, size_t *n,
-		struct strata_err *e);
+		size_t *alloc, struct strata_err *e);
 
 void layer_files_free(struct layer_files *lf);
 

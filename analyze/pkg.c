@@ -149,20 +149,17 @@ const struct package *pkgdb_find(const struct pkgdb *db, const char *name)
 	return db->len ? bsearch(&key, db->v, db->len, sizeof(*db->v), cmp_pkg) : NULL;
 }
 
-int pkg_change_add(struct pkg_change **v, size_t *n, const char *db, const char *name, const char *from,
-		   const char *to, struct strata_err *e)
+int pkg_change_add(struct pkg_change **v, size_t *n, size_t *alloc, const char *db, const char *name,
+		   const char *from, const char *to, struct strata_err *e)
 {
-	struct pkg_change *nv = realloc(*v, (*n + 1) * sizeof(*nv));
-
-	if (!nv)
+	if (array_grow(v, *n, alloc, sizeof(**v), 16) < 0)
 		return err_nomem(e, "packages");
-	*v = nv;
-	nv[(*n)++] = (struct pkg_change){ db, name, from, to };
+	(*v)[(*n)++] = (struct pkg_change){ db, name, from, to };
 	return 0;
 }
 
 int pkgdb_delta(const char *db, const struct pkgdb *a, const struct pkgdb *b, struct pkg_change **v, size_t *n,
-		struct strata_err *e)
+		size_t *alloc, struct strata_err *e)
 {
 	static const struct pkgdb none;
 	size_t i;
@@ -174,13 +171,13 @@ int pkgdb_delta(const char *db, const struct pkgdb *a, const struct pkgdb *b, st
 		const struct package *p = pkgdb_find(a, b->v[i].name);
 
 		if (!p)
-			r = pkg_change_add(v, n, db, b->v[i].name, NULL, b->v[i].version, e);
+			r = pkg_change_add(v, n, alloc, db, b->v[i].name, NULL, b->v[i].version, e);
 		else if (strcmp(p->version, b->v[i].version))
-			r = pkg_change_add(v, n, db, b->v[i].name, p->version, b->v[i].version, e);
+			r = pkg_change_add(v, n, alloc, db, b->v[i].name, p->version, b->v[i].version, e);
 	}
 	for (i = 0; i < a->len && r == 0; i++)
 		if (!pkgdb_find(b, a->v[i].name))
-			r = pkg_change_add(v, n, db, a->v[i].name, a->v[i].version, NULL, e);
+			r = pkg_change_add(v, n, alloc, db, a->v[i].name, a->v[i].version, NULL, e);
 	return r;
 }
 

@@ -35,7 +35,7 @@ static int fragments(struct strmap *seen, struct layer_report *lr, const struct 
 		if (!was)
 			(*count)++;
 		if (!was || strcmp(was, q->version))
-			r = pkg_change_add(&lr->pkgs, &lr->npkgs, dbname, q->name, was, q->version, e);
+			r = pkg_change_add(&lr->pkgs, &lr->npkgs, &lr->apkgs, dbname, q->name, was, q->version, e);
 		if (r == 0 && strmap_put(seen, key, q->version, e) < 0)
 			r = -e->code;
 	}
@@ -67,11 +67,11 @@ int analyze_packages(struct image_report *r, struct strata_err *e)
 		if (!lf)
 			continue;
 		if (lf->has_dpkg) {
-			rc = pkgdb_delta("dpkg", dpkg, &lf->dpkg, &lr->pkgs, &lr->npkgs, e);
+			rc = pkgdb_delta("dpkg", dpkg, &lf->dpkg, &lr->pkgs, &lr->npkgs, &lr->apkgs, e);
 			dpkg = &lf->dpkg;
 		}
 		if (rc == 0 && lf->has_apk) {
-			rc = pkgdb_delta("apk", apk, &lf->apk, &lr->pkgs, &lr->npkgs, e);
+			rc = pkgdb_delta("apk", apk, &lf->apk, &lr->pkgs, &lr->npkgs, &lr->apkgs, e);
 			apk = &lf->apk;
 		}
 		for (i = 0; rc == 0 && i < lf->dpkg_d.len; i++) {
@@ -80,12 +80,13 @@ int analyze_packages(struct image_report *r, struct strata_err *e)
 
 			nd += !p;
 			if (!p || strcmp(p->version, q->version))
-				rc = pkg_change_add(&lr->pkgs, &lr->npkgs, "dpkg", q->name, p ? p->version : NULL, q->version, e);
+				rc = pkg_change_add(&lr->pkgs, &lr->npkgs, &lr->apkgs, "dpkg", q->name, p ? p->version : NULL,
+						    q->version, e);
 			if (rc == 0 && strmap_put(&dpkg_d, q->name, (void *)q, e) < 0)
 				rc = -e->code;
 		}
 		if (rc == 0 && lf->has_rpm) {
-			rc = pkgdb_delta("rpm", rpm, &lf->rpm, &lr->pkgs, &lr->npkgs, e);
+			rc = pkgdb_delta("rpm", rpm, &lf->rpm, &lr->pkgs, &lr->npkgs, &lr->apkgs, e);
 			rpm = &lf->rpm;
 			has_rpm = true;
 		}

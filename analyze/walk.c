@@ -135,13 +135,12 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 /* Keep what the SBOM reads of the entry just added (db: its content). */
 static int keep_file(struct layer_files *lf, enum sbom_keep kind, struct buf *db, struct strata_err *e)
 {
-	struct kept_file *k = realloc(lf->kept, (lf->nkept + 1) * sizeof(*k));
+	struct kept_file *k;
 	struct buf out = BUF_INIT(SBOM_KEEP_MAX);
 	int r = 0;
 
-	if (!k)
+	if (array_grow(&lf->kept, lf->nkept, &lf->akept, sizeof(*lf->kept), 16) < 0)
 		return err_nomem(e, "sbom");
-	lf->kept = k;
 	if (kind == SBOM_KEEP_COPYRIGHT)
 		r = sbom_copyright_licenses(db->data ? db->data : "", db->len, &out, e);
 	else
