@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tests/adversarial/cost.sh STRATA OUTDIR - the hostile shapes of bench/complexity.py (an index
 # fanning out, one layer listed many times, "./././" symlink targets, one very deep path, many
-# hardlinks to a lower layer, many directory whiteouts, many packages) through every command that reads a
-# source, under a hang guard (timeout) and a memory guard (ulimit -v, STRATA_TEST_VLIMIT_KB):
-# each run exits 0 or 4 with at most one error line and leaves nothing behind.  Then SIGTERM
-# sent early to each writing command on the largest inputs: it exits (3, interrupted, or 0 when
-# it had already finished) with nothing left.  Never a timing assertion: the guard is 60 s.
+# hardlinks to a lower layer, many directory whiteouts, many packages, many names of one image)
+# through every command that reads a source, under a hang guard (timeout) and a memory guard
+# (ulimit -v, STRATA_TEST_VLIMIT_KB): each run exits 0 or 4 with at most one error line and
+# leaves nothing behind.  Then SIGTERM sent early to each writing command on the largest inputs:
+# it exits (3, interrupted, or 0 when it had already finished) with nothing left.  Never a
+# timing assertion: the guard is 60 s.
 set -u
 S=$1
 W=$2
