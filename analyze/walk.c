@@ -13,6 +13,7 @@
 
 #include "common/digest.h"
 #include "common/fsutil.h"
+#include "common/limits.h"
 #include "common/strmap.h"
 #include "common/tar.h"
 #include "formats/layerfs.h"
@@ -132,6 +133,26 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 	return r;
 }
 
+/* Room for a package file of size bytes in the source's budget (walker.pkg_max):
+ * true, and it is counted; false past it, the first time with a warning. */
+static bool pkg_room(struct layer_walk *lw, const char *rel, uint64_t size)
+{
+	struct walker *w = lw->w;
+	uint64_t max = w->pkg_max ? w->pkg_max : (uint64_t)LIMIT_PKG_TOTAL * LIMIT_MAX_JSON;
+
+	if (size <= max && w->pkg_bytes <= max - size) {
+		w->pkg_bytes += size;
+		return true;
+	}
+	if (!w->pkg_over)
+		problem(lw, SEV_WARNING, PROBLEM_PACKAGE_DB,
+			"'%s' and the package files after it are not read: with its %llu bytes the package files "
+			"of this source would pass %llu bytes (%d times --max-json: raise it there)", rel,
+			(unsigned long long)size, (unsigned long long)max, LIMIT_PKG_TOTAL);
+	w->pkg_over = true;
+	return false;
+}
+
 /* Keep what the SBOM reads of the entry just added (db: its content). */
 static int keep_file(struct layer_files *lf, enum sbom_keep kind, struct buf *db, struct strata_err *e)
 {
@@ -220,6 +241,13 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	if (keep != SBOM_KEEP_NONE && ent->size > SBOM_KEEP_MAX)
 		keep = SBOM_KEEP_NONE;  /* not what a package database writes: left out */
 	eco_begin(&lw->eco, lw->w->collect ? rel : NULL, ent->size);
+	if ((is_db || keep != SBOM_KEEP_NONE || lw->eco.kind != ECO_NONE) && lw->w->collect &&
+	    !pkg_room(lw, rel, ent->size)) {
+		is_db = false;
+		keep = SBOM_KEEP_NONE;
+		eco_release(&lw->eco);
+		eco_begin(&lw->eco, NULL, ent->size);
+	}
 	if ((!is_db || !lw->w->collect) && !lw->w->content && keep == SBOM_KEEP_NONE && !lw->w->risks &&
 	    !lw->eco.text && !eco_feeding(&lw->eco)) {
 		eco_release(&lw->eco);

@@ -35,6 +35,12 @@ struct walker {
 	bool risks;               /* with collect: scan content for risky content (risk.h) */
 	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
 	enum severity unsafe_sev; /* of unsafe entries: SEV_ERROR, or SEV_WARNING (--allow-unsafe-layers) */
+	/* with collect: bytes of package files (databases, manifests, the files
+	 * the SBOM keeps) read for the whole source, at most pkg_max (0: the
+	 * default, LIMIT_PKG_TOTAL times LIMIT_MAX_JSON); past it a file is not
+	 * read for its packages, and the first such is a warning */
+	uint64_t pkg_max, pkg_bytes;
+	bool pkg_over;
 	struct spill spill;       /* without collect: every layer's records (files.h), WALK_SPILL_MEM in memory */
 };
 

@@ -496,7 +496,10 @@ int cli_limit_option(const char *cmd, int c, const char *arg, struct limits *lim
 
 void cli_walker(struct walker *w, struct layer_hooks *h, struct diag *d, const struct limits *lim)
 {
+	uint64_t json = lim->max_json ? lim->max_json : LIMIT_MAX_JSON;
+
 	walker_init(w, d);
+	w->pkg_max = json > UINT64_MAX / LIMIT_PKG_TOTAL ? UINT64_MAX : json * LIMIT_PKG_TOTAL;
 	if (lim->allow_unsafe) {
 		w->unsafe_sev = SEV_WARNING;
 		if (!cli.quiet)

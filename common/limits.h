@@ -82,6 +82,12 @@ struct limits {
 /* JSON bytes parsed for one source, counting each parse: twice the kept
  * documents (the Docker 25 hybrid reads configs in both views). */
 #define LIMIT_JSON_PARSED (2 * LIMIT_JSON_TOTAL)
+/* Package files the layer walker reads and keeps for a whole source (dpkg
+ * status and file lists, apk, rpm, Python, npm): at most this many times
+ * max_json (256 MiB by default).  939 Debian packages hold 28 MB of them
+ * (status, file lists, copyright files); a few MB of gzip of repeated lines
+ * would otherwise hold gigabytes. */
+#define LIMIT_PKG_TOTAL 64
 
 /* l with every zero field replaced by its default. */
 static inline struct limits limits_resolve(const struct limits *l)

@@ -16,6 +16,9 @@ Writes to OUTDIR:
                   upgrades busybox and adds curl, layer 3 removes alpine-baselayout;
                   etc/os-release ID=alpine
   tampered.tar    deb.tar with one content byte of layer 2 flipped (fails verification)
+  budget.tar      1 layer, dpkg: a status of 3 packages (p0, p1, p2), each with a 52 KB
+                  info/NAME.list (one file listed, then comment-free padding paths): with
+                  --max-json 2K (64 times: 128 KiB of package files) p2's list is past it
   expect.json     per archive: the layer digests, and per package its purl, licenses, the
                   layer indexes that introduced and last changed it, and its files (sha256)
 """
@@ -242,6 +245,14 @@ def main():
             bad[at + 10] ^= 0x01
             with open(os.path.join(out, "tampered.tar"), "wb") as f:
                 f.write(bytes(bad))
+    pad = "".join("/usr/share/pad/%05d\n" % i for i in range(2500)).encode()  # 50,000 bytes
+    ents = [F("var/lib/dpkg/status", status([("p%d" % i, "1.%d" % i, "amd64") for i in range(3)]))]
+    for i in range(3):
+        ents.append(F("usr/bin/p%d" % i, data("usr/bin/p%d" % i, "1")))
+        ents.append(F("var/lib/dpkg/info/p%d.list" % i, ("/usr/bin/p%d\n" % i).encode() + pad))
+    tars = [am.layer_tar(ents)]
+    with open(os.path.join(out, "budget.tar"), "wb") as f:
+        f.write(am.docker_archive([am.Image(["strata-test/sbom:budget"], tars, hist[:1])]))
     with open(os.path.join(out, "expect.json"), "w") as f:
         json.dump(expect, f, indent=1, sort_keys=True)
     return 0

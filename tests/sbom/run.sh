@@ -88,3 +88,16 @@ done
 res $? "tampered: exit 1 (got $rc), the verification error on stderr, no SBOM written"
 SOURCE_DATE_EPOCH=yesterday "$S" -q sbom "$D/deb.tar" > /dev/null 2>&1; rc=$?
 [ $rc = 2 ]; res $? "a SOURCE_DATE_EPOCH that is not a number is a usage error (got $rc)"
+# package files are bounded for a whole source (64 times --max-json): past it, a warning, not an error
+nfiles() {  # nfiles CDX: "NAME:FILES ..." per component
+	python3 -c 'import json, sys
+print(" ".join("%s:%d" % (c["name"], len(c.get("components", []))) for c in json.load(open(sys.argv[1]))["components"]))' "$1"
+}
+"$S" -q sbom "$D/budget.tar" > "$t/budget.cdx"; rc=$?
+got=$(nfiles "$t/budget.cdx")
+[ $rc = 0 ] && [ "$got" = "p0:1 p1:1 p2:1" ]; res $? "budget: every package lists its file by default (exit $rc, $got)"
+"$S" sbom --max-json 2K "$D/budget.tar" > "$t/budget2.cdx" 2> "$t/budget2.err"; rc=$?
+got=$(nfiles "$t/budget2.cdx")
+[ $rc = 0 ] && [ "$got" = "p0:1 p1:1 p2:0" ] && [ "$(grep -c . "$t/budget2.err")" = 1 ] &&
+	grep -q "'var/lib/dpkg/info/p2.list' and the package files after it are not read.*131072 bytes.*--max-json" "$t/budget2.err"
+res $? "budget: --max-json 2K leaves p2's list unread, with one warning naming it and the option (exit $rc, $got: $(head -c 300 "$t/budget2.err"))"
