@@ -134,11 +134,19 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 }
 
 /* Room for a package file of size bytes in the source's budget (walker.pkg_max):
- * true, and it is counted; false past it, the first time with a warning. */
+ * true, and it is counted; false past it, the first time with a warning.  A
+ * file counts at least PKG_FILE_MIN: each package costs some hundreds of
+ * bytes kept however small its manifest, and a layer of tiny package.json
+ * files compresses far beyond their count. */
+#define PKG_FILE_MIN 1024u
+
 static bool pkg_room(struct layer_walk *lw, const char *rel, uint64_t size)
 {
 	struct walker *w = lw->w;
 	uint64_t max = w->pkg_max ? w->pkg_max : (uint64_t)LIMIT_PKG_TOTAL * LIMIT_MAX_JSON;
+
+	if (size < PKG_FILE_MIN)
+		size = PKG_FILE_MIN;
 
 	if (size <= max && w->pkg_bytes <= max - size) {
 		w->pkg_bytes += size;
@@ -146,9 +154,9 @@ static bool pkg_room(struct layer_walk *lw, const char *rel, uint64_t size)
 	}
 	if (!w->pkg_over)
 		problem(lw, SEV_WARNING, PROBLEM_PACKAGE_DB,
-			"'%s' and the package files after it are not read: with its %llu bytes the package files "
-			"of this source would pass %llu bytes (%d times --max-json: raise it there)", rel,
-			(unsigned long long)size, (unsigned long long)max, LIMIT_PKG_TOTAL);
+			"'%s' and the package files after it are not read: the package files of this source would "
+			"pass %llu bytes (each counted as at least %u; %d times --max-json: raise it there)", rel,
+			(unsigned long long)max, PKG_FILE_MIN, LIMIT_PKG_TOTAL);
 	w->pkg_over = true;
 	return false;
 }

@@ -83,8 +83,8 @@ struct limits {
  * documents (the Docker 25 hybrid reads configs in both views). */
 #define LIMIT_JSON_PARSED (2 * LIMIT_JSON_TOTAL)
 /* Package files the layer walker reads and keeps for a whole source (dpkg
- * status and file lists, apk, rpm, Python, npm): at most this many times
- * max_json (256 MiB by default).  939 Debian packages hold 28 MB of them
+ * status and file lists, apk, rpm, Python, npm; each counted as at least
+ * 1 KiB): at most this many times max_json (256 MiB by default).  939 Debian packages hold 28 MB of them
  * (status, file lists, copyright files); a few MB of gzip of repeated lines
  * would otherwise hold gigabytes. */
 #define LIMIT_PKG_TOTAL 64
