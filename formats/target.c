@@ -96,21 +96,6 @@ char *target_familiar_name(const char *ref)
 	return strdup(p);
 }
 
-bool target_same_name(const char *a, const char *b)
-{
-	char *na, *nb;
-	bool same;
-
-	if (!a || !b)
-		return !a && !b;
-	na = target_normalize_name(a);
-	nb = target_normalize_name(b);
-	same = na && nb && !strcmp(na, nb);
-	free(na);
-	free(nb);
-	return same;
-}
-
 /* The tag of a full name, or NULL. */
 static const char *tag_of(const char *full)
 {

@@ -58,8 +58,6 @@ char *target_normalize_name(const char *ref);
 /* The familiar form of a normalised name ("docker.io/library/x:1" -> "x:1",
  * "docker.io/a/b:1" -> "a/b:1"), as docker save writes RepoTags; caller frees. */
 char *target_familiar_name(const char *ref);
-/* Do two full names (or two NULLs) name the same repository:tag once normalised? */
-bool target_same_name(const char *a, const char *b);
 
 /*
  * The ref.name of every name that has none yet: its tag ("1.0") when no
