@@ -325,33 +325,21 @@ struct out {
 	bool line;
 };
 
-static int put(struct out *o, const char *p, size_t n, struct strata_err *e)
+/* Write what is gathered once it reaches CHUNK bytes. */
+static int flush(struct out *o, struct strata_err *e)
 {
-	int r = buf_add(&o->b, p, n, e) < 0 ? -e->code : 0;
+	int r = 0;
 
-	if (r == 0 && o->b.len >= CHUNK) {
+	if (o->b.len >= CHUNK) {
 		r = o->w(o->ctx, o->b.data, o->b.len, e);
 		buf_reset(&o->b);
 	}
 	return r;
 }
 
-/* txt, each newline followed by depth more tabs. */
-static int put_indented(struct out *o, const char *txt, unsigned depth, struct strata_err *e)
+static int put(struct out *o, const char *p, size_t n, struct strata_err *e)
 {
-	static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
-	const char *nl;
-	int r = 0;
-
-	while (r == 0 && (nl = strchr(txt, '\n'))) {
-		unsigned k;
-
-		r = put(o, txt, (size_t)(nl - txt) + 1, e);
-		for (k = depth; r == 0 && k; k -= k < 16 ? k : 16)
-			r = put(o, tabs, k < 16 ? k : 16, e);
-		txt = nl + 1;
-	}
-	return r ? r : put(o, txt, strlen(txt), e);
+	return buf_add(&o->b, p, n, e) < 0 ? -e->code : flush(o, e);
 }
 
 /* List l as cJSON prints an array whose elements are at depth (pretty). */
@@ -363,19 +351,18 @@ static int put_list(struct out *o, const struct sbom *s, enum sbom_list l, unsig
 
 	for (i = 0; r == 0; i++) {
 		cJSON *x = element(s, l, i, &end);
-		char *txt;
 
 		if (end)
 			break;
-		txt = !x ? NULL : o->line ? cJSON_PrintUnformatted(x) : cJSON_Print(x);
-		cJSON_Delete(x);
-		if (!txt)
+		if (!x)
 			return err_nomem(e, "sbom");
 		if (i)
 			r = put(o, o->line ? "," : ", ", o->line ? 1 : 2, e);
 		if (r == 0)
-			r = o->line ? put(o, txt, strlen(txt), e) : put_indented(o, txt, depth, e);
-		free(txt);
+			r = json_print_element(&o->b, x, o->line, depth, e);
+		cJSON_Delete(x);
+		if (r == 0)
+			r = flush(o, e);
 	}
 	return r ? r : put(o, "]", 1, e);
 }
@@ -393,20 +380,14 @@ int sbom_write(const struct sbom *s, enum sbom_format f, const char *ts, bool li
 	if (!txt)
 		return err_nomem(e, "sbom");
 	while (r == 0 && (m = strchr(p, MARK))) {
-		const char *bol = m;
-		unsigned depth = 1;
 		int l = m[1] - '0';
 
 		if (m[2] != MARK || l < 0 || l >= L_N) {
 			r = err_set(e, STRATA_EIO, "sbom: a list placeholder names no list");
 			break;
 		}
-		while (bol > txt && bol[-1] != '\n')  /* the array is one level below its key's line */
-			bol--;
-		while (*bol++ == '\t')
-			depth++;
 		if ((r = put(&o, p, (size_t)(m - p), e)) == 0)
-			r = put_list(&o, s, (enum sbom_list)l, depth, e);
+			r = put_list(&o, s, (enum sbom_list)l, json_depth_at(txt, m), e);
 		p = m + 3;
 	}
 	if (r == 0)

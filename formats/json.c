@@ -196,6 +196,40 @@ bool json_push(cJSON *arr, cJSON *item)
 	return false;
 }
 
+int json_print_element(struct buf *b, const cJSON *x, bool line, unsigned depth, struct strata_err *e)
+{
+	static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+	char *txt = line ? cJSON_PrintUnformatted(x) : cJSON_Print(x);
+	const char *p = txt, *nl;
+	int r = 0;
+
+	if (!txt)
+		return err_nomem(e, "JSON");
+	while (r == 0 && !line && (nl = strchr(p, '\n'))) {
+		unsigned k;
+
+		r = buf_add(b, p, (size_t)(nl - p) + 1, e);
+		for (k = depth; r == 0 && k; k -= k < 16 ? k : 16)
+			r = buf_add(b, tabs, k < 16 ? k : 16, e);
+		p = nl + 1;
+	}
+	if (r == 0)
+		r = buf_add(b, p, strlen(p), e);
+	free(txt);
+	return r < 0 ? -e->code : 0;
+}
+
+unsigned json_depth_at(const char *txt, const char *at)
+{
+	unsigned depth = 1;
+
+	while (at > txt && at[-1] != '\n')
+		at--;
+	while (*at++ == '\t')
+		depth++;
+	return depth;
+}
+
 const char *json_type_name(const cJSON *v)
 {
 	if (!v) return "absent";

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "common/buf.h"
 #include "common/err.h"
 
 #define JSON_MAX_DOC (4u << 20)
@@ -41,5 +42,21 @@ const char *json_type_name(const cJSON *v);
  * freed, not leaked.  False then. */
 bool json_put(cJSON *obj, const char *key, cJSON *item);
 bool json_push(cJSON *arr, cJSON *item);
+
+/*
+ * Documents too large to hold as cJSON nodes (an SBOM, a report) are
+ * printed as a skeleton whose long arrays are raw placeholders, and written
+ * with each array streamed in its place, one element made, printed and
+ * freed at a time.  These give the bytes cJSON would print for the whole:
+ * an array is "[" elements "]", the elements separated by ", " (pretty) or
+ * "," (on one line), each printed as cJSON prints it at the array's depth.
+ */
+/* Append x to b: on one line (line) as cJSON_PrintUnformatted() prints it,
+ * else as cJSON_Print() does, each newline followed by depth tabs (the
+ * depth of the array's elements).  0, or <0 with e (out of memory, b's cap). */
+int json_print_element(struct buf *b, const cJSON *x, bool line, unsigned depth, struct strata_err *e);
+/* The depth of the elements of an array whose placeholder is at `at` in
+ * txt, printed by cJSON_Print(): one more than the tabs opening at's line. */
+unsigned json_depth_at(const char *txt, const char *at);
 
 #endif
