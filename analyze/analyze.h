@@ -138,20 +138,32 @@ int analyze_verdict_text(struct buf *out, const struct report_meta *m, struct st
  * the next n bytes; 0, or <0 with e (the report stops there). */
 typedef int (*report_write_fn)(void *ctx, const char *p, size_t n, struct strata_err *e);
 
-/* The report as JSON (schema 1).  files: every entry of every layer too
- * ("files" of each layer read), regular files and hardlinks with the sha256
- * of their content when the walker hashed it (walker.content).  A million
- * entries are 158 MB of JSON, so the document holds no list, only a raw
- * placeholder for each: print it with cJSON (formatted or not) and write it
- * with analyze_json_write(), which streams each list in its place. */
-cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, bool files,
+/* What analyze_json() puts in the document besides the report. */
+enum {
+	/* every entry of every layer too ("files" of each layer read), regular
+	 * files and hardlinks with the sha256 of their content when the walker
+	 * hashed it (walker.content) */
+	REPORT_FILES = 1,
+	/* the layers' package changes as placeholders too: a document only
+	 * analyze_json_write() can write (the HTML reads them from the document) */
+	REPORT_STREAMED = 2,
+};
+
+/* The report as JSON (schema 1), with what (REPORT_*).  A million entries
+ * are 158 MB of JSON, so the document holds no file list, only a raw
+ * placeholder for each (and for each layer's package changes when
+ * REPORT_STREAMED): print it with cJSON and write it with
+ * analyze_json_write(), which streams each list in its place. */
+cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, unsigned what,
 		    const struct fail_rules *rules);
-/* Write txt, the printed document of analyze_json(s, reps, n, ...), through
- * w: each placeholder replaced by its layer's list, entry by entry, as cJSON
- * prints an array of objects held as a raw node: [{"path":...},{...}],
- * unformatted in either print. */
-int analyze_json_write(const char *txt, const struct image_report *reps, size_t n, report_write_fn w, void *ctx,
-		       struct strata_err *e);
+/* Write txt, the document of analyze_json(s, reps, n, ...) printed by
+ * cJSON (on one line when line), through w: each placeholder replaced by
+ * its layer's list, element by element.  The package changes are printed
+ * as cJSON prints the document; the file lists as cJSON prints an array of
+ * objects held as a raw node, [{"path":...},{...}], unformatted in either
+ * print. */
+int analyze_json_write(const char *txt, bool line, const struct image_report *reps, size_t n, report_write_fn w,
+		       void *ctx, struct strata_err *e);
 /* Text for people, fitting 100 columns. */
 int analyze_text(struct buf *out, const struct source *s, const struct image_report *reps, size_t n,
 		 const struct fail_rules *rules, struct strata_err *e);

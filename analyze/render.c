@@ -209,13 +209,16 @@ static bool has_hardlinks(const struct image_report *r)
  * (path, type, size, mode, uid, gid, link, sha256).  Held whole, a million
  * entries took ~400 MB (the list, its raw node, the printed document and the
  * output buffer, each a copy), so the document holds a placeholder instead,
- * a raw node "\001IMAGE:LAYER\001" that cJSON prints as it is, and
+ * a raw node "\001fIMAGE:LAYER\001" that cJSON prints as it is, and
  * analyze_json_write() writes the printed document in pieces, each list in
- * its place, in chunks of FILES_CHUNK bytes.  The placeholders cannot be
- * mistaken for anything else: cJSON escapes \001 in every string it prints.
+ * its place, in chunks of LIST_CHUNK bytes.  A layer's package changes
+ * ("\001pIMAGE:LAYER\001", REPORT_STREAMED) are written the same way, as
+ * cJSON prints them (formats/json.h): 160,000 npm packages took 1.2 KB a
+ * change as cJSON nodes.  The placeholders cannot be mistaken for anything
+ * else: cJSON escapes \001 in every string it prints.
  */
-#define FILES_MARK '\001'
-#define FILES_CHUNK ((size_t)1 << 16)
+#define LIST_MARK '\001'
+#define LIST_CHUNK ((size_t)1 << 16)
 
 /* Write b through w once it holds at least at bytes (at 1: whatever it holds). */
 static int flush_at(struct buf *b, size_t at, report_write_fn w, void *ctx, struct strata_err *e)
@@ -262,13 +265,48 @@ static int files_json(const struct layer_files *lf, struct strmap *regs, struct 
 			r = -e->code;
 		free(txt);
 		if (r == 0)
-			r = flush_at(b, FILES_CHUNK, w, ctx, e);
+			r = flush_at(b, LIST_CHUNK, w, ctx, e);
 	}
 	return r ? r : buf_addstr(b, "]", e);
 }
 
-int analyze_json_write(const char *txt, const struct image_report *reps, size_t n, report_write_fn w, void *ctx,
-		       struct strata_err *e)
+static cJSON *pkg_change_json(const struct pkg_change *p)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "db", p->db);
+	cJSON_AddStringToObject(c, "name", p->name);
+	cJSON_AddStringToObject(c, "change", !p->from ? "added" : !p->to ? "removed" : "upgraded");
+	json_put(c, "from", str_or_null(p->from));
+	json_put(c, "to", str_or_null(p->to));
+	return c;
+}
+
+/* One layer's "packages" array, as cJSON prints it with its elements at depth. */
+static int pkgs_json(const struct layer_report *lr, bool line, unsigned depth, struct buf *b, report_write_fn w,
+		     void *ctx, struct strata_err *e)
+{
+	size_t i;
+	int r = buf_addstr(b, "[", e);
+
+	for (i = 0; r == 0 && i < lr->npkgs; i++) {
+		cJSON *c = pkg_change_json(&lr->pkgs[i]);
+
+		if (!c)
+			return err_nomem(e, "report");
+		if (i && buf_addstr(b, line ? "," : ", ", e) < 0)
+			r = -e->code;
+		if (r == 0)
+			r = json_print_element(b, c, line, depth, e);
+		cJSON_Delete(c);
+		if (r == 0)
+			r = flush_at(b, LIST_CHUNK, w, ctx, e);
+	}
+	return r ? r : buf_addstr(b, "]", e);
+}
+
+int analyze_json_write(const char *txt, bool line, const struct image_report *reps, size_t n, report_write_fn w,
+		       void *ctx, struct strata_err *e)
 {
 	struct buf b = BUF_INIT((size_t)1 << 30);
 	struct strmap regs = STRMAP_INIT;  /* content_hex()'s, of image img */
@@ -276,23 +314,28 @@ int analyze_json_write(const char *txt, const struct image_report *reps, size_t 
 	const char *p = txt, *m;
 	int r = 0;
 
-	while (r == 0 && (m = strchr(p, FILES_MARK))) {
+	while (r == 0 && (m = strchr(p, LIST_MARK))) {
 		unsigned long long i, j;
-		char *end;
+		char kind = m[1], *end;
 
 		if ((r = w(ctx, p, (size_t)(m - p), e)) < 0)
 			break;
-		i = strtoull(m + 1, &end, 10);
+		i = strtoull(m + 2, &end, 10);
 		j = *end == ':' ? strtoull(end + 1, &end, 10) : ULLONG_MAX;
-		if (*end != FILES_MARK || i >= n || j >= reps[i].nlayers || !reps[i].layers[j].lf) {
-			r = err_set(e, STRATA_EIO, "report: a file list placeholder names no layer read");
+		if (*end != LIST_MARK || (kind != 'f' && kind != 'p') || i >= n || j >= reps[i].nlayers ||
+		    (kind == 'f' && !reps[i].layers[j].lf)) {
+			r = err_set(e, STRATA_EIO, "report: a list placeholder names no layer read");
 			break;
 		}
-		if (i != img) {
-			strmap_release(&regs);  /* hardlinks name files of their own image */
-			img = (size_t)i;
+		if (kind == 'p') {
+			r = pkgs_json(&reps[i].layers[j], line, json_depth_at(txt, m), &b, w, ctx, e);
+		} else {
+			if (i != img) {
+				strmap_release(&regs);  /* hardlinks name files of their own image */
+				img = (size_t)i;
+			}
+			r = files_json(reps[i].layers[j].lf, has_hardlinks(&reps[i]) ? &regs : NULL, &b, w, ctx, e);
 		}
-		r = files_json(reps[i].layers[j].lf, has_hardlinks(&reps[i]) ? &regs : NULL, &b, w, ctx, e);
 		if (r == 0)
 			r = flush_at(&b, 1, w, ctx, e);
 		p = end + 1;
@@ -304,7 +347,16 @@ int analyze_json_write(const char *txt, const struct image_report *reps, size_t 
 	return r;
 }
 
-static cJSON *layer_json(const struct layer_report *lr, size_t img, size_t idx, bool files)
+/* A raw node that analyze_json_write() replaces with list kind ('f', 'p') of a layer. */
+static cJSON *placeholder(char kind, size_t img, size_t idx)
+{
+	char mark[64];
+
+	snprintf(mark, sizeof(mark), "%c%c%zu:%zu%c", LIST_MARK, kind, img, idx, LIST_MARK);
+	return cJSON_CreateRaw(mark);
+}
+
+static cJSON *layer_json(const struct layer_report *lr, size_t img, size_t idx, unsigned what)
 {
 	const struct layer *l = lr->layer;
 	const struct member *m = l->m;
@@ -344,24 +396,15 @@ static cJSON *layer_json(const struct layer_report *lr, size_t img, size_t idx, 
 	json_put(o, "setgid", list_json(&lr->setgid));
 	json_put(o, "world_writable", list_json(&lr->world_writable));
 	json_put(o, "devices", list_json(&lr->devices));
-	a = cJSON_AddArrayToObject(o, "packages");
-	for (i = 0; i < lr->npkgs; i++) {
-		const struct pkg_change *p = &lr->pkgs[i];
-
-		c = cJSON_CreateObject();
-		cJSON_AddStringToObject(c, "db", p->db);
-		cJSON_AddStringToObject(c, "name", p->name);
-		cJSON_AddStringToObject(c, "change", !p->from ? "added" : !p->to ? "removed" : "upgraded");
-		json_put(c, "from", str_or_null(p->from));
-		json_put(c, "to", str_or_null(p->to));
-		json_push(a, c);
+	if (what & REPORT_STREAMED) {
+		json_put(o, "packages", placeholder('p', img, idx));
+	} else {
+		a = cJSON_AddArrayToObject(o, "packages");
+		for (i = 0; i < lr->npkgs; i++)
+			json_push(a, pkg_change_json(&lr->pkgs[i]));
 	}
-	if (files && lr->lf) {
-		char mark[64];
-
-		snprintf(mark, sizeof(mark), "%c%zu:%zu%c", FILES_MARK, img, idx, FILES_MARK);
-		json_put(o, "files", cJSON_CreateRaw(mark));
-	}
+	if ((what & REPORT_FILES) && lr->lf)
+		json_put(o, "files", placeholder('f', img, idx));
 	return o;
 }
 
@@ -409,7 +452,7 @@ static cJSON *rules_json(const struct image_report *r, const struct fail_rules *
 	return a;
 }
 
-cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, bool files,
+cJSON *analyze_json(const struct source *s, const struct image_report *reps, size_t n, unsigned what,
 		    const struct fail_rules *rules)
 {
 	cJSON *root = cJSON_CreateObject(), *imgs, *o, *a, *sum;
@@ -453,7 +496,7 @@ cJSON *analyze_json(const struct source *s, const struct image_report *reps, siz
 		cJSON_AddNumberToObject(sum, "efficiency", round6(r->efficiency));
 		a = cJSON_AddArrayToObject(o, "layers");
 		for (j = 0; j < r->nlayers; j++)
-			json_push(a, layer_json(&r->layers[j], i, j, files));
+			json_push(a, layer_json(&r->layers[j], i, j, what));
 		a = cJSON_AddArrayToObject(o, "trailing_history");
 		for (j = 0; j < r->n_trailing; j++)
 			json_push(a, cJSON_CreateString(r->trailing_history[j]));
@@ -966,7 +1009,7 @@ int analyze_files_text(const struct image_report *reps, size_t n, report_write_f
 				  : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7], f->mode & 07777, f->uid, f->gid,
 				  (unsigned long long)f->size, h ? h : "-", f->path, f->has_link ? " -> " : "", f->has_link ? fentry_link(f) : "");
 				if (r == 0)
-					r = flush_at(&b, FILES_CHUNK, w, ctx, e);
+					r = flush_at(&b, LIST_CHUNK, w, ctx, e);
 			}
 		}
 		strmap_release(&regs);

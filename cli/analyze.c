@@ -11,7 +11,8 @@
 static int analyze_line(struct cli_out *o, const struct source *s, const struct image_report *rep, size_t i, bool files,
 			const struct fail_rules *rp, const char *src, const struct report_meta *meta, struct strata_err *e)
 {
-	cJSON *doc = analyze_json(s, rep, 1, files, rp), *im = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "images"), 0);
+	cJSON *doc = analyze_json(s, rep, 1, (files ? REPORT_FILES : 0) | REPORT_STREAMED, rp);
+	cJSON *im = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "images"), 0);
 	char *txt;
 	int r;
 
@@ -22,7 +23,7 @@ static int analyze_line(struct cli_out *o, const struct source *s, const struct 
 	cJSON_Delete(doc);
 	if (!txt)
 		return err_nomem(e, "report");
-	r = analyze_json_write(txt, rep, 1, cli_out_write, o, e);
+	r = analyze_json_write(txt, true, rep, 1, cli_out_write, o, e);
 	if (r == 0)
 		r = cli_out_write(o, "\n", 1, e);
 	free(txt);
@@ -105,20 +106,21 @@ static int write_report(const struct report_job *j, struct strata_err *e)
 		for (i = 0; i < j->n && r == 0; i++)
 			r = analyze_line(&o, j->s, &j->reps[i], i, j->files, j->rp, j->src, j->meta, e);
 	} else {
-		/* html shows no file list (its tree comes from reps) */
-		cJSON *doc = analyze_json(j->s, j->reps, j->n, j->files && !strcmp(j->format, "json"), j->rp);
+		/* html shows no file list (its tree comes from reps), and reads the package changes from doc */
+		bool json = !strcmp(j->format, "json");
+		cJSON *doc = analyze_json(j->s, j->reps, j->n, json ? (j->files ? REPORT_FILES : 0) | REPORT_STREAMED : 0, j->rp);
 		char *txt = NULL;
 
 		cJSON_AddStringToObject(doc, "source", j->src);
 		analyze_verdict_json(doc, j->meta);
-		if (strcmp(j->format, "json"))
+		if (!json)
 			r = analyze_html(&out, doc, j->reps, j->n, e);
 		else if (!(txt = cJSON_Print(doc)))
 			r = err_nomem(e, "report");
 		cJSON_Delete(doc);
 		if (txt && (r = cli_out_open(&o, j->output, e)) == 0) {
 			opened = true;
-			r = analyze_json_write(txt, j->reps, j->n, cli_out_write, &o, e);
+			r = analyze_json_write(txt, false, j->reps, j->n, cli_out_write, &o, e);
 			if (r == 0)
 				r = cli_out_write(&o, "\n", 1, e);
 		}

@@ -135,7 +135,7 @@ static void report(struct source *s)
 	}
 	analyze_text(&out, s, reps, n, NULL, &e);
 	buf_release(&out);
-	if ((doc = analyze_json(s, reps, n, false, NULL)))
+	if ((doc = analyze_json(s, reps, n, 0, NULL)))
 		cJSON_Delete(doc);
 out:
 	for (i = 0; i < n; i++)
