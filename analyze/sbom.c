@@ -48,7 +48,7 @@ enum sbom_keep sbom_kept_kind(const char *p)
 /* Is line l (n bytes) already one of the lines of b? */
 static bool has_line(const struct buf *b, const char *l, size_t n)
 {
-	const char *p = b->data, *end = b->data + b->len;
+	const char *p = b->data, *end = p ? p + b->len : NULL;
 
 	while (p && p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));

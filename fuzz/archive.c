@@ -6,8 +6,11 @@
  * /dev/fd/N, so source_open() takes the same path as for a file: one scan
  * (decode on, the layer walker collecting entries and content digests),
  * bidding between docker-archive, oci-archive and rootfs, loading, checks;
- * then every container image is analyzed and rendered (text, JSON, HTML),
- * and the first two images are diffed.  The input length picks the
+ * then every container image is analyzed and rendered (text, JSON with its
+ * lists streamed, --files text, HTML), its SBOM built and written
+ * (CycloneDX and SPDX), and the first two images are diffed.  Oracle beyond
+ * the sanitizers: what the streaming writers produce must be the JSON cJSON
+ * would print for it (parsed and printed again: the same bytes).  The input length picks the
  * reference: most lengths (every tar's) are detected by content, the rest
  * force docker-archive:, oci-archive: or rootfs:.
  */
@@ -19,6 +22,7 @@
 
 #include "analyze/analyze.h"
 #include "analyze/diff.h"
+#include "analyze/sbom.h"
 #include "analyze/walk.h"
 #include "formats/image.h"
 #include "fuzz/fuzz.h"
@@ -27,13 +31,87 @@
 
 static int memfd = -1;
 
-static void report(struct source *s)
+static int to_buf(void *ctx, const char *p, size_t n, struct strata_err *e)
+{
+	return buf_add(ctx, p, n, e) < 0 ? -e->code : 0;
+}
+
+/* out holds a streamed document (and its newline): it must parse, and,
+ * when exact, printed by cJSON again (on one line when line) give the same
+ * bytes.  Outputs past the buffer's cap are not checked. */
+static void same_as_cjson(struct buf *out, bool line, bool exact, const char *what)
+{
+	cJSON *doc;
+	char *again;
+
+	if (!out->len || out->data[out->len - 1] != '\n')
+		return;  /* cut short: the write failed (the cap) */
+	out->data[out->len - 1] = 0;
+	if (!(doc = cJSON_Parse(out->data))) {
+		fprintf(stderr, "%s: not JSON\n", what);
+		abort();
+	}
+	again = !exact ? NULL : line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
+	if (again && strcmp(again, out->data)) {
+		fprintf(stderr, "%s: not what cJSON prints\n", what);
+		abort();
+	}
+	free(again);
+	cJSON_Delete(doc);
+}
+
+/* The SBOMs of a container image, in both formats. */
+static void sboms(const struct image *im, bool line)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf out = BUF_INIT(64u << 20);
+	struct sbom sb;
+	int f;
+
+	if (sbom_build(im, &sb, &e) < 0)
+		return;
+	for (f = SBOM_CYCLONEDX; f <= SBOM_SPDX; f++) {
+		out.len = 0;
+		if (sbom_write(&sb, (enum sbom_format)f, "2026-01-01T00:00:00Z", line, to_buf, &out, &e) == 0)
+			same_as_cjson(&out, line, true, f == SBOM_SPDX ? "spdx" : "cyclonedx");
+		e = (struct strata_err)STRATA_ERR_INIT;
+	}
+	buf_release(&out);
+	sbom_release(&sb);
+}
+
+/* The HTML report, and the JSON report with every layer's file list,
+ * streamed as the CLI writes them. */
+static void json_report(const struct source *s, const struct image_report *reps, size_t n, bool line)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf out = BUF_INIT(64u << 20);
+	cJSON *doc = analyze_json(s, reps, n, 0, NULL);
+	char *txt;
+
+	if (doc)
+		analyze_html(&out, doc, reps, n, &e);
+	cJSON_Delete(doc);
+	out.len = 0;
+	e = (struct strata_err)STRATA_ERR_INIT;
+	doc = analyze_json(s, reps, n, REPORT_FILES | REPORT_STREAMED, NULL);
+	txt = doc ? line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc) : NULL;
+	cJSON_Delete(doc);
+	if (txt && analyze_json_write(txt, line, reps, n, to_buf, &out, &e) == 0 && buf_add(&out, "\n", 1, &e) == 0)
+		same_as_cjson(&out, line, line, "analyze json");  /* the file lists are unformatted in either print */
+	free(txt);
+	out.len = 0;
+	e = (struct strata_err)STRATA_ERR_INIT;
+	analyze_files_text(reps, n, to_buf, &out, &e);
+	buf_release(&out);
+}
+
+static void report(struct source *s, bool line)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct image_report *reps = calloc(s->images.len + 1, sizeof(*reps));
 	struct buf out = BUF_INIT(64u << 20);
 	struct image_diff df;
-	cJSON *doc;
 	size_t i, n = 0;
 
 	if (!reps)
@@ -43,14 +121,11 @@ static void report(struct source *s)
 			continue;
 		if (analyze_image(s->images.v[i], &reps[n++], &e) < 0)
 			goto out;
+		sboms(s->images.v[i], line);
 	}
 	analyze_text(&out, s, reps, n, NULL, &e);
 	buf_release(&out);
-	if ((doc = analyze_json(s, reps, n, true, NULL))) {
-		analyze_html(&out, doc, reps, n, &e);
-		buf_release(&out);
-		cJSON_Delete(doc);
-	}
+	json_report(s, reps, n, line);
 	if (s->images.len >= 2) {
 		memset(&df, 0, sizeof(df));
 		if (diff_images(s->images.v[0], s->images.v[1], &df, &e) == 0) {
@@ -94,13 +169,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w.collect = true;
 	w.risks = true;  /* the content scanner sees what the walker sees */
 	w.content = true;
+	w.sbom = true;
 	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;
 	lo.limits.max_size = MAX_DECODED;
 	if (source_open(&s, ref, &lo, &d, &e) == 0) {
 		diag_exit_code(&d);
-		report(s);
+		report(s, size / 8 % 2);
 		source_free(s);
 	}
 	diag_release(&d);

@@ -7,7 +7,8 @@ FIXTURES is what `python3 fixtures/gen.py FIXTURES` wrote (valid fixtures, malfo
 fuzz/<target>/ regression seeds); REALWORLD, when given and present, the real-world archives.
 Writes OUTDIR/<target>/<name> for the targets archive, json, ref, layer, decode and merge (see
 fuzz/README.md for what each one takes); the merge seeds also use tests/flatten/make.py's
-archives (hardlinks, whiteouts, opaque directories, hostile layers).  Nothing here is committed: it is all derived.
+archives (hardlinks, whiteouts, opaque directories, hostile layers), and the archive seeds
+tests/sbom/make.py's (packages for the SBOM).  Nothing here is committed: it is all derived.
 """
 
 import bz2
@@ -237,6 +238,21 @@ def flatten_seeds(out):
                         merge_seeds(out, "flatten-%s-%d" % (f, j), raws)
 
 
+def sbom_seeds(out):
+    """tests/sbom's archives (dpkg, status.d, apk; rpm, Python, npm): archive seeds that reach the SBOM."""
+    d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "sbom")
+    if not os.path.exists(os.path.join(d, "make.py")):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, os.path.join(d, "make.py"), tmp], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, os.path.join(d, "eco.py"), "make", tmp], check=True, stdout=subprocess.DEVNULL)
+        for f in sorted(os.listdir(tmp)):
+            full = os.path.join(tmp, f)
+            if f.endswith(".tar") and os.path.getsize(full) <= MAX_SEED:
+                with open(full, "rb") as fh:
+                    out.put("archive", "sbom-" + f, fh.read())
+
+
 REFS = [
     b"docker-archive:app.tar:strata/app:1.0", b"docker-archive:app.tar:@1", b"oci:layout:1.0",
     b"oci-archive:app.tar", b"rootfs:rootfs.tar.xz", b"-", b"app.tar", b"docker-archive:a:b",
@@ -319,6 +335,7 @@ def main(argv):
     out.put("decode", "bzip2", bz2.compress(text))
     out.put("decode", "zstd-skippable", b"\x50\x2a\x4d\x18\x04\x00\x00\x00skip")
     flatten_seeds(out)
+    sbom_seeds(out)
     eco_seeds(out)
     for i, r in enumerate(REFS):
         out.put("ref", "ref%d" % i, r)
