@@ -11,13 +11,15 @@
 # runs.tsv.  With FIXTURES (the smoke run) it all goes to a fresh
 # tests/out/fuzz/ instead.  Prints one line per target,
 # "ok - fuzz TARGET: N runs, no crash" or "not ok - ...", or "skip - ..."
-# when clang is missing.  FUZZ_TARGETS picks targets (default: all seven).
+# when clang is missing.  FUZZ_TARGETS picks targets (default: all eight).
+# The targets' temp files (the convert target's conversions, spill files)
+# go to $work/tmp, removed after each target.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 secs=${1:-300}
 fixtures=${2:-}
-targets=${FUZZ_TARGETS:-"archive json ref layer decode merge eco"}
+targets=${FUZZ_TARGETS:-"archive json ref layer decode merge eco convert"}
 realworld=${STRATA_REALWORLD:-$top/../shared/realworld}
 out=build-fuzz
 
@@ -50,19 +52,24 @@ for t in $targets; do
 	log=$work/logs/$t.log
 	# Big inputs only slow mutation down; a layer, a compressed stream or a
 	# document set shows its bugs in 64 KiB (longer seeds are cut there).
+	seeds=$work/seeds/$t
 	case $t in
 	archive) maxlen=1048576 ;;
+	convert) maxlen=1048576; seeds=$work/seeds/archive ;;  # whole archives, as archive
 	ref) maxlen=4096 ;;
 	*) maxlen=65536 ;;
 	esac
 	dict=
 	[ -f "fuzz/$t.dict" ] && dict=-dict=fuzz/$t.dict
+	[ "$t" = convert ] && dict=-dict=fuzz/archive.dict
 	start=$(date +%s)
+	rm -rf "$work/tmp" && mkdir -p "$work/tmp"
 	# One process per target (no -jobs/-fork): never two fuzzers at once on this machine.
-	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	TMPDIR=$work/tmp ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		"$out/fuzz-$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -max_len=$maxlen \
-		-print_final_stats=1 $dict -artifact_prefix="$work/artifacts/$t-" "$work/corpus/$t" "$work/seeds/$t" > "$log" 2>&1
+		-print_final_stats=1 $dict -artifact_prefix="$work/artifacts/$t-" "$work/corpus/$t" "$seeds" > "$log" 2>&1
 	rc=$?
+	rm -rf "$work/tmp"
 	wall=$(( $(date +%s) - start ))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	runs=${runs:-0}

@@ -1,0 +1,141 @@
+/*
+ * convert.c - fuzz target: `strata convert` (convert_run) of a whole
+ * archive, and what it wrote read back.
+ *
+ * The input is the archive, put in a memfd and opened through /dev/fd/N as
+ * the archive target does; its length picks the source reference's prefix
+ * (as there), the destination (oci:, oci-archive:, docker-archive:) and the
+ * layer mode (keep, gzip, zstd, decompress); the layer walker checks the
+ * entries during the pass, as `strata convert` runs it (convert_run()
+ * leaves that to its caller).  The destination is under a directory made
+ * once in $TMPDIR (else /tmp).  Oracle beyond the
+ * sanitizers, what design.md promises of every conversion:
+ *   - a conversion that succeeds wrote a destination that reads back with
+ *     no problem of error severity (digests, diff_ids, the layers stacked,
+ *     as `strata verify` reads it);
+ *   - one that fails left the directory as it was: no destination, no temp
+ *     file.
+ * A broken promise aborts, so libFuzzer reports it.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "analyze/walk.h"
+#include "common/fsutil.h"
+#include "convert/convert.h"
+#include "formats/image.h"
+#include "fuzz/fuzz.h"
+
+#define MAX_DECODED (16u << 20)  /* per blob: bombs are tested elsewhere */
+
+static int memfd = -1;
+static char dir[4096];
+
+/* The names in dir: how many, and the first. */
+static size_t listing(char *first, size_t n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t count = 0;
+
+	if (!d)
+		abort();
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && !count++)
+			snprintf(first, n, "%s", de->d_name);
+	closedir(d);
+	return count;
+}
+
+/* Read back what a conversion wrote, as `strata verify` reads a source. */
+static void verify(const char *ref)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct diag d = DIAG_INIT;
+	struct load_opts lo = { 0 };
+	struct layer_hooks hooks;
+	struct walker w;
+	struct source *s = NULL;
+	size_t i;
+
+	walker_init(&w, &d);
+	walker_hooks(&w, &hooks);
+	lo.decode = true;
+	lo.hooks = &hooks;
+	if (source_open(&s, ref, &lo, &d, &e) < 0 || diag_exit_code(&d) != 0) {
+		fprintf(stderr, "convert wrote %s, which does not verify: %s\n", ref, e.code ? e.msg : "");
+		for (i = 0; i < d.len; i++)
+			fprintf(stderr, "  %s: %s\n", d.v[i].member, d.v[i].msg);
+		abort();
+	}
+	source_free(s);
+	diag_release(&d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const prefix[8] = { "", "", "", "", "", "docker-archive:", "oci-archive:", "rootfs:" };
+	static const char *const dsts[3] = { "oci:%s/out", "oci-archive:%s/out.tar", "docker-archive:%s/out.tar" };
+	static const enum layer_mode modes[4] = { LAYERS_KEEP, LAYERS_GZIP, LAYERS_ZSTD, LAYERS_DECOMPRESS };
+	struct strata_err e = STRATA_ERR_INIT;
+	struct diag d = DIAG_INIT;
+	struct convert_opts o;
+	struct convert_result res;
+	struct layer_hooks hooks;
+	struct walker w;
+	char src[64], dst[4200], left[256];
+	size_t off = 0;
+	int r;
+
+	if (memfd < 0) {
+		const char *tmp = getenv("TMPDIR");
+
+		snprintf(dir, sizeof(dir), "%s/strata-fuzz-convert.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if ((memfd = memfd_create("strata-fuzz", MFD_CLOEXEC)) < 0 || !mkdtemp(dir))
+			abort();
+	}
+	if (ftruncate(memfd, 0) < 0)
+		abort();
+	while (off < size) {
+		ssize_t k = pwrite(memfd, data + off, size - off, (off_t)off);
+
+		if (k <= 0)
+			abort();
+		off += (size_t)k;
+	}
+	snprintf(src, sizeof(src), "%s/dev/fd/%d", prefix[size % 8], memfd);
+	snprintf(dst, sizeof(dst), dsts[size / 8 % 3], dir);
+	memset(&o, 0, sizeof(o));
+	o.src = src;
+	o.dst = dst;
+	o.layers = modes[size / 24 % 4];
+	o.level = o.layers == LAYERS_GZIP || o.layers == LAYERS_ZSTD ? 1 : 0;
+	o.threads = 1;
+	o.limits.max_size = MAX_DECODED;
+	walker_init(&w, &d);
+	walker_hooks(&w, &hooks);
+	o.hooks = &hooks;
+	memset(&res, 0, sizeof(res));
+	r = convert_run(&o, &res, &d, &e);
+	diag_release(&d);
+	if (r == 0) {
+		verify(dst);
+	} else if (listing(left, sizeof(left))) {
+		fprintf(stderr, "convert to %s failed (%s) and left '%s' behind\n", dst, e.msg, left);
+		abort();
+	}
+	/* empty the directory for the next input */
+	snprintf(dst, sizeof(dst), "%s/out", dir);
+	remove_tree(dst, &e);
+	snprintf(dst, sizeof(dst), "%s/out.tar", dir);
+	unlink(dst);
+	if (listing(left, sizeof(left))) {
+		fprintf(stderr, "'%s' left in %s after a conversion\n", left, dir);
+		abort();
+	}
+	return 0;
+}
