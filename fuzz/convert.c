@@ -13,6 +13,9 @@
  *   - a conversion that succeeds wrote a destination that reads back with
  *     no problem of error severity (digests, diff_ids, the layers stacked,
  *     as `strata verify` reads it);
+ *   - with the layers kept, it preserved every digest: each layer and
+ *     config digest of an image it wrote is one of the source's (a rootfs
+ *     source's config is made, so there only the layers);
  *   - one that fails left the directory as it was: no destination, no temp
  *     file.
  * A broken promise aborts, so libFuzzer reports it.
@@ -51,8 +54,47 @@ static size_t listing(char *first, size_t n)
 	return count;
 }
 
-/* Read back what a conversion wrote, as `strata verify` reads a source. */
-static void verify(const char *ref)
+/* The layer digests of ref's container images, and their config digests
+ * unless it is a root filesystem, each "\nDIGEST\n", into out, then a NUL. */
+static void digests_of(const struct source *s, struct buf *out)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	size_t i, j;
+
+	for (i = 0; i < s->images.len; i++) {
+		const struct image *im = s->images.v[i];
+
+		if (im->kind != IMAGE_CONTAINER)
+			continue;
+		if (strcmp(s->format_name, "rootfs") && buf_printf(out, &e, "\n%s\n", im->config.digest) < 0)
+			abort();
+		for (j = 0; j < im->nlayers; j++)
+			if (buf_printf(out, &e, "\n%s\n", im->layers[j].desc.digest) < 0)
+				abort();
+	}
+	if (buf_add(out, "", 1, &e) < 0)
+		abort();
+}
+
+/* The digests (digests_of()) of the source at ref, read without a walk. */
+static void source_digests(const char *ref, struct buf *out)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct diag d = DIAG_INIT;
+	struct load_opts lo = { 0 };
+	struct source *s = NULL;
+
+	lo.limits.max_size = MAX_DECODED;
+	if (source_open(&s, ref, &lo, &d, &e) < 0)
+		abort();  /* it was converted */
+	digests_of(s, out);
+	source_free(s);
+	diag_release(&d);
+}
+
+/* Read ref back, as `strata verify` reads a source; when had (the source's
+ * digests_of()) is given, each digest of what was read must be in it. */
+static void verify(const char *ref, const char *had)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
@@ -60,6 +102,8 @@ static void verify(const char *ref)
 	struct layer_hooks hooks;
 	struct walker w;
 	struct source *s = NULL;
+	struct buf got = BUF_INIT(64u << 20);
+	const char *p, *nl;
 	size_t i;
 
 	walker_init(&w, &d);
@@ -72,6 +116,20 @@ static void verify(const char *ref)
 			fprintf(stderr, "  %s: %s\n", d.v[i].member, d.v[i].msg);
 		abort();
 	}
+	if (had) {
+		digests_of(s, &got);
+		for (p = got.data; p && (nl = strchr(p + 1, '\n')); p = nl + 1) {
+			char one[DIGEST_STR_MAX + 2];
+
+			snprintf(one, sizeof(one), "%.*s", (int)(nl - p + 1), p);
+			if (!strstr(had, one)) {
+				fprintf(stderr, "convert --keep wrote %s, whose digest %.*s is not the source's\n", ref,
+					(int)(nl - p - 1), p + 1);
+				abort();
+			}
+		}
+	}
+	buf_release(&got);
 	source_free(s);
 	diag_release(&d);
 }
@@ -123,7 +181,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = convert_run(&o, &res, &d, &e);
 	diag_release(&d);
 	if (r == 0) {
-		verify(dst);
+		struct buf had = BUF_INIT(64u << 20);
+
+		if (o.layers == LAYERS_KEEP)
+			source_digests(src, &had);
+		verify(dst, o.layers == LAYERS_KEEP ? had.data : NULL);
+		buf_release(&had);
 	} else if (listing(left, sizeof(left))) {
 		fprintf(stderr, "convert to %s failed (%s) and left '%s' behind\n", dst, e.msg, left);
 		abort();
