@@ -5,11 +5,10 @@
  * packages (CycloneDX's components and the image's dependsOn, SPDX's
  * packages and relationships) are raw placeholders in a skeleton, and
  * sbom_write() prints the skeleton and streams each list in its place, one
- * element made, printed and freed at a time.  A package's element can hold
- * thousands of files: 100,000 files of 2,000 dpkg packages are a 23 MB
- * document that took 140 MB as cJSON nodes.  The bytes are cJSON's own: a
- * list is written as cJSON prints an array at that depth (", " between
- * elements and one more tab a nesting level when pretty, "," on one line).
+ * element made, printed and freed at a time (json_stream(), formats/json.h:
+ * the bytes are those cJSON prints for the whole).  A package's element can
+ * hold thousands of files: 100,000 files of 2,000 dpkg packages are a 23 MB
+ * document that took 140 MB as cJSON nodes.
  */
 #include "analyze/sbom.h"
 
@@ -20,9 +19,6 @@
 #include <strings.h>
 
 #include "formats/json.h"
-
-#define MARK '\001'             /* a placeholder's bounds: cJSON escapes it in every string */
-#define CHUNK (256u << 10)      /* bytes gathered before each write */
 
 enum sbom_list { L_CDX_COMPONENTS, L_CDX_DEPENDS, L_SPDX_PACKAGES, L_SPDX_RELATIONSHIPS, L_N };
 
@@ -58,10 +54,7 @@ static void prop(cJSON *props, const char *name, const char *value)
 /* A raw node that sbom_write() replaces with list l. */
 static cJSON *placeholder(enum sbom_list l)
 {
-	char mark[8];
-
-	snprintf(mark, sizeof(mark), "%c%d%c", MARK, (int)l, MARK);
-	return cJSON_CreateRaw(mark);
+	return json_placeholder((int)l);
 }
 
 /* ---- CycloneDX ---- */
@@ -295,9 +288,10 @@ static cJSON *spdx_package(const struct sbom *s, size_t i)
 
 /* ---- writing ---- */
 
-/* Element i of list l, or NULL past its end (*end set) or out of memory. */
-static cJSON *element(const struct sbom *s, enum sbom_list l, size_t i, bool *end)
+/* Element i of list l of the SBOM ctx, or NULL past its end (*end set) or out of memory (json.h). */
+static cJSON *element(void *ctx, int l, size_t i, bool *end)
 {
+	const struct sbom *s = ctx;
 	char id[64];
 
 	*end = i >= s->len + (l == L_SPDX_PACKAGES || l == L_SPDX_RELATIONSHIPS);
@@ -318,85 +312,19 @@ static cJSON *element(const struct sbom *s, enum sbom_list l, size_t i, bool *en
 	}
 }
 
-struct out {
-	struct buf b;
-	report_write_fn w;
-	void *ctx;
-	bool line;
-};
-
-/* Write what is gathered once it reaches CHUNK bytes. */
-static int flush(struct out *o, struct strata_err *e)
-{
-	int r = 0;
-
-	if (o->b.len >= CHUNK) {
-		r = o->w(o->ctx, o->b.data, o->b.len, e);
-		buf_reset(&o->b);
-	}
-	return r;
-}
-
-static int put(struct out *o, const char *p, size_t n, struct strata_err *e)
-{
-	return buf_add(&o->b, p, n, e) < 0 ? -e->code : flush(o, e);
-}
-
-/* List l as cJSON prints an array whose elements are at depth (pretty). */
-static int put_list(struct out *o, const struct sbom *s, enum sbom_list l, unsigned depth, struct strata_err *e)
-{
-	size_t i;
-	bool end = false;
-	int r = put(o, "[", 1, e);
-
-	for (i = 0; r == 0; i++) {
-		cJSON *x = element(s, l, i, &end);
-
-		if (end)
-			break;
-		if (!x)
-			return err_nomem(e, "sbom");
-		if (i)
-			r = put(o, o->line ? "," : ", ", o->line ? 1 : 2, e);
-		if (r == 0)
-			r = json_print_element(&o->b, x, o->line, depth, e);
-		cJSON_Delete(x);
-		if (r == 0)
-			r = flush(o, e);
-	}
-	return r ? r : put(o, "]", 1, e);
-}
-
 int sbom_write(const struct sbom *s, enum sbom_format f, const char *ts, bool line, report_write_fn w, void *ctx,
 	       struct strata_err *e)
 {
-	struct out o = { BUF_INIT((size_t)1 << 30), w, ctx, line };
 	cJSON *doc = f == SBOM_SPDX ? spdx_skeleton(s, ts) : cdx_skeleton(s, ts);
 	char *txt = !doc ? NULL : line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
-	const char *p = txt, *m;
-	int r = 0;
+	int r;
 
 	cJSON_Delete(doc);
 	if (!txt)
 		return err_nomem(e, "sbom");
-	while (r == 0 && (m = strchr(p, MARK))) {
-		int l = m[1] - '0';
-
-		if (m[2] != MARK || l < 0 || l >= L_N) {
-			r = err_set(e, STRATA_EIO, "sbom: a list placeholder names no list");
-			break;
-		}
-		if ((r = put(&o, p, (size_t)(m - p), e)) == 0)
-			r = put_list(&o, s, (enum sbom_list)l, json_depth_at(txt, m), e);
-		p = m + 3;
-	}
+	r = json_stream(txt, line, element, (void *)s, w, ctx, e);
 	if (r == 0)
-		r = put(&o, p, strlen(p), e);
-	if (r == 0)
-		r = put(&o, "\n", 1, e);
-	if (r == 0 && o.b.len)
-		r = w(ctx, o.b.data, o.b.len, e);
-	buf_release(&o.b);
+		r = w(ctx, "\n", 1, e);
 	free(txt);
 	return r;
 }

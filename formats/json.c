@@ -230,6 +230,91 @@ unsigned json_depth_at(const char *txt, const char *at)
 	return depth;
 }
 
+#define STREAM_MARK '\001'         /* a placeholder's bounds: cJSON escapes it in every string */
+#define STREAM_CHUNK (256u << 10)  /* bytes gathered before each write */
+
+cJSON *json_placeholder(int list)
+{
+	char mark[4] = { STREAM_MARK, (char)('0' + list), STREAM_MARK, 0 };
+
+	return list >= 0 && list <= 9 ? cJSON_CreateRaw(mark) : NULL;
+}
+
+struct stream_out {
+	struct buf b;
+	json_write_fn w;
+	void *ctx;
+};
+
+/* Write what is gathered once it reaches at bytes (at 1: whatever there is). */
+static int stream_flush(struct stream_out *o, size_t at, struct strata_err *e)
+{
+	int r = 0;
+
+	if (o->b.len && o->b.len >= at) {
+		r = o->w(o->ctx, o->b.data, o->b.len, e);
+		buf_reset(&o->b);
+	}
+	return r;
+}
+
+static int stream_put(struct stream_out *o, const char *p, size_t n, struct strata_err *e)
+{
+	return buf_add(&o->b, p, n, e) < 0 ? -e->code : stream_flush(o, STREAM_CHUNK, e);
+}
+
+/* List l as cJSON prints an array whose elements are at depth. */
+static int stream_list(struct stream_out *o, bool line, json_element_fn fn, void *fctx, int l, unsigned depth,
+		       struct strata_err *e)
+{
+	size_t i;
+	bool end = false;
+	int r = stream_put(o, "[", 1, e);
+
+	for (i = 0; r == 0; i++) {
+		cJSON *x = fn(fctx, l, i, &end);
+
+		if (end)
+			break;
+		if (!x)
+			return err_nomem(e, "JSON");
+		if (i)
+			r = stream_put(o, line ? "," : ", ", line ? 1 : 2, e);
+		if (r == 0)
+			r = json_print_element(&o->b, x, line, depth, e);
+		cJSON_Delete(x);
+		if (r == 0)
+			r = stream_flush(o, STREAM_CHUNK, e);
+	}
+	return r ? r : stream_put(o, "]", 1, e);
+}
+
+int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, json_write_fn w, void *wctx,
+		struct strata_err *e)
+{
+	struct stream_out o = { BUF_INIT((size_t)1 << 30), w, wctx };
+	const char *p = txt, *m;
+	int r = 0;
+
+	while (r == 0 && (m = strchr(p, STREAM_MARK))) {
+		int l = m[1] - '0';
+
+		if (l < 0 || l > 9 || m[2] != STREAM_MARK) {
+			r = err_set(e, STRATA_EIO, "JSON: a list placeholder names no list");
+			break;
+		}
+		if ((r = stream_put(&o, p, (size_t)(m - p), e)) == 0)
+			r = stream_list(&o, line, fn, fctx, l, json_depth_at(txt, m), e);
+		p = m + 3;
+	}
+	if (r == 0)
+		r = stream_put(&o, p, strlen(p), e);
+	if (r == 0)
+		r = stream_flush(&o, 1, e);
+	buf_release(&o.b);
+	return r;
+}
+
 const char *json_type_name(const cJSON *v)
 {
 	if (!v) return "absent";

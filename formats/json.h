@@ -44,13 +44,27 @@ bool json_put(cJSON *obj, const char *key, cJSON *item);
 bool json_push(cJSON *arr, cJSON *item);
 
 /*
- * Documents too large to hold as cJSON nodes (an SBOM, a report) are
- * printed as a skeleton whose long arrays are raw placeholders, and written
- * with each array streamed in its place, one element made, printed and
- * freed at a time.  These give the bytes cJSON would print for the whole:
- * an array is "[" elements "]", the elements separated by ", " (pretty) or
- * "," (on one line), each printed as cJSON prints it at the array's depth.
+ * Documents too large to hold as cJSON nodes (an SBOM, a report, a diff)
+ * are printed as a skeleton whose long arrays are raw placeholders, and
+ * written with each array streamed in its place, one element made, printed
+ * and freed at a time.  The bytes are those cJSON prints for the whole: an
+ * array is "[" elements "]", the elements separated by ", " (pretty) or ","
+ * (on one line), each printed as cJSON prints it at the array's depth.
  */
+/* Where a streamed document goes, in pieces: 0, or <0 with e (the
+ * document stops there).  The same type as report_write_fn (analyze.h). */
+typedef int (*json_write_fn)(void *ctx, const char *p, size_t n, struct strata_err *e);
+/* Element i of list `list`, made for json_stream() (which deletes it); NULL
+ * with *end set after the last, NULL alone when out of memory. */
+typedef cJSON *(*json_element_fn)(void *ctx, int list, size_t i, bool *end);
+/* A raw node json_stream() replaces with list `list` (0 to 9). */
+cJSON *json_placeholder(int list);
+/* Write txt, a skeleton printed by cJSON (cJSON_PrintUnformatted() when
+ * line, else cJSON_Print()), through w: each placeholder replaced by its
+ * list, made by fn element by element, gathered in pieces of 256 KiB.
+ * 0, or <0 with e (out of memory, or w's error). */
+int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, json_write_fn w, void *wctx,
+		struct strata_err *e);
 /* Append x to b: on one line (line) as cJSON_PrintUnformatted() prints it,
  * else as cJSON_Print() does, each newline followed by depth tabs (the
  * depth of the array's elements).  0, or <0 with e (out of memory, b's cap). */
