@@ -387,11 +387,56 @@ static cJSON *image_json(const struct image *im)
 	return o;
 }
 
-cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *d)
+#define TEXT_CHUNK (64u << 10)  /* bytes of the text diff gathered before each write */
+
+/* The long lists of the JSON diff, streamed in their places (formats/json.h). */
+enum diff_list { L_FILES, L_PACKAGES };
+
+static cJSON *file_json(const struct file_change *c)
+{
+	cJSON *x = cJSON_CreateObject();
+	char w[64];
+
+	cJSON_AddStringToObject(x, "path", c->path);
+	cJSON_AddStringToObject(x, "change", !c->a ? "added" : !c->b ? "removed" : "changed");
+	if (c->a && c->b)
+		cJSON_AddStringToObject(x, "what", what_str(c->what, w, sizeof(w)));
+	if (c->a)
+		cJSON_AddNumberToObject(x, "size_a", (double)c->a->size);
+	if (c->b)
+		cJSON_AddNumberToObject(x, "size_b", (double)c->b->size);
+	return x;
+}
+
+static cJSON *pkg_json(const struct pkg_delta *p)
+{
+	const struct sbom_pkg *q = p->b ? p->b : p->a;
+	cJSON *x = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(x, "db", pkg_db(q));
+	cJSON_AddStringToObject(x, "name", q->p->name);
+	cJSON_AddStringToObject(x, "change", !p->a ? "added" : !p->b ? "removed" : p->version ? "upgraded" : "relicensed");
+	json_put(x, "from", p->a ? cJSON_CreateString(p->a->p->version) : cJSON_CreateNull());
+	json_put(x, "to", p->b ? cJSON_CreateString(p->b->p->version) : cJSON_CreateNull());
+	json_put(x, "licenses_from", licenses_json(p->a));
+	json_put(x, "licenses_to", licenses_json(p->b));
+	return x;
+}
+
+/* Element i of list l of the diff ctx (json_element_fn). */
+static cJSON *element(void *ctx, int l, size_t i, bool *end)
+{
+	const struct image_diff *d = ctx;
+
+	*end = i >= (l == L_FILES ? d->n : d->npkgs);
+	return *end ? NULL : l == L_FILES ? file_json(&d->v[i]) : pkg_json(&d->pkgs[i]);
+}
+
+/* The document, its files and packages as placeholders. */
+static cJSON *diff_skeleton(const char *src_a, const char *src_b, const struct image_diff *d)
 {
 	cJSON *o = cJSON_CreateObject(), *l, *a, *f;
 	size_t i;
-	char w[64];
 
 	cJSON_AddNumberToObject(o, "schema", 1);
 	cJSON_AddStringToObject(o, "a", src_a);
@@ -419,37 +464,9 @@ cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *
 	cJSON_AddNumberToObject(f, "removed", (double)d->removed);
 	cJSON_AddNumberToObject(f, "changed", (double)d->changed);
 	cJSON_AddNumberToObject(f, "size_delta", (double)d->size_delta);
-	a = cJSON_AddArrayToObject(o, "files");
-	for (i = 0; i < d->n; i++) {
-		const struct file_change *c = &d->v[i];
-		cJSON *x = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(x, "path", c->path);
-		cJSON_AddStringToObject(x, "change", !c->a ? "added" : !c->b ? "removed" : "changed");
-		if (c->a && c->b)
-			cJSON_AddStringToObject(x, "what", what_str(c->what, w, sizeof(w)));
-		if (c->a)
-			cJSON_AddNumberToObject(x, "size_a", (double)c->a->size);
-		if (c->b)
-			cJSON_AddNumberToObject(x, "size_b", (double)c->b->size);
-		json_push(a, x);
-	}
+	json_put(o, "files", json_placeholder(L_FILES));
 	json_put(o, "packages_compared", cJSON_CreateBool(d->pkgs_checked));
-	a = cJSON_AddArrayToObject(o, "packages");
-	for (i = 0; i < d->npkgs; i++) {
-		const struct pkg_delta *p = &d->pkgs[i];
-		const struct sbom_pkg *q = p->b ? p->b : p->a;
-		cJSON *x = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(x, "db", pkg_db(q));
-		cJSON_AddStringToObject(x, "name", q->p->name);
-		cJSON_AddStringToObject(x, "change", !p->a ? "added" : !p->b ? "removed" : p->version ? "upgraded" : "relicensed");
-		json_put(x, "from", p->a ? cJSON_CreateString(p->a->p->version) : cJSON_CreateNull());
-		json_put(x, "to", p->b ? cJSON_CreateString(p->b->p->version) : cJSON_CreateNull());
-		json_put(x, "licenses_from", licenses_json(p->a));
-		json_put(x, "licenses_to", licenses_json(p->b));
-		json_push(a, x);
-	}
+	json_put(o, "packages", json_placeholder(L_PACKAGES));
 	f = cJSON_AddObjectToObject(o, "findings");
 	cJSON_AddBoolToObject(f, "compared", d->ra.risk_unscanned == 0 && d->rb.risk_unscanned == 0);
 	for (i = 0; i < 2; i++) {
@@ -475,14 +492,50 @@ cJSON *diff_json(const char *src_a, const char *src_b, const struct image_diff *
 	return o;
 }
 
-int diff_text(struct buf *b, const char *src_a, const char *src_b, const struct image_diff *d, struct strata_err *e)
+int diff_json_write(const char *src_a, const char *src_b, const struct image_diff *d, bool line, report_write_fn w,
+		    void *ctx, struct strata_err *e)
 {
+	cJSON *doc = diff_skeleton(src_a, src_b, d);
+	char *txt = !doc ? NULL : line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
+	int r;
+
+	cJSON_Delete(doc);
+	if (!txt)
+		return err_nomem(e, "diff");
+	r = json_stream(txt, line, element, (void *)d, w, ctx, e);
+	if (r == 0)
+		r = w(ctx, "\n", 1, e);
+	free(txt);
+	return r;
+}
+
+/* Write what b holds through w once it holds at least at bytes (at 1: whatever it holds). */
+static int text_flush(struct buf *b, size_t at, report_write_fn w, void *ctx, struct strata_err *e)
+{
+	int r = 0;
+
+	if (b->len && b->len >= at) {
+		r = w(ctx, b->data, b->len, e);
+		buf_reset(b);
+	}
+	return r;
+}
+
+int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, report_write_fn wr, void *ctx,
+	      struct strata_err *e)
+{
+	struct buf out = BUF_INIT((size_t)1 << 30), *b = &out;
 	const cJSON *c;
 	char w[64], sz[32];
 	size_t i;
 	int r = 0;
 
-#define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+#define P(...) do { \
+		if (r == 0) \
+			r = buf_printf(b, e, __VA_ARGS__); \
+		if (r == 0) \
+			r = text_flush(b, TEXT_CHUNK, wr, ctx, e); \
+	} while (0)
 	P("a: %s\n   manifest %s\n   config   %s\n", src_a,
 	  d->a->has_manifest && d->a->manifest.digest[0] ? d->a->manifest.digest : "(none stored)",
 	  d->a->config.digest[0] ? d->a->config.digest : "?");
@@ -553,6 +606,9 @@ int diff_text(struct buf *b, const char *src_a, const char *src_b, const struct 
 		free(sb);
 	}
 #undef P
+	if (r == 0)
+		r = text_flush(b, 1, wr, ctx, e);
+	buf_release(&out);
 	return r;
 }
 
