@@ -95,8 +95,17 @@ char *buf_detach(struct buf *b, size_t *len)
 {
 	char *p = b->data;
 
-	if (!p)
+	if (!p) {
 		p = calloc(1, 1);
+	} else if (b->alloc > b->len + 1) {
+		/* a kept string holds no slack: a buffer grows by doubling from 256
+		 * bytes, and detached strings are kept by the thousand (purls, the
+		 * SBOM's kept files) */
+		char *q = realloc(p, b->len + 1);
+
+		if (q)
+			p = q;
+	}
 	if (len)
 		*len = b->len;
 	b->data = NULL;

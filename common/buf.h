@@ -31,7 +31,9 @@ int buf_printf(struct buf *b, struct strata_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void buf_reset(struct buf *b);            /* len = 0, keeps storage */
 void buf_release(struct buf *b);          /* frees storage, keeps cap */
-char *buf_detach(struct buf *b, size_t *len); /* caller owns result (never NULL unless OOM) */
+/* The data, len bytes and a NUL in an allocation of that size (the
+ * caller owns it); the buffer is left empty.  Never NULL unless OOM. */
+char *buf_detach(struct buf *b, size_t *len);
 
 /* Room for element n of an array: vp is the address of the array's pointer
  * (struct x **, NULL when empty), *alloc its elements of size bytes.  When
