@@ -30,6 +30,78 @@ TEST(json_strict)
 	CHECK_INT(json_parse("{}\0{}", 5, &(cJSON *){ NULL }, &(struct strata_err)STRATA_ERR_INIT), -STRATA_EFORMAT);
 }
 
+static int to_buf(void *ctx, const char *p, size_t n, struct strata_err *e)
+{
+	return buf_add(ctx, p, n, e) < 0 ? -e->code : 0;
+}
+
+static int fail_write(void *ctx, const char *p, size_t n, struct strata_err *e)
+{
+	(void)ctx, (void)p, (void)n;
+	return err_set(e, STRATA_EIO, "disk full");
+}
+
+/* json_stream()'s lists: copies of the whole document's arrays (ctx). */
+static cJSON *copy_element(void *ctx, int list, size_t i, bool *end)
+{
+	cJSON *a = ((cJSON **)ctx)[list], *x = cJSON_GetArrayItem(a, (int)i);
+
+	*end = !x;
+	return x ? cJSON_Duplicate(x, 1) : NULL;
+}
+
+/* A document whose three arrays sit at depths 1, 3 and 2 (one empty, one of
+ * 3,000 objects: past the 256 KiB a write gathers), printed whole by cJSON
+ * and streamed from a skeleton holding placeholders instead: the same bytes,
+ * pretty and on one line. */
+TEST(json_stream_prints_as_cjson)
+{
+	cJSON *whole = cJSON_CreateObject(), *skel = cJSON_CreateObject(), *lists[3], *o, *so;
+	struct strata_err e = STRATA_ERR_INIT;
+	int line, i;
+
+	lists[0] = cJSON_AddArrayToObject(whole, "top");
+	for (i = 0; i < 3000; i++) {
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(x, "path", i == 7 ? "we\"ird\001\n" : "usr/lib/x86_64-linux-gnu/libsomething.so.1.2.3");
+		cJSON_AddNumberToObject(x, "size", i * 4096.0);
+		cJSON_AddItemToObject(x, "nested", cJSON_CreateStringArray((const char *[]){ "a", "b" }, i % 3));
+		cJSON_AddItemToArray(lists[0], x);
+	}
+	json_put(skel, "top", json_placeholder(0));
+	o = cJSON_AddObjectToObject(cJSON_AddObjectToObject(whole, "a"), "b");
+	so = cJSON_AddObjectToObject(cJSON_AddObjectToObject(skel, "a"), "b");
+	lists[1] = cJSON_AddArrayToObject(o, "deep");
+	cJSON_AddItemToArray(lists[1], cJSON_CreateString("x"));
+	cJSON_AddItemToArray(lists[1], cJSON_CreateObject());
+	cJSON_AddItemToArray(lists[1], cJSON_CreateNull());
+	json_put(so, "deep", json_placeholder(1));
+	cJSON_AddStringToObject(o, "after", "y");
+	cJSON_AddStringToObject(so, "after", "y");
+	lists[2] = cJSON_AddArrayToObject(cJSON_AddObjectToObject(whole, "c"), "empty");
+	json_put(cJSON_AddObjectToObject(skel, "c"), "empty", json_placeholder(2));
+	for (line = 0; line < 2; line++) {
+		char *want = line ? cJSON_PrintUnformatted(whole) : cJSON_Print(whole);
+		char *txt = line ? cJSON_PrintUnformatted(skel) : cJSON_Print(skel);
+		struct buf b = BUF_INIT(16u << 20);
+
+		CHECK_OK(json_stream(txt, line, copy_element, lists, to_buf, &b, &e), &e);
+		CHECK(b.len > (256u << 10));
+		CHECK_STR(b.data, want);
+		/* a failing write stops it with the writer's error */
+		CHECK_INT(json_stream(txt, line, copy_element, lists, fail_write, NULL, &e), -STRATA_EIO);
+		free(want);
+		free(txt);
+		buf_release(&b);
+	}
+	/* a placeholder naming no list is refused */
+	CHECK_INT(json_stream("[\001x\001]", true, copy_element, lists, to_buf, &(struct buf)BUF_INIT(64), &e),
+		  -STRATA_EIO);
+	cJSON_Delete(whole);
+	cJSON_Delete(skel);
+}
+
 TEST(json_case_sensitive)
 {
 	struct strata_err e = STRATA_ERR_INIT;
