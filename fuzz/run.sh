@@ -11,15 +11,15 @@
 # runs.tsv.  With FIXTURES (the smoke run) it all goes to a fresh
 # tests/out/fuzz/ instead.  Prints one line per target,
 # "ok - fuzz TARGET: N runs, no crash" or "not ok - ...", or "skip - ..."
-# when clang is missing.  FUZZ_TARGETS picks targets (default: all eight).
-# The targets' temp files (the convert target's conversions, spill files)
-# go to $work/tmp, removed after each target.
+# when clang is missing.  FUZZ_TARGETS picks targets (default: all nine).
+# The targets' temp files (the convert and unpack targets' outputs, spill
+# files) go to $work/tmp, removed after each target.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 secs=${1:-300}
 fixtures=${2:-}
-targets=${FUZZ_TARGETS:-"archive json ref layer decode merge eco convert"}
+targets=${FUZZ_TARGETS:-"archive json ref layer decode merge eco convert unpack"}
 realworld=${STRATA_REALWORLD:-$top/../shared/realworld}
 out=build-fuzz
 
@@ -55,13 +55,13 @@ for t in $targets; do
 	seeds=$work/seeds/$t
 	case $t in
 	archive) maxlen=1048576 ;;
-	convert) maxlen=1048576; seeds=$work/seeds/archive ;;  # whole archives, as archive
+	convert|unpack) maxlen=1048576; seeds=$work/seeds/archive ;;  # whole archives, as archive
 	ref) maxlen=4096 ;;
 	*) maxlen=65536 ;;
 	esac
 	dict=
 	[ -f "fuzz/$t.dict" ] && dict=-dict=fuzz/$t.dict
-	[ "$t" = convert ] && dict=-dict=fuzz/archive.dict
+	case $t in convert|unpack) dict=-dict=fuzz/archive.dict ;; esac
 	start=$(date +%s)
 	rm -rf "$work/tmp" && mkdir -p "$work/tmp"
 	# One process per target (no -jobs/-fork): never two fuzzers at once on this machine.
