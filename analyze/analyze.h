@@ -134,9 +134,8 @@ struct report_meta {
 void analyze_verdict_json(cJSON *doc, const struct report_meta *m);
 int analyze_verdict_text(struct buf *out, const struct report_meta *m, struct strata_err *e);
 
-/* Where a report too large to hold is written, in pieces: each call takes
- * the next n bytes; 0, or <0 with e (the report stops there). */
-typedef int (*report_write_fn)(void *ctx, const char *p, size_t n, struct strata_err *e);
+/* Where a report too large to hold is written, in pieces (common/buf.h). */
+typedef buf_write_fn report_write_fn;
 
 /* What analyze_json() puts in the document besides the report. */
 enum {

@@ -509,18 +509,6 @@ int diff_json_write(const char *src_a, const char *src_b, const struct image_dif
 	return r;
 }
 
-/* Write what b holds through w once it holds at least at bytes (at 1: whatever it holds). */
-static int text_flush(struct buf *b, size_t at, report_write_fn w, void *ctx, struct strata_err *e)
-{
-	int r = 0;
-
-	if (b->len && b->len >= at) {
-		r = w(ctx, b->data, b->len, e);
-		buf_reset(b);
-	}
-	return r;
-}
-
 int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, report_write_fn wr, void *ctx,
 	      struct strata_err *e)
 {
@@ -534,7 +522,7 @@ int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, 
 		if (r == 0) \
 			r = buf_printf(b, e, __VA_ARGS__); \
 		if (r == 0) \
-			r = text_flush(b, TEXT_CHUNK, wr, ctx, e); \
+			r = buf_flush(b, TEXT_CHUNK, wr, ctx, e); \
 	} while (0)
 	P("a: %s\n   manifest %s\n   config   %s\n", src_a,
 	  d->a->has_manifest && d->a->manifest.digest[0] ? d->a->manifest.digest : "(none stored)",
@@ -607,7 +595,7 @@ int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, 
 	}
 #undef P
 	if (r == 0)
-		r = text_flush(b, 1, wr, ctx, e);
+		r = buf_flush(b, 1, wr, ctx, e);
 	buf_release(&out);
 	return r;
 }

@@ -220,18 +220,6 @@ static bool has_hardlinks(const struct image_report *r)
 #define LIST_MARK '\001'
 #define LIST_CHUNK ((size_t)1 << 16)
 
-/* Write b through w once it holds at least at bytes (at 1: whatever it holds). */
-static int flush_at(struct buf *b, size_t at, report_write_fn w, void *ctx, struct strata_err *e)
-{
-	int r = 0;
-
-	if (b->len && b->len >= at) {
-		r = w(ctx, b->data, b->len, e);
-		buf_reset(b);
-	}
-	return r;
-}
-
 /* One layer's "files" array, as cJSON_PrintUnformatted() prints each entry
  * and the raw node holding them all printed it: [{...},{...}]. */
 static int files_json(const struct layer_files *lf, struct strmap *regs, struct buf *b, report_write_fn w,
@@ -265,7 +253,7 @@ static int files_json(const struct layer_files *lf, struct strmap *regs, struct 
 			r = -e->code;
 		free(txt);
 		if (r == 0)
-			r = flush_at(b, LIST_CHUNK, w, ctx, e);
+			r = buf_flush(b, LIST_CHUNK, w, ctx, e);
 	}
 	return r ? r : buf_addstr(b, "]", e);
 }
@@ -282,27 +270,14 @@ static cJSON *pkg_change_json(const struct pkg_change *p)
 	return c;
 }
 
-/* One layer's "packages" array, as cJSON prints it with its elements at depth. */
-static int pkgs_json(const struct layer_report *lr, bool line, unsigned depth, struct buf *b, report_write_fn w,
-		     void *ctx, struct strata_err *e)
+/* Change i of the layer report ctx (json_element_fn). */
+static cJSON *pkg_element(void *ctx, int list, size_t i, bool *end)
 {
-	size_t i;
-	int r = buf_addstr(b, "[", e);
+	const struct layer_report *lr = ctx;
 
-	for (i = 0; r == 0 && i < lr->npkgs; i++) {
-		cJSON *c = pkg_change_json(&lr->pkgs[i]);
-
-		if (!c)
-			return err_nomem(e, "report");
-		if (i && buf_addstr(b, line ? "," : ", ", e) < 0)
-			r = -e->code;
-		if (r == 0)
-			r = json_print_element(b, c, line, depth, e);
-		cJSON_Delete(c);
-		if (r == 0)
-			r = flush_at(b, LIST_CHUNK, w, ctx, e);
-	}
-	return r ? r : buf_addstr(b, "]", e);
+	(void)list;
+	*end = i >= lr->npkgs;
+	return *end ? NULL : pkg_change_json(&lr->pkgs[i]);
 }
 
 int analyze_json_write(const char *txt, bool line, const struct image_report *reps, size_t n, report_write_fn w,
@@ -328,7 +303,8 @@ int analyze_json_write(const char *txt, bool line, const struct image_report *re
 			break;
 		}
 		if (kind == 'p') {
-			r = pkgs_json(&reps[i].layers[j], line, json_depth_at(txt, m), &b, w, ctx, e);
+			r = json_write_list(&b, LIST_CHUNK, line, json_depth_at(txt, m), pkg_element,
+					    (void *)&reps[i].layers[j], 0, w, ctx, e);
 		} else {
 			if (i != img) {
 				strmap_release(&regs);  /* hardlinks name files of their own image */
@@ -337,7 +313,7 @@ int analyze_json_write(const char *txt, bool line, const struct image_report *re
 			r = files_json(reps[i].layers[j].lf, has_hardlinks(&reps[i]) ? &regs : NULL, &b, w, ctx, e);
 		}
 		if (r == 0)
-			r = flush_at(&b, 1, w, ctx, e);
+			r = buf_flush(&b, 1, w, ctx, e);
 		p = end + 1;
 	}
 	if (r == 0)
@@ -1009,14 +985,14 @@ int analyze_files_text(const struct image_report *reps, size_t n, report_write_f
 				  : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7], f->mode & 07777, f->uid, f->gid,
 				  (unsigned long long)f->size, h ? h : "-", f->path, f->has_link ? " -> " : "", f->has_link ? fentry_link(f) : "");
 				if (r == 0)
-					r = flush_at(&b, LIST_CHUNK, w, ctx, e);
+					r = buf_flush(&b, LIST_CHUNK, w, ctx, e);
 			}
 		}
 		strmap_release(&regs);
 	}
 #undef P
 	if (r == 0)
-		r = flush_at(&b, 1, w, ctx, e);
+		r = buf_flush(&b, 1, w, ctx, e);
 	buf_release(&b);
 	return r;
 }

@@ -113,6 +113,17 @@ char *buf_detach(struct buf *b, size_t *len)
 	return p;
 }
 
+int buf_flush(struct buf *b, size_t at, buf_write_fn w, void *ctx, struct strata_err *e)
+{
+	int r = 0;
+
+	if (b->len && b->len >= at) {
+		r = w(ctx, b->data, b->len, e);
+		buf_reset(b);
+	}
+	return r;
+}
+
 int array_grow(void *vp, size_t n, size_t *alloc, size_t size, size_t first)
 {
 	size_t na = *alloc ? *alloc * 2 : first;

@@ -35,6 +35,13 @@ void buf_release(struct buf *b);          /* frees storage, keeps cap */
  * caller owns it); the buffer is left empty.  Never NULL unless OOM. */
 char *buf_detach(struct buf *b, size_t *len);
 
+/* Where a document too large to hold goes, in pieces (a report, an SBOM):
+ * each call takes the next n bytes; 0, or <0 with e (it stops there). */
+typedef int (*buf_write_fn)(void *ctx, const char *p, size_t n, struct strata_err *e);
+/* Hand what b holds to w and empty b, once it holds at least at bytes (at
+ * 1: whenever it holds any).  0, or w's error. */
+int buf_flush(struct buf *b, size_t at, buf_write_fn w, void *ctx, struct strata_err *e);
+
 /* Room for element n of an array: vp is the address of the array's pointer
  * (struct x **, NULL when empty), *alloc its elements of size bytes.  When
  * n == *alloc the array is reallocated to twice as many (first when empty)

@@ -240,59 +240,35 @@ cJSON *json_placeholder(int list)
 	return list >= 0 && list <= 9 ? cJSON_CreateRaw(mark) : NULL;
 }
 
-struct stream_out {
-	struct buf b;
-	json_write_fn w;
-	void *ctx;
-};
-
-/* Write what is gathered once it reaches at bytes (at 1: whatever there is). */
-static int stream_flush(struct stream_out *o, size_t at, struct strata_err *e)
-{
-	int r = 0;
-
-	if (o->b.len && o->b.len >= at) {
-		r = o->w(o->ctx, o->b.data, o->b.len, e);
-		buf_reset(&o->b);
-	}
-	return r;
-}
-
-static int stream_put(struct stream_out *o, const char *p, size_t n, struct strata_err *e)
-{
-	return buf_add(&o->b, p, n, e) < 0 ? -e->code : stream_flush(o, STREAM_CHUNK, e);
-}
-
-/* List l as cJSON prints an array whose elements are at depth. */
-static int stream_list(struct stream_out *o, bool line, json_element_fn fn, void *fctx, int l, unsigned depth,
-		       struct strata_err *e)
+int json_write_list(struct buf *b, size_t chunk, bool line, unsigned depth, json_element_fn fn, void *fctx, int list,
+		    buf_write_fn w, void *wctx, struct strata_err *e)
 {
 	size_t i;
 	bool end = false;
-	int r = stream_put(o, "[", 1, e);
+	int r = buf_add(b, "[", 1, e);
 
 	for (i = 0; r == 0; i++) {
-		cJSON *x = fn(fctx, l, i, &end);
+		cJSON *x = fn(fctx, list, i, &end);
 
 		if (end)
 			break;
 		if (!x)
 			return err_nomem(e, "JSON");
 		if (i)
-			r = stream_put(o, line ? "," : ", ", line ? 1 : 2, e);
+			r = buf_add(b, line ? "," : ", ", line ? 1 : 2, e);
 		if (r == 0)
-			r = json_print_element(&o->b, x, line, depth, e);
+			r = json_print_element(b, x, line, depth, e);
 		cJSON_Delete(x);
 		if (r == 0)
-			r = stream_flush(o, STREAM_CHUNK, e);
+			r = buf_flush(b, chunk, w, wctx, e);
 	}
-	return r ? r : stream_put(o, "]", 1, e);
+	return r < 0 ? r : buf_add(b, "]", 1, e);
 }
 
-int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, json_write_fn w, void *wctx,
+int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, buf_write_fn w, void *wctx,
 		struct strata_err *e)
 {
-	struct stream_out o = { BUF_INIT((size_t)1 << 30), w, wctx };
+	struct buf b = BUF_INIT((size_t)1 << 30);
 	const char *p = txt, *m;
 	int r = 0;
 
@@ -303,16 +279,16 @@ int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, json
 			r = err_set(e, STRATA_EIO, "JSON: a list placeholder names no list");
 			break;
 		}
-		if ((r = stream_put(&o, p, (size_t)(m - p), e)) == 0)
-			r = stream_list(&o, line, fn, fctx, l, json_depth_at(txt, m), e);
+		if ((r = buf_add(&b, p, (size_t)(m - p), e)) == 0)
+			r = json_write_list(&b, STREAM_CHUNK, line, json_depth_at(txt, m), fn, fctx, l, w, wctx, e);
 		p = m + 3;
 	}
 	if (r == 0)
-		r = stream_put(&o, p, strlen(p), e);
+		r = buf_add(&b, p, strlen(p), e);
 	if (r == 0)
-		r = stream_flush(&o, 1, e);
-	buf_release(&o.b);
-	return r;
+		r = buf_flush(&b, 1, w, wctx, e);
+	buf_release(&b);
+	return r < 0 ? r : 0;
 }
 
 const char *json_type_name(const cJSON *v)

@@ -51,9 +51,6 @@ bool json_push(cJSON *arr, cJSON *item);
  * array is "[" elements "]", the elements separated by ", " (pretty) or ","
  * (on one line), each printed as cJSON prints it at the array's depth.
  */
-/* Where a streamed document goes, in pieces: 0, or <0 with e (the
- * document stops there).  The same type as report_write_fn (analyze.h). */
-typedef int (*json_write_fn)(void *ctx, const char *p, size_t n, struct strata_err *e);
 /* Element i of list `list`, made for json_stream() (which deletes it); NULL
  * with *end set after the last, NULL alone when out of memory. */
 typedef cJSON *(*json_element_fn)(void *ctx, int list, size_t i, bool *end);
@@ -63,8 +60,14 @@ cJSON *json_placeholder(int list);
  * line, else cJSON_Print()), through w: each placeholder replaced by its
  * list, made by fn element by element, gathered in pieces of 256 KiB.
  * 0, or <0 with e (out of memory, or w's error). */
-int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, json_write_fn w, void *wctx,
+int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, buf_write_fn w, void *wctx,
 		struct strata_err *e);
+/* Append list `list` to b as cJSON prints an array whose elements are at
+ * depth (json_depth_at()), its elements made by fn one at a time, handing
+ * b's bytes to w whenever they reach chunk (json_stream() does it for each
+ * placeholder).  0, or <0 with e. */
+int json_write_list(struct buf *b, size_t chunk, bool line, unsigned depth, json_element_fn fn, void *fctx, int list,
+		    buf_write_fn w, void *wctx, struct strata_err *e);
 /* Append x to b: on one line (line) as cJSON_PrintUnformatted() prints it,
  * else as cJSON_Print() does, each newline followed by depth tabs (the
  * depth of the array's elements).  0, or <0 with e (out of memory, b's cap). */
