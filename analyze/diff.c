@@ -495,18 +495,7 @@ static cJSON *diff_skeleton(const char *src_a, const char *src_b, const struct i
 int diff_json_write(const char *src_a, const char *src_b, const struct image_diff *d, bool line, report_write_fn w,
 		    void *ctx, struct strata_err *e)
 {
-	cJSON *doc = diff_skeleton(src_a, src_b, d);
-	char *txt = !doc ? NULL : line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
-	int r;
-
-	cJSON_Delete(doc);
-	if (!txt)
-		return err_nomem(e, "diff");
-	r = json_stream(txt, line, element, (void *)d, w, ctx, e);
-	if (r == 0)
-		r = w(ctx, "\n", 1, e);
-	free(txt);
-	return r;
+	return json_write_doc(diff_skeleton(src_a, src_b, d), line, element, (void *)d, w, ctx, e);
 }
 
 int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, report_write_fn wr, void *ctx,

@@ -315,16 +315,6 @@ static cJSON *element(void *ctx, int l, size_t i, bool *end)
 int sbom_write(const struct sbom *s, enum sbom_format f, const char *ts, bool line, report_write_fn w, void *ctx,
 	       struct strata_err *e)
 {
-	cJSON *doc = f == SBOM_SPDX ? spdx_skeleton(s, ts) : cdx_skeleton(s, ts);
-	char *txt = !doc ? NULL : line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
-	int r;
-
-	cJSON_Delete(doc);
-	if (!txt)
-		return err_nomem(e, "sbom");
-	r = json_stream(txt, line, element, (void *)s, w, ctx, e);
-	if (r == 0)
-		r = w(ctx, "\n", 1, e);
-	free(txt);
-	return r;
+	return json_write_doc(f == SBOM_SPDX ? spdx_skeleton(s, ts) : cdx_skeleton(s, ts), line, element, (void *)s, w,
+			      ctx, e);
 }

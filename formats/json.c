@@ -291,6 +291,22 @@ int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, buf_
 	return r < 0 ? r : 0;
 }
 
+int json_write_doc(cJSON *doc, bool line, json_element_fn fn, void *fctx, buf_write_fn w, void *wctx,
+		   struct strata_err *e)
+{
+	char *txt = !doc ? NULL : line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
+	int r;
+
+	cJSON_Delete(doc);
+	if (!txt)
+		return err_nomem(e, "JSON");
+	r = json_stream(txt, line, fn, fctx, w, wctx, e);
+	if (r == 0)
+		r = w(wctx, "\n", 1, e);
+	free(txt);
+	return r;
+}
+
 const char *json_type_name(const cJSON *v)
 {
 	if (!v) return "absent";

@@ -62,6 +62,10 @@ cJSON *json_placeholder(int list);
  * 0, or <0 with e (out of memory, or w's error). */
 int json_stream(const char *txt, bool line, json_element_fn fn, void *fctx, buf_write_fn w, void *wctx,
 		struct strata_err *e);
+/* The skeleton doc (deleted here; NULL: out of memory) printed and
+ * streamed by json_stream(), then a newline: a whole document. */
+int json_write_doc(cJSON *doc, bool line, json_element_fn fn, void *fctx, buf_write_fn w, void *wctx,
+		   struct strata_err *e);
 /* Append list `list` to b as cJSON prints an array whose elements are at
  * depth (json_depth_at()), its elements made by fn one at a time, handing
  * b's bytes to w whenever they reach chunk (json_stream() does it for each
