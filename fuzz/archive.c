@@ -3,7 +3,8 @@
  * and `strata analyze` run them.
  *
  * The input is the whole archive, put in a memfd and opened through
- * /dev/fd/N, so source_open() takes the same path as for a file: one scan
+ * /dev/fd/N (fuzz_source_ref()), so source_open() takes the same path as
+ * for a file: one scan
  * (decode on, the layer walker collecting entries and content digests),
  * bidding between docker-archive, oci-archive and rootfs, loading, checks;
  * then every container image is analyzed and rendered (text, JSON with its
@@ -19,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "analyze/analyze.h"
 #include "analyze/diff.h"
@@ -30,8 +29,6 @@
 #include "fuzz/fuzz.h"
 
 #define MAX_DECODED (16u << 20)  /* per blob: bombs are tested elsewhere */
-
-static int memfd = -1;
 
 static int to_buf(void *ctx, const char *p, size_t n, struct strata_err *e)
 {
@@ -148,28 +145,13 @@ out:
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const prefix[8] = { "", "", "", "", "", "docker-archive:", "oci-archive:", "rootfs:" };
+	const char *ref = fuzz_source_ref(data, size);
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
 	struct load_opts lo = { 0 };
 	struct layer_hooks hooks;
 	struct walker w;
 	struct source *s = NULL;
-	char ref[64];
-	size_t off = 0;
-
-	if (memfd < 0 && (memfd = memfd_create("strata-fuzz", MFD_CLOEXEC)) < 0)
-		abort();
-	if (ftruncate(memfd, 0) < 0)
-		abort();
-	while (off < size) {
-		ssize_t k = pwrite(memfd, data + off, size - off, (off_t)off);
-
-		if (k <= 0)
-			abort();
-		off += (size_t)k;
-	}
-	snprintf(ref, sizeof(ref), "%s/dev/fd/%d", prefix[size % 8], memfd);
 	walker_init(&w, &d);
 	w.collect = true;
 	w.risks = true;  /* the content scanner sees what the walker sees */

@@ -2,14 +2,14 @@
  * convert.c - fuzz target: `strata convert` (convert_run) of a whole
  * archive, and what it wrote read back.
  *
- * The input is the archive, put in a memfd and opened through /dev/fd/N as
- * the archive target does; its length picks the source reference's prefix
- * (as there), the destination (oci:, oci-archive:, docker-archive:) and the
- * layer mode (keep, gzip, zstd, decompress); the layer walker checks the
- * entries during the pass, as `strata convert` runs it (convert_run()
- * leaves that to its caller).  The destination is under a directory made
- * once in $TMPDIR (else /tmp).  Oracle beyond the
- * sanitizers, what design.md promises of every conversion:
+ * The input is the archive, opened through a memfd (fuzz_source_ref(): its
+ * length picks the reference's prefix); its length also picks the
+ * destination (oci:, oci-archive:, docker-archive:) and the layer mode
+ * (keep, gzip, zstd, decompress).  The layer walker checks the entries
+ * during the pass, as `strata convert` runs it (convert_run() leaves that
+ * to its caller).  The destination is under a directory made once in
+ * $TMPDIR (else /tmp).  Oracle beyond the sanitizers, what design.md
+ * promises of every conversion:
  *   - a conversion that succeeds wrote a destination that reads back with
  *     no problem of error severity (digests, diff_ids, the layers stacked,
  *     as `strata verify` reads it);
@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "analyze/walk.h"
@@ -35,7 +34,6 @@
 
 #define MAX_DECODED (16u << 20)  /* per blob: bombs are tested elsewhere */
 
-static int memfd = -1;
 static char dir[4096];
 
 /* The names in dir: how many, and the first. */
@@ -136,7 +134,6 @@ static void verify(const char *ref, const char *had)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const prefix[8] = { "", "", "", "", "", "docker-archive:", "oci-archive:", "rootfs:" };
 	static const char *const dsts[3] = { "oci:%s/out", "oci-archive:%s/out.tar", "docker-archive:%s/out.tar" };
 	static const enum layer_mode modes[4] = { LAYERS_KEEP, LAYERS_GZIP, LAYERS_ZSTD, LAYERS_DECOMPRESS };
 	struct strata_err e = STRATA_ERR_INIT;
@@ -145,27 +142,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct convert_result res;
 	struct layer_hooks hooks;
 	struct walker w;
-	char src[64], dst[4200], left[256];
-	size_t off = 0;
+	const char *src = fuzz_source_ref(data, size);
+	char dst[4200], left[256];
 	int r;
 
-	if (memfd < 0) {
+	if (!dir[0]) {
 		const char *tmp = getenv("TMPDIR");
 
 		snprintf(dir, sizeof(dir), "%s/strata-fuzz-convert.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if ((memfd = memfd_create("strata-fuzz", MFD_CLOEXEC)) < 0 || !mkdtemp(dir))
+		if (!mkdtemp(dir))
 			abort();
 	}
-	if (ftruncate(memfd, 0) < 0)
-		abort();
-	while (off < size) {
-		ssize_t k = pwrite(memfd, data + off, size - off, (off_t)off);
-
-		if (k <= 0)
-			abort();
-		off += (size_t)k;
-	}
-	snprintf(src, sizeof(src), "%s/dev/fd/%d", prefix[size % 8], memfd);
 	snprintf(dst, sizeof(dst), dsts[size / 8 % 3], dir);
 	memset(&o, 0, sizeof(o));
 	o.src = src;

@@ -23,6 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  */
 struct stream *fuzz_chunked_new(const uint8_t *p, size_t n, size_t chunk);
 
+/* The input as a file, for the targets that read whole archives: written
+ * into one memfd (made at the first call, emptied at each) and named as a
+ * source reference, "/dev/fd/N" after a transport prefix the input's length
+ * picks (size % 8: 5 docker-archive:, 6 oci-archive:, 7 rootfs:, else none,
+ * detected by content).  The string is static; aborts when the memfd cannot
+ * be made or written. */
+const char *fuzz_source_ref(const uint8_t *data, size_t size);
+
 /* A block size picked from the input length: 1, 7, 511, 4096 or everything. */
 size_t fuzz_chunk_for(size_t n);
 

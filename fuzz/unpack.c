@@ -2,12 +2,11 @@
  * unpack.c - fuzz target: `strata unpack` (unpack_run) of a whole archive
  * into a directory, the path where a hostile layer would write outside it.
  *
- * The input is the archive, put in a memfd and opened through /dev/fd/N as
- * the archive target does; its length picks the source reference's prefix
- * (as there).  The destination is BASE/out, where BASE is a directory made
- * once in $TMPDIR (else /tmp) that also holds a canary: BASE/canary/keep,
- * a file of one line.  Oracle beyond the sanitizers, what design.md
- * promises of every extraction:
+ * The input is the archive, opened through a memfd (fuzz_source_ref(): its
+ * length picks the reference's prefix).  The destination is BASE/out, where
+ * BASE is a directory made once in $TMPDIR (else /tmp) that also holds a
+ * canary: BASE/canary/keep, a file of one line.  Oracle beyond the
+ * sanitizers, what design.md promises of every extraction:
  *   - nothing is written outside the destination: the canary keeps its
  *     content, mode, size and single link, and its directory nothing else;
  *   - BASE holds only the canary and, when unpack succeeded, out (a failure
@@ -21,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,7 +30,6 @@
 #define MAX_DECODED (16u << 20)  /* per blob: bombs are tested elsewhere */
 #define CANARY "strata canary\n"
 
-static int memfd = -1;
 static char base[4096];
 
 static void die(const char *what, const char *name)
@@ -127,7 +124,7 @@ static void setup(void)
 	int fd;
 
 	snprintf(base, sizeof(base), "%s/strata-fuzz-unpack.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if ((memfd = memfd_create("strata-fuzz", MFD_CLOEXEC)) < 0 || !mkdtemp(base))
+	if (!mkdtemp(base))
 		abort();
 	snprintf(p, sizeof(p), "%s/canary", base);
 	if (mkdir(p, 0755) < 0)
@@ -141,27 +138,16 @@ static void setup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const prefix[8] = { "", "", "", "", "", "docker-archive:", "oci-archive:", "rootfs:" };
+	const char *src = fuzz_source_ref(data, size);
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
 	struct unpack_opts o;
 	struct unpack_result res;
-	char src[64], dir[4200];
-	size_t off = 0;
+	char dir[4200];
 	int r;
 
-	if (memfd < 0)
+	if (!base[0])
 		setup();
-	if (ftruncate(memfd, 0) < 0)
-		abort();
-	while (off < size) {
-		ssize_t k = pwrite(memfd, data + off, size - off, (off_t)off);
-
-		if (k <= 0)
-			abort();
-		off += (size_t)k;
-	}
-	snprintf(src, sizeof(src), "%s/dev/fd/%d", prefix[size % 8], memfd);
 	snprintf(dir, sizeof(dir), "%s/out", base);
 	memset(&o, 0, sizeof(o));
 	o.src = src;

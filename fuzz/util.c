@@ -1,5 +1,8 @@
 /* util.c - helpers the fuzz targets share; see fuzz.h. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fuzz/fuzz.h"
 
@@ -48,4 +51,26 @@ size_t fuzz_chunk_for(size_t n)
 	static const size_t sizes[] = { 0, 1, 7, 511, 4096 };
 
 	return sizes[n % (sizeof(sizes) / sizeof(sizes[0]))];
+}
+
+const char *fuzz_source_ref(const uint8_t *data, size_t size)
+{
+	static const char *const prefix[8] = { "", "", "", "", "", "docker-archive:", "oci-archive:", "rootfs:" };
+	static int memfd = -1;
+	static char ref[64];
+	size_t off = 0;
+
+	if (memfd < 0 && (memfd = memfd_create("strata-fuzz", MFD_CLOEXEC)) < 0)
+		abort();
+	if (ftruncate(memfd, 0) < 0)
+		abort();
+	while (off < size) {
+		ssize_t k = pwrite(memfd, data + off, size - off, (off_t)off);
+
+		if (k <= 0)
+			abort();
+		off += (size_t)k;
+	}
+	snprintf(ref, sizeof(ref), "%s/dev/fd/%d", prefix[size % 8], memfd);
+	return ref;
 }
