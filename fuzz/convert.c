@@ -52,7 +52,7 @@ static size_t listing(char *first, size_t n)
 	return count;
 }
 
-/* The layer digests of ref's container images, and their config digests
+/* The layer digests of s's container images, and their config digests
  * unless it is a root filesystem, each "\nDIGEST\n", into out, then a NUL. */
 static void digests_of(const struct source *s, struct buf *out)
 {
