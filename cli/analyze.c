@@ -108,7 +108,8 @@ static int write_report(const struct report_job *j, struct strata_err *e)
 	} else {
 		/* html shows no file list (its tree comes from reps), and reads the package changes from doc */
 		bool json = !strcmp(j->format, "json");
-		cJSON *doc = analyze_json(j->s, j->reps, j->n, json ? (j->files ? REPORT_FILES : 0) | REPORT_STREAMED : 0, j->rp);
+		unsigned what = json ? (j->files ? REPORT_FILES : 0) | REPORT_STREAMED : 0;
+		cJSON *doc = analyze_json(j->s, j->reps, j->n, what, j->rp);
 		char *txt = NULL;
 
 		cJSON_AddStringToObject(doc, "source", j->src);
