@@ -316,6 +316,11 @@ static int align_history(struct image_report *r, struct strata_err *e)
 
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e)
 {
+	return analyze_image_final(im, r, NULL, e);
+}
+
+int analyze_image_final(const struct image *im, struct image_report *r, struct final_view *fv, struct strata_err *e)
+{
 	struct acct a = { 0 };
 	struct lfs_events ev = { &a, gone, NULL, false };
 	struct lfs *v = NULL;
@@ -398,15 +403,21 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 			qsort(r->ineff, r->nineff, sizeof(*r->ineff), cmp_ineff);
 		r->user_wasted_percent = r->user_size ? (double)r->wasted / (double)r->user_size : 0.0;
 	}
-	if (rc == 0)
-		rc = align_history(r, e);
-	if (rc == 0)
-		rc = analyze_packages(r, e);
-	lfs_free(v);
 	free(a.effs);
 	free(a.once);
 	free(a.seen);
 	strmap_release(&a.hitmap);
+	if (rc == 0 && fv)  /* the accounting freed first, the stack before the sort */
+		rc = final_view_take(v, fv, e);
+	lfs_free(v);
+	if (fv)
+		final_view_sort(fv);
+	if (rc == 0)
+		rc = align_history(r, e);
+	if (rc == 0)
+		rc = analyze_packages(r, e);
+	if (rc < 0 && fv)
+		final_view_release(fv);
 	return rc;
 }
 

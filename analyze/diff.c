@@ -10,65 +10,6 @@
 #include "common/size.h"
 #include "formats/json.h"
 
-/* The final filesystem, as the layer model stacks it: its entries sorted by
- * path (8 bytes an entry), and the package sets. */
-struct view {
-	const struct fentry **v;
-	size_t n, alloc;
-	const struct pkgdb *dpkg, *apk;
-	int rc;
-	struct strata_err *e;
-};
-
-static void keep(void *ctx, const void *data, int layer)
-{
-	struct view *v = ctx;
-
-	(void)layer;
-	if (v->rc)
-		return;
-	if (array_grow(&v->v, v->n, &v->alloc, sizeof(*v->v), 1024) < 0)
-		v->rc = err_nomem(v->e, "diff");
-	else
-		v->v[v->n++] = data;
-}
-
-static int cmp_entry(const void *x, const void *y)
-{
-	return strcmp((*(const struct fentry *const *)x)->path, (*(const struct fentry *const *)y)->path);
-}
-
-static int build_view(const struct image *im, struct view *v, struct strata_err *e)
-{
-	struct lfs *fs;
-	size_t li;
-	int r;
-
-	memset(v, 0, sizeof(*v));
-	v->e = e;
-	if ((r = lfs_new(&fs, NULL, e)) < 0)
-		return r;
-	for (li = 0; li < im->nlayers && r == 0; li++) {
-		const struct layer_files *lf = im->layers[li].m ? im->layers[li].m->walk : NULL;
-
-		if (!lf)
-			continue;
-		r = layer_files_apply(fs, lf, (int)li, NULL, NULL, NULL, e);
-		if (lf->has_dpkg)
-			v->dpkg = &lf->dpkg;
-		if (lf->has_apk)
-			v->apk = &lf->apk;
-	}
-	if (r == 0) {
-		lfs_each(fs, keep, v);
-		r = v->rc;
-	}
-	lfs_free(fs);
-	if (r == 0 && v->n > 1)
-		qsort(v->v, v->n, sizeof(*v->v), cmp_entry);
-	return r;
-}
-
 static int add_change(struct image_diff *d, const char *path, const struct fentry *a, const struct fentry *b,
 		      unsigned what, struct strata_err *e)
 {
@@ -81,11 +22,6 @@ static int add_change(struct image_diff *d, const char *path, const struct fentr
 	}
 	d->v[d->n++] = (struct file_change){ path, a, b, what };
 	return 0;
-}
-
-static int cmp_change(const void *x, const void *y)
-{
-	return strcmp(((const struct file_change *)x)->path, ((const struct file_change *)y)->path);
 }
 
 static unsigned compare(const struct fentry *a, const struct fentry *b)
@@ -166,7 +102,8 @@ static int cmp_pkg_delta(const void *x, const void *y)
 }
 
 /* An image whose layers are not all readable has no SBOM: its packages are not compared. */
-static int diff_packages(struct image_diff *d, struct strata_err *e)
+static int diff_packages(struct image_diff *d, const struct final_view *va, const struct final_view *vb,
+			 struct strata_err *e)
 {
 	struct strmap ka = STRMAP_INIT, kb = STRMAP_INIT;
 	struct buf k = BUF_INIT(1u << 16);
@@ -174,7 +111,7 @@ static int diff_packages(struct image_diff *d, struct strata_err *e)
 	size_t i;
 	int r;
 
-	if (sbom_build(d->a, &d->sa, &se) < 0 || sbom_build(d->b, &d->sb, &se) < 0) {
+	if (sbom_build(d->a, va, &d->sa, &se) < 0 || sbom_build(d->b, vb, &d->sb, &se) < 0) {
 		if (se.code != STRATA_EFORMAT)
 			return err_set(e, se.code, "%s", se.msg);
 		return 0;  /* a layer missing or unreadable: said by the scan */
@@ -237,8 +174,6 @@ static int diff_risks(struct image_diff *d, struct strata_err *e)
 	struct buf k = BUF_INIT(1u << 16);
 	int r;
 
-	if ((r = analyze_image(d->a, &d->ra, e)) < 0 || (r = analyze_image(d->b, &d->rb, e)) < 0)
-		return r;
 	if ((r = risk_keys(&d->ra, &ka, &k, e)) == 0 && (r = risk_keys(&d->rb, &kb, &k, e)) == 0 &&
 	    (r = risks_only(d, &ka, &kb, false, e)) == 0)
 		r = risks_only(d, &kb, &ka, true, e);
@@ -252,13 +187,12 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 {
 	static const char *const fields[] = { "Env", "Cmd", "Entrypoint", "Labels", "User", "WorkingDir", "ExposedPorts",
 					      "Volumes", "StopSignal" };
-	struct view va, vb;
+	struct final_view va = { 0 }, vb = { 0 };
 	const cJSON *ca = json_get(ia->config_json, "config"), *cb = json_get(ib->config_json, "config");
 	size_t i, j;
 	int r;
 
 	memset(d, 0, sizeof(*d));
-	memset(&vb, 0, sizeof(vb));  /* released below even when va could not be built */
 	d->a = ia;
 	d->b = ib;
 	d->layers_a = ia->nlayers;
@@ -267,9 +201,13 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 	       ia->layers[d->shared_layers].diff_id && ib->layers[d->shared_layers].diff_id &&
 	       !strcmp(ia->layers[d->shared_layers].diff_id, ib->layers[d->shared_layers].diff_id))
 		d->shared_layers++;
-	if ((r = build_view(ia, &va, e)) < 0 || (r = build_view(ib, &vb, e)) < 0)
+	/* one stacking of each image's layers: analyze's, which also gives the
+	 * final filesystems that the SBOMs read and the files are compared in */
+	if ((r = analyze_image_final(ia, &d->ra, &va, e)) < 0 || (r = analyze_image_final(ib, &d->rb, &vb, e)) < 0 ||
+	    (r = diff_packages(d, &va, &vb, e)) < 0 || (r = diff_risks(d, e)) < 0)
 		goto out;
-	/* both sorted by path: one merge finds what is only in a, only in b, or in both */
+	/* both sorted by path: one merge finds what is only in a, only in b, or
+	 * in both, and makes the changes in path order */
 	for (i = j = 0; (i < va.n || j < vb.n) && r == 0;) {
 		const struct fentry *a = i < va.n ? va.v[i] : NULL, *b = j < vb.n ? vb.v[j] : NULL;
 		int c = !a ? 1 : !b ? -1 : strcmp(a->path, b->path);
@@ -307,15 +245,8 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 			d->changed++;
 		}
 	}
-	free(va.v);  /* the changes point into the entries, not the views: not kept beside the SBOMs */
-	free(vb.v);
-	va.v = vb.v = NULL;
-	if (d->n > 1)
-		qsort(d->v, d->n, sizeof(*d->v), cmp_change);
-	if (r == 0)
-		r = diff_packages(d, e);
-	if (r == 0)
-		r = diff_risks(d, e);
+	if (r < 0)
+		goto out;
 	d->config = cJSON_CreateArray();
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		config_field(d->config, fields[i], json_get(ca, fields[i]), json_get(cb, fields[i]));
@@ -323,8 +254,8 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 		     json_get(ib->config_json, "architecture"));
 	config_field(d->config, "os", json_get(ia->config_json, "os"), json_get(ib->config_json, "os"));
 out:
-	free(va.v);
-	free(vb.v);
+	final_view_release(&va);  /* the changes point into the layers' entries, not the views */
+	final_view_release(&vb);
 	return r;
 }
 

@@ -157,6 +157,33 @@ typedef int (*layer_apply_fn)(void *ctx, const struct fentry *f, int applied, co
 int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname, layer_apply_fn fn,
 		      void *ctx, struct strata_err *e);
 
+/* ---- the final filesystem ----
+ *
+ * What an image shows once its layers are stacked (formats/layerfs.h):
+ * every present entry, sorted by path (strcmp).  The SBOM reads its files
+ * from it and diff compares two.  8 bytes an entry; the entries are
+ * borrowed from the layers' layer_files. */
+struct final_view {
+	const struct fentry **v;
+	size_t n;
+};
+
+/* Take what a stack shows into fv (released first), unsorted: the stack's
+ * data must be the struct fentry layer_files_apply() gave it.  0, or <0 when
+ * out of memory (fv then empty).  Then final_view_sort(), best once the
+ * stack is freed: the sort borrows 8 bytes an entry. */
+int final_view_take(const struct lfs *v, struct final_view *fv, struct strata_err *e);
+void final_view_sort(struct final_view *fv);
+/* Stack the walked layers of im (a layer not walked is skipped) and take
+ * what shows.  Errors: as layer_files_apply(). */
+struct image;
+int final_view_build(const struct image *im, struct final_view *fv, struct strata_err *e);
+/* The entry at a clean relative path, or NULL. */
+const struct fentry *final_view_find(const struct final_view *fv, const char *path);
+/* The walked layer of im that holds f (its layer_files), or NULL. */
+const struct layer_files *final_layer(const struct image *im, const struct fentry *f);
+void final_view_release(struct final_view *fv);
+
 struct strmap;
 /* Add every directory above path ("a/b/c" -> "a/b", "a", "") to parents,
  * so that deleting a path nothing was ever under needs no scan. */

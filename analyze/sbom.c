@@ -21,11 +21,6 @@
 #include "formats/json.h"
 #include "formats/layerfs.h"
 
-struct sbom_fin {
-	const struct fentry *f;
-	int layer;
-};
-
 enum sbom_keep sbom_kept_kind(const char *p)
 {
 	size_t n = strlen(p);
@@ -160,37 +155,17 @@ int sbom_time(const char *created, const char *sde, char out[32])
 
 /* ---- building ---- */
 
-/* One entry of the final filesystem (lfs_each): fins has room for every entry. */
-static void note_final(void *ctx, const void *data, int layer)
-{
-	struct sbom *s = ctx;
-	struct sbom_fin *x = &((struct sbom_fin *)s->fins)[s->nfins++];
-
-	x->f = data;
-	x->layer = layer;
-}
-
-static int cmp_fin(const void *a, const void *b)
-{
-	return strcmp(((const struct sbom_fin *)a)->f->path, ((const struct sbom_fin *)b)->f->path);
-}
-
-static int cmp_fin_path(const void *k, const void *x)
-{
-	return strcmp(k, ((const struct sbom_fin *)x)->f->path);
-}
-
 /* The final filesystem's entry at path, or NULL. */
-static const struct sbom_fin *fin_get(const struct sbom *s, const char *path)
+static const struct fentry *fin_get(const struct sbom *s, const char *path)
 {
-	return s->nfins ? bsearch(path, s->fins, s->nfins, sizeof(struct sbom_fin), cmp_fin_path) : NULL;
+	return final_view_find(s->fin, path);
 }
 
-static const struct sbom_fin *final_file(const struct sbom *s, const char *path)
+static const struct fentry *final_file(const struct sbom *s, const char *path)
 {
-	const struct sbom_fin *x = fin_get(s, path);
+	const struct fentry *x = fin_get(s, path);
 
-	return x && x->f->type == TAR_FILE ? x : NULL;
+	return x && x->type == TAR_FILE ? x : NULL;
 }
 
 static int cmp_kept(const void *k, const void *x)
@@ -203,15 +178,14 @@ static int cmp_kept(const void *k, const void *x)
 /* What the walker kept of the final file at path, or NULL. */
 static const char *kept(const struct sbom *s, const char *path)
 {
-	const struct sbom_fin *x = final_file(s, path);
+	const struct fentry *x = final_file(s, path);
 	const struct layer_files *lf;
 	const struct kept_file *k;
 	size_t i;
 
-	if (!x)
+	if (!x || !(lf = final_layer(s->im, x)))
 		return NULL;
-	lf = s->im->layers[x->layer].m->walk;
-	i = (size_t)(x->f - lf->v);
+	i = (size_t)(x - lf->v);
 	k = lf->nkept ? bsearch(&i, lf->kept, lf->nkept, sizeof(*lf->kept), cmp_kept) : NULL;
 	return k ? k->data : NULL;
 }
@@ -362,7 +336,7 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 		    struct strata_err *e)
 {
 	char clean[LFS_PATH_MAX];
-	const struct sbom_fin *x;
+	const struct fentry *x;
 
 	while (n && *path == '/')
 		path++, n--;
@@ -374,7 +348,7 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 		return 0;  /* directories, and what the image no longer has */
 	if (array_grow(&sp->files, sp->nfiles, &sp->afiles, sizeof(*sp->files), 16) < 0)
 		return err_nomem(e, "sbom");
-	sp->files[sp->nfiles++] = (struct sbom_file){ x->f->path, fentry_digest(x->f), listed };
+	sp->files[sp->nfiles++] = (struct sbom_file){ x->path, fentry_digest(x), listed };
 	return 0;
 }
 
@@ -573,12 +547,11 @@ static int cmp_pkgs(const void *x, const void *y)
 /* The full database (status, installed, rpmdb.sqlite) the final filesystem shows. */
 static const struct pkgdb *final_db(const struct sbom *s, const char *path, enum pkgdb_kind kind)
 {
-	const struct sbom_fin *x = final_file(s, path);
+	const struct fentry *x = final_file(s, path);
 	const struct layer_files *lf;
 
-	if (!x)
+	if (!x || !(lf = final_layer(s->im, x)))
 		return NULL;
-	lf = s->im->layers[x->layer].m->walk;
 	if (kind == PKGDB_APK)
 		return lf->has_apk ? &lf->apk : NULL;
 	if (kind == PKGDB_RPM)
@@ -599,13 +572,13 @@ static int add_frags(struct sbom *s, enum pkgdb_kind kind, struct strata_err *e)
 
 		for (j = 0; j < db->len && r == 0; j++) {
 			const struct package *p = &db->v[j];
-			const struct sbom_fin *x;
+			const struct fentry *x;
 
 			if (!p->entry || p->entry > lf->len)
 				continue;
 			x = fin_get(s, lf->v[p->entry - 1].path);
-			if (x && x->f == &lf->v[p->entry - 1])
-				r = add_pkg(s, kind, p, NULL, x->f->path, e);
+			if (x && x == &lf->v[p->entry - 1])
+				r = add_pkg(s, kind, p, NULL, x->path, e);
 		}
 	}
 	return r;
@@ -693,36 +666,24 @@ static void notes(struct sbom *s, bool rpm_sqlite)
 	}
 }
 
-static int build(const struct image *im, struct sbom *s, struct strata_err *e)
+static int build(const struct image *im, const struct final_view *fv, struct sbom *s, struct strata_err *e)
 {
-	struct lfs_events ev = { NULL, NULL, NULL, false };
 	const struct pkgdb *db;
-	struct lfs *v = NULL;
 	char deb[64], apk[64], rpm[64];
-	size_t i, j, total = 0;
+	size_t i, j;
 	int r = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->im = im;
-	for (i = 0; i < im->nlayers; i++) {
+	for (i = 0; i < im->nlayers; i++)
 		if (!im->layers[i].m || !im->layers[i].m->walk)
 			return err_set(e, STRATA_EFORMAT, "layer %zu is not in the source or not readable", i + 1);
-		total += ((const struct layer_files *)im->layers[i].m->walk)->len;
-	}
-	if (total && !(s->fins = calloc(total, sizeof(struct sbom_fin))))
-		return err_nomem(e, "sbom");
 	if (im->nlayers && (!(s->fmaps = calloc(3 * im->nlayers, sizeof(struct strmap))) ||
 			    !(s->fbuilt = calloc(3 * im->nlayers, 1))))
 		return err_nomem(e, "sbom");
-	if ((r = lfs_new(&v, &ev, e)) < 0)
-		return r;
-	for (i = 0; i < im->nlayers && r == 0; i++)
-		r = layer_files_apply(v, im->layers[i].m->walk, (int)i, NULL, NULL, NULL, e);
-	if (r == 0)
-		lfs_each(v, note_final, s);
-	lfs_free(v);
-	if (s->nfins > 1)
-		qsort(s->fins, s->nfins, sizeof(struct sbom_fin), cmp_fin);
+	s->fin = fv;
+	if (!fv && (r = final_view_build(im, &s->own, e)) == 0)
+		s->fin = &s->own;
 	if (r < 0)
 		return r;
 	distro(s, "debian", deb);
@@ -736,12 +697,12 @@ static int build(const struct image *im, struct sbom *s, struct strata_err *e)
 
 		for (j = 0; j < lf->dpkg_d.len && r == 0; j++) {
 			const struct package *p = &lf->dpkg_d.v[j];
-			const struct sbom_fin *x;
+			const struct fentry *x;
 
 			if (!p->entry || p->entry > lf->len)
 				continue;
 			x = fin_get(s, lf->v[p->entry - 1].path);
-			if (x && x->f == &lf->v[p->entry - 1])
+			if (x && x == &lf->v[p->entry - 1])
 				r = add_pkg(s, PKGDB_DPKG_D, p, deb, NULL, e);
 		}
 	}
@@ -783,17 +744,16 @@ static void drop_build_state(struct sbom *s)
 			strmap_release(&((struct strmap *)s->fmaps)[i]);
 	free(s->fmaps);
 	free(s->fbuilt);
-	free(s->fins);
+	final_view_release(&s->own);
 	strmap_release(&s->named);
 	s->fmaps = NULL;
 	s->fbuilt = NULL;
-	s->fins = NULL;
-	s->nfins = 0;
+	s->fin = NULL;
 }
 
-int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
+int sbom_build(const struct image *im, const struct final_view *fv, struct sbom *s, struct strata_err *e)
 {
-	int r = build(im, s, e);
+	int r = build(im, fv, s, e);
 
 	drop_build_state(s);  /* 16 bytes a final entry: not kept beside the document (diff builds two) */
 	if (r < 0)  /* out of memory half-way: nothing is left to the caller */

@@ -57,16 +57,20 @@ struct sbom {
 	struct sbom_pkg *v;
 	size_t len, alloc;
 	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
-	/* while sbom_build() runs only (freed when it returns): */
-	void *fins;                 /* the final filesystem: nfins struct sbom_fin, sorted by path */
-	size_t nfins;
+	/* while sbom_build() runs only (released when it returns): */
+	const struct final_view *fin;  /* the final filesystem (files.h): the caller's, or own */
+	struct final_view own;
 	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */
 	unsigned char *fbuilt;
 	struct strmap named;        /* the packages listed so far, by identity (sbom.c: listed) */
 };
 
-/* 0 with s filled (sbom_release() frees it), or <0 with e and nothing to release. */
-int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e);
+/* 0 with s filled (sbom_release() frees it), or <0 with e and nothing to
+ * release.  fv: im's final filesystem when the caller has it (borrowed:
+ * analyze_image_final() takes it as it stacks the layers); NULL: sbom_build
+ * stacks the layers itself.  Every layer must have been walked (else
+ * STRATA_EFORMAT). */
+int sbom_build(const struct image *im, const struct final_view *fv, struct sbom *s, struct strata_err *e);
 void sbom_release(struct sbom *s);
 
 /* pkg:TYPE/NS/NAME@VERSION?arch=ARCH, percent-encoded (arch left out when
