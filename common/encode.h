@@ -12,8 +12,9 @@
  * choices are integer arithmetic on its histograms), and libdeflate's
  * compressor does not dispatch on CPU features, so the output is the same
  * for any thread count and any CPU (tests/repro).
- * zstd is libzstd's multithreaded mode (1 or 2 workers, 2 MiB jobs with
- * full-window overlap), whose frame does not depend on the worker count;
+ * zstd is libzstd's multithreaded mode (1 or 2 workers, 4 MiB jobs each
+ * primed with the 4 MiB before it, a window of at least 8 MiB), whose frame
+ * does not depend on the worker count;
  * xz (for rootfs tarballs, never layers) is liblzma's single-threaded
  * easy encoder.
  *
