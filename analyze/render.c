@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "common/digest.h"
 #include "common/size.h"
 #include "common/strmap.h"
 #include "formats/json.h"
@@ -180,7 +181,6 @@ static const char *content_hex(const struct fentry *f, struct strmap *regs, char
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	const struct fentry *t = f;
-	size_t i;
 
 	if (f->type == TAR_HARDLINK && f->has_link && !f->flags)
 		t = regs ? strmap_get(regs, fentry_link(f)) : NULL;
@@ -188,8 +188,7 @@ static const char *content_hex(const struct fentry *f, struct strmap *regs, char
 		return NULL;
 	if (regs && strmap_put(regs, f->path, (void *)t, &e) < 0)
 		return NULL;
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", fentry_digest(t)[i]);
+	digest_hex_of(fentry_digest(t), 32, hex);
 	return hex;
 }
 

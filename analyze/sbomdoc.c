@@ -18,16 +18,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/digest.h"
 #include "formats/json.h"
 
 enum sbom_list { L_CDX_COMPONENTS, L_CDX_DEPENDS, L_SPDX_PACKAGES, L_SPDX_RELATIONSHIPS, L_N };
 
 static void hex(const uint8_t *d, char out[65])
 {
-	size_t i;
-
-	for (i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	digest_hex_of(d, 32, out);
 }
 
 static const char *image_name(const struct image *im)

@@ -28,6 +28,7 @@ struct layer_walk {
 	struct layer_files *lf;  /* when collecting */
 	struct buf scan;         /* walker.risks: the first RISK_SCAN_MAX bytes of the file being read */
 	struct eco_file eco;     /* walker.collect: rpm, Python, npm and Go packages (eco.h) */
+	struct digest_ctx sha;   /* walker.content: made at the first file, reused for every file (md NULL: none) */
 };
 
 #define MAX_PKGDB (64u << 20)
@@ -88,20 +89,18 @@ static void *walk_begin(void *ctx, struct member *m)
 	return lw;
 }
 
-/* Read an entry's content: into b (capped) and/or through a sha256; the
- * first RISK_SCAN_MAX bytes into scan (when not NULL; the rest is read
- * only when b, digest or ef need it); through ef while it is feeding. */
-static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct buf *scan, struct eco_file *ef,
-			struct strata_err *e)
+/* Read an entry's content: into b (capped) and/or through d, a sha256
+ * context ready for a new digest, into digest; the first RISK_SCAN_MAX bytes
+ * into scan (when not NULL; the rest is read only when b, digest or ef need
+ * it); through ef while it is feeding.  On failure d holds part of a digest. */
+static int read_content(struct tar *t, struct buf *b, struct digest_ctx *d, uint8_t digest[32], struct buf *scan,
+			struct eco_file *ef, struct strata_err *e)
 {
 	struct stream *s = tar_data(t);
-	struct digest_ctx d;
 	const uint8_t *p;
 	size_t n;
 	int r;
 
-	if (digest && (r = digest_init(&d, DIGEST_SHA256, e)) < 0)
-		return r;
 	if (scan)
 		scan->len = 0;
 	while ((r = stream_get(s, &p, &n, SIZE_MAX, e)) == 0 && n) {
@@ -113,22 +112,15 @@ static int read_content(struct tar *t, struct buf *b, uint8_t digest[32], struct
 		if (!b && !digest && (!scan || scan->len >= RISK_SCAN_MAX) && !eco_feeding(ef))
 			break;  /* the tar reader skips the rest */
 		if (digest)
-			digest_update(&d, p, n);
+			digest_update(d, p, n);
 		if (b && (r = buf_add(b, p, n, e)) < 0)
 			break;
 	}
-	if (digest) {
-		char hex[DIGEST_STR_MAX];
-		size_t i;
+	if (digest && r == 0) {
+		uint8_t md[64];
 
-		digest_final(&d, hex);
-		digest_release(&d);
-		for (i = 0; i < 32; i++) {
-			unsigned v;
-
-			sscanf(hex + 7 + 2 * i, "%2x", &v);
-			digest[i] = (uint8_t)v;
-		}
+		digest_final_raw(d, md);
+		memcpy(digest, md, 32);
 	}
 	return r;
 }
@@ -261,9 +253,14 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 		eco_release(&lw->eco);
 		return 0;
 	}
-	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE || lw->eco.text ? &db : NULL,
+	if (digest && !lw->sha.md && (r = digest_init(&lw->sha, DIGEST_SHA256, e)) < 0) {
+		eco_release(&lw->eco);
+		return r;
+	}
+	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE || lw->eco.text ? &db : NULL, &lw->sha,
 			      digest ? (uint8_t *)f->path + pl + ll : NULL, lw->w->risks ? &lw->scan : NULL, &lw->eco,
 			      e)) < 0) {
+		digest_release(&lw->sha);  /* part of a digest: made again for the next file */
 		eco_release(&lw->eco);
 		buf_release(&db);
 		return r;
@@ -424,6 +421,7 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 	diag_release(&lw->local);
 	ntree_free(lw->seen);
 	buf_release(&lw->scan);
+	digest_release(&lw->sha);
 	free(lw);
 }
 

@@ -25,21 +25,33 @@ void digest_update(struct digest_ctx *d, const void *p, size_t n)
 		EVP_DigestUpdate(d->md, p, n);
 }
 
-void digest_final(struct digest_ctx *d, char out[DIGEST_STR_MAX])
+size_t digest_final_raw(struct digest_ctx *d, uint8_t out[64])
+{
+	unsigned int n = 0;
+
+	EVP_DigestFinal_ex(d->md, out, &n);
+	EVP_DigestInit_ex(d->md, NULL, NULL);
+	return n;
+}
+
+void digest_hex_of(const uint8_t *md, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-	char *o;
+	size_t i;
 
-	EVP_DigestFinal_ex(d->md, md, &n);
-	o = stpcpy(out, d->alg == DIGEST_SHA512 ? "sha512:" : "sha256:");
 	for (i = 0; i < n; i++) {
-		*o++ = hex[md[i] >> 4];
-		*o++ = hex[md[i] & 15];
+		*out++ = hex[md[i] >> 4];
+		*out++ = hex[md[i] & 15];
 	}
-	*o = '\0';
-	EVP_DigestInit_ex(d->md, NULL, NULL);
+	*out = '\0';
+}
+
+void digest_final(struct digest_ctx *d, char out[DIGEST_STR_MAX])
+{
+	uint8_t md[64];
+	size_t n = digest_final_raw(d, md);
+
+	digest_hex_of(md, n, stpcpy(out, d->alg == DIGEST_SHA512 ? "sha512:" : "sha256:"));
 }
 
 void digest_release(struct digest_ctx *d)

@@ -27,6 +27,10 @@ int digest_init(struct digest_ctx *d, enum digest_alg alg, struct strata_err *e)
 void digest_update(struct digest_ctx *d, const void *p, size_t n);
 /* Writes "alg:hex" into out and resets the context for reuse. */
 void digest_final(struct digest_ctx *d, char out[DIGEST_STR_MAX]);
+/* The same as bytes (32 for sha256, 64 for sha512): how many. */
+size_t digest_final_raw(struct digest_ctx *d, uint8_t out[64]);
+/* n bytes as 2n lowercase hex digits and a NUL into out. */
+void digest_hex_of(const uint8_t *md, size_t n, char *out);
 void digest_release(struct digest_ctx *d);
 
 /* One-shot sha256 of a buffer. */

@@ -84,6 +84,33 @@ TEST(digest_strings)
 	CHECK_STR(digest_hex(d), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* The raw form and its hex agree with the string form, and a context is
+ * reused after each (the walker hashes every file with one). */
+TEST(digest_raw_and_reuse)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct digest_ctx d;
+	uint8_t md[64];
+	char hex[129];
+	int i;
+
+	CHECK_OK(digest_init(&d, DIGEST_SHA256, &e), &e);
+	for (i = 0; i < 2; i++) {  /* the second time on the reset context */
+		digest_update(&d, "a", 1);
+		digest_update(&d, "bc", 2);
+		CHECK_INT(digest_final_raw(&d, md), 32);
+		digest_hex_of(md, 32, hex);
+		CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	}
+	CHECK_INT(digest_final_raw(&d, md), 32);  /* nothing given: the empty input's */
+	digest_hex_of(md, 32, hex);
+	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	digest_hex_of(md, 0, hex);
+	CHECK_STR(hex, "");
+	digest_release(&d);
+	digest_release(&d);  /* twice: the walker's error path may release one never made again */
+}
+
 TEST(strmap_basic)
 {
 	struct strata_err e = STRATA_ERR_INIT;
