@@ -177,10 +177,12 @@ int analyze_text(struct buf *out, const struct source *s, const struct image_rep
  * hardlink shows its target's).  Lines are not cut to 100 columns: this is
  * data, for grep and awk. */
 int analyze_files_text(const struct image_report *reps, size_t n, report_write_fn w, void *ctx, struct strata_err *e);
-/* One self-contained HTML file (inline CSS and SVG, no network), rendered
- * from the JSON report; reps (n of them, in the report's image order; may
- * be NULL) add each image's browsable file tree (tree.h). */
-int analyze_html(struct buf *out, const cJSON *report, const struct image_report *reps, size_t n,
+/* One self-contained HTML file (inline CSS and SVG, no network), written
+ * through w in pieces: rendered from report (analyze_json() of reps, its
+ * package lists streamed or not) and from reps (n of them, in the report's
+ * image order), which give each layer's package changes and each image's
+ * browsable file tree (tree.h).  0, or <0 with e (the page stops there). */
+int analyze_html(const cJSON *report, const struct image_report *reps, size_t n, report_write_fn w, void *ctx,
 		 struct strata_err *e);
 
 #endif

@@ -132,6 +132,8 @@ struct pkg_change {
 	const char *from, *to;  /* NULL from: added; NULL to: removed */
 };
 
+/* What p is: "added", "removed" or "upgraded" (the reports' word). */
+const char *pkg_change_kind(const struct pkg_change *p);
 /* Append one change to *v (*n entries, room for *alloc: array_grow()). */
 int pkg_change_add(struct pkg_change **v, size_t *n, size_t *alloc, const char *db, const char *name,
 		   const char *from, const char *to, struct strata_err *e);

@@ -2,7 +2,10 @@
  * html.c - the analysis as one self-contained HTML file: inline CSS, an
  * inline SVG chart of layer sizes, and tables made sortable by a few lines
  * of inline script.  Nothing is fetched from the network.  Built from the
- * JSON report (analyze_json), so both always say the same.
+ * JSON report (analyze_json), so both always say the same, but for the
+ * package changes and the file tree, which come from the image reports
+ * (the JSON's package lists are placeholders there: REPORT_STREAMED).
+ * Written in pieces: a page holds some 120 bytes a package change.
  */
 #include <math.h>
 #include <stdint.h>
@@ -17,6 +20,16 @@
 #include "formats/json.h"
 
 #define P(...) do { if (r == 0) r = buf_printf(b, e, __VA_ARGS__); } while (0)
+
+#define HTML_CHUNK (256u << 10)  /* gathered before a write */
+
+/* Where the page goes. */
+struct hout {
+	report_write_fn w;
+	void *ctx;
+};
+
+#define FLUSH() do { if (r == 0) r = buf_flush(b, HTML_CHUNK, o->w, o->ctx, e); } while (0)
 
 /* s[0..n) as HTML text; stops at a NUL. */
 static int escn(struct buf *b, const char *s, size_t n, struct strata_err *e)
@@ -509,35 +522,32 @@ static int wasted_largest_html(struct buf *b, const cJSON *im, const cJSON *laye
 	return r;
 }
 
-/* The package changes of each layer. */
-static int packages_html(struct buf *b, const cJSON *layers, int idx, struct strata_err *e)
+/* The package changes of each layer, from the image's report. */
+static int packages_html(struct buf *b, const struct image_report *rep, int idx, const struct hout *o,
+			 struct strata_err *e)
 {
-	const cJSON *l, *x;
+	size_t k, i, np = 0;
 	int r = 0;
 
 	P("<h2>Packages per layer</h2><table class=\"sortable\" id=\"packages-%d\"><thead><tr><th class=\"n\">layer</th>"
 	  "<th>db</th><th>package</th><th>change</th><th>from</th><th>to</th></tr></thead><tbody>", idx);
-	cJSON_ArrayForEach(l, layers) {
-		cJSON_ArrayForEach(x, json_get(l, "packages")) {
-			P("<tr><td class=\"n\">%d</td><td>", (int)num(l, "index"));
-			E(json_str(x, "db"));
-			P("</td><td>");
-			E(json_str(x, "name"));
-			P("</td><td>");
-			E(json_str(x, "change"));
-			P("</td><td>");
-			E(json_str(x, "from"));
-			P("</td><td>");
-			E(json_str(x, "to"));
-			P("</td></tr>");
-		}
-	}
-	{
-		int np = 0;
+	for (k = 0; k < rep->nlayers && r == 0; k++)
+		for (i = 0; i < rep->layers[k].npkgs && r == 0; i++) {
+			const struct pkg_change *p = &rep->layers[k].pkgs[i];
 
-		cJSON_ArrayForEach(l, layers) np += cJSON_GetArraySize(json_get(l, "packages"));
-		NONE(6, !np, "none found (no package changes: no dpkg or apk database, or it lists none)");
-	}
+			P("<tr><td class=\"n\">%zu</td><td>", k + 1);
+			E(p->db);
+			P("</td><td>");
+			E(p->name);
+			P("</td><td>%s</td><td>", pkg_change_kind(p));
+			E(p->from);
+			P("</td><td>");
+			E(p->to);
+			P("</td></tr>");
+			FLUSH();
+			np++;
+		}
+	NONE(6, !np, "none found (no package changes: no dpkg or apk database, or it lists none)");
 	P("</tbody></table>");
 	return r;
 }
@@ -565,7 +575,8 @@ static int security_html(struct buf *b, const cJSON *layers, int idx, struct str
 	return r;
 }
 
-static int image_html(struct buf *b, const cJSON *im, const struct image_report *rep, struct strata_err *e)
+static int image_html(struct buf *b, const cJSON *im, const struct image_report *rep, const struct hout *o,
+		      struct strata_err *e)
 {
 	const cJSON *layers = json_get(im, "layers");
 	int r, idx = (int)num(im, "index");
@@ -576,7 +587,7 @@ static int image_html(struct buf *b, const cJSON *im, const struct image_report 
 		r = chart(b, layers, e);
 	if (r == 0)
 		r = layers_html(b, layers, idx, e);
-	if (rep && r == 0) {
+	if (r == 0) {
 		struct tree ft;
 
 		if ((r = tree_build(rep->im, &ft, e)) == 0) {
@@ -588,15 +599,19 @@ static int image_html(struct buf *b, const cJSON *im, const struct image_report 
 		r = findings_html(b, im, idx, e);
 	if (r == 0)
 		r = wasted_largest_html(b, im, layers, idx, e);
+	FLUSH();
 	if (r == 0)
-		r = packages_html(b, layers, idx, e);
+		r = packages_html(b, rep, idx, o, e);
 	if (r == 0)
 		r = security_html(b, layers, idx, e);
 	return r;
 }
 
-int analyze_html(struct buf *b, const cJSON *report, const struct image_report *reps, size_t n, struct strata_err *e)
+int analyze_html(const cJSON *report, const struct image_report *reps, size_t n, report_write_fn w, void *ctx,
+		 struct strata_err *e)
 {
+	const struct hout out = { w, ctx }, *o = &out;
+	struct buf page = BUF_INIT(1u << 30), *b = &page;
 	const cJSON *im;
 	size_t i = 0;
 	int r = 0;
@@ -610,10 +625,15 @@ int analyze_html(struct buf *b, const cJSON *report, const struct image_report *
 	E(json_str(report, "source"));
 	P("</code> (%s)</p>", json_str(report, "format") ? json_str(report, "format") : "?");
 	cJSON_ArrayForEach(im, json_get(report, "images")) {
+		if (r == 0 && i >= n)
+			r = err_set(e, STRATA_EFORMAT, "the report has more images than the image reports given");
 		if (r == 0)
-			r = image_html(b, im, i < n ? &reps[i] : NULL, e);
+			r = image_html(b, im, &reps[i], o, e);
 		i++;
 	}
 	P("<script>%s</script></body></html>\n", script);
+	if (r == 0)
+		r = buf_flush(b, 1, w, ctx, e);
+	buf_release(b);
 	return r;
 }

@@ -149,6 +149,11 @@ const struct package *pkgdb_find(const struct pkgdb *db, const char *name)
 	return db->len ? bsearch(&key, db->v, db->len, sizeof(*db->v), cmp_pkg) : NULL;
 }
 
+const char *pkg_change_kind(const struct pkg_change *p)
+{
+	return !p->from ? "added" : !p->to ? "removed" : "upgraded";
+}
+
 int pkg_change_add(struct pkg_change **v, size_t *n, size_t *alloc, const char *db, const char *name,
 		   const char *from, const char *to, struct strata_err *e)
 {

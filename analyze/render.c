@@ -263,7 +263,7 @@ static cJSON *pkg_change_json(const struct pkg_change *p)
 
 	cJSON_AddStringToObject(c, "db", p->db);
 	cJSON_AddStringToObject(c, "name", p->name);
-	cJSON_AddStringToObject(c, "change", !p->from ? "added" : !p->to ? "removed" : "upgraded");
+	cJSON_AddStringToObject(c, "change", pkg_change_kind(p));
 	json_put(c, "from", str_or_null(p->from));
 	json_put(c, "to", str_or_null(p->to));
 	return c;

@@ -75,11 +75,14 @@ struct report_job {
 };
 
 /* Render the reports and write them to j->output through cli_out.
- * Everything but the file lists of --files is rendered before the output is
- * opened, so that a failure there leaves nothing behind; the lists (a
- * million entries: 105 MB of text, 158 MB of JSON) are written from the
- * layers' entries as they go, each in its place.  A regular file still only
- * takes the destination's name once complete. */
+ * The text report and the JSON document's skeleton are rendered before the
+ * output is opened, so that a failure there leaves nothing behind; what
+ * grows with the image (the file lists of --files, a million entries: 105
+ * MB of text, 158 MB of JSON; the package changes of JSON and HTML; the
+ * HTML page) is written from the image reports as it goes, each in its
+ * place.  A regular file still only takes the destination's name once
+ * complete; on stdout a failure half-way (out of memory, a failing write)
+ * leaves what was written. */
 static int write_report(const struct report_job *j, struct strata_err *e)
 {
 	struct buf out = BUF_INIT(1u << 30);
@@ -106,25 +109,27 @@ static int write_report(const struct report_job *j, struct strata_err *e)
 		for (i = 0; i < j->n && r == 0; i++)
 			r = analyze_line(&o, j->s, &j->reps[i], i, j->files, j->rp, j->src, j->meta, e);
 	} else {
-		/* html shows no file list (its tree comes from reps), and reads the package changes from doc */
+		/* html shows no file list (its tree and package changes come from reps) */
 		bool json = !strcmp(j->format, "json");
-		unsigned what = json ? (j->files ? REPORT_FILES : 0) | REPORT_STREAMED : 0;
+		unsigned what = (json && j->files ? REPORT_FILES : 0) | REPORT_STREAMED;
 		cJSON *doc = analyze_json(j->s, j->reps, j->n, what, j->rp);
 		char *txt = NULL;
 
 		cJSON_AddStringToObject(doc, "source", j->src);
 		analyze_verdict_json(doc, j->meta);
-		if (!json)
-			r = analyze_html(&out, doc, j->reps, j->n, e);
-		else if (!(txt = cJSON_Print(doc)))
+		if (json && !(txt = cJSON_Print(doc)))
 			r = err_nomem(e, "report");
-		cJSON_Delete(doc);
-		if (txt && (r = cli_out_open(&o, j->output, e)) == 0) {
+		if (r == 0 && (r = cli_out_open(&o, j->output, e)) == 0) {
 			opened = true;
-			r = analyze_json_write(txt, false, j->reps, j->n, cli_out_write, &o, e);
-			if (r == 0)
-				r = cli_out_write(&o, "\n", 1, e);
+			if (!json) {
+				r = analyze_html(doc, j->reps, j->n, cli_out_write, &o, e);
+			} else {
+				r = analyze_json_write(txt, false, j->reps, j->n, cli_out_write, &o, e);
+				if (r == 0)
+					r = cli_out_write(&o, "\n", 1, e);
+			}
 		}
+		cJSON_Delete(doc);
 		free(txt);
 	}
 	if (r == 0 && !opened && (r = cli_out_open(&o, j->output, e)) == 0) {

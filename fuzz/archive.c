@@ -85,11 +85,11 @@ static void json_report(const struct source *s, const struct image_report *reps,
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct buf out = BUF_INIT(64u << 20);
-	cJSON *doc = analyze_json(s, reps, n, 0, NULL);
+	cJSON *doc = analyze_json(s, reps, n, REPORT_STREAMED, NULL);
 	char *txt;
 
 	if (doc)
-		analyze_html(&out, doc, reps, n, &e);
+		analyze_html(doc, reps, n, to_buf, &out, &e);
 	cJSON_Delete(doc);
 	out.len = 0;
 	e = (struct strata_err)STRATA_ERR_INIT;
