@@ -176,6 +176,12 @@ struct ntree {
 	size_t nlen, nalloc;
 	uint32_t *slots;               /* node index, NIL = empty (open addressing) */
 	size_t nslots;
+	/* the directory of the last path ntree_path() walked (a tar lists a
+	 * directory's entries together: the next path is most often below it),
+	 * and its node; clen 0: none */
+	char cdir[LFS_PATH_MAX];
+	size_t clen;
+	uint32_t cnode;
 };
 
 static uint64_t hash(uint32_t parent, const char *s, size_t n)
@@ -363,16 +369,29 @@ static size_t component(const char *s, size_t *i, size_t n)
 
 uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strata_err *e)
 {
-	size_t i = 0, n = strlen(path);
-	uint32_t cur = 0;
+	size_t i = 0, n = strlen(path), last = 0;
+	uint32_t cur = 0, up = 0;
 
 	if (!strcmp(path, "."))
 		return 0;
+	/* below the last directory walked: start there (nodes never move or go,
+	 * so a directory's node stays what walking its path gives) */
+	if (t->clen && t->clen < n && path[t->clen] == '/' && !memcmp(path, t->cdir, t->clen)) {
+		cur = t->cnode;
+		i = t->clen + 1;
+	}
 	while (i < n) {
 		size_t at = i, len = component(path, &i, n);
 
+		up = cur;
+		last = at;
 		if ((cur = ntree_child(t, cur, path + at, len, create, e)) == NTREE_NONE)
 			return NTREE_NONE;
+	}
+	if (last > 1 && last - 1 < sizeof(t->cdir)) {  /* the directory of the last component walked */
+		memcpy(t->cdir, path, last - 1);
+		t->clen = last - 1;
+		t->cnode = up;
 	}
 	return cur;
 }
@@ -408,6 +427,12 @@ struct lfs {
 	int layer;
 	const char *lname;
 	unsigned tick;
+	/* the directory of the last entry applied (clen 0: none) and its node:
+	 * its ancestors were walked then, in layer clayer (below) */
+	char cdir[LFS_PATH_MAX];
+	size_t clen;
+	uint32_t cnode;
+	int clayer;
 };
 
 #define N(v, i) ((struct node *)ntree_data((v)->t, (i)))
@@ -688,6 +713,17 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 			remove_below(v, 0, LFS_BY_OPAQUE);
 		return 1;  /* the root itself: nothing to replace */
 	}
+	/* Below the directory of the last entry applied in this layer: its
+	 * ancestors were checked, made present and marked (desc) then, and
+	 * nothing applied since changed them (an entry changes its own node and
+	 * what is below it; a whiteout or opaque marker clears this). */
+	if (!entry)
+		v->clen = 0;
+	else if (v->clen && v->clayer == v->layer && v->clen + 1 < n && name[v->clen] == '/' &&
+		 !memcmp(name, v->cdir, v->clen)) {
+		cur = v->cnode;
+		i = v->clen + 1;
+	}
 	/* the proper ancestors (and an opaque marker's directory itself) */
 	for (;;) {
 		size_t at = i, len = component(name, &i, n);
@@ -727,6 +763,12 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		if (N(v, cur)->present)
 			remove_below(v, cur, LFS_BY_OPAQUE);
 		return 1;
+	}
+	if (entry && i > 1 && i - 1 < sizeof(v->cdir)) {
+		memcpy(v->cdir, name, i - 1);
+		v->clen = i - 1;
+		v->cnode = cur;
+		v->clayer = v->layer;
 	}
 	if ((t = ntree_child(v->t, cur, name + i, n - i, true, e)) == NTREE_NONE)
 		return -e->code;

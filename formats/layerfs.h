@@ -119,7 +119,9 @@ void ntree_free(struct ntree *t);
  * (create false) or on error (create true: out of memory, e set). */
 uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *comp, size_t len, bool create,
 		     struct strata_err *e);
-/* The node of a clean relative path ("." is the root), made with its parents when create. */
+/* The node of a clean relative path ("." is the root), made with its parents
+ * when create.  A path below the directory of the last path walked starts
+ * there (a tar lists a directory's entries together). */
 uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strata_err *e);
 uint32_t ntree_parent(const struct ntree *t, uint32_t i);
 /* The clean relative path of node i ("." the root) into buf of size bytes,

@@ -197,6 +197,69 @@ TEST(layerfs_linear)
 	free(dots);
 }
 
+/* lfs_apply starts below the directory of the last entry it applied
+ * (skipping the ancestors it walked then) only while nothing can have
+ * changed them: a whiteout clears it (the directory is implied again and
+ * reached when an upper layer removes its parent), and so does a new layer
+ * (whose entries mark the ancestors as having entries of that layer). */
+TEST(layerfs_last_dir)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct tally t = { 0 };
+	struct lfs_events ev = { &t, gone, problem, false };
+	struct lfs *v;
+
+	CHECK_OK(lfs_new(&v, &ev, &e), &e);
+	lfs_layer(v, 0, "layer 1");
+	CHECK_INT(put(v, LFS_ENTRY, "a/b/x", TAR_FILE, NULL), 1);
+	CHECK_INT(put(v, LFS_ENTRY, "a/b/y", TAR_FILE, NULL), 1);
+	CHECK_INT(put(v, LFS_WHITEOUT, "a/b", TAR_FILE, NULL), 1);
+	CHECK_INT(t.gone, 2);
+	CHECK_INT(put(v, LFS_ENTRY, "a/b/z", TAR_FILE, NULL), 1);  /* a/b implied again */
+	lfs_layer(v, 1, "layer 2");
+	CHECK_INT(put(v, LFS_ENTRY, "a/b", TAR_FILE, NULL), 1);    /* replaces the directory */
+	CHECK_INT(t.gone, 3);
+	CHECK_INT(present(v), 1);
+	lfs_free(v);
+
+	CHECK_OK(lfs_new(&v, &ev, &e), &e);
+	lfs_layer(v, 0, "layer 1");
+	CHECK_INT(put(v, LFS_ENTRY, "a/b/x", TAR_FILE, NULL), 1);
+	lfs_layer(v, 1, "layer 2");
+	CHECK_INT(put(v, LFS_ENTRY, "a/b/q", TAR_FILE, NULL), 1);
+	/* a/b holds an entry of this layer now: it cannot become a file */
+	CHECK_INT(put(v, LFS_ENTRY, "a/b", TAR_FILE, NULL), 0);
+	CHECK(strstr(t.s.last, "a/b") != NULL);
+	lfs_free(v);
+}
+
+/* ntree_path() starts below the directory of the last path it walked: a
+ * sibling whose name only begins like that directory is not below it. */
+TEST(ntree_path_last_dir)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct ntree *t;
+	char buf[32];
+	uint32_t x, y, b;
+
+	CHECK_OK(ntree_new(&t, 1, NULL, &e), &e);
+	if (!t)
+		return;
+	x = ntree_path(t, "a/b/x", true, &e);
+	y = ntree_path(t, "a/bc/y", true, &e);
+	CHECK(x != NTREE_NONE && y != NTREE_NONE && x != y);
+	CHECK_INT(ntree_pathname(t, y, buf, sizeof(buf)), 6);
+	CHECK_STR(buf, "a/bc/y");
+	CHECK(ntree_path(t, "a/bc/x", false, &e) == NTREE_NONE);
+	b = ntree_path(t, "a/b", false, &e);
+	CHECK(b == ntree_parent(t, x));
+	CHECK(ntree_path(t, "a/b/x", false, &e) == x);
+	CHECK(ntree_path(t, "a/b/x", true, &e) == x);
+	CHECK(ntree_path(t, "a/b/x/deeper", false, &e) == NTREE_NONE);
+	CHECK(ntree_path(t, "a", false, &e) == ntree_parent(t, b));
+	ntree_free(t);
+}
+
 TEST(ntree_pathname)
 {
 	struct strata_err e = STRATA_ERR_INIT;
