@@ -220,7 +220,8 @@ static bool has_hardlinks(const struct image_report *r)
 #define LIST_CHUNK ((size_t)1 << 16)
 
 /* One layer's "files" array, as cJSON_PrintUnformatted() prints each entry
- * and the raw node holding them all printed it: [{...},{...}]. */
+ * and the raw node holding them all printed it: [{...},{...}], written
+ * without making nodes (json_add_string(), json_add_uint()). */
 static int files_json(const struct layer_files *lf, struct strmap *regs, struct buf *b, report_write_fn w,
 		      void *ctx, struct strata_err *e)
 {
@@ -229,28 +230,18 @@ static int files_json(const struct layer_files *lf, struct strmap *regs, struct 
 
 	for (i = 0; r == 0 && i < lf->len; i++) {
 		const struct fentry *f = &lf->v[i];
-		char mode[8], hex[65], *txt;
-		cJSON *c = cJSON_CreateObject();
+		char hex[65];
 
-		cJSON_AddStringToObject(c, "path", f->path);
-		cJSON_AddStringToObject(c, "type", f->flags & FE_WHITEOUT ? "whiteout"
-						   : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7]);
-		cJSON_AddNumberToObject(c, "size", (double)f->size);
-		snprintf(mode, sizeof(mode), "%04o", f->mode & 07777);
-		cJSON_AddStringToObject(c, "mode", mode);
-		cJSON_AddNumberToObject(c, "uid", f->uid);
-		cJSON_AddNumberToObject(c, "gid", f->gid);
-		if (f->has_link)
-			cJSON_AddStringToObject(c, "link", fentry_link(f));
-		if (content_hex(f, regs, hex))
-			cJSON_AddStringToObject(c, "sha256", hex);
-		txt = cJSON_PrintUnformatted(c);
-		cJSON_Delete(c);
-		if (!txt)
-			r = err_nomem(e, "report");
-		else if ((i && buf_addstr(b, ",", e) < 0) || buf_addstr(b, txt, e) < 0)
+		if (buf_addstr(b, i ? ",{\"path\":" : "{\"path\":", e) < 0 || json_add_string(b, f->path, e) < 0 ||
+		    buf_addstr(b, ",\"type\":\"", e) < 0 ||
+		    buf_addstr(b, f->flags & FE_WHITEOUT ? "whiteout" : f->flags & FE_OPAQUE ? "opaque"
+				  : type_names[f->type & 7], e) < 0 ||
+		    buf_addstr(b, "\",\"size\":", e) < 0 || json_add_uint(b, f->size, e) < 0 ||
+		    buf_printf(b, e, ",\"mode\":\"%04o\",\"uid\":%u,\"gid\":%u", f->mode & 07777, f->uid, f->gid) < 0 ||
+		    (f->has_link && (buf_addstr(b, ",\"link\":", e) < 0 || json_add_string(b, fentry_link(f), e) < 0)) ||
+		    (content_hex(f, regs, hex) && buf_printf(b, e, ",\"sha256\":\"%s\"", hex) < 0) ||
+		    buf_addstr(b, "}", e) < 0)
 			r = -e->code;
-		free(txt);
 		if (r == 0)
 			r = buf_flush(b, LIST_CHUNK, w, ctx, e);
 	}

@@ -219,6 +219,59 @@ int json_print_element(struct buf *b, const cJSON *x, bool line, unsigned depth,
 	return r < 0 ? -e->code : 0;
 }
 
+int json_add_string(struct buf *b, const char *s, struct strata_err *e)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run;
+	int r = buf_add(b, "\"", 1, e);
+
+	while (r == 0 && s && *s) {
+		char esc[7] = "\\u00";
+		size_t n = 2;
+
+		for (run = s; *s && (unsigned char)*s >= 32 && *s != '"' && *s != '\\'; s++)
+			;
+		if (s > run && (r = buf_add(b, run, (size_t)(s - run), e)) < 0)
+			break;
+		if (!*s)
+			break;
+		switch (*s) {  /* as cJSON's print_string_ptr() escapes */
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			esc[4] = hex[(unsigned char)*s >> 4];
+			esc[5] = hex[*s & 15];
+			n = 6;
+		}
+		r = buf_add(b, esc, n, e);
+		s++;
+	}
+	return r == 0 ? buf_add(b, "\"", 1, e) : r;
+}
+
+int json_add_uint(struct buf *b, uint64_t v, struct strata_err *e)
+{
+	char *txt;
+	cJSON *x;
+	int r;
+
+	if (v < 1000000000000000ull)  /* cJSON's "%d" or "%1.15g" print such a number in plain digits */
+		return buf_printf(b, e, "%llu", (unsigned long long)v);
+	if (!(x = cJSON_CreateNumber((double)v)) || !(txt = cJSON_PrintUnformatted(x))) {
+		cJSON_Delete(x);
+		return err_nomem(e, "JSON");
+	}
+	r = buf_addstr(b, txt, e);
+	free(txt);
+	cJSON_Delete(x);
+	return r;
+}
+
 unsigned json_depth_at(const char *txt, const char *at)
 {
 	unsigned depth = 1;

@@ -76,6 +76,11 @@ int json_write_list(struct buf *b, size_t chunk, bool line, unsigned depth, json
  * else as cJSON_Print() does, each newline followed by depth tabs (the
  * depth of the array's elements).  0, or <0 with e (out of memory, b's cap). */
 int json_print_element(struct buf *b, const cJSON *x, bool line, unsigned depth, struct strata_err *e);
+/* Append s (NULL: "") as a JSON string, or v as a JSON number, byte for
+ * byte as cJSON prints them, without making a node (a list of a million
+ * files).  0, or <0 with e. */
+int json_add_string(struct buf *b, const char *s, struct strata_err *e);
+int json_add_uint(struct buf *b, uint64_t v, struct strata_err *e);
 /* The depth of the elements of an array whose placeholder is at `at` in
  * txt, printed by cJSON_Print(): one more than the tabs opening at's line. */
 unsigned json_depth_at(const char *txt, const char *at);

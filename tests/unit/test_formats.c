@@ -54,6 +54,44 @@ static cJSON *copy_element(void *ctx, int list, size_t i, bool *end)
  * 3,000 objects: past the 256 KiB a write gathers), printed whole by cJSON
  * and streamed from a skeleton holding placeholders instead: the same bytes,
  * pretty and on one line. */
+/* json_add_string() and json_add_uint() write what cJSON prints: every byte
+ * value in a string, and numbers around INT_MAX, 2^32 and 10^15 (past
+ * which cJSON prints an exponent). */
+TEST(json_add_as_cjson)
+{
+	static const uint64_t nums[] = { 0, 1, 4095, 2147483647, 2147483648ull, 4294967294ull, 4294967296ull,
+					 999999999999999ull, 1000000000000000ull, 123456789012345678ull, UINT64_MAX };
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf b = BUF_INIT(1u << 20);
+	char s[300], *want;
+	cJSON *x;
+	size_t i;
+
+	for (i = 1; i < 256; i++)
+		s[i - 1] = (char)i;
+	s[255] = '\0';
+	memcpy(s + 255, "\xc3\xa9\"\\\x01", 6);
+	for (i = 0; i < 2; i++) {
+		x = cJSON_CreateString(i ? s : "");
+		want = cJSON_PrintUnformatted(x);
+		b.len = 0;
+		CHECK_OK(json_add_string(&b, i ? s : NULL, &e), &e);
+		CHECK_STR(b.data, want);
+		free(want);
+		cJSON_Delete(x);
+	}
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		x = cJSON_CreateNumber((double)nums[i]);
+		want = cJSON_PrintUnformatted(x);
+		b.len = 0;
+		CHECK_OK(json_add_uint(&b, nums[i], &e), &e);
+		CHECK_STR(b.data, want);
+		free(want);
+		cJSON_Delete(x);
+	}
+	buf_release(&b);
+}
+
 TEST(json_stream_prints_as_cjson)
 {
 	cJSON *whole = cJSON_CreateObject(), *skel = cJSON_CreateObject(), *lists[3], *o, *so;
