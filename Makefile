@@ -44,6 +44,10 @@ $(BUILD)/libstrata.a: $(LIB_OBJ)
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libstrata.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LDWRAP) -o $@ $^ $(LDLIBS)
 
+# The layer encoder alone, for bench/run-gzip.sh's floor rows (bench/README.md); not built by default.
+$(BUILD)/encfloor: $(BUILD)/bench/encfloor.o $(BUILD)/libstrata.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LDWRAP) -o $@ $^ $(LDLIBS)
+
 # The runner's test list, made from the TEST(name) lines (libarchive's list.h idea).
 $(BUILD)/list.h: $(filter-out tests/unit/main.c,$(UNIT_SRC))
 	@mkdir -p $(BUILD)

@@ -6,7 +6,11 @@
 # (default 3) rounds, each running every command once in turn after `sync`;
 # medians of wall and CPU (user+sys) seconds, output bytes, and the ratios
 # skopeo / strata (for sha256: strata_keep / sha256, the floor's).
-# STRATA=/path tests another binary.
+# STRATA=/path tests another binary.  When build/encfloor exists (make
+# build/encfloor), two more rows: gzip_floor and zstd_floor, strata's encoder
+# alone over IMG's layer tars joined (read into memory first; no tar, no
+# digest, nothing written), the speed --gzip and --zstd could reach if all
+# around the encoder were free.
 set -eu
 img=$1
 W=${2:-/tmp/strata-bench-gzip}
@@ -27,6 +31,13 @@ done
 names+=(skopeo_zstd strata_zstd)
 cmd[skopeo_zstd]="$SK copy -q --dest-compress-format zstd docker-archive:$img oci:$W/o:b"
 cmd[strata_zstd]="$S -q convert --zstd $img oci:$W/o:b"
+FL=$(dirname "$S")/encfloor
+if [ -x "$FL" ]; then
+	tar -xOf "$img" --wildcards '*/layer.tar' > "$W/layers.tar"
+	names+=(gzip_floor zstd_floor)
+	cmd[gzip_floor]="$FL gzip $W/layers.tar > $W/floor.out"
+	cmd[zstd_floor]="$FL zstd $W/layers.tar > $W/floor.out"
+fi
 names+=(skopeo_keep strata_keep sha256)
 cmd[skopeo_keep]="$SK copy -q --dest-oci-accept-uncompressed-layers docker-archive:$img oci:$W/o:b"
 cmd[strata_keep]="$S -q convert --keep $img oci:$W/o:b"
@@ -39,7 +50,10 @@ for r in $(seq "$RUNS"); do
 		t=$( { /usr/bin/time -f '%e %U %S' bash -c "${cmd[$n]}" 2>&1 >/dev/null; } | tail -1)
 		wall[$n]+="$(echo "$t" | cut -d' ' -f1) "
 		cpu[$n]+="$(echo "$t" | awk '{print $2 + $3}') "
-		bytes[$n]=$(if [ -d "$W/o/blobs" ]; then du -sb "$W/o/blobs" | cut -f1; else echo 0; fi)
+		case $n in
+		*_floor) bytes[$n]=$(sed -n 's/.* -> \([0-9]*\) bytes.*/\1/p' "$W/floor.out") ;;
+		*) bytes[$n]=$(if [ -d "$W/o/blobs" ]; then du -sb "$W/o/blobs" | cut -f1; else echo 0; fi) ;;
+		esac
 	done
 done
 med() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
