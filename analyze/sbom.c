@@ -755,7 +755,7 @@ int sbom_build(const struct image *im, const struct final_view *fv, struct sbom 
 {
 	int r = build(im, fv, s, e);
 
-	drop_build_state(s);  /* 16 bytes a final entry: not kept beside the document (diff builds two) */
+	drop_build_state(s);  /* its own final view (8 bytes an entry) and maps: not kept beside the document */
 	if (r < 0)  /* out of memory half-way: nothing is left to the caller */
 		sbom_release(s);
 	return r;

@@ -117,7 +117,7 @@ static int write_report(const struct report_job *j, struct strata_err *e)
 
 		cJSON_AddStringToObject(doc, "source", j->src);
 		analyze_verdict_json(doc, j->meta);
-		if (json && !(txt = cJSON_Print(doc)))
+		if (!doc || (json && !(txt = cJSON_Print(doc))))
 			r = err_nomem(e, "report");
 		if (r == 0 && (r = cli_out_open(&o, j->output, e)) == 0) {
 			opened = true;
