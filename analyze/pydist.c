@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "analyze/eco.h"
+#include "common/digest.h"
 
 /* Is the header line l (n bytes) "Key:"?  The value's start and length. */
 static bool field(const char *l, size_t n, const char *key, const char **v, size_t *vl)
@@ -209,13 +210,7 @@ static bool sha256_hex(const char *h, char hex[65])
 	}
 	if (o != 32)
 		return false;
-	for (i = 0; i < 32; i++) {
-		static const char x[] = "0123456789abcdef";
-
-		hex[2 * i] = x[d[i] >> 4];
-		hex[2 * i + 1] = x[d[i] & 15];
-	}
-	hex[64] = 0;
+	digest_hex_of(d, 32, hex);
 	return true;
 }
 
