@@ -479,7 +479,7 @@ static int build_groups(struct conv *c, struct source *s, struct out_set *set, s
 	int group = *groups, r;
 
 	while (i < set->len) {
-		const char *ix = set->v[i].src->index_digest;
+		const char *ix = set->v[i].src->index_digest, *why;
 		struct member *im;
 		bool raw = true;
 		size_t children = 0;
@@ -494,7 +494,7 @@ static int build_groups(struct conv *c, struct source *s, struct out_set *set, s
 			i = j;
 			continue;
 		}
-		im = catalog_blob(&s->cat, ix);
+		im = catalog_blob(&s->cat, ix, &why);
 		if (im && im->doc_kept) {
 			cJSON *doc = NULL;
 			struct strata_err ie = STRATA_ERR_INIT;

@@ -34,6 +34,30 @@ struct member *catalog_get(const struct catalog *c, const char *name)
 	return strmap_get(&c->by_name, name);
 }
 
+/* Why a name the catalog lacks is missing: a directory above it was a
+ * symlink or no directory (a directory source's symlinks are not followed
+ * into, and a tar's members below one are not the link's). */
+static void below_link(const struct catalog *c, char *clean, const char **why)
+{
+	char *slash;
+
+	for (slash = strchr(clean, '/'); slash; slash = strchr(slash + 1, '/')) {
+		struct member *up;
+
+		*slash = '\0';
+		up = catalog_get(c, clean);
+		*slash = '/';
+		if (up && up->kind == MEM_SYMLINK) {
+			*why = "below a symlink, which is not followed";
+			return;
+		}
+		if (up && up->kind != MEM_DIR) {
+			*why = "below a member that is not a directory";
+			return;
+		}
+	}
+}
+
 struct member *catalog_resolve(const struct catalog *c, const char *name, const char **why)
 {
 	struct member *m;
@@ -58,10 +82,14 @@ struct member *catalog_resolve(const struct catalog *c, const char *name, const 
 			*why = "symlink points outside the archive";
 		} else {
 			m = catalog_get(c, target);
-			if (m && m->kind != MEM_FILE) {
+			if (!m)
+				*why = "symlink to a missing member";
+			else if (m->kind == MEM_SYMLINK)
 				*why = "symlink to a symlink (only one level is followed)";
+			else if (m->kind != MEM_FILE)
+				*why = "symlink to a member that is not a regular file";
+			if (m && m->kind != MEM_FILE)
 				m = NULL;
-			}
 		}
 		free(target);
 	} else if (m && m->kind == MEM_HARDLINK && m->link) {
@@ -76,6 +104,8 @@ struct member *catalog_resolve(const struct catalog *c, const char *name, const 
 	} else if (m && m->kind != MEM_FILE) {
 		*why = "not a regular file";
 		m = NULL;
+	} else if (!m) {
+		below_link(c, clean, why);
 	}
 	free(clean);
 	return m;
@@ -92,13 +122,14 @@ const char *blob_path(const char *digest, char out[DIGEST_STR_MAX + 8])
 	return out;
 }
 
-struct member *catalog_blob(const struct catalog *c, const char *digest)
+struct member *catalog_blob(const struct catalog *c, const char *digest, const char **why)
 {
 	char name[DIGEST_STR_MAX + 8];
 
+	*why = "missing";
 	if (!strchr(digest, ':'))
 		return NULL;
-	return catalog_get(c, blob_path(digest, name));
+	return catalog_resolve(c, blob_path(digest, name), why);
 }
 
 void catalog_release(struct catalog *c)

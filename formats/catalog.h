@@ -67,14 +67,16 @@ struct catalog {
 struct member *catalog_add(struct catalog *c, const char *name, struct strata_err *e);
 struct member *catalog_get(const struct catalog *c, const char *name);
 /*
- * Resolve a name used by a document to the member holding the bytes: cleaned,
- * must stay inside the archive, follows at most one level of symlink (as
- * skopeo and containerd do), never outside the archive.  Returns NULL and
- * sets *why ("missing", "unsafe path", "symlink loop") when not resolvable.
+ * Resolve a name used by a document to the regular file holding the bytes:
+ * cleaned, must stay inside the archive, follows at most one level of
+ * symlink (as skopeo and containerd do) and a hardlink, never outside the
+ * archive; a FIFO, device or directory is not a file.  Returns NULL and sets
+ * *why (static: "missing", "not a regular file", "symlink points outside the
+ * archive", ...; "missing" only when nothing is there) when not resolvable.
  */
 struct member *catalog_resolve(const struct catalog *c, const char *name, const char **why);
-/* The blob member for a (valid) digest: blobs/<alg>/<hex>. */
-struct member *catalog_blob(const struct catalog *c, const char *digest);
+/* The same for the blob of a (valid) digest: blobs/<alg>/<hex>. */
+struct member *catalog_blob(const struct catalog *c, const char *digest, const char **why);
 /* The member name blobs/<alg>/<hex> of a digest, into out (for messages). */
 const char *blob_path(const char *digest, char out[DIGEST_STR_MAX + 8]);
 void catalog_release(struct catalog *c);

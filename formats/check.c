@@ -43,12 +43,16 @@ static void check_layer(struct image *im, size_t i, bool presence_only, struct d
 		char bp[DIGEST_STR_MAX + 8];
 		const char *name = l->path ? l->path : blob_path(l->desc.digest, bp);
 
-		if (l->desc.urls && cJSON_GetArraySize(l->desc.urls) > 0)
+		if (l->why && strcmp(l->why, "missing"))
+			diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, name, "%s: %s", what, l->why);
+		else if (l->desc.urls && cJSON_GetArraySize(l->desc.urls) > 0)
 			diag_add_id(d, SEV_WARNING, STRATA_EFORMAT, PROBLEM_FOREIGN_LAYER, name,
 				 "%s is a foreign layer not stored in the archive (fetched from its urls)", what);
-		else
+		else if (l->desc.digest[0])
 			diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, name, "%s is missing from the archive (%s)", what,
 				 short_digest(l->desc.digest, sd));
+		else
+			diag_add_id(d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, name, "%s is missing from the archive", what);
 		return;
 	}
 	m->refs++;

@@ -167,9 +167,7 @@ static int load_item(struct source *s, const cJSON *item, size_t idx, struct dia
 			continue;
 		}
 		ly->path = l->valuestring;
-		ly->m = catalog_resolve(&s->cat, l->valuestring, &why);
-		if (!ly->m && strcmp(why, "missing"))
-			diag_add(d, SEV_ERROR, STRATA_EFORMAT, l->valuestring, "layer %zu of %s: %s", i, where, why);
+		ly->m = catalog_resolve(&s->cat, l->valuestring, &ly->why);
 		if (ly->m) {
 			memcpy(ly->desc.digest, ly->m->digest, DIGEST_STR_MAX);
 			ly->desc.size = (int64_t)ly->m->size;

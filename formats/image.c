@@ -148,7 +148,9 @@ int source_count_parse(struct source *s, const struct member *m, struct strata_e
 {
 	uint64_t cap = limits_resolve(&s->limits).max_json * LIMIT_JSON_PARSED;
 
-	s->json_parsed += m->size;
+	if (!m->doc_kept)
+		return 0;  /* not parsed: member_json() says why */
+	s->json_parsed += m->doc.len;
 	if (s->json_parsed > cap)
 		return err_set(e, STRATA_EFORMAT,
 			       "%s: too much JSON parsed: more than %llu bytes in all, %d times the limit of one document "

@@ -41,6 +41,7 @@ struct layer {
 	struct descriptor desc;            /* declared (OCI) or derived from the bytes (docker-archive) */
 	const char *path;                  /* member name the document used (docker-archive), or NULL */
 	struct member *m;                  /* the bytes, NULL when not in the archive */
+	const char *why;                   /* m NULL: why (catalog_resolve(); NULL means "missing") */
 	const char *diff_id;               /* from the config, NULL when absent */
 };
 

@@ -75,10 +75,13 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 	if (descriptor_parse(json_get(doc, "config"), &im->config, &why) < 0) {
 		diag_add(w->d, SEV_ERROR, STRATA_EFORMAT, m->name, "manifest config: %s", why);
 	} else {
-		im->config_m = catalog_blob(&w->s->cat, im->config.digest);
-		if (!im->config_m)
+		im->config_m = catalog_blob(&w->s->cat, im->config.digest, &why);
+		if (!im->config_m && !strcmp(why, "missing"))
 			diag_add_id(w->d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, blob_path(im->config.digest, bp),
 				 "config of %s is missing from the archive", where);
+		else if (!im->config_m)
+			diag_add_id(w->d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, blob_path(im->config.digest, bp),
+				 "config of %s: %s", where, why);
 	}
 	/* An artifact, not a runnable image: artifactType set, a config that is
 	 * not an image config, or any layer that is not a layer media type
@@ -111,7 +114,7 @@ static int load_manifest(struct walk *w, const struct descriptor *desc, struct m
 			ly->desc.digest[0] = '\0';
 			continue;
 		}
-		ly->m = catalog_blob(&w->s->cat, ly->desc.digest);
+		ly->m = catalog_blob(&w->s->cat, ly->desc.digest, &ly->why);
 		if (media_type_compression(ly->desc.media_type) < 0 && im->kind == IMAGE_CONTAINER)
 			im->kind = IMAGE_ARTIFACT;
 	}
@@ -175,10 +178,15 @@ static int visit(struct walk *w, const cJSON *jd, const char *parent, const char
 	}
 	idx = is_index_type(desc.media_type);
 	man = is_manifest_type(desc.media_type);
-	m = catalog_blob(&w->s->cat, desc.digest);
+	m = catalog_blob(&w->s->cat, desc.digest, &why);
 	if (!m) {
 		if (!idx && !man)
 			return 0;  /* not a document we read: its absence is not ours to judge */
+		if (strcmp(why, "missing")) {
+			diag_add_id(w->d, SEV_ERROR, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, blob_path(desc.digest, bp), "%s: %s %s",
+				    where, idx ? "index" : "manifest", why);
+			return 0;
+		}
 		if (w->depth > 0 && desc.has_platform)
 			diag_add_id(w->d, SEV_WARNING, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, blob_path(desc.digest, bp),
 				 "manifest for platform %s/%s%s%s is not in the archive (other platform, skipped)",
@@ -284,6 +292,8 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 
 	if (!lay) {
 		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "missing (required by the OCI image layout)");
+	} else if (lay->kind != MEM_FILE) {
+		diag_add(d, SEV_ERROR, STRATA_EFORMAT, "oci-layout", "not a regular file (required as one by the OCI image layout)");
 	} else if ((doc = member_json(lay, d, "oci-layout"))) {
 		lay->refs++;
 		ver = json_str(doc, "imageLayoutVersion");
@@ -296,6 +306,8 @@ int oci_load_view(struct source *s, struct image_set *set, struct diag *d, struc
 	}
 	if (!ix)
 		return err_set(e, STRATA_EFORMAT, "index.json: missing (required by the OCI image layout)");
+	if (ix->kind != MEM_FILE)
+		return err_set(e, STRATA_EFORMAT, "index.json: not a regular file (required as one by the OCI image layout)");
 	ix->refs++;
 	if ((r = source_count_parse(s, ix, e)) < 0)
 		return r;

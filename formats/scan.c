@@ -679,6 +679,13 @@ int scan_file(struct source *s, struct member *m, const char *full, const struct
 		return r;
 	}
 	m->size = (uint64_t)st.st_size;
+	if (is_special_doc(m->name) && m->size > o->limits.max_json) {
+		/* refused by its size (member_json()): not worth reading */
+		m->doc.cap = o->limits.max_json;
+		m->doc_too_large = true;
+		close(fd);
+		return 0;
+	}
 	if (!(fs = stream_fd_new(fd, READ_BUF, e))) {
 		r = -e->code;
 	} else {

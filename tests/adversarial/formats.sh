@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/adversarial/formats.sh STRATA OUTDIR - hostile inputs that steer detection, cost,
-# number syntax, digest algorithms, destinations, names and temp-tree removal (issue 11).
+# number syntax, digest algorithms, destinations, names, temp-tree removal (issue 11) and OCI
+# layout directories whose blobs are not regular files.
 #
 # Inputs come from tests/adversarial/formats.py, made at test time.  Every command runs in a
 # fresh directory under OUTDIR/work, under `timeout 60` and `ulimit -v` (STRATA_TEST_VLIMIT_KB,
@@ -293,6 +294,41 @@ RC=$?
 OUTF=$OUT/$name.out
 ERRF=$OUT/$name.err
 check $name 4 "hardlink 'zlink' -> 'nothing/here'"
+
+# ---- 8. OCI layout directories not written by strata: only regular files are read ----
+# dircase NAME WANT_RC PATTERN SHELL-MUTATION [SOURCE]: a layout of img.tar in lay/, changed by
+# the mutation (run in $W, $LB the layer blob's path), then SOURCE (oci:lay) verified.
+dircase() {
+	local name=$1 want=$2 pat=$3 mut=$4 src=${5:-oci:lay}
+	fresh "$name"
+	if ! (cd "$W" && "$S" -q convert img.tar oci:lay 2>/dev/null); then
+		notok "$name" "the layout could not be made"
+		return
+	fi
+	LB=
+	for b in "$W"/lay/blobs/sha256/*; do
+		tar -tf "$b" >/dev/null 2>&1 && LB=lay/blobs/sha256/${b##*/}
+	done
+	(cd "$W" && eval "$mut")
+	BEFORE=$(snapshot)
+	run "$name" "$want" none file -- verify "$src"
+	check "$name" "$want" "$pat"
+}
+dircase dir-blob-fifo 4 'layer 1: not a regular file' 'rm $LB && mkfifo $LB'
+dircase dir-blob-dir 4 'layer 1: not a regular file' 'rm $LB && mkdir $LB'
+dircase dir-blob-symlink-out 4 'layer 1: symlink points outside the archive' 'rm $LB && ln -s /dev/zero $LB'
+dircase dir-blob-symlink-fifo 4 'layer 1: symlink to a member that is not a regular file' \
+	'rm $LB && mkfifo lay/fifo && ln -s ../../fifo $LB'
+dircase dir-blob-symlink-in 0 'OK (0 errors' 'mkdir lay/store && mv $LB lay/store/ && ln -s ../../store/${LB##*/} $LB'
+dircase dir-blobs-symlink 4 'below a symlink, which is not followed' 'mv lay/blobs blobs && ln -s ../blobs lay/blobs'
+dircase dir-index-symlink 4 'index.json: not a regular file' 'mv lay/index.json ix && ln -s ../ix lay/index.json'
+dircase dir-layout-fifo 4 'oci-layout: not a regular file' 'rm lay/oci-layout && mkfifo lay/oci-layout'
+# refused by its size, not read: 5 GiB of zeros (sparse) would take seconds to hash
+dircase dir-index-huge 4 'index.json: too large: 5368709120 bytes, over the JSON document limit' \
+	'truncate -s 5G lay/index.json'
+# the same in an oci-archive: a symlink member is followed only inside the archive
+dircase tar-blob-symlink-out 4 'layer 1: symlink points outside the archive' \
+	'rm $LB && ln -s /etc/passwd $LB && tar -C lay -cf lay.tar .' lay.tar
 
 echo "# adversarial-formats: $pass passed, $fail failed, $skips skipped"
 [ "$fail" -eq 0 ]

@@ -1,8 +1,9 @@
-/* Unit tests of formats/: strict JSON and references. */
+/* Unit tests of formats/: strict JSON, references, the catalog's resolution of names. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/catalog.h"
 #include "formats/json.h"
 #include "formats/ref.h"
 #include "formats/target.h"
@@ -365,4 +366,73 @@ TEST(ref_name_choice)
 	CHECK((fam = target_familiar_name("docker.io/corpus/multi-a:1.0")) != NULL);
 	CHECK_STR(fam, "corpus/multi-a:1.0");
 	free(fam);
+}
+
+/* A name resolves to a regular file or says why not: what the loaders print for a blob or a
+ * layer that a directory or tar holds as something else. */
+static struct member *cat_add(struct catalog *c, const char *name, enum member_kind kind, const char *link)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct member *m = catalog_add(c, name, &e);
+
+	CHECK(m != NULL);
+	if (m) {
+		m->kind = kind;
+		m->link = link ? strdup(link) : NULL;
+	}
+	return m;
+}
+
+TEST(catalog_resolve_why)
+{
+	static const char dg[] = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	struct catalog c = { 0 };
+	struct member *file;
+	const char *why = NULL;
+
+	file = cat_add(&c, "store/x", MEM_FILE, NULL);
+	cat_add(&c, "a/layer.tar", MEM_SYMLINK, "../store/x");
+	cat_add(&c, "b/layer.tar", MEM_SYMLINK, "/etc/passwd");
+	cat_add(&c, "c/layer.tar", MEM_SYMLINK, "../d/layer.tar");
+	cat_add(&c, "d/layer.tar", MEM_SYMLINK, "../store/x");
+	cat_add(&c, "fifo", MEM_OTHER, NULL);
+	cat_add(&c, "e/layer.tar", MEM_SYMLINK, "../fifo");
+	cat_add(&c, "f/layer.tar", MEM_SYMLINK, "../none");
+	cat_add(&c, "g/layer.tar", MEM_HARDLINK, "store/x");
+	cat_add(&c, "h/layer.tar", MEM_HARDLINK, "none");
+	cat_add(&c, "blobs", MEM_SYMLINK, "/elsewhere");
+	cat_add(&c, "dir", MEM_DIR, NULL);
+	cat_add(&c, "file", MEM_FILE, NULL);
+
+	CHECK(catalog_resolve(&c, "store/x", &why) == file);
+	CHECK(catalog_resolve(&c, "./store//x", &why) == file);
+	CHECK(catalog_resolve(&c, "a/layer.tar", &why) == file);
+	CHECK(catalog_resolve(&c, "g/layer.tar", &why) == file);
+	CHECK(catalog_resolve(&c, "b/layer.tar", &why) == NULL);
+	CHECK_STR(why, "symlink points outside the archive");
+	CHECK(catalog_resolve(&c, "c/layer.tar", &why) == NULL);
+	CHECK_STR(why, "symlink to a symlink (only one level is followed)");
+	CHECK(catalog_resolve(&c, "e/layer.tar", &why) == NULL);
+	CHECK_STR(why, "symlink to a member that is not a regular file");
+	CHECK(catalog_resolve(&c, "f/layer.tar", &why) == NULL);
+	CHECK_STR(why, "symlink to a missing member");
+	CHECK(catalog_resolve(&c, "h/layer.tar", &why) == NULL);
+	CHECK_STR(why, "hardlink to a missing member");
+	CHECK(catalog_resolve(&c, "fifo", &why) == NULL);
+	CHECK_STR(why, "not a regular file");
+	CHECK(catalog_resolve(&c, "dir", &why) == NULL);
+	CHECK_STR(why, "not a regular file");
+	CHECK(catalog_resolve(&c, "../x", &why) == NULL);
+	CHECK_STR(why, "unsafe path (leaves the archive)");
+	CHECK(catalog_resolve(&c, "dir/none", &why) == NULL);
+	CHECK_STR(why, "missing");
+	CHECK(catalog_resolve(&c, "nowhere/none", &why) == NULL);
+	CHECK_STR(why, "missing");
+	CHECK(catalog_resolve(&c, "file/none", &why) == NULL);
+	CHECK_STR(why, "below a member that is not a directory");
+	CHECK(catalog_blob(&c, dg, &why) == NULL);
+	CHECK_STR(why, "below a symlink, which is not followed");
+	CHECK(catalog_blob(&c, "nocolon", &why) == NULL);
+	CHECK_STR(why, "missing");
+	catalog_release(&c);
 }
