@@ -113,8 +113,8 @@ enum { O_MAX_SIZE = 0x4000, O_MAX_RATIO, O_MAX_ENTRIES, O_MAX_JSON, O_MAX_HEADER
 	{ "allow-rebuilt-layers", no_argument, NULL, O_ALLOW_REBUILT }
 #define LIMIT_HELP \
 	"\nLimits (input beyond one stops the run, exit code 4; raise a limit to read such input):\n" \
-	"  --max-size SIZE    bytes of one blob or layer, and of a compressed archive, after\n" \
-	"                     decompression (default 64G)\n" \
+	"  --max-size SIZE    bytes of one blob or layer, stored and decompressed, and of a\n" \
+	"                     compressed archive after decompression (default 64G)\n" \
 	"  --max-ratio N      decompressed / compressed bytes of a compressed stream once 16 MiB came\n" \
 	"                     out; past it the stream is a likely decompression bomb (default 500)\n" \
 	"  --max-entries N    entries of one layer, members of the archive (default 10000000)\n" \

@@ -18,9 +18,9 @@
 #include <stdint.h>
 
 struct limits {
-	/* bytes of one blob or layer after decompression (its stored size when
-	 * it is not compressed), and of a compressed outer archive after
-	 * decompression */
+	/* bytes of one blob or layer, stored (refused by its size, before it
+	 * is read) and after decompression, and of a compressed outer archive
+	 * after decompression */
 	uint64_t max_size;
 	/* decompressed / compressed bytes of any compressed stream, checked
 	 * once LIMIT_RATIO_GRACE bytes came out of it */

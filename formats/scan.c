@@ -225,6 +225,12 @@ static int blob_chain(struct source *s, struct member *m, struct stream *in, int
 	bool is_doc, decoded;
 	int r = 0;
 
+	/* Stored bytes past the bound would be hashed to the end only to be
+	 * refused (decoded, they are as many or more): stop before reading. */
+	if (m->size > o->limits.max_size)
+		return err_set(e, STRATA_EFORMAT, "'%s': %llu bytes stored, over the limit of %llu for one blob "
+			       "(raise it with --max-size)", m->name, (unsigned long long)m->size,
+			       (unsigned long long)o->limits.max_size);
 	if (!(c.tap = stream_tap_new(in, alg, e)) || !(c.dec = stream_decode_new(c.tap, e))) {
 		r = -e->code;
 		goto out;

@@ -326,6 +326,11 @@ dircase dir-layout-fifo 4 'oci-layout: not a regular file' 'rm lay/oci-layout &&
 # refused by its size, not read: 5 GiB of zeros (sparse) would take seconds to hash
 dircase dir-index-huge 4 'index.json: too large: 5368709120 bytes, over the JSON document limit' \
 	'truncate -s 5G lay/index.json'
+# a file over --max-size (stored) is refused by its size, before any of it is hashed
+dircase dir-blob-huge 4 "blobs/sha256/b\{64\}': 107374182400 bytes stored, over the limit of 68719476736 for one blob" \
+	'truncate -s 100G lay/blobs/sha256/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
+case_ tar-blob-over-max-size 4 "bytes stored, over the limit of 1024 for one blob (raise it with --max-size)" none file -- \
+	verify --max-size 1K img.tar
 # the same in an oci-archive: a symlink member is followed only inside the archive
 dircase tar-blob-symlink-out 4 'layer 1: symlink points outside the archive' \
 	'rm $LB && ln -s /etc/passwd $LB && tar -C lay -cf lay.tar .' lay.tar
