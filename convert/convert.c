@@ -879,7 +879,7 @@ static int convert_to_regtree(const struct convert_opts *o, struct convert_resul
 {
 	struct convert_opts o2 = *o;
 	struct ref dref;
-	char *layout = NULL, *dst = NULL;
+	char *layout = NULL;
 	const char *name;
 	bool created = false;
 	int r;
@@ -897,14 +897,10 @@ static int convert_to_regtree(const struct convert_opts *o, struct convert_resul
 	}
 	if ((r = regtree_prepare(dref.path, &layout, &created, e)) < 0)
 		goto out;
-	if (!(dst = malloc(strlen(layout) + 8))) {
-		r = err_nomem(e, "path");
-		regtree_discard(dref.path, layout, created);
-		goto out;
-	}
-	snprintf(dst, strlen(layout) + 8, "oci:%s", layout);
-	o2.dst = dst;
-	o2.format = TARGET_NONE;
+	/* the layout as a plain path of the OCI format, never parsed as
+	 * oci:PATH:NAME: a tree whose path has a ':' stays one path */
+	o2.dst = layout;
+	o2.format = TARGET_OCI;
 	o2.replace = false;
 	if (name) {
 		o2.tags = &name;  /* a name names one image: convert_run refuses more */
@@ -913,7 +909,6 @@ static int convert_to_regtree(const struct convert_opts *o, struct convert_resul
 	if ((r = convert_run(&o2, res, d, e)) < 0 || (r = regtree_commit(dref.path, layout, name, o->replace, o->sync, e)) < 0)
 		regtree_discard(dref.path, layout, created);
 out:
-	free(dst);
 	free(layout);
 	ref_release(&dref);
 	return r;

@@ -1,5 +1,6 @@
 /* ref.c - reference parsing; see ref.h. */
 #include "ref.h"
+#include <dirent.h>
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -72,11 +73,29 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* An empty directory (a registry's volume, made before anything is in it). */
+static bool is_empty_dir(const char *p)
+{
+	DIR *d = opendir(p);
+	struct dirent *de;
+	bool empty = d != NULL;
+
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	if (d)
+		closedir(d);
+	return empty;
+}
+
 /*
  * registry:DIR[/NAME[:TAG|@DIGEST]]: DIR is the shortest prefix (at a '/')
  * that is a registry storage tree (holds docker/registry/v2); else the
- * shortest that does not exist (a new tree); else the whole path.  What
- * follows is the repository name, checked by the reader or the writer.
+ * shortest that does not exist or is an empty directory (a new tree); else
+ * the whole path.  What follows is the repository name, checked by the
+ * reader or the writer.
  */
 static int registry_split(const char *s, const char *rest, struct ref *r, struct strata_err *e)
 {
@@ -95,7 +114,7 @@ static int registry_split(const char *s, const char *rest, struct ref *r, struct
 			break;
 		}
 		buf[i] = '\0';
-		if (!missing && !is_dir(buf))
+		if (!missing && (!is_dir(buf) || is_empty_dir(buf)))
 			missing = i;
 	}
 	if (i > n && missing)

@@ -87,6 +87,13 @@ check "verify registry:DIR (every blob and link of the tree written)" "$bin" ver
 test -z "$(find "$reg" -name '.strata-tmp*' -o -name '*.tmp-*')" && ok "no temp names left in the tree" || nok "temp names left in the tree"
 snap0=$(snapshot "$reg")
 check "convert --sync into a new tree" sh -c "'$bin' convert -q --sync '$fx/docker-classic.tar' registry:$out/synced && '$bin' verify -q registry:$out/synced"
+# an empty directory made beforehand (a registry's volume) is the tree, what follows it the name
+mkdir -p "$out/vol"
+check "registry:EMPTYDIR/NAME:TAG writes NAME:TAG into the empty directory" sh -c \
+	"'$bin' convert -q '$fx/docker-classic.tar' registry:$out/vol/team/app:1 && test -d '$out/vol/docker/registry/v2/repositories/team/app/_manifests/tags/1' && '$bin' verify -q registry:$out/vol/team/app:1"
+# a tree whose path has a ':' is one path (its temp layout is not read as oci:PATH:NAME)
+check "a tree at a path with ':' is written and read" sh -c \
+	"'$bin' convert -q '$fx/docker-classic.tar' 'registry:$out/r:g/team/x:2' && '$bin' verify -q 'registry:$out/r:g/team/x:2'"
 check "writing the same image again succeeds" "$bin" convert -q "$fx/docker-classic.tar" "registry:$reg"
 [ "$(snapshot "$reg")" = "$snap0" ] && ok "writing the same image again changes nothing" || nok "the tree changed on a second write"
 
