@@ -365,3 +365,23 @@ char *list_line(char *line)
 		*--end = '\0';
 	return *p && *p != '#' ? p : NULL;
 }
+
+int open_regular(const char *path, uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), flags;
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	/* regular files ignore O_NONBLOCK; cleared all the same */
+	if ((flags = fcntl(fd, F_GETFL)) >= 0)
+		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	if (size)
+		*size = (uint64_t)st.st_size;
+	return fd;
+}

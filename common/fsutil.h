@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "err.h"
 
 /* Lexically clean a slash path into a new malloc'd string ("" -> "."). */
@@ -70,6 +71,12 @@ int remove_tree(const char *path, struct strata_err *e);
 /* One line of a list file (--from, --exclude-blobs), trimmed in place of
  * blanks and its line end; NULL when nothing is left or it is a # comment. */
 char *list_line(char *line);
+
+/* Open a file of someone else's tree to read it: a regular file only, never
+ * through a symlink at its last component and never blocking on a FIFO or
+ * device.  The fd (its size in *size when size is given), or -1 with errno:
+ * ELOOP a symlink, EINVAL anything else that is no regular file. */
+int open_regular(const char *path, uint64_t *size);
 
 /* write(2) all of it, retrying on EINTR and short writes. */
 int write_all(int fd, const void *p, size_t n, const char *what, struct strata_err *e);

@@ -596,8 +596,8 @@ static int gc_mark(const char *dir, const cJSON *desc, struct strmap *seen, int 
 	char *buf = NULL;
 	cJSON *doc = NULL;
 	size_t n = 0;
-	FILE *f;
-	int r;
+	ssize_t got = 0;
+	int fd, r;
 
 	if (!dg || !digest_valid(dg) || strmap_get(seen, dg))
 		return 0;
@@ -607,13 +607,16 @@ static int gc_mark(const char *dir, const cJSON *desc, struct strmap *seen, int 
 				  strcmp(mt, MT_DOCKER_MANIFEST)))
 		return 0;
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, digest_hex(dg));
-	if (strncmp(dg, "sha256:", 7) || !(f = fopen(path, "rb")))
+	if (strncmp(dg, "sha256:", 7) || (fd = open_regular(path, NULL)) < 0)
 		return 0;  /* not ours to read: what it names is kept anyway (nothing else is removed) */
 	if ((buf = malloc(GC_DOC_MAX + 1)))
-		n = fread(buf, 1, GC_DOC_MAX + 1, f);
-	fclose(f);
+		while (n <= GC_DOC_MAX && (got = read(fd, buf + n, GC_DOC_MAX + 1 - n)) > 0)
+			n += (size_t)got;
+	close(fd);
 	if (!buf)
 		return err_nomem(e, "index");
+	if (got < 0)
+		n = GC_DOC_MAX + 1;  /* unreadable: as below */
 	if (n <= GC_DOC_MAX && json_parse(buf, n, &doc, e) == 0) {
 		cJSON_ArrayForEach(k, json_get(doc, "manifests"))
 			if ((r = gc_mark(dir, k, seen, depth + 1, e)) < 0)
@@ -648,16 +651,18 @@ static int gc_dropped(const char *dir, const cJSON *dropped, struct strata_err *
 
 	snprintf(path, sizeof(path), "%s/index.json", dir);
 	{
-		FILE *f = fopen(path, "rb");
+		int fd = open_regular(path, NULL);
 		char chunk[65536];
-		size_t n;
+		ssize_t n = 0;
 
-		if (!f)
+		if (fd < 0)
 			return err_sys(e, errno, "cannot read '%s' again", path);
 		r = 0;
-		while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			r = buf_add(&b, chunk, n, e);
-		fclose(f);
+		while (r == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
+			r = buf_add(&b, chunk, (size_t)n, e);
+		close(fd);
+		if (r == 0 && n < 0)
+			r = err_sys(e, errno, "cannot read '%s' again", path);
 	}
 	if (r == 0 && (r = json_parse(b.data ? b.data : "", b.len, &ix, e)) == 0) {
 		cJSON_ArrayForEach(c, json_get(ix, "manifests"))

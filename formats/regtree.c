@@ -78,11 +78,11 @@ static int link_read(const char *path, char out[DIGEST_STR_MAX], const char **wh
 {
 	char buf[LINK_MAX_BYTES + 1];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_regular(path, NULL);
 
 	*why = NULL;
 	if (fd < 0) {
-		*why = errno == ENOENT ? "missing" : "cannot be read";
+		*why = errno == ENOENT ? "missing" : errno == ELOOP || errno == EINVAL ? "not a regular file" : "cannot be read";
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf));
@@ -105,18 +105,17 @@ static int link_read(const char *path, char out[DIGEST_STR_MAX], const char **wh
 /* A whole small file into memory (a manifest blob); NULL when it cannot. */
 static char *slurp(const char *path, size_t max, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
+	uint64_t size;
+	int fd = open_regular(path, &size);
 	char *p = NULL;
 	size_t got = 0;
 	ssize_t k;
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max ||
-	    !(p = malloc((size_t)st.st_size + 1)))
+	if (size > max || !(p = malloc((size_t)size + 1)))
 		goto out;
-	while (got < (size_t)st.st_size && (k = read(fd, p + got, (size_t)st.st_size - got)) > 0)
+	while (got < (size_t)size && (k = read(fd, p + got, (size_t)size - got)) > 0)
 		got += (size_t)k;
 	p[got] = '\0';
 	*len = got;
@@ -621,10 +620,18 @@ static int scan_member(struct rt *t, const char *hex, struct strata_err *e)
 	char name[80], want[DIGEST_STR_MAX];
 	char *path = regtree_blob_file(t->dir, hex);
 	struct member *m;
+	struct stat st;
 	int r;
 
 	if (!path)
 		return err_nomem(e, "path");
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* not read, and absent for what names it */
+		problem(t, STRATA_EFORMAT, PROBLEM_MISSING_BLOB, path, "blob data is %snot a regular file",
+			S_ISLNK(st.st_mode) ? "a symlink, " : "", NULL);
+		free(path);
+		return 0;
+	}
 	snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
 	snprintf(want, sizeof(want), "sha256:%s", hex);
 	if (!(m = catalog_add(&t->s->cat, name, e))) {

@@ -672,19 +672,13 @@ static int cmp_names(const struct dirent **a, const struct dirent **b)
 int scan_file(struct source *s, struct member *m, const char *full, const struct load_opts *o, struct diag *d,
 	      struct strata_err *e)
 {
-	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r;
+	int fd = open_regular(full, &m->size), r;
 	struct stream *fs;
-	struct stat st;
 
 	m->kind = MEM_FILE;
 	if (fd < 0)
-		return err_sys(e, errno, "cannot open '%s'", full);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = err_sys(e, errno ? errno : EINVAL, "cannot read '%s'", full);
-		close(fd);
-		return r;
-	}
-	m->size = (uint64_t)st.st_size;
+		return err_sys(e, errno, "cannot read '%s'%s", full,
+			       errno == ELOOP || errno == EINVAL ? " (no longer a regular file)" : "");
 	if (is_special_doc(m->name) && m->size > o->limits.max_json) {
 		/* refused by its size (member_json()): not worth reading */
 		m->doc.cap = o->limits.max_json;

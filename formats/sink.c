@@ -85,8 +85,19 @@ static int mkdir_p(const char *root, const char *rel, struct strata_err *e)
 
 	if (!p)
 		return err_nomem(e, "path");
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+	if (mkdir(p, 0755) < 0 && errno != EEXIST) {
 		r = err_sys(e, errno, "cannot create '%s'", p);
+	} else {
+		struct stat st;
+
+		/* one already there is written into only when it is a directory
+		 * itself: a symlink would take the blobs out of the layout */
+		if (lstat(p, &st) < 0)
+			r = err_sys(e, errno, "cannot create '%s'", p);
+		else if (!S_ISDIR(st.st_mode))
+			r = err_set(e, STRATA_EUSAGE, "'%s' is %snot a directory: blobs are written only inside the layout",
+				    p, S_ISLNK(st.st_mode) ? "a symlink, " : "");
+	}
 	free(p);
 	return r;
 }
@@ -94,9 +105,11 @@ static int mkdir_p(const char *root, const char *rel, struct strata_err *e)
 static int read_small(const char *path, struct buf *b, struct strata_err *e)
 {
 	char chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-	ssize_t k;
+	int fd = open_regular(path, NULL), r = 0;
+	ssize_t k = 0;
 
+	if (fd < 0 && (errno == ELOOP || errno == EINVAL))
+		return err_set(e, STRATA_EUSAGE, "'%s' is %snot a regular file", path, errno == ELOOP ? "a symlink, " : "");
 	if (fd < 0)
 		return err_sys(e, errno, "cannot open '%s'", path);
 	while ((k = read(fd, chunk, sizeof(chunk))) > 0)

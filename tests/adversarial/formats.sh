@@ -71,17 +71,17 @@ run() {
 		esac
 		if [ "${inmode%%:*}" = pipe ]; then
 			if [ "$outmode" = pipe ]; then
-				cat "$in" | timeout 60 "$S" "$@" 2>"$ERRF" | cat >"$OUTF"
+				cat "$in" | timeout -k 5 60 "$S" "$@" 2>"$ERRF" | cat >"$OUTF"
 				exit "${PIPESTATUS[1]}"
 			fi
-			cat "$in" | timeout 60 "$S" "$@" >"$OUTF" 2>"$ERRF"
+			cat "$in" | timeout -k 5 60 "$S" "$@" >"$OUTF" 2>"$ERRF"
 			exit "${PIPESTATUS[1]}"
 		fi
 		if [ "$outmode" = pipe ]; then
-			timeout 60 "$S" "$@" <"$in" 2>"$ERRF" | cat >"$OUTF"
+			timeout -k 5 60 "$S" "$@" <"$in" 2>"$ERRF" | cat >"$OUTF"
 			exit "${PIPESTATUS[0]}"
 		fi
-		timeout 60 "$S" "$@" <"$in" >"$OUTF" 2>"$ERRF"
+		timeout -k 5 60 "$S" "$@" <"$in" >"$OUTF" 2>"$ERRF"
 	)
 	RC=$?
 }
@@ -295,7 +295,8 @@ OUTF=$OUT/$name.out
 ERRF=$OUT/$name.err
 check $name 4 "hardlink 'zlink' -> 'nothing/here'"
 
-# ---- 8. OCI layout directories not written by strata: only regular files are read ----
+# ---- 8. directories not written by strata (OCI layouts, registry trees, an existing layout
+# written into): only regular files are read, nothing is written through a symlink ----
 # dircase NAME WANT_RC PATTERN SHELL-MUTATION [SOURCE]: a layout of img.tar in lay/, changed by
 # the mutation (run in $W, $LB the layer blob's path), then SOURCE (oci:lay) verified.
 dircase() {
@@ -331,6 +332,42 @@ dircase dir-blob-huge 4 "blobs/sha256/b\{64\}': 107374182400 bytes stored, over 
 	'truncate -s 100G lay/blobs/sha256/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
 case_ tar-blob-over-max-size 4 "bytes stored, over the limit of 1024 for one blob (raise it with --max-size)" none file -- \
 	verify --max-size 1K img.tar
+# a registry tree: a link or a blob's data that is a FIFO or symlink is one error, never waited on
+regcase() {
+	local name=$1 pat=$2 mut=$3
+	fresh "$name"
+	if ! (cd "$W" && "$S" -q convert img.tar "registry:$W/reg" 2>/dev/null); then
+		notok "$name" "the registry tree could not be made"
+		return
+	fi
+	(cd "$W" && eval "$mut")
+	BEFORE=$(snapshot)
+	run "$name" 4 none file -- verify "registry:$W/reg"
+	check "$name" 4 "$pat"
+}
+regcase reg-link-fifo 'current/link: bad tag link: not a regular file' \
+	'l=$(find reg -path "*/current/link") && rm $l && mkfifo $l'
+regcase reg-blob-fifo 'data: blob data is not a regular file' \
+	'for d in $(find reg -name data); do rm $d; mkfifo $d; break; done'
+regcase reg-blob-symlink 'data: blob data is a symlink, not a regular file' \
+	'for d in $(find reg -name data); do rm $d; ln -s /dev/zero $d; break; done'
+
+# an existing layout written into: never through a symlink, never waiting on a FIFO
+destcase() {
+	local name=$1 pat=$2 mut=$3
+	fresh "$name"
+	(cd "$W" && "$S" -q convert img.tar oci:lay 2>/dev/null && eval "$mut")
+	BEFORE=$(snapshot)
+	run "$name" 2 none file -- import rootfs.tar oci:lay:base
+	check "$name" 2 "$pat"
+}
+destcase dest-layout-blobs-symlink "'lay/blobs' is a symlink, not a directory" 'mv lay/blobs elsewhere && ln -s ../elsewhere lay/blobs'
+destcase dest-layout-sha256-symlink "'lay/blobs/sha256' is a symlink, not a directory" \
+	'mv lay/blobs/sha256 elsewhere && ln -s ../../elsewhere lay/blobs/sha256'
+destcase dest-layout-index-fifo "'lay/index.json' is not a regular file" 'rm lay/index.json && mkfifo lay/index.json'
+destcase dest-layout-index-symlink "'lay/index.json' is a symlink, not a regular file" \
+	'mv lay/index.json ix && ln -s ../ix lay/index.json'
+
 # the same in an oci-archive: a symlink member is followed only inside the archive
 dircase tar-blob-symlink-out 4 'layer 1: symlink points outside the archive' \
 	'rm $LB && ln -s /etc/passwd $LB && tar -C lay -cf lay.tar .' lay.tar
