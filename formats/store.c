@@ -64,7 +64,9 @@ int store_openat(struct store *st, int dirfd, const char *rel, int flags, int *e
 			err_set(e, STRATA_EFORMAT, "'%s/%s': path leaves its directory", root, rel);
 			goto fail;
 		}
-		nfd = openat(fd, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (next ? O_DIRECTORY : flags));
+		/* O_NONBLOCK: a FIFO where a file should be is opened, not waited on
+		 * (the caller's fstat refuses it; reads of files ignore the flag) */
+		nfd = openat(fd, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (next ? O_DIRECTORY : flags | O_NONBLOCK));
 		if (nfd < 0) {
 			struct stat lst;
 
@@ -640,7 +642,7 @@ static int fresh_file(struct fresh *f, int dfd, const char *name, const struct s
 	f->size += h->size + tar_padding(h->size);
 	if (!f->o)
 		return 0;
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return err_sys(e, errno, "cannot open '%s' in %s", h->path, f->l->diffdir);
 	for (left = h->size; left && r >= 0;) {
 		ssize_t got = read(fd, f->buf, left < OUT_BUF ? (size_t)left : OUT_BUF);
