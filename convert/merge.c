@@ -89,6 +89,21 @@ struct merge {
 	struct strmap pending;        /* target -> first pending group + 1 */
 	struct group *g;
 	size_t ng, ag;
+	/* ancestors() of the last entry: a tar lists a directory's entries
+	 * together, so the next walk starts at the same directory.  Valid for
+	 * one layer: what hides an ancestor from it is set by the layers above,
+	 * already read.  Kept only for a chain where no ancestor is one of this
+	 * layer's non-directories (the check ancestors() makes), and no entry
+	 * can make one of them so: an entry's own walk first moves the cache to
+	 * its parent, which is not below it. */
+	struct {
+		char *dir;                /* its path (not NUL-terminated), len bytes */
+		size_t len, alloc;
+		uint32_t node;
+		int32_t layer;
+		bool hidden;              /* what the chain contributes to *hidden */
+		bool valid;
+	} last;
 };
 
 #define IDX(p) ((size_t)(uintptr_t)(p))
@@ -460,13 +475,22 @@ static int ancestors(struct merge *m, const char *name, int32_t layer, const cha
 	size_t i = 0, n = strlen(name);
 	struct node *nd = NODE(m, 0);
 	uint32_t cur = 0;
+	bool chain = false, clean = true, in = *hidden;
 
 	*parent = 0;
 	if (!strcmp(name, "."))
 		return 0;
-	if (nd->opq > layer || nd->wh > layer)
-		*hidden = true;
-	set_once(&nd->desc, layer);
+	if (m->last.valid && m->last.layer == layer && n > m->last.len && name[m->last.len] == '/' &&
+	    !memcmp(name, m->last.dir, m->last.len)) {
+		/* the walk below did this part: desc is set, nothing there errs */
+		i = m->last.len + 1;
+		cur = m->last.node;
+		chain = m->last.hidden;
+	} else {
+		if (nd->opq > layer || nd->wh > layer)
+			chain = true;
+		set_once(&nd->desc, layer);
+	}
 	for (;;) {
 		const char *slash = memchr(name + i, '/', n - i);
 		size_t len = slash ? (size_t)(slash - (name + i)) : n - i;
@@ -477,17 +501,39 @@ static int ancestors(struct merge *m, const char *name, int32_t layer, const cha
 			return -e->code;
 		nd = NODE(m, cur);
 		i += len + 1;
-		if (nd->nondir > layer || nd->wh > layer || nd->opq > layer)
-			*hidden = true;
-		else if (nd->now == layer && nd->now_nondir && !*hidden)
-			return err_set(e, STRATA_EFORMAT,
-				       "%s: '%s' lies below '%.*s', which is not a directory (a write through a symlink?)",
-				       lname, name, (int)(i - 1), name);
+		if (nd->nondir > layer || nd->wh > layer || nd->opq > layer) {
+			chain = true;
+		} else if (nd->now == layer && nd->now_nondir) {
+			clean = false;
+			if (!chain && !in)
+				return err_set(e, STRATA_EFORMAT,
+					       "%s: '%s' lies below '%.*s', which is not a directory (a write through a symlink?)",
+					       lname, name, (int)(i - 1), name);
+		}
 		set_once(&nd->desc, layer);
 	}
 	*parent = cur;
+	*hidden = in || chain;
+	m->last.valid = false;
+	if (clean && i > 0) {
+		if (m->last.alloc < i) {
+			char *p = realloc(m->last.dir, 2 * i);
+
+			if (!p)
+				return err_nomem(e, "merge");
+			m->last.dir = p;
+			m->last.alloc = 2 * i;
+		}
+		memcpy(m->last.dir, name, i - 1);
+		m->last.len = i - 1;
+		m->last.node = cur;
+		m->last.layer = layer;
+		m->last.hidden = chain;
+		m->last.valid = true;
+	}
 	return 0;
 }
+
 
 /* The node of the last component of name, below parent. */
 static uint32_t last_node(struct merge *m, uint32_t parent, const char *name, struct strata_err *e)
@@ -855,6 +901,7 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	cur_reset(&m);
 	free(m.ln);
 	ntree_free(m.tree);
+	free(m.last.dir);
 	free(m.hides);
 	free(m.hkey);
 	free(m.hval);

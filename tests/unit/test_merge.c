@@ -203,6 +203,52 @@ TEST(merge_refuses_write_through_symlink)
 	buf_release(&out);
 }
 
+/* The ancestor walk starts at the last entry's directory: after an entry
+ * turned a directory of that walk into a symlink (allowed here, a directory
+ * of the layer above hides it), the next entry below it must still be seen
+ * as written through the symlink. */
+TEST(merge_walk_after_symlink_in_layer)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf l[2] = { BUF_INIT(1 << 20), BUF_INIT(1 << 20) }, out = BUF_INIT(1 << 16);
+	struct merge_stats st;
+
+	put(&l[0], "a/", '5', NULL, NULL);
+	put(&l[0], "a/b/x", '0', "X", NULL);
+	put(&l[0], "a/b", '2', NULL, "/etc");
+	put(&l[0], "a/b/z", '0', "Z", NULL);
+	end(&l[0]);
+	put(&l[1], "a/b/", '5', NULL, NULL);
+	end(&l[1]);
+	CHECK_INT(run(l, 2, &out, &st, &e), -STRATA_EFORMAT);
+	CHECK(strstr(e.msg, "'a/b/z' lies below 'a/b', which is not a directory") != NULL);
+	buf_release(&l[0]);
+	buf_release(&l[1]);
+	buf_release(&out);
+}
+
+/* ... and the walk of the last entry of a layer is not reused by the layer
+ * below, which an opaque directory of the layer above hides. */
+TEST(merge_walk_per_layer)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct buf l[2] = { BUF_INIT(1 << 20), BUF_INIT(1 << 20) }, out = BUF_INIT(1 << 16);
+	struct merge_stats st;
+
+	put(&l[0], "p/q/g", '0', "G", NULL);
+	end(&l[0]);
+	put(&l[1], "p/", '5', NULL, NULL);
+	put(&l[1], "p/.wh..wh..opq", '0', NULL, NULL);
+	put(&l[1], "p/q/f", '0', "F", NULL);
+	end(&l[1]);
+	CHECK_OK(run(l, 2, &out, &st, &e), &e);
+	CHECK(out.data && strstr(out.data, "p/q/f 0 F\n") != NULL);
+	CHECK(out.data && strstr(out.data, "p/q/g") == NULL);
+	buf_release(&l[0]);
+	buf_release(&l[1]);
+	buf_release(&out);
+}
+
 TEST(merge_missing_link_target)
 {
 	struct strata_err e = STRATA_ERR_INIT;
