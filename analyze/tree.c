@@ -8,11 +8,14 @@
 #include "common/buf.h"
 #include "formats/layerfs.h"
 
-/* What the stack reported, in order: an event, a write that is no event
- * ('w': a directory again), or 'F': in the final image. */
+/* What the stack reported, in order: an event, or a write that is no event
+ * ('w': a directory again).  16 bytes.  A path is in the final image when
+ * its last record is not a deletion: the stack reports every present entry
+ * that leaves the view, and every entry that enters it. */
 struct rec {
 	const struct fentry *f;
-	uint32_t seq, layer;
+	uint32_t seq;
+	uint16_t layer;   /* the stack's layers are at most INT16_MAX */
 	char kind;
 };
 
@@ -27,13 +30,13 @@ struct builder {
 
 static int record(struct builder *b, const struct fentry *f, char kind, struct strata_err *e)
 {
-	if (strlen(f->path) >= LFS_PATH_MAX) {
-		b->t->too_long += kind == 'F';
-		return 0;
-	}
+	if (strlen(f->path) >= LFS_PATH_MAX)
+		return 0;  /* counted when final() sees it present */
+	if (b->n >= UINT32_MAX)
+		return err_set(e, STRATA_EFORMAT, "file tree: more than %u changes", UINT32_MAX);
 	if (array_grow(&b->r, b->n, &b->alloc, sizeof(*b->r), 4096) < 0)
 		return err_nomem(e, "file tree");
-	b->r[b->n] = (struct rec){ f, (uint32_t)b->n, b->layer, kind };
+	b->r[b->n] = (struct rec){ f, (uint32_t)b->n, (uint16_t)b->layer, kind };
 	b->n++;
 	return 0;
 }
@@ -65,10 +68,10 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 static void final(void *ctx, const void *data, int layer)
 {
 	struct builder *b = ctx;
+	const struct fentry *f = data;
 
 	(void)layer;
-	if (b->rc == 0)
-		b->rc = record(b, data, 'F', b->e);
+	b->t->too_long += strlen(f->path) >= LFS_PATH_MAX;
 }
 
 /* Tree order of a[0..na) and b[0..nb): component by component, '/' before every other byte. */
@@ -175,10 +178,7 @@ static int merge(struct tree *t, const struct rec *r, size_t n, struct strata_er
 		for (; i < n && (r[i].f->path == p || !strcmp(r[i].f->path, p)); i++) {
 			const struct fentry *f = r[i].f;
 
-			if (r[i].kind == 'F') {
-				nd->present = true;
-				continue;
-			}
+			nd->present = r[i].kind != 'd';  /* the last one says */
 			if (r[i].kind != 'd') {
 				nd->implied = false;
 				nd->type = f->type;

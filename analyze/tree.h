@@ -26,9 +26,9 @@
  * create (LFS_PATH_MAX bytes or more; the walker reports them) are left
  * out and counted.
  *
- * Cost: no map; what the stack reports is recorded, sorted by path and
- * merged, so time is O(n log n) in the entries and memory linear in them
- * (implied directories borrow a prefix of a path below them).
+ * Cost: no map; what the stack reports is recorded (16 bytes a change),
+ * sorted by path and merged, so time is O(n log n) in the entries and memory
+ * linear in them (implied directories borrow a prefix of a path below them).
  *
  * Ownership: a tree borrows paths from the image's layer entries, which
  * must outlive it; tree_release() frees it.  Errors: out of memory or
