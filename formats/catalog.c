@@ -96,10 +96,12 @@ struct member *catalog_resolve(const struct catalog *c, const char *name, const 
 		char *t = path_clean(m->link);
 
 		m = t && path_is_local(t) ? catalog_get(c, t) : NULL;
-		if (m && m->kind != MEM_FILE)
+		if (m && m->kind != MEM_FILE) {
+			*why = "hardlink to a member that is not a regular file";
 			m = NULL;
-		if (!m)
+		} else if (!m) {
 			*why = "hardlink to a missing member";
+		}
 		free(t);
 	} else if (m && m->kind != MEM_FILE) {
 		*why = "not a regular file";

@@ -400,6 +400,7 @@ TEST(catalog_resolve_why)
 	cat_add(&c, "f/layer.tar", MEM_SYMLINK, "../none");
 	cat_add(&c, "g/layer.tar", MEM_HARDLINK, "store/x");
 	cat_add(&c, "h/layer.tar", MEM_HARDLINK, "none");
+	cat_add(&c, "i/layer.tar", MEM_HARDLINK, "fifo");
 	cat_add(&c, "blobs", MEM_SYMLINK, "/elsewhere");
 	cat_add(&c, "dir", MEM_DIR, NULL);
 	cat_add(&c, "file", MEM_FILE, NULL);
@@ -418,6 +419,8 @@ TEST(catalog_resolve_why)
 	CHECK_STR(why, "symlink to a missing member");
 	CHECK(catalog_resolve(&c, "h/layer.tar", &why) == NULL);
 	CHECK_STR(why, "hardlink to a missing member");
+	CHECK(catalog_resolve(&c, "i/layer.tar", &why) == NULL);
+	CHECK_STR(why, "hardlink to a member that is not a regular file");
 	CHECK(catalog_resolve(&c, "fifo", &why) == NULL);
 	CHECK_STR(why, "not a regular file");
 	CHECK(catalog_resolve(&c, "dir", &why) == NULL);
