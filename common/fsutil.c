@@ -366,9 +366,9 @@ char *list_line(char *line)
 	return *p && *p != '#' ? p : NULL;
 }
 
-int open_regular(const char *path, uint64_t *size)
+int open_regular(const char *path, bool follow, uint64_t *size)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), flags;
+	int fd = open(path, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_NONBLOCK | O_CLOEXEC), flags;
 	struct stat st;
 
 	if (fd < 0)

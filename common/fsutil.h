@@ -73,10 +73,11 @@ int remove_tree(const char *path, struct strata_err *e);
 char *list_line(char *line);
 
 /* Open a file of someone else's tree to read it: a regular file only, never
- * through a symlink at its last component and never blocking on a FIFO or
- * device.  The fd (its size in *size when size is given), or -1 with errno:
- * ELOOP a symlink, EINVAL anything else that is no regular file. */
-int open_regular(const char *path, uint64_t *size);
+ * blocking on a FIFO or device, and through a symlink at its last component
+ * only when follow.  The fd (its size in *size when size is given), or -1
+ * with errno: ELOOP a symlink (not follow), EINVAL anything else that is no
+ * regular file. */
+int open_regular(const char *path, bool follow, uint64_t *size);
 
 /* write(2) all of it, retrying on EINTR and short writes. */
 int write_all(int fd, const void *p, size_t n, const char *what, struct strata_err *e);

@@ -1,5 +1,6 @@
 /* pieces.c - archives cut into pieces: writer thread and reading stream; see pieces.h. */
 #include "common/pieces.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -531,7 +532,9 @@ static int check_piece(struct pieces_stream *ps, size_t i, uint64_t base, struct
 	bool map = true;
 	int fd, r = 0;
 
-	if ((fd = open(pc->path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open_regular(pc->path, true, NULL)) < 0) {
+		if (errno == EINVAL)
+			return err_set(e, STRATA_EFORMAT, "'%s' is not a regular file", pc->path);
 		if (errno != ENOENT)
 			return err_sys(e, errno, "cannot open '%s'", pc->path);
 		msg_missing(ps->p, i, msg, sizeof(msg));
@@ -651,7 +654,9 @@ static int ps_next(struct stream *s, const uint8_t **p, size_t *n, struct strata
 				*n = 0;
 				return 0;
 			}
-			if ((ps->fd = open(set->v[ps->i].path, O_RDONLY | O_CLOEXEC)) < 0) {
+			if ((ps->fd = open_regular(set->v[ps->i].path, true, NULL)) < 0) {
+				if (errno == EINVAL)
+					return err_set(e, STRATA_EFORMAT, "'%s' is not a regular file", set->v[ps->i].path);
 				if (errno != ENOENT)
 					return err_sys(e, errno, "cannot open '%s'", set->v[ps->i].path);
 				msg_missing(set, ps->i, msg, sizeof(msg));
@@ -794,7 +799,7 @@ static int hash_piece(const char *path, char hex[65], uint64_t *size, struct str
 	ssize_t k;
 	int fd, r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open_regular(path, true, NULL)) < 0)
 		return err_sys(e, errno, "cannot open '%s'", path);
 	if (!(buf = malloc(PIECE_BUF))) {
 		close(fd);

@@ -607,7 +607,7 @@ static int gc_mark(const char *dir, const cJSON *desc, struct strmap *seen, int 
 				  strcmp(mt, MT_DOCKER_MANIFEST)))
 		return 0;
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, digest_hex(dg));
-	if (strncmp(dg, "sha256:", 7) || (fd = open_regular(path, NULL)) < 0)
+	if (strncmp(dg, "sha256:", 7) || (fd = open_regular(path, false, NULL)) < 0)
 		return 0;  /* not ours to read: what it names is kept anyway (nothing else is removed) */
 	if ((buf = malloc(GC_DOC_MAX + 1)))
 		while (n <= GC_DOC_MAX && (got = read(fd, buf + n, GC_DOC_MAX + 1 - n)) > 0)
@@ -651,7 +651,7 @@ static int gc_dropped(const char *dir, const cJSON *dropped, struct strata_err *
 
 	snprintf(path, sizeof(path), "%s/index.json", dir);
 	{
-		int fd = open_regular(path, NULL);
+		int fd = open_regular(path, false, NULL);
 		char chunk[65536];
 		ssize_t n = 0;
 

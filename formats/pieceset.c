@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/digest.h"
@@ -50,17 +51,18 @@ static char *cat2(const char *a, const char *b)
 static int read_all(const char *path, struct buf *b, struct strata_err *e)
 {
 	char chunk[65536];
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-	int r = 0;
+	int fd = open_regular(path, true, NULL), r = 0;
+	ssize_t n = 0;
 
-	if (!fp)
+	if (fd < 0 && errno == EINVAL)
+		return err_set(e, STRATA_EFORMAT, "'%s' is not a regular file", path);
+	if (fd < 0)
 		return err_sys(e, errno, "cannot read '%s'", path);
-	while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		r = buf_add(b, chunk, n, e);
-	if (r == 0 && ferror(fp))
-		r = err_sys(e, EIO, "cannot read '%s'", path);
-	fclose(fp);
+	while (r == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
+		r = buf_add(b, chunk, (size_t)n, e);
+	if (r == 0 && n < 0)
+		r = err_sys(e, errno, "cannot read '%s'", path);
+	close(fd);
 	return r;
 }
 

@@ -78,7 +78,7 @@ static int link_read(const char *path, char out[DIGEST_STR_MAX], const char **wh
 {
 	char buf[LINK_MAX_BYTES + 1];
 	ssize_t n;
-	int fd = open_regular(path, NULL);
+	int fd = open_regular(path, false, NULL);
 
 	*why = NULL;
 	if (fd < 0) {
@@ -106,7 +106,7 @@ static int link_read(const char *path, char out[DIGEST_STR_MAX], const char **wh
 static char *slurp(const char *path, size_t max, size_t *len)
 {
 	uint64_t size;
-	int fd = open_regular(path, &size);
+	int fd = open_regular(path, false, &size);
 	char *p = NULL;
 	size_t got = 0;
 	ssize_t k;

@@ -672,7 +672,7 @@ static int cmp_names(const struct dirent **a, const struct dirent **b)
 int scan_file(struct source *s, struct member *m, const char *full, const struct load_opts *o, struct diag *d,
 	      struct strata_err *e)
 {
-	int fd = open_regular(full, &m->size), r;
+	int fd = open_regular(full, false, &m->size), r;
 	struct stream *fs;
 
 	m->kind = MEM_FILE;

@@ -105,7 +105,7 @@ static int mkdir_p(const char *root, const char *rel, struct strata_err *e)
 static int read_small(const char *path, struct buf *b, struct strata_err *e)
 {
 	char chunk[65536];
-	int fd = open_regular(path, NULL), r = 0;
+	int fd = open_regular(path, false, NULL), r = 0;
 	ssize_t k = 0;
 
 	if (fd < 0 && (errno == ELOOP || errno == EINVAL))
