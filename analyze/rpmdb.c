@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analyze/eco.h"
+#include "common/cancel.h"
 
 enum { T_INT32 = 4, T_STRING = 6, T_STRING_ARRAY = 8, T_I18NSTRING = 9 };
 enum {
@@ -190,19 +192,85 @@ static int sq_fail(sqlite3 *h, int rc, const char *what, struct strata_err *e)
 	return err_set(e, STRATA_EFORMAT, "%s: %s", what, sqlite3_errmsg(h));
 }
 
+/*
+ * The database comes from the image, so from anyone (sqlite.org, "Defense
+ * Against The Dark Arts"): Packages must be a table without generated
+ * columns (a recursive view never ends and its ORDER BY holds every row; a
+ * generated column computes on every read), with views and triggers off, an
+ * untrusted schema, defensive mode, a bound on one value, and a bound on the
+ * work: the virtual machine's steps and the bytes of the rows, each a small
+ * multiple of the file's size, since a plain table's rows are in the file.
+ */
+#define RPM_VALUE_MAX (64 << 20)      /* one header blob: rpm's headers are far smaller */
+#define RPM_STEPS_PER_BYTE 64
+#define RPM_STEPS_MIN (10u << 20)
+
+struct sq_budget {
+	uint64_t steps, max;
+};
+
+static int sq_progress(void *ctx)
+{
+	struct sq_budget *b = ctx;
+
+	b->steps += 1000;
+	return strata_cancel || b->steps > b->max;
+}
+
 int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct strata_err *e)
 {
 	char uri[4200];
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
+	struct sq_budget budget = { 0, RPM_STEPS_MIN };
+	uint64_t size = 0, rows_bytes = 0;
+	struct stat sb;
 	int rc, r = 0;
 
 	*bad = 0;
 	db->kind = PKGDB_RPM;
+	if (stat(path, &sb) == 0)
+		size = (uint64_t)sb.st_size;
+	budget.max += size * RPM_STEPS_PER_BYTE;
 	/* immutable: no locks, no -wal or -shm beside it, no writes */
 	snprintf(uri, sizeof(uri), "file:%s?immutable=1", path);
-	if ((rc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_prepare_v2(h, "SELECT blob FROM Packages ORDER BY hnum", -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL)) != SQLITE_OK) {
+		r = sq_fail(h, rc, "not an rpm sqlite database", e);
+		goto out;
+	}
+	sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+	sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_VIEW, 0, (int *)NULL);
+	sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *)NULL);
+	sqlite3_limit(h, SQLITE_LIMIT_LENGTH, RPM_VALUE_MAX);
+	sqlite3_progress_handler(h, 1000, sq_progress, &budget);
+	/* what Packages is, said plainly (a view would only fail as "no such table") */
+	if ((rc = sqlite3_prepare_v2(h, "SELECT type FROM sqlite_schema WHERE name = 'Packages'", -1, &st, NULL)) != SQLITE_OK) {
+		r = sq_fail(h, rc, "not an rpm sqlite database", e);
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+	    strcmp((const char *)sqlite3_column_text(st, 0), "table")) {
+		r = err_set(e, STRATA_EFORMAT, "not an rpm sqlite database: Packages is a %.20s, not a table (not read)",
+			    (const char *)sqlite3_column_text(st, 0));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* a generated column computes on every read (printf() can build 64 MiB
+	 * for a row of a few bytes): rpm's table has none */
+	if ((rc = sqlite3_prepare_v2(h, "SELECT count(*) FROM pragma_table_xinfo('Packages') WHERE hidden != 0", -1, &st,
+				     NULL)) != SQLITE_OK) {
+		r = sq_fail(h, rc, "not an rpm sqlite database", e);
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
+		r = err_set(e, STRATA_EFORMAT, "not an rpm sqlite database: Packages has generated columns (not read)");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = sqlite3_prepare_v2(h, "SELECT blob FROM Packages ORDER BY hnum", -1, &st, NULL)) != SQLITE_OK) {
 		r = sq_fail(h, rc, "not an rpm sqlite database", e);
 		goto out;
 	}
@@ -211,6 +279,11 @@ int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct stra
 		int n = sqlite3_column_bytes(st, 0);
 		struct strata_err pe = STRATA_ERR_INIT;
 
+		if (n > 0 && (rows_bytes += (uint64_t)n) > 2 * size + RPM_VALUE_MAX) {
+			r = err_set(e, STRATA_EFORMAT, "the rpm database yields more bytes than its %llu (a generated column?)",
+				    (unsigned long long)size);
+			goto out;
+		}
 		if (!b || n <= 0 || (r = rpm_header_parse(db, b, (size_t)n, &pe)) == -STRATA_EFORMAT) {
 			(*bad)++;
 			r = 0;
@@ -219,7 +292,12 @@ int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct stra
 			goto out;
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc == SQLITE_INTERRUPT && strata_cancel)
+		r = err_set(e, STRATA_EIO, "interrupted");
+	else if (rc == SQLITE_INTERRUPT)
+		r = err_set(e, STRATA_EFORMAT, "reading the rpm database: more work than a database of %llu bytes needs "
+			    "(over %llu steps)", (unsigned long long)size, (unsigned long long)budget.max);
+	else if (rc != SQLITE_DONE)
 		r = sq_fail(h, rc, "reading the rpm database", e);
 out:
 	sqlite3_finalize(st);

@@ -372,5 +372,32 @@ destcase dest-layout-index-symlink "'lay/index.json' is a symlink, not a regular
 dircase tar-blob-symlink-out 4 'layer 1: symlink points outside the archive' \
 	'rm $LB && ln -s /etc/passwd $LB && tar -C lay -cf lay.tar .' lay.tar
 
+# ---- 9. an rpm database made to never end: read with a bounded amount of work ----
+# rpmcase NAME PATTERN SQL...: a root filesystem whose var/lib/rpm/rpmdb.sqlite the statements
+# make; analyze reads the rest and warns that the database was not read (the binary before
+# this ran until killed)
+rpmcase() {
+	local name=$1 pat=$2
+	shift 2
+	fresh "$name"
+	mkdir -p "$W/fs/var/lib/rpm"
+	if ! python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for q in sys.argv[2:]:
+    c.execute(q)
+c.commit()' "$W/fs/var/lib/rpm/rpmdb.sqlite" "$@" || ! tar -C "$W/fs" -cf "$W/rpm.tar" . || ! rm -rf "$W/fs"; then
+		skip "$name" "python3's sqlite3 could not make the database"
+		return
+	fi
+	BEFORE=$(snapshot)
+	run "$name" 0 none file -- analyze rootfs:rpm.tar
+	check "$name" 0 "$pat"
+}
+rpmcase rpm-recursive-view 'rpm database not read: not an rpm sqlite database: Packages is a view, not a table' \
+	"CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT randomblob(100) AS blob, x AS hnum FROM c"
+rpmcase rpm-generated-column 'rpm database not read: not an rpm sqlite database: Packages has generated columns' \
+	"CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, x, blob GENERATED ALWAYS AS (zeroblob(60000000)) VIRTUAL)" \
+	"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 20000) INSERT INTO Packages(x) SELECT i FROM c"
+
 echo "# adversarial-formats: $pass passed, $fail failed, $skips skipped"
 [ "$fail" -eq 0 ]
