@@ -93,13 +93,17 @@ static bool is_empty_dir(const char *p)
 /*
  * registry:DIR[/NAME[:TAG|@DIGEST]]: DIR is the shortest prefix (at a '/')
  * that is a registry storage tree (holds docker/registry/v2); else the
- * shortest that does not exist or is an empty directory (a new tree); else
- * the whole path.  What follows is the repository name, checked by the
+ * shortest that does not exist (a new tree), or that is an empty directory
+ * when the last component has a tag or digest (a volume made beforehand,
+ * with NAME:TAG below it: without one, DIR/x may as well be a new tree x);
+ * else the whole path.  What follows is the repository name, checked by the
  * reader or the writer.
  */
 static int registry_split(const char *s, const char *rest, struct ref *r, struct strata_err *e)
 {
 	size_t n = strlen(rest), i, cut = n, missing = 0;
+	const char *base = strrchr(rest, '/');
+	bool tagged = strpbrk(base ? base + 1 : rest, ":@") != NULL;
 	char *buf = malloc(n + sizeof("/docker/registry/v2"));
 
 	if (!buf)
@@ -114,7 +118,7 @@ static int registry_split(const char *s, const char *rest, struct ref *r, struct
 			break;
 		}
 		buf[i] = '\0';
-		if (!missing && (!is_dir(buf) || is_empty_dir(buf)))
+		if (!missing && (!is_dir(buf) || (tagged && is_empty_dir(buf))))
 			missing = i;
 	}
 	if (i > n && missing)
