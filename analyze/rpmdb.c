@@ -280,7 +280,7 @@ int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct stra
 		struct strata_err pe = STRATA_ERR_INIT;
 
 		if (n > 0 && (rows_bytes += (uint64_t)n) > 2 * size + RPM_VALUE_MAX) {
-			r = err_set(e, STRATA_EFORMAT, "the rpm database yields more bytes than its %llu (a generated column?)",
+			r = err_set(e, STRATA_EFORMAT, "the rpm database's rows hold more bytes than a file of %llu bytes can",
 				    (unsigned long long)size);
 			goto out;
 		}
