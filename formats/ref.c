@@ -1,7 +1,7 @@
 /* ref.c - reference parsing; see ref.h. */
 #include "ref.h"
-#include <dirent.h>
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
