@@ -257,7 +257,7 @@ int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct stra
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	/* a generated column computes on every read (printf() can build 64 MiB
+	/* a generated column computes on every read (SQL printf can build 64 MiB
 	 * for a row of a few bytes): rpm's table has none */
 	if ((rc = sqlite3_prepare_v2(h, "SELECT count(*) FROM pragma_table_xinfo('Packages') WHERE hidden != 0", -1, &st,
 				     NULL)) != SQLITE_OK) {
