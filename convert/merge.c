@@ -96,14 +96,9 @@ struct merge {
 	 * layer's non-directories (the check ancestors() makes), and no entry
 	 * can make one of them so: an entry's own walk first moves the cache to
 	 * its parent, which is not below it. */
-	struct {
-		char *dir;                /* its path (not NUL-terminated), len bytes */
-		size_t len, alloc;
-		uint32_t node;
-		int32_t layer;
-		bool hidden;              /* what the chain contributes to *hidden */
-		bool valid;
-	} last;
+	struct ntree_dir last;
+	int32_t last_layer;
+	bool last_hidden;             /* what its chain contributes to *hidden */
 };
 
 #define IDX(p) ((size_t)(uintptr_t)(p))
@@ -480,12 +475,9 @@ static int ancestors(struct merge *m, const char *name, int32_t layer, const cha
 	*parent = 0;
 	if (!strcmp(name, "."))
 		return 0;
-	if (m->last.valid && m->last.layer == layer && n > m->last.len && name[m->last.len] == '/' &&
-	    !memcmp(name, m->last.dir, m->last.len)) {
+	if (m->last_layer == layer && (i = ntree_dir_start(&m->last, name, n, &cur)) > 0) {
 		/* the walk below did this part: desc is set, nothing there errs */
-		i = m->last.len + 1;
-		cur = m->last.node;
-		chain = m->last.hidden;
+		chain = m->last_hidden;
 	} else {
 		if (nd->opq > layer || nd->wh > layer)
 			chain = true;
@@ -514,26 +506,14 @@ static int ancestors(struct merge *m, const char *name, int32_t layer, const cha
 	}
 	*parent = cur;
 	*hidden = in || chain;
-	m->last.valid = false;
+	m->last.len = 0;
 	if (clean && i > 0) {
-		if (m->last.alloc < i) {
-			char *p = realloc(m->last.dir, 2 * i);
-
-			if (!p)
-				return err_nomem(e, "merge");
-			m->last.dir = p;
-			m->last.alloc = 2 * i;
-		}
-		memcpy(m->last.dir, name, i - 1);
-		m->last.len = i - 1;
-		m->last.node = cur;
-		m->last.layer = layer;
-		m->last.hidden = chain;
-		m->last.valid = true;
+		ntree_dir_keep(&m->last, name, i - 1, cur);
+		m->last_layer = layer;
+		m->last_hidden = chain;
 	}
 	return 0;
 }
-
 
 /* The node of the last component of name, below parent. */
 static uint32_t last_node(struct merge *m, uint32_t parent, const char *name, struct strata_err *e)
@@ -901,7 +881,6 @@ int merge_run(const struct merge_layers *ml, const struct merge_out *out, const 
 	cur_reset(&m);
 	free(m.ln);
 	ntree_free(m.tree);
-	free(m.last.dir);
 	free(m.hides);
 	free(m.hkey);
 	free(m.hval);

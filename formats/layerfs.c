@@ -176,12 +176,7 @@ struct ntree {
 	size_t nlen, nalloc;
 	uint32_t *slots;               /* node index, NIL = empty (open addressing) */
 	size_t nslots;
-	/* the directory of the last path ntree_path() walked (a tar lists a
-	 * directory's entries together: the next path is most often below it),
-	 * and its node; clen 0: none */
-	char cdir[LFS_PATH_MAX];
-	size_t clen;
-	uint32_t cnode;
+	struct ntree_dir last;         /* of the last path ntree_path() walked */
 };
 
 static uint64_t hash(uint32_t parent, const char *s, size_t n)
@@ -374,12 +369,7 @@ uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strat
 
 	if (!strcmp(path, "."))
 		return 0;
-	/* below the last directory walked: start there (nodes never move or go,
-	 * so a directory's node stays what walking its path gives) */
-	if (t->clen && t->clen < n && path[t->clen] == '/' && !memcmp(path, t->cdir, t->clen)) {
-		cur = t->cnode;
-		i = t->clen + 1;
-	}
+	i = ntree_dir_start(&t->last, path, n, &cur);
 	while (i < n) {
 		size_t at = i, len = component(path, &i, n);
 
@@ -388,11 +378,8 @@ uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strat
 		if ((cur = ntree_child(t, cur, path + at, len, create, e)) == NTREE_NONE)
 			return NTREE_NONE;
 	}
-	if (last > 1 && last - 1 < sizeof(t->cdir)) {  /* the directory of the last component walked */
-		memcpy(t->cdir, path, last - 1);
-		t->clen = last - 1;
-		t->cnode = up;
-	}
+	if (last > 1)  /* the directory of the last component walked */
+		ntree_dir_keep(&t->last, path, last - 1, up);
 	return cur;
 }
 
@@ -427,11 +414,9 @@ struct lfs {
 	int layer;
 	const char *lname;
 	unsigned tick;
-	/* the directory of the last entry applied (clen 0: none) and its node:
-	 * its ancestors were walked then, in layer clayer (below) */
-	char cdir[LFS_PATH_MAX];
-	size_t clen;
-	uint32_t cnode;
+	/* the directory of the last entry applied: its ancestors were walked
+	 * then, in layer clayer (below) */
+	struct ntree_dir last;
 	int clayer;
 };
 
@@ -718,12 +703,9 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 	 * nothing applied since changed them (an entry changes its own node and
 	 * what is below it; a whiteout or opaque marker clears this). */
 	if (!entry)
-		v->clen = 0;
-	else if (v->clen && v->clayer == v->layer && v->clen + 1 < n && name[v->clen] == '/' &&
-		 !memcmp(name, v->cdir, v->clen)) {
-		cur = v->cnode;
-		i = v->clen + 1;
-	}
+		v->last.len = 0;
+	else if (v->clayer == v->layer)
+		i = ntree_dir_start(&v->last, name, n, &cur);
 	/* the proper ancestors (and an opaque marker's directory itself) */
 	for (;;) {
 		size_t at = i, len = component(name, &i, n);
@@ -764,10 +746,8 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 			remove_below(v, cur, LFS_BY_OPAQUE);
 		return 1;
 	}
-	if (entry && i > 1 && i - 1 < sizeof(v->cdir)) {
-		memcpy(v->cdir, name, i - 1);
-		v->clen = i - 1;
-		v->cnode = cur;
+	if (entry && i > 1) {
+		ntree_dir_keep(&v->last, name, i - 1, cur);
 		v->clayer = v->layer;
 	}
 	if ((t = ntree_child(v->t, cur, name + i, n - i, true, e)) == NTREE_NONE)

@@ -62,6 +62,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/tar.h"
@@ -130,6 +131,40 @@ uint32_t ntree_parent(const struct ntree *t, uint32_t i);
 size_t ntree_pathname(const struct ntree *t, uint32_t i, char *buf, size_t size);
 /* Nodes so far, the root included: indexes are below this. */
 size_t ntree_len(const struct ntree *t);
+
+/* The directory of the last path walked and its node: a tar lists a
+ * directory's entries together, so the next path is most often below it and
+ * its walk can start there (nodes never move or go).  len 0: none kept. */
+struct ntree_dir {
+	char path[LFS_PATH_MAX];
+	size_t len;
+	uint32_t node;
+};
+
+/* Where a walk of the clean path (n bytes) may start: the index just past
+ * the kept directory, with its node in *node, when path is below it; else 0
+ * and the root. */
+static inline size_t ntree_dir_start(const struct ntree_dir *d, const char *path, size_t n, uint32_t *node)
+{
+	if (d->len && d->len < n && path[d->len] == '/' && !memcmp(path, d->path, d->len)) {
+		*node = d->node;
+		return d->len + 1;
+	}
+	*node = 0;
+	return 0;
+}
+
+/* Keep path[0..len), a directory below the root, and its node (a path too
+ * long to keep leaves nothing kept). */
+static inline void ntree_dir_keep(struct ntree_dir *d, const char *path, size_t len, uint32_t node)
+{
+	d->len = 0;
+	if (len && len < sizeof(d->path)) {
+		memcpy(d->path, path, len);
+		d->len = len;
+		d->node = node;
+	}
+}
 
 /* ---- the stack ---- */
 
