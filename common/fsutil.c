@@ -1,5 +1,6 @@
 /* fsutil.c - path hygiene and atomic output files; see fsutil.h. */
 #include "fsutil.h"
+#include "buf.h"
 #include "cancel.h"
 
 #include <dirent.h>
@@ -384,4 +385,22 @@ int open_regular(const char *path, bool follow, uint64_t *size)
 	if (size)
 		*size = (uint64_t)st.st_size;
 	return fd;
+}
+
+int read_regular(const char *path, bool follow, struct buf *b, int refuse, struct strata_err *e)
+{
+	char chunk[65536];
+	int fd = open_regular(path, follow, NULL), r = 0;
+	ssize_t n = 0;
+
+	if (fd < 0 && (errno == ELOOP || errno == EINVAL))
+		return err_set(e, refuse, "'%s' is %snot a regular file", path, errno == ELOOP ? "a symlink, " : "");
+	if (fd < 0)
+		return err_sys(e, errno, "cannot read '%s'", path);
+	while (r == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
+		r = buf_add(b, chunk, (size_t)n, e);
+	if (r == 0 && n < 0)
+		r = err_sys(e, errno, "cannot read '%s'", path);
+	close(fd);
+	return r;
 }

@@ -78,6 +78,13 @@ char *list_line(char *line);
  * with errno: ELOOP a symlink (not follow), EINVAL anything else that is no
  * regular file. */
 int open_regular(const char *path, bool follow, uint64_t *size);
+/* All of the regular file at path (open_regular()) appended to b, whose cap
+ * bounds it (STRATA_EFORMAT "too large" past it, from buf_add).  A symlink
+ * (not follow) or anything that is no regular file is the error refuse
+ * (STRATA_EFORMAT for a source, STRATA_EUSAGE for a destination), naming
+ * it; a failed open or read is the system's. */
+struct buf;
+int read_regular(const char *path, bool follow, struct buf *b, int refuse, struct strata_err *e);
 
 /* write(2) all of it, retrying on EINTR and short writes. */
 int write_all(int fd, const void *p, size_t n, const char *what, struct strata_err *e);

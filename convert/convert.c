@@ -593,11 +593,9 @@ static int gc_mark(const char *dir, const cJSON *desc, struct strmap *seen, int 
 	const char *dg = json_str(desc, "digest"), *mt = json_str(desc, "mediaType");
 	const cJSON *k;
 	char path[4096];
-	char *buf = NULL;
+	struct buf b = BUF_INIT(GC_DOC_MAX);
 	cJSON *doc = NULL;
-	size_t n = 0;
-	ssize_t got = 0;
-	int fd, r;
+	int r;
 
 	if (!dg || !digest_valid(dg) || strmap_get(seen, dg))
 		return 0;
@@ -607,17 +605,13 @@ static int gc_mark(const char *dir, const cJSON *desc, struct strmap *seen, int 
 				  strcmp(mt, MT_DOCKER_MANIFEST)))
 		return 0;
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, digest_hex(dg));
-	if (strncmp(dg, "sha256:", 7) || (fd = open_regular(path, false, NULL)) < 0)
-		return 0;  /* not ours to read: what it names is kept anyway (nothing else is removed) */
-	if ((buf = malloc(GC_DOC_MAX + 1)))
-		while (n <= GC_DOC_MAX && (got = read(fd, buf + n, GC_DOC_MAX + 1 - n)) > 0)
-			n += (size_t)got;
-	close(fd);
-	if (!buf)
-		return err_nomem(e, "index");
-	if (got < 0)
-		n = GC_DOC_MAX + 1;  /* unreadable: as below */
-	if (n <= GC_DOC_MAX && json_parse(buf, n, &doc, e) == 0) {
+	if (strncmp(dg, "sha256:", 7))
+		return 0;
+	if ((r = read_regular(path, false, &b, STRATA_EFORMAT, e)) < 0 && strata_oom_seen()) {
+		buf_release(&b);
+		return r;
+	}
+	if (r == 0 && json_parse(b.data ? b.data : "", b.len, &doc, e) == 0) {
 		cJSON_ArrayForEach(k, json_get(doc, "manifests"))
 			if ((r = gc_mark(dir, k, seen, depth + 1, e)) < 0)
 				break;
@@ -630,10 +624,11 @@ static int gc_mark(const char *dir, const cJSON *desc, struct strmap *seen, int 
 	} else {
 		err_clear(e);
 		r = 0;
-		/* unreadable: keep what it would name by marking nothing more; the
-		 * blobs of the dropped image are then only removed when unnamed */
+		/* absent, unreadable, too large or no JSON: keep what it would
+		 * name by marking nothing more; the blobs of the dropped image are
+		 * then only removed when unnamed */
 	}
-	free(buf);
+	buf_release(&b);
 	return r;
 }
 
@@ -650,20 +645,7 @@ static int gc_dropped(const char *dir, const cJSON *dropped, struct strata_err *
 	int r;
 
 	snprintf(path, sizeof(path), "%s/index.json", dir);
-	{
-		int fd = open_regular(path, false, NULL);
-		char chunk[65536];
-		ssize_t n = 0;
-
-		if (fd < 0)
-			return err_sys(e, errno, "cannot read '%s' again", path);
-		r = 0;
-		while (r == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
-			r = buf_add(&b, chunk, (size_t)n, e);
-		close(fd);
-		if (r == 0 && n < 0)
-			r = err_sys(e, errno, "cannot read '%s' again", path);
-	}
+	r = read_regular(path, false, &b, STRATA_EFORMAT, e);
 	if (r == 0 && (r = json_parse(b.data ? b.data : "", b.len, &ix, e)) == 0) {
 		cJSON_ArrayForEach(c, json_get(ix, "manifests"))
 			if ((r = gc_mark(dir, c, &keep, 0, e)) < 0)

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/digest.h"
@@ -46,24 +45,6 @@ static char *cat2(const char *a, const char *b)
 	if (p)
 		snprintf(p, n, "%s%s", a, b);
 	return p;
-}
-
-static int read_all(const char *path, struct buf *b, struct strata_err *e)
-{
-	char chunk[65536];
-	int fd = open_regular(path, true, NULL), r = 0;
-	ssize_t n = 0;
-
-	if (fd < 0 && errno == EINVAL)
-		return err_set(e, STRATA_EFORMAT, "'%s' is not a regular file", path);
-	if (fd < 0)
-		return err_sys(e, errno, "cannot read '%s'", path);
-	while (r == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
-		r = buf_add(b, chunk, (size_t)n, e);
-	if (r == 0 && n < 0)
-		r = err_sys(e, errno, "cannot read '%s'", path);
-	close(fd);
-	return r;
 }
 
 static const cJSON *file_entry(const cJSON *doc, const char *name, int *count)
@@ -118,7 +99,7 @@ int pieceset_load(const char *manifest, struct pieces *p, struct strata_err *e)
 	size_t i = 0;
 	int r;
 
-	if ((r = read_all(manifest, &b, e)) < 0)
+	if ((r = read_regular(manifest, true, &b, STRATA_EFORMAT, e)) < 0)
 		goto out;
 	if ((r = json_parse(b.data ? b.data : "", b.len, &doc, e)) < 0) {
 		err_wrap(e, "'%s'", manifest);

@@ -102,25 +102,6 @@ static int mkdir_p(const char *root, const char *rel, struct strata_err *e)
 	return r;
 }
 
-static int read_small(const char *path, struct buf *b, struct strata_err *e)
-{
-	char chunk[65536];
-	int fd = open_regular(path, false, NULL), r = 0;
-	ssize_t k = 0;
-
-	if (fd < 0 && (errno == ELOOP || errno == EINVAL))
-		return err_set(e, STRATA_EUSAGE, "'%s' is %snot a regular file", path, errno == ELOOP ? "a symlink, " : "");
-	if (fd < 0)
-		return err_sys(e, errno, "cannot open '%s'", path);
-	while ((k = read(fd, chunk, sizeof(chunk))) > 0)
-		if ((r = buf_add(b, chunk, (size_t)k, e)) < 0)
-			break;
-	if (k < 0)
-		r = err_sys(e, errno, "read '%s'", path);
-	close(fd);
-	return r;
-}
-
 int sink_open_dir(struct sink **out, const char *dir, uint64_t max_index, struct strata_err *e)
 {
 	struct sink *s = calloc(1, sizeof(*s));
@@ -150,7 +131,7 @@ int sink_open_dir(struct sink **out, const char *dir, uint64_t max_index, struct
 			r = err_nomem(e, "path");
 		} else if (stat(lay, &ls) < 0) {
 			r = err_set(e, STRATA_EUSAGE, "'%s' exists and is not an OCI layout (no oci-layout)", dir);
-		} else if ((r = read_small(ix, &s->old_index, e)) < 0 && e->code == STRATA_EFORMAT) {
+		} else if ((r = read_regular(ix, false, &s->old_index, STRATA_EUSAGE, e)) < 0 && e->code == STRATA_EFORMAT) {
 			r = err_set(e, STRATA_EFORMAT, "the existing '%s' is over %llu bytes, the JSON document limit "
 				    "(raise it with --max-json)", ix, (unsigned long long)max_index);
 		}
