@@ -244,29 +244,24 @@ int rpm_sqlite_read(struct pkgdb *db, const char *path, size_t *bad, struct stra
 	sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *)NULL);
 	sqlite3_limit(h, SQLITE_LIMIT_LENGTH, RPM_VALUE_MAX);
 	sqlite3_progress_handler(h, 1000, sq_progress, &budget);
-	/* what Packages is, said plainly (a view would only fail as "no such table") */
-	if ((rc = sqlite3_prepare_v2(h, "SELECT type FROM sqlite_schema WHERE name = 'Packages'", -1, &st, NULL)) != SQLITE_OK) {
+	/* what Packages is, said plainly (a view would only fail as "no such
+	 * table"); a generated column computes on every read (SQL printf can
+	 * build 64 MiB for a row of a few bytes): rpm's table has none */
+	if ((rc = sqlite3_prepare_v2(h, "SELECT type, (SELECT count(*) FROM pragma_table_xinfo('Packages') WHERE hidden != 0) "
+				     "FROM sqlite_schema WHERE name = 'Packages'", -1, &st, NULL)) != SQLITE_OK) {
 		r = sq_fail(h, rc, "not an rpm sqlite database", e);
 		goto out;
 	}
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
-	    strcmp((const char *)sqlite3_column_text(st, 0), "table")) {
-		r = err_set(e, STRATA_EFORMAT, "not an rpm sqlite database: Packages is a %.20s, not a table (not read)",
-			    (const char *)sqlite3_column_text(st, 0));
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* a generated column computes on every read (SQL printf can build 64 MiB
-	 * for a row of a few bytes): rpm's table has none */
-	if ((rc = sqlite3_prepare_v2(h, "SELECT count(*) FROM pragma_table_xinfo('Packages') WHERE hidden != 0", -1, &st,
-				     NULL)) != SQLITE_OK) {
-		r = sq_fail(h, rc, "not an rpm sqlite database", e);
-		goto out;
-	}
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
-		r = err_set(e, STRATA_EFORMAT, "not an rpm sqlite database: Packages has generated columns (not read)");
-		goto out;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+
+		if (type && strcmp(type, "table"))
+			r = err_set(e, STRATA_EFORMAT, "not an rpm sqlite database: Packages is a %.20s, not a table (not read)",
+				    type);
+		else if (sqlite3_column_int64(st, 1) > 0)
+			r = err_set(e, STRATA_EFORMAT, "not an rpm sqlite database: Packages has generated columns (not read)");
+		if (r < 0)
+			goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
