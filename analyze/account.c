@@ -61,16 +61,20 @@ static int grow_seen(struct acct *a, uint32_t i, struct strata_err *e)
 	return 0;
 }
 
-/* One more occurrence of path, of size bytes.  Inside a stack event
- * (gone()) no node may be made: create is false there (the path of an entry
- * leaving the view has one). */
-static int occur(struct acct *a, const char *path, uint64_t size, bool create, struct strata_err *e)
+/* The node of an entry the stack was given: where it reached, or (a
+ * whiteout refused above its path, which still counts) made here. */
+static uint32_t node_of(struct acct *a, const struct fentry *f, const struct lfs_prev *prev, struct strata_err *e)
 {
-	uint32_t i = lfs_node(a->v, path, create, e);
+	return prev->node != NTREE_NONE ? prev->node : lfs_node(a->v, f->path, true, e);
+}
+
+/* One more occurrence of the path of node i (NTREE_NONE: a failure in e), of size bytes. */
+static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e)
+{
 	struct eff *f;
 
 	if (i == NTREE_NONE)
-		return create ? -e->code : err_set(e, STRATA_EFORMAT, "'%s' is not in the stack", path);
+		return -e->code;
 	if (i >= a->nseen && grow_seen(a, i, e) < 0)
 		return -e->code;
 	switch (a->seen[i]) {
@@ -188,7 +192,7 @@ static void top_add(struct layer_report *lr, const struct fentry *f)
 /* An entry left the view: its bytes are wasted, charged to the layer that
  * wrote it; what an opaque directory or a replaced directory removes counts
  * as deleted by the layer that removed it (dive counts each such path). */
-static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why)
+static void gone(void *ctx, const void *data, uint32_t node, uint8_t type, int layer, enum lfs_cause why)
 {
 	struct acct *a = ctx;
 	const struct fentry *f = data;
@@ -200,7 +204,7 @@ static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_
 		return;
 	a->lr->deleted++;
 	if (why == LFS_BY_OPAQUE && a->rc == 0)
-		a->rc = occur(a, f->path, f->size, false, a->e);
+		a->rc = occur(a, node, f->size, a->e);
 }
 
 static int entry(void *ctx, const struct fentry *f, int applied, const struct lfs_prev *prev, struct strata_err *e)
@@ -213,7 +217,7 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 		return rc;
 	if (f->flags & FE_WHITEOUT) {
 		lr->deleted++;
-		rc = occur(a, f->path, a->gone, true, e);
+		rc = occur(a, node_of(a, f, prev, e), a->gone, e);
 		a->gone = 0;
 		return rc;
 	}
@@ -241,7 +245,7 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 		lr->added++;
 	}
 	lr->bytes_added += f->size;
-	if ((rc = occur(a, f->path, f->size, true, e)) < 0)
+	if ((rc = occur(a, node_of(a, f, prev, e), f->size, e)) < 0)
 		return rc;
 	if (f->type == TAR_FILE) {
 		top_add(lr, f);

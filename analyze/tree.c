@@ -41,10 +41,11 @@ static int record(struct builder *b, const struct fentry *f, char kind, struct s
 	return 0;
 }
 
-static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why)
+static void gone(void *ctx, const void *data, uint32_t node, uint8_t type, int layer, enum lfs_cause why)
 {
 	struct builder *b = ctx;
 
+	(void)node;
 	(void)type;
 	(void)layer;
 	(void)why;

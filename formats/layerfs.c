@@ -501,7 +501,7 @@ static void leave(struct lfs *v, uint32_t i, enum lfs_cause why, bool report)
 		return;
 	x->present = false;
 	if (report && data_of(v, i) && v->ev.gone)
-		v->ev.gone(v->ev.ctx, data_of(v, i), x->type, x->layer, why);
+		v->ev.gone(v->ev.ctx, data_of(v, i), i, x->type, x->layer, why);
 }
 
 /* Everything below top leaves the view and its list; each listed node is
@@ -685,8 +685,10 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 	bool entry = in->kind == LFS_ENTRY, whole = in->kind == LFS_OPAQUE;
 	struct node *x;
 
-	if (prev)
+	if (prev) {
 		memset(prev, 0, sizeof(*prev));
+		prev->node = NTREE_NONE;
+	}
 	if (!(++v->tick & 4095) && strata_cancel)
 		return err_set(e, STRATA_EIO, "interrupted");
 	if (v->layer > INT16_MAX)
@@ -753,6 +755,8 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 	if ((t = ntree_child(v->t, cur, name + i, n - i, true, e)) == NTREE_NONE)
 		return -e->code;
 	x = N(v, t);
+	if (prev)
+		prev->node = t;
 	if (in->kind == LFS_WHITEOUT) {
 		if (x->present) {
 			remove_below(v, t, LFS_BY_WHITEOUT);

@@ -176,6 +176,8 @@ struct lfs_prev {
 	uint8_t type;         /* enum tar_type */
 	int layer;
 	const void *data;     /* NULL: only an implied parent directory was there */
+	uint32_t node;        /* the node of the entry's path (lfs_node), or NTREE_NONE when the stack
+			       * refused the entry before reaching it (or it names the root) */
 };
 
 enum lfs_cause { LFS_BY_WHITEOUT, LFS_BY_OPAQUE, LFS_BY_REPLACE };
@@ -183,8 +185,9 @@ enum lfs_cause { LFS_BY_WHITEOUT, LFS_BY_OPAQUE, LFS_BY_REPLACE };
 struct lfs_events {
 	void *ctx;
 	/* A present entry written by `layer` left the view because of what the
-	 * layer being applied did (implied directories are not reported).  May be NULL. */
-	void (*gone)(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why);
+	 * layer being applied did (implied directories are not reported); node
+	 * is its path's (lfs_node).  May be NULL. */
+	void (*gone)(void *ctx, const void *data, uint32_t node, uint8_t type, int layer, enum lfs_cause why);
 	/* A problem of the stack (message names layer and entry).  May be NULL. */
 	void (*problem)(void *ctx, enum severity sev, const char *msg);
 	/* The caller never wants data back: it is not kept (gone(), lfs_each()

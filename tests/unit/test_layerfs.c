@@ -75,15 +75,17 @@ TEST(layerfs_classify)
 
 struct tally {
 	int gone, replaced;
+	uint32_t last_gone;   /* the node gone() saw last */
 	struct seen s;
 };
 
-static void gone(void *ctx, const void *data, uint8_t type, int layer, enum lfs_cause why)
+static void gone(void *ctx, const void *data, uint32_t node, uint8_t type, int layer, enum lfs_cause why)
 {
 	struct tally *t = ctx;
 
 	(void)data, (void)type, (void)layer;
 	t->gone++;
+	t->last_gone = node;
 	t->replaced += why == LFS_BY_REPLACE;
 }
 
@@ -351,6 +353,49 @@ TEST(layerfs_nodes)
 	CHECK_INT(put(v, LFS_ENTRY, "usr/lib/y", TAR_FILE, NULL), 1);
 	CHECK_INT(lfs_node(v, "usr/lib/y", false, &e), j);
 	CHECK_INT(present(v), 2);
+	lfs_free(v);
+}
+
+/* What lfs_apply() and gone() say of a path's node is lfs_node()'s, so a
+ * caller keeping state by node need not walk the path again. */
+TEST(layerfs_nodes_reported)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	struct tally t = { 0 };
+	struct lfs_events ev = { &t, gone, problem, false };
+	struct lfs_in in = { LFS_ENTRY, "a/b", TAR_FILE, NULL, "b" };
+	struct lfs_prev prev;
+	struct lfs *v;
+
+	CHECK_OK(lfs_new(&v, &ev, &e), &e);
+	lfs_layer(v, 0, "layer 1");
+	CHECK_INT(lfs_apply(v, &in, &prev, &e), 1);
+	CHECK(!prev.present && prev.node != NTREE_NONE);
+	CHECK_INT(prev.node, lfs_node(v, "a/b", false, &e));
+	in.name = "s";
+	in.type = TAR_SYMLINK;
+	in.link = "a";
+	in.data = "s";
+	CHECK_INT(lfs_apply(v, &in, &prev, &e), 1);
+	lfs_layer(v, 1, "layer 2");
+	in.name = "s/x";  /* through the symlink: refused above its path */
+	in.type = TAR_FILE;
+	in.link = NULL;
+	CHECK_INT(lfs_apply(v, &in, &prev, &e), 0);
+	CHECK(prev.node == NTREE_NONE);
+	in.name = ".";    /* the root: no node of its own is reported */
+	in.type = TAR_DIR;
+	CHECK_INT(lfs_apply(v, &in, &prev, &e), 1);
+	CHECK(prev.node == NTREE_NONE);
+	in.kind = LFS_WHITEOUT;  /* a whiteout of an absent path reaches its node */
+	in.name = "a/none";
+	CHECK_INT(lfs_apply(v, &in, &prev, &e), 1);
+	CHECK_INT(prev.node, lfs_node(v, "a/none", false, &e));
+	in.name = "a/b";
+	CHECK_INT(lfs_apply(v, &in, &prev, &e), 1);
+	CHECK_INT(t.gone, 1);
+	CHECK_INT(t.last_gone, lfs_node(v, "a/b", false, &e));
+	CHECK_INT(prev.node, t.last_gone);
 	lfs_free(v);
 }
 
