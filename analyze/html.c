@@ -288,13 +288,13 @@ static int node_html(struct buf *b, const struct tree *t, const struct tree_node
 	for (k = 0; k < n->nev; k++)
 		P("%s%u%c", k ? " " : "", t->ev[n->ev0 + k].layer + 1, t->ev[n->ev0 + k].kind);
 	P("\"%s>%s", n->type == TAR_DIR && n->depth == 0 ? " open" : "", n->type == TAR_DIR ? "<summary>" : "");
-	EN(n->path + n->name, n->plen - n->name);
+	EN(n->path + tree_name(n), n->plen - tree_name(n));
 	if (n->type == TAR_DIR)
 		P("/<span class=\"s\">%s, %llu entr%s</span></summary>", human_size(n->size, s1), (unsigned long long)n->entries,
 		  n->entries == 1 ? "y" : "ies");
-	else if (n->link) {
+	else if (tree_link(n)) {
 		P(" %s ", n->type == TAR_HARDLINK ? "=&gt;" : "-&gt;");
-		E(n->link);
+		E(tree_link(n));
 	} else if (n->type == TAR_FILE) {
 		P("<span class=\"s\">%s</span>", human_size(n->size, s1));
 	}
@@ -303,12 +303,25 @@ static int node_html(struct buf *b, const struct tree *t, const struct tree_node
 	return r;
 }
 
+/* The end of shown directory i: what it hides, then its element. */
+static int close_dir(struct buf *b, const struct tree *t, uint32_t i, struct strata_err *e)
+{
+	uint64_t bytes;
+	uint32_t hidden = tree_hidden(t, i, &bytes);
+	char s1[32];
+	int r = 0;
+
+	if (hidden)
+		P("<div class=\"x\">%u more not shown (%s)</div>", hidden, human_size(bytes, s1));
+	P("</details>");
+	return r;
+}
+
 static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, int idx, struct strata_err *e)
 {
 	const cJSON *l;
 	uint32_t *open = t->len ? malloc(t->len * sizeof(*open)) : NULL;
 	size_t sp = 0, i;
-	char s1[32];
 	int r = 0;
 
 	if (t->len && !open)
@@ -345,13 +358,8 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 	for (i = 0; i < t->len && r == 0; i++) {
 		const struct tree_node *n = &t->v[i];
 
-		while (sp && t->v[open[sp - 1]].depth >= n->depth) {
-			const struct tree_node *d = &t->v[open[--sp]];
-
-			if (d->hidden)
-				P("<div class=\"x\">%u more not shown (%s)</div>", d->hidden, human_size(d->hidden_bytes, s1));
-			P("</details>");
-		}
+		while (sp && t->v[open[sp - 1]].depth >= n->depth && r == 0)
+			r = close_dir(b, t, open[--sp], e);
 		if (!n->shown)
 			continue;
 		if (r == 0)
@@ -359,13 +367,8 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 		if (n->type == TAR_DIR)
 			open[sp++] = (uint32_t)i;
 	}
-	while (sp) {
-		const struct tree_node *d = &t->v[open[--sp]];
-
-		if (d->hidden)
-			P("<div class=\"x\">%u more not shown (%s)</div>", d->hidden, human_size(d->hidden_bytes, s1));
-		P("</details>");
-	}
+	while (sp && r == 0)
+		r = close_dir(b, t, open[--sp], e);
 	if (t->hidden_top)
 		P("<div class=\"x\">%u more top-level entries not shown</div>", t->hidden_top);
 	if (t->too_long)

@@ -97,20 +97,19 @@ static int cmp_rec(const void *x, const void *y)
 	return c ? c : a->seq < b->seq ? -1 : 1;
 }
 
-static struct tree_node *node_add(struct tree *t, const char *path, size_t plen, struct strata_err *e)
+static struct tree_node *node_add(struct tree *t, const char *path, size_t plen, size_t depth, struct strata_err *e)
 {
 	struct tree_node *n;
-	size_t i = plen;
 
+	if (t->len >= UINT32_MAX - 1 || depth > UINT16_MAX)
+		return err_set(e, STRATA_EFORMAT, "file tree: too many paths"), NULL;
 	if (array_grow(&t->v, t->len, &t->alloc, sizeof(*t->v), 1024) < 0)
 		return err_nomem(e, "file tree"), NULL;
 	n = &t->v[t->len++];
 	memset(n, 0, sizeof(*n));
-	while (i > 0 && path[i - 1] != '/')
-		i--;
 	n->path = path;
 	n->plen = (uint32_t)plen;
-	n->name = (uint32_t)i;
+	n->depth = (uint16_t)depth;
 	n->type = TAR_DIR;
 	n->implied = true;
 	n->last = -1;
@@ -131,7 +130,7 @@ static int event_add(struct tree *t, struct tree_node *n, uint32_t layer, char k
 	}
 	if (array_grow(&t->ev, t->nev, aev, sizeof(*t->ev), 4096) < 0)
 		return err_nomem(e, "file tree");
-	t->ev[t->nev++] = (struct tree_event){ layer, kind };
+	t->ev[t->nev++] = (struct tree_event){ (uint16_t)layer, kind };
 	n->nev++;
 	return 0;
 }
@@ -165,12 +164,11 @@ static int merge(struct tree *t, const struct rec *r, size_t n, struct strata_er
 				free(stack);
 				return err_nomem(e, "file tree");
 			}
-			if (!(nd = node_add(t, p, end, e))) {
+			if (!(nd = node_add(t, p, end, sp, e))) {
 				free(stack);
 				return -e->code;
 			}
 			nd->parent = sp ? stack[sp - 1] : TREE_NONE;
-			nd->depth = (uint32_t)sp;
 			stack[sp++] = (uint32_t)(t->len - 1);
 			if (!slash)
 				break;
@@ -180,11 +178,12 @@ static int merge(struct tree *t, const struct rec *r, size_t n, struct strata_er
 			const struct fentry *f = r[i].f;
 
 			nd->present = r[i].kind != 'd';  /* the last one says */
-			if (r[i].kind != 'd') {
+			if (r[i].kind != 'd') {  /* the same path: the last writer's string, its link after it */
+				nd->path = f->path;
 				nd->implied = false;
 				nd->type = f->type;
-				nd->last = (int)r[i].layer;
-				nd->link = fentry_link(f);
+				nd->last = (int16_t)r[i].layer;
+				nd->has_link = f->has_link;
 				nd->size = f->type == TAR_FILE ? f->size : 0;
 			}
 			if (r[i].kind != 'w' && event_add(t, nd, r[i].layer, r[i].kind, &aev, e) < 0) {
@@ -226,12 +225,29 @@ static int cmp_keep(const void *x, const void *y, void *arg)
 	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
 }
 
+static struct tree_hidden *find_hidden(const struct tree *t, uint32_t node)
+{
+	size_t lo = 0, hi = t->nhid;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->hid[mid].node == node)
+			return &t->hid[mid];
+		if (t->hid[mid].node < node)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* Mark what is shown: shallowest first, then the largest, within both bounds. */
 static int cut(struct tree *t, struct strata_err *e)
 {
 	uint32_t *order;
 	uint64_t bytes = 0;
-	size_t i;
+	size_t i, ahid = 0;
 
 	if (!t->len)
 		return 0;
@@ -250,8 +266,16 @@ static int cut(struct tree *t, struct strata_err *e)
 		t->shown++;
 	}
 	free(order);
+	for (i = 0; i + 1 < t->len; i++) {  /* the shown nodes with children, in node order (bsearch) */
+		if (!t->v[i].shown || t->v[i + 1].parent != i)
+			continue;
+		if (array_grow(&t->hid, t->nhid, &ahid, sizeof(*t->hid), 64) < 0)
+			return err_nomem(e, "file tree");
+		t->hid[t->nhid++] = (struct tree_hidden){ (uint32_t)i, 0, 0 };
+	}
 	for (i = 0; i < t->len; i++) {
 		struct tree_node *n = &t->v[i];
+		struct tree_hidden *h;
 
 		if (n->shown || (n->parent != TREE_NONE && !t->v[n->parent].shown))
 			continue;
@@ -259,10 +283,20 @@ static int cut(struct tree *t, struct strata_err *e)
 			t->hidden_top++;
 			continue;
 		}
-		t->v[n->parent].hidden++;
-		t->v[n->parent].hidden_bytes += n->present ? n->size : 0;
+		if (!(h = find_hidden(t, n->parent)))
+			return err_set(e, STRATA_EFORMAT, "file tree: a hidden entry's directory is not listed");
+		h->count++;
+		h->bytes += n->present ? n->size : 0;
 	}
 	return 0;
+}
+
+uint32_t tree_hidden(const struct tree *t, uint32_t i, uint64_t *bytes)
+{
+	const struct tree_hidden *h = find_hidden(t, i);
+
+	*bytes = h ? h->bytes : 0;
+	return h ? h->count : 0;
 }
 
 int tree_build(const struct image *im, struct tree *t, struct strata_err *e)
@@ -318,5 +352,6 @@ void tree_release(struct tree *t)
 {
 	free(t->v);
 	free(t->ev);
+	free(t->hid);
 	memset(t, 0, sizeof(*t));
 }

@@ -27,8 +27,9 @@
  * out and counted.
  *
  * Cost: no map; what the stack reports is recorded (16 bytes a change),
- * sorted by path and merged, so time is O(n log n) in the entries and memory
- * linear in them (implied directories borrow a prefix of a path below them).
+ * sorted by path and merged into nodes of 40 bytes and events of 4, so time
+ * is O(n log n) in the entries and memory linear in them (implied
+ * directories borrow a prefix of a path below them).
  *
  * Ownership: a tree borrows paths from the image's layer entries, which
  * must outlive it; tree_release() frees it.  Errors: out of memory or
@@ -47,7 +48,7 @@
 #define TREE_NONE UINT32_MAX
 
 struct tree_event {
-	uint32_t layer;     /* 0-based */
+	uint16_t layer;     /* 0-based (the stack's layers are at most INT16_MAX) */
 	char kind;          /* 'a', 'm', 'd' */
 };
 
@@ -55,23 +56,31 @@ struct tree_event {
  * siblings by name, '/' sorting before every other byte); parent is
  * TREE_NONE for top-level paths; a node's events are ev[ev0..ev0+nev), in
  * layer order, one per layer.  path is not NUL-terminated at plen: an
- * implied directory's path is a prefix of a path below it. */
+ * implied directory's path is a prefix of a path below it.  40 bytes. */
 struct tree_node {
-	const char *path;        /* clean, relative; borrowed from the layers' entries */
+	const char *path;        /* clean, relative; borrowed from the layers' entries: the last writer's
+				  * (its link target follows: tree_link) */
+	uint64_t size;
 	uint32_t plen;
-	uint32_t name;           /* offset of the last component in path */
-	const char *link;        /* symlink or hardlink target, or NULL */
 	uint32_t parent;
-	uint32_t depth;          /* 0 for top-level paths */
+	uint32_t entries;        /* directories: what is below it in the final image */
+	uint32_t ev0;
+	uint16_t nev;
+	uint16_t depth;          /* 0 for top-level paths */
+	int16_t last;            /* layer that last wrote it, -1 when implied */
 	uint8_t type;            /* enum tar_type of the last writer (TAR_DIR when implied) */
-	bool present;            /* in the final image */
-	bool implied;            /* no layer has an entry of its own for it */
-	bool shown;              /* within the cut */
-	int last;                /* layer that last wrote it, -1 when implied */
-	uint64_t size, entries;
-	uint32_t hidden;         /* shown directories: children not shown */
-	uint64_t hidden_bytes;   /* and the bytes below those */
-	uint32_t ev0, nev;
+	bool present : 1;        /* in the final image */
+	bool implied : 1;        /* no layer has an entry of its own for it */
+	bool shown : 1;          /* within the cut */
+	bool has_link : 1;       /* a symlink or hardlink target follows path's NUL */
+};
+
+_Static_assert(sizeof(void *) != 8 || sizeof(struct tree_node) == 40, "struct tree_node: 40 bytes on 64-bit (tree.h)");
+
+/* What a shown directory hides (the cut): its children not shown, and the bytes below them. */
+struct tree_hidden {
+	uint32_t node, count;
+	uint64_t bytes;
 };
 
 struct tree {
@@ -80,11 +89,32 @@ struct tree {
 	struct tree_event *ev;   /* every node's events */
 	size_t nev;
 	size_t shown;            /* len when not cut */
+	struct tree_hidden *hid; /* by node, of the shown directories that hide something */
+	size_t nhid;
 	uint32_t hidden_top;     /* top-level nodes not shown */
 	uint64_t too_long;       /* entries left out: paths of LFS_PATH_MAX bytes or more */
 	size_t nlayers;
 	bool complete;           /* every layer's entries were read (else absent layers are skipped) */
 };
+
+/* n's symlink or hardlink target, or NULL. */
+static inline const char *tree_link(const struct tree_node *n)
+{
+	return n->has_link ? n->path + n->plen + 1 : NULL;
+}
+
+/* The offset in n->path of its last component. */
+static inline uint32_t tree_name(const struct tree_node *n)
+{
+	uint32_t i = n->plen;
+
+	while (i > 0 && n->path[i - 1] != '/')
+		i--;
+	return i;
+}
+
+/* What shown directory node i hides: the children not shown (0: none), their bytes in *bytes. */
+uint32_t tree_hidden(const struct tree *t, uint32_t i, uint64_t *bytes);
 
 int tree_build(const struct image *im, struct tree *t, struct strata_err *e);
 void tree_release(struct tree *t);

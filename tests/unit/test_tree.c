@@ -100,6 +100,7 @@ TEST(tree_cut)
 	struct strata_err e = STRATA_ERR_INIT;
 	struct tree t;
 	const struct tree_node *big;
+	uint64_t bytes;
 
 	CHECK(v && names);
 	v[0] = (struct fentry)DIR_("big");
@@ -121,8 +122,10 @@ TEST(tree_cut)
 	big = find(&t, "big");
 	/* the top level whole, then the largest: the 7 smallest files (0..6 bytes) are hidden */
 	CHECK(big && big->shown && find(&t, "top")->shown);
-	CHECK_INT(big->hidden, 7);
-	CHECK_INT(big->hidden_bytes, 21);
+	CHECK_INT(tree_hidden(&t, (uint32_t)(big - t.v), &bytes), 7);
+	CHECK_INT(bytes, 21);
+	CHECK_INT(tree_hidden(&t, (uint32_t)(find(&t, "top") - t.v), &bytes), 0);  /* a file: nothing below */
+	CHECK_INT(bytes, 0);
 	CHECK_INT(find(&t, "big/f000006")->shown, 0);
 	CHECK_INT(find(&t, "big/f000007")->shown, 1);
 	tree_release(&t);
