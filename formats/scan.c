@@ -428,6 +428,7 @@ struct tscan {
 	void *walk;                   /* a rootfs: its walk (o->hooks) */
 	struct strata_err we;
 	bool writing;                 /* a rootfs being imported: o->writer's blob is open */
+	bool bounded;                 /* a plain rootfs: its size checked against --max-size */
 	stream_tee_fn wfn;
 	void *wctx;
 };
@@ -533,6 +534,36 @@ static int speculate(struct tscan *ts, const struct tar_entry *ent, int *r, stru
 	return 0;
 }
 
+/* A plain (uncompressed) rootfs is itself the layer: --max-size bounds it as
+ * it bounds a layer (a compressed one is bounded after decompression,
+ * tscan_open).  Named rootfs:, it is refused by its size when it is a file,
+ * before more is read, else as it is read.  Taken for a rootfs by
+ * detection, it is judged once its entries are read (final): until then an
+ * image document may show that it is an archive, whose blobs are bounded
+ * one by one; what follows the end blocks is read under the bound.  Either
+ * way an entry larger than the bound is refused before it is read
+ * (scan_members). */
+static int rootfs_over(uint64_t size, uint64_t max, struct strata_err *e)
+{
+	return err_set(e, STRATA_EFORMAT, "rootfs layer: %llu bytes stored, over the limit of %llu for one layer (raise "
+		       "it with --max-size)", (unsigned long long)size, (unsigned long long)max);
+}
+
+static int rootfs_bound(struct tscan *ts, bool final, struct strata_err *e)
+{
+	uint64_t max = ts->o->limits.max_size;
+	struct stat st;
+
+	if (ts->mode != MODE_ROOTFS || (ts->speculated && !final) || ts->s->outer != COMP_NONE || ts->bounded || !max)
+		return 0;
+	ts->bounded = true;
+	if (ts->plain_fd >= 0 && fstat(ts->plain_fd, &st) == 0 && (uint64_t)st.st_size > max)
+		return rootfs_over((uint64_t)st.st_size, max, e);
+	stream_decode_limit(ts->dec, max, 0);
+	stream_decode_where(ts->dec, "rootfs layer");
+	return 0;
+}
+
 /* Every member: a rootfs's entries through the walk, an archive's members
  * through tar_member(). */
 static int scan_members(struct tscan *ts, struct strata_err *e)
@@ -551,6 +582,13 @@ static int scan_members(struct tscan *ts, struct strata_err *e)
 		}
 		if (speculate(ts, ent, &r, e))
 			return r;
+		if ((r = rootfs_bound(ts, false, e)) < 0)
+			return r;
+		if (ts->mode == MODE_ROOTFS && o->limits.max_size && ent->size > o->limits.max_size)
+			/* over the bound as a rootfs's entry or as an archive's blob: refused unread */
+			return err_set(e, STRATA_EFORMAT, "'%.256s': %llu bytes stored, over the limit of %llu for one %s "
+				       "(raise it with --max-size)", ent->path, (unsigned long long)ent->size,
+				       (unsigned long long)o->limits.max_size, ts->speculated ? "blob or layer" : "layer");
 		if (ts->mode != MODE_ARCHIVE && o->hooks) {
 			if (!ts->walk && ts->members == 1)
 				ts->walk = o->hooks->begin(o->hooks->ctx, ts->rm);
@@ -579,9 +617,12 @@ static int scan_members(struct tscan *ts, struct strata_err *e)
 static int finish_rootfs(struct tscan *ts, struct strata_err *e)
 {
 	struct member *rm = ts->rm;
+	uint64_t max = ts->o->limits.max_size;
 	int r;
 
 	stream_tap_result(ts->raw, rm->digest, &rm->size);
+	if (ts->s->outer == COMP_NONE && max && rm->size > max)
+		return rootfs_over(rm->size, max, e);  /* detected (rootfs_bound): the writer's blob is dropped */
 	if (ts->o->hash_source) {
 		memcpy(ts->s->sha256, rm->digest, sizeof(ts->s->sha256));
 		ts->s->raw_size = rm->size;
@@ -645,6 +686,8 @@ static int scan_tar(struct source *s, int fd, struct stream *in, enum scan_mode 
 		goto out;
 	if (ts.mode == MODE_SPECULATE)
 		ts.mode = ts.members ? MODE_ROOTFS : MODE_ARCHIVE;
+	if ((r = rootfs_bound(&ts, true, e)) < 0)
+		goto out;
 	if (tar_missing_end(ts.t))
 		diag_add_id(d, SEV_WARNING, STRATA_EFORMAT, PROBLEM_TRUNCATED, "",
 			    "archive ends without the end-of-archive blocks (truncated at a member boundary?)");

@@ -49,6 +49,7 @@ snapshot() {
 
 # run NAME WANT_RC STDIN_MODE STDOUT_MODE -- ARGS...
 #   STDIN_MODE: none | pipe:FILE (through cat, not seekable) | file:FILE
+#               | zeros:FILE (FILE then zeros without end, through a pipe)
 #   STDOUT_MODE: file (captured) | pipe (through cat, captured)
 # Sets RC, OUTF, ERRF; runs in $W.
 RC=0
@@ -68,7 +69,12 @@ run() {
 		none) in=/dev/null ;;
 		file:*) in=${inmode#file:} ;;
 		pipe:*) in=${inmode#pipe:} ;;
+		zeros:*) in=${inmode#zeros:} ;;
 		esac
+		if [ "${inmode%%:*}" = zeros ]; then
+			cat "$in" /dev/zero 2>/dev/null | timeout -k 5 60 "$S" "$@" >"$OUTF" 2>"$ERRF"
+			exit "${PIPESTATUS[1]}"
+		fi
 		if [ "${inmode%%:*}" = pipe ]; then
 			if [ "$outmode" = pipe ]; then
 				cat "$in" | timeout -k 5 60 "$S" "$@" 2>"$ERRF" | cat >"$OUTF"
@@ -330,8 +336,36 @@ dircase dir-index-huge 4 'index.json: too large: 5368709120 bytes, over the JSON
 # a file over --max-size (stored) is refused by its size, before any of it is hashed
 dircase dir-blob-huge 4 "blobs/sha256/b\{64\}': 107374182400 bytes stored, over the limit of 68719476736 for one blob" \
 	'truncate -s 100G lay/blobs/sha256/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
-case_ tar-blob-over-max-size 4 "bytes stored, over the limit of 1024 for one blob (raise it with --max-size)" none file -- \
+case_ tar-blob-over-max-size 4 "bytes stored, over the limit of 1024 for one blob" none file -- \
 	verify --max-size 1K img.tar
+# a plain rootfs is its own layer, bounded by --max-size (64G by default) as a layer is: a
+# member over it refused unread, found as a rootfs or named so, and a file named rootfs: by its
+# size (before: a 100 GiB member was read to its end, and the bound never applied)
+hugetar() {  # a tar of one 100 GiB member, sparse: a header, a hole, the end blocks
+	python3 - "$1" <<'PY'
+import sys, tarfile
+ti = tarfile.TarInfo("big.bin"); ti.size = 100 << 30
+with open(sys.argv[1], "wb") as f:
+    f.write(ti.tobuf(tarfile.GNU_FORMAT)); f.seek(512 + ti.size); f.write(b"\0" * 1024)
+PY
+}
+for how in detected named; do
+	fresh rootfs-member-huge-$how
+	hugetar "$W/huge.tar"
+	BEFORE=$(snapshot)
+	if [ $how = detected ]; then
+		run rootfs-member-huge-$how 4 none file -- verify huge.tar
+		check rootfs-member-huge-$how 4 "'big.bin': 107374182400 bytes stored, over the limit of 68719476736 for one blob or layer"
+	else
+		run rootfs-member-huge-$how 4 none file -- verify rootfs:huge.tar
+		check rootfs-member-huge-$how 4 'rootfs layer: 107374183936 bytes stored, over the limit of 68719476736 for one layer'
+	fi
+done
+fresh rootfs-member-huge-stream  # on a pipe: the header, then zeros without end
+hugetar "$W/huge.tar" && head -c 512 "$W/huge.tar" >"$W/head.bin" && rm "$W/huge.tar"
+BEFORE=$(snapshot)
+run rootfs-member-huge-stream 4 zeros:head.bin file -- verify --max-size 1G -
+check rootfs-member-huge-stream 4 "'big.bin': 107374182400 bytes stored, over the limit of 1073741824 for one blob or layer"
 # a registry tree: a link or a blob's data that is a FIFO or symlink is one error, never waited on
 regcase() {
 	local name=$1 pat=$2 mut=$3
