@@ -320,11 +320,14 @@ static int close_dir(struct buf *b, const struct tree *t, uint32_t i, struct str
 static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, int idx, struct strata_err *e)
 {
 	const cJSON *l;
-	uint32_t *open = t->len ? malloc(t->len * sizeof(*open)) : NULL;
-	size_t sp = 0, i;
+	uint32_t *open = NULL;    /* the shown directories around the node being written */
+	size_t sp = 0, i, deepest = 0;
 	int r = 0;
 
-	if (t->len && !open)
+	for (i = 0; i < t->len; i++)
+		if (t->v[i].depth > deepest)
+			deepest = t->v[i].depth;
+	if (t->len && !(open = malloc((deepest + 1) * sizeof(*open))))
 		return err_nomem(e, "report");
 	if (r == 0)
 		r = layer_style(b, t->nlayers, e);

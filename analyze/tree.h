@@ -89,7 +89,7 @@ struct tree {
 	struct tree_event *ev;   /* every node's events */
 	size_t nev;
 	size_t shown;            /* len when not cut */
-	struct tree_hidden *hid; /* by node, of the shown directories that hide something */
+	struct tree_hidden *hid; /* by node: every shown node with children (count 0: hides none) */
 	size_t nhid;
 	uint32_t hidden_top;     /* top-level nodes not shown */
 	uint64_t too_long;       /* entries left out: paths of LFS_PATH_MAX bytes or more */
