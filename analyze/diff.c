@@ -36,8 +36,13 @@ static unsigned compare(const struct fentry *a, const struct fentry *b)
 		w |= CH_MODE;
 	if (a->uid != b->uid || a->gid != b->gid)
 		w |= CH_OWNER;
-	if (a->has_digest && b->has_digest && memcmp(fentry_digest(a), fentry_digest(b), 32))
-		w |= CH_CONTENT;
+	if (a->has_digest && b->has_digest) {
+		uint8_t da[32], db[32];
+		const uint8_t *x = fentry_digest(a, da), *y = fentry_digest(b, db);
+
+		if (x && y && memcmp(x, y, 32))  /* (one that cannot be read back: digests_check()) */
+			w |= CH_CONTENT;
+	}
 	if ((a->has_link || b->has_link) &&
 	    (!a->has_link || !b->has_link || strcmp(fentry_link(a), fentry_link(b))))
 		w |= CH_LINK;

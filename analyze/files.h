@@ -5,8 +5,9 @@
  * Kept per layer blob (member->walk), filled while the layer streams past;
  * paths are cleaned and relative to the layer root.  A layer_files and all it
  * holds are freed with layer_files_free().  Cost: 32 bytes an entry, its
- * path and link target (packed in one block, layer_files_alloc), 32 more
- * with content digests, and what the SBOM and risk scans keep.
+ * path and link target (packed in one block, layer_files_alloc), 8 more
+ * with a content digest (the 32 bytes of the digest in their store, below),
+ * and what the SBOM and risk scans keep.
  *
  * A walk that does not collect (verify, convert) keeps no struct fentry: only
  * what stacking the layers reads (path, type, link target, whiteout flags),
@@ -32,14 +33,15 @@ enum { FE_WHITEOUT = 1, FE_OPAQUE = 2 };
  * fentry_digest(). */
 struct fentry {
 	char *path;            /* clean, relative ("." the root); a whiteout: the path it deletes; an opaque marker: the dir;
-				* then, when has_link, the link target and its NUL; then, when has_digest, 32 bytes */
+				* then, when has_link, the link target and its NUL; then, when has_digest, the 8-byte
+				* number of its content digest (fentry_digest) */
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	uint8_t type;          /* enum tar_type */
 	uint8_t flags;         /* FE_WHITEOUT, FE_OPAQUE */
 	bool risky : 1;        /* a finding names this entry (risk.h) */
 	bool has_link : 1;     /* a symlink's target as stored, a hardlink's target clean */
-	bool has_digest : 1;   /* the sha256 of the content (regular files, when asked for) */
+	bool has_digest : 1;   /* the sha256 of the content is kept (regular files, when asked for) */
 };
 
 _Static_assert(sizeof(void *) != 8 || sizeof(struct fentry) == 32, "struct fentry: 32 bytes on 64-bit (files.h)");
@@ -50,17 +52,43 @@ static inline const char *fentry_link(const struct fentry *f)
 	return f->has_link ? f->path + strlen(f->path) + 1 : NULL;
 }
 
-/* The 32 bytes of f's content sha256, or NULL. */
-static inline const uint8_t *fentry_digest(const struct fentry *f)
+/* ---- content digests ----
+ *
+ * The sha256 of a regular file's content (walker.content) is kept outside
+ * the entries: numbered in the order hashed, the first DIGESTS_MEM bytes of
+ * them in memory, the rest in an unlinked temp file in $TMPDIR (in memory
+ * when it cannot be made or written), read back through a small cache; an
+ * entry keeps the 8-byte number.  One store for the process (the library
+ * is single-threaded), alive while a layer_files holds a digest.  A digest
+ * that cannot be read back is absent to its reader, and digests_check()
+ * says so: a command that wrote digests calls it before it succeeds. */
+#define DIGESTS_MEM (1u << 20)
+
+/* Store d: its number in *no.  0, or <0 with e (out of memory). */
+int digests_add(const uint8_t d[32], uint64_t *no, struct strata_err *e);
+/* Digest no into out: out, or NULL when it cannot be read (digests_check()). */
+const uint8_t *digests_get(uint64_t no, uint8_t out[32]);
+/* 0, or <0 with the first failure to read a digest back. */
+int digests_check(struct strata_err *e);
+/* A layer_files that holds digests keeps the store alive (layer_files_free
+ * lets go); the last one to go frees it. */
+void digests_ref(void);
+void digests_unref(void);
+
+/* The 32 bytes of f's content sha256 into out: out, or NULL when f has none
+ * (or it cannot be read back: digests_check()). */
+static inline const uint8_t *fentry_digest(const struct fentry *f, uint8_t out[32])
 {
 	const char *p;
+	uint64_t no;
 
 	if (!f->has_digest)
 		return NULL;
 	p = f->path + strlen(f->path) + 1;
 	if (f->has_link)
 		p += strlen(p) + 1;
-	return (const uint8_t *)p;
+	memcpy(&no, p, sizeof(no));
+	return digests_get(no, out);
 }
 
 struct package {
@@ -119,6 +147,7 @@ struct layer_files {
 	/* a walk without collect: the entries as records (above) instead of v */
 	struct spill_log recs;
 	bool recs_on;
+	bool digests;          /* holds content digests: keeps the store alive (digests_ref) */
 };
 
 /* n bytes (unaligned) in lf's blocks: valid until layer_files_free(); NULL

@@ -243,6 +243,8 @@ void layer_files_free(struct layer_files *lf)
 	free(lf->v);
 	if (lf->recs_on)
 		spill_log_release(&lf->recs);
+	if (lf->digests)
+		digests_unref();
 	pkgdb_release(&lf->dpkg);
 	pkgdb_release(&lf->apk);
 	pkgdb_release(&lf->dpkg_d);

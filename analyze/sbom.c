@@ -348,7 +348,7 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 		return 0;  /* directories, and what the image no longer has */
 	if (array_grow(&sp->files, sp->nfiles, &sp->afiles, sizeof(*sp->files), 16) < 0)
 		return err_nomem(e, "sbom");
-	sp->files[sp->nfiles++] = (struct sbom_file){ x->path, fentry_digest(x), listed };
+	sp->files[sp->nfiles++] = (struct sbom_file){ x->path, x, listed };
 	return 0;
 }
 

@@ -36,7 +36,7 @@ int sbom_copyright_licenses(const char *text, size_t n, struct buf *out, struct 
 
 struct sbom_file {
 	const char *path;           /* clean, relative */
-	const uint8_t *sha256;      /* NULL when not computed */
+	const struct fentry *entry; /* its sha256: fentry_digest() (none when not computed) */
 	const char *listed;         /* the 64 hex digits of the sha256 the database lists (rpm, RECORD), or NULL */
 };
 

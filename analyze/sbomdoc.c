@@ -108,14 +108,16 @@ static cJSON *cdx_skeleton(const struct sbom *s, const char *ts)
 static cJSON *cdx_file(const struct sbom_file *sf)
 {
 	cJSON *f = cJSON_CreateObject();
+	uint8_t d[32];
+	const uint8_t *sha = fentry_digest(sf->entry, d);
 	char h[65];
 
 	cJSON_AddStringToObject(f, "type", "file");
 	cJSON_AddStringToObject(f, "name", sf->path);
-	if (sf->sha256) {
+	if (sha) {
 		cJSON *hs = cJSON_AddArrayToObject(f, "hashes"), *x = cJSON_CreateObject();
 
-		hex(sf->sha256, h);
+		hex(sha, h);
 		cJSON_AddStringToObject(x, "alg", "SHA-256");
 		cJSON_AddStringToObject(x, "content", h);
 		json_push(hs, x);

@@ -179,6 +179,21 @@ static int keep_file(struct layer_files *lf, enum sbom_keep kind, struct buf *db
 	return k->data ? 0 : err_nomem(e, "sbom");
 }
 
+/* Put a file's content digest in the store (files.h), its number at p (unaligned). */
+static int keep_digest(struct layer_files *lf, const uint8_t md[32], char *p, struct strata_err *e)
+{
+	uint64_t no;
+
+	if (digests_add(md, &no, e) < 0)
+		return -e->code;
+	if (!lf->digests) {
+		lf->digests = true;
+		digests_ref();
+	}
+	memcpy(p, &no, sizeof(no));
+	return 0;
+}
+
 /* Keep one classified entry (taking nm's strings) and, when asked, the
  * package databases and content digests. */
 static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, struct lfs_name *nm,
@@ -191,6 +206,7 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	struct buf db = BUF_INIT(MAX_PKGDB);
 	enum sbom_keep keep;
 	bool is_db, digest = lw->w->content && nm->kind == LFS_ENTRY && ent->type == TAR_FILE;
+	uint8_t md[32];
 	int r = 0;
 
 	if (array_grow(&lf->v, lf->len, &lf->alloc, sizeof(*lf->v), 256) < 0) {
@@ -203,8 +219,8 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	link = nm->link ? nm->link : nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK ? ent->link : NULL;
 	pl = strlen(nm->name) + 1;
 	ll = link ? strlen(link) + 1 : 0;
-	/* one block: the path, the link, room for the digest (files.h) */
-	if (!(f->path = layer_files_alloc(lf, pl + ll + (digest ? 32 : 0)))) {
+	/* one block: the path, the link, room for the digest's number (files.h) */
+	if (!(f->path = layer_files_alloc(lf, pl + ll + (digest ? sizeof(uint64_t) : 0)))) {
 		lfs_name_release(nm);
 		return err_nomem(e, "file list");
 	}
@@ -258,8 +274,8 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 		return r;
 	}
 	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE || lw->eco.text ? &db : NULL, &lw->sha,
-			      digest ? (uint8_t *)f->path + pl + ll : NULL, lw->w->risks ? &lw->scan : NULL, &lw->eco,
-			      e)) < 0) {
+			      digest ? md : NULL, lw->w->risks ? &lw->scan : NULL, &lw->eco, e)) < 0 ||
+	    (digest && (r = keep_digest(lf, md, f->path + pl + ll, e)) < 0)) {
 		digest_release(&lw->sha);  /* part of a digest: made again for the next file */
 		eco_release(&lw->eco);
 		buf_release(&db);

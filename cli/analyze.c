@@ -137,6 +137,8 @@ static int write_report(const struct report_job *j, struct strata_err *e)
 		r = cli_out_write(&o, out.data ? out.data : "", out.len, e);
 	}
 	if (r == 0)
+		r = digests_check(e);  /* every digest the report prints was read back */
+	if (r == 0)
 		r = cli_out_close(&o, e);  /* when it fails, it removes the temp file itself */
 	else if (opened)
 		cli_out_abort(&o);

@@ -105,7 +105,7 @@ int cmd_diff(int argc, char **argv)
 		r = cli_fail(b.src, &e);
 		goto out;
 	}
-	if ((r = diff_images(a.im, b.im, &d, &e)) < 0) {
+	if ((r = diff_images(a.im, b.im, &d, &e)) < 0 || (r = digests_check(&e)) < 0) {  /* contents compared */
 		r = cli_fail(a.src, &e);
 		goto out;
 	}

@@ -111,6 +111,8 @@ int cmd_sbom(int argc, char **argv)
 	for (i = 0; i < npicked && r == 0; i++)
 		r = sbom_one(&o, picked[i], !strcmp(format, "spdx-json") ? SBOM_SPDX : SBOM_CYCLONEDX, all, &npkgs, &e);
 	if (r == 0)
+		r = digests_check(&e);  /* every digest the SBOM lists was read back */
+	if (r == 0)
 		r = cli_out_close(&o, &e);
 	else
 		cli_out_abort(&o);

@@ -173,6 +173,14 @@ mkdir -p "$W/pre"
 		--manifest 2>> "$W/log/pre.err" &&
 	"$STRATA" -q convert "$FIX/docker-multi.tar" "oci:$W/pre/whole/l" --manifest 2>> "$W/log/pre.err" ||
 	nok "existing destinations" "$(head -c 300 "$W/log/pre.err")"
+# a rootfs of 40,000 files: more content digests than analyze/files.h keeps in memory (DIGESTS_MEM)
+python3 -c '
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as tf:
+    for i in range(40000):
+        b = b"file %d\n" % i
+        ti = tarfile.TarInfo("d%02d/f%05d" % (i % 50, i)); ti.size = len(b); tf.addfile(ti, io.BytesIO(b))
+' "$W/pre/many.tar" || nok "many files" "the 40,000-file rootfs could not be made"
 
 alloc_case inspect - - "inspect --json docker-classic.tar"
 alloc_case verify-gz - - "verify docker-classic.tar.gz"
@@ -247,6 +255,9 @@ read_case "import -> oci-archive" rootfs.tar.xz @W@/imp.tar - import rootfs.tar.
 read_case "flatten (a failure in either read)" docker-classic.tar @W@/flat.tar - flatten docker-classic.tar @W@/flat.tar
 read_case "verify a piece set (the reading thread)" /set/b.tar.0 - - verify "$W/pre/set/b.tar.manifest.json"
 read_case "unpack an OCI layout (either read)" /oci-zstd/blobs/ @W@/root - unpack oci-zstd @W@/root
+read_case "analyze --files of 40,000 files (their digests read back from the temp file)" strata-digests @W@/r.json - \
+	analyze --format json --files -o @W@/r.json "$W/pre/many.tar"
+read_case "diff of 40,000 files (their digests compared)" strata-digests - - diff "$W/pre/many.tar" "$W/pre/many.tar"
 
 # ============================================================ sources for the write and signal cases
 python3 "$HERE/../convert/mkimage.py" "$W/src/mid.tar" --tag strata/mid:1 --layer random:600K:1 \

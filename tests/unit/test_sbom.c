@@ -98,8 +98,12 @@ TEST(sbom_write_prints_as_cjson)
 				{ .name = "we\"ird\001name\n", .version = "1\t0", .arch = "" },
 				{ .name = "zlib", .version = "1.3", .arch = "x86_64" } };
 	char *lics[] = { "GPL-2+", "MIT" };
-	struct sbom_file files[3] = { { "usr/lib/libc.so.6", sha, NULL }, { "usr/share/doc/x", NULL, NULL },
-				      { "etc/changed", sha, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" } };
+	char block[2][32] = { "usr/lib/libc.so.6", "etc/changed" };  /* the path, then the digest's number */
+	struct fentry fe[3] = { { .path = block[0], .type = TAR_FILE, .has_digest = true },
+				{ .path = (char *)"usr/share/doc/x", .type = TAR_FILE },
+				{ .path = block[1], .type = TAR_FILE, .has_digest = true } };
+	struct sbom_file files[3] = { { "usr/lib/libc.so.6", &fe[0], NULL }, { "usr/share/doc/x", &fe[1], NULL },
+				      { "etc/changed", &fe[2], "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" } };
 	struct sbom_pkg pk[3] = {
 		{ .type = "deb", .db = "var/lib/dpkg/status", .p = &p[0], .purl = "pkg:deb/debian/libc6@2.36?arch=amd64",
 		  .ref = "pkg:deb/debian/libc6@2.36?arch=amd64", .licenses = lics, .nlic = 2, .introduced = 0, .changed = 1,
@@ -111,7 +115,12 @@ TEST(sbom_write_prints_as_cjson)
 	struct sbom s = { .im = &im, .v = pk, .len = 3 };
 	struct strata_err e = STRATA_ERR_INIT;
 	size_t f, line, n;
+	uint64_t no;
 
+	digests_ref();
+	CHECK_OK(digests_add(sha, &no, &e), &e);
+	memcpy(block[0] + strlen(block[0]) + 1, &no, sizeof(no));
+	memcpy(block[1] + strlen(block[1]) + 1, &no, sizeof(no));
 	for (n = 0; n <= 3; n += 3)  /* no package, then three */
 		for (f = 0; f < 2; f++)
 			for (line = 0; line < 2; line++) {
@@ -127,6 +136,8 @@ TEST(sbom_write_prints_as_cjson)
 					continue;
 				b.data[--b.len] = '\0';
 				CHECK(!strchr(b.data, '\001'));  /* every placeholder replaced, the name's byte escaped */
+				if (n && !f)  /* the files' digests, read back from their store */
+					CHECK(strstr(b.data, "\"ab01000000000000") != NULL);
 				doc = cJSON_Parse(b.data);
 				CHECK(doc != NULL);
 				again = doc ? (line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc)) : NULL;
@@ -137,4 +148,5 @@ TEST(sbom_write_prints_as_cjson)
 				cJSON_Delete(doc);
 				buf_release(&b);
 			}
+	digests_unref();
 }
