@@ -88,7 +88,7 @@ asan:
 # libFuzzer targets (fuzz/README.md): clang, their own build directory, never the normal build.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 300
-FUZZ_TARGETS := archive json ref layer decode merge eco convert unpack
+FUZZ_TARGETS := archive json ref layer decode merge eco convert unpack dir
 FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) CFLAGS='$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link' $(FUZZ_TARGETS:%=build-fuzz/fuzz-%)

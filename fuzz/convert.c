@@ -146,13 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char dst[4200], left[256];
 	int r;
 
-	if (!dir[0]) {
-		const char *tmp = getenv("TMPDIR");
-
-		snprintf(dir, sizeof(dir), "%s/strata-fuzz-convert.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(dir))
-			abort();
-	}
+	if (!dir[0])
+		fuzz_temp_dir(dir, sizeof(dir), "convert");
 	snprintf(dst, sizeof(dst), dsts[size / 8 % 3], dir);
 	memset(&o, 0, sizeof(o));
 	o.src = src;

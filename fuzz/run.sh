@@ -11,7 +11,7 @@
 # runs.tsv.  With FIXTURES (the smoke run) it all goes to a fresh
 # tests/out/fuzz/ instead.  Prints one line per target,
 # "ok - fuzz TARGET: N runs, no crash" or "not ok - ...", or "skip - ..."
-# when clang is missing.  FUZZ_TARGETS picks targets (default: all nine).
+# when clang is missing.  FUZZ_TARGETS picks targets (default: all ten).
 # The targets' temp files (the convert and unpack targets' outputs, spill
 # files) go to $work/tmp, removed after each target.
 set -u
@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 secs=${1:-300}
 fixtures=${2:-}
-targets=${FUZZ_TARGETS:-"archive json ref layer decode merge eco convert unpack"}
+targets=${FUZZ_TARGETS:-"archive json ref layer decode merge eco convert unpack dir"}
 realworld=${STRATA_REALWORLD:-$top/../shared/realworld}
 out=build-fuzz
 
@@ -54,14 +54,14 @@ for t in $targets; do
 	# document set shows its bugs in 64 KiB (longer seeds are cut there).
 	seeds=$work/seeds/$t
 	case $t in
-	archive) maxlen=1048576 ;;
+	archive|dir) maxlen=1048576 ;;  # dir: a tar of a directory tree, as archive's (fuzz/dir.c)
 	convert|unpack) maxlen=1048576; seeds=$work/seeds/archive ;;  # whole archives, as archive
 	ref) maxlen=4096 ;;
 	*) maxlen=65536 ;;
 	esac
 	dict=
 	[ -f "fuzz/$t.dict" ] && dict=-dict=fuzz/$t.dict
-	case $t in convert|unpack) dict=-dict=fuzz/archive.dict ;; esac
+	case $t in convert|unpack|dir) dict=-dict=fuzz/archive.dict ;; esac
 	start=$(date +%s)
 	rm -rf "$work/tmp" && mkdir -p "$work/tmp"
 	# One process per target (no -jobs/-fork): never two fuzzers at once on this machine.

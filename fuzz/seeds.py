@@ -5,8 +5,8 @@
 
 FIXTURES is what `python3 fixtures/gen.py FIXTURES` wrote (valid fixtures, malformed/, and
 fuzz/<target>/ regression seeds); REALWORLD, when given and present, the real-world archives.
-Writes OUTDIR/<target>/<name> for the targets archive, json, ref, layer, decode and merge (see
-fuzz/README.md for what each one takes); the merge seeds also use tests/flatten/make.py's
+Writes OUTDIR/<target>/<name> for the targets archive, json, ref, layer, decode, merge, eco and
+dir (see fuzz/README.md for what each one takes); the merge seeds also use tests/flatten/make.py's
 archives (hardlinks, whiteouts, opaque directories, hostile layers), and the archive seeds
 tests/sbom/make.py's (packages for the SBOM).  Nothing here is committed: it is all derived.
 """
@@ -26,7 +26,7 @@ import tempfile
 import zlib
 
 MAX_SEED = 1 << 20      # larger inputs only slow the fuzzer down
-TARGETS = ("archive", "json", "ref", "layer", "decode", "merge", "eco")
+TARGETS = ("archive", "json", "ref", "layer", "decode", "merge", "eco", "dir")
 MERGE_SEP = b"\n--strata-merge-layer--\n"   # fuzz/merge.c's SEP
 MERGE_MAX = 1 << 16
 
@@ -122,6 +122,34 @@ def tar_files(data):
                     out[name] = tf.extractfile(ti).read()
     except (tarfile.TarError, EOFError, OSError):
         return out
+    return out
+
+
+def dir_ref(data, k):
+    """A tar for fuzz/dir.c read through the reference k picks (its length % 5: 0 detected,
+    1 oci:, 2 registry:): zeros appended, which the tar reader takes as padding."""
+    return data + bytes((k - len(data)) % 5)
+
+
+def registry_tree(files):
+    """{path: bytes} of a registry storage tree (formats/regtree.h) holding an OCI layout's
+    blobs, its index's manifests as revisions of repository "fuzz", the first tagged "latest"."""
+    try:
+        index = json.loads(files.get("index.json", b""))
+        mans = [m["digest"].split(":", 1)[1] for m in index.get("manifests", [])]
+    except (ValueError, AttributeError, KeyError, TypeError, IndexError):
+        return {}
+    v2, out = "docker/registry/v2/", {}
+    repo = v2 + "repositories/fuzz/"
+    for p, b in files.items():
+        if p.startswith("blobs/sha256/"):
+            h = p[len("blobs/sha256/"):]
+            out[v2 + "blobs/sha256/%s/%s/data" % (h[:2], h)] = b
+            link = ("sha256:" + h).encode()
+            out[repo + ("_manifests/revisions" if h in mans else "_layers") + "/sha256/%s/link" % h] = link
+    if mans:
+        out[repo + "_manifests/tags/latest/current/link"] = ("sha256:" + mans[0]).encode()
+        out[repo + "_manifests/tags/latest/index/sha256/%s/link" % mans[0]] = ("sha256:" + mans[0]).encode()
     return out
 
 
@@ -304,11 +332,20 @@ def main(argv):
         data = tar_of(files)
         sources.append((name + ".tar", data))
         out.put("archive", name + ".tar", data)
+        out.put("dir", name + ".tar", dir_ref(data, 0))    # the layout as a tree (fuzz/dir.c)
+        out.put("dir", name + "-oci.tar", dir_ref(data, 1))
+        out.put("dir", name + "-registry.tar", dir_ref(tar_of(registry_tree(files)), 2))
         s = json_seed(files)
         if s:
             out.put("json", name, s)
     for name, data in sources:
         out.put("archive", name, data)
+        if is_tar(data) and b"oci-layout" in data[:1 << 16]:
+            out.put("dir", name, dir_ref(data, 0))          # an oci-archive is a layout's tree
+            out.put("dir", name + "-oci", dir_ref(data, 1))
+            files = tar_files(data)
+            if files:
+                out.put("dir", name + "-registry", dir_ref(tar_of(registry_tree(files)), 2))
         if comp(data):
             out.put("decode", name, data)
         if is_tar(decompress(data) or b""):

@@ -119,13 +119,10 @@ static void check_tree(int fd, const char *p, int depth)
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	char p[4200];
 	int fd;
 
-	snprintf(base, sizeof(base), "%s/strata-fuzz-unpack.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base))
-		abort();
+	fuzz_temp_dir(base, sizeof(base), "unpack");
 	snprintf(p, sizeof(p), "%s/canary", base);
 	if (mkdir(p, 0755) < 0)
 		abort();
