@@ -57,11 +57,12 @@ static inline const char *fentry_link(const struct fentry *f)
  * The sha256 of a regular file's content (walker.content) is kept outside
  * the entries: numbered in the order hashed, the first DIGESTS_MEM bytes of
  * them in memory, the rest in an unlinked temp file in $TMPDIR (in memory
- * when it cannot be made or written), read back through a small cache; an
- * entry keeps the 8-byte number.  One store for the process (the library
- * is single-threaded), alive while a layer_files holds a digest.  A digest
- * that cannot be read back is absent to its reader, and digests_check()
- * says so: a command that wrote digests calls it before it succeeds. */
+ * when it cannot be made or written), read back through a 1 MiB cache; an
+ * entry keeps the 8-byte number.  One store for the process, alive while a
+ * layer_files holds a digest (the walks that fill it and the reports that
+ * read it run on one thread).  A digest that cannot be read back is absent
+ * to its reader, and digests_check() says so: a command that printed or
+ * compared digests calls it before it succeeds. */
 #define DIGESTS_MEM (1u << 20)
 
 /* Store d: its number in *no.  0, or <0 with e (out of memory). */
