@@ -387,16 +387,17 @@ uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strat
 
 #define MAX_HOPS 40
 
-/* The view's state of one tree node: 20 bytes.  Layers are int16_t
+/* The view's state of one tree node: 16 bytes.  Layers are int16_t
  * (lfs_apply refuses a layer over INT16_MAX).  The caller's data is not here
- * but in struct lfs's data, and only when the caller wants it back.
+ * but in struct lfs's data, and only when the caller wants it back; nor a
+ * symlink's target, which struct lfs's linkmap finds by node (few nodes are
+ * symlinks).
  * Children are on a singly linked list that every present child is on; a
  * child that leaves the view stays listed (and childless) until a walk of
  * the list (remove_below) meets it at the head, so no node needs a link
  * back to the one before it. */
 struct node {
 	uint32_t child, next;         /* listed children: first; next sibling */
-	uint32_t link;                /* symlinks: the target's offset in links + 1; else 0 */
 	int16_t layer;                /* the layer that wrote the present entry */
 	int16_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
 	uint8_t type;
@@ -411,6 +412,10 @@ struct lfs {
 	size_t adata;
 	char *links;                  /* copies of the symlink targets applied, each with its NUL */
 	size_t nlinks, alinks;
+	/* node -> its target's offset in links + 1 (0: none), open addressing
+	 * (key NIL: a free slot; the root is never a symlink), at most half full */
+	uint32_t *lkey, *lval;
+	size_t nlk, alk;
 	int layer;
 	const char *lname;
 	unsigned tick;
@@ -448,9 +453,65 @@ static int set_data(struct lfs *v, uint32_t i, const void *data, struct strata_e
 	return 0;
 }
 
+/* The slot of node i in the link map: its own, or the free one where it would go. */
+static size_t link_slot(const struct lfs *v, uint32_t i)
+{
+	size_t k = (size_t)(i * 0x9e3779b9u) & (v->alk - 1);
+
+	while (v->lkey[k] != NIL && v->lkey[k] != i)
+		k = (k + 1) & (v->alk - 1);
+	return k;
+}
+
 static const char *link_of(const struct lfs *v, uint32_t i)
 {
-	return N(v, i)->link ? v->links + N(v, i)->link - 1 : NULL;
+	size_t k;
+
+	if (!v->alk)
+		return NULL;
+	k = link_slot(v, i);
+	return v->lkey[k] == i && v->lval[k] ? v->links + v->lval[k] - 1 : NULL;
+}
+
+/* Node i's entry of the link map set to off (0: cleared; a node without
+ * one needs none). */
+static int link_put(struct lfs *v, uint32_t i, uint32_t off, struct strata_err *e)
+{
+	size_t k;
+
+	if (!off) {
+		if (v->alk && v->lkey[k = link_slot(v, i)] == i)
+			v->lval[k] = 0;
+		return 0;
+	}
+	if ((v->nlk + 1) * 2 > v->alk) {
+		size_t na = v->alk ? v->alk * 2 : 1024, oa = v->alk, j;
+		uint32_t *nk = calloc(na, sizeof(*nk)), *nv = malloc(na * sizeof(*nv)), *ok = v->lkey, *ov = v->lval;
+
+		if (!nk || !nv) {
+			free(nk);
+			free(nv);
+			return err_nomem(e, "layer tree");
+		}
+		v->lkey = nk;
+		v->lval = nv;
+		v->alk = na;
+		for (j = 0; j < oa; j++)
+			if (ok[j] != NIL) {
+				size_t m = link_slot(v, ok[j]);
+
+				v->lkey[m] = ok[j];
+				v->lval[m] = ov[j];
+			}
+		free(ok);
+		free(ov);
+	}
+	if (v->lkey[k = link_slot(v, i)] == NIL) {
+		v->lkey[k] = i;
+		v->nlk++;
+	}
+	v->lval[k] = off;
+	return 0;
 }
 
 /* Keep a copy of symlink target l for node i (NULL: none). */
@@ -458,9 +519,8 @@ static int set_link(struct lfs *v, uint32_t i, const char *l, struct strata_err 
 {
 	size_t n = l ? strlen(l) + 1 : 0;
 
-	N(v, i)->link = 0;
 	if (!l)
-		return 0;
+		return link_put(v, i, 0, e);
 	if (v->nlinks + n >= UINT32_MAX)
 		return err_set(e, STRATA_EFORMAT, "symlink targets of over 4 GiB in the layers");
 	if (v->nlinks + n > v->alinks) {
@@ -475,7 +535,8 @@ static int set_link(struct lfs *v, uint32_t i, const char *l, struct strata_err 
 		v->alinks = na;
 	}
 	memcpy(v->links + v->nlinks, l, n);
-	N(v, i)->link = (uint32_t)(v->nlinks + 1);
+	if (link_put(v, i, (uint32_t)(v->nlinks + 1), e) < 0)
+		return -e->code;
 	v->nlinks += n;
 	return 0;
 }
@@ -558,6 +619,8 @@ void lfs_free(struct lfs *v)
 	ntree_free(v->t);
 	free(v->data);
 	free(v->links);
+	free(v->lkey);
+	free(v->lval);
 	free(v);
 }
 
@@ -733,8 +796,7 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 			x->present = true;
 			x->type = TAR_DIR;
 			x->layer = (int16_t)v->layer;
-			x->link = 0;
-			if (set_data(v, ch, NULL, e) < 0)
+			if (set_data(v, ch, NULL, e) < 0 || link_put(v, ch, 0, e) < 0)
 				return -e->code;
 			link_live(v, ch);
 		}
