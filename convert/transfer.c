@@ -351,7 +351,8 @@ static int write_manifest(const char *out, bool dir, const char *format, const s
 		return r;
 	if ((r = pc ? add_pieces(&f, base, pc, e) : dir ? list_dir(out, base, &f, e) : tfiles_add(&f, base, e)) < 0)
 		goto out;
-	qsort(f.v, f.len, sizeof(*f.v), tfile_cmp);
+	if (f.len > 1)  /* (an empty directory: v may be NULL) */
+		qsort(f.v, f.len, sizeof(*f.v), tfile_cmp);
 	for (i = 0; i < f.len; i++) {
 		char *p = path_join(outdir, f.v[i].rel);
 
@@ -540,7 +541,8 @@ static int check_files(const char *mdir, const cJSON *doc, const char *outrel, s
 			r = 0;
 		}
 		free(p);
-		qsort(have.v, have.len, sizeof(*have.v), tfile_cmp);
+		if (have.len > 1)  /* (none: v may be NULL, which qsort may not be given) */
+			qsort(have.v, have.len, sizeof(*have.v), tfile_cmp);
 		for (i = 0; r == 0 && i < have.len; i++)
 			if (!strmap_get(&listed, have.v[i].rel))
 				diag_add(d, SEV_ERROR, STRATA_EVERIFY, have.v[i].rel, "extra: in the layout, not in the transfer manifest");
