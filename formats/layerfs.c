@@ -390,8 +390,8 @@ uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strat
 /* The view's state of one tree node: 16 bytes.  Layers are int16_t
  * (lfs_apply refuses a layer over INT16_MAX).  The caller's data is not here
  * but in struct lfs's data, and only when the caller wants it back; nor a
- * symlink's target, which struct lfs's linkmap finds by node (few nodes are
- * symlinks).
+ * symlink's target, which struct lfs's link map (lkey, lval) finds by node
+ * (few nodes are symlinks).
  * Children are on a singly linked list that every present child is on; a
  * child that leaves the view stays listed (and childless) until a walk of
  * the list (remove_below) meets it at the head, so no node needs a link
