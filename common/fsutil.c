@@ -390,13 +390,18 @@ int open_regular(const char *path, bool follow, uint64_t *size)
 int read_regular(const char *path, bool follow, struct buf *b, int refuse, struct strata_err *e)
 {
 	char chunk[65536];
-	int fd = open_regular(path, follow, NULL), r = 0;
+	uint64_t size;
+	int fd = open_regular(path, follow, &size), r = 0;
 	ssize_t n = 0;
 
 	if (fd < 0 && (errno == ELOOP || errno == EINVAL))
 		return err_set(e, refuse, "'%s' is %snot a regular file", path, errno == ELOOP ? "a symlink, " : "");
 	if (fd < 0)
 		return err_sys(e, errno, "cannot read '%s'", path);
+	if (size > b->cap - b->len) {  /* refused by its size, unread (buf_add's refusal) */
+		close(fd);
+		return err_set(e, STRATA_EFORMAT, "too large (over %zu bytes)", b->cap);
+	}
 	while (r == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
 		r = buf_add(b, chunk, (size_t)n, e);
 	if (r == 0 && n < 0)

@@ -79,7 +79,8 @@ char *list_line(char *line);
  * regular file. */
 int open_regular(const char *path, bool follow, uint64_t *size);
 /* All of the regular file at path (open_regular()) appended to b, whose cap
- * bounds it (STRATA_EFORMAT "too large" past it, from buf_add).  A symlink
+ * bounds it (STRATA_EFORMAT "too large" past it: a file larger than the room
+ * left is refused by its size, unread).  A symlink
  * (not follow) or anything that is no regular file is the error refuse
  * (STRATA_EFORMAT for a source, STRATA_EUSAGE for a destination), naming
  * it; a failed open or read is the system's. */

@@ -102,26 +102,19 @@ static int link_read(const char *path, char out[DIGEST_STR_MAX], const char **wh
 	return 0;
 }
 
-/* A whole small file into memory (a manifest blob); NULL when it cannot. */
+/* A whole small file into memory (a manifest blob, index.json; read_regular():
+ * a regular file, not through a symlink, at most max bytes): NUL-terminated,
+ * the caller's to free, or NULL when it cannot be read. */
 static char *slurp(const char *path, size_t max, size_t *len)
 {
-	uint64_t size;
-	int fd = open_regular(path, false, &size);
-	char *p = NULL;
-	size_t got = 0;
-	ssize_t k;
+	struct strata_err ie = STRATA_ERR_INIT;
+	struct buf b = BUF_INIT(max);
 
-	if (fd < 0)
+	if (read_regular(path, false, &b, STRATA_EFORMAT, &ie) < 0) {
+		buf_release(&b);
 		return NULL;
-	if (size > max || !(p = malloc((size_t)size + 1)))
-		goto out;
-	while (got < (size_t)size && (k = read(fd, p + got, (size_t)size - got)) > 0)
-		got += (size_t)k;
-	p[got] = '\0';
-	*len = got;
-out:
-	close(fd);
-	return p;
+	}
+	return buf_detach(&b, len);
 }
 
 /*
