@@ -277,8 +277,8 @@ static int dirs_table(struct buf *b, const struct tree *t, int idx, struct strat
 /* One node: its events as "1a 3m 5d" (1-based layers), then the element. */
 static int node_html(struct buf *b, const struct tree *t, const struct tree_node *n, struct strata_err *e)
 {
+	uint32_t k, name = tree_name(n);
 	char s1[32];
-	uint32_t k;
 	int r = 0;
 
 	P("%s class=\"%s%s%s L%d\" data-p=\"", n->type == TAR_DIR ? "<details" : "<div", n->type == TAR_DIR ? "d" : "f",
@@ -288,7 +288,7 @@ static int node_html(struct buf *b, const struct tree *t, const struct tree_node
 	for (k = 0; k < n->nev; k++)
 		P("%s%u%c", k ? " " : "", t->ev[n->ev0 + k].layer + 1, t->ev[n->ev0 + k].kind);
 	P("\"%s>%s", n->type == TAR_DIR && n->depth == 0 ? " open" : "", n->type == TAR_DIR ? "<summary>" : "");
-	EN(n->path + tree_name(n), n->plen - tree_name(n));
+	EN(n->path + name, n->plen - name);
 	if (n->type == TAR_DIR)
 		P("/<span class=\"s\">%s, %llu entr%s</span></summary>", human_size(n->size, s1), (unsigned long long)n->entries,
 		  n->entries == 1 ? "y" : "ies");
