@@ -18,7 +18,7 @@ LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=st
 BUILD ?= build
 COMMON := err buf size digest stream decode encode tar tarw strmap spill fsutil diag awrite alloc tarsplit pieces sign
 FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry regtree sink target store docker_root cstorage pieceset
-ANALYZE := walk pkg pkgdelta final account render html tree diff sbom sbomdoc purl risk eco rpmdb pydist npm gobin digests
+ANALYZE := walk records pkg pkgdelta final account render html tree diff sbom sbomdoc purl risk eco rpmdb pydist npm gobin digests
 CONVERT := convert import merge layers flatten unpack squash transfer split delta
 CLI := main args completion pick report progress inspect verify convert flatten analyze diff sbom
 

@@ -21,7 +21,7 @@
  * once keeps only its size: 9 bytes a path, in arrays by the stack's node of
  * the path (lfs_node), no map of paths; the few seen again get one of these. */
 struct eff {
-	uint64_t cum, min;
+	uint64_t cum, min, last;
 	uint32_t count, node;
 };
 
@@ -36,7 +36,8 @@ struct acct {
 	size_t nseen;
 	struct eff *effs;         /* the paths seen more than once, in the order they were */
 	size_t neffs, aeffs;
-	struct strmap hitmap;     /* entry address -> 1 + index of its last risk_hit */
+	struct strmap hitmap;     /* node -> 1 + index of the last risk_hit at it (the others: risk_hit.at) */
+	const struct finding *fnext, *fend;  /* the layer's findings not yet passed (by entry index, increasing) */
 	uint64_t gone;            /* bytes the current entry removed */
 	int rc;                   /* first failure inside an event */
 	struct strata_err *e;
@@ -85,7 +86,7 @@ static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e
 	case SEEN_ONCE:
 		if (array_grow(&a->effs, a->neffs, &a->aeffs, sizeof(*a->effs), 64) < 0)
 			return err_nomem(e, "efficiency");
-		a->effs[a->neffs] = (struct eff){ a->once[i], a->once[i], 1, i };
+		a->effs[a->neffs] = (struct eff){ a->once[i], a->once[i], a->once[i], 1, i };
 		a->seen[i] = SEEN_MORE;
 		a->once[i] = a->neffs++;
 		break;
@@ -94,36 +95,52 @@ static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e
 	f->cum += size;
 	if (size < f->min)
 		f->min = size;
+	f->last = size;
 	f->count++;
 	return 0;
 }
 
+/* The size of the entry present at node i: the size its path last occurred
+ * with, which is the present entry's (every non-directory applied occurs,
+ * and a directory's size is 0). */
+static uint64_t cur_size(const struct acct *a, uint32_t i, uint8_t type)
+{
+	if (type != TAR_FILE || i >= a->nseen || a->seen[i] == SEEN_NONE)
+		return 0;
+	return a->seen[i] == SEEN_ONCE ? a->once[i] : a->effs[a->once[i]].last;
+}
+
 static int list_add(struct list *l, const struct fentry *f, struct strata_err *e)
 {
+	char *p;
+
 	l->total++;
 	if (l->len >= REPORT_LIST_MAX)
 		return 0;
-	if (array_grow(&l->v, l->len, &l->alloc, sizeof(*l->v), 8) < 0)
+	if (array_grow(&l->v, l->len, &l->alloc, sizeof(*l->v), 8) < 0 || !(p = strdup(f->path)))
 		return err_nomem(e, "list");
-	l->v[l->len].path = f->path;
+	l->v[l->len].path = p;
 	l->v[l->len].size = f->size;
 	l->v[l->len].mode = f->mode;
 	l->len++;
 	return 0;
 }
 
-/* The key of an entry in acct.hitmap: its address (entries outlive the stacking). */
-static void hit_key(const struct fentry *f, char key[32])
+static void node_key(uint32_t node, char key[16])
 {
-	snprintf(key, 32, "%p", (const void *)f);
+	snprintf(key, 16, "%u", node);
 }
 
-static int hit_add(struct acct *a, enum risk_rule rule, size_t layer, const struct fentry *f, const char *detail,
-		   struct strata_err *e)
+/* A hit on entry `entry` of `layer` at path (its node): live when the entry
+ * is in the view already (permissions, seen as it is applied), not yet when
+ * it is a layer's finding added before the layer is stacked. */
+static int hit_add(struct acct *a, enum risk_rule rule, size_t layer, size_t entry, uint32_t node, const char *path,
+		   const char *detail, bool live, struct strata_err *e)
 {
 	struct image_report *r = a->r;
 	struct risk_hit *h;
-	char key[32];
+	char key[16];
+	long at, same;
 	void *last;
 
 	r->risk_count[rule]++;
@@ -133,51 +150,87 @@ static int hit_add(struct acct *a, enum risk_rule rule, size_t layer, const stru
 	}
 	if (array_grow(&r->hits, r->nhits, &r->ahits, sizeof(*r->hits), 16) < 0)
 		return err_nomem(e, "findings");
-	hit_key(f, key);
+	node_key(node, key);
 	last = strmap_get(&a->hitmap, key);
-	if (strmap_put(&a->hitmap, key, (void *)(uintptr_t)(r->nhits + 1), e) < 0)
+	at = last ? (long)(uintptr_t)last - 1 : -1;
+	for (same = at; same >= 0; same = r->hits[same].at)
+		if (r->hits[same].layer == layer && r->hits[same].entry == entry)
+			break;
+	h = &r->hits[r->nhits];
+	memset(h, 0, sizeof(*h));
+	if (!(h->path = strdup(path)))
+		return err_nomem(e, "findings");
+	if (strmap_put(&a->hitmap, key, (void *)(uintptr_t)(r->nhits + 1), e) < 0) {
+		free(h->path);
 		return -e->code;
-	h = &r->hits[r->nhits++];
+	}
+	r->nhits++;
 	h->rule = (uint8_t)rule;
 	h->layer = layer;
-	h->f = f;
+	h->entry = entry;
+	h->node = node;
+	h->live = live;
 	h->detail = detail ? detail : "";
 	h->removed_by = -1;
-	h->same = last ? (long)(uintptr_t)last - 1 : -1;
+	h->same = same;
+	h->at = at;
 	return 0;
 }
 
-/* An entry that may carry findings left the view (removed or replaced by the current layer). */
-static void hits_removed(struct acct *a, const struct fentry *f)
+/* The first hit at node i, or -1. */
+static long hits_at(const struct acct *a, uint32_t i)
 {
-	char key[32];
+	char key[16];
 	void *v;
-	long i;
 
-	if (!f->risky && !(f->mode & 06002))
-		return;
-	hit_key(f, key);
-	if (!(v = strmap_get(&a->hitmap, key)))
-		return;
-	for (i = (long)(uintptr_t)v - 1; i >= 0; i = a->r->hits[i].same)
-		if (a->r->hits[i].removed_by < 0)
-			a->r->hits[i].removed_by = a->lr - a->r->layers;
+	if (!a->r->nhits)
+		return -1;
+	node_key(i, key);
+	v = strmap_get(&a->hitmap, key);
+	return v ? (long)(uintptr_t)v - 1 : -1;
 }
 
-static int perm_hit(struct acct *a, enum risk_rule rule, const struct fentry *f, struct strata_err *e)
+/* The entry present at node i left the view (removed or replaced by the
+ * current layer): the hits at i that are live and not yet removed are its. */
+static void hits_removed(struct acct *a, uint32_t i)
 {
-	return hit_add(a, rule, (size_t)(a->lr - a->r->layers), f, rule == RISK_SETUID ? "setuid"
-				 : rule == RISK_SETGID ? "setgid" : "world-writable", e);
+	long k;
+
+	for (k = hits_at(a, i); k >= 0; k = a->r->hits[k].at)
+		if (a->r->hits[k].live && a->r->hits[k].removed_by < 0)
+			a->r->hits[k].removed_by = a->lr - a->r->layers;
 }
 
-static void top_add(struct layer_report *lr, const struct fentry *f)
+/* Entry `entry` of the current layer was applied at node i: its findings' hits are live. */
+static void hits_live(struct acct *a, uint32_t i, size_t entry)
+{
+	size_t layer = (size_t)(a->lr - a->r->layers);
+	long k;
+
+	for (k = hits_at(a, i); k >= 0; k = a->r->hits[k].at)
+		if (a->r->hits[k].layer == layer && a->r->hits[k].entry == entry)
+			a->r->hits[k].live = true;
+}
+
+static int perm_hit(struct acct *a, enum risk_rule rule, const struct fentry *f, size_t entry, uint32_t node,
+		    struct strata_err *e)
+{
+	return hit_add(a, rule, (size_t)(a->lr - a->r->layers), entry, node, f->path, rule == RISK_SETUID ? "setuid"
+		       : rule == RISK_SETGID ? "setgid" : "world-writable", true, e);
+}
+
+static int top_add(struct layer_report *lr, const struct fentry *f, struct strata_err *e)
 {
 	size_t i = lr->n_largest < REPORT_TOP ? lr->n_largest++ : REPORT_TOP - 1;
+	char *p;
 
 	if (i == REPORT_TOP - 1 && lr->n_largest == REPORT_TOP && lr->largest[i].size >= f->size &&
 	    lr->largest[i].path)
-		return;
-	lr->largest[i].path = f->path;
+		return 0;
+	if (!(p = strdup(f->path)))
+		return err_nomem(e, "report");
+	free(lr->largest[i].path);
+	lr->largest[i].path = p;
 	lr->largest[i].size = f->size;
 	lr->largest[i].mode = f->mode;
 	while (i > 0 && lr->largest[i - 1].size < lr->largest[i].size) {
@@ -187,6 +240,7 @@ static void top_add(struct layer_report *lr, const struct fentry *f)
 		lr->largest[i] = t;
 		i--;
 	}
+	return 0;
 }
 
 /* An entry left the view: its bytes are wasted, charged to the layer that
@@ -195,22 +249,26 @@ static void top_add(struct layer_report *lr, const struct fentry *f)
 static void gone(void *ctx, const void *data, uint32_t node, uint8_t type, int layer, enum lfs_cause why)
 {
 	struct acct *a = ctx;
-	const struct fentry *f = data;
+	uint64_t size = cur_size(a, node, type);
 
-	a->r->layers[layer].bytes_wasted += f->size;
-	a->gone += f->size;
-	hits_removed(a, f);
+	(void)data;
+	a->r->layers[layer].bytes_wasted += size;
+	a->gone += size;
+	hits_removed(a, node);
 	if (why == LFS_BY_WHITEOUT || type == TAR_DIR)
 		return;
 	a->lr->deleted++;
 	if (why == LFS_BY_OPAQUE && a->rc == 0)
-		a->rc = occur(a, node, f->size, a->e);
+		a->rc = occur(a, node, size, a->e);
 }
 
-static int entry(void *ctx, const struct fentry *f, int applied, const struct lfs_prev *prev, struct strata_err *e)
+static int entry(void *ctx, const struct fentry *f, size_t i, int applied, const struct lfs_prev *prev,
+		 struct strata_err *e)
 {
 	struct acct *a = ctx;
 	struct layer_report *lr = a->lr;
+	bool was = prev->present && !prev->implied;  /* an entry was there, not only a parent directory */
+	uint32_t node;
 	int rc = a->rc;
 
 	if (rc < 0)
@@ -224,49 +282,51 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 	a->gone = 0;
 	if ((f->flags & FE_OPAQUE) || !applied)
 		return 0;
+	if ((node = node_of(a, f, prev, e)) == NTREE_NONE)
+		return -e->code;
+	if (was) {
+		/* what was there leaves: its bytes are wasted */
+		a->r->layers[prev->layer].bytes_wasted += cur_size(a, node, prev->type);
+		hits_removed(a, node);
+	}
+	while (a->fnext < a->fend && a->fnext->entry < i)
+		a->fnext++;
+	if (a->fnext < a->fend && a->fnext->entry == i)
+		hits_live(a, node, i);  /* the entry's findings are in the view now */
 	if (f->type == TAR_DIR) {
-		/* a directory replaces a file: the file's bytes are wasted */
-		if (prev->present && prev->data && prev->type != TAR_DIR)
-			a->r->layers[prev->layer].bytes_wasted += ((const struct fentry *)prev->data)->size;
-		if (prev->present && prev->data)
-			hits_removed(a, prev->data);
 		if ((f->mode & 0002) && !(f->mode & 01000)) {
-			if ((rc = perm_hit(a, RISK_WORLD_WRITABLE, f, e)) < 0)
+			if ((rc = perm_hit(a, RISK_WORLD_WRITABLE, f, i, node, e)) < 0)
 				return rc;
 			return list_add(&lr->world_writable, f, e);
 		}
 		return 0;
 	}
-	if (prev->present && prev->data) {
-		hits_removed(a, prev->data);
+	if (was)
 		lr->modified++;
-		a->r->layers[prev->layer].bytes_wasted += ((const struct fentry *)prev->data)->size;
-	} else {
+	else
 		lr->added++;
-	}
 	lr->bytes_added += f->size;
-	if ((rc = occur(a, node_of(a, f, prev, e), f->size, e)) < 0)
+	if ((rc = occur(a, node, f->size, e)) < 0)
 		return rc;
 	if (f->type == TAR_FILE) {
-		top_add(lr, f);
-		if (f->mode & 04000)
-			rc = perm_hit(a, RISK_SETUID, f, e) < 0 ? -e->code : list_add(&lr->setuid, f, e);
+		rc = top_add(lr, f, e);
+		if (rc == 0 && (f->mode & 04000))
+			rc = perm_hit(a, RISK_SETUID, f, i, node, e) < 0 ? -e->code : list_add(&lr->setuid, f, e);
 		if (rc == 0 && (f->mode & 02000))
-			rc = perm_hit(a, RISK_SETGID, f, e) < 0 ? -e->code : list_add(&lr->setgid, f, e);
+			rc = perm_hit(a, RISK_SETGID, f, i, node, e) < 0 ? -e->code : list_add(&lr->setgid, f, e);
 	}
 	if (rc == 0 && f->type != TAR_SYMLINK && (f->mode & 0002))
-		rc = perm_hit(a, RISK_WORLD_WRITABLE, f, e) < 0 ? -e->code : list_add(&lr->world_writable, f, e);
+		rc = perm_hit(a, RISK_WORLD_WRITABLE, f, i, node, e) < 0 ? -e->code : list_add(&lr->world_writable, f, e);
 	if (rc == 0 && (f->type == TAR_CHAR || f->type == TAR_BLOCK))
 		rc = list_add(&lr->devices, f, e);
 	return rc;
 }
 
-static void count_file(void *ctx, const void *data, int layer)
+static void count_file(void *ctx, const void *data, uint8_t type, int layer)
 {
-	const struct fentry *f = data;
-
+	(void)data;
 	(void)layer;
-	((struct image_report *)ctx)->files += f->type != TAR_DIR;
+	((struct image_report *)ctx)->files += type != TAR_DIR;
 }
 
 static int cmp_ineff(const void *x, const void *y)
@@ -326,7 +386,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 int analyze_image_final(const struct image *im, struct image_report *r, struct final_view *fv, struct strata_err *e)
 {
 	struct acct a = { 0 };
-	struct lfs_events ev = { &a, gone, NULL, false };
+	struct lfs_events ev = { &a, gone, NULL, fv == NULL };  /* the data: only for the final view */
 	struct lfs *v = NULL;
 	size_t li, i;
 	int rc = 0;
@@ -352,9 +412,16 @@ int analyze_image_final(const struct image *im, struct image_report *r, struct f
 		if (!lf)
 			continue;
 		/* the layer's own findings, before stacking it: what it replaces of itself is seen */
-		for (i = 0; i < lf->nfindings && rc == 0; i++)
-			rc = hit_add(&a, (enum risk_rule)lf->findings[i].rule, li, &lf->v[lf->findings[i].entry],
-				     lf->findings[i].detail, e);
+		for (i = 0; i < lf->nfindings && rc == 0; i++) {
+			const char *path = layer_files_name(lf, lf->findings[i].entry);
+			uint32_t node = lfs_node(v, path ? path : ".", true, e);
+
+			rc = node == NTREE_NONE ? -e->code
+			     : hit_add(&a, (enum risk_rule)lf->findings[i].rule, li, lf->findings[i].entry, node,
+				       path ? path : "", lf->findings[i].detail, false, e);
+		}
+		a.fnext = lf->findings;
+		a.fend = lf->findings + lf->nfindings;
 		r->hits_dropped += lf->findings_dropped;
 		if (rc < 0)
 			break;
@@ -425,22 +492,35 @@ int analyze_image_final(const struct image *im, struct image_report *r, struct f
 	return rc;
 }
 
-void image_report_release(struct image_report *r)
+static void free_list(struct list *l)
 {
 	size_t i;
+
+	for (i = 0; i < l->len; i++)
+		free(l->v[i].path);
+	free(l->v);
+}
+
+void image_report_release(struct image_report *r)
+{
+	size_t i, k;
 
 	for (i = 0; i < r->nlayers; i++) {
 		struct layer_report *lr = &r->layers[i];
 
-		free(lr->setuid.v);
-		free(lr->setgid.v);
-		free(lr->world_writable.v);
-		free(lr->devices.v);
+		free_list(&lr->setuid);
+		free_list(&lr->setgid);
+		free_list(&lr->world_writable);
+		free_list(&lr->devices);
+		for (k = 0; k < lr->n_largest; k++)
+			free(lr->largest[k].path);
 		free(lr->pkgs);
 		free(lr->empty_before);
 	}
 	for (i = 0; i < r->nineff; i++)
 		free(r->ineff[i].path);
+	for (i = 0; i < r->nhits; i++)
+		free(r->hits[i].path);
 	free(r->layers);
 	free(r->hits);
 	free(r->ineff);

@@ -36,7 +36,7 @@
 #define REPORT_LIST_MAX 100 /* entries listed per security category per layer */
 
 struct path_size {
-	const char *path;       /* borrowed from the layer's file list */
+	char *path;             /* owned */
 	uint64_t size;
 	uint32_t mode;
 };
@@ -70,10 +70,16 @@ struct inefficiency {
 struct risk_hit {
 	uint8_t rule;                /* enum risk_rule */
 	size_t layer;                /* 0-based layer that holds the entry */
-	const struct fentry *f;
+	bool live;                   /* (stacking) its entry was applied */
+	char *path;                  /* owned */
 	const char *detail;          /* borrowed from the layer's findings, or "" */
 	long removed_by;             /* -1: in the final filesystem; else the 0-based layer that removed or replaced it */
 	long same;                   /* the previous hit on the same entry, or -1 */
+	/* (stacking) the entry's index in its layer, the stack's node of its
+	 * path, the previous hit at that node (-1: none) */
+	size_t entry;
+	uint32_t node;
+	long at;
 };
 
 #define RISK_IMAGE_MAX 5000      /* hits listed per image (the rest are counted) */

@@ -150,7 +150,7 @@ static int risk_keys(const struct image_report *rep, struct strmap *m, struct bu
 
 	for (i = 0; i < rep->nhits; i++) {
 		k->len = 0;
-		if (buf_printf(k, e, "%s\t%s", risk_ids[rep->hits[i].rule], rep->hits[i].f->path) < 0)
+		if (buf_printf(k, e, "%s\t%s", risk_ids[rep->hits[i].rule], rep->hits[i].path) < 0)
 			return -e->code;
 		if (!strmap_get(m, k->data) && strmap_put(m, k->data, (void *)&rep->hits[i], e) < 0)
 			return -e->code;
@@ -417,7 +417,7 @@ static cJSON *diff_skeleton(const char *src_a, const char *src_b, const struct i
 				continue;
 			x = cJSON_CreateObject();
 			cJSON_AddStringToObject(x, "rule", risk_ids[h->rule]);
-			cJSON_AddStringToObject(x, "path", h->f->path);
+			cJSON_AddStringToObject(x, "path", h->path);
 			cJSON_AddNumberToObject(x, "layer", (double)h->layer + 1);
 			cJSON_AddStringToObject(x, "detail", h->detail);
 			cJSON_AddBoolToObject(x, "in_final_image", h->removed_by < 0);
@@ -507,7 +507,7 @@ int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, 
 		const struct risk_hit *h = d->risks[i].h;
 
 		P("  %c %s in layer %zu of %s: %s%s\n", d->risks[i].appeared ? '+' : '-', risk_ids[h->rule], h->layer + 1,
-		  d->risks[i].appeared ? "b" : "a", h->f->path, h->removed_by < 0 ? "" : " (removed above, still shipped)");
+		  d->risks[i].appeared ? "b" : "a", h->path, h->removed_by < 0 ? "" : " (removed above, still shipped)");
 	}
 	if (cJSON_GetArraySize(d->config))
 		P("config:\n");

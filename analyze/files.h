@@ -4,17 +4,24 @@
  *
  * Kept per layer blob (member->walk), filled while the layer streams past;
  * paths are cleaned and relative to the layer root.  A layer_files and all it
- * holds are freed with layer_files_free().  Cost: 32 bytes an entry, its
- * path and link target (packed in one block, layer_files_alloc), 8 more
- * with a content digest (the 32 bytes of the digest in their store, below),
- * and what the SBOM and risk scans keep.
+ * holds are freed with layer_files_free().
  *
- * A walk that does not collect (verify, convert) keeps no struct fentry: only
- * what stacking the layers reads (path, type, link target, whiteout flags),
- * one record an entry in a log that holds a few MiB in memory and the rest
- * in a temp file (common/spill.h, the walker's struct spill): a layer of
- * any size costs no memory per entry after its walk.  v is then empty and
- * recs_on set; layer_files_apply() reads the records back.
+ * The entries are kept one of two ways, read back the same way by
+ * layer_files_apply() and files_read():
+ *  - as records in a log that holds a few MiB in memory and the rest in a
+ *    temp file (common/spill.h, the walker's struct spill): a layer of any
+ *    size costs no memory per entry after its walk (recs_on).  A walk that
+ *    does not collect (verify, convert) records only what stacking reads
+ *    (path, type, link target, whiteout flags); one that collects records
+ *    the size, mode, owner and digest number too (recs_full);
+ *  - in memory (walker.entries: the reports that look entries up by
+ *    address, index or path: sbom, diff, the HTML tree), as v: 32 bytes an
+ *    entry, its path and link target (packed in one block,
+ *    layer_files_alloc), 8 more with a content digest (the 32 bytes of the
+ *    digest in their store, below).
+ * Either way an entry is known by its index in the order walked (nent of
+ * them); the few entries a finding, a package or a kept file refers to also
+ * keep their path (layer_files_name()).
  */
 #ifndef STRATA_FILES_H
 #define STRATA_FILES_H
@@ -39,7 +46,6 @@ struct fentry {
 	uint32_t mode, uid, gid;
 	uint8_t type;          /* enum tar_type */
 	uint8_t flags;         /* FE_WHITEOUT, FE_OPAQUE */
-	bool risky : 1;        /* a finding names this entry (risk.h) */
 	bool has_link : 1;     /* a symlink's target as stored, a hardlink's target clean */
 	bool has_digest : 1;   /* the sha256 of the content is kept (regular files, when asked for) */
 };
@@ -76,20 +82,27 @@ int digests_check(struct strata_err *e);
 void digests_ref(void);
 void digests_unref(void);
 
+/* The number of f's content digest in the store into *no: true, or false when f has none. */
+static inline bool fentry_digest_no(const struct fentry *f, uint64_t *no)
+{
+	const char *p;
+
+	if (!f->has_digest)
+		return false;
+	p = f->path + strlen(f->path) + 1;
+	if (f->has_link)
+		p += strlen(p) + 1;
+	memcpy(no, p, sizeof(*no));
+	return true;
+}
+
 /* The 32 bytes of f's content sha256 into out: out, or NULL when f has none
  * (or it cannot be read back: digests_check()). */
 static inline const uint8_t *fentry_digest(const struct fentry *f, uint8_t out[32])
 {
-	const char *p;
 	uint64_t no;
 
-	if (!f->has_digest)
-		return NULL;
-	p = f->path + strlen(f->path) + 1;
-	if (f->has_link)
-		p += strlen(p) + 1;
-	memcpy(&no, p, sizeof(no));
-	return digests_get(no, out);
+	return fentry_digest_no(f, &no) ? digests_get(no, out) : NULL;
 }
 
 struct package {
@@ -99,7 +112,7 @@ struct package {
 	char *files;            /* "dir/name\n" lines (apk F:/R:, rpm), "\tSHA256HEX" before the newline when
 				 * the database gives a sha256 (rpm FILEDIGESTS); NULL when none */
 	size_t entry;           /* status.d, python, npm, go: 1 + index of the manifest's (binary's) entry in
-				 * its layer_files */
+				 * its layer_files (its path: layer_files_name) */
 };
 
 /* The ecosystems reports name, in the order they list them. */
@@ -115,8 +128,9 @@ struct pkgdb {
 };
 
 struct layer_files {
-	struct fentry *v;
+	struct fentry *v;      /* walker.entries: the entries (len == nent); else NULL */
 	size_t len, alloc;
+	size_t nent;           /* entries walked (whiteouts and opaque markers included) */
 	uint64_t counts[8];    /* entries by enum tar_type */
 	uint64_t whiteouts, opaques;
 	uint64_t file_bytes;   /* sum of regular file sizes */
@@ -131,6 +145,12 @@ struct layer_files {
 	bool has_rpm;
 	uint32_t go_old;       /* Go binaries in the pre-1.18 build info format (not read) */
 	char **status_d_files; size_t n_status_d;   /* names of status.d entries (for whiteouts) */
+	int8_t rpm_other;      /* the last entry at an rpm database path strata does not read (rpm_other_paths):
+				* 1 + its index there, -1 a whiteout of it, 0 none */
+	/* the paths of the entries a finding, a package or a kept file refers
+	 * to, by entry index, in order (layer_files_name) */
+	struct named_entry { size_t entry; char *path; } *named;
+	size_t nnamed, anamed;
 	/* walker.sbom: small files the SBOM reads (dpkg info/ *.list, os-release:
 	 * the content; usr/share/doc/NAME/copyright: its DEP-5 License: names,
 	 * one a line), each with the index of its entry in v */
@@ -145,15 +165,47 @@ struct layer_files {
 	 * that never move: no malloc header or rounding per entry */
 	char **blocks;
 	size_t nblocks, bused;
-	/* a walk without collect: the entries as records (above) instead of v */
+	/* the entries as records (above) instead of v */
 	struct spill_log recs;
 	bool recs_on;
+	bool recs_full;        /* the records carry size, mode, owner and digest (a walk that collects) */
 	bool digests;          /* holds content digests: keeps the store alive (digests_ref) */
 };
 
 /* n bytes (unaligned) in lf's blocks: valid until layer_files_free(); NULL
  * when out of memory. */
 void *layer_files_alloc(struct layer_files *lf, size_t n);
+
+/* Keep one more entry (nent is the caller's): f's fields, path and link
+ * (NULL: none) and the number of its content digest (NULL: none).  Records
+ * without recs_full keep only what stacking reads.  0, or <0 with e (out of
+ * memory, the spill file). */
+int layer_files_add(struct layer_files *lf, const struct fentry *f, const char *path, const char *link,
+		    const uint64_t *digest, struct strata_err *e);
+/* Keep the path of entry i, which something refers to (entries are named in
+ * increasing order; naming one again does nothing).  0, or <0 out of memory. */
+int layer_files_name_entry(struct layer_files *lf, size_t i, const char *path, struct strata_err *e);
+/* The path of entry i when it was named, else NULL. */
+const char *layer_files_name(const struct layer_files *lf, size_t i);
+
+/* The rpm databases strata does not read (Berkeley DB, then ndb): a layer's rpm_other. */
+#define RPM_OTHER_N 4
+extern const char *const rpm_other_paths[RPM_OTHER_N];
+
+/* Every entry of a layer in the order walked, from v or from the records:
+ * files_read() gives 1 with *f (valid until the next call or the release;
+ * a record gives an entry with all its fields, or, without recs_full, only
+ * path, link, type and flags) and its index in *i, 0 after the last, or
+ * <0 with e when the spill file cannot be read. */
+struct files_reader {
+	const struct layer_files *lf;
+	size_t next;
+	struct spill_reader rd;
+	struct fentry f;
+};
+void files_read_init(struct files_reader *r, const struct layer_files *lf);
+int files_read(struct files_reader *r, const struct fentry **f, size_t *i, struct strata_err *e);
+void files_read_release(struct files_reader *r);
 
 /* A package change between two databases; strings borrowed from them. */
 struct pkg_change {
@@ -176,15 +228,15 @@ void layer_files_free(struct layer_files *lf);
 /*
  * Stack one layer's kept entries onto v (formats/layerfs.h): its whiteouts
  * and opaque markers first (they act on the layers below only), then the
- * other entries in order.  fn (may be NULL) sees every entry after it was
- * applied (applied: 1, or 0 when the stack refused it) with what it replaced.
- * A list of records (recs_on) gives fn entries with only path, link, type
- * and flags set, valid during the call, and gives the stack NULL data.
+ * other entries in order.  fn (may be NULL) sees every entry (as files_read()
+ * gives it, with its index i) after it was applied (applied: 1, or 0 when the
+ * stack refused it) with what it replaced.  The stack's data of an entry is
+ * its struct fentry in v, or NULL for a record.
  * Errors: out of memory, cancellation, a spill file that cannot be read.
  */
 struct lfs;
 struct lfs_prev;
-typedef int (*layer_apply_fn)(void *ctx, const struct fentry *f, int applied, const struct lfs_prev *prev,
+typedef int (*layer_apply_fn)(void *ctx, const struct fentry *f, size_t i, int applied, const struct lfs_prev *prev,
 			      struct strata_err *e);
 int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname, layer_apply_fn fn,
 		      void *ctx, struct strata_err *e);

@@ -6,17 +6,19 @@
 #include "formats/image.h"
 #include "formats/layerfs.h"
 
-static void count(void *ctx, const void *data, int layer)
+static void count(void *ctx, const void *data, uint8_t type, int layer)
 {
 	(void)data;
+	(void)type;
 	(void)layer;
 	(*(size_t *)ctx)++;
 }
 
-static void note(void *ctx, const void *data, int layer)
+static void note(void *ctx, const void *data, uint8_t type, int layer)
 {
 	struct final_view *fv = ctx;
 
+	(void)type;
 	(void)layer;
 	fv->v[fv->n++] = data;
 }

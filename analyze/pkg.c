@@ -240,6 +240,9 @@ void layer_files_free(struct layer_files *lf)
 		free(lf->kept[i].data);
 	free(lf->kept);
 	risk_release(lf);
+	for (i = 0; i < lf->nnamed; i++)
+		free(lf->named[i].path);
+	free(lf->named);
 	free(lf->v);
 	if (lf->recs_on)
 		spill_log_release(&lf->recs);

@@ -14,9 +14,6 @@
 #include "analyze/analyze.h"
 #include "common/strmap.h"
 
-static const char *const rpm_other[] = { "var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages",
-					 "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db" };
-
 /* Fragments: "K PATH\nNAME" -> the version it had last (K: the kind). */
 static int fragments(struct strmap *seen, struct layer_report *lr, const struct layer_files *lf,
 		     const struct pkgdb *db, char k, const char *dbname, size_t *count, struct strata_err *e)
@@ -27,10 +24,10 @@ static int fragments(struct strmap *seen, struct layer_report *lr, const struct 
 
 	for (i = 0; i < db->len && r == 0; i++) {
 		const struct package *q = &db->v[i];
-		const char *path = q->entry && q->entry <= lf->len ? lf->v[q->entry - 1].path : "";
+		const char *path = q->entry ? layer_files_name(lf, q->entry - 1) : NULL;
 		const char *was;
 
-		snprintf(key, sizeof(key), "%c %s\n%s", k, path, q->name);
+		snprintf(key, sizeof(key), "%c %s\n%s", k, path ? path : "", q->name);
 		was = strmap_get(seen, key);
 		if (!was)
 			(*count)++;
@@ -97,13 +94,8 @@ int analyze_packages(struct image_report *r, struct strata_err *e)
 		if (rc == 0)
 			rc = fragments(&seen, lr, lf, &lf->gomod, 'g', "go", &ng, e);
 		go_old += lf->go_old;
-		for (i = 0; i < lf->len; i++) {  /* rpm databases strata does not read */
-			size_t k;
-
-			for (k = 0; k < sizeof(rpm_other) / sizeof(*rpm_other); k++)
-				if (!strcmp(lf->v[i].path, rpm_other[k]))
-					other = lf->v[i].flags & FE_WHITEOUT ? -1 : (int)k;
-		}
+		if (lf->rpm_other)  /* rpm databases strata does not read */
+			other = lf->rpm_other < 0 ? -1 : lf->rpm_other - 1;
 	}
 	note(r, PKG_ECO_DPKG, dpkg->len + nd);
 	note(r, PKG_ECO_APK, apk->len);
@@ -113,7 +105,7 @@ int analyze_packages(struct image_report *r, struct strata_err *e)
 	note(r, PKG_ECO_GO, ng);
 	if (!has_rpm && other >= 0)
 		snprintf(r->pkg_notes[PKG_ECO_RPM], sizeof(r->pkg_notes[PKG_ECO_RPM]), "not checked (only %s %s; strata reads rpmdb.sqlite)",
-			 other < 2 ? "a Berkeley DB" : "an ndb", rpm_other[other]);
+			 other < 2 ? "a Berkeley DB" : "an ndb", rpm_other_paths[other]);
 	if (go_old) {
 		size_t n = strlen(r->pkg_notes[PKG_ECO_GO]);
 

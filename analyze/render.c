@@ -175,24 +175,30 @@ static cJSON *list_json(const struct list *l)
 
 /* The sha256 of an entry's content as hex (hex: 65 bytes), or NULL:
  * regular files with a digest, and hardlinks through regs, the regular
- * files seen so far in the image (path -> entry holding the digest; NULL
- * when the image has no hardlink). */
+ * files seen so far in the image (path -> 1 + the number of the digest in
+ * the store; NULL when the image has no hardlink). */
 static const char *content_hex(const struct fentry *f, struct strmap *regs, char *hex)
 {
 	struct strata_err e = STRATA_ERR_INIT;
-	const struct fentry *t = f;
-	const uint8_t *x;
+	uint64_t no;
 	uint8_t d[32];
 
-	if (f->type == TAR_HARDLINK && f->has_link && !f->flags)
-		t = regs ? strmap_get(regs, fentry_link(f)) : NULL;
-	if (!t || t->type != TAR_FILE || !t->has_digest || f->flags)
+	if (f->flags)
 		return NULL;
-	if (regs && strmap_put(regs, f->path, (void *)t, &e) < 0)
+	if (f->type == TAR_HARDLINK && f->has_link) {
+		void *x = regs ? strmap_get(regs, fentry_link(f)) : NULL;
+
+		if (!x)
+			return NULL;
+		no = (uint64_t)(uintptr_t)x - 1;
+	} else if (f->type != TAR_FILE || !fentry_digest_no(f, &no)) {
 		return NULL;
-	if (!(x = fentry_digest(t, d)))
+	}
+	if (regs && strmap_put(regs, f->path, (void *)(uintptr_t)(no + 1), &e) < 0)
+		return NULL;
+	if (!digests_get(no, d))
 		return NULL;  /* not read back: digests_check() */
-	digest_hex_of(x, 32, hex);
+	digest_hex_of(d, 32, hex);
 	return hex;
 }
 
@@ -229,13 +235,19 @@ static bool has_hardlinks(const struct image_report *r)
 static int files_json(const struct layer_files *lf, struct strmap *regs, struct buf *b, report_write_fn w,
 		      void *ctx, struct strata_err *e)
 {
+	struct files_reader rd;
+	const struct fentry *f;
 	size_t i;
-	int r = buf_addstr(b, "[", e);
+	int r = buf_addstr(b, "[", e), got;
 
-	for (i = 0; r == 0 && i < lf->len; i++) {
-		const struct fentry *f = &lf->v[i];
+	files_read_init(&rd, lf);
+	while (r == 0 && (got = files_read(&rd, &f, &i, e)) != 0) {
 		char hex[65];
 
+		if (got < 0) {
+			r = got;
+			break;
+		}
 		if (buf_addstr(b, i ? ",{\"path\":" : "{\"path\":", e) < 0 || json_add_string(b, f->path, e) < 0 ||
 		    buf_addstr(b, ",\"type\":\"", e) < 0 ||
 		    buf_addstr(b, f->flags & FE_WHITEOUT ? "whiteout" : f->flags & FE_OPAQUE ? "opaque"
@@ -249,6 +261,7 @@ static int files_json(const struct layer_files *lf, struct strmap *regs, struct 
 		if (r == 0)
 			r = buf_flush(b, LIST_CHUNK, w, ctx, e);
 	}
+	files_read_release(&rd);
 	return r ? r : buf_addstr(b, "]", e);
 }
 
@@ -682,7 +695,7 @@ static cJSON *findings_json(const struct image_report *r)
 		c = cJSON_CreateObject();
 		cJSON_AddStringToObject(c, "rule", risk_ids[h->rule]);
 		cJSON_AddNumberToObject(c, "layer", (double)h->layer + 1);
-		cJSON_AddStringToObject(c, "path", h->f->path);
+		cJSON_AddStringToObject(c, "path", h->path);
 		cJSON_AddStringToObject(c, "detail", h->detail);
 		cJSON_AddBoolToObject(c, "in_final_image", h->removed_by < 0);
 		json_put(c, "removed_by_layer", h->removed_by < 0 ? cJSON_CreateNull() : cJSON_CreateNumber((double)h->removed_by + 1));
@@ -711,7 +724,7 @@ static int findings_text(struct buf *b, const struct image_report *rp, struct st
 	for (i = 0; i < rp->nhits && i < 50; i++) {
 		const struct risk_hit *h = &rp->hits[i];
 
-		P("  %8zu  %-32s %s\n", h->layer + 1, risk_ids[h->rule], fit(h->f->path, 55, fp, sizeof(fp)));
+		P("  %8zu  %-32s %s\n", h->layer + 1, risk_ids[h->rule], fit(h->path, 55, fp, sizeof(fp)));
 		if (h->removed_by >= 0)
 			snprintf(line, sizeof(line), "%s; %s by layer %ld, still shipped in layer %zu", h->detail,
 				 (size_t)h->removed_by == h->layer ? "replaced" : "removed", h->removed_by + 1, h->layer + 1);
@@ -954,8 +967,10 @@ int analyze_text(struct buf *b, const struct source *s, const struct image_repor
 int analyze_files_text(const struct image_report *reps, size_t n, report_write_fn w, void *ctx, struct strata_err *e)
 {
 	struct buf b = BUF_INIT((size_t)1 << 30);
+	struct files_reader rd;
+	const struct fentry *f;
 	size_t i, j, k;
-	int r = 0;
+	int r = 0, got;
 
 #define P(...) do { if (r == 0) r = buf_printf(&b, e, __VA_ARGS__); } while (0)
 	for (i = 0; i < n && r == 0; i++) {
@@ -969,18 +984,24 @@ int analyze_files_text(const struct image_report *reps, size_t n, report_write_f
 				P("\nimage %zu layer %zu files: not read (not in the archive or unreadable)\n", i, j + 1);
 				continue;
 			}
-			P("\nimage %zu layer %zu files (%zu entries): type mode uid:gid size sha256 path\n", i, j + 1, lf->len);
-			for (k = 0; k < lf->len && r == 0; k++) {
-				const struct fentry *f = &lf->v[k];
+			P("\nimage %zu layer %zu files (%zu entries): type mode uid:gid size sha256 path\n", i, j + 1, lf->nent);
+			files_read_init(&rd, lf);
+			while (r == 0 && (got = files_read(&rd, &f, &k, e)) != 0) {
 				char hex[65];
-				const char *h = content_hex(f, rp, hex);
+				const char *h;
 
+				if (got < 0) {
+					r = got;
+					break;
+				}
+				h = content_hex(f, rp, hex);
 				P("  %-8s %04o %u:%u %llu %s %s%s%s\n", f->flags & FE_WHITEOUT ? "whiteout"
 				  : f->flags & FE_OPAQUE ? "opaque" : type_names[f->type & 7], f->mode & 07777, f->uid, f->gid,
 				  (unsigned long long)f->size, h ? h : "-", f->path, f->has_link ? " -> " : "", f->has_link ? fentry_link(f) : "");
 				if (r == 0)
 					r = buf_flush(&b, LIST_CHUNK, w, ctx, e);
 			}
+			files_read_release(&rd);
 		}
 		strmap_release(&regs);
 	}

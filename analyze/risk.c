@@ -31,7 +31,7 @@ int risk_add(struct layer_files *lf, enum risk_rule rule, const char *detail, st
 {
 	struct finding *f;
 
-	if (!lf->len)
+	if (!lf->nent)
 		return 0;
 	if (lf->nfindings >= RISK_LAYER_MAX) {
 		lf->findings_dropped++;
@@ -41,11 +41,10 @@ int risk_add(struct layer_files *lf, enum risk_rule rule, const char *detail, st
 		return err_nomem(e, "findings");
 	f = &lf->findings[lf->nfindings];
 	f->rule = (uint8_t)rule;
-	f->entry = lf->len - 1;
+	f->entry = lf->nent - 1;
 	if (!(f->detail = strdup(detail ? detail : "")))
 		return err_nomem(e, "findings");
 	lf->nfindings++;
-	lf->v[lf->len - 1].risky = true;
 	return 0;
 }
 

@@ -45,7 +45,7 @@ extern const char *const risk_ids[RISK_COUNT];
 
 struct finding {
 	uint8_t rule;         /* enum risk_rule */
-	size_t entry;         /* index in layer_files.v */
+	size_t entry;         /* the entry's index in its layer_files (its path: layer_files_name) */
 	char *detail;         /* owned: what matched, secrets masked ("AKIA****************") */
 };
 

@@ -53,10 +53,12 @@ static void gone(void *ctx, const void *data, uint32_t node, uint8_t type, int l
 		b->rc = record(b, data, 'd', b->e);
 }
 
-static int entry(void *ctx, const struct fentry *f, int applied, const struct lfs_prev *prev, struct strata_err *e)
+static int entry(void *ctx, const struct fentry *f, size_t i, int applied, const struct lfs_prev *prev,
+		 struct strata_err *e)
 {
 	struct builder *b = ctx;
 
+	(void)i;
 	if (b->rc < 0)
 		return b->rc;
 	if (f->flags || !applied)
@@ -66,11 +68,12 @@ static int entry(void *ctx, const struct fentry *f, int applied, const struct lf
 	return record(b, f, prev->present ? 'm' : 'a', e);
 }
 
-static void final(void *ctx, const void *data, int layer)
+static void final(void *ctx, const void *data, uint8_t type, int layer)
 {
 	struct builder *b = ctx;
 	const struct fentry *f = data;
 
+	(void)type;
 	(void)layer;
 	b->t->too_long += strlen(f->path) >= LFS_PATH_MAX;
 }
@@ -318,6 +321,10 @@ int tree_build(const struct image *im, struct tree *t, struct strata_err *e)
 		if (!lf) {
 			t->complete = false;
 			continue;
+		}
+		if (lf->recs_on) {  /* the tree keeps the entries' addresses */
+			r = err_set(e, STRATA_EIO, "file tree: the layers' entries are not in memory");
+			break;
 		}
 		b.layer = (uint32_t)li;
 		r = layer_files_apply(v, lf, (int)li, NULL, entry, &b, e);

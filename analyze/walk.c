@@ -82,9 +82,10 @@ static void *walk_begin(void *ctx, struct member *m)
 		free(lw);
 		return NULL;
 	}
-	if (!lw->w->collect) {
+	if (!lw->w->collect || !lw->w->entries) {
 		spill_log_init(&lw->lf->recs, &lw->w->spill);
 		lw->lf->recs_on = true;
+		lw->lf->recs_full = lw->w->collect;
 	}
 	return lw;
 }
@@ -173,99 +174,68 @@ static int keep_file(struct layer_files *lf, enum sbom_keep kind, struct buf *db
 		return r;
 	}
 	k = &lf->kept[lf->nkept++];
-	k->entry = lf->len - 1;
+	k->entry = lf->nent - 1;
 	k->len = out.len - 1;
 	k->data = buf_detach(&out, NULL);
 	return k->data ? 0 : err_nomem(e, "sbom");
 }
 
-/* Put a file's content digest in the store (files.h), its number at p (unaligned). */
-static int keep_digest(struct layer_files *lf, const uint8_t md[32], char *p, struct strata_err *e)
+/* Put a file's content digest in the store (files.h), its number in *no. */
+static int keep_digest(struct layer_files *lf, const uint8_t md[32], uint64_t *no, struct strata_err *e)
 {
-	uint64_t no;
-
-	if (digests_add(md, &no, e) < 0)
+	if (digests_add(md, no, e) < 0)
 		return -e->code;
 	if (!lf->digests) {
 		lf->digests = true;
 		digests_ref();
 	}
-	memcpy(p, &no, sizeof(no));
 	return 0;
 }
 
-/* Keep one classified entry (taking nm's strings) and, when asked, the
- * package databases and content digests. */
-static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, struct lfs_name *nm,
-		   struct strata_err *e)
+/* How many things refer to entries of lf: a new one refers to the entry being collected. */
+static size_t refs_of(const struct layer_files *lf)
+{
+	return lf->nfindings + lf->nkept + lf->dpkg_d.len + lf->pypi.len + lf->npm.len +
+	       lf->gomod.len;
+}
+
+/* The entry at an rpm database path strata does not read (files.h: rpm_other). */
+static void note_rpm_other(struct layer_files *lf, const char *rel, uint8_t flags)
+{
+	int k;
+
+	for (k = 0; k < RPM_OTHER_N; k++)
+		if (!strcmp(rel, rpm_other_paths[k]))
+			lf->rpm_other = (int8_t)(flags & FE_WHITEOUT ? -1 : k + 1);
+}
+
+/* Read a regular file's content for what is asked of it (the package
+ * databases, the SBOM's kept files, Python, npm and Go packages, risky
+ * content, its digest into *no when digest). */
+static int collect_content(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, const char *rel,
+			   bool digest, uint64_t *no, struct strata_err *e)
 {
 	struct layer_files *lf = lw->lf;
-	const char *rel, *link;
-	struct fentry *f;
-	size_t pl, ll;
 	struct buf db = BUF_INIT(MAX_PKGDB);
 	enum sbom_keep keep;
-	bool is_db, digest = lw->w->content && nm->kind == LFS_ENTRY && ent->type == TAR_FILE;
+	bool is_db;
 	uint8_t md[32];
 	int r = 0;
 
-	if (array_grow(&lf->v, lf->len, &lf->alloc, sizeof(*lf->v), 256) < 0) {
-		lfs_name_release(nm);
-		return err_nomem(e, "file list");
-	}
-	f = &lf->v[lf->len];
-	memset(f, 0, sizeof(*f));
-	/* hardlinks: the clean target; symlinks: as stored */
-	link = nm->link ? nm->link : nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK ? ent->link : NULL;
-	pl = strlen(nm->name) + 1;
-	ll = link ? strlen(link) + 1 : 0;
-	/* one block: the path, the link, room for the digest's number (files.h) */
-	if (!(f->path = layer_files_alloc(lf, pl + ll + (digest ? sizeof(uint64_t) : 0)))) {
-		lfs_name_release(nm);
-		return err_nomem(e, "file list");
-	}
-	memcpy(f->path, nm->name, pl);
-	if (link)
-		memcpy(f->path + pl, link, ll);
-	f->has_link = link != NULL;
-	lfs_name_release(nm);
-	rel = f->path;
-	if (nm->kind == LFS_OPAQUE) {
-		f->flags = FE_OPAQUE;
-		lf->opaques++;
-	} else if (nm->kind == LFS_WHITEOUT) {
-		f->flags = FE_WHITEOUT;
-		lf->whiteouts++;
-	}
-	f->type = (uint8_t)ent->type;
-	f->size = ent->type == TAR_FILE ? ent->size : 0;
-	f->mode = ent->mode;
-	f->uid = (uint32_t)ent->uid;
-	f->gid = (uint32_t)ent->gid;
-	lf->len++;
-	if (f->flags)
-		return 0;
-	if (lw->w->risks && ent->has_capability && (r = risk_add(lf, RISK_CAPABILITY, "security.capability xattr", e)) < 0)
-		return r;
-	lf->counts[ent->type]++;
-	if (ent->type != TAR_FILE)
-		return 0;
-	lf->file_bytes += ent->size;
 	is_db = !strcmp(rel, "var/lib/dpkg/status") || !strcmp(rel, "lib/apk/db/installed") ||
 		!strncmp(rel, "var/lib/dpkg/status.d/", 22);
-	keep = lw->w->sbom && lw->w->collect && !is_db ? sbom_kept_kind(rel) : SBOM_KEEP_NONE;
+	keep = lw->w->sbom && !is_db ? sbom_kept_kind(rel) : SBOM_KEEP_NONE;
 	if (keep != SBOM_KEEP_NONE && ent->size > SBOM_KEEP_MAX)
 		keep = SBOM_KEEP_NONE;  /* not what a package database writes: left out */
-	eco_begin(&lw->eco, lw->w->collect ? rel : NULL, ent->size);
-	if ((is_db || keep != SBOM_KEEP_NONE || lw->eco.kind != ECO_NONE) && lw->w->collect &&
-	    !pkg_room(lw, rel, ent->size)) {
+	eco_begin(&lw->eco, rel, ent->size);
+	if ((is_db || keep != SBOM_KEEP_NONE || lw->eco.kind != ECO_NONE) && !pkg_room(lw, rel, ent->size)) {
 		is_db = false;
 		keep = SBOM_KEEP_NONE;
 		eco_release(&lw->eco);
 		eco_begin(&lw->eco, NULL, ent->size);
 	}
-	if ((!is_db || !lw->w->collect) && !lw->w->content && keep == SBOM_KEEP_NONE && !lw->w->risks &&
-	    !lw->eco.text && !eco_feeding(&lw->eco)) {
+	if (!is_db && !digest && keep == SBOM_KEEP_NONE && !lw->w->risks && !lw->eco.text &&
+	    !eco_feeding(&lw->eco)) {
 		eco_release(&lw->eco);
 		return 0;
 	}
@@ -275,31 +245,23 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 	}
 	if ((r = read_content(t, is_db || keep != SBOM_KEEP_NONE || lw->eco.text ? &db : NULL, &lw->sha,
 			      digest ? md : NULL, lw->w->risks ? &lw->scan : NULL, &lw->eco, e)) < 0 ||
-	    (digest && (r = keep_digest(lf, md, f->path + pl + ll, e)) < 0)) {
+	    (digest && (r = keep_digest(lf, md, no, e)) < 0)) {
 		digest_release(&lw->sha);  /* part of a digest: made again for the next file */
 		eco_release(&lw->eco);
 		buf_release(&db);
 		return r;
 	}
-	f->has_digest = digest;
 	if (lw->w->risks && (r = risk_scan(lf, rel, (const uint8_t *)lw->scan.data, lw->scan.len, e)) < 0) {
 		eco_release(&lw->eco);
 		buf_release(&db);
 		return r;
 	}
-	r = eco_end(&lw->eco, lf, rel, db.data, db.len, lf->len, e);
+	r = eco_end(&lw->eco, lf, rel, db.data, db.len, lf->nent, e);
 	if (lw->eco.warn[0])
 		problem(lw, SEV_WARNING, PROBLEM_PACKAGE_DB, "%s", lw->eco.warn);
-	if (r < 0) {
-		buf_release(&db);
-		return r;
-	}
-	if (keep != SBOM_KEEP_NONE) {
+	if (r == 0 && keep != SBOM_KEEP_NONE)
 		r = keep_file(lf, keep, &db, e);
-		buf_release(&db);
-		return r;
-	}
-	if (is_db && db.len) {
+	else if (r == 0 && is_db && db.len) {
 		if (!strcmp(rel, "var/lib/dpkg/status")) {
 			pkgdb_release(&lf->dpkg);
 			lf->has_dpkg = true;
@@ -309,57 +271,57 @@ static int collect(struct layer_walk *lw, struct tar *t, const struct tar_entry 
 			lf->has_apk = true;
 			r = pkgdb_parse(&lf->apk, PKGDB_APK, db.data, db.len, e);
 		} else {
-			r = pkgdb_parse_at(&lf->dpkg_d, PKGDB_DPKG_D, db.data, db.len, lf->len, e);
+			r = pkgdb_parse_at(&lf->dpkg_d, PKGDB_DPKG_D, db.data, db.len, lf->nent, e);
 		}
 	}
 	buf_release(&db);
 	return r;
 }
 
-/* A walk without collect: what stacking reads of the entry, one record
- * (files.h): flags (FE_*, REC_LINK), type, the path and its NUL, the link
- * target and its NUL when REC_LINK. */
-enum { REC_LINK = 0x80 };
-
-static int record(struct layer_walk *lw, const struct tar_entry *ent, const struct lfs_name *nm,
-		  struct strata_err *e)
+/* Keep one classified entry (nm released here) and, when collecting, what
+ * its content holds for the reports. */
+static int keep_entry(struct layer_walk *lw, struct tar *t, const struct tar_entry *ent, struct lfs_name *nm,
+		      struct strata_err *e)
 {
 	struct layer_files *lf = lw->lf;
+	/* hardlinks: the clean target; symlinks: as stored */
 	const char *link = nm->link ? nm->link : nm->kind == LFS_ENTRY && ent->type == TAR_SYMLINK ? ent->link : NULL;
-	size_t pl = strlen(nm->name) + 1, ll = link ? strlen(link) + 1 : 0, n = 2 + pl + ll;
-	char head[2], *rec;
-	int r;
+	bool collect = lw->w->collect, digest = collect && lw->w->content && nm->kind == LFS_ENTRY &&
+					       ent->type == TAR_FILE;
+	struct fentry f = { 0 };
+	size_t refs = refs_of(lf);
+	uint64_t no = 0;
+	int r = 0;
 
-	head[0] = (char)(nm->kind == LFS_OPAQUE ? FE_OPAQUE : nm->kind == LFS_WHITEOUT ? FE_WHITEOUT : 0);
-	head[1] = (char)ent->type;
-	if (link)
-		head[0] |= (char)REC_LINK;
-	if (nm->kind == LFS_OPAQUE)
+	f.flags = nm->kind == LFS_OPAQUE ? FE_OPAQUE : nm->kind == LFS_WHITEOUT ? FE_WHITEOUT : 0;
+	f.type = (uint8_t)ent->type;
+	f.size = ent->type == TAR_FILE ? ent->size : 0;
+	f.mode = ent->mode;
+	f.uid = (uint32_t)ent->uid;
+	f.gid = (uint32_t)ent->gid;
+	lf->nent++;  /* the entry's index is nent - 1 from here on (risk_add, the packages, kept files) */
+	if (f.flags & FE_OPAQUE)
 		lf->opaques++;
-	else if (nm->kind == LFS_WHITEOUT)
+	else if (f.flags & FE_WHITEOUT)
 		lf->whiteouts++;
 	else {
 		lf->counts[ent->type]++;
 		if (ent->type == TAR_FILE)
 			lf->file_bytes += ent->size;
 	}
-	if (n <= 512) {  /* most: no allocation */
-		char small[512];
-
-		memcpy(small, head, 2);
-		memcpy(small + 2, nm->name, pl);
-		if (ll)
-			memcpy(small + 2 + pl, link, ll);
-		return spill_log_add(&lf->recs, small, n, e);
+	if (collect) {
+		note_rpm_other(lf, nm->name, f.flags);
+		if (!f.flags && lw->w->risks && ent->has_capability)
+			r = risk_add(lf, RISK_CAPABILITY, "security.capability xattr", e);
+		if (r == 0 && !f.flags && ent->type == TAR_FILE)
+			r = collect_content(lw, t, ent, nm->name, digest, &no, e);
+		digest = digest && r == 0;
 	}
-	if (!(rec = malloc(n)))
-		return err_nomem(e, "file list");
-	memcpy(rec, head, 2);
-	memcpy(rec + 2, nm->name, pl);
-	if (ll)
-		memcpy(rec + 2 + pl, link, ll);
-	r = spill_log_add(&lf->recs, rec, n, e);
-	free(rec);
+	if (r == 0)
+		r = layer_files_add(lf, &f, nm->name, link, digest ? &no : NULL, e);
+	if (r == 0 && refs_of(lf) != refs)
+		r = layer_files_name_entry(lf, lf->nent - 1, nm->name, e);
+	lfs_name_release(nm);
 	return r;
 }
 
@@ -397,12 +359,7 @@ static int walk_entry(void *walk, struct tar *t, const struct tar_entry *ent, st
 				ent->path);
 		*had = 1;
 	}
-	if (lw->lf->recs_on) {
-		r = record(lw, ent, &nm, e);
-		lfs_name_release(&nm);
-		return r;
-	}
-	return collect(lw, t, ent, &nm, e);
+	return keep_entry(lw, t, ent, &nm, e);
 }
 
 static void walk_end(void *walk, struct member *m, int status, const struct strata_err *e, bool discard,
@@ -439,75 +396,6 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 	buf_release(&lw->scan);
 	digest_release(&lw->sha);
 	free(lw);
-}
-
-/* One pass over a list of records: entry records (pass 1) or the others (pass 0). */
-static int apply_records(struct lfs *v, const struct layer_files *lf, int pass, layer_apply_fn fn, void *ctx,
-			 struct strata_err *e)
-{
-	struct spill_reader rd;
-	struct lfs_prev prev;
-	const void *p;
-	size_t n;
-	int r;
-
-	spill_read_init(&rd, &lf->recs);
-	while ((r = spill_read(&rd, &p, &n, e)) == 1) {
-		const char *rec = p;
-		struct fentry f = { 0 };
-		struct lfs_in in = { LFS_ENTRY, NULL, 0, NULL, NULL };
-
-		f.flags = (uint8_t)(rec[0] & (FE_WHITEOUT | FE_OPAQUE));
-		if ((f.flags != 0) != (pass == 0))
-			continue;
-		f.type = (uint8_t)rec[1];
-		f.path = (char *)rec + 2;
-		f.has_link = (rec[0] & REC_LINK) != 0;  /* the same layout: the link follows the path */
-		in.name = f.path;
-		in.type = f.type;
-		in.link = fentry_link(&f);
-		if (f.flags & FE_WHITEOUT)
-			in.kind = LFS_WHITEOUT;
-		else if (f.flags & FE_OPAQUE)
-			in.kind = LFS_OPAQUE;
-		if ((r = lfs_apply(v, &in, &prev, e)) < 0)
-			break;
-		if (fn && (r = fn(ctx, &f, r, &prev, e)) < 0)
-			break;
-	}
-	spill_read_release(&rd);
-	return r < 0 ? r : 0;
-}
-
-int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname,
-		      layer_apply_fn fn, void *ctx, struct strata_err *e)
-{
-	struct lfs_prev prev;
-	int pass, r;
-	size_t i;
-
-	lfs_layer(v, layer, lname);
-	for (pass = 0; pass < 2 && lf->recs_on; pass++)
-		if ((r = apply_records(v, lf, pass, fn, ctx, e)) < 0)
-			return r;
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < lf->len; i++) {
-			const struct fentry *f = &lf->v[i];
-			struct lfs_in in = { LFS_ENTRY, f->path, f->type, fentry_link(f), f };
-
-			if ((f->flags != 0) != (pass == 0))
-				continue;  /* whiteouts and opaque markers first: they act on the layers below */
-			if (f->flags & FE_WHITEOUT)
-				in.kind = LFS_WHITEOUT;
-			else if (f->flags & FE_OPAQUE)
-				in.kind = LFS_OPAQUE;
-			if ((r = lfs_apply(v, &in, &prev, e)) < 0)
-				return r;
-			if (fn && (r = fn(ctx, f, r, &prev, e)) < 0)
-				return r;
-		}
-	}
-	return 0;
 }
 
 struct stack_check {

@@ -12,8 +12,7 @@
  *
  * Problems are attributed to the layer's archive member and go into the
  * diag given to walker_init(), which must outlive the scan.  The walker must
- * also outlive every layer_files it made (the records of a walk without
- * collect are in its spill).
+ * also outlive every layer_files it made (their records are in its spill).
  *
  * Memory during a layer's walk: its paths in a name tree (for the duplicate
  * check, freed at the layer's end), and what files.h says is kept.
@@ -33,6 +32,7 @@ struct walker {
 	bool content;             /* with collect: sha256 of every regular file's content */
 	bool sbom;                /* with collect: keep what the SBOM reads (files.h: kept) */
 	bool risks;               /* with collect: scan content for risky content (risk.h) */
+	bool entries;             /* with collect: keep the entries in memory (files.h: v), not as records */
 	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
 	enum severity unsafe_sev; /* of unsafe entries: SEV_ERROR, or SEV_WARNING (--allow-unsafe-layers) */
 	/* with collect: bytes of package files (databases, manifests, the files
@@ -41,7 +41,7 @@ struct walker {
 	 * read for its packages, and the first such is a warning */
 	uint64_t pkg_max, pkg_bytes;
 	bool pkg_over;
-	struct spill spill;       /* without collect: every layer's records (files.h), WALK_SPILL_MEM in memory */
+	struct spill spill;       /* every layer's records (files.h), WALK_SPILL_MEM of them in memory */
 };
 
 /* Bytes of entry records (files.h) the layers of a walker keep in memory

@@ -146,6 +146,20 @@ static int write_report(const struct report_job *j, struct strata_err *e)
 	return r;
 }
 
+/* Did the scan's problems say this failure already?  A spill file that
+ * cannot be read fails the stacking of the verdict and then the report's:
+ * one line, not two. */
+static bool said(const struct diag *d, const struct strata_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < d->len; i++)
+		if (d->v[i].sev == SEV_ERROR && d->v[i].code == e->code && e->code == STRATA_EIO &&
+		    strstr(d->v[i].msg, e->msg))
+			return true;
+	return false;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
 	enum { O_FORMAT = 256, O_JSON, O_FILES, O_FAIL, O_IMAGE, O_PLATFORM, O_ALL };
@@ -215,6 +229,7 @@ int cmd_analyze(int argc, char **argv)
 	w.collect = true;
 	w.risks = true;
 	w.content = files;  /* sha256 of every regular file, in the same pass: only when asked */
+	w.entries = !strcmp(format, "html");  /* the file tree keeps entries by address; the rest reads records */
 	lo.decode = true;
 	lo.hash_source = true;
 	lo.hooks = &hooks;
@@ -260,7 +275,12 @@ int cmd_analyze(int argc, char **argv)
 	}
 	goto out;
 fail:
-	r = cli_fail(src, &e);
+	if (said(&d, &e)) {
+		cli.reported = true;
+		r = e.code;
+	} else {
+		r = cli_fail(src, &e);
+	}
 out:
 	for (i = 0; i < n; i++)
 		image_report_release(&reps[i]);

@@ -29,6 +29,7 @@ static int open_one(struct side *sd, const struct limits *lim, struct strata_err
 	w.collect = true;
 	w.content = true;
 	w.sbom = true;   /* packages with their licenses, as sbom reads them */
+	w.entries = true;  /* the final filesystem: the entries by address (files.h) */
 	w.risks = true;  /* findings, as analyze places them */
 	lo.decode = true;
 	lo.hooks = &hooks;

@@ -81,6 +81,7 @@ int cmd_sbom(int argc, char **argv)
 	w.collect = true;
 	w.content = true;
 	w.sbom = true;
+	w.entries = true;  /* the final filesystem: the entries by address (files.h) */
 	lo.decode = true;
 	lo.hooks = &hooks;
 	progress_init(&pg, src, "reading");

@@ -402,6 +402,7 @@ struct node {
 	int16_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
 	uint8_t type;
 	bool present;
+	bool implied;                 /* present only as the parent of an entry: no entry of its own */
 	bool listed;                  /* on its parent's list (present, or left and not yet met) */
 };
 
@@ -561,7 +562,7 @@ static void leave(struct lfs *v, uint32_t i, enum lfs_cause why, bool report)
 	if (!x->present)
 		return;
 	x->present = false;
-	if (report && data_of(v, i) && v->ev.gone)
+	if (report && !x->implied && v->ev.gone)
 		v->ev.gone(v->ev.ctx, data_of(v, i), i, x->type, x->layer, why);
 }
 
@@ -794,6 +795,7 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		}
 		if (!x->present && entry) {
 			x->present = true;
+			x->implied = true;
 			x->type = TAR_DIR;
 			x->layer = (int16_t)v->layer;
 			if (set_data(v, ch, NULL, e) < 0 || link_put(v, ch, 0, e) < 0)
@@ -838,6 +840,7 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 	x = N(v, t);
 	if (prev && x->present) {
 		prev->present = true;
+		prev->implied = x->implied;
 		prev->type = x->type;
 		prev->layer = x->layer;
 		prev->data = data_of(v, t);
@@ -850,19 +853,20 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 		x->present = true;
 	}
 	x->type = in->type;
+	x->implied = false;
 	x->layer = (int16_t)v->layer;
 	if (set_data(v, t, in->data, e) < 0 || set_link(v, t, in->type == TAR_SYMLINK ? in->link : NULL, e) < 0)
 		return -e->code;
 	return 1;
 }
 
-void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int layer), void *ctx)
+void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, uint8_t type, int layer), void *ctx)
 {
 	size_t i, n = ntree_len(v->t);
 
 	for (i = 1; i < n; i++)
-		if (N(v, i)->present && data_of(v, (uint32_t)i))
-			fn(ctx, data_of(v, (uint32_t)i), N(v, i)->layer);
+		if (N(v, i)->present && !N(v, i)->implied)
+			fn(ctx, data_of(v, (uint32_t)i), N(v, i)->type, N(v, i)->layer);
 }
 
 uint32_t lfs_node(struct lfs *v, const char *path, bool create, struct strata_err *e)

@@ -173,9 +173,10 @@ struct lfs;
 /* What an applied entry replaced at its path (present: something was there). */
 struct lfs_prev {
 	bool present;
+	bool implied;         /* what was there was only the parent directory of an entry, no entry of its own */
 	uint8_t type;         /* enum tar_type */
 	int layer;
-	const void *data;     /* NULL: only an implied parent directory was there */
+	const void *data;     /* the caller's (lfs_in.data); NULL when implied */
 	uint32_t node;        /* the node of the entry's path (lfs_node), or NTREE_NONE when the stack
 			       * refused the entry before reaching it (or it names the root) */
 };
@@ -185,13 +186,14 @@ enum lfs_cause { LFS_BY_WHITEOUT, LFS_BY_OPAQUE, LFS_BY_REPLACE };
 struct lfs_events {
 	void *ctx;
 	/* A present entry written by `layer` left the view because of what the
-	 * layer being applied did (implied directories are not reported); node
-	 * is its path's (lfs_node).  May be NULL. */
+	 * layer being applied did (implied directories are not reported); data
+	 * is its lfs_in.data (NULL with skip_data), node its path's (lfs_node).
+	 * May be NULL. */
 	void (*gone)(void *ctx, const void *data, uint32_t node, uint8_t type, int layer, enum lfs_cause why);
 	/* A problem of the stack (message names layer and entry).  May be NULL. */
 	void (*problem)(void *ctx, enum severity sev, const char *msg);
 	/* The caller never wants data back: it is not kept (gone(), lfs_each()
-	 * and lfs_prev.data then see none), 8 bytes a path less. */
+	 * and lfs_prev.data then see NULL), 8 bytes a path less. */
 	bool skip_data;
 };
 
@@ -211,8 +213,8 @@ void lfs_layer(struct lfs *v, int layer, const char *lname);
  * refused (reported to problem()), <0 on out of memory or cancellation.
  * prev (may be NULL) gets what the entry replaced. */
 int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e);
-/* Every present entry that has data, in the order the paths were first seen. */
-void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, int layer), void *ctx);
+/* Every present entry (not the implied directories), in the order the paths were first seen. */
+void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, uint8_t type, int layer), void *ctx);
 /* The stack's node of a clean relative path (ntree_path() of its tree), so
  * a caller can keep per-path state in an array by node instead of a map of
  * paths: made when absent and create (a node made so is not in the view),

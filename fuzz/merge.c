@@ -201,11 +201,11 @@ static void count_error(void *ctx, enum severity sev, const char *msg)
 	*(unsigned *)ctx += sev == SEV_ERROR;
 }
 
-static void kept(void *ctx, const void *data, int layer)
+static void kept(void *ctx, const void *data, uint8_t type, int layer)
 {
 	const char *name = data;
 
-	(void)ctx, (void)layer;
+	(void)ctx, (void)type, (void)layer;
 	if (!name[0] || !path_is_local(name) || lfs_meta_name(name))
 		abort();
 }

@@ -151,9 +151,9 @@ TEST(walk_records_judge_as_entries)
 }
 
 /* A collecting walk keeps an entry's link target and its content digest's
- * number in its path's block (files.h): each entry reads back its own,
- * whatever its neighbours carry. */
-TEST(walk_entries_keep_link_and_digest)
+ * number beside its path (files.h), in memory or as a record: each entry
+ * reads back its own fields, whatever its neighbours carry. */
+static void walk_keeps(bool entries)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct buf b = BUF_INIT(1u << 20);
@@ -163,6 +163,11 @@ TEST(walk_entries_keep_link_and_digest)
 	struct member m;
 	struct tar_hdr th = { 0 };
 	const struct layer_files *lf;
+	static const char *const names[5] = { "etc", "etc/passwd", "lnk", "hard", "empty" };
+	const struct fentry *f[5] = { 0 }, *x;
+	struct fentry copy[5];
+	struct files_reader rd;
+	size_t i, n = 0;
 	uint8_t dg[32];
 	static const char zero[512];
 	/* sha256("hello\n") */
@@ -186,6 +191,7 @@ TEST(walk_entries_keep_link_and_digest)
 	walker_init(&w, &d);
 	w.collect = true;
 	w.content = true;
+	w.entries = entries;
 	walker_hooks(&w, &h);
 	memset(&m, 0, sizeof(m));
 	m.name = "layer.tar";
@@ -193,26 +199,49 @@ TEST(walk_entries_keep_link_and_digest)
 	CHECK_INT(d.len, 0);
 	lf = m.walk;
 	CHECK(lf != NULL);
-	if (lf && lf->len == 5) {
-		CHECK_STR(lf->v[0].path, "etc");
-		CHECK(fentry_link(&lf->v[0]) == NULL && fentry_digest(&lf->v[0], dg) == NULL);
-		CHECK_STR(lf->v[1].path, "etc/passwd");
-		CHECK(fentry_link(&lf->v[1]) == NULL);
-		CHECK(fentry_digest(&lf->v[1], dg) && !memcmp(fentry_digest(&lf->v[1], dg), hello, 32));
-		CHECK_STR(lf->v[2].path, "lnk");
-		CHECK(fentry_link(&lf->v[2]) && !strcmp(fentry_link(&lf->v[2]), "/etc"));  /* as stored */
-		CHECK(fentry_digest(&lf->v[2], dg) == NULL);
-		CHECK_STR(lf->v[3].path, "hard");
-		CHECK(fentry_link(&lf->v[3]) && !strcmp(fentry_link(&lf->v[3]), "etc/passwd"));  /* clean */
-		CHECK_STR(lf->v[4].path, "empty");
-		CHECK(fentry_link(&lf->v[4]) == NULL);
-		CHECK(fentry_digest(&lf->v[4], dg) && dg[0] == 0xe3);  /* sha256 of nothing */
-		CHECK_INT(lf->v[1].size, 6);
-	} else {
-		CHECK_INT(lf ? lf->len : 0, 5);
+	if (lf) {
+		CHECK(lf->recs_on == !entries && lf->len == (entries ? lf->nent : 0));
+		files_read_init(&rd, lf);
+		while (files_read(&rd, &x, &i, &e) == 1) {
+			CHECK_INT(i, n);
+			if (n < 5) {  /* a record's fields live until the next read: kept by value, strings checked now */
+				copy[n] = *x;
+				f[n] = &copy[n];
+				if (n == 2)
+					CHECK(fentry_link(x) && !strcmp(fentry_link(x), "/etc"));  /* as stored */
+				if (n == 3)
+					CHECK(fentry_link(x) && !strcmp(fentry_link(x), "etc/passwd"));  /* clean */
+				if (n == 1)
+					CHECK(fentry_digest(x, dg) && !memcmp(dg, hello, 32));
+				if (n == 4)
+					CHECK(fentry_digest(x, dg) && dg[0] == 0xe3);  /* sha256 of nothing */
+				if (n == 0 || n == 2)
+					CHECK(fentry_digest(x, dg) == NULL);
+				if (n != 2 && n != 3)
+					CHECK(fentry_link(x) == NULL);
+				CHECK_STR(x->path, names[n]);
+			}
+			n++;
+		}
+		files_read_release(&rd);
+		CHECK_INT(n, 5);
+		CHECK_INT(lf->nent, 5);
+		if (n == 5) {
+			CHECK(f[0]->type == TAR_DIR && f[1]->type == TAR_FILE && f[2]->type == TAR_SYMLINK &&
+			      f[3]->type == TAR_HARDLINK && f[4]->type == TAR_FILE);
+			CHECK_INT(f[1]->size, 6);
+			CHECK_INT(f[1]->mode, 0644);
+			CHECK_INT(f[4]->size, 0);
+		}
 	}
 	if (m.walk)
 		h.free_result(m.walk);
 	diag_release(&d);
 	buf_release(&b);
+}
+
+TEST(walk_entries_keep_link_and_digest)
+{
+	walk_keeps(true);
+	walk_keeps(false);
 }

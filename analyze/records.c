@@ -1,0 +1,187 @@
+/*
+ * records.c - a layer's entries kept in memory or as records, read back in
+ * the order walked and stacked; see files.h.
+ *
+ * A record: a flags byte (FE_WHITEOUT, FE_OPAQUE, REC_*), the type, with
+ * REC_FULL the size (8 bytes), mode, uid and gid (4 each), then the path and
+ * its NUL, with REC_LINK the link target and its NUL, with REC_DIGEST the
+ * 8-byte number of the content digest: past the fixed fields the layout of
+ * struct fentry's block, so fentry_link() and fentry_digest() read a record
+ * in place.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/files.h"
+#include "formats/layerfs.h"
+
+enum { REC_LINK = 0x80, REC_FULL = 0x40, REC_DIGEST = 0x20 };
+#define REC_FIXED (8 + 4 + 4 + 4)
+
+const char *const rpm_other_paths[RPM_OTHER_N] = { "var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages",
+						   "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db" };
+
+/* Keep one entry (path, link: f's; digest: the number, or NULL) the way lf
+ * keeps them.  Nothing of f's own path and link pointers is read. */
+int layer_files_add(struct layer_files *lf, const struct fentry *f, const char *path, const char *link,
+		    const uint64_t *digest, struct strata_err *e)
+{
+	size_t pl = strlen(path) + 1, ll = link ? strlen(link) + 1 : 0, dl = digest ? sizeof(*digest) : 0;
+	size_t hl = 2 + (lf->recs_full ? REC_FIXED : 0), n = hl + pl + ll + dl;
+	char small[512], *rec = NULL, *p;
+	int r;
+
+	if (!lf->recs_on) {
+		struct fentry *x;
+
+		if (array_grow(&lf->v, lf->len, &lf->alloc, sizeof(*lf->v), 256) < 0 ||
+		    !(p = layer_files_alloc(lf, pl + ll + dl)))
+			return err_nomem(e, "file list");
+		x = &lf->v[lf->len++];
+		*x = *f;
+		x->path = p;
+		x->has_link = link != NULL;
+		x->has_digest = digest != NULL;
+		goto fill;
+	}
+	if (!(rec = n <= sizeof(small) ? small : malloc(n)))  /* most: no allocation */
+		return err_nomem(e, "file list");
+	rec[0] = (char)((f->flags & (FE_WHITEOUT | FE_OPAQUE)) | (link ? REC_LINK : 0) |
+			(lf->recs_full ? REC_FULL : 0) | (digest && lf->recs_full ? REC_DIGEST : 0));
+	rec[1] = (char)f->type;
+	if (lf->recs_full) {
+		memcpy(rec + 2, &f->size, 8);
+		memcpy(rec + 10, &f->mode, 4);
+		memcpy(rec + 14, &f->uid, 4);
+		memcpy(rec + 18, &f->gid, 4);
+	} else {
+		n -= dl;  /* only what stacking reads */
+		dl = 0;
+	}
+	p = rec + hl;
+fill:
+	memcpy(p, path, pl);
+	if (ll)
+		memcpy(p + pl, link, ll);
+	if (dl)
+		memcpy(p + pl + ll, digest, dl);
+	if (!rec)
+		return 0;
+	r = spill_log_add(&lf->recs, rec, n, e);
+	if (rec != small)
+		free(rec);
+	return r;
+}
+
+static int cmp_named(const void *k, const void *x)
+{
+	size_t a = *(const size_t *)k, b = ((const struct named_entry *)x)->entry;
+
+	return a < b ? -1 : a > b;
+}
+
+int layer_files_name_entry(struct layer_files *lf, size_t i, const char *path, struct strata_err *e)
+{
+	char *p;
+
+	if (lf->nnamed && lf->named[lf->nnamed - 1].entry >= i)
+		return 0;  /* named already (entries are named in order) */
+	if (array_grow(&lf->named, lf->nnamed, &lf->anamed, sizeof(*lf->named), 16) < 0 || !(p = strdup(path)))
+		return err_nomem(e, "file list");
+	lf->named[lf->nnamed].entry = i;
+	lf->named[lf->nnamed++].path = p;
+	return 0;
+}
+
+const char *layer_files_name(const struct layer_files *lf, size_t i)
+{
+	const struct named_entry *x = lf->nnamed ? bsearch(&i, lf->named, lf->nnamed, sizeof(*lf->named), cmp_named)
+				      : NULL;
+
+	return x ? x->path : NULL;
+}
+
+void files_read_init(struct files_reader *r, const struct layer_files *lf)
+{
+	memset(r, 0, sizeof(*r));
+	r->lf = lf;
+	if (lf->recs_on)
+		spill_read_init(&r->rd, &lf->recs);
+}
+
+int files_read(struct files_reader *r, const struct fentry **f, size_t *i, struct strata_err *e)
+{
+	const struct layer_files *lf = r->lf;
+	const char *rec;
+	const void *p;
+	size_t n;
+	int rc;
+
+	if (!lf->recs_on) {
+		if (r->next >= lf->len)
+			return 0;
+		*i = r->next;
+		*f = &lf->v[r->next++];
+		return 1;
+	}
+	if ((rc = spill_read(&r->rd, &p, &n, e)) != 1)
+		return rc;
+	rec = p;
+	memset(&r->f, 0, sizeof(r->f));
+	r->f.flags = (uint8_t)(rec[0] & (FE_WHITEOUT | FE_OPAQUE));
+	r->f.type = (uint8_t)rec[1];
+	r->f.has_link = (rec[0] & REC_LINK) != 0;
+	r->f.has_digest = (rec[0] & REC_DIGEST) != 0;
+	if (rec[0] & REC_FULL) {
+		memcpy(&r->f.size, rec + 2, 8);
+		memcpy(&r->f.mode, rec + 10, 4);
+		memcpy(&r->f.uid, rec + 14, 4);
+		memcpy(&r->f.gid, rec + 18, 4);
+		r->f.path = (char *)rec + 2 + REC_FIXED;
+	} else {
+		r->f.path = (char *)rec + 2;
+	}
+	*i = r->next++;
+	*f = &r->f;
+	return 1;
+}
+
+void files_read_release(struct files_reader *r)
+{
+	if (r->lf && r->lf->recs_on)
+		spill_read_release(&r->rd);
+	memset(r, 0, sizeof(*r));
+}
+
+int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname,
+		      layer_apply_fn fn, void *ctx, struct strata_err *e)
+{
+	struct files_reader rd;
+	struct lfs_prev prev;
+	const struct fentry *f;
+	int pass, r = 0;
+	size_t i;
+
+	lfs_layer(v, layer, lname);
+	/* whiteouts and opaque markers first: they act on the layers below */
+	for (pass = 0; pass < 2 && r == 0; pass++) {
+		files_read_init(&rd, lf);
+		while ((r = files_read(&rd, &f, &i, e)) == 1) {
+			struct lfs_in in = { LFS_ENTRY, f->path, f->type, fentry_link(f), lf->recs_on ? NULL : f };
+
+			if ((f->flags != 0) != (pass == 0))
+				continue;
+			if (f->flags & FE_WHITEOUT)
+				in.kind = LFS_WHITEOUT;
+			else if (f->flags & FE_OPAQUE)
+				in.kind = LFS_OPAQUE;
+			if ((r = lfs_apply(v, &in, &prev, e)) < 0)
+				break;
+			if (fn && (r = fn(ctx, f, i, r, &prev, e)) < 0)
+				break;
+		}
+		files_read_release(&rd);
+	}
+	return r < 0 ? r : 0;
+}
