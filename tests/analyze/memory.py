@@ -43,7 +43,10 @@ SMALL, LARGE = 2000, 200000
 # instead of 32; analyze/files.h), 143 and 236 before: their bounds are 1.12 times that, tight
 # enough to fail if the digests came back.  The HTML report 119 with 40-byte tree nodes (152 at
 # 80 bytes) and sbom 125 (143 with the digests in the entries), bounds 1.12 times.
-BOUND = {"verify": 68, "analyze": 155, "analyze-files": 140, "analyze-html": 134, "sbom": 140, "diff": 218,
+# analyze 51 and analyze --files 57 once a walk that collects keeps its entries as records
+# spilled past 1 MiB, as verify's are (113 and 125 while they were in memory): bounds about
+# 1.25 times, which the entries in memory fail by far.
+BOUND = {"verify": 68, "analyze": 64, "analyze-files": 72, "analyze-html": 134, "sbom": 140, "diff": 218,
          "diff-json": 250, "flatten": 68}
 # Bytes a package (an npm package.json, its entry and its package change), bounds again about
 # 1.35 times what was measured: analyze --format json 1,273 while it held each layer's package

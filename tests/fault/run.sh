@@ -258,6 +258,10 @@ read_case "unpack an OCI layout (either read)" /oci-zstd/blobs/ @W@/root - unpac
 read_case "analyze --files of 40,000 files (their digests read back from the temp file)" strata-digests @W@/r.json - \
 	analyze --format json --files -o @W@/r.json "$W/pre/many.tar"
 read_case "diff of 40,000 files (their digests compared)" strata-digests - - diff "$W/pre/many.tar" "$W/pre/many.tar"
+read_case "analyze of 40,000 files (the entries read back from the spill file)" strata-spill @W@/r.json - \
+	analyze --format json -o @W@/r.json "$W/pre/many.tar"
+read_case "analyze --files of 40,000 files (the lists read back from the spill file)" strata-spill - - \
+	analyze --files "$W/pre/many.tar"
 
 # ============================================================ sources for the write and signal cases
 python3 "$HERE/../convert/mkimage.py" "$W/src/mid.tar" --tag strata/mid:1 --layer random:600K:1 \
