@@ -18,20 +18,23 @@
 #include "formats/json.h"
 
 /* dive's efficiency figures of a path seen more than once.  A path seen
- * once keeps only its size: 9 bytes a path, in arrays by the stack's node of
+ * once keeps only its size: 5 bytes a path, in arrays by the stack's node of
  * the path (lfs_node), no map of paths; the few seen again get one of these. */
 struct eff {
 	uint64_t cum, min, last;
 	uint32_t count, node;
 };
 
-enum { SEEN_NONE, SEEN_ONCE, SEEN_MORE };
+/* SEEN_BIG: seen once, with a size of 4 GiB or more (in acct.big) */
+enum { SEEN_NONE, SEEN_ONCE, SEEN_BIG, SEEN_MORE };
 
 struct acct {
 	struct image_report *r;
 	struct layer_report *lr;  /* the layer being stacked */
 	struct lfs *v;            /* the stack, whose nodes index once and seen */
-	uint64_t *once;           /* by node: SEEN_ONCE its size, SEEN_MORE the index of its eff */
+	uint32_t *once;           /* by node: SEEN_ONCE its size, SEEN_BIG its index in big, SEEN_MORE its eff's */
+	uint64_t *big;            /* the sizes of SEEN_BIG paths */
+	size_t nbig, abig;
 	uint8_t *seen;            /* by node: SEEN_*; past nseen all SEEN_NONE */
 	size_t nseen;
 	struct eff *effs;         /* the paths seen more than once, in the order they were */
@@ -46,7 +49,7 @@ struct acct {
 static int grow_seen(struct acct *a, uint32_t i, struct strata_err *e)
 {
 	size_t na = a->nseen ? a->nseen + a->nseen / 2 : 1024;
-	uint64_t *no;
+	uint32_t *no;
 	uint8_t *ns;
 
 	if (na <= i)
@@ -69,6 +72,12 @@ static uint32_t node_of(struct acct *a, const struct fentry *f, const struct lfs
 	return prev->node != NTREE_NONE ? prev->node : lfs_node(a->v, f->path, true, e);
 }
 
+/* The size of a path seen once (SEEN_ONCE or SEEN_BIG). */
+static uint64_t once_size(const struct acct *a, uint32_t i)
+{
+	return a->seen[i] == SEEN_ONCE ? a->once[i] : a->big[a->once[i]];
+}
+
 /* One more occurrence of the path of node i (NTREE_NONE: a failure in e), of size bytes. */
 static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e)
 {
@@ -80,16 +89,28 @@ static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e
 		return -e->code;
 	switch (a->seen[i]) {
 	case SEEN_NONE:
-		a->seen[i] = SEEN_ONCE;
-		a->once[i] = size;
+		if (size <= UINT32_MAX) {
+			a->seen[i] = SEEN_ONCE;
+			a->once[i] = (uint32_t)size;
+			return 0;
+		}
+		if (a->nbig >= UINT32_MAX || array_grow(&a->big, a->nbig, &a->abig, sizeof(*a->big), 16) < 0)
+			return err_nomem(e, "efficiency");
+		a->big[a->nbig] = size;
+		a->seen[i] = SEEN_BIG;
+		a->once[i] = (uint32_t)a->nbig++;
 		return 0;
 	case SEEN_ONCE:
-		if (array_grow(&a->effs, a->neffs, &a->aeffs, sizeof(*a->effs), 64) < 0)
+	case SEEN_BIG: {
+		uint64_t was = once_size(a, i);
+
+		if (a->neffs >= UINT32_MAX || array_grow(&a->effs, a->neffs, &a->aeffs, sizeof(*a->effs), 64) < 0)
 			return err_nomem(e, "efficiency");
-		a->effs[a->neffs] = (struct eff){ a->once[i], a->once[i], a->once[i], 1, i };
+		a->effs[a->neffs] = (struct eff){ was, was, was, 1, i };
 		a->seen[i] = SEEN_MORE;
-		a->once[i] = a->neffs++;
+		a->once[i] = (uint32_t)a->neffs++;
 		break;
+	}
 	}
 	f = &a->effs[a->once[i]];
 	f->cum += size;
@@ -107,7 +128,7 @@ static uint64_t cur_size(const struct acct *a, uint32_t i, uint8_t type)
 {
 	if (type != TAR_FILE || i >= a->nseen || a->seen[i] == SEEN_NONE)
 		return 0;
-	return a->seen[i] == SEEN_ONCE ? a->once[i] : a->effs[a->once[i]].last;
+	return a->seen[i] == SEEN_MORE ? a->effs[a->once[i]].last : once_size(a, (uint32_t)i);
 }
 
 static int list_add(struct list *l, const struct fentry *f, struct strata_err *e)
@@ -438,9 +459,9 @@ int analyze_image_final(const struct image *im, struct image_report *r, struct f
 		uint64_t min = 0, cum = 0;
 
 		for (i = 0; i < a.nseen; i++)
-			if (a.seen[i] == SEEN_ONCE) {
-				min += a.once[i];
-				cum += a.once[i];
+			if (a.seen[i] == SEEN_ONCE || a.seen[i] == SEEN_BIG) {
+				min += once_size(&a, (uint32_t)i);
+				cum += once_size(&a, (uint32_t)i);
 			}
 		for (i = 0; i < a.neffs; i++) {
 			min += a.effs[i].min;
@@ -476,6 +497,7 @@ int analyze_image_final(const struct image *im, struct image_report *r, struct f
 	}
 	free(a.effs);
 	free(a.once);
+	free(a.big);
 	free(a.seen);
 	strmap_release(&a.hitmap);
 	if (rc == 0 && fv)  /* the accounting freed first, the stack before the sort */

@@ -612,6 +612,38 @@ def failon_checks(strata, path, t):
               "exit %d (stdout %d bytes; stderr: %s)" % (rc, len(out), err.strip()[:200]))
 
 
+def big_sizes_check(strata, outdir):
+    """Sizes past 4 GiB in the efficiency figures: a rootfs tar, sparse on disk, with 'big' (5 GiB
+    and 123 bytes) written twice (the second time 1 byte), 'big2' (as large) once and 'small' (5
+    bytes): a path seen once keeps a 32-bit size unless it does not fit (analyze/account.c)."""
+    g = 5 * 1024 ** 3 + 123
+    path = os.path.join(outdir, "big-sizes.tar")
+    with open(path, "wb") as f:
+        for name, size in (("big", g), ("big", 1), ("big2", g), ("small", 5)):
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mode = size, 0o644
+            f.write(ti.tobuf(format=tarfile.GNU_FORMAT))
+            if size > 512:
+                f.seek(size, 1)  # a hole: zeros, no disk
+            else:
+                f.write(b"x" * size)
+            f.write(b"\0" * ((512 - size % 512) % 512))
+        f.write(b"\0" * 1024)
+        f.truncate()
+    rc, out, err = run([strata, "analyze", "--json", "rootfs:" + path])
+    try:
+        im = json.loads(out)["images"][0]
+        got = (im["summary"]["files"], im["summary"]["size"], im["summary"]["wasted_bytes"],
+               im["summary"]["efficiency"], im["inefficiencies"])
+    except (ValueError, TypeError, KeyError, IndexError):
+        got = None
+    want = (3, 2 * g + 1 + 5, g + 1, (1 + g + 5) / (g + 1 + g + 5), [{"path": "big", "count": 2, "wasted_bytes": g + 1}])
+    check("files over 4 GiB in the efficiency figures (a path seen once and twice)",
+          rc == 0 and got is not None and got[:3] == want[:3] and abs(got[3] - want[3]) < 1e-9 and got[4] == want[4],
+          "exit %d, got %s, want %s; %s" % (rc, short(got), short(want), short(err.decode("utf-8", "replace"))))
+    os.remove(path)
+
+
 def columns_check(strata, path, extra=()):
     rc, out, err = run([strata, "analyze", *extra, path])
     lines = out.decode("utf-8", "replace").split("\n")
@@ -735,6 +767,7 @@ def main():
         whiteout_time_check(strata, os.path.join(outdir, index["many_whiteouts"]), base)
     for name in index["broken"]:
         broken_checks(strata, os.path.join(outdir, name))
+    big_sizes_check(strata, outdir)
     sys.stderr.write("run.py: %d ok, %d not ok, %d skipped\n" % (results["ok"], results["not ok"], results["skip"]))
     return 0
 
