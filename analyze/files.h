@@ -231,22 +231,25 @@ void layer_files_free(struct layer_files *lf);
  * other entries in order.  fn (may be NULL) sees every entry (as files_read()
  * gives it, with its index i) after it was applied (applied: 1, or 0 when the
  * stack refused it) with what it replaced.  The stack's data of an entry is
- * its struct fentry in v, or NULL for a record.
+ * its struct fentry in v, or 1 + its index for a record: layer_files_index().
  * Errors: out of memory, cancellation, a spill file that cannot be read.
  */
 struct lfs;
 struct lfs_prev;
 typedef int (*layer_apply_fn)(void *ctx, const struct fentry *f, size_t i, int applied, const struct lfs_prev *prev,
 			      struct strata_err *e);
+/* The index of the entry of lf whose stack data (layer_files_apply) is data. */
+size_t layer_files_index(const struct layer_files *lf, const void *data);
 int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname, layer_apply_fn fn,
 		      void *ctx, struct strata_err *e);
 
 /* ---- the final filesystem ----
  *
  * What an image shows once its layers are stacked (formats/layerfs.h):
- * every present entry, sorted by path (strcmp).  The SBOM reads its files
- * from it and diff compares two.  8 bytes an entry; the entries are
- * borrowed from the layers' layer_files. */
+ * every present entry, sorted by path (strcmp), the entries in memory
+ * (walker.entries).  diff compares two, and its SBOMs read their files from
+ * them.  8 bytes an entry; the entries are borrowed from the layers'
+ * layer_files. */
 struct final_view {
 	const struct fentry **v;
 	size_t n;
@@ -258,13 +261,10 @@ struct final_view {
  * stack is freed: the sort borrows 8 bytes an entry. */
 int final_view_take(const struct lfs *v, struct final_view *fv, struct strata_err *e);
 void final_view_sort(struct final_view *fv);
-/* Stack the walked layers of im (a layer not walked is skipped) and take
- * what shows.  Errors: as layer_files_apply(). */
-struct image;
-int final_view_build(const struct image *im, struct final_view *fv, struct strata_err *e);
 /* The entry at a clean relative path, or NULL. */
 const struct fentry *final_view_find(const struct final_view *fv, const char *path);
 /* The walked layer of im that holds f (its layer_files), or NULL. */
+struct image;
 const struct layer_files *final_layer(const struct image *im, const struct fentry *f);
 void final_view_release(struct final_view *fv);
 

@@ -51,25 +51,6 @@ void final_view_sort(struct final_view *fv)
 		qsort(fv->v, fv->n, sizeof(*fv->v), cmp_entry);
 }
 
-int final_view_build(const struct image *im, struct final_view *fv, struct strata_err *e)
-{
-	struct lfs *v;
-	size_t i;
-	int r;
-
-	final_view_release(fv);
-	if ((r = lfs_new(&v, NULL, e)) < 0)
-		return r;
-	for (i = 0; i < im->nlayers && r == 0; i++)
-		if (im->layers[i].m && im->layers[i].m->walk)
-			r = layer_files_apply(v, im->layers[i].m->walk, (int)i, NULL, NULL, NULL, e);
-	if (r == 0)
-		r = final_view_take(v, fv, e);
-	lfs_free(v);
-	final_view_sort(fv);
-	return r;
-}
-
 const struct fentry *final_view_find(const struct final_view *fv, const char *path)
 {
 	const struct fentry *const *x = fv->n ? bsearch(path, fv->v, fv->n, sizeof(*fv->v), cmp_path) : NULL;

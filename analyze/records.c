@@ -154,6 +154,11 @@ void files_read_release(struct files_reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
+size_t layer_files_index(const struct layer_files *lf, const void *data)
+{
+	return lf->recs_on ? (size_t)(uintptr_t)data - 1 : (size_t)((const struct fentry *)data - lf->v);
+}
+
 int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname,
 		      layer_apply_fn fn, void *ctx, struct strata_err *e)
 {
@@ -168,7 +173,8 @@ int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, co
 	for (pass = 0; pass < 2 && r == 0; pass++) {
 		files_read_init(&rd, lf);
 		while ((r = files_read(&rd, &f, &i, e)) == 1) {
-			struct lfs_in in = { LFS_ENTRY, f->path, f->type, fentry_link(f), lf->recs_on ? NULL : f };
+			struct lfs_in in = { LFS_ENTRY, f->path, f->type, fentry_link(f),
+					     lf->recs_on ? (const void *)(uintptr_t)(i + 1) : (const void *)f };
 
 			if ((f->flags != 0) != (pass == 0))
 				continue;

@@ -155,17 +155,44 @@ int sbom_time(const char *created, const char *sde, char out[32])
 
 /* ---- building ---- */
 
-/* The final filesystem's entry at path, or NULL. */
-static const struct fentry *fin_get(const struct sbom *s, const char *path)
+/* An entry of the final filesystem: entry i of the layer lf. */
+struct fin {
+	const struct layer_files *lf;
+	size_t i;
+	uint8_t type;
+};
+
+/* The final filesystem's entry at path into *x: true, or false when none
+ * (a path that is not clean names none). */
+static bool fin_get(const struct sbom *s, const char *path, struct fin *x)
 {
-	return final_view_find(s->fin, path);
+	struct strata_err e = STRATA_ERR_INIT;
+	struct lfs_prev at;
+	size_t n = strlen(path);
+	uint32_t node;
+
+	if (s->fin) {
+		const struct fentry *f = final_view_find(s->fin, path);
+
+		if (!f || !(x->lf = final_layer(s->im, f)))
+			return false;
+		x->i = (size_t)(f - x->lf->v);
+		x->type = f->type;
+		return true;
+	}
+	if (!n || path[n - 1] == '/' || !strcmp(path, ".") ||
+	    (node = lfs_node(s->stack, path, false, &e)) == NTREE_NONE || !lfs_at(s->stack, node, &at))
+		return false;
+	x->lf = s->im->layers[at.layer].m->walk;
+	x->i = layer_files_index(x->lf, at.data);
+	x->type = at.type;
+	return true;
 }
 
-static const struct fentry *final_file(const struct sbom *s, const char *path)
+/* The same, a regular file only. */
+static bool final_file(const struct sbom *s, const char *path, struct fin *x)
 {
-	const struct fentry *x = fin_get(s, path);
-
-	return x && x->type == TAR_FILE ? x : NULL;
+	return fin_get(s, path, x) && x->type == TAR_FILE;
 }
 
 static int cmp_kept(const void *k, const void *x)
@@ -178,16 +205,22 @@ static int cmp_kept(const void *k, const void *x)
 /* What the walker kept of the final file at path, or NULL. */
 static const char *kept(const struct sbom *s, const char *path)
 {
-	const struct fentry *x = final_file(s, path);
-	const struct layer_files *lf;
 	const struct kept_file *k;
-	size_t i;
+	struct fin x;
 
-	if (!x || !(lf = final_layer(s->im, x)))
+	if (!final_file(s, path, &x))
 		return NULL;
-	i = (size_t)(x - lf->v);
-	k = lf->nkept ? bsearch(&i, lf->kept, lf->nkept, sizeof(*lf->kept), cmp_kept) : NULL;
+	k = x.lf->nkept ? bsearch(&x.i, x.lf->kept, x.lf->nkept, sizeof(*x.lf->kept), cmp_kept) : NULL;
 	return k ? k->data : NULL;
+}
+
+/* Is the entry a package of lf names (1 + its index) the one the final filesystem shows at its path? */
+static bool shows(const struct sbom *s, const struct layer_files *lf, size_t entry)
+{
+	const char *path = entry ? layer_files_name(lf, entry - 1) : NULL;
+	struct fin x;
+
+	return path && fin_get(s, path, &x) && x.lf == lf && x.i == entry - 1;
 }
 
 /* os-release's ID= (etc/ first, then usr/lib/), lowercased; def when absent. */
@@ -231,7 +264,9 @@ static const struct pkgdb *frag_db(const struct layer_files *lf, enum pkgdb_kind
 /* The manifest (or binary) path of a python, npm or go package of lf. */
 static const char *frag_path(const struct layer_files *lf, const struct package *p)
 {
-	return p->entry && p->entry <= lf->len ? lf->v[p->entry - 1].path : "";
+	const char *path = p->entry ? layer_files_name(lf, p->entry - 1) : NULL;
+
+	return path ? path : "";
 }
 
 /* Per layer and fragment kind: "PATH\nNAME" -> version, "PATH\n" -> the
@@ -242,8 +277,10 @@ static struct strmap *frag_map(struct sbom *s, enum pkgdb_kind kind, size_t li, 
 	const struct layer_files *lf = s->im->layers[li].m->walk;
 	const struct pkgdb *db = frag_db(lf, kind);
 	struct buf k = BUF_INIT(2 * LFS_PATH_MAX);
+	struct files_reader rd;
+	const struct fentry *f;
 	size_t i;
-	int r = 0;
+	int r = 0, got;
 
 	m = &maps[li * 3 + (size_t)(kind - PKGDB_PYPI)];
 	if (s->fbuilt[li * 3 + (size_t)(kind - PKGDB_PYPI)])
@@ -260,14 +297,20 @@ static struct strmap *frag_map(struct sbom *s, enum pkgdb_kind kind, size_t li, 
 			 strmap_put(m, k.data, db->v[i].version, e) < 0)
 			r = -e->code;
 	}
-	for (i = 0; i < lf->len && r == 0; i++) {
-		if (!(lf->v[i].flags & FE_WHITEOUT))
+	files_read_init(&rd, lf);
+	while (r == 0 && (got = files_read(&rd, &f, &i, e)) != 0) {
+		if (got < 0) {
+			r = got;
+			break;
+		}
+		if (!(f->flags & FE_WHITEOUT))
 			continue;
 		buf_reset(&k);
-		if (buf_printf(&k, e, "%s\n", lf->v[i].path) < 0 || buf_add(&k, "", 1, e) < 0 ||
+		if (buf_printf(&k, e, "%s\n", f->path) < 0 || buf_add(&k, "", 1, e) < 0 ||
 		    strmap_put(m, k.data, (void *)"", e) < 0)
 			r = -e->code;
 	}
+	files_read_release(&rd);
 	buf_release(&k);
 	return r < 0 ? NULL : m;
 }
@@ -335,8 +378,8 @@ static int attribute(struct sbom *s, enum pkgdb_kind kind, struct sbom_pkg *sp, 
 static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path, size_t n, const char *listed,
 		    struct strata_err *e)
 {
-	char clean[LFS_PATH_MAX];
-	const struct fentry *x;
+	char clean[LFS_PATH_MAX], *p;
+	struct fin x;
 
 	while (n && *path == '/')
 		path++, n--;
@@ -344,11 +387,11 @@ static int add_file(struct sbom_pkg *sp, const struct sbom *s, const char *path,
 		return 0;
 	memcpy(clean, path, n);
 	clean[n] = 0;
-	if (!(x = final_file(s, clean)))
+	if (!final_file(s, clean, &x))
 		return 0;  /* directories, and what the image no longer has */
-	if (array_grow(&sp->files, sp->nfiles, &sp->afiles, sizeof(*sp->files), 16) < 0)
+	if (array_grow(&sp->files, sp->nfiles, &sp->afiles, sizeof(*sp->files), 16) < 0 || !(p = strdup(clean)))
 		return err_nomem(e, "sbom");
-	sp->files[sp->nfiles++] = (struct sbom_file){ x->path, x, listed };
+	sp->files[sp->nfiles++] = (struct sbom_file){ p, x.lf, x.i, 0, false, listed };
 	return 0;
 }
 
@@ -547,16 +590,15 @@ static int cmp_pkgs(const void *x, const void *y)
 /* The full database (status, installed, rpmdb.sqlite) the final filesystem shows. */
 static const struct pkgdb *final_db(const struct sbom *s, const char *path, enum pkgdb_kind kind)
 {
-	const struct fentry *x = final_file(s, path);
-	const struct layer_files *lf;
+	struct fin x;
 
-	if (!x || !(lf = final_layer(s->im, x)))
+	if (!final_file(s, path, &x))
 		return NULL;
 	if (kind == PKGDB_APK)
-		return lf->has_apk ? &lf->apk : NULL;
+		return x.lf->has_apk ? &x.lf->apk : NULL;
 	if (kind == PKGDB_RPM)
-		return lf->has_rpm ? &lf->rpm : NULL;
-	return lf->has_dpkg ? &lf->dpkg : NULL;
+		return x.lf->has_rpm ? &x.lf->rpm : NULL;
+	return x.lf->has_dpkg ? &x.lf->dpkg : NULL;
 }
 
 /* Python, npm and Go packages whose manifest (binary) the final filesystem shows. */
@@ -572,13 +614,9 @@ static int add_frags(struct sbom *s, enum pkgdb_kind kind, struct strata_err *e)
 
 		for (j = 0; j < db->len && r == 0; j++) {
 			const struct package *p = &db->v[j];
-			const struct fentry *x;
 
-			if (!p->entry || p->entry > lf->len)
-				continue;
-			x = fin_get(s, lf->v[p->entry - 1].path);
-			if (x && x == &lf->v[p->entry - 1])
-				r = add_pkg(s, kind, p, NULL, x->path, e);
+			if (shows(s, lf, p->entry))
+				r = add_pkg(s, kind, p, NULL, layer_files_name(lf, p->entry - 1), e);
 		}
 	}
 	return r;
@@ -630,6 +668,7 @@ static void notes(struct sbom *s, bool rpm_sqlite)
 {
 	const struct image *im = s->im;
 	uint32_t old = 0;
+	struct fin x;
 	size_t i;
 
 	note_count(s, PKG_ECO_DPKG, "deb");
@@ -645,10 +684,10 @@ static void notes(struct sbom *s, bool rpm_sqlite)
 						     "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db" };
 		char buf[128];
 
-		if (final_file(s, "var/lib/rpm/rpmdb.sqlite") || final_file(s, "usr/lib/sysimage/rpm/rpmdb.sqlite"))
+		if (final_file(s, "var/lib/rpm/rpmdb.sqlite", &x) || final_file(s, "usr/lib/sysimage/rpm/rpmdb.sqlite", &x))
 			why = "rpmdb.sqlite was not read: see the warnings";
 		for (i = 0; !why && i < 4; i++)
-			if (final_file(s, other[i])) {
+			if (final_file(s, other[i], &x)) {
 				snprintf(buf, sizeof(buf), "only %s %s; strata reads rpmdb.sqlite", i < 2 ? "a Berkeley DB" : "an ndb",
 					 other[i]);
 				why = buf;
@@ -664,6 +703,68 @@ static void notes(struct sbom *s, bool rpm_sqlite)
 		snprintf(s->notes[PKG_ECO_GO] + n, sizeof(s->notes[PKG_ECO_GO]) - n,
 			 "; not checked: %u binar%s in the build info format before Go 1.18", old, old == 1 ? "y" : "ies");
 	}
+}
+
+/* Stack the layers into s->stack, each entry's data its index (files.h). */
+static int stack(struct sbom *s, struct strata_err *e)
+{
+	size_t i;
+	int r;
+
+	if ((r = lfs_new(&s->stack, NULL, e)) < 0)
+		return r;
+	for (i = 0; i < s->im->nlayers && r == 0; i++)
+		r = layer_files_apply(s->stack, s->im->layers[i].m->walk, (int)i, NULL, NULL, NULL, e);
+	return r;
+}
+
+static int cmp_file_ref(const void *x, const void *y)
+{
+	const struct sbom_file *a = *(const struct sbom_file *const *)x, *b = *(const struct sbom_file *const *)y;
+
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* The content digests of the files the packages list: one pass over the
+ * entries of each layer that holds some, in the order walked. */
+static int file_digests(struct sbom *s, struct strata_err *e)
+{
+	const struct sbom_file **v = NULL;
+	size_t li, i, j, n, k;
+	int r = 0, got;
+
+	for (i = n = 0; i < s->len; i++)
+		n += s->v[i].nfiles;
+	if (n && !(v = malloc(n * sizeof(*v))))
+		return err_nomem(e, "sbom");
+	for (li = 0; li < s->im->nlayers && r == 0; li++) {
+		const struct layer_files *lf = s->im->layers[li].m->walk;
+		struct files_reader rd;
+		const struct fentry *f;
+
+		for (i = k = 0; i < s->len; i++)
+			for (j = 0; j < s->v[i].nfiles; j++)
+				if (s->v[i].files[j].lf == lf)
+					v[k++] = &s->v[i].files[j];
+		if (!k)
+			continue;
+		qsort(v, k, sizeof(*v), cmp_file_ref);
+		files_read_init(&rd, lf);
+		for (j = 0; j < k && (got = files_read(&rd, &f, &i, e)) != 0;) {
+			if (got < 0) {
+				r = got;
+				break;
+			}
+			for (; j < k && v[j]->i == i; j++) {
+				struct sbom_file *sf = (struct sbom_file *)v[j];
+
+				sf->has_digest = fentry_digest_no(f, &sf->digest);
+			}
+		}
+		files_read_release(&rd);
+	}
+	free(v);
+	return r;
 }
 
 static int build(const struct image *im, const struct final_view *fv, struct sbom *s, struct strata_err *e)
@@ -682,9 +783,7 @@ static int build(const struct image *im, const struct final_view *fv, struct sbo
 			    !(s->fbuilt = calloc(3 * im->nlayers, 1))))
 		return err_nomem(e, "sbom");
 	s->fin = fv;
-	if (!fv && (r = final_view_build(im, &s->own, e)) == 0)
-		s->fin = &s->own;
-	if (r < 0)
+	if (!fv && (r = stack(s, e)) < 0)
 		return r;
 	distro(s, "debian", deb);
 	distro(s, "alpine", apk);
@@ -697,12 +796,8 @@ static int build(const struct image *im, const struct final_view *fv, struct sbo
 
 		for (j = 0; j < lf->dpkg_d.len && r == 0; j++) {
 			const struct package *p = &lf->dpkg_d.v[j];
-			const struct fentry *x;
 
-			if (!p->entry || p->entry > lf->len)
-				continue;
-			x = fin_get(s, lf->v[p->entry - 1].path);
-			if (x && x == &lf->v[p->entry - 1])
+			if (shows(s, lf, p->entry))
 				r = add_pkg(s, PKGDB_DPKG_D, p, deb, NULL, e);
 		}
 	}
@@ -731,7 +826,7 @@ static int build(const struct image *im, const struct final_view *fv, struct sbo
 			r = refs(s, e);
 		notes(s, seen);
 	}
-	return r;
+	return r == 0 ? file_digests(s, e) : r;
 }
 
 /* What only building reads: the final filesystem and the per-layer maps. */
@@ -744,7 +839,8 @@ static void drop_build_state(struct sbom *s)
 			strmap_release(&((struct strmap *)s->fmaps)[i]);
 	free(s->fmaps);
 	free(s->fbuilt);
-	final_view_release(&s->own);
+	lfs_free(s->stack);
+	s->stack = NULL;
 	strmap_release(&s->named);
 	s->fmaps = NULL;
 	s->fbuilt = NULL;
@@ -755,7 +851,7 @@ int sbom_build(const struct image *im, const struct final_view *fv, struct sbom 
 {
 	int r = build(im, fv, s, e);
 
-	drop_build_state(s);  /* its own final view (8 bytes an entry) and maps: not kept beside the document */
+	drop_build_state(s);  /* its own stack and maps: not kept beside the document */
 	if (r < 0)  /* out of memory half-way: nothing is left to the caller */
 		sbom_release(s);
 	return r;
@@ -769,6 +865,8 @@ void sbom_release(struct sbom *s)
 		for (j = 0; j < s->v[i].nlic; j++)
 			free(s->v[i].licenses[j]);
 		free(s->v[i].licenses);
+		for (j = 0; j < s->v[i].nfiles; j++)
+			free(s->v[i].files[j].path);
 		free(s->v[i].files);
 		free(s->v[i].purl);
 		free(s->v[i].ref);

@@ -10,8 +10,8 @@
  * (status and distroless status.d/), apk (lib/apk/db/installed), and what
  * eco.h reads: rpm (rpmdb.sqlite), Python, npm and Go binaries.
  *
- * Ownership: a struct sbom borrows from the image (names, digests, file
- * entries); sbom_release() frees what it allocated.  Nothing here prints:
+ * Ownership: a struct sbom borrows from the image (names, package
+ * databases); sbom_release() frees what it allocated.  Nothing here prints:
  * sbom_write() hands its bytes to the caller's function.
  */
 #ifndef STRATA_SBOM_H
@@ -35,8 +35,11 @@ enum sbom_keep sbom_kept_kind(const char *path);
 int sbom_copyright_licenses(const char *text, size_t n, struct buf *out, struct strata_err *e);
 
 struct sbom_file {
-	const char *path;           /* clean, relative */
-	const struct fentry *entry; /* its sha256: fentry_digest() (none when not computed) */
+	char *path;                 /* clean, relative (owned) */
+	const struct layer_files *lf;  /* the final entry: entry i of lf */
+	size_t i;
+	uint64_t digest;            /* its sha256's number in the store (files.h: digests_get), when has_digest */
+	bool has_digest;
 	const char *listed;         /* the 64 hex digits of the sha256 the database lists (rpm, RECORD), or NULL */
 };
 
@@ -58,8 +61,8 @@ struct sbom {
 	size_t len, alloc;
 	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
 	/* while sbom_build() runs only (released when it returns): */
-	const struct final_view *fin;  /* the final filesystem (files.h): the caller's, or own */
-	struct final_view own;
+	const struct final_view *fin;  /* the final filesystem (files.h): the caller's, or NULL: */
+	struct lfs *stack;          /* the layers stacked here, each entry's data its index (layer_files_apply) */
 	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */
 	unsigned char *fbuilt;
 	struct strmap named;        /* the packages listed so far, by identity (sbom.c: listed) */
@@ -68,8 +71,10 @@ struct sbom {
 /* 0 with s filled (sbom_release() frees it), or <0 with e and nothing to
  * release.  fv: im's final filesystem when the caller has it (borrowed:
  * analyze_image_final() takes it as it stacks the layers); NULL: sbom_build
- * stacks the layers itself.  Every layer must have been walked (else
- * STRATA_EFORMAT). */
+ * stacks the layers itself and looks paths up in the stack, the entries
+ * kept either way (files.h), and reads the digests of the files it lists
+ * in one pass over each layer's entries.  Every layer must have been walked
+ * (else STRATA_EFORMAT). */
 int sbom_build(const struct image *im, const struct final_view *fv, struct sbom *s, struct strata_err *e);
 void sbom_release(struct sbom *s);
 

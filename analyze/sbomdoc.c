@@ -109,7 +109,7 @@ static cJSON *cdx_file(const struct sbom_file *sf)
 {
 	cJSON *f = cJSON_CreateObject();
 	uint8_t d[32];
-	const uint8_t *sha = fentry_digest(sf->entry, d);
+	const uint8_t *sha = sf->has_digest ? digests_get(sf->digest, d) : NULL;
 	char h[65];
 
 	cJSON_AddStringToObject(f, "type", "file");

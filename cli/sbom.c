@@ -81,7 +81,6 @@ int cmd_sbom(int argc, char **argv)
 	w.collect = true;
 	w.content = true;
 	w.sbom = true;
-	w.entries = true;  /* the final filesystem: the entries by address (files.h) */
 	lo.decode = true;
 	lo.hooks = &hooks;
 	progress_init(&pg, src, "reading");
@@ -97,7 +96,8 @@ int cmd_sbom(int argc, char **argv)
 	}
 	/* a source that fails verification gets no SBOM: its content is not what it claims */
 	if ((r = diag_exit_code(&d)) != 0) {
-		if (!cli.quiet && !strata_oom_seen())  /* else main says only that memory ran out */
+		/* else main says only that memory ran out; an I/O error (a spill file that cannot be read) said it */
+		if (!cli.quiet && !strata_oom_seen() && r != STRATA_EIO)
 			fprintf(stderr, "strata: %s failed verification: no SBOM written\n", src);
 		goto out;
 	}

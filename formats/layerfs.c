@@ -869,6 +869,25 @@ void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, uint8
 			fn(ctx, data_of(v, (uint32_t)i), N(v, i)->type, N(v, i)->layer);
 }
 
+bool lfs_at(const struct lfs *v, uint32_t node, struct lfs_prev *out)
+{
+	const struct node *x;
+
+	memset(out, 0, sizeof(*out));
+	out->node = node;
+	if (node == 0 || node >= ntree_len(v->t))
+		return false;  /* the root is no entry */
+	x = N(v, node);
+	if (!x->present)
+		return false;
+	out->present = true;
+	out->implied = x->implied;
+	out->type = x->type;
+	out->layer = x->layer;
+	out->data = data_of(v, node);
+	return !x->implied;
+}
+
 uint32_t lfs_node(struct lfs *v, const char *path, bool create, struct strata_err *e)
 {
 	return ntree_path(v->t, path, create, e);

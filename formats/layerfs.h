@@ -221,6 +221,10 @@ void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, uint8
  * else NTREE_NONE.  Nodes are below lfs_nodes() and never change. */
 uint32_t lfs_node(struct lfs *v, const char *path, bool create, struct strata_err *e);
 size_t lfs_nodes(const struct lfs *v);
+/* What the view holds at node: out filled as lfs_apply() fills prev (all
+ * zero, node set, when nothing is there).  True when it is an entry (not
+ * an implied directory, not the root). */
+bool lfs_at(const struct lfs *v, uint32_t node, struct lfs_prev *out);
 /* ntree_pathname() of the stack's tree. */
 size_t lfs_pathname(const struct lfs *v, uint32_t node, char *buf, size_t size);
 

@@ -262,6 +262,8 @@ read_case "analyze of 40,000 files (the entries read back from the spill file)" 
 	analyze --format json -o @W@/r.json "$W/pre/many.tar"
 read_case "analyze --files of 40,000 files (the lists read back from the spill file)" strata-spill - - \
 	analyze --files "$W/pre/many.tar"
+read_case "sbom of 40,000 files (the entries read back from the spill file)" strata-spill @W@/s.json - \
+	sbom -o @W@/s.json "$W/pre/many.tar"
 
 # ============================================================ sources for the write and signal cases
 python3 "$HERE/../convert/mkimage.py" "$W/src/mid.tar" --tag strata/mid:1 --layer random:600K:1 \

@@ -98,12 +98,10 @@ TEST(sbom_write_prints_as_cjson)
 				{ .name = "we\"ird\001name\n", .version = "1\t0", .arch = "" },
 				{ .name = "zlib", .version = "1.3", .arch = "x86_64" } };
 	char *lics[] = { "GPL-2+", "MIT" };
-	char block[2][32] = { "usr/lib/libc.so.6", "etc/changed" };  /* the path, then the digest's number */
-	struct fentry fe[3] = { { .path = block[0], .type = TAR_FILE, .has_digest = true },
-				{ .path = (char *)"usr/share/doc/x", .type = TAR_FILE },
-				{ .path = block[1], .type = TAR_FILE, .has_digest = true } };
-	struct sbom_file files[3] = { { "usr/lib/libc.so.6", &fe[0], NULL }, { "usr/share/doc/x", &fe[1], NULL },
-				      { "etc/changed", &fe[2], "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" } };
+	char paths[3][32] = { "usr/lib/libc.so.6", "usr/share/doc/x", "etc/changed" };
+	struct sbom_file files[3] = { { .path = paths[0], .has_digest = true }, { .path = paths[1] },
+				      { .path = paths[2], .has_digest = true,
+					.listed = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" } };
 	struct sbom_pkg pk[3] = {
 		{ .type = "deb", .db = "var/lib/dpkg/status", .p = &p[0], .purl = "pkg:deb/debian/libc6@2.36?arch=amd64",
 		  .ref = "pkg:deb/debian/libc6@2.36?arch=amd64", .licenses = lics, .nlic = 2, .introduced = 0, .changed = 1,
@@ -119,8 +117,7 @@ TEST(sbom_write_prints_as_cjson)
 
 	digests_ref();
 	CHECK_OK(digests_add(sha, &no, &e), &e);
-	memcpy(block[0] + strlen(block[0]) + 1, &no, sizeof(no));
-	memcpy(block[1] + strlen(block[1]) + 1, &no, sizeof(no));
+	files[0].digest = files[2].digest = no;
 	for (n = 0; n <= 3; n += 3)  /* no package, then three */
 		for (f = 0; f < 2; f++)
 			for (line = 0; line < 2; line++) {
