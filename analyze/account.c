@@ -416,6 +416,9 @@ int analyze_image_final(const struct image *im, struct image_report *r, struct f
 	r->im = im;
 	a.r = r;
 	a.e = e;
+	for (li = 0; fv && li < im->nlayers; li++)
+		if (im->layers[li].m && im->layers[li].m->walk && ((const struct layer_files *)im->layers[li].m->walk)->recs_on)
+			return err_set(e, STRATA_EIO, "the final filesystem: the layers' entries are not in memory");
 	if (im->nlayers && !(r->layers = calloc(im->nlayers, sizeof(*r->layers))))
 		return err_nomem(e, "report");
 	r->nlayers = im->nlayers;  /* only now: image_report_release() walks them */
@@ -441,8 +444,9 @@ int analyze_image_final(const struct image *im, struct image_report *r, struct f
 			     : hit_add(&a, (enum risk_rule)lf->findings[i].rule, li, lf->findings[i].entry, node,
 				       path ? path : "", lf->findings[i].detail, false, e);
 		}
-		a.fnext = lf->findings;
-		a.fend = lf->findings + lf->nfindings;
+		a.fnext = a.fend = lf->findings;
+		if (lf->nfindings)  /* NULL + 0 is undefined */
+			a.fend += lf->nfindings;
 		r->hits_dropped += lf->findings_dropped;
 		if (rc < 0)
 			break;

@@ -206,7 +206,7 @@ out:
 	free(reps);
 }
 
-void fuzz_open_report(const char *ref, bool line)
+void fuzz_open_report(const char *ref, bool line, bool entries)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
@@ -220,6 +220,7 @@ void fuzz_open_report(const char *ref, bool line)
 	w.risks = true;  /* the content scanner sees what the walker sees */
 	w.content = true;
 	w.sbom = true;
+	w.entries = entries;  /* with records, the HTML tree and diff say so and stop */
 	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;
