@@ -401,13 +401,8 @@ static int align_history(struct image_report *r, struct strata_err *e)
 
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e)
 {
-	return analyze_image_final(im, r, NULL, e);
-}
-
-int analyze_image_final(const struct image *im, struct image_report *r, struct final_view *fv, struct strata_err *e)
-{
 	struct acct a = { 0 };
-	struct lfs_events ev = { &a, gone, NULL, fv == NULL };  /* the data: only for the final view */
+	struct lfs_events ev = { &a, gone, NULL, true };
 	struct lfs *v = NULL;
 	size_t li, i;
 	int rc = 0;
@@ -416,9 +411,6 @@ int analyze_image_final(const struct image *im, struct image_report *r, struct f
 	r->im = im;
 	a.r = r;
 	a.e = e;
-	for (li = 0; fv && li < im->nlayers; li++)
-		if (im->layers[li].m && im->layers[li].m->walk && ((const struct layer_files *)im->layers[li].m->walk)->recs_on)
-			return err_set(e, STRATA_EIO, "the final filesystem: the layers' entries are not in memory");
 	if (im->nlayers && !(r->layers = calloc(im->nlayers, sizeof(*r->layers))))
 		return err_nomem(e, "report");
 	r->nlayers = im->nlayers;  /* only now: image_report_release() walks them */
@@ -504,17 +496,11 @@ int analyze_image_final(const struct image *im, struct image_report *r, struct f
 	free(a.big);
 	free(a.seen);
 	strmap_release(&a.hitmap);
-	if (rc == 0 && fv)  /* the accounting freed first, the stack before the sort */
-		rc = final_view_take(v, fv, e);
 	lfs_free(v);
-	if (fv)
-		final_view_sort(fv);
 	if (rc == 0)
 		rc = align_history(r, e);
 	if (rc == 0)
 		rc = analyze_packages(r, e);
-	if (rc < 0 && fv)
-		final_view_release(fv);
 	return rc;
 }
 

@@ -103,11 +103,6 @@ struct image_report {
 };
 
 int analyze_image(const struct image *im, struct image_report *r, struct strata_err *e);
-/* The same, also taking the final filesystem into fv (files.h; given
- * empty, left empty on failure): one stacking of the layers for both, as
- * diff needs them. */
-int analyze_image_final(const struct image *im, struct image_report *r, struct final_view *fv,
-			struct strata_err *e);
 /* The package changes of each layer (r->layers[].pkgs, from r->layers[].lf) and r->pkg_notes;
  * analyze_image() calls it. */
 int analyze_packages(struct image_report *r, struct strata_err *e);

@@ -6,22 +6,61 @@
 #include "analyze/diff.h"
 #include "common/buf.h"
 #include "common/strmap.h"
+#include "common/xsort.h"
 #include "formats/layerfs.h"
 #include "common/size.h"
 #include "formats/json.h"
 
-static int add_change(struct image_diff *d, const char *path, const struct fentry *a, const struct fentry *b,
+/* A changed file's record: in_a | in_b << 1, what, size_a, size_b (8 bytes each), the path and its NUL. */
+#define CHANGE_FIXED 18
+
+static int add_change(struct image_diff *d, struct buf *rec, const struct fentry *a, const struct fentry *b,
 		      unsigned what, struct strata_err *e)
 {
-	struct file_change *v;
+	const char *path = b ? b->path : a->path;
+	uint8_t fixed[CHANGE_FIXED];
+	uint64_t sa = a ? a->size : 0, sb = b ? b->size : 0;
 
-	if (!(d->n & (d->n + 1)) || !d->v) {
-		if (!(v = realloc(d->v, (d->n + 1) * 2 * sizeof(*v))))
-			return err_nomem(e, "diff");
-		d->v = v;
-	}
-	d->v[d->n++] = (struct file_change){ path, a, b, what };
-	return 0;
+	fixed[0] = (uint8_t)((a ? 1 : 0) | (b ? 2 : 0));
+	fixed[1] = (uint8_t)what;
+	memcpy(fixed + 2, &sa, 8);
+	memcpy(fixed + 10, &sb, 8);
+	rec->len = 0;
+	if (buf_add(rec, fixed, CHANGE_FIXED, e) < 0 || buf_add(rec, path, strlen(path) + 1, e) < 0)
+		return -e->code;
+	d->n++;
+	return spill_log_add(&d->files, rec->data, rec->len, e);
+}
+
+void diff_files_init(struct diff_files *it, const struct image_diff *d)
+{
+	memset(it, 0, sizeof(*it));
+	spill_read_init(&it->rd, &d->files);
+}
+
+int diff_files_next(struct diff_files *it, const struct file_change **c, struct strata_err *e)
+{
+	const uint8_t *rec;
+	const void *p;
+	size_t n;
+	int r = spill_read(&it->rd, &p, &n, e);
+
+	if (r != 1)
+		return r;
+	rec = p;
+	it->c.in_a = rec[0] & 1;
+	it->c.in_b = (rec[0] & 2) != 0;
+	it->c.what = rec[1];
+	memcpy(&it->c.size_a, rec + 2, 8);
+	memcpy(&it->c.size_b, rec + 10, 8);
+	it->c.path = (const char *)rec + CHANGE_FIXED;
+	*c = &it->c;
+	return 1;
+}
+
+void diff_files_release(struct diff_files *it)
+{
+	spill_read_release(&it->rd);
 }
 
 static unsigned compare(const struct fentry *a, const struct fentry *b)
@@ -107,8 +146,7 @@ static int cmp_pkg_delta(const void *x, const void *y)
 }
 
 /* An image whose layers are not all readable has no SBOM: its packages are not compared. */
-static int diff_packages(struct image_diff *d, const struct final_view *va, const struct final_view *vb,
-			 struct strata_err *e)
+static int diff_packages(struct image_diff *d, struct strata_err *e)
 {
 	struct strmap ka = STRMAP_INIT, kb = STRMAP_INIT;
 	struct buf k = BUF_INIT(1u << 16);
@@ -116,7 +154,7 @@ static int diff_packages(struct image_diff *d, const struct final_view *va, cons
 	size_t i;
 	int r;
 
-	if (sbom_build(d->a, va, &d->sa, &se) < 0 || sbom_build(d->b, vb, &d->sb, &se) < 0) {
+	if (sbom_build(d->a, &d->sa, &se) < 0 || sbom_build(d->b, &d->sb, &se) < 0) {
 		if (se.code != STRATA_EFORMAT)
 			return err_set(e, se.code, "%s", se.msg);
 		return 0;  /* a layer missing or unreadable: said by the scan */
@@ -188,13 +226,100 @@ static int diff_risks(struct image_diff *d, struct strata_err *e)
 	return r;
 }
 
+#define DIFF_SORT_MEM (8u << 20)   /* each image's batch of final entries (xsort.h) */
+#define DIFF_SPILL_MEM (1u << 20)  /* the final entries, then the changed files, kept in memory before the temp file */
+
+/* The records of l into x, to be sorted. */
+static int sort_log(const struct spill_log *l, struct xsort *x, struct strata_err *e)
+{
+	struct spill_reader rd;
+	const void *p;
+	size_t n;
+	int r;
+
+	spill_read_init(&rd, l);
+	while ((r = spill_read(&rd, &p, &n, e)) == 1 && (r = xsort_add(x, p, n, e)) == 0)
+		;
+	spill_read_release(&rd);
+	return r < 0 ? r : 0;
+}
+
+/* The final entries of both images, each sorted by path: both stacks are
+ * built and freed (final_entries()) before a sort takes its memory. */
+static int sort_final(const struct image *ia, const struct image *ib, struct xsort *xa, struct xsort *xb,
+		      struct strata_err *e)
+{
+	struct spill s;
+	struct spill_log la, lb;
+	int r;
+
+	spill_init(&s, DIFF_SPILL_MEM);
+	spill_log_init(&la, &s);
+	spill_log_init(&lb, &s);
+	if ((r = final_entries(ia, &la, e)) == 0 && (r = final_entries(ib, &lb, e)) == 0 &&
+	    (r = sort_log(&la, xa, e)) == 0)
+		r = sort_log(&lb, xb, e);
+	spill_log_release(&la);
+	spill_log_release(&lb);
+	return r;
+}
+
+/* Both final filesystems sorted by path: one merge finds what is only in a,
+ * only in b, or in both, and writes the changes in path order. */
+static int diff_files(struct image_diff *d, struct xsort *xa, struct xsort *xb, struct strata_err *e)
+{
+	struct buf rec = BUF_INIT((size_t)1 << 30);
+	struct fentry fa, fb;
+	const void *p;
+	size_t n;
+	int ga, gb = 0, r = 0;
+
+	if ((ga = xsort_next(xa, &p, &n, e)) == 1)
+		final_entry(p, n, &fa);
+	if (ga >= 0 && (gb = xsort_next(xb, &p, &n, e)) == 1)
+		final_entry(p, n, &fb);
+	if (ga < 0 || gb < 0)
+		return -e->code;
+	while ((ga || gb) && r == 0) {
+		const struct fentry *a = ga ? &fa : NULL, *b = gb ? &fb : NULL;
+		int c = !a ? 1 : !b ? -1 : strcmp(a->path, b->path);
+		unsigned w;
+
+		if (a && c <= 0 && a->type == TAR_FILE)
+			d->size_delta -= (int64_t)a->size;
+		if (b && c >= 0 && b->type == TAR_FILE)
+			d->size_delta += (int64_t)b->size;
+		if (c < 0 && a->type != TAR_DIR) {
+			r = add_change(d, &rec, a, NULL, 0, e);
+			d->removed++;
+		} else if (c > 0 && b->type != TAR_DIR) {
+			r = add_change(d, &rec, NULL, b, 0, e);
+			d->added++;
+		} else if (c == 0 && (w = compare(a, b)) && (b->type != TAR_DIR || (w & (CH_MODE | CH_OWNER)))) {
+			r = add_change(d, &rec, a, b, w, e);  /* a directory: its mode or owner only */
+			d->changed++;
+		}
+		/* the side (or both) whose entry was taken moves on */
+		if (r == 0 && c <= 0 && (ga = xsort_next(xa, &p, &n, e)) == 1)
+			final_entry(p, n, &fa);
+		if (r == 0 && ga >= 0 && c >= 0 && (gb = xsort_next(xb, &p, &n, e)) == 1)
+			final_entry(p, n, &fb);
+		if (ga < 0 || gb < 0)
+			r = -e->code;
+	}
+	if (r == 0)
+		r = spill_log_seal(&d->files, e);
+	buf_release(&rec);
+	return r;
+}
+
 int diff_images(const struct image *ia, const struct image *ib, struct image_diff *d, struct strata_err *e)
 {
 	static const char *const fields[] = { "Env", "Cmd", "Entrypoint", "Labels", "User", "WorkingDir", "ExposedPorts",
 					      "Volumes", "StopSignal" };
-	struct final_view va = { 0 }, vb = { 0 };
 	const cJSON *ca = json_get(ia->config_json, "config"), *cb = json_get(ib->config_json, "config");
-	size_t i, j;
+	struct xsort xa, xb;
+	size_t i;
 	int r;
 
 	memset(d, 0, sizeof(*d));
@@ -202,55 +327,18 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 	d->b = ib;
 	d->layers_a = ia->nlayers;
 	d->layers_b = ib->nlayers;
+	spill_init(&d->spill, DIFF_SPILL_MEM);
+	spill_log_init(&d->files, &d->spill);
+	xsort_init(&xa, DIFF_SORT_MEM);
+	xsort_init(&xb, DIFF_SORT_MEM);
 	while (d->shared_layers < ia->nlayers && d->shared_layers < ib->nlayers &&
 	       ia->layers[d->shared_layers].diff_id && ib->layers[d->shared_layers].diff_id &&
 	       !strcmp(ia->layers[d->shared_layers].diff_id, ib->layers[d->shared_layers].diff_id))
 		d->shared_layers++;
-	/* one stacking of each image's layers: analyze's, which also gives the
-	 * final filesystems that the SBOMs read and the files are compared in */
-	if ((r = analyze_image_final(ia, &d->ra, &va, e)) < 0 || (r = analyze_image_final(ib, &d->rb, &vb, e)) < 0 ||
-	    (r = diff_packages(d, &va, &vb, e)) < 0 || (r = diff_risks(d, e)) < 0)
-		goto out;
-	/* both sorted by path: one merge finds what is only in a, only in b, or
-	 * in both, and makes the changes in path order */
-	for (i = j = 0; (i < va.n || j < vb.n) && r == 0;) {
-		const struct fentry *a = i < va.n ? va.v[i] : NULL, *b = j < vb.n ? vb.v[j] : NULL;
-		int c = !a ? 1 : !b ? -1 : strcmp(a->path, b->path);
-		unsigned w;
-
-		if (c < 0) {
-			i++;
-			if (a->type == TAR_FILE)
-				d->size_delta -= (int64_t)a->size;
-			if (a->type != TAR_DIR) {
-				r = add_change(d, a->path, a, NULL, 0, e);
-				d->removed++;
-			}
-			continue;
-		}
-		j++;
-		if (b->type == TAR_FILE)
-			d->size_delta += (int64_t)b->size;
-		if (c > 0) {
-			if (b->type != TAR_DIR) {
-				r = add_change(d, b->path, NULL, b, 0, e);
-				d->added++;
-			}
-			continue;
-		}
-		i++;
-		if (a->type == TAR_FILE)
-			d->size_delta -= (int64_t)a->size;
-		w = compare(a, b);
-		if (w && b->type != TAR_DIR) {
-			r = add_change(d, b->path, a, b, w, e);
-			d->changed++;
-		} else if (w & (CH_MODE | CH_OWNER)) {
-			r = add_change(d, b->path, a, b, w, e);  /* a directory's mode or owner */
-			d->changed++;
-		}
-	}
-	if (r < 0)
+	/* one image at a time: each stack is freed before the next is built */
+	if ((r = analyze_image(ia, &d->ra, e)) < 0 || (r = analyze_image(ib, &d->rb, e)) < 0 ||
+	    (r = diff_packages(d, e)) < 0 || (r = diff_risks(d, e)) < 0 ||
+	    (r = sort_final(ia, ib, &xa, &xb, e)) < 0 || (r = diff_files(d, &xa, &xb, e)) < 0)
 		goto out;
 	d->config = cJSON_CreateArray();
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
@@ -259,8 +347,8 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 		     json_get(ib->config_json, "architecture"));
 	config_field(d->config, "os", json_get(ia->config_json, "os"), json_get(ib->config_json, "os"));
 out:
-	final_view_release(&va);  /* the changes point into the layers' entries, not the views */
-	final_view_release(&vb);
+	xsort_release(&xa);
+	xsort_release(&xb);
 	return r;
 }
 
@@ -334,13 +422,13 @@ static cJSON *file_json(const struct file_change *c)
 	char w[64];
 
 	cJSON_AddStringToObject(x, "path", c->path);
-	cJSON_AddStringToObject(x, "change", !c->a ? "added" : !c->b ? "removed" : "changed");
-	if (c->a && c->b)
+	cJSON_AddStringToObject(x, "change", !c->in_a ? "added" : !c->in_b ? "removed" : "changed");
+	if (c->in_a && c->in_b)
 		cJSON_AddStringToObject(x, "what", what_str(c->what, w, sizeof(w)));
-	if (c->a)
-		cJSON_AddNumberToObject(x, "size_a", (double)c->a->size);
-	if (c->b)
-		cJSON_AddNumberToObject(x, "size_b", (double)c->b->size);
+	if (c->in_a)
+		cJSON_AddNumberToObject(x, "size_a", (double)c->size_a);
+	if (c->in_b)
+		cJSON_AddNumberToObject(x, "size_b", (double)c->size_b);
 	return x;
 }
 
@@ -359,13 +447,34 @@ static cJSON *pkg_json(const struct pkg_delta *p)
 	return x;
 }
 
-/* Element i of list l of the diff ctx (json_element_fn). */
+/* What the JSON writer reads the lists from: the files in order from the spill. */
+struct lists {
+	const struct image_diff *d;
+	struct diff_files files;
+	struct strata_err *e;
+	int err;                      /* the files could not be read: <0, e set */
+};
+
+/* Element i of list l (json_element_fn): the files come in order, one after the other. */
 static cJSON *element(void *ctx, int l, size_t i, bool *end)
 {
-	const struct image_diff *d = ctx;
+	struct lists *ls = ctx;
+	const struct file_change *c;
+	int r;
 
-	*end = i >= (l == L_FILES ? d->n : d->npkgs);
-	return *end ? NULL : l == L_FILES ? file_json(&d->v[i]) : pkg_json(&d->pkgs[i]);
+	if (l == L_PACKAGES) {
+		*end = i >= ls->d->npkgs;
+		return *end ? NULL : pkg_json(&ls->d->pkgs[i]);
+	}
+	*end = true;
+	if (ls->err || (r = diff_files_next(&ls->files, &c, ls->e)) == 0)
+		return NULL;
+	if (r < 0) {
+		ls->err = r;
+		return NULL;
+	}
+	*end = false;
+	return file_json(c);
 }
 
 /* The document, its files and packages as placeholders. */
@@ -431,13 +540,21 @@ static cJSON *diff_skeleton(const char *src_a, const char *src_b, const struct i
 int diff_json_write(const char *src_a, const char *src_b, const struct image_diff *d, bool line, report_write_fn w,
 		    void *ctx, struct strata_err *e)
 {
-	return json_write_doc(diff_skeleton(src_a, src_b, d), line, element, (void *)d, w, ctx, e);
+	struct lists ls = { .d = d, .e = e };
+	int r;
+
+	diff_files_init(&ls.files, d);
+	r = json_write_doc(diff_skeleton(src_a, src_b, d), line, element, &ls, w, ctx, e);
+	diff_files_release(&ls.files);
+	return ls.err ? ls.err : r;
 }
 
 int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, report_write_fn wr, void *ctx,
 	      struct strata_err *e)
 {
 	struct buf out = BUF_INIT((size_t)1 << 30), *b = &out;
+	struct diff_files files;
+	const struct file_change *x;
 	const cJSON *c;
 	char w[64], sz[32];
 	size_t i;
@@ -469,16 +586,17 @@ int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, 
 	P("files: %zu added, %zu removed, %zu changed; file bytes %s%s\n", d->added, d->removed, d->changed,
 	  d->size_delta < 0 ? "-" : "+",
 	  human_size(d->size_delta < 0 ? (uint64_t)-d->size_delta : (uint64_t)d->size_delta, sz));
-	for (i = 0; i < d->n; i++) {
-		const struct file_change *x = &d->v[i];
-
-		if (!x->a)
-			P("  + %s (%s)\n", x->path, human_size(x->b->size, sz));
-		else if (!x->b)
+	diff_files_init(&files, d);
+	while (r == 0 && (r = diff_files_next(&files, &x, e)) == 1) {
+		r = 0;
+		if (!x->in_a)
+			P("  + %s (%s)\n", x->path, human_size(x->size_b, sz));
+		else if (!x->in_b)
 			P("  - %s\n", x->path);
 		else
 			P("  ~ %s (%s)\n", x->path, what_str(x->what, w, sizeof(w)));
 	}
+	diff_files_release(&files);
 	if (!d->pkgs_checked)
 		P("packages: not compared (a layer is missing or unreadable)\n");
 	else if (d->npkgs)
@@ -527,7 +645,7 @@ int diff_text(const char *src_a, const char *src_b, const struct image_diff *d, 
 
 void diff_release(struct image_diff *d)
 {
-	free(d->v);
+	spill_log_release(&d->files);
 	free(d->pkgs);
 	free(d->risks);
 	sbom_release(&d->sa);

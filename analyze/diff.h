@@ -8,9 +8,13 @@
  * user, working dir, exposed ports).
  *
  * The images' layers must have been walked with walker.collect,
- * walker.content (content digests), walker.sbom and walker.risks.  A diff
- * borrows paths and entries from the images' catalogs and owns the SBOMs
- * and analyses it compared; diff_release() frees what it allocated.
+ * walker.content (content digests), walker.sbom and walker.risks, their
+ * entries kept either way (analyze/files.h).  Each image's final
+ * filesystem is sorted by path in bounded memory (final_entries()), one
+ * image after the other, and the two are merged; the changed files go to a
+ * spill log (common/spill.h), read back as the diff is written.  A diff
+ * borrows the images and owns the SBOMs and analyses it compared;
+ * diff_release() frees what it allocated.
  */
 #ifndef STRATA_DIFF_H
 #define STRATA_DIFF_H
@@ -21,10 +25,12 @@
 
 enum { CH_TYPE = 1, CH_SIZE = 2, CH_MODE = 4, CH_OWNER = 8, CH_CONTENT = 16, CH_LINK = 32 };
 
+/* A file added, removed or changed, as diff_files_next() gives it. */
 struct file_change {
 	const char *path;
-	const struct fentry *a, *b;   /* NULL a: added; NULL b: removed */
+	bool in_a, in_b;              /* only in_b: added; only in_a: removed */
 	unsigned what;                /* CH_* for changed files */
+	uint64_t size_a, size_b;      /* when in that image */
 };
 
 /* A package of either image (the same purl type, name and architecture) that differs. */
@@ -43,7 +49,8 @@ struct image_diff {
 	const struct image *a, *b;    /* borrowed: their digests and layers are reported */
 	size_t shared_layers;         /* leading layers with equal diff_ids */
 	size_t layers_a, layers_b;
-	struct file_change *v;
+	struct spill spill;           /* the changed files, as records in path order (diff_files_next) */
+	struct spill_log files;
 	size_t n, added, removed, changed;
 	int64_t size_delta;           /* bytes of regular files, B - A */
 	struct sbom sa, sb;           /* owned: what pkgs point into */
@@ -57,6 +64,16 @@ struct image_diff {
 };
 
 int diff_images(const struct image *a, const struct image *b, struct image_diff *d, struct strata_err *e);
+/* The changed files of d in path order: diff_files_init(), then
+ * diff_files_next() gives 1 with *c (valid until the next call or the
+ * release), 0 after the last, or <0 with e (the spill file cannot be read). */
+struct diff_files {
+	struct spill_reader rd;
+	struct file_change c;
+};
+void diff_files_init(struct diff_files *it, const struct image_diff *d);
+int diff_files_next(struct diff_files *it, const struct file_change **c, struct strata_err *e);
+void diff_files_release(struct diff_files *it);
 /* The diff as a JSON document and a newline, written through w in pieces:
  * pretty as cJSON_Print() prints it, or on one line (line).  Memory holds
  * one file or package at a time, never the document (900,000 files

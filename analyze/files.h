@@ -246,27 +246,22 @@ int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, co
 /* ---- the final filesystem ----
  *
  * What an image shows once its layers are stacked (formats/layerfs.h):
- * every present entry, sorted by path (strcmp), the entries in memory
- * (walker.entries).  diff compares two, and its SBOMs read their files from
- * them.  8 bytes an entry; the entries are borrowed from the layers'
- * layer_files. */
-struct final_view {
-	const struct fentry **v;
-	size_t n;
-};
-
-/* Take what a stack shows into fv (released first), unsorted: the stack's
- * data must be the struct fentry layer_files_apply() gave it.  0, or <0 when
- * out of memory (fv then empty).  Then final_view_sort(), best once the
- * stack is freed: the sort borrows 8 bytes an entry. */
-int final_view_take(const struct lfs *v, struct final_view *fv, struct strata_err *e);
-void final_view_sort(struct final_view *fv);
-/* The entry at a clean relative path, or NULL. */
-const struct fentry *final_view_find(const struct final_view *fv, const char *path);
-/* The walked layer of im that holds f (its layer_files), or NULL. */
+ * every present entry, one record each appended to out (a log of the
+ * caller's, common/spill.h), in the order of the layers and their entries,
+ * the entries kept either way.  The layers not walked are left out.  A
+ * record is the entry's path and NUL (a key for common/xsort.h: diff sorts
+ * two and compares them), then what follows the path in an entry's block
+ * (its link target and NUL, its digest number: struct fentry), then its
+ * size, mode, owner, type and flags.
+ *
+ * Memory: the stack of the layers (layerfs.h), freed on return, and out.
+ * 0, or <0 with e (out of memory, cancellation, a spill file that cannot be
+ * read); out then holds what was added. */
 struct image;
-const struct layer_files *final_layer(const struct image *im, const struct fentry *f);
-void final_view_release(struct final_view *fv);
+int final_entries(const struct image *im, struct spill_log *out, struct strata_err *e);
+/* A record of final_entries() (rec, n bytes) as an entry: f's path, link
+ * and digest point into rec. */
+void final_entry(const void *rec, size_t n, struct fentry *f);
 
 struct strmap;
 /* Add every directory above path ("a/b/c" -> "a/b", "a", "") to parents,

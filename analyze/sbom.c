@@ -171,15 +171,6 @@ static bool fin_get(const struct sbom *s, const char *path, struct fin *x)
 	size_t n = strlen(path);
 	uint32_t node;
 
-	if (s->fin) {
-		const struct fentry *f = final_view_find(s->fin, path);
-
-		if (!f || !(x->lf = final_layer(s->im, f)))
-			return false;
-		x->i = (size_t)(f - x->lf->v);
-		x->type = f->type;
-		return true;
-	}
 	if (!n || path[n - 1] == '/' || !strcmp(path, ".") ||
 	    (node = lfs_node(s->stack, path, false, &e)) == NTREE_NONE || !lfs_at(s->stack, node, &at))
 		return false;
@@ -767,7 +758,7 @@ static int file_digests(struct sbom *s, struct strata_err *e)
 	return r;
 }
 
-static int build(const struct image *im, const struct final_view *fv, struct sbom *s, struct strata_err *e)
+static int build(const struct image *im, struct sbom *s, struct strata_err *e)
 {
 	const struct pkgdb *db;
 	char deb[64], apk[64], rpm[64];
@@ -782,8 +773,7 @@ static int build(const struct image *im, const struct final_view *fv, struct sbo
 	if (im->nlayers && (!(s->fmaps = calloc(3 * im->nlayers, sizeof(struct strmap))) ||
 			    !(s->fbuilt = calloc(3 * im->nlayers, 1))))
 		return err_nomem(e, "sbom");
-	s->fin = fv;
-	if (!fv && (r = stack(s, e)) < 0)
+	if ((r = stack(s, e)) < 0)
 		return r;
 	distro(s, "debian", deb);
 	distro(s, "alpine", apk);
@@ -844,12 +834,11 @@ static void drop_build_state(struct sbom *s)
 	strmap_release(&s->named);
 	s->fmaps = NULL;
 	s->fbuilt = NULL;
-	s->fin = NULL;
 }
 
-int sbom_build(const struct image *im, const struct final_view *fv, struct sbom *s, struct strata_err *e)
+int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
 {
-	int r = build(im, fv, s, e);
+	int r = build(im, s, e);
 
 	drop_build_state(s);  /* its own stack and maps: not kept beside the document */
 	if (r < 0)  /* out of memory half-way: nothing is left to the caller */

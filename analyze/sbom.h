@@ -61,7 +61,6 @@ struct sbom {
 	size_t len, alloc;
 	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
 	/* while sbom_build() runs only (released when it returns): */
-	const struct final_view *fin;  /* the final filesystem (files.h): the caller's, or NULL: */
 	struct lfs *stack;          /* the layers stacked here, each entry's data its index (layer_files_apply) */
 	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */
 	unsigned char *fbuilt;
@@ -69,13 +68,11 @@ struct sbom {
 };
 
 /* 0 with s filled (sbom_release() frees it), or <0 with e and nothing to
- * release.  fv: im's final filesystem when the caller has it (borrowed:
- * analyze_image_final() takes it as it stacks the layers); NULL: sbom_build
- * stacks the layers itself and looks paths up in the stack, the entries
- * kept either way (files.h), and reads the digests of the files it lists
- * in one pass over each layer's entries.  Every layer must have been walked
- * (else STRATA_EFORMAT). */
-int sbom_build(const struct image *im, const struct final_view *fv, struct sbom *s, struct strata_err *e);
+ * release.  sbom_build stacks the layers itself and looks paths up in the
+ * stack, the entries kept either way (files.h), and reads the digests of
+ * the files it lists in one pass over each layer's entries.  Every layer
+ * must have been walked (else STRATA_EFORMAT). */
+int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e);
 void sbom_release(struct sbom *s);
 
 /* pkg:TYPE/NS/NAME@VERSION?arch=ARCH, percent-encoded (arch left out when

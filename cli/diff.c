@@ -7,32 +7,34 @@
 #include "analyze/walk.h"
 #include "cli/cli.h"
 
-/* One side: its source, and the image --image / --platform choose there. */
+/* One side: its source, and the image --image / --platform choose there.
+ * The walker lives as long as the source: the layers' records are in its
+ * spill (analyze/files.h). */
 struct side {
 	const char *src, *image, *platform;
 	struct source *s;
 	const struct image *im;
 	struct diag d;
+	struct walker w;
+	struct layer_hooks hooks;
 };
 
 /* Read one source with content digests and pick its (single) runnable image. */
 static int open_one(struct side *sd, const struct limits *lim, struct strata_err *e)
 {
-	struct layer_hooks hooks;
-	struct walker w;
+	struct walker *w = &sd->w;
 	struct load_opts lo = { 0 };
 	const struct image **v = NULL;
 	size_t n;
 	int r;
 
-	cli_walker(&w, &hooks, &sd->d, lim);
-	w.collect = true;
-	w.content = true;
-	w.sbom = true;   /* packages with their licenses, as sbom reads them */
-	w.entries = true;  /* the final filesystem: the entries by address (files.h) */
-	w.risks = true;  /* findings, as analyze places them */
+	cli_walker(w, &sd->hooks, &sd->d, lim);
+	w->collect = true;
+	w->content = true;
+	w->sbom = true;   /* packages with their licenses, as sbom reads them */
+	w->risks = true;  /* findings, as analyze places them */
 	lo.decode = true;
-	lo.hooks = &hooks;
+	lo.hooks = &sd->hooks;
 	lo.limits = *lim;
 	if ((r = source_open(&sd->s, sd->src, &lo, &sd->d, e)) < 0)
 		return r;
@@ -49,6 +51,22 @@ static int open_one(struct side *sd, const struct limits *lim, struct strata_err
 out:
 	free(v);
 	return r;
+}
+
+/* Open one side and print its problems: 0, or the exit code.  A scan that
+ * ended in an I/O error (a spill file that cannot be read, memory that ran
+ * out) said so, and leaves nothing to compare: the command stops there, as
+ * sbom does, with that one line.  Other failed verdicts are compared and
+ * give the exit code at the end. */
+static int open_side(struct side *sd, const struct limits *lim)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	int r = open_one(sd, lim, &e);
+
+	cli_print_problems(sd->src, &sd->d);
+	if (r < 0)
+		return cli_fail(sd->src, &e);
+	return diag_exit_code(&sd->d) == STRATA_EIO ? STRATA_EIO : 0;
 }
 
 int cmd_diff(int argc, char **argv)
@@ -94,18 +112,8 @@ int cmd_diff(int argc, char **argv)
 	a.src = argv[optind];
 	b.src = argv[optind + 1];
 	cli_catch_signals();
-	r = open_one(&a, &lim, &e);
-	cli_print_problems(a.src, &a.d);
-	if (r < 0) {
-		r = cli_fail(a.src, &e);
+	if ((r = open_side(&a, &lim)) != 0 || (r = open_side(&b, &lim)) != 0)
 		goto out;
-	}
-	r = open_one(&b, &lim, &e);
-	cli_print_problems(b.src, &b.d);
-	if (r < 0) {
-		r = cli_fail(b.src, &e);
-		goto out;
-	}
 	if ((r = diff_images(a.im, b.im, &d, &e)) < 0 || (r = digests_check(&e)) < 0) {  /* contents compared */
 		r = cli_fail(a.src, &e);
 		goto out;

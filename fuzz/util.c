@@ -130,7 +130,7 @@ static void sboms(const struct image *im, bool line)
 	struct sbom sb;
 	int f;
 
-	if (sbom_build(im, NULL, &sb, &e) < 0)
+	if (sbom_build(im, &sb, &e) < 0)
 		return;
 	for (f = SBOM_CYCLONEDX; f <= SBOM_SPDX; f++) {
 		out.len = 0;
@@ -220,7 +220,7 @@ void fuzz_open_report(const char *ref, bool line, bool entries)
 	w.risks = true;  /* the content scanner sees what the walker sees */
 	w.content = true;
 	w.sbom = true;
-	w.entries = entries;  /* with records, the HTML tree and diff say so and stop */
+	w.entries = entries;  /* with records, the HTML tree says so and stops */
 	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;
