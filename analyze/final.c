@@ -59,7 +59,7 @@ static int add_layer(struct lfs *v, const struct layer_files *lf, int li, struct
 
 int final_entries(const struct image *im, struct spill_log *out, struct strata_err *e)
 {
-	struct buf b = BUF_INIT((size_t)3 * LFS_PATH_MAX);
+	struct buf b = BUF_INIT((size_t)1 << 30);  /* a path and a link target of any length the walk kept */
 	struct lfs *v = NULL;
 	size_t i;
 	int r;
