@@ -226,37 +226,18 @@ static int layer_style(struct buf *b, size_t nlayers, struct strata_err *e)
 	return r;
 }
 
-static int cmp_dir_size(const void *x, const void *y, void *arg)
-{
-	const struct tree_node *v = arg, *a = &v[*(const uint32_t *)x], *c = &v[*(const uint32_t *)y];
-
-	if (a->size != c->size)
-		return a->size > c->size ? -1 : 1;
-	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
-}
-
-#define TREE_DIRS 25    /* rows of the largest-directories table */
-
 /* What prints: the largest directories of the final image, three levels deep. */
 static int dirs_table(struct buf *b, const struct tree *t, int idx, struct strata_err *e)
 {
-	uint32_t *v = t->len ? malloc(t->len * sizeof(*v)) : NULL;
-	size_t i, n = 0;
+	size_t i;
 	char s1[32];
 	int r = 0;
 
-	if (t->len && !v)
-		return err_nomem(e, "report");
-	for (i = 0; i < t->len; i++)
-		if (t->v[i].type == TAR_DIR && t->v[i].present && t->v[i].depth < 3)
-			v[n++] = (uint32_t)i;
-	if (n > 1)
-		qsort_r(v, n, sizeof(*v), cmp_dir_size, t->v);
 	P("<h3>Largest directories (final image, three levels deep)</h3><table class=\"sortable\" id=\"dirs-%d\"><thead><tr>"
 	  "<th>directory</th><th class=\"n\">size</th><th class=\"n\">entries</th><th class=\"n\">last written by layer</th>"
 	  "</tr></thead><tbody>", idx);
-	for (i = 0; i < n && i < TREE_DIRS; i++) {
-		const struct tree_node *d = &t->v[v[i]];
+	for (i = 0; i < t->ndirs; i++) {
+		const struct tree_dir *d = &t->dirs[i];
 
 		P("<tr><td><code>");
 		EN(d->path, d->plen);
@@ -268,9 +249,8 @@ static int dirs_table(struct buf *b, const struct tree *t, int idx, struct strat
 			P("<span class=\"none\">implied</span>");
 		P("</td></tr>");
 	}
-	NONE(4, !n, "none found (no directory in the final image)");
+	NONE(4, !t->ndirs, "none found (no directory in the final image)");
 	P("</tbody></table>");
-	free(v);
 	return r;
 }
 
@@ -336,12 +316,12 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 	  "after that layer, with what the layer added, modified and deleted marked (as dive shows it).</span>");
 	if (!t->complete)
 		P(" <span class=\"fail\">Layers missing from the archive are left out.</span>");
-	if (t->shown < t->len)
+	if (t->len < t->paths)
 		P(" <span class=\"fail\" id=\"tree-%d-cut\">Cut: %zu of %zu paths shown (at most %d, and %u MiB of paths): the "
-		  "deepest levels are left out, and each directory says how many entries it hides.</span>", idx, t->shown, t->len,
+		  "deepest levels are left out, and each directory says how many entries it hides.</span>", idx, t->len, t->paths,
 		  TREE_MAX, TREE_BYTES_MAX >> 20);
 	P("</p><p class=\"print-only\">The browsable file tree (%zu paths) is in the HTML report; the largest directories follow.</p>",
-	  t->len);
+	  t->paths);
 	P("<div class=\"tree-ui\" id=\"tree-%d-ui\"><input type=\"search\" class=\"tree-q\" placeholder=\"filter by path\" "
 	  "aria-label=\"filter by path\"> <select class=\"tree-layer\" aria-label=\"layer\"><option value=\"0\">final image</option>", idx);
 	cJSON_ArrayForEach(l, layers) {
@@ -363,8 +343,6 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 
 		while (sp && t->v[open[sp - 1]].depth >= n->depth && r == 0)
 			r = close_dir(b, t, open[--sp], e);
-		if (!n->shown)
-			continue;
 		if (r == 0)
 			r = node_html(b, t, n, e);
 		if (n->type == TAR_DIR)
@@ -377,7 +355,7 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 	if (t->too_long)
 		P("<div class=\"x\">%llu paths of %d bytes or more left out (no Linux can create them)</div>",
 		  (unsigned long long)t->too_long, LFS_PATH_MAX);
-	NONE(1, !t->len, "none found (no entry in any layer)");
+	NONE(1, !t->paths, "none found (no entry in any layer)");
 	P("</div>");
 	free(open);
 	if (r == 0)

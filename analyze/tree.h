@@ -20,20 +20,25 @@
  * there.  Both cover the whole tree, also when it is cut.
  *
  * The cut: at most TREE_MAX nodes, and TREE_BYTES_MAX bytes of their paths
- * and names, are marked shown, shallowest levels first and, on the level
+ * and names, are shown (kept), shallowest levels first and, on the level
  * that does not fit whole, the largest first; a shown directory counts the
  * children it hides (hidden) so the reader sees where.  Paths no Linux can
  * create (LFS_PATH_MAX bytes or more; the walker reports them) are left
  * out and counted.
  *
- * Cost: no map; what the stack reports is recorded (16 bytes a change),
- * sorted by path and merged into nodes of 40 bytes and events of 4, so time
- * is O(n log n) in the entries and memory linear in them (implied
- * directories borrow a prefix of a path below them).
+ * Cost: bounded memory whatever the number of paths.  The stack (without
+ * data: layerfs.h) reports every change; the changes go to a spill log
+ * (common/spill.h) and, once the stack is freed, are sorted in tree order
+ * (common/xsort.h) and merged, one path at a time, into nodes: a node is
+ * complete when the merge leaves it (its directory's sizes summed from the
+ * nodes below), goes to a second log, and is weighed for the cut (a heap of
+ * the TREE_MAX best) and for the largest directories (TREE_DIRS).  A second
+ * read of that log keeps the shown nodes and counts what each hides.  Time
+ * is O(n log n) in the changes.
  *
- * Ownership: a tree borrows paths from the image's layer entries, which
- * must outlive it; tree_release() frees it.  Errors: out of memory or
- * cancellation, from the stack.
+ * Ownership: a tree owns its nodes, their paths and the directories' paths;
+ * tree_release() frees it.  Errors: out of memory, cancellation, a spill
+ * file that cannot be read.
  */
 #ifndef STRATA_TREE_H
 #define STRATA_TREE_H
@@ -45,6 +50,7 @@
 
 #define TREE_MAX 20000             /* nodes shown in the HTML file browser (README: analyze) */
 #define TREE_BYTES_MAX (8u << 20)  /* and the bytes of their paths and names, at most */
+#define TREE_DIRS 25               /* the largest directories kept (the report's table) */
 #define TREE_NONE UINT32_MAX
 
 struct tree_event {
@@ -52,14 +58,12 @@ struct tree_event {
 	char kind;          /* 'a', 'm', 'd' */
 };
 
-/* Invariants: nodes are in tree order (a directory before what is below it,
- * siblings by name, '/' sorting before every other byte); parent is
- * TREE_NONE for top-level paths; a node's events are ev[ev0..ev0+nev), in
- * layer order, one per layer.  path is not NUL-terminated at plen: an
- * implied directory's path is a prefix of a path below it.  40 bytes. */
+/* Invariants: the shown nodes, in tree order (a directory before what is
+ * below it, siblings by name, '/' sorting before every other byte); a shown
+ * node's parent is shown (TREE_NONE for top-level paths); a node's events
+ * are ev[ev0..ev0+nev), in layer order, one per layer.  40 bytes. */
 struct tree_node {
-	const char *path;        /* clean, relative; borrowed from the layers' entries: the last writer's
-				  * (its link target follows: tree_link) */
+	const char *path;        /* clean, relative, NUL-terminated at plen (its link target follows: tree_link) */
 	uint64_t size;
 	uint32_t plen;
 	uint32_t parent;
@@ -71,7 +75,6 @@ struct tree_node {
 	uint8_t type;            /* enum tar_type of the last writer (TAR_DIR when implied) */
 	bool present : 1;        /* in the final image */
 	bool implied : 1;        /* no layer has an entry of its own for it */
-	bool shown : 1;          /* within the cut */
 	bool has_link : 1;       /* a symlink or hardlink target follows path's NUL */
 };
 
@@ -79,19 +82,30 @@ _Static_assert(sizeof(void *) != 8 || sizeof(struct tree_node) == 40, "struct tr
 
 /* What a shown directory hides (the cut): its children not shown, and the bytes below them. */
 struct tree_hidden {
-	uint32_t node, count;
+	uint32_t count;
 	uint64_t bytes;
 };
 
+/* A directory of the final image, for the largest-directories table. */
+struct tree_dir {
+	char *path;              /* owned */
+	uint32_t plen, entries;
+	uint64_t size;
+	int16_t last;            /* as tree_node's */
+	uint32_t index;          /* its place in tree order among all paths */
+};
+
 struct tree {
-	struct tree_node *v;
-	size_t len, alloc;
-	struct tree_event *ev;   /* every node's events */
-	size_t nev;
-	size_t shown;            /* len when not cut */
-	struct tree_hidden *hid; /* by node: every shown node with children (count 0: hides none) */
-	size_t nhid;
+	struct tree_node *v;     /* the shown nodes (len of them) */
+	size_t len;
+	size_t paths;            /* every path: len when not cut */
+	struct tree_event *ev;   /* the shown nodes' events */
+	size_t nev, aev;
+	struct tree_hidden *hid; /* by shown node: what it hides */
 	uint32_t hidden_top;     /* top-level nodes not shown */
+	struct tree_dir dirs[TREE_DIRS];  /* the largest present directories less than three levels deep,
+					   * largest first (ties: tree order) */
+	size_t ndirs;
 	uint64_t too_long;       /* entries left out: paths of LFS_PATH_MAX bytes or more */
 	size_t nlayers;
 	bool complete;           /* every layer's entries were read (else absent layers are skipped) */
@@ -113,7 +127,7 @@ static inline uint32_t tree_name(const struct tree_node *n)
 	return i;
 }
 
-/* What shown directory node i hides: the children not shown (0: none), their bytes in *bytes. */
+/* What shown node i hides: the children not shown (0: none), their bytes in *bytes. */
 uint32_t tree_hidden(const struct tree *t, uint32_t i, uint64_t *bytes);
 
 int tree_build(const struct image *im, struct tree *t, struct strata_err *e);

@@ -229,7 +229,6 @@ int cmd_analyze(int argc, char **argv)
 	w.collect = true;
 	w.risks = true;
 	w.content = files;  /* sha256 of every regular file, in the same pass: only when asked */
-	w.entries = !strcmp(format, "html");  /* the file tree keeps entries by address; the rest reads records */
 	lo.decode = true;
 	lo.hash_source = true;
 	lo.hooks = &hooks;

@@ -264,6 +264,8 @@ read_case "analyze --files of 40,000 files (the lists read back from the spill f
 	analyze --files "$W/pre/many.tar"
 read_case "sbom of 40,000 files (the entries read back from the spill file)" strata-spill @W@/s.json - \
 	sbom -o @W@/s.json "$W/pre/many.tar"
+read_case "analyze --format html of 40,000 files (the tree's changes and nodes read back from spill files)" \
+	strata-spill @W@/r.html - analyze --format html -o @W@/r.html "$W/pre/many.tar"
 read_case "diff of 40,000 files added (entries, final entries and changes read back from spill files)" strata-spill \
 	- - diff --json docker-classic.tar "$W/pre/many.tar"
 

@@ -64,7 +64,8 @@ TEST(tree_events_sizes_order)
 	im.nlayers = 3;
 	CHECK_OK(tree_build(&im, &t, &e), &e);
 	cur = &t;
-	CHECK_INT(t.len, 11);
+	CHECK_INT(t.paths, 11);
+	CHECK_INT(t.len, 11);  /* not cut: every path shown */
 	for (i = 0; i < t.len && i < 11; i++)
 		CHECK(find(&t, order[i]) == &t.v[i]);  /* tree order: '/' before '-' */
 	CHECK_STR(events(find(&t, "a/x"), ev, sizeof(ev)), "1a 2m");
@@ -84,7 +85,11 @@ TEST(tree_events_sizes_order)
 	CHECK_INT(find(&t, "a/x")->last, 1);
 	CHECK_INT(find(&t, "d")->size, 2);
 	CHECK_INT(find(&t, "e")->entries, 2);
-	CHECK_INT(t.shown, 11);
+	/* the largest directories of the final image: "a" 26, "e" and "e/f" 7, "d" 2 ("b" is gone) */
+	CHECK_INT(t.ndirs, 4);
+	CHECK(t.ndirs == 4 && !strcmp(t.dirs[0].path, "a") && t.dirs[0].size == 26 && t.dirs[0].entries == 2 &&
+	      !strcmp(t.dirs[1].path, "e") && !strcmp(t.dirs[2].path, "e/f") && t.dirs[2].last == -1 &&
+	      !strcmp(t.dirs[3].path, "d") && t.dirs[3].size == 2);
 	tree_release(&t);
 }
 
@@ -117,17 +122,18 @@ TEST(tree_cut)
 	im.layers = &l;
 	im.nlayers = 1;
 	CHECK_OK(tree_build(&im, &t, &e), &e);
-	CHECK_INT(t.len, nf + 2);
-	CHECK_INT(t.shown, TREE_MAX);
+	CHECK_INT(t.paths, nf + 2);
+	CHECK_INT(t.len, TREE_MAX);  /* only the shown nodes are kept */
 	big = find(&t, "big");
 	/* the top level whole, then the largest: the 7 smallest files (0..6 bytes) are hidden */
-	CHECK(big && big->shown && find(&t, "top")->shown);
+	CHECK(big && find(&t, "top"));
 	CHECK_INT(tree_hidden(&t, (uint32_t)(big - t.v), &bytes), 7);
 	CHECK_INT(bytes, 21);
 	CHECK_INT(tree_hidden(&t, (uint32_t)(find(&t, "top") - t.v), &bytes), 0);  /* a file: nothing below */
 	CHECK_INT(bytes, 0);
-	CHECK_INT(find(&t, "big/f000006")->shown, 0);
-	CHECK_INT(find(&t, "big/f000007")->shown, 1);
+	CHECK(!find(&t, "big/f000006"));
+	CHECK(find(&t, "big/f000007") && find(&t, "big/f000007")->parent == (uint32_t)(big - t.v));
+	CHECK(t.ndirs == 1 && t.dirs[0].entries == nf);
 	tree_release(&t);
 	free(v);
 	free(names);
