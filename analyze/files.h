@@ -6,22 +6,16 @@
  * paths are cleaned and relative to the layer root.  A layer_files and all it
  * holds are freed with layer_files_free().
  *
- * The entries are kept one of two ways, read back the same way by
- * layer_files_apply() and files_read():
- *  - as records in a log that holds a few MiB in memory and the rest in a
- *    temp file (common/spill.h, the walker's struct spill): a layer of any
- *    size costs no memory per entry after its walk (recs_on).  A walk that
- *    does not collect (verify, convert) records only what stacking reads
- *    (path, type, link target, whiteout flags); one that collects records
- *    the size, mode, owner and digest number too (recs_full);
- *  - in memory (walker.entries: the reports that look entries up by
- *    address, index or path: sbom, diff, the HTML tree), as v: 32 bytes an
- *    entry, its path and link target (packed in one block,
- *    layer_files_alloc), 8 more with a content digest (the 32 bytes of the
- *    digest in their store, below).
- * Either way an entry is known by its index in the order walked (nent of
- * them); the few entries a finding, a package or a kept file refers to also
- * keep their path (layer_files_name()).
+ * The entries are kept as records in a log that holds a few MiB in memory
+ * and the rest in a temp file (common/spill.h, the walker's struct spill),
+ * read back in the order walked by files_read() and layer_files_apply(): a
+ * layer of any size costs no memory per entry after its walk.  A walk that
+ * does not collect (verify, convert) records only what stacking reads
+ * (path, type, link target, whiteout flags); one that collects records the
+ * size, mode, owner and digest number too (recs_full).  An entry is known by
+ * its index in the order walked (nent of them); the few entries a finding,
+ * a package or a kept file refers to also keep their path
+ * (layer_files_name()).
  */
 #ifndef STRATA_FILES_H
 #define STRATA_FILES_H
@@ -35,9 +29,9 @@
 
 enum { FE_WHITEOUT = 1, FE_OPAQUE = 2 };
 
-/* 32 bytes: what an entry has beyond its path (a link target, a content
- * digest) follows the path's NUL in the same block: fentry_link(),
- * fentry_digest(). */
+/* An entry as files_read() gives it: what it has beyond its path (a link
+ * target, a content digest) follows the path's NUL in the same record:
+ * fentry_link(), fentry_digest().  32 bytes. */
 struct fentry {
 	char *path;            /* clean, relative ("." the root); a whiteout: the path it deletes; an opaque marker: the dir;
 				* then, when has_link, the link target and its NUL; then, when has_digest, the 8-byte
@@ -128,8 +122,6 @@ struct pkgdb {
 };
 
 struct layer_files {
-	struct fentry *v;      /* walker.entries: the entries (len == nent); else NULL */
-	size_t len, alloc;
 	size_t nent;           /* entries walked (whiteouts and opaque markers included) */
 	uint64_t counts[8];    /* entries by enum tar_type */
 	uint64_t whiteouts, opaques;
@@ -153,7 +145,7 @@ struct layer_files {
 	size_t nnamed, anamed;
 	/* walker.sbom: small files the SBOM reads (dpkg info/ *.list, os-release:
 	 * the content; usr/share/doc/NAME/copyright: its DEP-5 License: names,
-	 * one a line), each with the index of its entry in v */
+	 * one a line), each with the index of its entry */
 	struct kept_file { size_t entry; char *data; size_t len; } *kept;
 	size_t nkept, akept;
 	/* walker.risks: risky content found in this layer (risk.h) */
@@ -161,22 +153,16 @@ struct layer_files {
 	size_t nfindings, afindings;
 	uint64_t findings_dropped;   /* past RISK_LAYER_MAX: counted, not kept */
 	bool risk_scanned;           /* the content was scanned */
-	/* v's paths, each followed by its link and digest, packed in blocks
-	 * that never move: no malloc header or rounding per entry */
-	char **blocks;
-	size_t nblocks, bused;
-	/* the entries as records (above) instead of v */
+	/* the entries as records (above) */
 	struct spill_log recs;
-	bool recs_on;
 	bool recs_full;        /* the records carry size, mode, owner and digest (a walk that collects) */
 	bool digests;          /* holds content digests: keeps the store alive (digests_ref) */
 };
 
-/* n bytes (unaligned) in lf's blocks: valid until layer_files_free(); NULL
- * when out of memory. */
-void *layer_files_alloc(struct layer_files *lf, size_t n);
+/* Ready lf (zeroed) to keep records in a log of s; full: recs_full. */
+void layer_files_init(struct layer_files *lf, struct spill *s, bool full);
 
-/* Keep one more entry (nent is the caller's): f's fields, path and link
+/* Record one more entry (nent is the caller's): f's fields, path and link
  * (NULL: none) and the number of its content digest (NULL: none).  Records
  * without recs_full keep only what stacking reads.  0, or <0 with e (out of
  * memory, the spill file). */
@@ -192,11 +178,11 @@ const char *layer_files_name(const struct layer_files *lf, size_t i);
 #define RPM_OTHER_N 4
 extern const char *const rpm_other_paths[RPM_OTHER_N];
 
-/* Every entry of a layer in the order walked, from v or from the records:
+/* Every entry of a layer in the order walked, from its records:
  * files_read() gives 1 with *f (valid until the next call or the release;
- * a record gives an entry with all its fields, or, without recs_full, only
- * path, link, type and flags) and its index in *i, 0 after the last, or
- * <0 with e when the spill file cannot be read. */
+ * an entry with all its fields, or, without recs_full, only path, link,
+ * type and flags) and its index in *i, 0 after the last, or <0 with e when
+ * the spill file cannot be read. */
 struct files_reader {
 	const struct layer_files *lf;
 	size_t next;
@@ -231,15 +217,15 @@ void layer_files_free(struct layer_files *lf);
  * other entries in order.  fn (may be NULL) sees every entry (as files_read()
  * gives it, with its index i) after it was applied (applied: 1, or 0 when the
  * stack refused it) with what it replaced.  The stack's data of an entry is
- * its struct fentry in v, or 1 + its index for a record: layer_files_index().
+ * 1 + its index: layer_files_index().
  * Errors: out of memory, cancellation, a spill file that cannot be read.
  */
 struct lfs;
 struct lfs_prev;
 typedef int (*layer_apply_fn)(void *ctx, const struct fentry *f, size_t i, int applied, const struct lfs_prev *prev,
 			      struct strata_err *e);
-/* The index of the entry of lf whose stack data (layer_files_apply) is data. */
-size_t layer_files_index(const struct layer_files *lf, const void *data);
+/* The index of the entry whose stack data (layer_files_apply) is data. */
+size_t layer_files_index(const void *data);
 int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname, layer_apply_fn fn,
 		      void *ctx, struct strata_err *e);
 

@@ -48,7 +48,7 @@ static int add_layer(struct lfs *v, const struct layer_files *lf, int li, struct
 		if (f->flags)
 			continue;  /* whiteouts and opaque markers are never shown */
 		node = lfs_node(v, f->path, false, e);
-		if (node == NTREE_NONE || !lfs_at(v, node, &at) || at.layer != li || layer_files_index(lf, at.data) != i)
+		if (node == NTREE_NONE || !lfs_at(v, node, &at) || at.layer != li || layer_files_index(at.data) != i)
 			continue;  /* replaced, removed or refused */
 		if ((r = add(out, b, f, e)) < 0)
 			break;

@@ -201,38 +201,12 @@ void pkgdb_release(struct pkgdb *db)
 	memset(db, 0, sizeof(*db));
 }
 
-#define STR_BLOCK (64u << 10)
-
-void *layer_files_alloc(struct layer_files *lf, size_t n)
-{
-	char *p;
-
-	if (!lf->nblocks || lf->bused + n > STR_BLOCK) {  /* a long name gets a block of its own */
-		size_t sz = n > STR_BLOCK ? n : STR_BLOCK;
-		char **nb = realloc(lf->blocks, (lf->nblocks + 1) * sizeof(*nb));
-
-		if (!nb)
-			return NULL;
-		lf->blocks = nb;
-		if (!(nb[lf->nblocks] = malloc(sz)))
-			return NULL;
-		lf->nblocks++;
-		lf->bused = 0;
-	}
-	p = lf->blocks[lf->nblocks - 1] + lf->bused;
-	lf->bused += n;
-	return p;
-}
-
 void layer_files_free(struct layer_files *lf)
 {
 	size_t i;
 
 	if (!lf)
 		return;
-	for (i = 0; i < lf->nblocks; i++)
-		free(lf->blocks[i]);
-	free(lf->blocks);
 	for (i = 0; i < lf->n_status_d; i++)
 		free(lf->status_d_files[i]);
 	free(lf->status_d_files);
@@ -243,9 +217,7 @@ void layer_files_free(struct layer_files *lf)
 	for (i = 0; i < lf->nnamed; i++)
 		free(lf->named[i].path);
 	free(lf->named);
-	free(lf->v);
-	if (lf->recs_on)
-		spill_log_release(&lf->recs);
+	spill_log_release(&lf->recs);
 	if (lf->digests)
 		digests_unref();
 	pkgdb_release(&lf->dpkg);

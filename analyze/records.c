@@ -1,6 +1,6 @@
 /*
- * records.c - a layer's entries kept in memory or as records, read back in
- * the order walked and stacked; see files.h.
+ * records.c - a layer's entries kept as records, read back in the order
+ * walked and stacked; see files.h.
  *
  * A record: a flags byte (FE_WHITEOUT, FE_OPAQUE, REC_*), the type, with
  * REC_FULL the size (8 bytes), mode, uid and gid (4 each), then the path and
@@ -22,29 +22,22 @@ enum { REC_LINK = 0x80, REC_FULL = 0x40, REC_DIGEST = 0x20 };
 const char *const rpm_other_paths[RPM_OTHER_N] = { "var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages",
 						   "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db" };
 
-/* Keep one entry (path, link: f's; digest: the number, or NULL) the way lf
- * keeps them.  Nothing of f's own path and link pointers is read. */
+void layer_files_init(struct layer_files *lf, struct spill *s, bool full)
+{
+	spill_log_init(&lf->recs, s);
+	lf->recs_full = full;
+}
+
+/* Record one entry (path, link: f's; digest: the number, or NULL).  Nothing
+ * of f's own path and link pointers is read. */
 int layer_files_add(struct layer_files *lf, const struct fentry *f, const char *path, const char *link,
 		    const uint64_t *digest, struct strata_err *e)
 {
 	size_t pl = strlen(path) + 1, ll = link ? strlen(link) + 1 : 0, dl = digest ? sizeof(*digest) : 0;
 	size_t hl = 2 + (lf->recs_full ? REC_FIXED : 0), n = hl + pl + ll + dl;
-	char small[512], *rec = NULL, *p;
+	char small[512], *rec, *p;
 	int r;
 
-	if (!lf->recs_on) {
-		struct fentry *x;
-
-		if (array_grow(&lf->v, lf->len, &lf->alloc, sizeof(*lf->v), 256) < 0 ||
-		    !(p = layer_files_alloc(lf, pl + ll + dl)))
-			return err_nomem(e, "file list");
-		x = &lf->v[lf->len++];
-		*x = *f;
-		x->path = p;
-		x->has_link = link != NULL;
-		x->has_digest = digest != NULL;
-		goto fill;
-	}
 	if (!(rec = n <= sizeof(small) ? small : malloc(n)))  /* most: no allocation */
 		return err_nomem(e, "file list");
 	rec[0] = (char)((f->flags & (FE_WHITEOUT | FE_OPAQUE)) | (link ? REC_LINK : 0) |
@@ -60,14 +53,11 @@ int layer_files_add(struct layer_files *lf, const struct fentry *f, const char *
 		dl = 0;
 	}
 	p = rec + hl;
-fill:
 	memcpy(p, path, pl);
 	if (ll)
 		memcpy(p + pl, link, ll);
 	if (dl)
 		memcpy(p + pl + ll, digest, dl);
-	if (!rec)
-		return 0;
 	r = spill_log_add(&lf->recs, rec, n, e);
 	if (rec != small)
 		free(rec);
@@ -106,25 +96,16 @@ void files_read_init(struct files_reader *r, const struct layer_files *lf)
 {
 	memset(r, 0, sizeof(*r));
 	r->lf = lf;
-	if (lf->recs_on)
-		spill_read_init(&r->rd, &lf->recs);
+	spill_read_init(&r->rd, &lf->recs);
 }
 
 int files_read(struct files_reader *r, const struct fentry **f, size_t *i, struct strata_err *e)
 {
-	const struct layer_files *lf = r->lf;
 	const char *rec;
 	const void *p;
 	size_t n;
 	int rc;
 
-	if (!lf->recs_on) {
-		if (r->next >= lf->len)
-			return 0;
-		*i = r->next;
-		*f = &lf->v[r->next++];
-		return 1;
-	}
 	if ((rc = spill_read(&r->rd, &p, &n, e)) != 1)
 		return rc;
 	rec = p;
@@ -149,14 +130,14 @@ int files_read(struct files_reader *r, const struct fentry **f, size_t *i, struc
 
 void files_read_release(struct files_reader *r)
 {
-	if (r->lf && r->lf->recs_on)
+	if (r->lf)
 		spill_read_release(&r->rd);
 	memset(r, 0, sizeof(*r));
 }
 
-size_t layer_files_index(const struct layer_files *lf, const void *data)
+size_t layer_files_index(const void *data)
 {
-	return lf->recs_on ? (size_t)(uintptr_t)data - 1 : (size_t)((const struct fentry *)data - lf->v);
+	return (size_t)(uintptr_t)data - 1;
 }
 
 int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname,
@@ -174,7 +155,7 @@ int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, co
 		files_read_init(&rd, lf);
 		while ((r = files_read(&rd, &f, &i, e)) == 1) {
 			struct lfs_in in = { LFS_ENTRY, f->path, f->type, fentry_link(f),
-					     lf->recs_on ? (const void *)(uintptr_t)(i + 1) : (const void *)f };
+					     (const void *)(uintptr_t)(i + 1) };
 
 			if ((f->flags != 0) != (pass == 0))
 				continue;

@@ -175,7 +175,7 @@ static bool fin_get(const struct sbom *s, const char *path, struct fin *x)
 	    (node = lfs_node(s->stack, path, false, &e)) == NTREE_NONE || !lfs_at(s->stack, node, &at))
 		return false;
 	x->lf = s->im->layers[at.layer].m->walk;
-	x->i = layer_files_index(x->lf, at.data);
+	x->i = layer_files_index(at.data);
 	x->type = at.type;
 	return true;
 }

@@ -26,8 +26,9 @@
  * create (LFS_PATH_MAX bytes or more; the walker reports them) are left
  * out and counted.
  *
- * Cost: bounded memory whatever the number of paths.  The stack (without
- * data: layerfs.h) reports every change; the changes go to a spill log
+ * Cost: the stack's memory (layerfs.h, without data) while the layers are
+ * stacked, then bounded whatever the number of paths.  The stack reports
+ * every change; the changes go to a spill log
  * (common/spill.h) and, once the stack is freed, are sorted in tree order
  * (common/xsort.h) and merged, one path at a time, into nodes: a node is
  * complete when the merge leaves it (its directory's sizes summed from the

@@ -82,11 +82,7 @@ static void *walk_begin(void *ctx, struct member *m)
 		free(lw);
 		return NULL;
 	}
-	if (!lw->w->collect || !lw->w->entries) {
-		spill_log_init(&lw->lf->recs, &lw->w->spill);
-		lw->lf->recs_on = true;
-		lw->lf->recs_full = lw->w->collect;
-	}
+	layer_files_init(lw->lf, &lw->w->spill, lw->w->collect);
 	return lw;
 }
 
@@ -384,8 +380,7 @@ static void walk_end(void *walk, struct member *m, int status, const struct stra
 			struct strata_err se = STRATA_ERR_INIT;
 
 			/* a seal that fails (the spill file) leaves the last chunk in memory, still read */
-			if (lw->lf->recs_on)
-				(void)spill_log_seal(&lw->lf->recs, &se);
+			(void)spill_log_seal(&lw->lf->recs, &se);
 			m->walk = lw->lf;
 		} else {
 			layer_files_free(lw->lf);

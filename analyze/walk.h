@@ -32,7 +32,6 @@ struct walker {
 	bool content;             /* with collect: sha256 of every regular file's content */
 	bool sbom;                /* with collect: keep what the SBOM reads (files.h: kept) */
 	bool risks;               /* with collect: scan content for risky content (risk.h) */
-	bool entries;             /* with collect: keep the entries in memory (files.h: v), not as records */
 	unsigned max_problems;    /* per layer, then summarised; 0 = default (50) */
 	enum severity unsafe_sev; /* of unsafe entries: SEV_ERROR, or SEV_WARNING (--allow-unsafe-layers) */
 	/* with collect: bytes of package files (databases, manifests, the files

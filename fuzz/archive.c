@@ -11,13 +11,12 @@
  * and be what cJSON prints for them parsed again.  The input length picks
  * the reference: most lengths (every tar's) are
  * detected by content, the rest force docker-archive:, oci-archive: or
- * rootfs:; whether the documents are pretty or on one line; and whether
- * the walker keeps the entries in memory or as records.
+ * rootfs:; and whether the documents are pretty or on one line.
  */
 #include "fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fuzz_open_report(fuzz_source_ref(data, size), size / 8 % 2, size / 16 % 2);
+	fuzz_open_report(fuzz_source_ref(data, size), size / 8 % 2);
 	return 0;
 }

@@ -11,8 +11,7 @@
  * names that leave it are skipped.  The input length picks the reference
  * (size % 5: the directory detected by content, oci:, registry:,
  * docker-root:, containers-storage:), the next bit pretty or one-line
- * documents, the one after it the entries in memory or as records; then
- * fuzz_open_report() (fuzz.h).  Hardlinks and devices are
+ * documents; then fuzz_open_report() (fuzz.h).  Hardlinks and devices are
  * not made.
  */
 #include <errno.h>
@@ -131,6 +130,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stream_free(src);
 	close(root);
 	snprintf(ref, sizeof(ref), "%s%s", kind[size % 5], in);
-	fuzz_open_report(ref, size / 5 % 2, size / 10 % 2);
+	fuzz_open_report(ref, size / 5 % 2);
 	return 0;
 }

@@ -34,10 +34,9 @@ const char *fuzz_source_ref(const uint8_t *data, size_t size);
 
 /* Open ref as `strata verify` and `strata analyze` do (decode on, the
  * layer walker collecting entries, content digests, what the SBOM reads and
- * risky content; 16 MiB decoded per blob), the entries in memory (as diff
- * and the HTML report keep them) or as records (as analyze and sbom do),
- * and, when it opens, fuzz_report() it, its documents pretty or on one line. */
-void fuzz_open_report(const char *ref, bool line, bool entries);
+ * risky content; 16 MiB decoded per blob) and, when it opens,
+ * fuzz_report() it, its documents pretty or on one line. */
+void fuzz_open_report(const char *ref, bool line);
 /* Every container image of s analyzed and rendered (text, JSON with its
  * lists streamed, --files text, HTML), its SBOM built and written
  * (CycloneDX and SPDX), and the first two images diffed (text, JSON).

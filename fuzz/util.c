@@ -206,7 +206,7 @@ out:
 	free(reps);
 }
 
-void fuzz_open_report(const char *ref, bool line, bool entries)
+void fuzz_open_report(const char *ref, bool line)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct diag d = DIAG_INIT;
@@ -220,7 +220,6 @@ void fuzz_open_report(const char *ref, bool line, bool entries)
 	w.risks = true;  /* the content scanner sees what the walker sees */
 	w.content = true;
 	w.sbom = true;
-	w.entries = entries;  /* with records, the HTML tree says so and stops */
 	walker_hooks(&w, &hooks);
 	lo.decode = true;
 	lo.hooks = &hooks;

@@ -13,6 +13,19 @@
 #define WH_(p) { .path = (char *)(p), .type = TAR_FILE, .flags = FE_WHITEOUT }
 #define OPQ_(p) { .path = (char *)(p), .type = TAR_FILE, .flags = FE_OPAQUE }
 
+/* lf holds the n entries of v as records in s (as a collecting walk keeps them). */
+static void record_all(struct layer_files *lf, struct spill *s, const struct fentry *v, size_t n)
+{
+	struct strata_err e = STRATA_ERR_INIT;
+	size_t i;
+
+	memset(lf, 0, sizeof(*lf));
+	layer_files_init(lf, s, true);
+	for (i = 0; i < n; i++)
+		CHECK_OK(layer_files_add(lf, &v[i], v[i].path, NULL, NULL, &e), &e);
+	lf->nent = n;
+}
+
 static const struct tree_node *find(const struct tree *t, const char *path)
 {
 	size_t i;
@@ -42,7 +55,8 @@ TEST(tree_events_sizes_order)
 	struct fentry l1[] = { DIR_("a"), FILE_("a/x", 10), FILE_("a/y", 5), FILE_("b", 1), DIR_("d"), FILE_("d/k", 3) };
 	struct fentry l2[] = { FILE_("a/x", 20), WH_("b"), OPQ_("d"), FILE_("d/n", 2), FILE_("e/f/g", 7) };
 	struct fentry l3[] = { WH_("a/y"), FILE_("a/y", 6), FILE_("a-b", 1) };
-	struct layer_files lf[3] = { { .v = l1, .len = 6 }, { .v = l2, .len = 5 }, { .v = l3, .len = 3 } };
+	struct layer_files lf[3];
+	struct spill sp;
 	struct member m[3];
 	struct layer layers[3];
 	struct image im;
@@ -56,6 +70,10 @@ TEST(tree_events_sizes_order)
 	memset(m, 0, sizeof(m));
 	memset(layers, 0, sizeof(layers));
 	memset(&im, 0, sizeof(im));
+	spill_init(&sp, 1u << 20);
+	record_all(&lf[0], &sp, l1, 6);
+	record_all(&lf[1], &sp, l2, 5);
+	record_all(&lf[2], &sp, l3, 3);
 	for (i = 0; i < 3; i++) {
 		m[i].walk = &lf[i];
 		layers[i].m = &m[i];
@@ -91,6 +109,8 @@ TEST(tree_events_sizes_order)
 	      !strcmp(t.dirs[1].path, "e") && !strcmp(t.dirs[2].path, "e/f") && t.dirs[2].last == -1 &&
 	      !strcmp(t.dirs[3].path, "d") && t.dirs[3].size == 2);
 	tree_release(&t);
+	for (i = 0; i < 3; i++)
+		spill_log_release(&lf[i].recs);
 }
 
 TEST(tree_cut)
@@ -98,7 +118,8 @@ TEST(tree_cut)
 	size_t nf = TREE_MAX + 5, i;
 	struct fentry *v = calloc(nf + 2, sizeof(*v));
 	char *names = calloc(nf, 16);
-	struct layer_files lf = { .v = v, .len = nf + 2 };
+	struct layer_files lf;
+	struct spill sp;
 	struct member m;
 	struct layer l;
 	struct image im;
@@ -117,6 +138,8 @@ TEST(tree_cut)
 	memset(&m, 0, sizeof(m));
 	memset(&l, 0, sizeof(l));
 	memset(&im, 0, sizeof(im));
+	spill_init(&sp, 1u << 20);
+	record_all(&lf, &sp, v, nf + 2);
 	m.walk = &lf;
 	l.m = &m;
 	im.layers = &l;
@@ -135,6 +158,7 @@ TEST(tree_cut)
 	CHECK(find(&t, "big/f000007") && find(&t, "big/f000007")->parent == (uint32_t)(big - t.v));
 	CHECK(t.ndirs == 1 && t.dirs[0].entries == nf);
 	tree_release(&t);
+	spill_log_release(&lf.recs);
 	free(v);
 	free(names);
 }
