@@ -146,20 +146,6 @@ static int write_report(const struct report_job *j, struct strata_err *e)
 	return r;
 }
 
-/* Did the scan's problems say this failure already?  A spill file that
- * cannot be read fails the stacking of the verdict and then the report's:
- * one line, not two. */
-static bool said(const struct diag *d, const struct strata_err *e)
-{
-	size_t i;
-
-	for (i = 0; i < d->len; i++)
-		if (d->v[i].sev == SEV_ERROR && d->v[i].code == e->code && e->code == STRATA_EIO &&
-		    strstr(d->v[i].msg, e->msg))
-			return true;
-	return false;
-}
-
 int cmd_analyze(int argc, char **argv)
 {
 	enum { O_FORMAT = 256, O_JSON, O_FILES, O_FAIL, O_IMAGE, O_PLATFORM, O_ALL };
@@ -243,6 +229,12 @@ int cmd_analyze(int argc, char **argv)
 		diag_release(&d);
 		return cli_fail(src, &e);
 	}
+	/* a scan that ended in an I/O error (a spill file that cannot be read,
+	 * memory that ran out) said so and leaves nothing to report, as for
+	 * sbom and diff; other failed verdicts are reported and give the exit
+	 * code at the end */
+	if ((r = diag_exit_code(&d)) == STRATA_EIO)
+		goto out;
 	if ((r = cli_pick(s, image, platform, &picked, &npicked, &e)) < 0)
 		goto fail;
 	source_meta(s, src, &d, &meta);
@@ -274,12 +266,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	goto out;
 fail:
-	if (said(&d, &e)) {
-		cli.reported = true;
-		r = e.code;
-	} else {
-		r = cli_fail(src, &e);
-	}
+	r = cli_fail(src, &e);
 out:
 	for (i = 0; i < n; i++)
 		image_report_release(&reps[i]);
