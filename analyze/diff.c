@@ -145,21 +145,14 @@ static int cmp_pkg_delta(const void *x, const void *y)
 	return c ? c : strcmp(pa->type, pb->type);
 }
 
-/* An image whose layers are not all readable has no SBOM: its packages are not compared. */
+/* The packages of both SBOMs matched. */
 static int diff_packages(struct image_diff *d, struct strata_err *e)
 {
 	struct strmap ka = STRMAP_INIT, kb = STRMAP_INIT;
 	struct buf k = BUF_INIT(1u << 16);
-	struct strata_err se = STRATA_ERR_INIT;
 	size_t i;
 	int r;
 
-	if (sbom_build(d->a, &d->sa, &se) < 0 || sbom_build(d->b, &d->sb, &se) < 0) {
-		if (se.code != STRATA_EFORMAT)
-			return err_set(e, se.code, "%s", se.msg);
-		return 0;  /* a layer missing or unreadable: said by the scan */
-	}
-	d->pkgs_checked = true;
 	for (i = 0, r = 0; i < d->sa.len && r == 0; i++)
 		if ((r = pkg_key(&d->sa.v[i], &k, e)) == 0 && strmap_put(&ka, k.data, &d->sa.v[i], e) < 0)
 			r = -e->code;
@@ -244,20 +237,46 @@ static int sort_log(const struct spill_log *l, struct xsort *x, struct strata_er
 	return r < 0 ? r : 0;
 }
 
-/* The final entries of both images, each sorted by path: both stacks are
- * built and freed (final_entries()) before a sort takes its memory. */
-static int sort_final(const struct image *ia, const struct image *ib, struct xsort *xa, struct xsort *xb,
-		      struct strata_err *e)
+/* One image: its layers stacked once for its SBOM (into sb; *has_sbom
+ * false when a layer is missing or unreadable: no SBOM) and its final
+ * entries (into log), the stack freed before the next image's. */
+static int one_side(const struct image *im, struct sbom *sb, bool *has_sbom, struct spill_log *log,
+		    struct strata_err *e)
+{
+	struct strata_err se = STRATA_ERR_INIT;
+	struct lfs *v = NULL;
+	int r;
+
+	if ((r = layer_files_stack(im, &v, e)) < 0)
+		return r;
+	*has_sbom = sbom_build(im, v, sb, &se) == 0;
+	if (!*has_sbom && se.code != STRATA_EFORMAT)  /* EFORMAT: a layer missing or unreadable, said by the scan */
+		r = err_set(e, se.code, "%s", se.msg);
+	if (r == 0)
+		r = final_entries(im, v, log, e);
+	lfs_free(v);
+	return r;
+}
+
+/* The SBOMs and final entries of both images; the final entries sorted by
+ * path once both stacks are freed.  An image without an SBOM has its
+ * packages not compared. */
+static int sides(struct image_diff *d, struct xsort *xa, struct xsort *xb, struct strata_err *e)
 {
 	struct spill s;
 	struct spill_log la, lb;
+	bool sa, sb;
 	int r;
 
 	spill_init(&s, DIFF_SPILL_MEM);
 	spill_log_init(&la, &s);
 	spill_log_init(&lb, &s);
-	if ((r = final_entries(ia, &la, e)) == 0 && (r = final_entries(ib, &lb, e)) == 0 &&
-	    (r = sort_log(&la, xa, e)) == 0)
+	if ((r = one_side(d->a, &d->sa, &sa, &la, e)) == 0 && (r = one_side(d->b, &d->sb, &sb, &lb, e)) == 0) {
+		d->pkgs_checked = sa && sb;
+		if (d->pkgs_checked)
+			r = diff_packages(d, e);
+	}
+	if (r == 0 && (r = sort_log(&la, xa, e)) == 0)
 		r = sort_log(&lb, xb, e);
 	spill_log_release(&la);
 	spill_log_release(&lb);
@@ -337,8 +356,7 @@ int diff_images(const struct image *ia, const struct image *ib, struct image_dif
 		d->shared_layers++;
 	/* one image at a time: each stack is freed before the next is built */
 	if ((r = analyze_image(ia, &d->ra, e)) < 0 || (r = analyze_image(ib, &d->rb, e)) < 0 ||
-	    (r = diff_packages(d, e)) < 0 || (r = diff_risks(d, e)) < 0 ||
-	    (r = sort_final(ia, ib, &xa, &xb, e)) < 0 || (r = diff_files(d, &xa, &xb, e)) < 0)
+	    (r = diff_risks(d, e)) < 0 || (r = sides(d, &xa, &xb, e)) < 0 || (r = diff_files(d, &xa, &xb, e)) < 0)
 		goto out;
 	d->config = cJSON_CreateArray();
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)

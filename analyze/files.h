@@ -228,6 +228,12 @@ typedef int (*layer_apply_fn)(void *ctx, const struct fentry *f, size_t i, int a
 size_t layer_files_index(const void *data);
 int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, const char *lname, layer_apply_fn fn,
 		      void *ctx, struct strata_err *e);
+/* The walked layers of im (the others left out) stacked onto a new stack
+ * *out (lfs_free()), each entry's data 1 + its index: what sbom and diff
+ * look paths up in.  0, or <0 with e (out of memory, cancellation, a spill
+ * file that cannot be read) and nothing to free. */
+struct image;
+int layer_files_stack(const struct image *im, struct lfs **out, struct strata_err *e);
 
 /* ---- the final filesystem ----
  *
@@ -240,11 +246,9 @@ int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, co
  * (its link target and NUL, its digest number: struct fentry), then its
  * size, mode, owner, type and flags.
  *
- * Memory: the stack of the layers (layerfs.h), freed on return, and out.
- * 0, or <0 with e (out of memory, cancellation, a spill file that cannot be
- * read); out then holds what was added. */
-struct image;
-int final_entries(const struct image *im, struct spill_log *out, struct strata_err *e);
+ * v is im's stack (layer_files_stack()).  0, or <0 with e (out of memory,
+ * a spill file that cannot be read); out then holds what was added. */
+int final_entries(const struct image *im, struct lfs *v, struct spill_log *out, struct strata_err *e);
 /* A record of final_entries() (rec, n bytes) as an entry: f's path, link
  * and digest point into rec. */
 void final_entry(const void *rec, size_t n, struct fentry *f);

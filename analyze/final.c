@@ -57,23 +57,16 @@ static int add_layer(struct lfs *v, const struct layer_files *lf, int li, struct
 	return r;
 }
 
-int final_entries(const struct image *im, struct spill_log *out, struct strata_err *e)
+int final_entries(const struct image *im, struct lfs *v, struct spill_log *out, struct strata_err *e)
 {
 	struct buf b = BUF_INIT((size_t)1 << 30);  /* a path and a link target of any length the walk kept */
-	struct lfs *v = NULL;
 	size_t i;
-	int r;
+	int r = 0;
 
-	if ((r = lfs_new(&v, NULL, e)) < 0)
-		return r;
-	for (i = 0; i < im->nlayers && r == 0; i++)
-		if (im->layers[i].m && im->layers[i].m->walk)
-			r = layer_files_apply(v, im->layers[i].m->walk, (int)i, NULL, NULL, NULL, e);
 	/* the stack says which entry each path shows: one more pass over each layer's entries */
 	for (i = 0; i < im->nlayers && r == 0; i++)
 		if (im->layers[i].m && im->layers[i].m->walk)
 			r = add_layer(v, im->layers[i].m->walk, (int)i, out, &b, e);
-	lfs_free(v);
 	buf_release(&b);
 	return r == 0 ? spill_log_seal(out, e) : r;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "analyze/files.h"
+#include "formats/image.h"
 #include "formats/layerfs.h"
 
 enum { REC_LINK = 0x80, REC_FULL = 0x40, REC_DIGEST = 0x20 };
@@ -171,4 +172,21 @@ int layer_files_apply(struct lfs *v, const struct layer_files *lf, int layer, co
 		files_read_release(&rd);
 	}
 	return r < 0 ? r : 0;
+}
+
+int layer_files_stack(const struct image *im, struct lfs **out, struct strata_err *e)
+{
+	size_t i;
+	int r;
+
+	if ((r = lfs_new(out, NULL, e)) < 0)
+		return r;
+	for (i = 0; i < im->nlayers && r == 0; i++)
+		if (im->layers[i].m && im->layers[i].m->walk)
+			r = layer_files_apply(*out, im->layers[i].m->walk, (int)i, NULL, NULL, NULL, e);
+	if (r < 0) {
+		lfs_free(*out);
+		*out = NULL;
+	}
+	return r;
 }

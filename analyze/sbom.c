@@ -696,19 +696,6 @@ static void notes(struct sbom *s, bool rpm_sqlite)
 	}
 }
 
-/* Stack the layers into s->stack, each entry's data its index (files.h). */
-static int stack(struct sbom *s, struct strata_err *e)
-{
-	size_t i;
-	int r;
-
-	if ((r = lfs_new(&s->stack, NULL, e)) < 0)
-		return r;
-	for (i = 0; i < s->im->nlayers && r == 0; i++)
-		r = layer_files_apply(s->stack, s->im->layers[i].m->walk, (int)i, NULL, NULL, NULL, e);
-	return r;
-}
-
 static int cmp_file_ref(const void *x, const void *y)
 {
 	const struct sbom_file *a = *(const struct sbom_file *const *)x, *b = *(const struct sbom_file *const *)y;
@@ -758,7 +745,7 @@ static int file_digests(struct sbom *s, struct strata_err *e)
 	return r;
 }
 
-static int build(const struct image *im, struct sbom *s, struct strata_err *e)
+static int build(const struct image *im, struct lfs *stack, struct sbom *s, struct strata_err *e)
 {
 	const struct pkgdb *db;
 	char deb[64], apk[64], rpm[64];
@@ -773,8 +760,11 @@ static int build(const struct image *im, struct sbom *s, struct strata_err *e)
 	if (im->nlayers && (!(s->fmaps = calloc(3 * im->nlayers, sizeof(struct strmap))) ||
 			    !(s->fbuilt = calloc(3 * im->nlayers, 1))))
 		return err_nomem(e, "sbom");
-	if ((r = stack(s, e)) < 0)
+	if (stack)
+		s->stack = stack;  /* the caller's */
+	else if ((r = layer_files_stack(im, &s->stack, e)) < 0)
 		return r;
+	s->own_stack = !stack;
 	distro(s, "debian", deb);
 	distro(s, "alpine", apk);
 	distro(s, "redhat", rpm);
@@ -829,16 +819,18 @@ static void drop_build_state(struct sbom *s)
 			strmap_release(&((struct strmap *)s->fmaps)[i]);
 	free(s->fmaps);
 	free(s->fbuilt);
-	lfs_free(s->stack);
+	if (s->own_stack)
+		lfs_free(s->stack);
 	s->stack = NULL;
+	s->own_stack = false;
 	strmap_release(&s->named);
 	s->fmaps = NULL;
 	s->fbuilt = NULL;
 }
 
-int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e)
+int sbom_build(const struct image *im, struct lfs *stack, struct sbom *s, struct strata_err *e)
 {
-	int r = build(im, s, e);
+	int r = build(im, stack, s, e);
 
 	drop_build_state(s);  /* its own stack and maps: not kept beside the document */
 	if (r < 0)  /* out of memory half-way: nothing is left to the caller */

@@ -61,18 +61,20 @@ struct sbom {
 	size_t len, alloc;
 	char notes[PKG_ECO_N][160]; /* per ecosystem (pkg_eco_names): "N packages", "none found" or "not checked (why)" */
 	/* while sbom_build() runs only (released when it returns): */
-	struct lfs *stack;          /* the layers stacked here, each entry's data its index (layer_files_apply) */
+	struct lfs *stack;          /* the layers stacked, each entry's data its index (layer_files_stack) */
+	bool own_stack;             /* made here (else the caller's) */
 	void *fmaps;                /* per layer, python/npm/go: what the layer writes of each manifest */
 	unsigned char *fbuilt;
 	struct strmap named;        /* the packages listed so far, by identity (sbom.c: listed) */
 };
 
 /* 0 with s filled (sbom_release() frees it), or <0 with e and nothing to
- * release.  sbom_build stacks the layers itself and looks paths up in the
- * stack, the entries kept either way (files.h), and reads the digests of
- * the files it lists in one pass over each layer's entries.  Every layer
- * must have been walked (else STRATA_EFORMAT). */
-int sbom_build(const struct image *im, struct sbom *s, struct strata_err *e);
+ * release.  sbom_build looks paths up in the stack of im's layers (the
+ * caller's, layer_files_stack(), borrowed; NULL: it stacks them itself)
+ * and reads the digests of the files it lists in one pass over each
+ * layer's entries.  Every layer must have been walked (else
+ * STRATA_EFORMAT). */
+int sbom_build(const struct image *im, struct lfs *stack, struct sbom *s, struct strata_err *e);
 void sbom_release(struct sbom *s);
 
 /* pkg:TYPE/NS/NAME@VERSION?arch=ARCH, percent-encoded (arch left out when

@@ -18,7 +18,7 @@ static int sbom_one(struct cli_out *o, const struct image *im, enum sbom_format 
 
 	if (sbom_time(json_str(im->config_json, "created"), getenv("SOURCE_DATE_EPOCH"), ts) < 0)
 		return err_set(e, STRATA_EUSAGE, "SOURCE_DATE_EPOCH is not a number of seconds");
-	if ((r = sbom_build(im, &sb, e)) < 0)
+	if ((r = sbom_build(im, NULL, &sb, e)) < 0)
 		return r;
 	r = sbom_write(&sb, f, ts, line, cli_out_write, o, e);
 	*npkgs += sb.len;

@@ -130,7 +130,7 @@ static void sboms(const struct image *im, bool line)
 	struct sbom sb;
 	int f;
 
-	if (sbom_build(im, &sb, &e) < 0)
+	if (sbom_build(im, NULL, &sb, &e) < 0)
 		return;
 	for (f = SBOM_CYCLONEDX; f <= SBOM_SPDX; f++) {
 		out.len = 0;
