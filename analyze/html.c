@@ -317,7 +317,7 @@ static int tree_html(struct buf *b, const struct tree *t, const cJSON *layers, i
 	if (!t->complete)
 		P(" <span class=\"fail\">Layers missing from the archive are left out.</span>");
 	if (t->len < t->paths)
-		P(" <span class=\"fail\" id=\"tree-%d-cut\">Cut: %zu of %zu paths shown (at most %d, and %u MiB of paths): the "
+		P(" <span class=\"fail\" id=\"tree-%d-cut\">Cut: %zu of %zu paths shown (at most %d, and %u MiB of paths and link targets): the "
 		  "deepest levels are left out, and each directory says how many entries it hides.</span>", idx, t->len, t->paths,
 		  TREE_MAX, TREE_BYTES_MAX >> 20);
 	P("</p><p class=\"print-only\">The browsable file tree (%zu paths) is in the HTML report; the largest directories follow.</p>",

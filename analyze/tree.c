@@ -156,6 +156,7 @@ struct open {
 struct cand {
 	uint64_t size;         /* its size when present, else 0 */
 	uint32_t index, plen;
+	uint32_t llen;         /* its link target's length (at most UINT32_MAX) */
 	uint16_t depth;
 };
 
@@ -214,7 +215,9 @@ static void heap_up(struct cand *h, size_t i)
 
 static void weigh(struct merger *m, const struct open *x)
 {
-	struct cand c = { x->present ? x->size : 0, x->index, x->plen, x->depth };
+	size_t ll = x->link ? strlen(x->link) : 0;
+	struct cand c = { x->present ? x->size : 0, x->index, x->plen, ll > UINT32_MAX ? UINT32_MAX : (uint32_t)ll,
+			  x->depth };
 
 	if (m->nheap < TREE_MAX) {
 		m->heap[m->nheap] = c;
@@ -432,7 +435,8 @@ static uint32_t *cut(struct merger *m, size_t *n, struct strata_err *e)
 		return err_nomem(e, "file tree"), NULL;
 	qsort(m->heap, m->nheap, sizeof(*m->heap), cmp_cand);
 	for (i = 0; i < m->nheap; i++) {
-		bytes += (uint64_t)m->heap[i].plen * 2 + 200;  /* the path, the name and the markup around them */
+		/* the path, the name, the link target and the markup around them */
+		bytes += (uint64_t)m->heap[i].plen * 2 + m->heap[i].llen + 200;
 		if (bytes > TREE_BYTES_MAX)
 			break;
 		shown[(*n)++] = m->heap[i].index;

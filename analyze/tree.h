@@ -19,8 +19,8 @@
  * files below it in the final image, and `entries` counts what is below it
  * there.  Both cover the whole tree, also when it is cut.
  *
- * The cut: at most TREE_MAX nodes, and TREE_BYTES_MAX bytes of their paths
- * and names, are shown (kept), shallowest levels first and, on the level
+ * The cut: at most TREE_MAX nodes, and TREE_BYTES_MAX bytes of their paths,
+ * names and link targets, are shown (kept), shallowest levels first and, on the level
  * that does not fit whole, the largest first; a shown directory counts the
  * children it hides (hidden) so the reader sees where.  Paths no Linux can
  * create (LFS_PATH_MAX bytes or more; the walker reports them) are left
@@ -50,7 +50,7 @@
 #include "formats/image.h"
 
 #define TREE_MAX 20000             /* nodes shown in the HTML file browser (README: analyze) */
-#define TREE_BYTES_MAX (8u << 20)  /* and the bytes of their paths and names, at most */
+#define TREE_BYTES_MAX (8u << 20)  /* and the bytes of their paths, names and link targets, at most */
 #define TREE_DIRS 25               /* the largest directories kept (the report's table) */
 #define TREE_NONE UINT32_MAX
 

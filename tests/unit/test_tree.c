@@ -162,3 +162,49 @@ TEST(tree_cut)
 	free(v);
 	free(names);
 }
+
+/* The cut counts link targets in its bytes: two symlinks with 5 MiB
+ * targets do not both fit in TREE_BYTES_MAX, and the tree keeps no more
+ * than it shows. */
+TEST(tree_cut_counts_link_targets)
+{
+	struct fentry v[3] = { FILE_("a", 1), { .path = (char *)"l1", .mode = 0777, .type = TAR_SYMLINK },
+			       { .path = (char *)"l2", .mode = 0777, .type = TAR_SYMLINK } };
+	size_t big = 5u << 20, i;
+	char *target = malloc(big + 1);
+	struct strata_err e = STRATA_ERR_INIT;
+	struct layer_files lf;
+	struct member m;
+	struct layer l;
+	struct image im;
+	struct spill sp;
+	struct tree t;
+
+	CHECK(target != NULL);
+	if (!target)
+		return;
+	memset(target, 'x', big);
+	target[big] = '\0';
+	memset(&lf, 0, sizeof(lf));
+	spill_init(&sp, 1u << 20);
+	layer_files_init(&lf, &sp, true);
+	for (i = 0; i < 3; i++)
+		CHECK_OK(layer_files_add(&lf, &v[i], v[i].path, i ? target : NULL, NULL, &e), &e);
+	lf.nent = 3;
+	memset(&m, 0, sizeof(m));
+	memset(&l, 0, sizeof(l));
+	memset(&im, 0, sizeof(im));
+	m.walk = &lf;
+	l.m = &m;
+	im.layers = &l;
+	im.nlayers = 1;
+	CHECK_OK(tree_build(&im, &t, &e), &e);
+	CHECK_INT(t.paths, 3);
+	CHECK_INT(t.len, 2);  /* "a", then "l1": "l2" would pass 8 MiB */
+	CHECK_INT(t.hidden_top, 1);
+	CHECK(find(&t, "l1") && tree_link(find(&t, "l1")) && strlen(tree_link(find(&t, "l1"))) == big);
+	CHECK(!find(&t, "l2"));
+	tree_release(&t);
+	spill_log_release(&lf.recs);
+	free(target);
+}
