@@ -222,21 +222,6 @@ static int diff_risks(struct image_diff *d, struct strata_err *e)
 #define DIFF_SORT_MEM (8u << 20)   /* each image's batch of final entries (xsort.h) */
 #define DIFF_SPILL_MEM (1u << 20)  /* the final entries, then the changed files, kept in memory before the temp file */
 
-/* The records of l into x, to be sorted. */
-static int sort_log(const struct spill_log *l, struct xsort *x, struct strata_err *e)
-{
-	struct spill_reader rd;
-	const void *p;
-	size_t n;
-	int r;
-
-	spill_read_init(&rd, l);
-	while ((r = spill_read(&rd, &p, &n, e)) == 1 && (r = xsort_add(x, p, n, e)) == 0)
-		;
-	spill_read_release(&rd);
-	return r < 0 ? r : 0;
-}
-
 /* One image: its layers stacked once for its SBOM (into sb; *has_sbom
  * false when a layer is missing or unreadable: no SBOM) and its final
  * entries (into log), the stack freed before the next image's. */
@@ -276,8 +261,8 @@ static int sides(struct image_diff *d, struct xsort *xa, struct xsort *xb, struc
 		if (d->pkgs_checked)
 			r = diff_packages(d, e);
 	}
-	if (r == 0 && (r = sort_log(&la, xa, e)) == 0)
-		r = sort_log(&lb, xb, e);
+	if (r == 0 && (r = xsort_add_log(xa, &la, e)) == 0)
+		r = xsort_add_log(xb, &lb, e);
 	spill_log_release(&la);
 	spill_log_release(&lb);
 	return r;

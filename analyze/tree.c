@@ -39,7 +39,6 @@ static char path_byte(char c)
 }
 
 struct builder {
-	struct tree *t;
 	struct lfs *v;
 	struct spill_log *changes;
 	struct buf rec;
@@ -103,7 +102,7 @@ static int entry(void *ctx, const struct fentry *f, size_t i, int applied, const
 /* Stack the layers; their changes into l.  Present paths too long to keep are counted. */
 static int changes(const struct image *im, struct tree *t, struct spill_log *l, struct strata_err *e)
 {
-	struct builder b = { t, NULL, l, BUF_INIT((size_t)1 << 30), 0, 0, e };  /* a link target of any length */
+	struct builder b = { NULL, l, BUF_INIT((size_t)1 << 30), 0, 0, e };  /* a link target of any length */
 	struct lfs_events ev = { &b, gone, NULL, true };
 	struct lfs_prev at;
 	size_t li, i, n;
@@ -553,17 +552,10 @@ int tree_build(const struct image *im, struct tree *t, struct strata_err *e)
 	/* the stack is freed before the sort takes its memory */
 	if ((r = changes(im, t, &chg, e)) < 0)
 		goto out;
-	{
-		struct spill_reader rd;
-
-		spill_read_init(&rd, &chg);
-		while ((r = spill_read(&rd, &p, &n, e)) == 1 && (r = xsort_add(&x, p, n, e)) == 0)
-			;
-		spill_read_release(&rd);
-		spill_log_release(&chg);
-		if (r < 0)
-			goto out;
-	}
+	r = xsort_add_log(&x, &chg, e);
+	spill_log_release(&chg);
+	if (r < 0)
+		goto out;
 	if (!(m.heap = malloc(TREE_MAX * sizeof(*m.heap)))) {
 		r = err_nomem(e, "file tree");
 		goto out;

@@ -98,6 +98,20 @@ int xsort_add(struct xsort *x, const void *rec, size_t n, struct strata_err *e)
 	return 0;
 }
 
+int xsort_add_log(struct xsort *x, const struct spill_log *l, struct strata_err *e)
+{
+	struct spill_reader rd;
+	const void *p;
+	size_t n;
+	int r;
+
+	spill_read_init(&rd, l);
+	while ((r = spill_read(&rd, &p, &n, e)) == 1 && (r = xsort_add(x, p, n, e)) == 0)
+		;
+	spill_read_release(&rd);
+	return r < 0 ? r : 0;
+}
+
 /* Heap order of runs a and b: the lesser key, the earlier run on a tie. */
 static bool before(const struct xsort *x, size_t a, size_t b)
 {

@@ -55,6 +55,9 @@ void xsort_init(struct xsort *x, size_t mem_max);
 /* Add rec[0..n): a key and its NUL, then any bytes (n at most UINT32_MAX).
  * 0, or <0 with e (out of memory, no NUL in rec, added after reading). */
 int xsort_add(struct xsort *x, const void *rec, size_t n, struct strata_err *e);
+/* Add every record of l (a spill log read from its start).  0, or <0 with e
+ * (as xsort_add, or l cannot be read back). */
+int xsort_add_log(struct xsort *x, const struct spill_log *l, struct strata_err *e);
 /* The next record in key order: 1 with *p and *n (valid until the next call
  * or the release), 0 after the last, <0 with e. */
 int xsort_next(struct xsort *x, const void **p, size_t *n, struct strata_err *e);

@@ -75,14 +75,7 @@ TEST(final_entries_what_the_stack_shows)
 	CHECK_OK(layer_files_stack(&im, &v, &e), &e);
 	CHECK_OK(final_entries(&im, v, &out, &e), &e);
 	lfs_free(v);
-	{
-		struct spill_reader rd;
-
-		spill_read_init(&rd, &out);
-		while (spill_read(&rd, &p, &len, &e) == 1)
-			CHECK_OK(xsort_add(&x, p, len, &e), &e);
-		spill_read_release(&rd);
-	}
+	CHECK_OK(xsort_add_log(&x, &out, &e), &e);
 	while (xsort_next(&x, &p, &len, &e) == 1) {
 		final_entry(p, len, &f);
 		if (n < sizeof(want) / sizeof(want[0])) {
