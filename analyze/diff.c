@@ -279,9 +279,9 @@ static int diff_files(struct image_diff *d, struct xsort *xa, struct xsort *xb, 
 	int ga, gb = 0, r = 0;
 
 	if ((ga = xsort_next(xa, &p, &n, e)) == 1)
-		final_entry(p, n, &fa);
+		layer_files_record(p, n, &fa);
 	if (ga >= 0 && (gb = xsort_next(xb, &p, &n, e)) == 1)
-		final_entry(p, n, &fb);
+		layer_files_record(p, n, &fb);
 	if (ga < 0 || gb < 0)
 		return -e->code;
 	while ((ga || gb) && r == 0) {
@@ -305,9 +305,9 @@ static int diff_files(struct image_diff *d, struct xsort *xa, struct xsort *xb, 
 		}
 		/* the side (or both) whose entry was taken moves on */
 		if (r == 0 && c <= 0 && (ga = xsort_next(xa, &p, &n, e)) == 1)
-			final_entry(p, n, &fa);
+			layer_files_record(p, n, &fa);
 		if (r == 0 && ga >= 0 && c >= 0 && (gb = xsort_next(xb, &p, &n, e)) == 1)
-			final_entry(p, n, &fb);
+			layer_files_record(p, n, &fb);
 		if (ga < 0 || gb < 0)
 			r = -e->code;
 	}

@@ -188,10 +188,16 @@ struct files_reader {
 	size_t next;
 	struct spill_reader rd;
 	struct fentry f;
+	const void *rec;       /* the entry's record as kept (n bytes; layer_files_record()), as long as f */
+	size_t n;
 };
 void files_read_init(struct files_reader *r, const struct layer_files *lf);
 int files_read(struct files_reader *r, const struct fentry **f, size_t *i, struct strata_err *e);
 void files_read_release(struct files_reader *r);
+/* A record (rec, n bytes; files_reader.rec, or a copy) as an entry: f's
+ * path, link and digest point into rec.  It begins with the path and its
+ * NUL, a key for common/xsort.h. */
+void layer_files_record(const void *rec, size_t n, struct fentry *f);
 
 /* A package change between two databases; strings borrowed from them. */
 struct pkg_change {
@@ -238,20 +244,14 @@ int layer_files_stack(const struct image *im, struct lfs **out, struct strata_er
 /* ---- the final filesystem ----
  *
  * What an image shows once its layers are stacked (formats/layerfs.h):
- * every present entry, one record each appended to out (a log of the
- * caller's, common/spill.h), in the order of the layers and their entries,
- * the entries kept either way.  The layers not walked are left out.  A
- * record is the entry's path and NUL (a key for common/xsort.h: diff sorts
- * two and compares them), then what follows the path in an entry's block
- * (its link target and NUL, its digest number: struct fentry), then its
- * size, mode, owner, type and flags.
+ * every present entry, its record as the walk kept it (layer_files_record())
+ * appended to out (a log of the caller's, common/spill.h), in the order of
+ * the layers and their entries.  The layers not walked are left out.  diff
+ * sorts two by path (common/xsort.h) and compares them.
  *
  * v is im's stack (layer_files_stack()).  0, or <0 with e (out of memory,
  * a spill file that cannot be read); out then holds what was added. */
 int final_entries(const struct image *im, struct lfs *v, struct spill_log *out, struct strata_err *e);
-/* A record of final_entries() (rec, n bytes) as an entry: f's path, link
- * and digest point into rec. */
-void final_entry(const void *rec, size_t n, struct fentry *f);
 
 struct strmap;
 /* Add every directory above path ("a/b/c" -> "a/b", "a", "") to parents,

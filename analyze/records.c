@@ -2,12 +2,12 @@
  * records.c - a layer's entries kept as records, read back in the order
  * walked and stacked; see files.h.
  *
- * A record: a flags byte (FE_WHITEOUT, FE_OPAQUE, REC_*), the type, with
- * REC_FULL the size (8 bytes), mode, uid and gid (4 each), then the path and
- * its NUL, with REC_LINK the link target and its NUL, with REC_DIGEST the
- * 8-byte number of the content digest: past the fixed fields the layout of
- * struct fentry's block, so fentry_link() and fentry_digest() read a record
- * in place.
+ * A record: the path and its NUL, with REC_LINK the link target and its
+ * NUL, with REC_DIGEST the 8-byte number of the content digest (the layout
+ * of struct fentry's block, so fentry_link() and fentry_digest() read a
+ * record in place), with REC_FULL the size (8 bytes), mode, uid and gid (4
+ * each), then the type and a flags byte (FE_WHITEOUT, FE_OPAQUE, REC_*).
+ * The path first makes a record a key for common/xsort.h as it is.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,35 +34,54 @@ void layer_files_init(struct layer_files *lf, struct spill *s, bool full)
 int layer_files_add(struct layer_files *lf, const struct fentry *f, const char *path, const char *link,
 		    const uint64_t *digest, struct strata_err *e)
 {
-	size_t pl = strlen(path) + 1, ll = link ? strlen(link) + 1 : 0, dl = digest ? sizeof(*digest) : 0;
-	size_t hl = 2 + (lf->recs_full ? REC_FIXED : 0), n = hl + pl + ll + dl;
+	size_t pl = strlen(path) + 1, ll = link ? strlen(link) + 1 : 0;
+	size_t dl = digest && lf->recs_full ? sizeof(*digest) : 0;  /* without recs_full: only what stacking reads */
+	size_t fl = lf->recs_full ? REC_FIXED : 0, n = pl + ll + dl + fl + 2;
 	char small[512], *rec, *p;
 	int r;
 
 	if (!(rec = n <= sizeof(small) ? small : malloc(n)))  /* most: no allocation */
 		return err_nomem(e, "file list");
-	rec[0] = (char)((f->flags & (FE_WHITEOUT | FE_OPAQUE)) | (link ? REC_LINK : 0) |
-			(lf->recs_full ? REC_FULL : 0) | (digest && lf->recs_full ? REC_DIGEST : 0));
-	rec[1] = (char)f->type;
-	if (lf->recs_full) {
-		memcpy(rec + 2, &f->size, 8);
-		memcpy(rec + 10, &f->mode, 4);
-		memcpy(rec + 14, &f->uid, 4);
-		memcpy(rec + 18, &f->gid, 4);
-	} else {
-		n -= dl;  /* only what stacking reads */
-		dl = 0;
-	}
-	p = rec + hl;
-	memcpy(p, path, pl);
+	memcpy(rec, path, pl);
+	p = rec + pl;
 	if (ll)
-		memcpy(p + pl, link, ll);
+		memcpy(p, link, ll);
+	p += ll;
 	if (dl)
-		memcpy(p + pl + ll, digest, dl);
+		memcpy(p, digest, dl);
+	p += dl;
+	if (fl) {
+		memcpy(p, &f->size, 8);
+		memcpy(p + 8, &f->mode, 4);
+		memcpy(p + 12, &f->uid, 4);
+		memcpy(p + 16, &f->gid, 4);
+	}
+	p += fl;
+	p[0] = (char)f->type;
+	p[1] = (char)((f->flags & (FE_WHITEOUT | FE_OPAQUE)) | (ll ? REC_LINK : 0) | (fl ? REC_FULL : 0) |
+		      (dl ? REC_DIGEST : 0));
 	r = spill_log_add(&lf->recs, rec, n, e);
 	if (rec != small)
 		free(rec);
 	return r;
+}
+
+void layer_files_record(const void *rec, size_t n, struct fentry *f)
+{
+	const uint8_t *end = (const uint8_t *)rec + n - 2;
+
+	memset(f, 0, sizeof(*f));
+	f->path = (char *)rec;
+	f->type = end[0];
+	f->flags = (uint8_t)(end[1] & (FE_WHITEOUT | FE_OPAQUE));
+	f->has_link = (end[1] & REC_LINK) != 0;
+	f->has_digest = (end[1] & REC_DIGEST) != 0;
+	if (end[1] & REC_FULL) {
+		memcpy(&f->size, end - REC_FIXED, 8);
+		memcpy(&f->mode, end - REC_FIXED + 8, 4);
+		memcpy(&f->uid, end - REC_FIXED + 12, 4);
+		memcpy(&f->gid, end - REC_FIXED + 16, 4);
+	}
 }
 
 static int cmp_named(const void *k, const void *x)
@@ -102,28 +121,11 @@ void files_read_init(struct files_reader *r, const struct layer_files *lf)
 
 int files_read(struct files_reader *r, const struct fentry **f, size_t *i, struct strata_err *e)
 {
-	const char *rec;
-	const void *p;
-	size_t n;
 	int rc;
 
-	if ((rc = spill_read(&r->rd, &p, &n, e)) != 1)
+	if ((rc = spill_read(&r->rd, &r->rec, &r->n, e)) != 1)
 		return rc;
-	rec = p;
-	memset(&r->f, 0, sizeof(r->f));
-	r->f.flags = (uint8_t)(rec[0] & (FE_WHITEOUT | FE_OPAQUE));
-	r->f.type = (uint8_t)rec[1];
-	r->f.has_link = (rec[0] & REC_LINK) != 0;
-	r->f.has_digest = (rec[0] & REC_DIGEST) != 0;
-	if (rec[0] & REC_FULL) {
-		memcpy(&r->f.size, rec + 2, 8);
-		memcpy(&r->f.mode, rec + 10, 4);
-		memcpy(&r->f.uid, rec + 14, 4);
-		memcpy(&r->f.gid, rec + 18, 4);
-		r->f.path = (char *)rec + 2 + REC_FIXED;
-	} else {
-		r->f.path = (char *)rec + 2;
-	}
+	layer_files_record(r->rec, r->n, &r->f);
 	*i = r->next++;
 	*f = &r->f;
 	return 1;

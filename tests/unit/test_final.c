@@ -77,7 +77,7 @@ TEST(final_entries_what_the_stack_shows)
 	lfs_free(v);
 	CHECK_OK(xsort_add_log(&x, &out, &e), &e);
 	while (xsort_next(&x, &p, &len, &e) == 1) {
-		final_entry(p, len, &f);
+		layer_files_record(p, len, &f);
 		if (n < sizeof(want) / sizeof(want[0])) {
 			CHECK_STR(f.path, want[n]);
 			CHECK_INT(f.size, sizes[n]);
