@@ -11,7 +11,8 @@
 #include "common/size.h"
 #include "formats/json.h"
 
-/* A changed file's record: in_a | in_b << 1, what, size_a, size_b (8 bytes each), the path and its NUL. */
+/* A changed file's record: in_a | in_b << 1, what, size_a, size_b (8 bytes each), the path and its NUL;
+ * counted by kind. */
 #define CHANGE_FIXED 18
 
 static int add_change(struct image_diff *d, struct buf *rec, const struct fentry *a, const struct fentry *b,
@@ -28,7 +29,12 @@ static int add_change(struct image_diff *d, struct buf *rec, const struct fentry
 	rec->len = 0;
 	if (buf_add(rec, fixed, CHANGE_FIXED, e) < 0 || buf_add(rec, path, strlen(path) + 1, e) < 0)
 		return -e->code;
-	d->n++;
+	if (!a)
+		d->added++;
+	else if (!b)
+		d->removed++;
+	else
+		d->changed++;
 	return spill_log_add(&d->files, rec->data, rec->len, e);
 }
 
@@ -293,16 +299,12 @@ static int diff_files(struct image_diff *d, struct xsort *xa, struct xsort *xb, 
 			d->size_delta -= (int64_t)a->size;
 		if (b && c >= 0 && b->type == TAR_FILE)
 			d->size_delta += (int64_t)b->size;
-		if (c < 0 && a->type != TAR_DIR) {
+		if (c < 0 && a->type != TAR_DIR)
 			r = add_change(d, &rec, a, NULL, 0, e);
-			d->removed++;
-		} else if (c > 0 && b->type != TAR_DIR) {
+		else if (c > 0 && b->type != TAR_DIR)
 			r = add_change(d, &rec, NULL, b, 0, e);
-			d->added++;
-		} else if (c == 0 && (w = compare(a, b)) && (b->type != TAR_DIR || (w & (CH_MODE | CH_OWNER)))) {
+		else if (c == 0 && (w = compare(a, b)) && (b->type != TAR_DIR || (w & (CH_MODE | CH_OWNER))))
 			r = add_change(d, &rec, a, b, w, e);  /* a directory: its mode or owner only */
-			d->changed++;
-		}
 		/* the side (or both) whose entry was taken moves on */
 		if (r == 0 && c <= 0 && (ga = xsort_next(xa, &p, &n, e)) == 1)
 			layer_files_record(p, n, &fa);
@@ -366,7 +368,7 @@ static const char *what_str(unsigned w, char *buf, size_t n)
 
 bool diff_differs(const struct image_diff *d)
 {
-	return d->n || d->npkgs || d->nrisks || cJSON_GetArraySize(d->config) || d->shared_layers != d->layers_a ||
+	return d->added || d->removed || d->changed || d->npkgs || d->nrisks || cJSON_GetArraySize(d->config) || d->shared_layers != d->layers_a ||
 	       d->shared_layers != d->layers_b;
 }
 

@@ -51,7 +51,7 @@ struct image_diff {
 	size_t layers_a, layers_b;
 	struct spill spill;           /* the changed files, as records in path order (diff_files_next) */
 	struct spill_log files;
-	size_t n, added, removed, changed;
+	size_t added, removed, changed;   /* the changed files, by kind */
 	int64_t size_delta;           /* bytes of regular files, B - A */
 	struct sbom sa, sb;           /* owned: what pkgs point into */
 	bool pkgs_checked;            /* both SBOMs could be built (every layer read) */
