@@ -444,6 +444,47 @@ static uint32_t *cut(struct merger *m, size_t *n, struct strata_err *e)
 	return shown;
 }
 
+/* A shown node's record (of the node log) into nd, its parent at up among the shown (-1: none). */
+static int keep_node(struct tree *t, struct tree_node *nd, long up, const uint8_t *rec, struct strata_err *e)
+{
+	const uint8_t *evs = rec + NODE_FIXED;
+	uint16_t nev, k;
+	uint32_t plen;
+	const char *path;
+	size_t tail;
+	char *own;
+
+	memcpy(&nev, rec + 26, 2);
+	memcpy(&plen, evs + 3 * (size_t)nev, 4);
+	path = (const char *)evs + 3 * (size_t)nev + 4;
+	tail = plen + 1 + ((rec[13] & 4) ? strlen(path + plen + 1) + 1 : 0);
+	if (!(own = malloc(tail)))
+		return err_nomem(e, "file tree");
+	memcpy(own, path, tail);
+	nd->path = own;
+	nd->plen = plen;
+	nd->parent = up < 0 ? TREE_NONE : (uint32_t)up;
+	memcpy(&nd->depth, rec + 8, 2);
+	memcpy(&nd->last, rec + 10, 2);
+	nd->type = rec[12];
+	nd->present = rec[13] & 1;
+	nd->implied = (rec[13] & 2) != 0;
+	nd->has_link = (rec[13] & 4) != 0;
+	memcpy(&nd->size, rec + 14, 8);
+	memcpy(&nd->entries, rec + 22, 4);
+	nd->ev0 = (uint32_t)t->nev;
+	nd->nev = nev;
+	while (t->nev + nev > t->aev && array_grow(&t->ev, t->aev, &t->aev, sizeof(*t->ev), 256) == 0)
+		;
+	if (t->nev + nev > t->aev)
+		return err_nomem(e, "file tree");
+	for (k = 0; k < nev; k++) {
+		memcpy(&t->ev[t->nev].layer, evs + 3 * (size_t)k, 2);
+		t->ev[t->nev++].kind = (char)evs[3 * (size_t)k + 2];
+	}
+	return 0;
+}
+
 /* Read the node log: the shown nodes into t->v, what each hides counted. */
 static int keep(struct tree *t, const struct spill_log *nodes, const uint32_t *shown, size_t nshown,
 		struct strata_err *e)
@@ -458,15 +499,12 @@ static int keep(struct tree *t, const struct spill_log *nodes, const uint32_t *s
 	t->len = nshown;
 	spill_read_init(&rd, nodes);
 	while ((r = spill_read(&rd, &p, &n, e)) == 1) {
-		const uint8_t *rec = p, *evs = rec + NODE_FIXED;
-		uint32_t index, parent, plen;
-		uint16_t nev, k;
+		const uint8_t *rec = p;
+		uint32_t index, parent;
 		long at, up;
 
 		memcpy(&index, rec, 4);
 		memcpy(&parent, rec + 4, 4);
-		memcpy(&nev, rec + 26, 2);
-		memcpy(&plen, evs + 3 * (size_t)nev, 4);
 		at = shown_at(shown, nshown, index);
 		up = parent == TREE_NONE ? -1 : shown_at(shown, nshown, parent);
 		if (at < 0) {  /* not shown: counted by its shown parent */
@@ -480,41 +518,9 @@ static int keep(struct tree *t, const struct spill_log *nodes, const uint32_t *s
 				t->hid[up].bytes += (rec[13] & 1) ? size : 0;
 			}
 			continue;
-		} else {
-			struct tree_node *nd = &t->v[at];
-			const char *path = (const char *)evs + 3 * (size_t)nev + 4;
-			size_t tail = plen + 1 + ((rec[13] & 4) ? strlen(path + plen + 1) + 1 : 0);
-			char *own = malloc(tail);
-
-			if (!own) {
-				r = err_nomem(e, "file tree");
-				break;
-			}
-			memcpy(own, path, tail);
-			nd->path = own;
-			nd->plen = plen;
-			nd->parent = up < 0 ? TREE_NONE : (uint32_t)up;
-			memcpy(&nd->depth, rec + 8, 2);
-			memcpy(&nd->last, rec + 10, 2);
-			nd->type = rec[12];
-			nd->present = rec[13] & 1;
-			nd->implied = (rec[13] & 2) != 0;
-			nd->has_link = (rec[13] & 4) != 0;
-			memcpy(&nd->size, rec + 14, 8);
-			memcpy(&nd->entries, rec + 22, 4);
-			nd->ev0 = (uint32_t)t->nev;
-			nd->nev = nev;
-			while (t->nev + nev > t->aev && array_grow(&t->ev, t->aev, &t->aev, sizeof(*t->ev), 256) == 0)
-				;
-			if (t->nev + nev > t->aev) {
-				r = err_nomem(e, "file tree");
-				break;
-			}
-			for (k = 0; k < nev; k++) {
-				memcpy(&t->ev[t->nev].layer, evs + 3 * (size_t)k, 2);
-				t->ev[t->nev++].kind = (char)evs[3 * (size_t)k + 2];
-			}
 		}
+		if ((r = keep_node(t, &t->v[at], up, rec, e)) < 0)
+			break;
 	}
 	spill_read_release(&rd);
 	return r;
