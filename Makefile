@@ -16,7 +16,7 @@ LDLIBS := $(PKG_LIBS) -lisal -lpthread -lm
 LDWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 BUILD ?= build
-COMMON := err buf size digest stream decode encode tar tarw strmap spill xsort fsutil diag awrite alloc tarsplit pieces sign
+COMMON := err buf size digest stream decode encode tar tarw strmap spill pages xsort fsutil diag awrite alloc tarsplit pieces sign
 FORMATS := json ref layerfs catalog scan image check docker_archive oci_layout rootfs registry regtree sink target store docker_root cstorage pieceset
 ANALYZE := walk records pkg pkgdelta final account render html tree diff sbom sbomdoc purl risk eco rpmdb pydist npm gobin digests
 CONVERT := convert import merge layers flatten unpack squash transfer split delta

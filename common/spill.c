@@ -23,20 +23,30 @@ void spill_log_init(struct spill_log *l, struct spill *s)
 	s->logs++;
 }
 
-static int open_file(struct spill *s, struct strata_err *e)
+int spill_tmpfile(struct strata_err *e)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
-	int n;
+	int n, fd;
 
 	if (!dir || !*dir)
 		dir = "/tmp";
 	n = snprintf(path, sizeof(path), "%s/strata-spill-XXXXXX", dir);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return err_set(e, STRATA_EIO, "cannot create a spill file in '%.200s' (TMPDIR): name too long", dir);
-	if ((s->fd = mkstemp(path)) < 0)
+	if ((fd = mkstemp(path)) < 0)
 		return err_sys(e, errno, "cannot create a spill file in '%s' (TMPDIR)", dir);
 	unlink(path);  /* nothing is left, however the run ends */
+	return fd;
+}
+
+static int open_file(struct spill *s, struct strata_err *e)
+{
+	int fd = spill_tmpfile(e);
+
+	if (fd < 0)
+		return -e->code;
+	s->fd = fd;
 	s->end = 0;
 	return 0;
 }

@@ -75,6 +75,10 @@ struct spill_reader {
 
 void spill_init(struct spill *s, size_t mem_max);
 
+/* A temp file in $TMPDIR (else /tmp), made and unlinked at once: its
+ * descriptor, or <0 with e. */
+int spill_tmpfile(struct strata_err *e);
+
 void spill_log_init(struct spill_log *l, struct spill *s);
 /* Append one record of n bytes (at most UINT32_MAX).  0 or <0 with e. */
 int spill_log_add(struct spill_log *l, const void *p, size_t n, struct strata_err *e);
