@@ -13,13 +13,15 @@
 
 #include "analyze/analyze.h"
 #include "common/buf.h"
+#include "common/pages.h"
 #include "common/strmap.h"
 #include "formats/layerfs.h"
 #include "formats/json.h"
 
 /* dive's efficiency figures of a path seen more than once.  A path seen
- * once keeps only its size: 5 bytes a path, in arrays by the stack's node of
- * the path (lfs_node), no map of paths; the few seen again get one of these. */
+ * once keeps only its size: a struct seen by the stack's node of the path
+ * (lfs_node), in pages of the stack's pool (so out of memory past its
+ * bound), no map of paths; the few seen again get one of these. */
 struct eff {
 	uint64_t cum, min, last;
 	uint32_t count, node;
@@ -28,15 +30,20 @@ struct eff {
 /* SEEN_BIG: seen once, with a size of 4 GiB or more (in acct.big) */
 enum { SEEN_NONE, SEEN_ONCE, SEEN_BIG, SEEN_MORE };
 
+/* A node's: SEEN_*, and by it its size, its index in big, or its eff's. */
+struct seen {
+	uint32_t once;
+	uint8_t how;
+};
+
 struct acct {
 	struct image_report *r;
 	struct layer_report *lr;  /* the layer being stacked */
 	struct lfs *v;            /* the stack, whose nodes index once and seen */
-	uint32_t *once;           /* by node: SEEN_ONCE its size, SEEN_BIG its index in big, SEEN_MORE its eff's */
+	struct page_arr seen;     /* struct seen by node; past nseen all SEEN_NONE (zeros) */
+	size_t nseen;
 	uint64_t *big;            /* the sizes of SEEN_BIG paths */
 	size_t nbig, abig;
-	uint8_t *seen;            /* by node: SEEN_*; past nseen all SEEN_NONE */
-	size_t nseen;
 	struct eff *effs;         /* the paths seen more than once, in the order they were */
 	size_t neffs, aeffs;
 	struct strmap hitmap;     /* node -> 1 + index of the last risk_hit at it (the others: risk_hit.at) */
@@ -46,22 +53,16 @@ struct acct {
 	struct strata_err *e;
 };
 
+static struct seen *seen_at(const struct acct *a, uint32_t i)
+{
+	return page_at((struct page_arr *)&a->seen, (uint64_t)i * sizeof(struct seen));
+}
+
 static int grow_seen(struct acct *a, uint32_t i, struct strata_err *e)
 {
-	size_t na = a->nseen ? a->nseen + a->nseen / 2 : 1024;
-	uint32_t *no;
-	uint8_t *ns;
-
-	if (na <= i)
-		na = (size_t)i + 1;
-	if (!(no = realloc(a->once, na * sizeof(*no))))
-		return err_nomem(e, "efficiency");
-	a->once = no;
-	if (!(ns = realloc(a->seen, na)))
-		return err_nomem(e, "efficiency");
-	memset(ns + a->nseen, SEEN_NONE, na - a->nseen);
-	a->seen = ns;
-	a->nseen = na;
+	if (page_arr_reserve(&a->seen, ((uint64_t)i + 1) * sizeof(struct seen), e) < 0)
+		return -e->code;
+	a->nseen = a->seen.npages * (PAGE_SIZE / sizeof(struct seen));
 	return 0;
 }
 
@@ -75,30 +76,35 @@ static uint32_t node_of(struct acct *a, const struct fentry *f, const struct lfs
 /* The size of a path seen once (SEEN_ONCE or SEEN_BIG). */
 static uint64_t once_size(const struct acct *a, uint32_t i)
 {
-	return a->seen[i] == SEEN_ONCE ? a->once[i] : a->big[a->once[i]];
+	struct seen sn = *seen_at(a, i);
+
+	return sn.how == SEEN_ONCE ? sn.once : a->big[sn.once];
 }
 
 /* One more occurrence of the path of node i (NTREE_NONE: a failure in e), of size bytes. */
 static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e)
 {
 	struct eff *f;
+	struct seen *sn;
 
 	if (i == NTREE_NONE)
 		return -e->code;
 	if (i >= a->nseen && grow_seen(a, i, e) < 0)
 		return -e->code;
-	switch (a->seen[i]) {
+	sn = seen_at(a, i);
+	switch (sn->how) {
 	case SEEN_NONE:
 		if (size <= UINT32_MAX) {
-			a->seen[i] = SEEN_ONCE;
-			a->once[i] = (uint32_t)size;
+			sn->how = SEEN_ONCE;
+			sn->once = (uint32_t)size;
 			return 0;
 		}
 		if (a->nbig >= UINT32_MAX || array_grow(&a->big, a->nbig, &a->abig, sizeof(*a->big), 16) < 0)
 			return err_nomem(e, "efficiency");
 		a->big[a->nbig] = size;
-		a->seen[i] = SEEN_BIG;
-		a->once[i] = (uint32_t)a->nbig++;
+		sn = seen_at(a, i);
+		sn->how = SEEN_BIG;
+		sn->once = (uint32_t)a->nbig++;
 		return 0;
 	case SEEN_ONCE:
 	case SEEN_BIG: {
@@ -107,12 +113,13 @@ static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e
 		if (a->neffs >= UINT32_MAX || array_grow(&a->effs, a->neffs, &a->aeffs, sizeof(*a->effs), 64) < 0)
 			return err_nomem(e, "efficiency");
 		a->effs[a->neffs] = (struct eff){ was, was, was, 1, i };
-		a->seen[i] = SEEN_MORE;
-		a->once[i] = (uint32_t)a->neffs++;
+		sn = seen_at(a, i);
+		sn->how = SEEN_MORE;
+		sn->once = (uint32_t)a->neffs++;
 		break;
 	}
 	}
-	f = &a->effs[a->once[i]];
+	f = &a->effs[seen_at(a, i)->once];
 	f->cum += size;
 	if (size < f->min)
 		f->min = size;
@@ -126,9 +133,11 @@ static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e
  * and a directory's size is 0). */
 static uint64_t cur_size(const struct acct *a, uint32_t i, uint8_t type)
 {
-	if (type != TAR_FILE || i >= a->nseen || a->seen[i] == SEEN_NONE)
+	struct seen sn;
+
+	if (type != TAR_FILE || i >= a->nseen || (sn = *seen_at(a, i)).how == SEEN_NONE)
 		return 0;
-	return a->seen[i] == SEEN_MORE ? a->effs[a->once[i]].last : once_size(a, (uint32_t)i);
+	return sn.how == SEEN_MORE ? a->effs[sn.once].last : once_size(a, (uint32_t)i);
 }
 
 static int list_add(struct list *l, const struct fentry *f, struct strata_err *e)
@@ -417,6 +426,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	if ((rc = lfs_new(&v, &ev, e)) < 0)
 		return rc;
 	a.v = v;
+	page_arr_init(&a.seen, lfs_pool(v));
 	for (li = 0; li < im->nlayers && rc == 0; li++) {
 		struct layer_report *lr = &r->layers[li];
 		const struct layer_files *lf = im->layers[li].m ? im->layers[li].m->walk : NULL;
@@ -451,11 +461,13 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	}
 	/* final filesystem and dive's numbers */
 	lfs_each(v, count_file, r);
+	if (rc == 0)
+		rc = lfs_check(v, e);
 	if (rc == 0) {
 		uint64_t min = 0, cum = 0;
 
 		for (i = 0; i < a.nseen; i++)
-			if (a.seen[i] == SEEN_ONCE || a.seen[i] == SEEN_BIG) {
+			if (seen_at(&a, (uint32_t)i)->how == SEEN_ONCE || seen_at(&a, (uint32_t)i)->how == SEEN_BIG) {
 				min += once_size(&a, (uint32_t)i);
 				cum += once_size(&a, (uint32_t)i);
 			}
@@ -492,9 +504,8 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 		r->user_wasted_percent = r->user_size ? (double)r->wasted / (double)r->user_size : 0.0;
 	}
 	free(a.effs);
-	free(a.once);
 	free(a.big);
-	free(a.seen);
+	page_arr_release(&a.seen);
 	strmap_release(&a.hitmap);
 	lfs_free(v);
 	if (rc == 0)

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "common/cancel.h"
+#include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/pages.h"
 
 /* ---- one entry ---- */
 
@@ -156,37 +158,87 @@ int lfs_classify(const struct tar_entry *ent, struct lfs_name *out, const struct
 
 /* ---- the tree of names ---- */
 
-#define NIL 0u          /* in the slots: empty (the root is never a child) */
+#define NIL 0u          /* in the child tables: empty (the root is never a child) */
 
-/* A node is its parent and where its name starts in names, where it ends
- * with a NUL (no name holds one): 8 bytes a node.  Nothing links a node to
- * its children: the stack keeps its own lists of the live ones. */
+/* A node is its parent, its name, and the table of its children: 16 bytes,
+ * in pages (common/pages.h) like everything else of the tree.  name is an
+ * offset in names, where it ends with a NUL (no name holds one), or with
+ * LONG_NAME set an index in longs (a name too long for a page's quarter,
+ * which only a hostile archive has).  A node's children are found in a
+ * table of its own, open addressing, cap_of(nchild) slots at tab (in
+ * slots, + 1; 0: none) in tabs: the children of a directory, which a tar
+ * lists together, are looked up in one place.  A table that grows is made
+ * again, and the old one goes on a list of free tables of its size (its
+ * first slot's node the next one's tab), which the next table of that size
+ * is taken from. */
 struct tnode {
 	uint32_t parent;
-	uint32_t name_off;             /* the names are at most 4 GiB */
+	uint32_t name;
+	uint32_t tab;
+	uint32_t nchild;
+};
+
+#define LONG_NAME 0x80000000u
+#define LONG_MIN (PAGE_SIZE / 4)
+
+/* A child table's slot: the child and the low 32 bits of its name's hash
+ * (where it goes, and a check before its name is compared). */
+struct tslot {
+	uint32_t node;
+	uint32_t fp;
 };
 
 struct ntree {
-	struct tnode *n;
-	size_t len, alloc;
-	char *data;                    /* the caller's state, dsize bytes a node */
-	size_t dsize;
+	struct page_pool *pool;
+	struct page_arr nodes;         /* struct tnode */
+	struct page_arr names;         /* each name and its NUL, none across a page */
+	struct page_arr tabs;          /* struct tslot */
+	struct page_arr data;          /* the caller's state, stride bytes a node */
+	size_t len, nlen, ntabs, stride, dsize;
 	char *init;                    /* what a new node's state starts as */
-	char *names;                   /* each name and its NUL */
-	size_t nlen, nalloc;
-	uint32_t *slots;               /* node index, NIL = empty (open addressing) */
-	size_t nslots;
+	char **longs;                  /* the long names */
+	size_t nlongs, alongs;
+	uint32_t tfree[32];            /* by log2 of the slots: the tab of a free table, 0: none */
 	struct ntree_dir last;         /* of the last path ntree_path() walked */
 };
 
-static uint64_t hash(uint32_t parent, const char *s, size_t n)
+static uint32_t hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull ^ parent;
+	uint64_t h = 1469598103934665603ull;
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-	return h ^ (h >> 29);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The slots of a table for n children: at most half full, 4 at least. */
+static size_t cap_of(uint32_t n)
+{
+	size_t c = 4;
+
+	if (!n)
+		return 0;
+	while (c < (size_t)n * 2)
+		c *= 2;
+	return c;
+}
+
+static struct tnode *tn(const struct ntree *t, uint32_t i)
+{
+	return page_at((struct page_arr *)&t->nodes, (uint64_t)i * sizeof(struct tnode));
+}
+
+static struct tslot *slot_at(const struct ntree *t, uint64_t s)
+{
+	return page_at((struct page_arr *)&t->tabs, s * sizeof(struct tslot));
+}
+
+static const char *name_of(const struct ntree *t, uint32_t name)
+{
+	if (name & LONG_NAME)
+		return t->longs[name & ~LONG_NAME];
+	return page_at((struct page_arr *)&t->names, name);
 }
 
 int ntree_new(struct ntree **out, size_t dsize, const void *init, struct strata_err *e)
@@ -196,22 +248,33 @@ int ntree_new(struct ntree **out, size_t dsize, const void *init, struct strata_
 	*out = NULL;
 	if (!t)
 		return err_nomem(e, "name tree");
-	t->alloc = 1024;
-	t->nalloc = 16384;
-	t->nslots = 2048;
 	t->dsize = dsize ? dsize : 1;
-	t->n = calloc(t->alloc, sizeof(*t->n));
-	t->data = malloc(t->alloc * t->dsize);
-	t->init = calloc(1, t->dsize);
-	t->names = malloc(t->nalloc);
-	t->slots = calloc(t->nslots, sizeof(*t->slots));
-	if (!t->n || !t->data || !t->init || !t->names || !t->slots) {
+	for (t->stride = 1; t->stride < t->dsize; t->stride *= 2)
+		;
+	if (t->stride > PAGE_SIZE) {
+		free(t);
+		return err_set(e, STRATA_EFORMAT, "name tree: %zu bytes of state a node is too many", dsize);
+	}
+	if (page_pool_new(&t->pool, 0, e) < 0) {
+		free(t);
+		return -e->code;
+	}
+	page_arr_init(&t->nodes, t->pool);
+	page_arr_init(&t->names, t->pool);
+	page_arr_init(&t->tabs, t->pool);
+	page_arr_init(&t->data, t->pool);
+	if (!(t->init = calloc(1, t->dsize))) {
 		ntree_free(t);
 		return err_nomem(e, "name tree");
 	}
+	if (page_arr_reserve(&t->nodes, sizeof(struct tnode), e) < 0 || page_arr_reserve(&t->data, t->stride, e) < 0) {
+		ntree_free(t);
+		return -e->code;
+	}
 	if (init)
 		memcpy(t->init, init, dsize);
-	memcpy(t->data, t->init, t->dsize);  /* the root */
+	memcpy(ntree_data(t, 0), t->init, t->dsize);  /* the root */
+	t->ntabs = 1;  /* slot 0 is no table's */
 	t->len = 1;
 	*out = t;
 	return 0;
@@ -219,19 +282,30 @@ int ntree_new(struct ntree **out, size_t dsize, const void *init, struct strata_
 
 void *ntree_data(const struct ntree *t, uint32_t i)
 {
-	return t->data + (size_t)i * t->dsize;
+	return page_at((struct page_arr *)&t->data, (uint64_t)i * t->stride);
 }
 
 void ntree_free(struct ntree *t)
 {
+	size_t i;
+
 	if (!t)
 		return;
-	free(t->n);
-	free(t->data);
+	page_arr_release(&t->nodes);
+	page_arr_release(&t->names);
+	page_arr_release(&t->tabs);
+	page_arr_release(&t->data);
+	page_pool_free(t->pool);
+	for (i = 0; i < t->nlongs; i++)
+		free(t->longs[i]);
+	free(t->longs);
 	free(t->init);
-	free(t->names);
-	free(t->slots);
 	free(t);
+}
+
+int ntree_check(const struct ntree *t, struct strata_err *e)
+{
+	return page_pool_check(t->pool, e);
 }
 
 size_t ntree_len(const struct ntree *t)
@@ -241,7 +315,7 @@ size_t ntree_len(const struct ntree *t)
 
 uint32_t ntree_parent(const struct ntree *t, uint32_t i)
 {
-	return t->n[i].parent;
+	return tn(t, i)->parent;
 }
 
 size_t ntree_pathname(const struct ntree *t, uint32_t i, char *buf, size_t size)
@@ -255,100 +329,159 @@ size_t ntree_pathname(const struct ntree *t, uint32_t i, char *buf, size_t size)
 		memcpy(buf, ".", 2);
 		return 1;
 	}
-	for (j = i; j; j = t->n[j].parent)  /* the length first: the names are then copied in place */
-		len += strlen(t->names + t->n[j].name_off) + 1;
+	for (j = i; j; j = tn(t, j)->parent)  /* the length first: the names are then copied in place */
+		len += strlen(name_of(t, tn(t, j)->name)) + 1;
 	if (len > size || !size)
 		return size > len ? size : len;
 	at = len - 1;
 	buf[at] = '\0';
-	for (j = i; j; j = t->n[j].parent) {
-		size_t nl = strlen(t->names + t->n[j].name_off);
+	for (j = i; j; j = tn(t, j)->parent) {
+		const char *nm = name_of(t, tn(t, j)->name);
+		size_t nl = strlen(nm);
 
 		at -= nl;
-		memcpy(buf + at, t->names + t->n[j].name_off, nl);
+		memcpy(buf + at, nm, nl);
 		if (at)
 			buf[--at] = '/';
 	}
 	return len - 1;
 }
 
-static int grow_slots(struct ntree *t, struct strata_err *e)
+static unsigned log2_of(size_t c)
 {
-	size_t ns = t->nslots * 2, i;
-	uint32_t *s = calloc(ns, sizeof(*s));
+	unsigned l = 0;
 
-	if (!s)
-		return err_nomem(e, "name tree");
-	for (i = 1; i < t->len; i++) {
-		const struct tnode *x = &t->n[i];
-		const char *nm = t->names + x->name_off;
-		size_t k = (size_t)hash(x->parent, nm, strlen(nm)) & (ns - 1);
+	while (((size_t)1 << l) < c)
+		l++;
+	return l;
+}
 
-		while (s[k] != NIL)
-			k = (k + 1) & (ns - 1);
-		s[k] = (uint32_t)i;
+/* The slot of a table of c slots, all NIL: a free one, or a new one at the
+ * end of tabs.  0, or <0 with e. */
+static int new_table(struct ntree *t, size_t c, uint64_t *at, struct strata_err *e)
+{
+	uint32_t *head = &t->tfree[log2_of(c)];
+	size_t k;
+
+	if (*head) {
+		*at = *head - 1;
+		*head = slot_at(t, *at)->node;
+		for (k = 0; k < c; k++)
+			*slot_at(t, *at + k) = (struct tslot){ NIL, 0 };
+		return 0;
 	}
-	free(t->slots);
-	t->slots = s;
-	t->nslots = ns;
+	*at = t->ntabs;
+	if (*at + c > UINT32_MAX)
+		return err_set(e, STRATA_EFORMAT, "too many paths in the layers");
+	if (page_arr_reserve(&t->tabs, (*at + c) * sizeof(struct tslot), e) < 0)
+		return -e->code;
+	t->ntabs += c;
+	return 0;
+}
+
+/* The children of parent (nchild of them, in the table at tab) in a new
+ * table for one more; the old one is free. */
+static int grow_table(struct ntree *t, uint32_t parent, struct strata_err *e)
+{
+	struct tnode pn = *tn(t, parent);
+	size_t oc = cap_of(pn.nchild), nc = cap_of(pn.nchild + 1), k;
+	uint64_t at;
+
+	if (new_table(t, nc, &at, e) < 0)
+		return -e->code;
+	for (k = 0; k < oc; k++) {
+		struct tslot o = *slot_at(t, pn.tab - 1 + k);
+		size_t m;
+
+		if (o.node == NIL)
+			continue;
+		for (m = o.fp & (nc - 1); slot_at(t, at + m)->node != NIL; m = (m + 1) & (nc - 1))
+			;
+		*slot_at(t, at + m) = o;
+	}
+	if (oc) {
+		uint32_t *head = &t->tfree[log2_of(oc)];
+
+		*slot_at(t, pn.tab - 1) = (struct tslot){ *head, 0 };
+		*head = pn.tab;
+	}
+	tn(t, parent)->tab = (uint32_t)(at + 1);
+	return 0;
+}
+
+/* Place a name of n bytes (and its NUL): its struct tnode name. */
+static int put_name(struct ntree *t, const char *s, size_t n, uint32_t *out, struct strata_err *e)
+{
+	char *p;
+
+	if (n + 1 > LONG_MIN) {
+		if (t->nlongs >= LONG_NAME - 1 || array_grow(&t->longs, t->nlongs, &t->alongs, sizeof(*t->longs), 16) < 0 ||
+		    !(p = malloc(n + 1)))
+			return err_nomem(e, "name tree");
+		memcpy(p, s, n);
+		p[n] = '\0';
+		t->longs[t->nlongs] = p;
+		*out = LONG_NAME | (uint32_t)t->nlongs++;
+		return 0;
+	}
+	if ((t->nlen & (PAGE_SIZE - 1)) + n + 1 > PAGE_SIZE)  /* not across a page */
+		t->nlen = (t->nlen + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (t->nlen + n + 1 >= LONG_NAME)
+		return err_set(e, STRATA_EFORMAT, "too many paths in the layers");
+	if (page_arr_reserve(&t->names, t->nlen + n + 1, e) < 0)
+		return -e->code;
+	p = page_at(&t->names, t->nlen);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	*out = (uint32_t)t->nlen;
+	t->nlen += n + 1;
 	return 0;
 }
 
 uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, bool create, struct strata_err *e)
 {
-	size_t mask = t->nslots - 1, k = (size_t)hash(parent, s, n) & mask;
+	uint32_t fp = hash(s, n), name = 0;
+	struct tnode pn = *tn(t, parent);
+	size_t cap = cap_of(pn.nchild), k;
 	struct tnode *x;
 
-	for (; t->slots[k] != NIL; k = (k + 1) & mask) {
-		x = &t->n[t->slots[k]];
-		const char *nm = t->names + x->name_off;
+	for (k = fp & (cap - 1); cap; k = (k + 1) & (cap - 1)) {
+		struct tslot sl = *slot_at(t, pn.tab - 1 + k);
+		const char *nm;
 
-		if (x->parent == parent && !strncmp(nm, s, n) && !nm[n])
-			return t->slots[k];
+		if (sl.node == NIL)
+			break;
+		if (sl.fp != fp)
+			continue;
+		nm = name_of(t, tn(t, sl.node)->name);
+		if (!strncmp(nm, s, n) && !nm[n])
+			return sl.node;
 	}
 	if (!create)
 		return NTREE_NONE;
 	if (memchr(s, '\0', n))
 		return err_set(e, STRATA_EFORMAT, "a name holds a NUL byte"), NTREE_NONE;
-	if (t->len >= UINT32_MAX - 1 || n >= UINT32_MAX || t->nlen + n + 1 > UINT32_MAX)
+	if (t->len >= UINT32_MAX - 1 || pn.nchild >= UINT32_MAX / 4)
 		return err_set(e, STRATA_EFORMAT, "too many paths in the layers"), NTREE_NONE;
-	if ((t->len + 1) * 2 > t->nslots) {
-		if (grow_slots(t, e) < 0)
+	if (page_pool_check(t->pool, e) < 0)
+		return NTREE_NONE;
+	if (cap_of(pn.nchild + 1) != cap) {
+		if (grow_table(t, parent, e) < 0)
 			return NTREE_NONE;
-		for (k = (size_t)hash(parent, s, n) & (t->nslots - 1); t->slots[k] != NIL; k = (k + 1) & (t->nslots - 1))
-			;
+		pn = *tn(t, parent);
+		cap = cap_of(pn.nchild + 1);
 	}
-	if (t->len == t->alloc) {
-		struct tnode *nv = realloc(t->n, t->alloc * 2 * sizeof(*nv));
-		char *dv;
-
-		if (!nv)
-			return err_nomem(e, "name tree"), NTREE_NONE;
-		t->n = nv;
-		if (!(dv = realloc(t->data, t->alloc * 2 * t->dsize)))
-			return err_nomem(e, "name tree"), NTREE_NONE;
-		t->data = dv;
-		t->alloc *= 2;
-	}
-	if (t->nlen + n + 1 > t->nalloc) {
-		size_t na = t->nalloc * 2;
-		char *nn;
-
-		while (na < t->nlen + n + 1)
-			na *= 2;
-		if (!(nn = realloc(t->names, na)))
-			return err_nomem(e, "name tree"), NTREE_NONE;
-		t->names = nn;
-		t->nalloc = na;
-	}
-	memcpy(t->names + t->nlen, s, n);
-	t->names[t->nlen + n] = '\0';
-	x = &t->n[t->len];
-	x->parent = parent;
-	x->name_off = (uint32_t)t->nlen;
-	t->nlen += n + 1;
-	t->slots[k] = (uint32_t)t->len;
-	memcpy(t->data + t->len * t->dsize, t->init, t->dsize);
+	if (put_name(t, s, n, &name, e) < 0 ||
+	    page_arr_reserve(&t->nodes, (uint64_t)(t->len + 1) * sizeof(struct tnode), e) < 0 ||
+	    page_arr_reserve(&t->data, (uint64_t)(t->len + 1) * t->stride, e) < 0)
+		return NTREE_NONE;
+	for (k = fp & (cap - 1); slot_at(t, pn.tab - 1 + k)->node != NIL; k = (k + 1) & (cap - 1))
+		;
+	*slot_at(t, pn.tab - 1 + k) = (struct tslot){ (uint32_t)t->len, fp };
+	tn(t, parent)->nchild++;
+	x = tn(t, (uint32_t)t->len);
+	*x = (struct tnode){ parent, name, 0, 0 };
+	memcpy(ntree_data(t, (uint32_t)t->len), t->init, t->dsize);
 	return (uint32_t)t->len++;
 }
 
@@ -383,6 +516,11 @@ uint32_t ntree_path(struct ntree *t, const char *path, bool create, struct strat
 	return cur;
 }
 
+struct page_pool *ntree_pool(const struct ntree *t)
+{
+	return t->pool;
+}
+
 /* ---- the stack ---- */
 
 #define MAX_HOPS 40
@@ -409,7 +547,7 @@ struct node {
 struct lfs {
 	struct lfs_events ev;
 	struct ntree *t;              /* each node's state is a struct node */
-	const void **data;            /* by node (adata of them; past it NULL); NULL when ev.skip_data */
+	struct page_arr data;         /* const void * by node (adata of them; past it NULL); none when ev.skip_data */
 	size_t adata;
 	char *links;                  /* copies of the symlink targets applied, each with its NUL */
 	size_t nlinks, alinks;
@@ -430,27 +568,19 @@ struct lfs {
 
 static const void *data_of(const struct lfs *v, uint32_t i)
 {
-	return v->data && i < v->adata ? v->data[i] : NULL;
+	return i < v->adata ? *(const void **)page_at((struct page_arr *)&v->data, (uint64_t)i * sizeof(void *)) : NULL;
 }
 
 static int set_data(struct lfs *v, uint32_t i, const void *data, struct strata_err *e)
 {
-	if (!v->data && v->ev.skip_data)
+	if (v->ev.skip_data)
 		return 0;
 	if (i >= v->adata) {
-		size_t na = v->adata ? v->adata : 1024, k;
-		const void **nd;
-
-		while (na <= i)
-			na *= 2;
-		if (!(nd = realloc(v->data, na * sizeof(*nd))))
-			return err_nomem(e, "layer tree");
-		for (k = v->adata; k < na; k++)
-			nd[k] = NULL;
-		v->data = nd;
-		v->adata = na;
+		if (page_arr_reserve(&v->data, ((uint64_t)i + 1) * sizeof(void *), e) < 0)
+			return -e->code;
+		v->adata = v->data.npages * (PAGE_SIZE / sizeof(void *));  /* the new pages are zeros: NULL */
 	}
-	v->data[i] = data;
+	*(const void **)page_at(&v->data, (uint64_t)i * sizeof(void *)) = data;
 	return 0;
 }
 
@@ -605,6 +735,7 @@ int lfs_new(struct lfs **out, const struct lfs_events *ev, struct strata_err *e)
 		free(v);
 		return -e->code;
 	}
+	page_arr_init(&v->data, ntree_pool(v->t));
 	root = N(v, 0);
 	root->type = TAR_DIR;
 	root->present = true;
@@ -617,8 +748,8 @@ void lfs_free(struct lfs *v)
 {
 	if (!v)
 		return;
+	page_arr_release(&v->data);
 	ntree_free(v->t);
-	free(v->data);
 	free(v->links);
 	free(v->lkey);
 	free(v->lval);
@@ -741,7 +872,7 @@ static uint32_t link_target(struct lfs *v, const struct lfs_in *in)
 	return cur;
 }
 
-int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e)
+static int apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e)
 {
 	const char *name = in->name;
 	size_t i = 0, n = strlen(name);
@@ -858,6 +989,23 @@ int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, str
 	if (set_data(v, t, in->data, e) < 0 || set_link(v, t, in->type == TAR_SYMLINK ? in->link : NULL, e) < 0)
 		return -e->code;
 	return 1;
+}
+
+int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e)
+{
+	int r = apply(v, in, prev, e);
+
+	return r >= 0 && ntree_check(v->t, e) < 0 ? -e->code : r;
+}
+
+int lfs_check(const struct lfs *v, struct strata_err *e)
+{
+	return ntree_check(v->t, e);
+}
+
+struct page_pool *lfs_pool(const struct lfs *v)
+{
+	return ntree_pool(v->t);
 }
 
 void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, uint8_t type, int layer), void *ctx)

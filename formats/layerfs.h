@@ -47,9 +47,13 @@
  * visited once; symlink resolution is linear in the length of the targets
  * it follows.  The stack checks strata_cancel every few thousand entries.
  *
- * Memory: 8 bytes a path of tree, 4 to 16 of hash slots, each component's
- * bytes and a NUL, 24 bytes of view state, 8 of data pointer unless
- * skip_data, and a copy of each symlink target applied.
+ * Memory: the tree and the view state are in pages (common/pages.h), at
+ * most PAGE_MEM_DEFAULT bytes of them in memory and the rest in a temp
+ * file: 16 bytes a path of tree, 8 to 16 of child table (and as much again
+ * left by the tables that grew), each component's bytes and a NUL, 16 of
+ * view state and 8 of data pointer unless skip_data.  In memory whatever
+ * the number of paths: a copy of each symlink target applied and 8 to 16
+ * bytes of map for it, and the page tables (8 bytes a 16 KiB page).
  *
  * Ownership: struct lfs owns its tree and copies the symlink targets it
  * keeps; entries' names and link targets given to lfs_apply() are only read
@@ -100,11 +104,15 @@ bool lfs_meta_name(const char *clean);
 
 /* ---- the tree of names the stack and merge keep ----
  *
- * Each path component is stored once, under its parent: memory is linear in
- * the names (8 bytes a node, 4 to 16 of hash slots, the component's bytes and
- * a NUL), and walking a path is linear in its length.  Nodes are dense
- * indexes (0 is the root) that never move; each node carries the caller's
- * state of a fixed size (the stack's and merge's view of that path). */
+ * Each path component is stored once, under its parent, and found in its
+ * parent's own table of children: walking a path is linear in its length.
+ * Nodes are dense indexes (0 is the root) that never move; each node
+ * carries the caller's state of a fixed size (the stack's and merge's view
+ * of that path).  All of it is in pages of a pool of the tree's own
+ * (common/pages.h): 16 MiB of it in memory at most, the rest in a temp
+ * file, so the memory of a tree does not grow with its paths.  A tar lists
+ * a directory's entries together and layers list them in about the same
+ * order, so the pages a walk needs are most often in memory. */
 struct ntree;
 
 #define NTREE_NONE UINT32_MAX
@@ -112,8 +120,9 @@ struct ntree;
 /* A tree whose nodes each carry dsize bytes of state, set to init (NULL:
  * zeros) when the node is made, the root included. */
 int ntree_new(struct ntree **out, size_t dsize, const void *init, struct strata_err *e);
-/* Node i's state.  It moves when nodes are added: take it again after
- * ntree_child() or ntree_path() made one. */
+/* Node i's state.  The pointer stays valid while fewer than PAGE_KEEP
+ * other pages of the tree are touched (pages.h): take it again after a
+ * walk (ntree_child(), ntree_path(), ntree_pathname()). */
 void *ntree_data(const struct ntree *t, uint32_t i);
 void ntree_free(struct ntree *t);
 /* The child comp[0..len) of parent: its index, or NTREE_NONE when absent
@@ -131,6 +140,12 @@ uint32_t ntree_parent(const struct ntree *t, uint32_t i);
 size_t ntree_pathname(const struct ntree *t, uint32_t i, char *buf, size_t size);
 /* Nodes so far, the root included: indexes are below this. */
 size_t ntree_len(const struct ntree *t);
+/* 0, or <0 with e when a page of the tree could not be read back or
+ * allocated (what was read then was zeros): call it before trusting what
+ * a walk found. */
+int ntree_check(const struct ntree *t, struct strata_err *e);
+/* The pool the tree's pages are in (a caller may keep arrays by node there). */
+struct page_pool *ntree_pool(const struct ntree *t);
 
 /* The directory of the last path walked and its node: a tar lists a
  * directory's entries together, so the next path is most often below it and
@@ -213,6 +228,13 @@ void lfs_layer(struct lfs *v, int layer, const char *lname);
  * refused (reported to problem()), <0 on out of memory or cancellation.
  * prev (may be NULL) gets what the entry replaced. */
 int lfs_apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, struct strata_err *e);
+/* 0, or <0 with e when the stack's pages failed (ntree_check()): a caller
+ * that read the view with lfs_each(), lfs_at() or lfs_node() calls it
+ * before it trusts what it read.  lfs_apply() checks it itself. */
+int lfs_check(const struct lfs *v, struct strata_err *e);
+/* The pool of the stack's pages: a caller keeping state by node (lfs_node)
+ * can keep it there, within the same bound (common/pages.h). */
+struct page_pool *lfs_pool(const struct lfs *v);
 /* Every present entry (not the implied directories), in the order the paths were first seen. */
 void lfs_each(const struct lfs *v, void (*fn)(void *ctx, const void *data, uint8_t type, int layer), void *ctx);
 /* The stack's node of a clean relative path (ntree_path() of its tree), so
