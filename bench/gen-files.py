@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""bench/gen-files.py OUT.tar N [--layers L] [--size BYTES]
+"""bench/gen-files.py OUT.tar N [--layers L] [--size BYTES] [--order walk|spread]
 
 Writes a deterministic docker-archive whose layers hold N regular files in all
 (spread evenly over L layers, default 1), BYTES bytes each (default 0), under
 a tree of directories 64 wide ("d17/d03/f0001234"), plus those directories.
+File i is in d(i % 64)/d(i / 64 % 64).  --order walk (the default) lists a
+directory's files together, as tar(1), Go's filepath.Walk and BuildKit list a
+tree; --order spread lists them by i, so each file is in another of the 4,096
+directories than the one before (a worst case for anything that keeps a
+directory's state together; the only order before 2026-12-04).
 The top layer of a several-layer image also whites out one file of each layer
 below and overwrites one, so merge and accounting have some work to do.
 
@@ -45,6 +50,24 @@ def pad(n):
     return b"\0" * ((512 - n % 512) % 512)
 
 
+ORDER = "walk"
+
+
+def order(first, count):
+    """Files first..first+count-1: by directory (walk, as tar(1), Go's filepath.Walk and
+    BuildKit list a tree), or spread, each file in the directory after the last one's."""
+    end = first + count
+    if ORDER == "spread":
+        yield from range(first, end)
+        return
+    for d1 in range(64):
+        for d2 in range(64):
+            base = d1 + 64 * d2
+            k = max(0, -(-(first - base) // 4096))
+            for i in range(base + 4096 * k, end, 4096):
+                yield i
+
+
 def layer(path, first, count, size, extra):
     """Files first..first+count-1 (and their directories) into a tar at path; its sha256."""
     sha = hashlib.sha256()
@@ -63,7 +86,7 @@ def layer(path, first, count, size, extra):
         for name, data in extra:
             put(header(name, len(data)) + data + pad(len(data)))
         body = b"x" * size
-        for i in range(first, first + count):
+        for i in order(first, count):
             d1, d2 = "d%02d" % (i % 64), "d%02d" % (i // 64 % 64)
             for d in (d1 + "/", d1 + "/" + d2 + "/"):
                 if d not in seen:
@@ -83,7 +106,10 @@ def main():
     ap.add_argument("n", type=int)
     ap.add_argument("--layers", type=int, default=1)
     ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--order", choices=("walk", "spread"), default="walk")
     a = ap.parse_args()
+    global ORDER
+    ORDER = a.order
     odir = os.path.dirname(os.path.abspath(a.out))
     tmp = tempfile.mkdtemp(prefix=".gen-files.", dir=odir)
     try:
