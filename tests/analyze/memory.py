@@ -12,6 +12,11 @@ machine changes how long the runs take, not how much they hold.  A few seconds.
 The same for packages: images of 200 and 20,000 npm packages (bench/complexity.py's
 many-packages layer), `analyze --format json` and `sbom` over each, the slope a package
 (PKG_BOUND).
+The path runs are made with the pages' bound (common/pages.h) at 1 MiB, STRATA_PAGE_MEM,
+so the stacks of the large image are well past it, as a stack of several million paths is
+past the default 16 MiB: the slope is then what still grows with the files.  Then the same
+commands with a pool of PAGE_KEEP pages (256 KiB, which pages all the time) must print what
+they print with the default one, byte for byte.
 One line per check: ok - / not ok - / skip - memory ...
 """
 import json
@@ -52,8 +57,15 @@ SMALL, LARGE = 2000, 200000
 # entries fill once (at a million files it is 51 bytes an entry); bounds 115 and 80.  The
 # HTML report 58 once its file tree is merged from sorted changes and keeps only the shown
 # nodes (analyze/tree.h; 115 while it kept every entry in memory): bound 75.
-BOUND = {"verify": 68, "analyze": 64, "analyze-files": 72, "analyze-html": 75, "sbom": 72, "diff": 115,
-         "diff-json": 80, "flatten": 68}
+# Past the pages' bound (STRATA_PAGE_MEM=1 MiB; 2026-12-04, the name tree, the stack's state
+# and analyze's figures by node in pages): verify 5, analyze 5, analyze --files 12, sbom 10,
+# flatten 3, what the page tables and the spill's chunk lists still keep; the HTML report 61,
+# diff 92 and diff-json 60 are their 8 MiB sort batches filling (flat past a million files,
+# bench/README.md).  Bounds: the measure plus 11 to 14 bytes (the pages in memory fail them
+# by far: 70 to 85 bytes an entry below the bound), and the last three as before.
+PAGE_MEM = "1048576"
+BOUND = {"verify": 16, "analyze": 16, "analyze-files": 24, "analyze-html": 75, "sbom": 24, "diff": 115,
+         "diff-json": 80, "flatten": 16}
 # Bytes a package (an npm package.json, its entry and its package change), bounds again about
 # 1.35 times what was measured: analyze --format json 1,273 while it held each layer's package
 # changes as cJSON nodes, 493 once they are written as they are printed; sbom 1,346 (its
@@ -64,6 +76,23 @@ BOUND = {"verify": 68, "analyze": 64, "analyze-files": 72, "analyze-html": 75, "
 # browser's tree, two nodes a package here, is most of what it costs beyond the JSON report).
 PKG_SMALL, PKG_LARGE = 200, 20000
 PKG_BOUND = {"analyze": 670, "analyze-html": 900, "sbom": 1200}
+
+
+def same_paged(cmds, img):
+    """Each command's output over img with a pool that pages all the time equals its output
+    with the default pool."""
+    for name, argv in cmds.items():
+        outs = []
+        for mem in (None, "1"):
+            env = dict(os.environ)
+            env.pop("STRATA_PAGE_MEM", None)
+            if mem:
+                env["STRATA_PAGE_MEM"] = mem
+            p = subprocess.run(argv(img), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            outs.append((p.returncode, p.stdout, p.stderr))
+        same = outs[0] == outs[1] and outs[0][0] == 0 and outs[0][1]
+        print(("ok - " if same else "not ok - ") + "memory paged %s: the same output (%d bytes, exit %d) "
+              "with a 256 KiB pool as with 16 MiB" % (name, len(outs[1][1]), outs[1][0]))
 
 
 def peak_kib(argv):
@@ -129,7 +158,11 @@ def main():
         "diff-json": lambda i: [strata, "diff", "--json", img[SMALL], i],
         "flatten": lambda i: [strata, "flatten", i, "-"],
     }
+    os.environ["STRATA_PAGE_MEM"] = PAGE_MEM
     slopes(cmds, img, SMALL, LARGE, BOUND, "entry")
+    del os.environ["STRATA_PAGE_MEM"]
+    same_paged({k: cmds[k] for k in ("verify", "analyze", "analyze-files", "analyze-html", "sbom", "diff-json",
+                                     "flatten")}, img[LARGE])
     pimg = {}
     for n in (PKG_SMALL, PKG_LARGE):
         pimg[n] = os.path.join(out, "npm-%d.tar" % n)
