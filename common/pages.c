@@ -2,7 +2,6 @@
 #include "common/pages.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,9 +43,6 @@ void page_pool_free(struct page_pool *p)
 
 	if (!p)
 		return;
-	if (getenv("STRATA_PAGE_STATS"))
-		fprintf(stderr, "pages: %zu frames, %llu read, %llu written, %u slots\n", p->n,
-			(unsigned long long)p->reads, (unsigned long long)p->writes, p->slots);
 	for (i = 0; i < p->n; i++)
 		free(p->f[i].p);
 	free(p->f);
