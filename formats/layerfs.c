@@ -212,14 +212,15 @@ static uint32_t hash(const char *s, size_t n)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-/* The slots of a table for n children: at most half full, 4 at least. */
+/* The slots of a table for n children: at most three quarters full, 4 at
+ * least (linear probing stays within a page or two of slots). */
 static size_t cap_of(uint32_t n)
 {
 	size_t c = 4;
 
 	if (!n)
 		return 0;
-	while (c < (size_t)n * 2)
+	while (c / 4 * 3 < (size_t)n)
 		c *= 2;
 	return c;
 }
