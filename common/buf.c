@@ -101,10 +101,7 @@ char *buf_detach(struct buf *b, size_t *len)
 		/* a kept string holds no slack: a buffer grows by doubling from 256
 		 * bytes, and detached strings are kept by the thousand (purls, the
 		 * SBOM's kept files) */
-		char *q = realloc(p, b->len + 1);
-
-		if (q)
-			p = q;
+		p = alloc_shrink(p, b->len + 1);
 	}
 	if (len)
 		*len = b->len;

@@ -54,6 +54,10 @@ int err_nomem(struct strata_err *e, const char *what);
  */
 void strata_oom_note(void);
 int strata_oom_seen(void);
+/* p (from malloc) made n bytes, n at most its size: the smaller block, or
+ * p itself when realloc() could not move it, which is no shortage and is
+ * not noted (common/alloc.c). */
+void *alloc_shrink(void *p, size_t n);
 
 /* Prefix the current message with context ("layer 3: " + msg); returns -code. */
 int err_wrap(struct strata_err *e, const char *fmt, ...)

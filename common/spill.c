@@ -93,10 +93,8 @@ static int finish_chunk(struct spill_log *l, struct strata_err *e)
 		c->off = s->end - l->used;
 		l->used = 0;
 	} else {
-		char *t = l->used < l->cap ? realloc(l->cur, l->used) : l->cur;
-
 		s->mem -= l->cap - l->used;  /* a shrink that fails keeps a larger buffer than counted */
-		c->p = t ? t : l->cur;
+		c->p = l->used < l->cap ? alloc_shrink(l->cur, l->used) : l->cur;
 		c->off = 0;
 		l->cur = NULL;
 		l->used = l->cap = 0;
