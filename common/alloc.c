@@ -10,7 +10,6 @@
  * Linked without --wrap (a fuzzer, say), these are simply unused.
  */
 #include <stddef.h>
-#include <stdlib.h>
 
 #include "err.h"
 
@@ -26,29 +25,12 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 
-/* Set while alloc_shrink() calls realloc(): a failure then costs nothing.
- * volatile: the compiler may take realloc() for the builtin that reads no
- * variable of ours, and drop the store before it. */
-static _Thread_local volatile int shrinking;
-
 /* NULL for a size of 0 is allowed (realloc(p, 0) frees p), not a shortage. */
 static void *noted(void *p, size_t n)
 {
-	if (!p && n && !shrinking)
+	if (!p && n)
 		strata_oom_note();
 	return p;
-}
-
-void *alloc_shrink(void *p, size_t n)
-{
-	void *q;
-
-	if (!n)
-		return p;
-	shrinking = 1;
-	q = realloc(p, n);
-	shrinking = 0;
-	return q ? q : p;
 }
 
 void *__wrap_malloc(size_t n)

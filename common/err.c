@@ -4,13 +4,31 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static atomic_int oom;
+/* Set while alloc_shrink() calls realloc(): a failure then costs nothing.
+ * volatile: the compiler may take realloc() for the builtin that reads no
+ * variable of ours, and drop the store before it. */
+static _Thread_local volatile int shrinking;
 
 void strata_oom_note(void)
 {
-	atomic_store_explicit(&oom, 1, memory_order_relaxed);
+	if (!shrinking)
+		atomic_store_explicit(&oom, 1, memory_order_relaxed);
+}
+
+void *alloc_shrink(void *p, size_t n)
+{
+	void *q;
+
+	if (!n)
+		return p;
+	shrinking = 1;
+	q = realloc(p, n);
+	shrinking = 0;
+	return q ? q : p;
 }
 
 int strata_oom_seen(void)

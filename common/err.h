@@ -56,7 +56,7 @@ void strata_oom_note(void);
 int strata_oom_seen(void);
 /* p (from malloc) made n bytes, n at most its size: the smaller block, or
  * p itself when realloc() could not move it, which is no shortage and is
- * not noted (common/alloc.c). */
+ * not noted. */
 void *alloc_shrink(void *p, size_t n);
 
 /* Prefix the current message with context ("layer 3: " + msg); returns -code. */
