@@ -49,11 +49,13 @@
  *
  * Memory: the tree and the view state are in pages (common/pages.h), at
  * most PAGE_MEM_DEFAULT bytes of them in memory and the rest in a temp
- * file: 16 bytes a path of tree, 8 to 16 of child table (and as much again
- * left by the tables that grew), each component's bytes and a NUL, 16 of
- * view state and 8 of data pointer unless skip_data.  In memory whatever
- * the number of paths: a copy of each symlink target applied and 8 to 16
- * bytes of map for it, and the page tables (8 bytes a 16 KiB page).
+ * file: 16 bytes a path of tree, 11 on average of its parent's child table
+ * (at most three quarters full; a table that grew is reused), each
+ * component's bytes and a NUL, 16 of view state and 8 of data pointer
+ * unless skip_data.  In memory, growing with what they count: a copy of
+ * each symlink target applied and 8 to 16 bytes of map for it, a name
+ * component of over 4 KiB (only a hostile archive has one), and the page
+ * tables (8 bytes a 16 KiB page).
  *
  * Ownership: struct lfs owns its tree and copies the symlink targets it
  * keeps; entries' names and link targets given to lfs_apply() are only read
