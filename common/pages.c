@@ -8,6 +8,25 @@
 
 #include "common/spill.h"
 
+/* "N", "NK", "NM" or "NG" (1024-based) in bytes; what does not parse, 0. */
+static size_t env_bytes(const char *s)
+{
+	char *end;
+	unsigned long long n = strtoull(s, &end, 10);
+	unsigned shift = 0;
+
+	if (end == s)
+		return 0;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	}
+	if (*end || n > (SIZE_MAX >> shift))
+		return 0;
+	return (size_t)n << shift;
+}
+
 int page_pool_new(struct page_pool **out, size_t mem_max, struct strata_err *e)
 {
 	struct page_pool *p = calloc(1, sizeof(*p));
@@ -21,7 +40,7 @@ int page_pool_new(struct page_pool **out, size_t mem_max, struct strata_err *e)
 	if (!mem_max) {
 		mem_max = PAGE_MEM_DEFAULT;
 		if ((env = getenv("STRATA_PAGE_MEM")) && *env)
-			mem_max = (size_t)strtoull(env, NULL, 10);
+			mem_max = env_bytes(env);
 	}
 	p->max = mem_max / PAGE_SIZE;
 	if (p->max < PAGE_KEEP)

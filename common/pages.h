@@ -73,7 +73,9 @@ struct page_pool {
 };
 
 /* The bound of a pool made with mem_max 0: PAGE_MEM_DEFAULT, or
- * $STRATA_PAGE_MEM bytes (a knob for tests: a small pool pages often). */
+ * $STRATA_PAGE_MEM ("268435456", "256M", "1G"; 1024-based; what does not
+ * parse counts as 0, the least): more for an archive that pages a lot, a
+ * small one in the tests, which then page all the time. */
 #define PAGE_MEM_DEFAULT ((size_t)16 << 20)
 
 /* A pool of frames up to mem_max bytes (0: the default; at least

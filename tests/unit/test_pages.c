@@ -174,3 +174,32 @@ TEST(pages_name_tree)
 	CHECK_OK(ntree_check(t, &e), &e);
 	ntree_free(t);
 }
+
+/* STRATA_PAGE_MEM: bytes, or K, M, G (1024-based); what does not parse is the least. */
+TEST(pages_env_bound)
+{
+	static const struct {
+		const char *v;
+		size_t frames;
+	} cases[] = { { "1M", 64 }, { "2097152", 128 }, { "1g", 65536 }, { "64K", PAGE_KEEP }, { "12X", PAGE_KEEP },
+		      { "M", PAGE_KEEP }, { "", PAGE_MEM_DEFAULT / PAGE_SIZE } };
+	struct strata_err e = STRATA_ERR_INIT;
+	const char *old = getenv("STRATA_PAGE_MEM");
+	char *saved = old ? strdup(old) : NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct page_pool *p = NULL;
+
+		setenv("STRATA_PAGE_MEM", cases[i].v, 1);
+		CHECK_OK(page_pool_new(&p, 0, &e), &e);
+		if (p)
+			CHECK_INT(p->max, cases[i].frames);
+		page_pool_free(p);
+	}
+	if (saved)
+		setenv("STRATA_PAGE_MEM", saved, 1);
+	else
+		unsetenv("STRATA_PAGE_MEM");
+	free(saved);
+}
