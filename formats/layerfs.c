@@ -466,16 +466,18 @@ uint32_t ntree_child(struct ntree *t, uint32_t parent, const char *s, size_t n, 
 		return err_set(e, STRATA_EFORMAT, "too many paths in the layers"), NTREE_NONE;
 	if (page_pool_check(t->pool, e) < 0)
 		return NTREE_NONE;
+	/* what can fail first: a table's size follows from nchild, so it grows
+	 * only when the child will be added */
+	if (put_name(t, s, n, &name, e) < 0 ||
+	    page_arr_reserve(&t->nodes, (uint64_t)(t->len + 1) * sizeof(struct tnode), e) < 0 ||
+	    page_arr_reserve(&t->data, (uint64_t)(t->len + 1) * t->stride, e) < 0)
+		return NTREE_NONE;
 	if (cap_of(pn.nchild + 1) != cap) {
 		if (grow_table(t, parent, e) < 0)
 			return NTREE_NONE;
 		pn = *tn(t, parent);
 		cap = cap_of(pn.nchild + 1);
 	}
-	if (put_name(t, s, n, &name, e) < 0 ||
-	    page_arr_reserve(&t->nodes, (uint64_t)(t->len + 1) * sizeof(struct tnode), e) < 0 ||
-	    page_arr_reserve(&t->data, (uint64_t)(t->len + 1) * t->stride, e) < 0)
-		return NTREE_NONE;
 	for (k = fp & (cap - 1); slot_at(t, pn.tab - 1 + k)->node != NIL; k = (k + 1) & (cap - 1))
 		;
 	*slot_at(t, pn.tab - 1 + k) = (struct tslot){ (uint32_t)t->len, fp };
