@@ -542,9 +542,17 @@ struct node {
 	int16_t layer;                /* the layer that wrote the present entry */
 	int16_t desc;                 /* the last layer with an entry or whiteout below, or -1 */
 	uint8_t type;
-	bool present;
-	bool implied;                 /* present only as the parent of an entry: no entry of its own */
-	bool listed;                  /* on its parent's list (present, or left and not yet met) */
+	bool present : 1;
+	bool implied : 1;             /* present only as the parent of an entry: no entry of its own */
+	bool listed : 1;              /* on its parent's list (present, or left and not yet met) */
+	bool has_link : 1;            /* in the link map (its target may have been cleared since) */
+};
+
+/* A symlink target kept: len bytes at off - 1 in ltext (0: none now). */
+struct lslot {
+	uint32_t node;                /* NIL: a free slot (the root is never a symlink) */
+	uint32_t len;
+	uint64_t off;
 };
 
 struct lfs {
@@ -552,11 +560,12 @@ struct lfs {
 	struct ntree *t;              /* each node's state is a struct node */
 	struct page_arr data;         /* const void * by node (adata of them; past it NULL); none when ev.skip_data */
 	size_t adata;
-	char *links;                  /* copies of the symlink targets applied, each with its NUL */
-	size_t nlinks, alinks;
-	/* node -> its target's offset in links + 1 (0: none), open addressing
-	 * (key NIL: a free slot; the root is never a symlink), at most half full */
-	uint32_t *lkey, *lval;
+	struct page_arr ltext;        /* copies of the symlink targets applied, back to back, across pages */
+	uint64_t nltext;
+	/* node -> its target (struct lslot), open addressing, at most half
+	 * full, in pages: lmap[cur] (alk slots), lmap[!cur] while it grows */
+	struct page_arr lmap[2];
+	int cur;
 	size_t nlk, alk;
 	int layer;
 	const char *lname;
@@ -587,91 +596,119 @@ static int set_data(struct lfs *v, uint32_t i, const void *data, struct strata_e
 	return 0;
 }
 
-/* The slot of node i in the link map: its own, or the free one where it would go. */
-static size_t link_slot(const struct lfs *v, uint32_t i)
+static struct lslot *lslot_at(const struct lfs *v, int m, size_t k)
 {
-	size_t k = (size_t)(i * 0x9e3779b9u) & (v->alk - 1);
+	return page_at((struct page_arr *)&v->lmap[m], (uint64_t)k * sizeof(struct lslot));
+}
 
-	while (v->lkey[k] != NIL && v->lkey[k] != i)
-		k = (k + 1) & (v->alk - 1);
+/* The slot of node i in map m of alk slots: its own, or the free one where it would go. */
+static size_t link_slot(const struct lfs *v, int m, size_t alk, uint32_t i)
+{
+	size_t k = (size_t)(i * 0x9e3779b9u) & (alk - 1);
+	uint32_t n;
+
+	while ((n = lslot_at(v, m, k)->node) != NIL && n != i)
+		k = (k + 1) & (alk - 1);
 	return k;
 }
 
-static const char *link_of(const struct lfs *v, uint32_t i)
+/* Node i's symlink target copied into *out (malloc'd, NUL-terminated; NULL:
+ * none).  0, or <0 with e. */
+static int link_of(const struct lfs *v, uint32_t i, char **out, struct strata_err *e)
 {
-	size_t k;
+	struct lslot sl;
+	uint64_t at;
+	size_t got = 0;
+	char *p;
 
-	if (!v->alk)
-		return NULL;
-	k = link_slot(v, i);
-	return v->lkey[k] == i && v->lval[k] ? v->links + v->lval[k] - 1 : NULL;
+	*out = NULL;
+	if (!N(v, i)->has_link)
+		return 0;
+	sl = *lslot_at(v, v->cur, link_slot(v, v->cur, v->alk, i));
+	if (sl.node != i || !sl.off)
+		return 0;
+	if (!(p = malloc((size_t)sl.len + 1)))
+		return err_nomem(e, "layer tree");
+	for (at = sl.off - 1; got < sl.len;) {
+		size_t room = PAGE_SIZE - (size_t)(at & (PAGE_SIZE - 1)), n = sl.len - got < room ? sl.len - got : room;
+
+		memcpy(p + got, page_at((struct page_arr *)&v->ltext, at), n);
+		got += n;
+		at += n;
+	}
+	p[sl.len] = '\0';
+	*out = p;
+	return 0;
 }
 
-/* Node i's entry of the link map set to off (0: cleared; a node without
- * one needs none). */
-static int link_put(struct lfs *v, uint32_t i, uint32_t off, struct strata_err *e)
+/* The link map with twice the slots. */
+static int grow_links(struct lfs *v, struct strata_err *e)
 {
-	size_t k;
+	size_t na = v->alk ? v->alk * 2 : 1024, j;
+	int nm = !v->cur;
+
+	page_arr_release(&v->lmap[nm]);
+	page_arr_init(&v->lmap[nm], ntree_pool(v->t));
+	if (page_arr_reserve(&v->lmap[nm], (uint64_t)na * sizeof(struct lslot), e) < 0)
+		return -e->code;
+	for (j = 0; j < v->alk; j++) {
+		struct lslot o = *lslot_at(v, v->cur, j);
+
+		if (o.node != NIL)
+			*lslot_at(v, nm, link_slot(v, nm, na, o.node)) = o;
+	}
+	page_arr_release(&v->lmap[v->cur]);
+	v->cur = nm;
+	v->alk = na;
+	return 0;
+}
+
+/* Node i's entry of the link map set to len bytes at off (0: cleared; a
+ * node without one needs none). */
+static int link_put(struct lfs *v, uint32_t i, uint64_t off, uint32_t len, struct strata_err *e)
+{
+	struct lslot *sl;
 
 	if (!off) {
-		if (v->alk && v->lkey[k = link_slot(v, i)] == i)
-			v->lval[k] = 0;
+		if (N(v, i)->has_link)  /* it has a slot */
+			lslot_at(v, v->cur, link_slot(v, v->cur, v->alk, i))->off = 0;
 		return 0;
 	}
-	if ((v->nlk + 1) * 2 > v->alk) {
-		size_t na = v->alk ? v->alk * 2 : 1024, oa = v->alk, j;
-		uint32_t *nk = calloc(na, sizeof(*nk)), *nv = malloc(na * sizeof(*nv)), *ok = v->lkey, *ov = v->lval;
-
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
-			return err_nomem(e, "layer tree");
-		}
-		v->lkey = nk;
-		v->lval = nv;
-		v->alk = na;
-		for (j = 0; j < oa; j++)
-			if (ok[j] != NIL) {
-				size_t m = link_slot(v, ok[j]);
-
-				v->lkey[m] = ok[j];
-				v->lval[m] = ov[j];
-			}
-		free(ok);
-		free(ov);
-	}
-	if (v->lkey[k = link_slot(v, i)] == NIL) {
-		v->lkey[k] = i;
+	if ((v->nlk + 1) * 2 > v->alk && grow_links(v, e) < 0)
+		return -e->code;
+	sl = lslot_at(v, v->cur, link_slot(v, v->cur, v->alk, i));
+	if (sl->node == NIL) {
+		sl->node = i;
 		v->nlk++;
 	}
-	v->lval[k] = off;
+	sl->len = len;
+	sl->off = off;
+	N(v, i)->has_link = true;
 	return 0;
 }
 
 /* Keep a copy of symlink target l for node i (NULL: none). */
 static int set_link(struct lfs *v, uint32_t i, const char *l, struct strata_err *e)
 {
-	size_t n = l ? strlen(l) + 1 : 0;
+	size_t n = l ? strlen(l) : 0, put = 0;
+	uint64_t at = v->nltext;
 
 	if (!l)
-		return link_put(v, i, 0, e);
-	if (v->nlinks + n >= UINT32_MAX)
-		return err_set(e, STRATA_EFORMAT, "symlink targets of over 4 GiB in the layers");
-	if (v->nlinks + n > v->alinks) {
-		size_t na = v->alinks ? v->alinks * 2 : 4096;
-		char *nl;
-
-		while (na < v->nlinks + n)
-			na *= 2;
-		if (!(nl = realloc(v->links, na)))
-			return err_nomem(e, "layer tree");
-		v->links = nl;
-		v->alinks = na;
-	}
-	memcpy(v->links + v->nlinks, l, n);
-	if (link_put(v, i, (uint32_t)(v->nlinks + 1), e) < 0)
+		return link_put(v, i, 0, 0, e);
+	if (n > UINT32_MAX)
+		return err_set(e, STRATA_EFORMAT, "a symlink target of over 4 GiB");
+	if (page_arr_reserve(&v->ltext, at + n, e) < 0)
 		return -e->code;
-	v->nlinks += n;
+	while (put < n) {
+		size_t room = PAGE_SIZE - (size_t)(at & (PAGE_SIZE - 1)), k = n - put < room ? n - put : room;
+
+		memcpy(page_at(&v->ltext, at), l + put, k);
+		put += k;
+		at += k;
+	}
+	if (link_put(v, i, v->nltext + 1, (uint32_t)n, e) < 0)
+		return -e->code;
+	v->nltext += n;
 	return 0;
 }
 
@@ -739,6 +776,9 @@ int lfs_new(struct lfs **out, const struct lfs_events *ev, struct strata_err *e)
 		return -e->code;
 	}
 	page_arr_init(&v->data, ntree_pool(v->t));
+	page_arr_init(&v->ltext, ntree_pool(v->t));
+	page_arr_init(&v->lmap[0], ntree_pool(v->t));
+	page_arr_init(&v->lmap[1], ntree_pool(v->t));
 	root = N(v, 0);
 	root->type = TAR_DIR;
 	root->present = true;
@@ -752,10 +792,10 @@ void lfs_free(struct lfs *v)
 	if (!v)
 		return;
 	page_arr_release(&v->data);
+	page_arr_release(&v->ltext);
+	page_arr_release(&v->lmap[0]);
+	page_arr_release(&v->lmap[1]);
 	ntree_free(v->t);
-	free(v->links);
-	free(v->lkey);
-	free(v->lval);
 	free(v);
 }
 
@@ -784,26 +824,32 @@ static void refuse(struct lfs *v, const char *fmt, ...)
  * Would resolving `target` from directory node `dir` climb above the root?
  * Symlinks of the view met on the way are followed (absolute ones from the
  * root); components that are absent or not directories are taken lexically.
- * More than MAX_HOPS links (or a loop) counts as escaping.
+ * More than MAX_HOPS links (or a loop) counts as escaping.  1 if it
+ * escapes, 0 if not, <0 with e (out of memory: the targets followed are
+ * copied out of their pages).
  */
-static bool escapes(struct lfs *v, uint32_t dir, const char *target)
+static int escapes(struct lfs *v, uint32_t dir, const char *target, struct strata_err *e)
 {
 	struct frame {
 		const char *s;
+		char *own;             /* s, when it is a copy to free */
 		size_t i, n;
 	} st[MAX_HOPS + 1];
 	unsigned depth = 0, hops = 0;
 	size_t virt = 0;  /* lexical components below cur that the view does not hold */
 	uint32_t cur = target[0] == '/' ? 0 : dir;
+	int r = 0;
 
-	st[depth++] = (struct frame){ target, 0, strlen(target) };
+	st[depth++] = (struct frame){ target, NULL, 0, strlen(target) };
 	while (depth) {
 		struct frame *f = &st[depth - 1];
 		const char *c = f->s + f->i;
 		size_t len;
 		uint32_t ch;
+		char *l = NULL;
 
 		if (f->i >= f->n) {
+			free(f->own);
 			depth--;
 			continue;
 		}
@@ -811,12 +857,14 @@ static bool escapes(struct lfs *v, uint32_t dir, const char *target)
 		if (!len || (len == 1 && c[0] == '.'))
 			continue;
 		if (len == 2 && c[0] == '.' && c[1] == '.') {
-			if (virt)
+			if (virt) {
 				virt--;
-			else if (!cur)
-				return true;
-			else
+			} else if (!cur) {
+				r = 1;
+				break;
+			} else {
 				cur = ntree_parent(v->t, cur);
+			}
 			continue;
 		}
 		if (virt) {
@@ -824,21 +872,27 @@ static bool escapes(struct lfs *v, uint32_t dir, const char *target)
 			continue;
 		}
 		ch = ntree_child(v->t, cur, c, len, false, NULL);
-		if (ch != NTREE_NONE && N(v, ch)->present && N(v, ch)->type == TAR_SYMLINK && link_of(v, ch)) {
-			const char *l = link_of(v, ch);
-
-			if (++hops > MAX_HOPS || depth > MAX_HOPS)
-				return true;
+		if (ch != NTREE_NONE && N(v, ch)->present && N(v, ch)->type == TAR_SYMLINK &&
+		    (r = link_of(v, ch, &l, e)) < 0)
+			break;
+		if (l) {
+			if (++hops > MAX_HOPS || depth > MAX_HOPS) {
+				free(l);
+				r = 1;
+				break;
+			}
 			if (l[0] == '/')
 				cur = 0;
-			st[depth++] = (struct frame){ l, 0, strlen(l) };
+			st[depth++] = (struct frame){ l, l, 0, strlen(l) };
 		} else if (ch != NTREE_NONE && N(v, ch)->present && N(v, ch)->type == TAR_DIR) {
 			cur = ch;
 		} else {
 			virt++;
 		}
 	}
-	return false;
+	while (depth)
+		free(st[--depth].own);
+	return r;
 }
 
 static const char *kind_of(uint8_t type)
@@ -932,7 +986,7 @@ static int apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, 
 			x->implied = true;
 			x->type = TAR_DIR;
 			x->layer = (int16_t)v->layer;
-			if (set_data(v, ch, NULL, e) < 0 || link_put(v, ch, 0, e) < 0)
+			if (set_data(v, ch, NULL, e) < 0 || link_put(v, ch, 0, 0, e) < 0)
 				return -e->code;
 			link_live(v, ch);
 		}
@@ -962,8 +1016,14 @@ static int apply(struct lfs *v, const struct lfs_in *in, struct lfs_prev *prev, 
 		}
 		return 1;
 	}
-	if (in->type == TAR_SYMLINK && in->link && in->link[0] && escapes(v, cur, in->link))
-		refuse(v, "symlink '%s' -> '%s' points outside the root", name, in->link);
+	if (in->type == TAR_SYMLINK && in->link && in->link[0]) {
+		int r = escapes(v, cur, in->link, e);
+
+		if (r < 0)
+			return r;
+		if (r)
+			refuse(v, "symlink '%s' -> '%s' points outside the root", name, in->link);
+	}
 	if (in->type != TAR_DIR && x->desc == v->layer) {
 		refuse(v, "'%s' is a %s, but the layer has entries below it (a write through a symlink?)", name,
 		       kind_of(in->type));

@@ -52,13 +52,14 @@
  * file: 16 bytes a path of tree, 11 on average of its parent's child table
  * (at most three quarters full; a table that grew is reused), each
  * component's bytes and a NUL, 16 of view state and 8 of data pointer
- * unless skip_data.  In memory, growing with what they count: a copy of
- * each symlink target applied and 8 to 16 bytes of map for it, a name
- * component of over 4 KiB (only a hostile archive has one), and the page
- * tables (8 bytes a 16 KiB page).
+ * unless skip_data, and a copy of each symlink target applied with 32 to 64
+ * bytes of map for it.  In memory, growing with what they count: a name
+ * component of over 4 KiB (only a hostile archive has one) and the page
+ * tables (8 bytes a 16 KiB page); symlink resolution copies the targets it
+ * follows out of their pages.
  *
  * Ownership: struct lfs owns its tree and copies the symlink targets it
- * keeps; entries' names and link targets given to lfs_apply() are only read
+ * keeps (in its pages); entries' names and link targets given to lfs_apply() are only read
  * during the call; data pointers are borrowed and must outlive the lfs.
  * Layers stack at most INT16_MAX deep.
  */
