@@ -40,8 +40,7 @@ struct acct {
 	struct image_report *r;
 	struct layer_report *lr;  /* the layer being stacked */
 	struct lfs *v;            /* the stack, whose nodes index once and seen */
-	struct page_arr seen;     /* struct seen by node; past nseen all SEEN_NONE (zeros) */
-	size_t nseen;
+	struct page_arr seen;     /* struct seen by node; past its size all SEEN_NONE (zeros) */
 	uint64_t *big;            /* the sizes of SEEN_BIG paths */
 	size_t nbig, abig;
 	struct eff *effs;         /* the paths seen more than once, in the order they were */
@@ -58,12 +57,10 @@ static struct seen *seen_at(const struct acct *a, uint32_t i)
 	return page_at((struct page_arr *)&a->seen, (uint64_t)i * sizeof(struct seen));
 }
 
-static int grow_seen(struct acct *a, uint32_t i, struct strata_err *e)
+/* The nodes seen holds: past them, SEEN_NONE. */
+static size_t nseen(const struct acct *a)
 {
-	if (page_arr_reserve(&a->seen, ((uint64_t)i + 1) * sizeof(struct seen), e) < 0)
-		return -e->code;
-	a->nseen = a->seen.npages * (PAGE_SIZE / sizeof(struct seen));
-	return 0;
+	return (size_t)(page_arr_size(&a->seen) / sizeof(struct seen));
 }
 
 /* The node of an entry the stack was given: where it reached, or (a
@@ -89,7 +86,7 @@ static int occur(struct acct *a, uint32_t i, uint64_t size, struct strata_err *e
 
 	if (i == NTREE_NONE)
 		return -e->code;
-	if (i >= a->nseen && grow_seen(a, i, e) < 0)
+	if (page_arr_reserve(&a->seen, ((uint64_t)i + 1) * sizeof(struct seen), e) < 0)
 		return -e->code;
 	sn = seen_at(a, i);
 	switch (sn->how) {
@@ -135,7 +132,7 @@ static uint64_t cur_size(const struct acct *a, uint32_t i, uint8_t type)
 {
 	struct seen sn;
 
-	if (type != TAR_FILE || i >= a->nseen || (sn = *seen_at(a, i)).how == SEEN_NONE)
+	if (type != TAR_FILE || i >= nseen(a) || (sn = *seen_at(a, i)).how == SEEN_NONE)
 		return 0;
 	return sn.how == SEEN_MORE ? a->effs[sn.once].last : once_size(a, (uint32_t)i);
 }
@@ -466,7 +463,7 @@ int analyze_image(const struct image *im, struct image_report *r, struct strata_
 	if (rc == 0) {
 		uint64_t min = 0, cum = 0;
 
-		for (i = 0; i < a.nseen; i++)
+		for (i = 0; i < nseen(&a); i++)
 			if (seen_at(&a, (uint32_t)i)->how == SEEN_ONCE || seen_at(&a, (uint32_t)i)->how == SEEN_BIG) {
 				min += once_size(&a, (uint32_t)i);
 				cum += once_size(&a, (uint32_t)i);

@@ -132,6 +132,42 @@ void page_arr_release(struct page_arr *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* The bytes of [off, off + n) in the page of off: how many, at most n. */
+static size_t in_page(uint64_t off, size_t n)
+{
+	size_t room = PAGE_SIZE - (size_t)(off & (PAGE_SIZE - 1));
+
+	return n < room ? n : room;
+}
+
+void page_read(struct page_arr *a, uint64_t off, void *buf, size_t n)
+{
+	char *p = buf;
+
+	while (n) {
+		size_t k = in_page(off, n);
+
+		memcpy(p, page_at(a, off), k);
+		p += k;
+		off += k;
+		n -= k;
+	}
+}
+
+void page_write(struct page_arr *a, uint64_t off, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		size_t k = in_page(off, n);
+
+		memcpy(page_at(a, off), p, k);
+		p += k;
+		off += k;
+		n -= k;
+	}
+}
+
 static int io_all(int fd, char *buf, uint64_t off, bool write)
 {
 	size_t n = PAGE_SIZE;

@@ -92,6 +92,15 @@ void page_arr_init(struct page_arr *a, struct page_pool *p);
 int page_arr_reserve(struct page_arr *a, uint64_t bytes, struct strata_err *e);
 /* Frees the array's page table and hands its frames back to the pool. */
 void page_arr_release(struct page_arr *a);
+/* Bytes the array holds (a multiple of PAGE_SIZE; past what was reserved, zeros). */
+static inline uint64_t page_arr_size(const struct page_arr *a)
+{
+	return (uint64_t)a->npages << PAGE_SHIFT;
+}
+/* n bytes at off, across pages, out of the array into buf, or into the
+ * array from buf (both below what was reserved). */
+void page_read(struct page_arr *a, uint64_t off, void *buf, size_t n);
+void page_write(struct page_arr *a, uint64_t off, const void *buf, size_t n);
 
 char *page_fault(struct page_arr *a, size_t page);
 

@@ -558,8 +558,7 @@ struct lslot {
 struct lfs {
 	struct lfs_events ev;
 	struct ntree *t;              /* each node's state is a struct node */
-	struct page_arr data;         /* const void * by node (adata of them; past it NULL); none when ev.skip_data */
-	size_t adata;
+	struct page_arr data;         /* const void * by node (past its size NULL); none when ev.skip_data */
 	struct page_arr ltext;        /* copies of the symlink targets applied, back to back, across pages */
 	uint64_t nltext;
 	/* node -> its target (struct lslot), open addressing, at most half
@@ -580,18 +579,17 @@ struct lfs {
 
 static const void *data_of(const struct lfs *v, uint32_t i)
 {
-	return i < v->adata ? *(const void **)page_at((struct page_arr *)&v->data, (uint64_t)i * sizeof(void *)) : NULL;
+	uint64_t at = (uint64_t)i * sizeof(void *);
+
+	return at < page_arr_size(&v->data) ? *(const void **)page_at((struct page_arr *)&v->data, at) : NULL;
 }
 
 static int set_data(struct lfs *v, uint32_t i, const void *data, struct strata_err *e)
 {
 	if (v->ev.skip_data)
 		return 0;
-	if (i >= v->adata) {
-		if (page_arr_reserve(&v->data, ((uint64_t)i + 1) * sizeof(void *), e) < 0)
-			return -e->code;
-		v->adata = v->data.npages * (PAGE_SIZE / sizeof(void *));  /* the new pages are zeros: NULL */
-	}
+	if (page_arr_reserve(&v->data, ((uint64_t)i + 1) * sizeof(void *), e) < 0)  /* new pages are zeros: NULL */
+		return -e->code;
 	*(const void **)page_at(&v->data, (uint64_t)i * sizeof(void *)) = data;
 	return 0;
 }
@@ -617,8 +615,6 @@ static size_t link_slot(const struct lfs *v, int m, size_t alk, uint32_t i)
 static int link_of(const struct lfs *v, uint32_t i, char **out, struct strata_err *e)
 {
 	struct lslot sl;
-	uint64_t at;
-	size_t got = 0;
 	char *p;
 
 	*out = NULL;
@@ -629,13 +625,7 @@ static int link_of(const struct lfs *v, uint32_t i, char **out, struct strata_er
 		return 0;
 	if (!(p = malloc((size_t)sl.len + 1)))
 		return err_nomem(e, "layer tree");
-	for (at = sl.off - 1; got < sl.len;) {
-		size_t room = PAGE_SIZE - (size_t)(at & (PAGE_SIZE - 1)), n = sl.len - got < room ? sl.len - got : room;
-
-		memcpy(p + got, page_at((struct page_arr *)&v->ltext, at), n);
-		got += n;
-		at += n;
-	}
+	page_read((struct page_arr *)&v->ltext, sl.off - 1, p, sl.len);
 	p[sl.len] = '\0';
 	*out = p;
 	return 0;
@@ -690,22 +680,15 @@ static int link_put(struct lfs *v, uint32_t i, uint64_t off, uint32_t len, struc
 /* Keep a copy of symlink target l for node i (NULL: none). */
 static int set_link(struct lfs *v, uint32_t i, const char *l, struct strata_err *e)
 {
-	size_t n = l ? strlen(l) : 0, put = 0;
-	uint64_t at = v->nltext;
+	size_t n = l ? strlen(l) : 0;
 
 	if (!l)
 		return link_put(v, i, 0, 0, e);
 	if (n > UINT32_MAX)
 		return err_set(e, STRATA_EFORMAT, "a symlink target of over 4 GiB");
-	if (page_arr_reserve(&v->ltext, at + n, e) < 0)
+	if (page_arr_reserve(&v->ltext, v->nltext + n, e) < 0)
 		return -e->code;
-	while (put < n) {
-		size_t room = PAGE_SIZE - (size_t)(at & (PAGE_SIZE - 1)), k = n - put < room ? n - put : room;
-
-		memcpy(page_at(&v->ltext, at), l + put, k);
-		put += k;
-		at += k;
-	}
+	page_write(&v->ltext, v->nltext, l, n);
 	if (link_put(v, i, v->nltext + 1, (uint32_t)n, e) < 0)
 		return -e->code;
 	v->nltext += n;
