@@ -83,10 +83,8 @@ TEST(pages_no_temp_dir)
 {
 	struct strata_err e = STRATA_ERR_INIT;
 	struct page_pool *p = NULL;
-	const char *old = getenv("TMPDIR");
-	char *saved = old ? strdup(old) : NULL;
+	char *saved = unit_env_set("TMPDIR", "/nonexistent/strata-unit");
 
-	setenv("TMPDIR", "/nonexistent/strata-unit", 1);
 	CHECK_OK(page_pool_new(&p, 1, &e), &e);
 	if (p) {
 		pages_roundtrip(p);
@@ -95,11 +93,7 @@ TEST(pages_no_temp_dir)
 		CHECK(p->n > PAGE_KEEP);
 		page_pool_free(p);
 	}
-	if (saved)
-		setenv("TMPDIR", saved, 1);
-	else
-		unsetenv("TMPDIR");
-	free(saved);
+	unit_env_restore("TMPDIR", saved);
 }
 
 /* A page that cannot be read back is a failure the pool keeps; reads give zeros. */
@@ -139,16 +133,10 @@ TEST(pages_name_tree)
 	struct ntree *t = NULL;
 	char path[64], back[64];
 	unsigned i, bad = 0;
-	const char *old = getenv("STRATA_PAGE_MEM");
-	char *saved = old ? strdup(old) : NULL;
+	char *saved = unit_env_set("STRATA_PAGE_MEM", "1");
 
-	setenv("STRATA_PAGE_MEM", "1", 1);
 	CHECK_OK(ntree_new(&t, 4, NULL, &e), &e);
-	if (saved)
-		setenv("STRATA_PAGE_MEM", saved, 1);
-	else
-		unsetenv("STRATA_PAGE_MEM");
-	free(saved);
+	unit_env_restore("STRATA_PAGE_MEM", saved);
 	if (!t)
 		return;
 	for (i = 0; i < 60000; i++) {  /* spread: each path in another directory than the last */
@@ -184,8 +172,7 @@ TEST(pages_env_bound)
 	} cases[] = { { "1M", 64 }, { "2097152", 128 }, { "1g", 65536 }, { "64K", PAGE_KEEP }, { "12X", PAGE_KEEP },
 		      { "M", PAGE_KEEP }, { "", PAGE_MEM_DEFAULT / PAGE_SIZE } };
 	struct strata_err e = STRATA_ERR_INIT;
-	const char *old = getenv("STRATA_PAGE_MEM");
-	char *saved = old ? strdup(old) : NULL;
+	char *saved = unit_env_set("STRATA_PAGE_MEM", "");
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -197,11 +184,7 @@ TEST(pages_env_bound)
 			CHECK_INT(p->max, cases[i].frames);
 		page_pool_free(p);
 	}
-	if (saved)
-		setenv("STRATA_PAGE_MEM", saved, 1);
-	else
-		unsetenv("STRATA_PAGE_MEM");
-	free(saved);
+	unit_env_restore("STRATA_PAGE_MEM", saved);
 }
 
 static void count_problem(void *ctx, enum severity sev, const char *msg)
@@ -228,16 +211,10 @@ TEST(pages_symlink_targets)
 	struct lfs_in dir = { LFS_ENTRY, "d", TAR_DIR, NULL, NULL };
 	struct lfs *v = NULL;
 	char name[32], *target = malloc(3100);
-	const char *old = getenv("STRATA_PAGE_MEM");
-	char *saved = old ? strdup(old) : NULL;
+	char *saved = unit_env_set("STRATA_PAGE_MEM", "1");
 
-	setenv("STRATA_PAGE_MEM", "1", 1);
 	CHECK_OK(lfs_new(&v, &ev, &e), &e);
-	if (saved)
-		setenv("STRATA_PAGE_MEM", saved, 1);
-	else
-		unsetenv("STRATA_PAGE_MEM");
-	free(saved);
+	unit_env_restore("STRATA_PAGE_MEM", saved);
 	if (!v || !target) {
 		lfs_free(v);
 		free(target);

@@ -136,11 +136,9 @@ TEST(spill_no_temp_dir)
 	struct spill s;
 	struct spill_log l;
 	char buf[400];
-	const char *old = getenv("TMPDIR");
-	char *saved = old ? strdup(old) : NULL;
+	char *saved = unit_env_set("TMPDIR", "/nonexistent/strata-unit");
 	unsigned i;
 
-	setenv("TMPDIR", "/nonexistent/strata-unit", 1);
 	spill_init(&s, 0);
 	spill_log_init(&l, &s);
 	for (i = 0; i < 2000; i++)
@@ -151,9 +149,5 @@ TEST(spill_no_temp_dir)
 	CHECK_INT(check_log(&l, 2000), 0);
 	spill_log_release(&l);
 	CHECK_INT(s.mem, 0);
-	if (saved)
-		setenv("TMPDIR", saved, 1);
-	else
-		unsetenv("TMPDIR");
-	free(saved);
+	unit_env_restore("TMPDIR", saved);
 }

@@ -8,6 +8,7 @@
 #define STRATA_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern int unit_failed_asserts;
@@ -27,5 +28,26 @@ extern int unit_failed_asserts;
 #define CHECK_OK(call, e) do { int _r = (call); if (_r < 0) { \
 	fprintf(stderr, "  %s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, (e)->msg); \
 	unit_failed_asserts++; } } while (0)
+
+/* Set environment variable name to v; what it was (malloc'd, or NULL when
+ * unset), for unit_env_restore(). */
+static inline char *unit_env_set(const char *name, const char *v)
+{
+	const char *old = getenv(name);
+	char *saved = old ? strdup(old) : NULL;
+
+	setenv(name, v, 1);
+	return saved;
+}
+
+/* name back to what unit_env_set() returned (and that freed). */
+static inline void unit_env_restore(const char *name, char *saved)
+{
+	if (saved)
+		setenv(name, saved, 1);
+	else
+		unsetenv(name);
+	free(saved);
+}
 
 #endif
