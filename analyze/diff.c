@@ -368,8 +368,8 @@ static const char *what_str(unsigned w, char *buf, size_t n)
 
 bool diff_differs(const struct image_diff *d)
 {
-	return d->added || d->removed || d->changed || d->npkgs || d->nrisks || cJSON_GetArraySize(d->config) || d->shared_layers != d->layers_a ||
-	       d->shared_layers != d->layers_b;
+	return d->added || d->removed || d->changed || d->npkgs || d->nrisks || cJSON_GetArraySize(d->config) ||
+	       d->shared_layers != d->layers_a || d->shared_layers != d->layers_b;
 }
 
 /* The database a package came from, as analyze names it: dpkg, apk, else the purl type. */
